@@ -1,0 +1,66 @@
+// Package app runs the IMAP use cases: the accept loop, one connection's
+// life (greeting, command loop, timeouts) and the command handlers, using
+// the domain packages and the ports. It never imports an adapter.
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/imapd-go/imapd/ports"
+)
+
+// Options are the settings of the server that come from the command line
+// and imapd.conf.
+type Options struct {
+	ServerName       string        // servername (default: host name)
+	ConfigDir        string        // configdirectory
+	Service          string        // CYRUS_SERVICE, or "imap"
+	IdleTimeout      time.Duration // timeout: autologout after this long without a command
+	FailedLoginPause time.Duration // failedloginpause
+	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = the built-in limit
+	IDResponse       bool          // imapidresponse
+	NoPasswordCheck  bool          // -N
+	ExternalSSF      int           // -p ssf
+}
+
+// Server serves IMAP sessions on connections from a Transport.
+type Server struct {
+	opts  Options
+	store ports.Store
+	auth  ports.Auth
+	tel   ports.Telemetry
+	log   *slog.Logger
+}
+
+// New assembles a Server.
+func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, log *slog.Logger) *Server {
+	if opts.Service == "" {
+		opts.Service = "imap"
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 32 * time.Minute
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Server{opts: opts, store: store, auth: auth, tel: tel, log: log}
+}
+
+// Serve serves connections from t, one at a time, until t.Accept returns
+// io.EOF (then Serve returns nil) or ctx ends.
+func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
+	for {
+		c, err := t.Accept(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.ServeConn(ctx, c)
+	}
+}

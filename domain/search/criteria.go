@@ -1,0 +1,49 @@
+// Package search holds SEARCH criteria (RFC 3501 section 6.4.4) as a tree and
+// evaluates them over one message. It does no I/O of its own: message bytes
+// come through an io.ReaderAt the caller provides.
+package search
+
+import (
+	"time"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+// Op is one search key.
+type Op int
+
+const (
+	OpAnd        Op = iota // Sub: all must match (a parenthesised list, or the top level)
+	OpOr                   // Sub[0] OR Sub[1]
+	OpNot                  // NOT Sub[0]
+	OpAll                  // ALL
+	OpSeqSet               // Set: message sequence numbers
+	OpUID                  // Set: UIDs
+	OpFlag                 // Value: flag or keyword is set (ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, RECENT, KEYWORD x)
+	OpNoFlag               // Value: flag or keyword not set (UNANSWERED ..., UNKEYWORD x)
+	OpNew                  // RECENT and UNSEEN
+	OpOld                  // NOT RECENT
+	OpBefore               // Date: internal date (date part, in the server's time zone) < Date
+	OpOn                   // internal date on Date
+	OpSince                // internal date >= Date
+	OpSentBefore           // Date header, as above
+	OpSentOn               //
+	OpSentSince            //
+	OpLarger               // Size: RFC822.SIZE > Size
+	OpSmaller              // RFC822.SIZE < Size
+	OpHeader               // Field, Value: header field contains Value (empty Value: field present)
+	OpBody                 // Value: body text contains Value
+	OpText                 // Value: header or body contains Value
+)
+
+// Key is one node of a criteria tree. BCC, CC, FROM, SUBJECT and TO are
+// parsed as OpHeader with the field name set.
+type Key struct {
+	Op    Op
+	Field string    // OpHeader: field name as given
+	Value string    // flag, keyword or search string
+	Date  time.Time // date at 00:00 UTC of the given day (only Y/M/D matter)
+	Size  int64
+	Set   imap.NumSet
+	Sub   []Key
+}

@@ -1,0 +1,3 @@
+module github.com/imapd-go/imapd
+
+go 1.26

@@ -1,0 +1,51 @@
+package ports
+
+import "context"
+
+// Auth decides who may log in and how.
+type Auth interface {
+	// Mechanisms returns the SASL mechanism names (upper-case, in the
+	// configured order) offered to a connection whose security layer has the
+	// given strength (SSF; 0 = none). Mechanisms that expose a password are
+	// left out when plaintext is not allowed at that SSF.
+	Mechanisms(ssf int) []string
+
+	// PlaintextAllowed reports whether LOGIN (and PLAIN) may be used at the
+	// given SSF.
+	PlaintextAllowed(ssf int) bool
+
+	// NewSASL starts a server-side SASL exchange for mech (one that
+	// Mechanisms offered). imap.ErrCannot if the mechanism is not supported.
+	NewSASL(ctx context.Context, mech string, conn ConnInfo) (SASLServer, error)
+
+	// CheckPassword verifies a LOGIN. It returns the canonical user name on
+	// success, an error wrapping imap.ErrAuthFailed when the user is unknown
+	// or the password is wrong (the two are indistinguishable to callers).
+	CheckPassword(ctx context.Context, user, password string) (string, error)
+
+	// UserExists reports whether user may log in at all (used by -N, which
+	// skips the password check for an existing user).
+	UserExists(ctx context.Context, user string) (bool, error)
+
+	// IsAdmin reports whether user is listed in the admins option.
+	IsAdmin(user string) bool
+}
+
+// SASLServer is one server-side SASL exchange.
+type SASLServer interface {
+	// Next takes the client's response (nil before the first one when the
+	// client sent no initial response) and returns the next challenge, or
+	// done with a nil error when the client is authenticated. An error
+	// wrapping imap.ErrAuthFailed means the credentials were refused.
+	Next(response []byte) (challenge []byte, done bool, err error)
+
+	// Identity is the authenticated (authorization) user, valid once done.
+	Identity() string
+}
+
+// ConnInfo is what Auth may know about the connection.
+type ConnInfo struct {
+	RemoteAddr string
+	SSF        int
+	TLS        bool
+}

@@ -1,0 +1,190 @@
+package ports
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+// Store keeps users' mailboxes and messages. Implementations must be safe for
+// concurrent use by many goroutines and by many OS processes opening the same
+// storage at once, and must leave every mailbox consistent after a crash at
+// any moment (no partial message, no reused UID, no UIDVALIDITY change).
+//
+// Mailbox names are UTF-8 with "/" as the hierarchy separator; "INBOX" is
+// always spelled so (callers normalise case). Errors wrap the kinds in
+// domain/imap (imap.ErrNonexistent, imap.ErrAlreadyExists, ...), so callers
+// use errors.Is. Every user's mailboxes are independent.
+type Store interface {
+	// EnsureUser makes sure the user's storage and INBOX exist. Idempotent.
+	EnsureUser(ctx context.Context, user string) error
+
+	// DeleteUser removes the user's mailboxes, messages and subscriptions.
+	// A user that does not exist is not an error.
+	DeleteUser(ctx context.Context, user string) error
+
+	// ListMailboxes returns every mailbox of the user, sorted by name.
+	ListMailboxes(ctx context.Context, user string) ([]MailboxInfo, error)
+
+	// CreateMailbox creates the mailbox, and any missing superior levels of
+	// its name as ordinary mailboxes. It fails with imap.ErrAlreadyExists if
+	// the name exists, imap.ErrInvalidName if the name is unusable (empty,
+	// empty level, too long, or a name the backend cannot hold). A new
+	// mailbox gets a UIDVALIDITY that no mailbox of that name had before.
+	CreateMailbox(ctx context.Context, user, name string) error
+
+	// DeleteMailbox deletes the mailbox and its messages; its children (if
+	// any) remain. INBOX cannot be deleted (imap.ErrCannot); a missing
+	// mailbox is imap.ErrNonexistent.
+	DeleteMailbox(ctx context.Context, user, name string) error
+
+	// RenameMailbox renames the mailbox and every child ("a/b" moves with
+	// "a"), keeping UIDs, UIDVALIDITY and flags. Missing superior levels of
+	// the new name are created. imap.ErrNonexistent if from is missing,
+	// imap.ErrAlreadyExists if to exists. Renaming INBOX moves all its
+	// messages to the new mailbox and leaves INBOX empty (children of INBOX
+	// stay where they are).
+	RenameMailbox(ctx context.Context, user, from, to string) error
+
+	// SetSubscribed records a subscription. Subscribing to a name that does
+	// not exist is allowed; so is unsubscribing from one not subscribed.
+	SetSubscribed(ctx context.Context, user, name string, subscribed bool) error
+
+	// Subscriptions returns the subscribed names, sorted.
+	Subscriptions(ctx context.Context, user string) ([]string, error)
+
+	// Status returns the mailbox's counters. imap.ErrNonexistent if missing.
+	Status(ctx context.Context, user, name string) (MailboxStatus, error)
+
+	// Append stores one message and returns when it is durable (data
+	// fsynced, index committed). The new UID is greater than every UID the
+	// mailbox ever had. imap.ErrTryCreate if the mailbox does not exist.
+	Append(ctx context.Context, user, name string, msg NewMessage) (AppendResult, error)
+
+	// Snapshot returns the mailbox's status and the metadata of all its
+	// messages in UID order, as one consistent view.
+	Snapshot(ctx context.Context, user, name string) (MailboxStatus, []MessageMeta, error)
+
+	// ChangesSince returns what changed after modseq: messages whose ModSeq
+	// is greater (new ones included), in UID order, and UIDs expunged after
+	// modseq, ascending, plus the current status, as one consistent view.
+	// imap.ErrNonexistent if the mailbox is gone.
+	ChangesSince(ctx context.Context, user, name string, modseq uint64) (Changes, error)
+
+	// Fetch returns the full records of the given UIDs (those that still
+	// exist, in UID order; missing UIDs are skipped silently).
+	Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]MessageRecord, error)
+
+	// Open returns the raw RFC 5322 bytes of one message for random access.
+	// imap.ErrNonexistent if the message (or mailbox) does not exist. The
+	// caller must Close it.
+	Open(ctx context.Context, user, name string, uid imap.UID) (MessageBody, error)
+
+	// UpdateFlags changes the flags of the given UIDs (missing ones are
+	// skipped) and gives each changed message a new, higher mod-sequence.
+	// It returns the new metadata of every message it touched, changed or
+	// not, in UID order. Flags are compared case-insensitively for system
+	// flags; keywords keep their case.
+	UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op FlagOp, flags []string) ([]MessageMeta, error)
+
+	// Expunge removes the messages among uids that have \Deleted set (all
+	// \Deleted messages when uids is nil) and returns the UIDs removed,
+	// ascending.
+	Expunge(ctx context.Context, user, name string, uids []imap.UID) ([]imap.UID, error)
+
+	// Copy copies the given UIDs (missing ones are skipped) to dest with
+	// their flags and internal dates, all or nothing. It returns dest's
+	// UIDVALIDITY and the source and new UIDs, pairwise. imap.ErrTryCreate
+	// if dest does not exist.
+	Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
+
+	// ClaimRecent marks every message with a UID >= the returned value as
+	// \Recent for the caller and no one else: it returns the lowest UID not
+	// yet claimed by any session and advances the mark past the mailbox's
+	// current last UID. Sessions opened read-only must not call it.
+	ClaimRecent(ctx context.Context, user, name string) (imap.UID, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// MailboxInfo describes one mailbox in a listing.
+type MailboxInfo struct {
+	Name string
+}
+
+// MailboxStatus holds a mailbox's counters.
+type MailboxStatus struct {
+	UIDValidity   uint32
+	UIDNext       imap.UID
+	Messages      uint32
+	Unseen        uint32 // messages without \Seen
+	HighestModSeq uint64
+	RecentUID     imap.UID // lowest UID not yet claimed as \Recent
+	Size          int64    // total RFC822.SIZE of all messages
+}
+
+// MessageMeta is what a session's view needs of each message.
+type MessageMeta struct {
+	UID    imap.UID
+	Flags  []string // system flags canonical, keywords as stored; never \Recent
+	ModSeq uint64
+}
+
+// MessageRecord is everything about a message except its bytes. Structure is
+// the blob domain/message computed at APPEND (message.Structure in binary
+// form); stores keep it opaque.
+type MessageRecord struct {
+	MessageMeta
+	InternalDate time.Time
+	Size         int64
+	Structure    []byte
+}
+
+// NewMessage is a message to append. Body yields exactly Size bytes; it may
+// be read only once. Structure is the domain/message blob for it.
+type NewMessage struct {
+	Flags        []string
+	InternalDate time.Time
+	Size         int64
+	Body         io.Reader
+	Structure    []byte
+}
+
+// AppendResult identifies the appended message (RFC 4315 APPENDUID).
+type AppendResult struct {
+	UIDValidity uint32
+	UID         imap.UID
+}
+
+// CopyResult identifies the copies (RFC 4315 COPYUID).
+type CopyResult struct {
+	UIDValidity uint32
+	Source      []imap.UID
+	Dest        []imap.UID
+}
+
+// Changes is the answer to ChangesSince.
+type Changes struct {
+	Status   MailboxStatus
+	Updated  []MessageMeta
+	Expunged []imap.UID
+}
+
+// FlagOp says how UpdateFlags changes flags.
+type FlagOp int
+
+const (
+	FlagsReplace FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// MessageBody is random access to one message's bytes.
+type MessageBody interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}

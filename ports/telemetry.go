@@ -1,0 +1,38 @@
+package ports
+
+import (
+	"io"
+	"time"
+)
+
+// Telemetry records what sessions do.
+type Telemetry interface {
+	// SessionLog returns a writer for the protocol log of user's session
+	// (Cyrus's log/<user>/ files), or nil when that user is not being
+	// logged. The session writes Read and Wrote records to it.
+	SessionLog(user string) SessionLog
+
+	// Event records an operational event (login, login failure, command
+	// with its latency, errors of ours).
+	Event(e Event)
+}
+
+// SessionLog receives both directions of one session's traffic.
+type SessionLog interface {
+	// Read records bytes read from the client.
+	Read(p []byte)
+	// Wrote records bytes flushed to the client.
+	Wrote(p []byte)
+	io.Closer
+}
+
+// Event is one operational event.
+type Event struct {
+	Kind     string // "login", "login-failed", "command", "error", "session-end"
+	User     string
+	Remote   string
+	Command  string
+	Status   string // OK, NO, BAD
+	Duration time.Duration
+	Err      error
+}
