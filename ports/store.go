@@ -100,11 +100,12 @@ type Store interface {
 	// if dest does not exist.
 	Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
 
-	// ClaimRecent marks every message with a UID >= the returned value as
-	// \Recent for the caller and no one else: it returns the lowest UID not
-	// yet claimed by any session and advances the mark past the mailbox's
-	// current last UID. Sessions opened read-only must not call it.
-	ClaimRecent(ctx context.Context, user, name string) (imap.UID, error)
+	// ClaimRecent claims for the caller, and no one else, the messages not
+	// yet claimed by any session: it returns [from, to) where from is the
+	// lowest UID not yet claimed and to is the mailbox's UIDNEXT, and
+	// advances the mark to to, atomically. Sessions opened read-only must
+	// not call it.
+	ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error)
 
 	// Close releases the store's resources.
 	Close() error
@@ -123,6 +124,7 @@ type MailboxStatus struct {
 	Unseen        uint32 // messages without \Seen
 	HighestModSeq uint64
 	RecentUID     imap.UID // lowest UID not yet claimed as \Recent
+	Recent        uint32   // messages with UID >= RecentUID
 	Size          int64    // total RFC822.SIZE of all messages
 }
 

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// memSpoolLimit is the largest message kept in memory while it is being
+// received; larger ones go to a temporary file.
+const memSpoolLimit = 1 << 20
+
+// defaultMaxMessage is the APPEND/deliver limit when maxmessagesize is not
+// set.
+const defaultMaxMessage = 64 << 20
+
+// spool holds a message received from a client or an MTA until the store
+// has it, so that a slow sender never holds a store lock and the structure
+// can be computed before the message is stored.
+type spool struct {
+	mem  []byte
+	f    *os.File
+	size int64
+}
+
+// newSpool reads r to its end. More than limit bytes is imap.ErrTooBig.
+func newSpool(r io.Reader, limit int64) (*spool, error) {
+	s := &spool{}
+	buf := make([]byte, 0, 8<<10)
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= memSpoolLimit {
+				break
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			s.mem, s.size = buf, int64(len(buf))
+			return s.check(limit)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.CreateTemp("", "imapd-spool-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // unlinked: nothing is left behind by a crash
+	s.f = f
+	if _, err := f.Write(buf); err != nil {
+		s.Close()
+		return nil, err
+	}
+	n, err := io.Copy(f, lr)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.size = int64(len(buf)) + n
+	return s.check(limit)
+}
+
+func (s *spool) check(limit int64) (*spool, error) {
+	if s.size > limit {
+		s.Close()
+		return nil, imap.ErrTooBig
+	}
+	return s, nil
+}
+
+// reader returns a fresh reader over the whole message.
+func (s *spool) reader() io.Reader {
+	if s.f != nil {
+		return io.NewSectionReader(s.f, 0, s.size)
+	}
+	return bytes.NewReader(s.mem)
+}
+
+func (s *spool) Close() {
+	if s.f != nil {
+		s.f.Close()
+	}
+}
+
+// newMessage computes the structure of a spooled message once, here, so
+// that FETCH never parses it again.
+func newMessage(s *spool, flags []string, date time.Time) (ports.NewMessage, error) {
+	st, err := message.Parse(s.reader())
+	if err != nil {
+		return ports.NewMessage{}, err
+	}
+	blob, err := st.MarshalBinary()
+	if err != nil {
+		return ports.NewMessage{}, err
+	}
+	return ports.NewMessage{Flags: flags, InternalDate: date, Size: s.size, Body: s.reader(), Structure: blob}, nil
+}
+
+func (s *Server) maxMessage() int64 {
+	if s.opts.MaxMessageSize > 0 {
+		return s.opts.MaxMessageSize
+	}
+	return defaultMaxMessage
+}
+
+func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.AppendArgs)
+	sp, err := newSpool(args.Body, args.Size)
+	if err != nil {
+		return result{}, fmt.Errorf("%w: reading APPEND literal: %v", errConnection, err)
+	}
+	defer sp.Close()
+	if sp.size != args.Size {
+		return result{}, fmt.Errorf("%w: APPEND literal cut short", errConnection)
+	}
+	if err := c.p.EndCommand(); err != nil {
+		return result{}, err
+	}
+	if args.Size == 0 {
+		return result{}, bad("Empty message")
+	}
+	date := args.Date
+	if !args.HasDate {
+		date = time.Now()
+	}
+	msg, err := newMessage(sp, args.Flags, date)
+	if err != nil {
+		return result{}, err
+	}
+	res, err := c.srv.store.Append(c.ctx, c.user, args.Mailbox, msg)
+	if errors.Is(err, imap.ErrNonexistent) {
+		err = imap.ErrTryCreate
+	}
+	if err != nil {
+		return result{}, err
+	}
+	return result{code: "APPENDUID " + itoa(int64(res.UIDValidity)) + " " + itoa(int64(res.UID)), text: "APPEND completed"}, nil
+}
+
+// discardAppend reads an APPEND literal that will not be stored.
+func (c *conn) discardAppend(cmd *grammar.Command) {
+	if args, ok := cmd.Args.(*grammar.AppendArgs); ok {
+		io.Copy(io.Discard, args.Body)
+	}
+	c.p.EndCommand()
+}
+
+// errConnection marks failures of the client connection itself.
+var errConnection = errors.New("connection failed")
+
+// Deliver stores one message read from r in user's mailbox (INBOX when
+// mailbox is ""), as an MTA's local delivery does. The user's store is
+// created if needed. Errors wrap imap.ErrTryCreate (no such mailbox) and
+// imap.ErrTooBig.
+func (s *Server) Deliver(ctx context.Context, user, mailbox string, r io.Reader) (ports.AppendResult, error) {
+	if mailbox == "" {
+		mailbox = "INBOX"
+	}
+	mailbox = imap.NormalizeMailbox(mailbox)
+	if err := s.store.EnsureUser(ctx, user); err != nil {
+		return ports.AppendResult{}, err
+	}
+	sp, err := newSpool(r, s.maxMessage())
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	defer sp.Close()
+	if sp.size == 0 {
+		return ports.AppendResult{}, imap.Errorf("deliver", imap.ErrCannot, "empty message")
+	}
+	msg, err := newMessage(sp, nil, time.Now())
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	res, err := s.store.Append(ctx, user, mailbox, msg)
+	if errors.Is(err, imap.ErrNonexistent) {
+		err = imap.Errorf("deliver", imap.ErrTryCreate, "%s", mailbox)
+	}
+	return res, err
+}

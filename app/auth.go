@@ -1,0 +1,201 @@
+package app
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/session"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// baseCapabilities are advertised in every state.
+const baseCapabilities = "IMAP4rev1 LITERAL+ SASL-IR ID"
+
+// authCapabilities are added once the user is logged in.
+const authCapabilities = "CHILDREN NAMESPACE UIDPLUS UNSELECT"
+
+// capabilities is the list for the current state and security layer.
+func (c *conn) capabilities() string {
+	caps := baseCapabilities
+	if c.state != session.NotAuthenticated {
+		caps += " " + authCapabilities
+		if c.srv.opts.MaxMessageSize > 0 {
+			caps += " APPENDLIMIT=" + itoa(c.srv.opts.MaxMessageSize)
+		}
+		return caps
+	}
+	ssf := c.ssf()
+	if !c.srv.auth.PlaintextAllowed(ssf) {
+		caps += " LOGINDISABLED"
+	}
+	for _, m := range c.srv.auth.Mechanisms(ssf) {
+		caps += " AUTH=" + m
+	}
+	return caps
+}
+
+func cmdCapability(c *conn, cmd *grammar.Command) (result, error) {
+	c.w.Untagged("CAPABILITY " + c.capabilities())
+	return result{}, nil
+}
+
+func cmdNoop(c *conn, cmd *grammar.Command) (result, error) {
+	return result{}, nil
+}
+
+func cmdLogout(c *conn, cmd *grammar.Command) (result, error) {
+	c.w.Untagged("BYE LOGOUT received")
+	c.state = session.Logout
+	return result{}, nil
+}
+
+// cmdID answers RFC 2971 ID; the server's own fields only with
+// imapidresponse.
+func cmdID(c *conn, cmd *grammar.Command) (result, error) {
+	if !c.srv.opts.IDResponse {
+		c.w.Untagged("ID NIL")
+		return result{}, nil
+	}
+	b := []byte("ID (")
+	b = imap.AppendString(b, "name")
+	b = append(b, ' ')
+	b = imap.AppendString(b, Product)
+	b = append(b, ' ')
+	b = imap.AppendString(b, "version")
+	b = append(b, ' ')
+	b = imap.AppendString(b, Version)
+	b = append(b, ')')
+	c.w.Untagged(string(b))
+	return result{}, nil
+}
+
+// Version is the server's version string.
+const Version = "0.1"
+
+func cmdLogin(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.LoginArgs)
+	ctx := c.ctx
+	if !c.srv.auth.PlaintextAllowed(c.ssf()) {
+		return result{}, &grammar.Error{Status: "NO", Code: "PRIVACYREQUIRED", Text: "Login only available under a layer"}
+	}
+	var user string
+	var err error
+	if c.srv.opts.NoPasswordCheck {
+		var ok bool
+		ok, err = c.srv.auth.UserExists(ctx, args.User)
+		if err == nil && !ok {
+			err = imap.ErrAuthFailed
+		}
+		user = args.User
+	} else {
+		user, err = c.srv.auth.CheckPassword(ctx, args.User, args.Password)
+	}
+	if err != nil {
+		return c.loginFailed(args.User, err)
+	}
+	return c.loggedIn(user)
+}
+
+// loginFailed pauses (failedloginpause) and reports the failure.
+func (c *conn) loginFailed(user string, err error) (result, error) {
+	c.srv.tel.Event(ports.Event{Kind: "login-failed", User: user, Remote: c.c.RemoteAddr(), Err: err})
+	if c.srv.opts.FailedLoginPause > 0 {
+		select {
+		case <-time.After(c.srv.opts.FailedLoginPause):
+		case <-c.ctx.Done():
+		}
+	}
+	if errors.Is(err, imap.ErrAuthFailed) || errors.Is(err, imap.ErrNoUser) {
+		return result{}, imap.ErrAuthFailed
+	}
+	return result{}, err
+}
+
+// loggedIn moves the session to the authenticated state.
+func (c *conn) loggedIn(user string) (result, error) {
+	if err := c.srv.store.EnsureUser(c.ctx, user); err != nil {
+		return result{}, err
+	}
+	c.user = user
+	c.admin = c.srv.auth.IsAdmin(user)
+	c.state = session.Authenticated
+	if l := c.srv.tel.SessionLog(user); l != nil {
+		c.in.log, c.out.log = l, l
+	}
+	c.srv.tel.Event(ports.Event{Kind: "login", User: user, Remote: c.c.RemoteAddr()})
+	return result{code: "CAPABILITY " + c.capabilities(), text: "User logged in"}, nil
+}
+
+func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.AuthenticateArgs)
+	offered := false
+	for _, m := range c.srv.auth.Mechanisms(c.ssf()) {
+		if strings.EqualFold(m, args.Mechanism) {
+			offered = true
+		}
+	}
+	if !offered {
+		return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "Authentication mechanism not available"}
+	}
+	info := ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS()}
+	srv, err := c.srv.auth.NewSASL(c.ctx, args.Mechanism, info)
+	if err != nil {
+		return result{}, err
+	}
+	var resp []byte
+	if args.HasInitial {
+		resp = args.Initial
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for {
+		challenge, done, err := srv.Next(resp)
+		if err != nil {
+			return c.loginFailed(srv.Identity(), err)
+		}
+		if done {
+			return c.loggedIn(srv.Identity())
+		}
+		c.w.Continue(base64.StdEncoding.EncodeToString(challenge))
+		if err := c.w.Flush(); err != nil {
+			return result{}, err
+		}
+		line, err := c.p.ReadLine()
+		var perr *grammar.Error
+		if errors.As(err, &perr) {
+			return result{}, bad(perr.Text)
+		}
+		if err != nil {
+			return result{}, fmt.Errorf("%w: %v", errConnection, err)
+		}
+		line = bytes.TrimSpace(line)
+		if string(line) == "*" {
+			return result{}, bad("Authentication cancelled")
+		}
+		resp, err = base64.StdEncoding.DecodeString(string(line))
+		if err != nil {
+			return result{}, bad("Invalid base64 in authentication response")
+		}
+	}
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,228 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/session"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// Product is the name the greeting announces.
+const Product = "imapd-go"
+
+// conn is one client connection's life: the protocol state, the streams,
+// and the selected mailbox.
+type conn struct {
+	srv   *Server
+	ctx   context.Context
+	c     ports.Conn
+	in    *tapReader
+	out   *tapWriter
+	br    *bufio.Reader
+	w     *grammar.Writer
+	p     *grammar.Parser
+	state session.State
+	user  string
+	admin bool
+	sel   *selected
+
+	// mu serialises writes between the command loop and the autologout
+	// timer; waiting is true while the loop waits for a command.
+	mu      sync.Mutex
+	waiting bool
+	timedOut bool
+}
+
+// tapReader hands what the client sends to the session log, when there is
+// one.
+type tapReader struct {
+	r   io.Reader
+	log ports.SessionLog
+}
+
+func (t *tapReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 && t.log != nil {
+		t.log.Read(p[:n])
+	}
+	return n, err
+}
+
+// tapWriter hands what is flushed to the client to the session log.
+type tapWriter struct {
+	w   io.Writer
+	log ports.SessionLog
+}
+
+func (t *tapWriter) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if n > 0 && t.log != nil {
+		t.log.Wrote(p[:n])
+	}
+	return n, err
+}
+
+// ServeConn runs one IMAP session on c until LOGOUT, end of input, the
+// autologout timeout, or a fatal error. It closes c.
+func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
+	cn := &conn{srv: s, ctx: ctx, c: c}
+	cn.in = &tapReader{r: c}
+	cn.out = &tapWriter{w: c}
+	cn.br = bufio.NewReaderSize(cn.in, 16<<10)
+	cn.w = grammar.NewWriter(cn.out)
+	cn.p = grammar.NewParser(cn.br, cn.continueLiteral, s.limits())
+	defer func() {
+		if cn.in.log != nil {
+			cn.in.log.Close()
+		}
+		c.Close()
+	}()
+	err := cn.serve()
+	s.tel.Event(ports.Event{Kind: "session-end", User: cn.user, Remote: c.RemoteAddr(), Err: err})
+	return err
+}
+
+func (s *Server) limits() grammar.Limits {
+	lim := grammar.DefaultLimits()
+	if s.opts.MaxMessageSize > 0 {
+		lim.MaxAppend = s.opts.MaxMessageSize
+	}
+	return lim
+}
+
+func (c *conn) continueLiteral() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.w.Continue("go ahead")
+	return c.w.Flush()
+}
+
+func (c *conn) ssf() int {
+	if c.srv.opts.ExternalSSF > c.c.SSF() {
+		return c.srv.opts.ExternalSSF
+	}
+	return c.c.SSF()
+}
+
+func (c *conn) serve() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A broken invariant: log it, tell the client, end the session.
+			c.srv.log.Error("panic in session", "panic", r, "user", c.user)
+			c.w.Untagged("BYE [SERVERBUG] internal error")
+			c.w.Flush()
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	c.w.Untagged("OK [CAPABILITY " + c.capabilities() + "] " + c.srv.opts.ServerName + " " + Product + " server ready")
+	if motd := firstLine(filepath.Join(c.srv.opts.ConfigDir, "msg", "motd")); motd != "" {
+		c.w.Untagged("OK [ALERT] " + strings.TrimLeft(motd, "["))
+	}
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	for c.state != session.Logout {
+		if c.state != session.NotAuthenticated && !c.admin {
+			if msg := c.shutdownMessage(); msg != "" {
+				c.w.Untagged("BYE [ALERT] " + msg)
+				c.w.Flush()
+				return nil
+			}
+		}
+		cmd, err := c.readCommand()
+		if err != nil {
+			var perr *grammar.Error
+			switch {
+			case errors.As(err, &perr):
+				c.w.Tagged(perr.Tag, perr.Status, perr.Code, perr.Text)
+				if err := c.w.Flush(); err != nil {
+					return err
+				}
+				continue
+			case errors.Is(err, grammar.ErrFatal):
+				c.w.Untagged("BYE " + strings.TrimPrefix(err.Error(), grammar.ErrFatal.Error()+": "))
+				c.w.Flush()
+				return err
+			case c.timedOut:
+				return nil
+			case errors.Is(err, io.EOF):
+				return nil
+			default:
+				return err
+			}
+		}
+		start := time.Now()
+		status := c.dispatch(cmd)
+		if err := c.w.Flush(); err != nil {
+			return err
+		}
+		c.srv.tel.Event(ports.Event{Kind: "command", User: c.user, Remote: c.c.RemoteAddr(), Command: cmd.Name, Status: status, Duration: time.Since(start)})
+	}
+	return nil
+}
+
+// readCommand waits for the next command with the autologout timer armed:
+// RFC 3501 5.4 and Cyrus's "timeout" option.
+func (c *conn) readCommand() (*grammar.Command, error) {
+	c.mu.Lock()
+	c.waiting = true
+	c.mu.Unlock()
+	t := time.AfterFunc(c.srv.opts.IdleTimeout, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.waiting {
+			c.timedOut = true
+			c.w.Untagged("BYE idle for too long")
+			c.w.Flush()
+			c.c.Close()
+		}
+	})
+	cmd, err := c.p.Next()
+	t.Stop()
+	c.mu.Lock()
+	c.waiting = false
+	timedOut := c.timedOut
+	c.mu.Unlock()
+	if timedOut {
+		return nil, io.EOF
+	}
+	return cmd, err
+}
+
+// shutdownMessage returns the first line of msg/shutdown.<service> or
+// msg/shutdown when either exists.
+func (c *conn) shutdownMessage() string {
+	dir := filepath.Join(c.srv.opts.ConfigDir, "msg")
+	for _, name := range []string{"shutdown." + c.srv.opts.Service, "shutdown"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			msg := firstLine(filepath.Join(dir, name))
+			if msg == "" {
+				msg = "Server shutting down"
+			}
+			return msg
+		}
+	}
+	return ""
+}
+
+// firstLine returns the first line of a small file, "" when it cannot be
+// read.
+func firstLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	return strings.TrimRight(line, "\r\n")
+}

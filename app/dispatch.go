@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/session"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// result is a successful command's tagged OK: an optional response code and
+// text (default "<NAME> completed").
+type result struct{ code, text string }
+
+// handler runs one command. It writes untagged responses itself and returns
+// the OK result or an error that respond maps to NO/BAD.
+type handler func(c *conn, cmd *grammar.Command) (result, error)
+
+// badError is a command the handler refused as malformed after parsing
+// (BAD rather than NO).
+type badError struct{ code, text string }
+
+func (e *badError) Error() string { return e.text }
+
+func bad(text string) error { return &badError{text: text} }
+
+// states says in which states each command is valid.
+type command struct {
+	h      handler
+	states []session.State
+}
+
+var (
+	anyState = []session.State{session.NotAuthenticated, session.Authenticated, session.Selected}
+	notAuth  = []session.State{session.NotAuthenticated}
+	authed   = []session.State{session.Authenticated, session.Selected}
+	selState = []session.State{session.Selected}
+)
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"CAPABILITY":   {cmdCapability, anyState},
+		"NOOP":         {cmdNoop, anyState},
+		"LOGOUT":       {cmdLogout, anyState},
+		"ID":           {cmdID, anyState},
+		"LOGIN":        {cmdLogin, notAuth},
+		"AUTHENTICATE": {cmdAuthenticate, notAuth},
+		"SELECT":       {cmdSelect, authed},
+		"EXAMINE":      {cmdSelect, authed},
+		"CREATE":       {cmdCreate, authed},
+		"DELETE":       {cmdDelete, authed},
+		"RENAME":       {cmdRename, authed},
+		"SUBSCRIBE":    {cmdSubscribe, authed},
+		"UNSUBSCRIBE":  {cmdSubscribe, authed},
+		"LIST":         {cmdList, authed},
+		"LSUB":         {cmdList, authed},
+		"NAMESPACE":    {cmdNamespace, authed},
+		"STATUS":       {cmdStatus, authed},
+		"APPEND":       {cmdAppend, authed},
+		"CHECK":        {cmdCheck, selState},
+		"CLOSE":        {cmdClose, selState},
+		"UNSELECT":     {cmdUnselect, selState},
+		"EXPUNGE":      {cmdExpunge, selState},
+		"SEARCH":       {cmdSearch, selState},
+		"FETCH":        {cmdFetch, selState},
+		"STORE":        {cmdStore, selState},
+		"COPY":         {cmdCopy, selState},
+	}
+}
+
+// dispatch runs cmd and writes its tagged response; it returns the status
+// word sent.
+func (c *conn) dispatch(cmd *grammar.Command) string {
+	def, ok := commands[cmd.Name]
+	if !ok {
+		if cmd.Name == "APPEND" {
+			c.p.EndCommand()
+		}
+		c.w.Tagged(cmd.Tag, "BAD", "", "Unrecognized command")
+		return "BAD"
+	}
+	if !stateIn(c.state, def.states) {
+		if cmd.Name == "APPEND" {
+			// The literal is on its way: read it off the wire.
+			c.discardAppend(cmd)
+		}
+		switch {
+		case c.state == session.NotAuthenticated:
+			c.w.Tagged(cmd.Tag, "BAD", "", "Please login first")
+		case cmd.Name == "LOGIN" || cmd.Name == "AUTHENTICATE":
+			c.w.Tagged(cmd.Tag, "BAD", "", "Already authenticated")
+		default:
+			c.w.Tagged(cmd.Tag, "BAD", "", "Please select a mailbox first")
+		}
+		return "BAD"
+	}
+	res, err := def.h(c, cmd)
+	if c.state == session.Logout {
+		c.w.Tagged(cmd.Tag, "OK", res.code, orText(res.text, "LOGOUT completed"))
+		return "OK"
+	}
+	if c.state == session.Selected && cmd.Name != "SELECT" && cmd.Name != "EXAMINE" {
+		// RFC 3501 7.4.1: no EXPUNGE responses while answering FETCH,
+		// STORE or SEARCH (the UID forms may have them).
+		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH")
+		if perr := c.poll(allowExpunge); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if errors.Is(err, errConnection) {
+		// The client's stream broke mid-command: nothing can be answered.
+		c.state = session.Logout
+		return "BYE"
+	}
+	if err != nil {
+		status, code, text := c.errorResponse(cmd, err)
+		c.w.Tagged(cmd.Tag, status, code, text)
+		return status
+	}
+	c.w.Tagged(cmd.Tag, "OK", res.code, orText(res.text, completedText(cmd)))
+	return "OK"
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func stateIn(s session.State, list []session.State) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// errorResponse maps an error to the tagged status, response code and text
+// (RFC 5530 codes).
+func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, text string) {
+	var be *badError
+	var pe *grammar.Error
+	switch {
+	case errors.As(err, &be):
+		return "BAD", be.code, be.text
+	case errors.As(err, &pe):
+		return pe.Status, pe.Code, pe.Text
+	case errors.Is(err, imap.ErrTryCreate):
+		return "NO", "TRYCREATE", "Mailbox does not exist"
+	case errors.Is(err, imap.ErrNonexistent):
+		return "NO", "NONEXISTENT", "Mailbox does not exist"
+	case errors.Is(err, imap.ErrAlreadyExists):
+		return "NO", "ALREADYEXISTS", "Mailbox already exists"
+	case errors.Is(err, imap.ErrInvalidName):
+		return "NO", "CANNOT", "Invalid mailbox name"
+	case errors.Is(err, imap.ErrCannot):
+		return "NO", "CANNOT", errText(err, "Operation is not supported on mailbox")
+	case errors.Is(err, imap.ErrTooBig):
+		return "NO", "TOOBIG", "Message too large"
+	case errors.Is(err, imap.ErrOverQuota):
+		return "NO", "OVERQUOTA", "Over quota"
+	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):
+		return "NO", "AUTHENTICATIONFAILED", "Login failed: authentication failure"
+	case errors.Is(err, imap.ErrNoPerm):
+		return "NO", "NOPERM", "Permission denied"
+	case errors.Is(err, imap.ErrReadOnly):
+		return "NO", "", "Mailbox is read-only"
+	case errors.Is(err, imap.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return "NO", "UNAVAILABLE", "Temporarily unavailable, try again"
+	default:
+		c.srv.log.Error("command failed", "command", cmd.Name, "user", c.user, "err", err)
+		c.srv.tel.Event(eventError(c, cmd, err))
+		return "NO", "SERVERBUG", "Internal error, the administrator has been told"
+	}
+}
+
+// errText returns the detail of an *imap.Error, or def.
+func errText(err error, def string) string {
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Detail != "" {
+		return ie.Detail
+	}
+	return def
+}
+
+// completedText is the default text of a tagged OK.
+func completedText(cmd *grammar.Command) string {
+	if cmd.UID {
+		return "UID " + cmd.Name + " completed"
+	}
+	return cmd.Name + " completed"
+}
+
+func eventError(c *conn, cmd *grammar.Command, err error) ports.Event {
+	return ports.Event{Kind: "error", User: c.user, Remote: c.c.RemoteAddr(), Command: cmd.Name, Err: err}
+}

@@ -1,0 +1,278 @@
+package app
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// fetchBatch bounds how many message records are held at once.
+const fetchBatch = 500
+
+// resolve turns the command's set into sequence numbers: UIDs for the UID
+// form, message numbers otherwise (RFC 3501: a number that does not exist
+// is BAD).
+func (c *conn) resolve(cmd *grammar.Command, set imap.NumSet) ([]uint32, error) {
+	v := c.sel.view
+	if cmd.UID {
+		return v.UIDSeqs(set), nil
+	}
+	seqs, ok := v.Seqs(set)
+	if !ok {
+		return nil, bad("Invalid sequence number")
+	}
+	return seqs, nil
+}
+
+func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.FetchArgs)
+	seqs, err := c.resolve(cmd, args.Set)
+	if err != nil {
+		return result{}, err
+	}
+	items := args.Items
+	if cmd.UID && !hasItem(items, "UID") {
+		// RFC 3501 6.4.8: UID FETCH always returns the UID.
+		items = append([]grammar.FetchItem{{Name: "UID"}}, items...)
+	}
+	needRecord, setsSeen := false, false
+	for _, it := range items {
+		switch it.Name {
+		case "UID", "FLAGS":
+		default:
+			needRecord = true
+		}
+		if (it.Section != nil && !it.Peek) || it.Name == "RFC822" || it.Name == "RFC822.TEXT" {
+			setsSeen = true
+		}
+	}
+	if setsSeen && c.sel.readOnly {
+		setsSeen = false
+	}
+	if setsSeen && !hasItem(items, "FLAGS") {
+		items = append(items, grammar.FetchItem{Name: "FLAGS"})
+	}
+	for start := 0; start < len(seqs); start += fetchBatch {
+		end := min(start+fetchBatch, len(seqs))
+		if err := c.fetchBatch(seqs[start:end], items, needRecord, setsSeen); err != nil {
+			return result{}, err
+		}
+	}
+	return result{}, nil
+}
+
+func hasItem(items []grammar.FetchItem, name string) bool {
+	for _, it := range items {
+		if it.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, setsSeen bool) error {
+	v := c.sel.view
+	uids := make([]imap.UID, len(seqs))
+	for i, seq := range seqs {
+		uids[i] = v.Entry(seq).UID
+	}
+	if setsSeen {
+		var unseen []imap.UID
+		for _, seq := range seqs {
+			e := v.Entry(seq)
+			if !imap.HasFlag(e.Flags, imap.FlagSeen) && !v.IsGhost(e.UID) {
+				unseen = append(unseen, e.UID)
+			}
+		}
+		if len(unseen) > 0 {
+			metas, err := c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, unseen, ports.FlagsAdd, []string{imap.FlagSeen})
+			if err != nil {
+				return err
+			}
+			for _, m := range metas {
+				v.SetFlags(m.UID, m.Flags, m.ModSeq)
+			}
+		}
+	}
+	var records map[imap.UID]*ports.MessageRecord
+	if needRecord {
+		recs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids)
+		if err != nil {
+			return err
+		}
+		records = make(map[imap.UID]*ports.MessageRecord, len(recs))
+		for i := range recs {
+			records[recs[i].UID] = &recs[i]
+		}
+	}
+	for _, seq := range seqs {
+		e := v.Entry(seq)
+		var rec *ports.MessageRecord
+		if needRecord {
+			rec = records[e.UID]
+			if rec == nil {
+				continue // expunged by another session meanwhile
+			}
+		}
+		if err := c.fetchOne(seq, e.UID, rec, items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lazyBody opens a message's bytes on first use.
+type lazyBody struct {
+	c    *conn
+	uid  imap.UID
+	once sync.Once
+	body ports.MessageBody
+	err  error
+}
+
+func (l *lazyBody) ReadAt(p []byte, off int64) (int, error) {
+	l.once.Do(func() { l.body, l.err = l.c.srv.store.Open(l.c.ctx, l.c.user, l.c.sel.name, l.uid) })
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.body.ReadAt(p, off)
+}
+
+func (l *lazyBody) Close() {
+	if l.body != nil {
+		l.body.Close()
+	}
+}
+
+func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem) error {
+	var st *message.Structure
+	if rec != nil {
+		var err error
+		if st, err = message.Unmarshal(rec.Structure); err != nil {
+			return err
+		}
+	}
+	raw := &lazyBody{c: c, uid: uid}
+	defer raw.Close()
+	b := make([]byte, 0, 256)
+	b = append(b, "* "...)
+	b = strconv.AppendUint(b, uint64(seq), 10)
+	b = append(b, " FETCH ("...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		switch it.Name {
+		case "UID":
+			b = append(b, "UID "...)
+			b = strconv.AppendUint(b, uint64(uid), 10)
+		case "FLAGS":
+			b = append(b, "FLAGS "...)
+			b = grammar.AppendFlags(b, c.flagsOf(c.sel.view.Entry(seq)))
+		case "INTERNALDATE":
+			b = append(b, "INTERNALDATE "...)
+			b = grammar.AppendDateTime(b, rec.InternalDate)
+		case "RFC822.SIZE":
+			b = append(b, "RFC822.SIZE "...)
+			b = strconv.AppendInt(b, rec.Size, 10)
+		case "ENVELOPE":
+			b = append(b, "ENVELOPE "...)
+			b = append(b, st.Envelope()...)
+		case "BODYSTRUCTURE":
+			b = append(b, "BODYSTRUCTURE "...)
+			b = append(b, st.BodyStructure(true)...)
+		case "BODY":
+			if it.Section == nil {
+				b = append(b, "BODY "...)
+				b = append(b, st.BodyStructure(false)...)
+				break
+			}
+			fallthrough
+		default:
+			sec, name := sectionOf(it)
+			r, n, err := st.Section(raw, sec)
+			if err != nil {
+				return err
+			}
+			if it.Partial != nil {
+				r, n = partial(r, n, *it.Partial)
+			}
+			b = append(b, name...)
+			b = append(b, ' ')
+			c.w.Raw(b)
+			c.w.Literal(r, n)
+			if err := c.w.Err(); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	b = append(b, ")\r\n"...)
+	c.w.Raw(b)
+	return c.w.Err()
+}
+
+// sectionOf returns the section an item reads and the name the response
+// gives it (RFC 3501 7.4.2).
+func sectionOf(it grammar.FetchItem) (message.Section, string) {
+	switch it.Name {
+	case "RFC822":
+		return message.Section{}, "RFC822"
+	case "RFC822.HEADER":
+		return message.Section{Specifier: "HEADER"}, "RFC822.HEADER"
+	case "RFC822.TEXT":
+		return message.Section{Specifier: "TEXT"}, "RFC822.TEXT"
+	}
+	sec := *it.Section
+	var b strings.Builder
+	b.WriteString("BODY[")
+	for i, p := range sec.Path {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	if sec.Specifier != "" {
+		if len(sec.Path) > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(sec.Specifier)
+	}
+	if len(sec.Fields) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(sec.Fields, " "))
+		b.WriteByte(')')
+	}
+	b.WriteByte(']')
+	if it.Partial != nil {
+		b.WriteByte('<')
+		b.WriteString(strconv.FormatInt(it.Partial.Offset, 10))
+		b.WriteByte('>')
+	}
+	return sec, b.String()
+}
+
+// partial applies <origin.count>: bytes past the end give an empty string.
+func partial(r io.Reader, n int64, p message.Partial) (io.Reader, int64) {
+	if p.Offset >= n {
+		return strings.NewReader(""), 0
+	}
+	if sk, ok := r.(io.Seeker); ok {
+		if _, err := sk.Seek(p.Offset, io.SeekCurrent); err != nil {
+			return strings.NewReader(""), 0
+		}
+	} else if _, err := io.CopyN(io.Discard, r, p.Offset); err != nil {
+		return strings.NewReader(""), 0
+	}
+	n -= p.Offset
+	if p.Count < n {
+		n = p.Count
+	}
+	return io.LimitReader(r, n), n
+}

@@ -1,0 +1,362 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/session"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// selected is the mailbox a session has selected.
+type selected struct {
+	name     string
+	readOnly bool
+	view     *session.View
+}
+
+func entries(metas []ports.MessageMeta) []session.Entry {
+	out := make([]session.Entry, len(metas))
+	for i, m := range metas {
+		out[i] = session.Entry{UID: m.UID, Flags: m.Flags, ModSeq: m.ModSeq}
+	}
+	return out
+}
+
+// permanentFlags: every system flag and any new keyword may be stored.
+const permanentFlags = `(\Answered \Flagged \Deleted \Seen \Draft \*)`
+
+func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
+	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	readOnly := cmd.Name == "EXAMINE"
+	// RFC 3501 6.3.1: a SELECT deselects the current mailbox first, and a
+	// failed SELECT leaves the session unselected.
+	c.sel = nil
+	c.state = session.Authenticated
+	var from, to imap.UID
+	if !readOnly {
+		var err error
+		from, to, err = c.srv.store.ClaimRecent(c.ctx, c.user, name)
+		if err != nil {
+			return result{}, err
+		}
+	}
+	st, metas, err := c.srv.store.Snapshot(c.ctx, c.user, name)
+	if err != nil {
+		return result{}, err
+	}
+	view := session.NewView(entries(metas), st.HighestModSeq)
+	view.UIDValidity, view.UIDNext = st.UIDValidity, st.UIDNext
+	if readOnly {
+		from, to = st.RecentUID, st.UIDNext
+	}
+	view.AddRecent(from, to)
+	c.sel = &selected{name: name, readOnly: readOnly, view: view}
+	c.state = session.Selected
+
+	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + keywordList(metas) + `)`)
+	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
+	c.w.Untagged(itoa(int64(view.RecentCount())) + " RECENT")
+	if seq := firstUnseen(view); seq > 0 {
+		c.w.Untagged("OK [UNSEEN " + itoa(int64(seq)) + "] First unseen message")
+	}
+	c.w.Untagged("OK [UIDVALIDITY " + itoa(int64(st.UIDValidity)) + "] UIDs valid")
+	c.w.Untagged("OK [UIDNEXT " + itoa(int64(st.UIDNext)) + "] Predicted next UID")
+	if readOnly {
+		c.w.Untagged("OK [PERMANENTFLAGS ()] No permanent flags permitted")
+		return result{code: "READ-ONLY", text: "EXAMINE completed"}, nil
+	}
+	c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags + "] Permanent flags")
+	return result{code: "READ-WRITE", text: "SELECT completed"}, nil
+}
+
+// keywordList returns " kw1 kw2" for the keywords in use.
+func keywordList(metas []ports.MessageMeta) string {
+	seen := map[string]bool{}
+	var kws []string
+	for _, m := range metas {
+		for _, f := range m.Flags {
+			if !strings.HasPrefix(f, `\`) && !seen[f] {
+				seen[f] = true
+				kws = append(kws, f)
+			}
+		}
+	}
+	sort.Strings(kws)
+	if len(kws) == 0 {
+		return ""
+	}
+	return " " + strings.Join(kws, " ")
+}
+
+func firstUnseen(v *session.View) uint32 {
+	for seq := uint32(1); seq <= v.Len(); seq++ {
+		if !imap.HasFlag(v.Entry(seq).Flags, imap.FlagSeen) {
+			return seq
+		}
+	}
+	return 0
+}
+
+// poll asks the store what other sessions changed and tells the client
+// (RFC 3501 7.3.1, 7.4.1, 7.4.2).
+func (c *conn) poll(allowExpunge bool) error {
+	sel := c.sel
+	if sel == nil {
+		return nil
+	}
+	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, sel.name, sel.view.ModSeq)
+	if errors.Is(err, imap.ErrNonexistent) {
+		// Deleted or renamed by another session: the view cannot go on.
+		c.w.Untagged("BYE Selected mailbox has been deleted or renamed")
+		return fmt.Errorf("%w: selected mailbox vanished", errConnection)
+	}
+	if err != nil {
+		return err
+	}
+	up := sel.view.Apply(entries(ch.Updated), ch.Expunged, ch.Status.HighestModSeq, allowExpunge)
+	for _, seq := range up.Expunged {
+		c.w.Untagged(itoa(int64(seq)) + " EXPUNGE")
+	}
+	if up.Exists {
+		if !sel.readOnly {
+			from, to, err := c.srv.store.ClaimRecent(c.ctx, c.user, sel.name)
+			if err != nil {
+				return err
+			}
+			sel.view.AddRecent(from, to)
+		}
+		c.w.Untagged(itoa(int64(sel.view.Len())) + " EXISTS")
+		c.w.Untagged(itoa(int64(sel.view.RecentCount())) + " RECENT")
+	}
+	for _, seq := range up.Flags {
+		c.writeFlags(seq, false)
+	}
+	return nil
+}
+
+// writeFlags sends "* n FETCH (FLAGS (...))", with the UID when asked.
+func (c *conn) writeFlags(seq uint32, withUID bool) {
+	e := c.sel.view.Entry(seq)
+	b := make([]byte, 0, 64)
+	b = append(b, itoa(int64(seq))...)
+	b = append(b, " FETCH ("...)
+	if withUID {
+		b = append(b, "UID "...)
+		b = append(b, itoa(int64(e.UID))...)
+		b = append(b, ' ')
+	}
+	b = append(b, "FLAGS "...)
+	b = grammar.AppendFlags(b, c.flagsOf(e))
+	b = append(b, ')')
+	c.w.Untagged(string(b))
+}
+
+// flagsOf returns a message's flags as this session shows them (\Recent
+// added).
+func (c *conn) flagsOf(e *session.Entry) []string {
+	if c.sel.view.IsRecent(e.UID) {
+		return append(append(make([]string, 0, len(e.Flags)+1), e.Flags...), imap.FlagRecent)
+	}
+	return e.Flags
+}
+
+func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
+	name := strings.TrimSuffix(cmd.Args.(*grammar.MailboxArgs).Mailbox, "/")
+	if name == "INBOX" {
+		return result{}, imap.ErrAlreadyExists
+	}
+	return result{}, c.srv.store.CreateMailbox(c.ctx, c.user, name)
+}
+
+func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
+	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	if name == "INBOX" {
+		return result{}, imap.Errorf("delete", imap.ErrCannot, "Cannot delete INBOX")
+	}
+	if err := c.srv.store.DeleteMailbox(c.ctx, c.user, name); err != nil {
+		return result{}, err
+	}
+	if c.sel != nil && c.sel.name == name {
+		// The selected mailbox is gone: nothing more can be said of it.
+		c.sel = nil
+		c.state = session.Authenticated
+	}
+	return result{}, nil
+}
+
+func cmdRename(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.RenameArgs)
+	to := strings.TrimSuffix(args.To, "/")
+	if to == "INBOX" || strings.HasPrefix(to, "INBOX/") && args.From == "INBOX" {
+		return result{}, imap.ErrAlreadyExists
+	}
+	if err := c.srv.store.RenameMailbox(c.ctx, c.user, args.From, to); err != nil {
+		return result{}, err
+	}
+	if c.sel != nil && (c.sel.name == args.From || strings.HasPrefix(c.sel.name, args.From+"/")) && args.From != "INBOX" {
+		c.sel.name = to + strings.TrimPrefix(c.sel.name, args.From)
+	}
+	return result{}, nil
+}
+
+func cmdSubscribe(c *conn, cmd *grammar.Command) (result, error) {
+	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	sub := cmd.Name == "SUBSCRIBE"
+	if sub {
+		// Cyrus refuses to subscribe to a mailbox that does not exist.
+		if _, err := c.srv.store.Status(c.ctx, c.user, name); err != nil {
+			return result{}, err
+		}
+	}
+	return result{}, c.srv.store.SetSubscribed(c.ctx, c.user, name, sub)
+}
+
+func cmdNamespace(c *conn, cmd *grammar.Command) (result, error) {
+	c.w.Untagged(`NAMESPACE (("" "/")) NIL NIL`)
+	return result{}, nil
+}
+
+func cmdList(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.ListArgs)
+	lsub := cmd.Name == "LSUB"
+	if args.Pattern == "" && !lsub {
+		// RFC 3501 6.3.8: the hierarchy delimiter and root of the reference.
+		c.w.Untagged(`LIST (\Noselect) "/" ""`)
+		return result{}, nil
+	}
+	pattern := imap.ListPattern(args.Reference, args.Pattern)
+	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	if err != nil {
+		return result{}, err
+	}
+	exists := make(map[string]bool, len(boxes))
+	for _, b := range boxes {
+		exists[b.Name] = true
+	}
+	// Every level of a name is listable: missing superiors as \Noselect.
+	names := map[string]bool{}
+	hasChildren := map[string]bool{}
+	var source []string
+	if lsub {
+		source, err = c.srv.store.Subscriptions(c.ctx, c.user)
+		if err != nil {
+			return result{}, err
+		}
+	} else {
+		for _, b := range boxes {
+			source = append(source, b.Name)
+		}
+	}
+	for _, n := range source {
+		names[n] = true
+	}
+	for _, b := range boxes {
+		for _, p := range imap.Parents(b.Name) {
+			hasChildren[p] = true
+			if !lsub {
+				names[p] = true
+			}
+		}
+	}
+	var sorted []string
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	matched := map[string]bool{}
+	for _, n := range sorted {
+		if imap.MatchList(n, pattern) {
+			matched[n] = true
+			c.writeList(cmd.Name, n, exists[n], hasChildren[n])
+		}
+	}
+	if lsub {
+		// RFC 3501 6.3.9: with "%", a subscribed child's unsubscribed
+		// parent that matches is listed \Noselect.
+		for _, n := range sorted {
+			for _, p := range imap.Parents(n) {
+				if !matched[p] && imap.MatchList(p, pattern) {
+					matched[p] = true
+					c.w.Untagged(string(grammar.AppendMailbox([]byte(`LSUB (\Noselect) "/" `), p)))
+				}
+			}
+		}
+	}
+	return result{}, nil
+}
+
+func (c *conn) writeList(kind, name string, exists, children bool) {
+	var attrs []string
+	if !exists {
+		attrs = append(attrs, `\Noselect`)
+	}
+	if kind == "LIST" {
+		if children {
+			attrs = append(attrs, `\HasChildren`)
+		} else {
+			attrs = append(attrs, `\HasNoChildren`)
+		}
+	}
+	b := []byte(kind + " (" + strings.Join(attrs, " ") + `) "/" `)
+	c.w.Untagged(string(grammar.AppendMailbox(b, name)))
+}
+
+func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.StatusArgs)
+	st, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox)
+	if err != nil {
+		return result{}, err
+	}
+	b := grammar.AppendMailbox([]byte("STATUS "), args.Mailbox)
+	b = append(b, " ("...)
+	for i, item := range args.Items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, item...)
+		b = append(b, ' ')
+		switch item {
+		case "MESSAGES":
+			b = append(b, itoa(int64(st.Messages))...)
+		case "RECENT":
+			b = append(b, itoa(int64(st.Recent))...)
+		case "UIDNEXT":
+			b = append(b, itoa(int64(st.UIDNext))...)
+		case "UIDVALIDITY":
+			b = append(b, itoa(int64(st.UIDValidity))...)
+		case "UNSEEN":
+			b = append(b, itoa(int64(st.Unseen))...)
+		default:
+			return result{}, bad("Unsupported STATUS item " + item)
+		}
+	}
+	b = append(b, ')')
+	c.w.Untagged(string(b))
+	return result{}, nil
+}
+
+func cmdCheck(c *conn, cmd *grammar.Command) (result, error) { return result{}, nil }
+
+func cmdUnselect(c *conn, cmd *grammar.Command) (result, error) {
+	c.sel = nil
+	c.state = session.Authenticated
+	return result{}, nil
+}
+
+// cmdClose expunges silently (unless read-only) and deselects.
+func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
+	sel := c.sel
+	c.sel = nil
+	c.state = session.Authenticated
+	if !sel.readOnly {
+		if _, err := c.srv.store.Expunge(c.ctx, c.user, sel.name, nil); err != nil {
+			return result{}, err
+		}
+	}
+	return result{}, nil
+}

@@ -1,0 +1,77 @@
+package session
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+func view(uids ...imap.UID) *View {
+	var es []Entry
+	for _, u := range uids {
+		es = append(es, Entry{UID: u, ModSeq: 1})
+	}
+	return NewView(es, 1)
+}
+
+func TestSeqsAndUIDs(t *testing.T) {
+	v := view(3, 5, 9)
+	seqs, ok := v.Seqs(imap.NumSet{{2, 0}})
+	if !ok || !reflect.DeepEqual(seqs, []uint32{2, 3}) {
+		t.Fatalf("Seqs = %v %v", seqs, ok)
+	}
+	if _, ok := v.Seqs(imap.NumSet{{4, 4}}); ok {
+		t.Fatal("sequence number 4 of 3 must be refused")
+	}
+	if _, ok := view().Seqs(imap.NumSet{{0, 0}}); ok {
+		t.Fatal("* on an empty mailbox must be refused")
+	}
+	if got := v.UIDSeqs(imap.NumSet{{4, 9}}); !reflect.DeepEqual(got, []uint32{2, 3}) {
+		t.Fatalf("UIDSeqs = %v", got)
+	}
+	// RFC 3501 6.4.8: "n:*" with n above the largest UID names the last message.
+	if got := v.UIDSeqs(imap.NumSet{{100, 0}}); !reflect.DeepEqual(got, []uint32{3}) {
+		t.Fatalf("UIDSeqs(100:*) = %v", got)
+	}
+}
+
+func TestApplyDefersExpunges(t *testing.T) {
+	v := view(1, 2, 3, 4)
+	up := v.Apply(nil, []imap.UID{2, 4}, 5, false)
+	if len(up.Expunged) != 0 || v.Len() != 4 || !v.IsGhost(2) {
+		t.Fatalf("expunges must wait: %+v len=%d", up, v.Len())
+	}
+	up = v.Apply([]Entry{{UID: 7, ModSeq: 6}}, nil, 6, true)
+	// Highest first, so no number shifts before it is sent: 4 then 2.
+	if !reflect.DeepEqual(up.Expunged, []uint32{4, 2}) || !up.Exists || v.Len() != 3 {
+		t.Fatalf("got %+v len=%d", up, v.Len())
+	}
+	if v.SeqOf(7) != 3 || v.SeqOf(3) != 2 {
+		t.Fatal("sequence numbers wrong after expunge")
+	}
+}
+
+func TestApplyFlagsSkipsOwnChanges(t *testing.T) {
+	v := view(1, 2)
+	v.SetFlags(1, []string{imap.FlagSeen}, 10)
+	up := v.Apply([]Entry{{UID: 1, Flags: []string{imap.FlagSeen}, ModSeq: 10}, {UID: 2, Flags: []string{"$Junk"}, ModSeq: 11}}, nil, 11, true)
+	if !reflect.DeepEqual(up.Flags, []uint32{2}) {
+		t.Fatalf("Flags = %v", up.Flags)
+	}
+	if v.ModSeq != 11 {
+		t.Fatalf("ModSeq = %d", v.ModSeq)
+	}
+}
+
+func TestRecent(t *testing.T) {
+	v := view(1, 2, 3)
+	v.AddRecent(2, 4)
+	if v.IsRecent(1) || !v.IsRecent(2) || !v.IsRecent(3) || v.RecentCount() != 2 {
+		t.Fatal("recent range")
+	}
+	v.Expunge([]imap.UID{3})
+	if v.RecentCount() != 1 {
+		t.Fatalf("RecentCount = %d", v.RecentCount())
+	}
+}
