@@ -15,10 +15,10 @@ var (
 	ErrTryCreate     = errors.New("mailbox does not exist") // NO [TRYCREATE] (APPEND/COPY target)
 	ErrCannot        = errors.New("operation not permitted on this mailbox")
 	ErrInvalidName   = errors.New("invalid mailbox name")
-	ErrTooBig        = errors.New("too big")          // NO [TOOBIG]
-	ErrOverQuota     = errors.New("over quota")       // NO [OVERQUOTA]
-	ErrNoUser        = errors.New("no such user")     // NO [AUTHENTICATIONFAILED] at login
-	ErrAuthFailed    = errors.New("invalid login")    // NO [AUTHENTICATIONFAILED]
+	ErrTooBig        = errors.New("too big")           // NO [TOOBIG]
+	ErrOverQuota     = errors.New("over quota")        // NO [OVERQUOTA]
+	ErrNoUser        = errors.New("no such user")      // NO [AUTHENTICATIONFAILED] at login
+	ErrAuthFailed    = errors.New("invalid login")     // NO [AUTHENTICATIONFAILED]
 	ErrNoPerm        = errors.New("permission denied") // NO [NOPERM]
 	ErrReadOnly      = errors.New("mailbox is read-only")
 	ErrUnavailable   = errors.New("temporarily unavailable") // NO [UNAVAILABLE]

@@ -17,21 +17,21 @@ func view(uids ...imap.UID) *View {
 
 func TestSeqsAndUIDs(t *testing.T) {
 	v := view(3, 5, 9)
-	seqs, ok := v.Seqs(imap.NumSet{{2, 0}})
+	seqs, ok := v.Seqs(imap.NumSet{{Start: 2, Stop: 0}})
 	if !ok || !reflect.DeepEqual(seqs, []uint32{2, 3}) {
 		t.Fatalf("Seqs = %v %v", seqs, ok)
 	}
-	if _, ok := v.Seqs(imap.NumSet{{4, 4}}); ok {
+	if _, ok := v.Seqs(imap.NumSet{{Start: 4, Stop: 4}}); ok {
 		t.Fatal("sequence number 4 of 3 must be refused")
 	}
-	if _, ok := view().Seqs(imap.NumSet{{0, 0}}); ok {
+	if _, ok := view().Seqs(imap.NumSet{{Start: 0, Stop: 0}}); ok {
 		t.Fatal("* on an empty mailbox must be refused")
 	}
-	if got := v.UIDSeqs(imap.NumSet{{4, 9}}); !reflect.DeepEqual(got, []uint32{2, 3}) {
+	if got := v.UIDSeqs(imap.NumSet{{Start: 4, Stop: 9}}); !reflect.DeepEqual(got, []uint32{2, 3}) {
 		t.Fatalf("UIDSeqs = %v", got)
 	}
 	// RFC 3501 6.4.8: "n:*" with n above the largest UID names the last message.
-	if got := v.UIDSeqs(imap.NumSet{{100, 0}}); !reflect.DeepEqual(got, []uint32{3}) {
+	if got := v.UIDSeqs(imap.NumSet{{Start: 100, Stop: 0}}); !reflect.DeepEqual(got, []uint32{3}) {
 		t.Fatalf("UIDSeqs(100:*) = %v", got)
 	}
 }

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Stores lists the values the store option accepts in this build.
+var Stores = []string{"sqlite"}
+
+// Settings are the options imapd and imapctl use, typed and defaulted.
+type Settings struct {
+	Path             string        // the configuration file read
+	Service          string        // the service options were looked up for
+	ConfigDir        string        // configdirectory (required)
+	Partition        string        // partition-default: where mail lives
+	Store            string        // store: the storage backend ("sqlite")
+	ServerName       string        // servername (default: the host name)
+	Admins           []string      // admins
+	AllowPlaintext   bool          // allowplaintext (default no)
+	SASLMechList     []string      // sasl_mech_list (default PLAIN LOGIN)
+	Timeout          time.Duration // timeout (minutes; default 32m, at least 30m)
+	FailedLoginPause time.Duration // failedloginpause (seconds; default 3s)
+	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = built-in limit
+	IDResponse       bool          // imapidresponse (default yes)
+	DebugCommand     string        // debug_command, for -D
+	Debug            bool          // debug: log at debug level
+	TLSServerCert    string        // tls_server_cert
+	TLSServerKey     string        // tls_server_key
+}
+
+// MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
+// asks for at least 30 minutes, and Cyrus raises smaller values to it.
+const MinTimeout = 30 * time.Minute
+
+// Settings extracts the typed settings; a value of the wrong type is an
+// *Error naming the line that set it.
+func (c *Config) Settings() (*Settings, error) {
+	s := &Settings{Path: c.path, Service: c.service}
+	s.ConfigDir = c.String("configdirectory", "")
+	if s.ConfigDir == "" {
+		return nil, &Error{File: c.path, Msg: "configdirectory is not set"}
+	}
+	if !filepath.IsAbs(s.ConfigDir) {
+		e, _ := c.lookup("configdirectory")
+		return nil, e.errorf("configdirectory must be an absolute path")
+	}
+	s.Partition = c.String("partition-default", configDirToken+"/spool")
+	s.Store = strings.ToLower(c.String("store", "sqlite"))
+	valid := false
+	for _, v := range Stores {
+		valid = valid || v == s.Store
+	}
+	if !valid {
+		e, _ := c.lookup("store")
+		return nil, e.errorf("option store: %q is not available (valid: %s)", s.Store, strings.Join(Stores, ", "))
+	}
+	s.ServerName = c.String("servername", "")
+	if s.ServerName == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "localhost"
+		}
+		s.ServerName = h
+	}
+	s.Admins = c.List("admins", nil)
+	s.SASLMechList = c.List("sasl_mech_list", []string{"PLAIN", "LOGIN"})
+	for i, m := range s.SASLMechList {
+		s.SASLMechList[i] = strings.ToUpper(m)
+	}
+	s.DebugCommand = c.String("debug_command", "")
+	s.TLSServerCert = c.String("tls_server_cert", "")
+	s.TLSServerKey = c.String("tls_server_key", "")
+
+	var err error
+	if s.AllowPlaintext, err = c.Bool("allowplaintext", false); err != nil {
+		return nil, err
+	}
+	if s.Debug, err = c.Bool("debug", false); err != nil {
+		return nil, err
+	}
+	if s.IDResponse, err = c.Bool("imapidresponse", true); err != nil {
+		return nil, err
+	}
+	if s.Timeout, err = c.Duration("timeout", time.Minute, 32*time.Minute); err != nil {
+		return nil, err
+	}
+	if s.Timeout < MinTimeout {
+		s.Timeout = MinTimeout
+	}
+	if s.FailedLoginPause, err = c.Duration("failedloginpause", time.Second, 3*time.Second); err != nil {
+		return nil, err
+	}
+	if s.FailedLoginPause < 0 {
+		e, _ := c.lookup("failedloginpause")
+		return nil, e.errorf("option failedloginpause: must not be negative")
+	}
+	if s.MaxMessageSize, err = c.Size("maxmessagesize", 0); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// String describes the settings in one line, for debug logs.
+func (s *Settings) String() string {
+	return fmt.Sprintf("configdirectory=%s store=%s partition=%s servername=%s", s.ConfigDir, s.Store, s.Partition, s.ServerName)
+}
