@@ -1,0 +1,295 @@
+package message
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// formatVersion is the first byte of a marshalled Structure. Bump it when
+// the layout changes; Unmarshal refuses versions it does not know.
+const formatVersion = 1
+
+// Errors returned by Unmarshal.
+var (
+	ErrBadFormat = errors.New("message: malformed structure data")
+	ErrVersion   = errors.New("message: unknown structure format version")
+)
+
+// Presence bits of a marshalled part: the first five follow the order of
+// part.optional.
+const (
+	hasMsg = 1 << (iota + 5)
+	hasEnv
+)
+
+// optional lists the fields of p that may be absent, in marshalled order.
+func (p *part) optional() [5]*nstr {
+	return [5]*nstr{&p.id, &p.desc, &p.md5, &p.loc, &p.disp}
+}
+
+// MarshalBinary encodes the structure compactly: a version byte, then
+// varints and length-prefixed strings.
+func (s *Structure) MarshalBinary() ([]byte, error) {
+	if s == nil || s.root == nil {
+		return nil, errors.New("message: marshal of an empty structure")
+	}
+	b := []byte{formatVersion}
+	if s.hdrOK {
+		b = append(b, 1)
+		b = appendBytes(b, s.header)
+	} else {
+		b = append(b, 0)
+	}
+	return appendPart(b, s.root), nil
+}
+
+func appendUint(b []byte, v int64) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+func appendBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendKVs(b []byte, ps []kv) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ps)))
+	for _, p := range ps {
+		b = appendStr(b, p.k)
+		b = appendStr(b, p.v)
+	}
+	return b
+}
+
+func appendPart(b []byte, p *part) []byte {
+	var flags uint64
+	for i, v := range p.optional() {
+		if v.ok {
+			flags |= 1 << i
+		}
+	}
+	if p.msg != nil {
+		flags |= hasMsg
+	}
+	if p.env != nil {
+		flags |= hasEnv
+	}
+	b = binary.AppendUvarint(b, flags)
+	b = appendUint(b, p.hdrOff)
+	b = appendUint(b, p.bodyOff-p.hdrOff)
+	b = appendUint(b, p.end-p.bodyOff)
+	b = appendUint(b, p.lines)
+	b = appendStr(b, p.typ)
+	b = appendStr(b, p.sub)
+	b = appendKVs(b, p.params)
+	b = appendStr(b, p.enc)
+	for _, v := range p.optional() {
+		if v.ok {
+			b = appendStr(b, v.s)
+		}
+	}
+	if p.disp.ok {
+		b = appendKVs(b, p.dispParams)
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.lang)))
+	for _, l := range p.lang {
+		b = appendStr(b, l)
+	}
+	if p.env != nil {
+		var bits uint64
+		for i, v := range p.env {
+			if v.ok {
+				bits |= 1 << i
+			}
+		}
+		b = binary.AppendUvarint(b, bits)
+		for _, v := range p.env {
+			if v.ok {
+				b = appendStr(b, v.s)
+			}
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.children)))
+	for _, c := range p.children {
+		b = appendPart(b, c)
+	}
+	if p.msg != nil {
+		b = appendPart(b, p.msg)
+	}
+	return b
+}
+
+// decoder reads the marshalled form with a sticky error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = ErrBadFormat
+	}
+}
+
+func (d *decoder) uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// offset reads a non-negative int64 small enough to add safely.
+func (d *decoder) offset() int64 {
+	v := d.uint()
+	if v > math.MaxInt64/4 {
+		d.fail()
+		return 0
+	}
+	return int64(v)
+}
+
+// count reads a length and checks that at least min bytes per item remain.
+func (d *decoder) count(perItem int) int {
+	v := d.uint()
+	if d.err != nil || v > uint64(len(d.b)/perItem) {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.count(1)
+	if d.err != nil {
+		return nil
+	}
+	s := d.b[:n:n]
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) str() string { return string(d.bytes()) }
+
+func (d *decoder) kvs() []kv {
+	n := d.count(2)
+	if n == 0 {
+		return nil
+	}
+	ps := make([]kv, n)
+	for i := range ps {
+		ps[i] = kv{d.str(), d.str()}
+	}
+	return ps
+}
+
+// Unmarshal decodes what MarshalBinary produced. It returns an error for
+// anything else and never panics.
+func Unmarshal(b []byte) (*Structure, error) {
+	if len(b) == 0 {
+		return nil, ErrBadFormat
+	}
+	if b[0] != formatVersion {
+		return nil, fmt.Errorf("%w %d", ErrVersion, b[0])
+	}
+	d := &decoder{b: b[1:]}
+	s := &Structure{}
+	switch d.uint() {
+	case 1:
+		s.hdrOK = true
+		s.header = append([]byte{}, d.bytes()...)
+	case 0:
+	default:
+		d.fail()
+	}
+	s.root = d.part(0)
+	if d.err == nil && len(d.b) != 0 {
+		d.fail()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if s.root.hdrOff != 0 || !s.root.consistent() || (s.hdrOK && int64(len(s.header)) > s.root.end) {
+		return nil, ErrBadFormat
+	}
+	return s, nil
+}
+
+func (d *decoder) part(depth int) *part {
+	p := &part{}
+	if depth > 2*maxDepth+2 {
+		d.fail()
+		return p
+	}
+	flags := d.uint()
+	p.hdrOff = d.offset()
+	p.bodyOff = p.hdrOff + d.offset()
+	p.end = p.bodyOff + d.offset()
+	p.lines = d.offset()
+	p.typ = d.str()
+	p.sub = d.str()
+	p.params = d.kvs()
+	p.enc = d.str()
+	for i, v := range p.optional() {
+		if flags&(1<<i) != 0 {
+			*v = nstr{d.str(), true}
+		}
+	}
+	if p.disp.ok {
+		p.dispParams = d.kvs()
+	}
+	if n := d.count(1); n > 0 {
+		p.lang = make([]string, n)
+		for i := range p.lang {
+			p.lang[i] = d.str()
+		}
+	}
+	if flags&hasEnv != 0 {
+		p.env = new([envFields]nstr)
+		bits := d.uint()
+		if bits >= 1<<envFields {
+			d.fail()
+		}
+		for i := range p.env {
+			if bits&(1<<i) != 0 {
+				p.env[i] = nstr{d.str(), true}
+			}
+		}
+	}
+	if n := d.count(1); n > 0 {
+		p.children = make([]*part, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			p.children = append(p.children, d.part(depth+1))
+		}
+	}
+	if flags&hasMsg != 0 && d.err == nil {
+		p.msg = d.part(depth + 1)
+	}
+	return p
+}
+
+// consistent checks that children and encapsulated messages lie inside
+// their parent's body, so that sections never address outside a part.
+func (p *part) consistent() bool {
+	for _, c := range p.children {
+		if c.hdrOff < p.bodyOff || c.end > p.end || !c.consistent() {
+			return false
+		}
+	}
+	if p.msg != nil {
+		if p.msg.hdrOff < p.bodyOff || p.msg.end > p.end || !p.msg.consistent() {
+			return false
+		}
+	}
+	return true
+}

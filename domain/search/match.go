@@ -1,0 +1,455 @@
+package search
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
+)
+
+// Message is what evaluation sees of one message.
+type Message struct {
+	Seq          uint32
+	UID          imap.UID
+	Flags        []string // including \Recent when recent for this session
+	InternalDate time.Time
+	Size         int64
+	Structure    *message.Structure
+	Raw          io.ReaderAt // may be nil when NeedsRaw is false
+}
+
+// Context holds the values of "*" and the time zone for date comparisons.
+type Context struct {
+	MaxSeq   uint32
+	MaxUID   imap.UID
+	Location *time.Location
+}
+
+// ErrNeedRaw is returned by Match when a key needs the message bytes and
+// Message.Raw is nil.
+var ErrNeedRaw = errors.New("search: criteria need the raw message")
+
+// NeedsRaw reports whether evaluating k needs the message bytes: BODY and
+// TEXT always do. Header keys need them only for a message whose header was
+// too long to keep in its Structure; NeedsRawFor tells for one message.
+func NeedsRaw(k Key) bool {
+	return walk(k, func(k Key) bool { return k.Op == OpBody || k.Op == OpText })
+}
+
+// NeedsRawFor is NeedsRaw for one message: it also reports header keys
+// when s does not hold the message header.
+func NeedsRawFor(k Key, s *message.Structure) bool {
+	if NeedsRaw(k) {
+		return true
+	}
+	if _, ok := s.Header(); ok {
+		return false
+	}
+	return walk(k, func(k Key) bool { return k.Op == OpHeader })
+}
+
+func walk(k Key, f func(Key) bool) bool {
+	if f(k) {
+		return true
+	}
+	for _, s := range k.Sub {
+		if walk(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// cost ranks keys so that AND and OR try cheap ones first: metadata, then
+// the kept header, then the message body.
+func cost(k Key) int {
+	switch k.Op {
+	case OpHeader, OpSentBefore, OpSentOn, OpSentSince:
+		return 1
+	case OpBody, OpText:
+		return 2
+	}
+	c := 0
+	for _, s := range k.Sub {
+		c = max(c, cost(s))
+	}
+	return c
+}
+
+// Match reports whether m satisfies k (RFC 3501 section 6.4.4).
+func Match(ctx Context, k Key, m *Message) (bool, error) {
+	e := evaluator{ctx: ctx, m: m}
+	return e.match(k)
+}
+
+type evaluator struct {
+	ctx Context
+	m   *Message
+
+	hdr    []byte // the top-level header, loaded once
+	hdrErr error
+	hdrSet bool
+}
+
+func (e *evaluator) match(k Key) (bool, error) {
+	m := e.m
+	switch k.Op {
+	case OpAnd:
+		for pass := 0; pass <= 2; pass++ {
+			for _, s := range k.Sub {
+				if cost(s) != pass {
+					continue
+				}
+				ok, err := e.match(s)
+				if err != nil || !ok {
+					return false, err
+				}
+			}
+		}
+		return true, nil
+	case OpOr:
+		if len(k.Sub) != 2 {
+			return false, errors.New("search: OR needs two keys")
+		}
+		a, b := k.Sub[0], k.Sub[1]
+		if cost(b) < cost(a) {
+			a, b = b, a
+		}
+		ok, err := e.match(a)
+		if err != nil || ok {
+			return ok, err
+		}
+		return e.match(b)
+	case OpNot:
+		if len(k.Sub) != 1 {
+			return false, errors.New("search: NOT needs one key")
+		}
+		ok, err := e.match(k.Sub[0])
+		return !ok && err == nil, err
+	case OpAll:
+		return true, nil
+	case OpSeqSet:
+		return k.Set.Contains(m.Seq, e.ctx.MaxSeq), nil
+	case OpUID:
+		return k.Set.Contains(uint32(m.UID), uint32(e.ctx.MaxUID)), nil
+	case OpFlag:
+		return imap.HasFlag(m.Flags, k.Value), nil
+	case OpNoFlag:
+		return !imap.HasFlag(m.Flags, k.Value), nil
+	case OpNew:
+		return imap.HasFlag(m.Flags, imap.FlagRecent) && !imap.HasFlag(m.Flags, imap.FlagSeen), nil
+	case OpOld:
+		return !imap.HasFlag(m.Flags, imap.FlagRecent), nil
+	case OpBefore, OpOn, OpSince:
+		loc := e.ctx.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		return compareDay(k.Op-OpBefore, m.InternalDate.In(loc), k.Date), nil
+	case OpSentBefore, OpSentOn, OpSentSince:
+		// RFC 3501 6.4.4: the Date: header, disregarding time and zone, so
+		// the date as written in its own zone.
+		if m.Structure == nil {
+			return false, nil
+		}
+		d := m.Structure.SentDate()
+		if d.IsZero() {
+			return false, nil
+		}
+		return compareDay(k.Op-OpSentBefore, d, k.Date), nil
+	case OpLarger:
+		return m.Size > k.Size, nil
+	case OpSmaller:
+		return m.Size < k.Size, nil
+	case OpHeader:
+		return e.header(k.Field, k.Value)
+	case OpBody:
+		return e.body(k.Value)
+	case OpText:
+		hdr, err := e.header1()
+		if err != nil {
+			return false, err
+		}
+		if newMatcher(k.Value).matchString(headerText(hdr)) {
+			return true, nil
+		}
+		return e.body(k.Value)
+	}
+	return false, errors.New("search: unknown key")
+}
+
+// compareDay compares the calendar day of t with the day of d (its
+// Y/M/D in UTC): rel 0 before, 1 on, 2 since.
+func compareDay(rel Op, t, d time.Time) bool {
+	ty, tm, td := t.Date()
+	dy, dm, dd := d.UTC().Date()
+	a := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
+	b := time.Date(dy, dm, dd, 0, 0, 0, 0, time.UTC)
+	switch rel {
+	case 0:
+		return a.Before(b)
+	case 1:
+		return a.Equal(b)
+	default:
+		return !a.Before(b)
+	}
+}
+
+// header1 returns the top-level header bytes, from the structure or read
+// from the raw message.
+func (e *evaluator) header1() ([]byte, error) {
+	if e.hdrSet {
+		return e.hdr, e.hdrErr
+	}
+	e.hdrSet = true
+	if e.m.Structure == nil {
+		e.hdrErr = errors.New("search: message without structure")
+		return nil, e.hdrErr
+	}
+	if h, ok := e.m.Structure.Header(); ok {
+		e.hdr = h
+		return h, nil
+	}
+	if e.m.Raw == nil {
+		e.hdrErr = ErrNeedRaw
+		return nil, e.hdrErr
+	}
+	r, _, err := e.m.Structure.Section(e.m.Raw, message.Section{Specifier: "HEADER"})
+	if err == nil {
+		e.hdr, err = io.ReadAll(r)
+	}
+	e.hdrErr = err
+	return e.hdr, err
+}
+
+// header matches HEADER field string: some occurrence of the field whose
+// decoded value contains the string; an empty string matches any occurrence.
+func (e *evaluator) header(field, value string) (bool, error) {
+	hdr, err := e.header1()
+	if err != nil {
+		return false, err
+	}
+	mt := newMatcher(value)
+	found := false
+	eachField(hdr, func(name string, val []byte) bool {
+		if !strings.EqualFold(name, field) {
+			return true
+		}
+		if value == "" || mt.matchString(decodeHeader(string(unfold(val)))) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found, nil
+}
+
+// eachField calls f with each field of a header block (value raw, with its
+// folding) until f returns false.
+func eachField(hdr []byte, f func(name string, val []byte) bool) {
+	for len(hdr) > 0 {
+		// One field: up to a line break not followed by white space.
+		end := 0
+		for {
+			i := bytes.IndexByte(hdr[end:], '\n')
+			if i < 0 {
+				end = len(hdr)
+				break
+			}
+			end += i + 1
+			if end >= len(hdr) || (hdr[end] != ' ' && hdr[end] != '\t') {
+				break
+			}
+		}
+		line := hdr[:end]
+		hdr = hdr[end:]
+		name, val, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		if !f(string(bytes.TrimRight(name, " \t")), val) {
+			return
+		}
+	}
+}
+
+// headerText renders a header block as decoded text, one field a line, for
+// TEXT searches.
+func headerText(hdr []byte) string {
+	var b strings.Builder
+	eachField(hdr, func(name string, val []byte) bool {
+		b.WriteString(name)
+		b.WriteString(": ")
+		b.WriteString(decodeHeader(unfold(val)))
+		b.WriteByte('\n')
+		return true
+	})
+	return b.String()
+}
+
+// unfold removes line breaks (RFC 5322 2.2.3) and trims white space.
+func unfold[T string | []byte](v T) string {
+	s := strings.ReplaceAll(string(v), "\r", "")
+	s = strings.ReplaceAll(s, "\n", "")
+	return strings.TrimSpace(s)
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// decodeHeader decodes RFC 2047 encoded words; undecodable text stays raw.
+func decodeHeader(s string) string {
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	d, err := wordDecoder.DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return d
+}
+
+// body searches the decoded text parts of the message.
+func (e *evaluator) body(value string) (bool, error) {
+	if e.m.Structure == nil {
+		return false, errors.New("search: message without structure")
+	}
+	if e.m.Raw == nil {
+		return false, ErrNeedRaw
+	}
+	mt := newMatcher(value)
+	found := false
+	var ferr error
+	e.m.Structure.TextParts(func(tp message.TextPart) bool {
+		r, _, err := e.m.Structure.Section(e.m.Raw, message.Section{Path: tp.Path})
+		if err != nil {
+			ferr = err
+			return false
+		}
+		ok, err := mt.matchReader(decodeBody(r, tp.Encoding, tp.Charset))
+		if err != nil {
+			ferr = err
+			return false
+		}
+		found = ok
+		return !ok
+	})
+	return found, ferr
+}
+
+// decodeBody undoes the transfer encoding and converts the charset to
+// UTF-8, as well as it can: unknown charsets are searched as they are.
+func decodeBody(r io.Reader, enc, cs string) io.Reader {
+	switch strings.ToUpper(enc) {
+	case "BASE64":
+		r = base64.NewDecoder(base64.StdEncoding, &b64Filter{r: r})
+	case "QUOTED-PRINTABLE":
+		r = &lenient{r: quotedprintable.NewReader(r)}
+	}
+	cs = strings.ToLower(cs)
+	if cs != "" && cs != "utf-8" && cs != "us-ascii" {
+		if cr, err := charset.Reader(cs, r); err == nil {
+			r = cr
+		}
+	}
+	return r
+}
+
+// b64Filter drops the bytes base64 does not use (line breaks, junk), so
+// that the decoder stops only at the real end.
+type b64Filter struct{ r io.Reader }
+
+func (f *b64Filter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		j := 0
+		for _, c := range p[:n] {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' {
+				p[j] = c
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
+
+// lenient turns decoding errors into the end of the text: a broken
+// encoding searches what was decoded before it.
+type lenient struct{ r io.Reader }
+
+func (l *lenient) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// matcher finds a string case-insensitively (Unicode lower case) in text.
+type matcher struct{ needle string }
+
+func newMatcher(s string) matcher { return matcher{needle: strings.ToLower(s)} }
+
+func (m matcher) matchString(s string) bool {
+	return strings.Contains(strings.ToLower(s), m.needle)
+}
+
+// matchReader streams r in bounded chunks. It lowers each chunk and keeps
+// the last len(needle)-1 lowered bytes so that a match across chunks is
+// found; an incomplete UTF-8 sequence at a chunk's end waits for the next.
+func (m matcher) matchReader(r io.Reader) (bool, error) {
+	if m.needle == "" {
+		return true, nil
+	}
+	br := bufio.NewReaderSize(r, 32<<10)
+	buf := make([]byte, 32<<10)
+	var carry []byte // undecoded tail (partial rune) of the previous chunk
+	var keep string  // lowered tail of the previous chunk
+	for {
+		n, err := io.ReadFull(br, buf)
+		chunk := append(carry, buf[:n]...)
+		carry = nil
+		if err == nil {
+			// Hold back an incomplete rune at the end for the next chunk.
+			cut := len(chunk)
+			for i := 1; i < utf8.UTFMax && i <= len(chunk); i++ {
+				c := chunk[len(chunk)-i]
+				if utf8.RuneStart(c) {
+					if !utf8.FullRune(chunk[len(chunk)-i:]) {
+						cut = len(chunk) - i
+					}
+					break
+				}
+			}
+			carry = append([]byte(nil), chunk[cut:]...)
+			chunk = chunk[:cut]
+		}
+		text := keep + strings.ToLower(string(chunk))
+		if strings.Contains(text, m.needle) {
+			return true, nil
+		}
+		if k := len(m.needle) - 1; len(text) > k {
+			keep = text[len(text)-k:]
+		} else {
+			keep = text
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
