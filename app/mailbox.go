@@ -17,6 +17,28 @@ type selected struct {
 	name     string
 	readOnly bool
 	view     *session.View
+	keywords map[string]bool // keywords announced in FLAGS
+}
+
+// announceKeywords sends FLAGS again when flags carry a keyword the client
+// has not been told of (RFC 3501 7.2.6).
+func (c *conn) announceKeywords(flags []string) {
+	fresh := false
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) && !c.sel.keywords[f] {
+			c.sel.keywords[f] = true
+			fresh = true
+		}
+	}
+	if !fresh {
+		return
+	}
+	kws := make([]string, 0, len(c.sel.keywords))
+	for k := range c.sel.keywords {
+		kws = append(kws, k)
+	}
+	sort.Strings(kws)
+	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft ` + strings.Join(kws, " ") + `)`)
 }
 
 func entries(metas []ports.MessageMeta) []session.Entry {
@@ -55,10 +77,13 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 		from, to = st.RecentUID, st.UIDNext
 	}
 	view.AddRecent(from, to)
-	c.sel = &selected{name: name, readOnly: readOnly, view: view}
+	c.sel = &selected{name: name, readOnly: readOnly, view: view, keywords: map[string]bool{}}
 	c.state = session.Selected
-
-	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + keywordList(metas) + `)`)
+	kws := keywordList(metas)
+	for _, k := range strings.Fields(kws) {
+		c.sel.keywords[k] = true
+	}
+	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + kws + `)`)
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
 	c.w.Untagged(itoa(int64(view.RecentCount())) + " RECENT")
 	if seq := firstUnseen(view); seq > 0 {
@@ -134,6 +159,7 @@ func (c *conn) poll(allowExpunge bool) error {
 		c.w.Untagged(itoa(int64(sel.view.RecentCount())) + " RECENT")
 	}
 	for _, seq := range up.Flags {
+		c.announceKeywords(sel.view.Entry(seq).Flags)
 		c.writeFlags(seq, false)
 	}
 	return nil

@@ -41,6 +41,7 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	c.announceKeywords(args.Flags)
 	for _, m := range metas {
 		seq := c.sel.view.SetFlags(m.UID, m.Flags, m.ModSeq)
 		if seq != 0 && !args.Silent {
@@ -107,7 +108,6 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	v := c.sel.view
 	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local}
 	needRecord := keyNeedsRecord(args.Criteria)
-	needRaw := search.NeedsRaw(args.Criteria)
 	var hits []uint32
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
@@ -141,7 +141,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				m.InternalDate, m.Size, m.Structure = rec.InternalDate, rec.Size, st
 			}
 			var raw *lazyBody
-			if needRaw {
+			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {
 				raw = &lazyBody{c: c, uid: e.UID}
 				m.Raw = raw
 			}

@@ -1,0 +1,80 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/store/sqlite"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/adapters/transport/stdio"
+	"github.com/imapd-go/imapd/app"
+)
+
+// pipeConn is a client that has sent everything in advance.
+type pipeConn struct {
+	io.Reader
+	io.Writer
+}
+
+func (pipeConn) Close() error { return nil }
+
+var (
+	fuzzOnce sync.Once
+	fuzzSrv  *app.Server
+)
+
+// fuzzServer is shared by all fuzz inputs: opening a store per input would
+// make fuzzing crawl. -N (no password check) keeps LOGIN cheap.
+func fuzzServer(tb testing.TB) *app.Server {
+	fuzzOnce.Do(func() {
+		dir := tb.TempDir()
+		st, err := sqlite.Open(dir + "/spool")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		db := sasl.Open(dir)
+		if err := db.Add("alice", "secret"); err != nil {
+			tb.Fatal(err)
+		}
+		auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, db)
+		fuzzSrv = app.New(app.Options{ServerName: "fuzz", ConfigDir: dir, NoPasswordCheck: true, IdleTimeout: time.Hour},
+			st, auth, filelog.New(dir, "imap", nil), nil)
+	})
+	return fuzzSrv
+}
+
+// FuzzSession feeds arbitrary client input to a whole session, in every
+// state the input reaches: the server must never panic or hang, and must
+// always answer.
+func FuzzSession(f *testing.F) {
+	seeds := []string{
+		"a LOGIN alice x\r\nb SELECT INBOX\r\nc FETCH 1:* (FLAGS ENVELOPE BODY[])\r\nd LOGOUT\r\n",
+		"a LOGIN alice x\r\nb APPEND INBOX (\\Seen) {20+}\r\nSubject: hi\r\n\r\nbody\r\nc SELECT inbox\r\nd SEARCH TEXT body\r\ne STORE 1 +FLAGS (\\Deleted)\r\nf EXPUNGE\r\n",
+		"a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\nb LIST \"\" *\r\nc CREATE x/y\r\nd RENAME x z\r\ne LSUB \"\" %\r\n",
+		"a CAPABILITY\r\nb NOOP\r\nc LOGIN {5}\r\nalice {1}\r\nx\r\nd EXAMINE INBOX\r\ne UID FETCH 1:* BODY.PEEK[1.MIME]<0.10>\r\n",
+		"* \r\n\r\n{999999999}\r\na LOGIN\r\n",
+		"a LOGIN alice x\r\nb SELECT INBOX\r\nc COPY 1:* Trash\r\nd UID COPY 1 INBOX\r\ne CLOSE\r\nf STATUS INBOX (MESSAGES UNSEEN UIDNEXT RECENT UIDVALIDITY)\r\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	srv := fuzzServer(f)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		err := srv.ServeConn(ctx, stdio.NewConn(pipeConn{bytes.NewReader(in), &out}, "fuzz", 0))
+		if err != nil && strings.HasPrefix(err.Error(), "panic") {
+			t.Fatalf("session panicked: %v\ninput: %q", err, in)
+		}
+		if !bytes.HasPrefix(out.Bytes(), []byte("* OK ")) {
+			t.Fatalf("no greeting: %q", out.Bytes())
+		}
+	})
+}
