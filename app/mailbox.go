@@ -305,6 +305,9 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		// RFC 3501 6.3.9: with "%", a subscribed child's unsubscribed
 		// parent that matches is listed \Noselect.
 		for _, n := range sorted {
+			if matched[n] {
+				continue
+			}
 			for _, p := range imap.Parents(n) {
 				if !matched[p] && imap.MatchList(p, pattern) {
 					matched[p] = true

@@ -1,0 +1,185 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"INBOX", true},
+		{"a/b/c", true},
+		{"Entwürfe", true},
+		{"with space", true},
+		{strings.Repeat("x", maxNameLen), true},
+		{"", false},
+		{"a//b", false},
+		{"/a", false},
+		{"a/", false},
+		{"a\x00", false},
+		{"a\x1fb", false},
+		{"a\u0085b", false}, // C1 control
+		{"\xff", false},
+		{strings.Repeat("x", maxNameLen+1), false},
+	}
+	for _, tt := range tests {
+		err := checkName("test", tt.name)
+		if tt.ok && err != nil {
+			t.Errorf("checkName(%q) = %v", tt.name, err)
+		}
+		if !tt.ok && !errors.Is(err, imap.ErrInvalidName) {
+			t.Errorf("checkName(%q) = %v, want ErrInvalidName", tt.name, err)
+		}
+	}
+}
+
+func TestNormFlags(t *testing.T) {
+	tests := []struct {
+		in, want []string
+		bad      bool
+	}{
+		{nil, []string{}, false},
+		{[]string{`\seen`, `\SEEN`, "$A", "$a", `\recent`, ""}, []string{`\Seen`, "$A"}, false},
+		{[]string{`\Unknown`}, []string{`\Unknown`}, false},
+		{[]string{"a b"}, nil, true},
+		{[]string{"a\r"}, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := normFlags(tt.in)
+		if tt.bad != (err != nil) || (!tt.bad && !slices.Equal(got, tt.want)) {
+			t.Errorf("normFlags(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestFlagParser(t *testing.T) {
+	p := flagParser{}
+	for in, want := range map[string][]string{
+		"":                    {},
+		`\Seen`:               {`\Seen`},
+		`\Seen $Label \Draft`: {`\Seen`, "$Label", `\Draft`},
+	} {
+		if got := p.parse([]byte(in)); !slices.Equal(got, want) {
+			t.Errorf("parse(%q) = %q, want %q", in, got, want)
+		}
+		if hasDeleted([]byte(in)) {
+			t.Errorf("hasDeleted(%q)", in)
+		}
+	}
+	if !hasDeleted([]byte(`$X \Deleted`)) || hasDeleted([]byte(`\DeletedX`)) {
+		t.Error("hasDeleted")
+	}
+}
+
+func TestUIDRanges(t *testing.T) {
+	if got := uidRanges([]imap.UID{1, 2, 3, 7, 9, 10}); !slices.Equal(got, [][2]imap.UID{{1, 3}, {7, 7}, {9, 10}}) {
+		t.Errorf("uidRanges = %v", got)
+	}
+	var dense, sparse []imap.UID
+	for i := range 100 {
+		dense = append(dense, imap.UID(1+2*i))
+		sparse = append(sparse, imap.UID(1+1000*i))
+	}
+	if got := uidRanges(dense); len(got) != 1 || got[0] != [2]imap.UID{1, 199} {
+		t.Errorf("dense ranges = %v", got)
+	}
+	if got := uidRanges(sparse); len(got) != 100 {
+		t.Errorf("sparse: %d ranges", len(got))
+	}
+}
+
+// TestManyUIDs drives the span scan and the point queries of uidQuery
+// through Fetch, UpdateFlags, Copy and Expunge.
+func TestManyUIDs(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMailbox(ctx, "u", "dest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := BulkAppend(s, "u", "INBOX", 3000, []byte("x\r\n"), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int{2, 3, 97} {
+		var want []imap.UID
+		for u := 1; u <= 3000; u += step {
+			want = append(want, imap.UID(u))
+		}
+		asked := append(slices.Clone(want), 5000, 0) // missing UIDs are skipped
+		recs, err := s.Fetch(ctx, "u", "INBOX", asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []imap.UID
+		for _, r := range recs {
+			got = append(got, r.UID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("step %d: Fetch returned %d UIDs, want %d", step, len(got), len(want))
+		}
+		metas, err := s.UpdateFlags(ctx, "u", "INBOX", asked, ports.FlagsAdd, []string{imap.FlagDeleted})
+		if err != nil || len(metas) != len(want) {
+			t.Errorf("step %d: UpdateFlags touched %d, %v", step, len(metas), err)
+		}
+		res, err := s.Copy(ctx, "u", "INBOX", asked, "dest")
+		if err != nil || !slices.Equal(res.Source, want) {
+			t.Errorf("step %d: Copy sources %d, %v", step, len(res.Source), err)
+		}
+	}
+	// Every UID that is 1 mod 2, 3 or 97 carries \Deleted now; expunge a
+	// dense subset, then the rest.
+	var evens []imap.UID
+	for u := imap.UID(2); u <= 3000; u += 2 {
+		evens = append(evens, u)
+	}
+	gone, err := s.Expunge(ctx, "u", "INBOX", evens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range gone {
+		if u%2 != 0 || (u-1)%3 != 0 && (u-1)%97 != 0 {
+			t.Fatalf("expunged UID %d without \\Deleted", u)
+		}
+	}
+	st, err := s.Status(ctx, "u", "INBOX")
+	if err != nil || int(st.Messages) != 3000-len(gone) {
+		t.Errorf("status %+v after expunging %d", st, len(gone))
+	}
+}
+
+// TestConcurrentOpen opens a new database from many handles at once, as
+// preforked processes do on first start.
+func TestConcurrentOpen(t *testing.T) {
+	dir := t.TempDir()
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			s, err := Open(dir)
+			if err == nil {
+				err = s.EnsureUser(context.Background(), "u")
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

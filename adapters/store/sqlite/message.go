@@ -1,0 +1,665 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// maxUID is the largest UID a mailbox can hand out (RFC 3501 nz-number is
+// 32 bits).
+const maxUID = 1<<32 - 1
+
+// dateIn splits an internal date into what is stored: Unix seconds and the
+// zone offset in seconds east of UTC (IMAP dates have no fraction).
+func dateIn(t time.Time) (sec, zone int64) {
+	_, off := t.Zone()
+	return t.Unix(), int64(off)
+}
+
+func dateOut(sec, zone int64) time.Time {
+	t := time.Unix(sec, 0)
+	if zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(zone)))
+}
+
+// Status returns the mailbox's counters.
+func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
+	const op = "status"
+	var st ports.MailboxStatus
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		st, err = status(ctx, tx, m)
+		return err
+	})
+	return st, err
+}
+
+// status computes a mailbox's counters inside tx.
+func status(ctx context.Context, tx *sql.Tx, m mailbox) (ports.MailboxStatus, error) {
+	st := ports.MailboxStatus{
+		UIDValidity:   m.uidValidity,
+		UIDNext:       m.uidNext,
+		HighestModSeq: m.highest,
+		RecentUID:     m.recentUID,
+	}
+	err := tx.QueryRowContext(ctx, `
+		SELECT count(*),
+			coalesce(sum(instr(' ' || flags || ' ', ' \Seen ') = 0), 0),
+			coalesce(sum(uid >= ?), 0),
+			coalesce(sum(size), 0)
+		FROM messages WHERE mailbox_id = ?`, m.recentUID, m.id).
+		Scan(&st.Messages, &st.Unseen, &st.Recent, &st.Size)
+	return st, err
+}
+
+// Append stores one message durably.
+func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
+	const op = "append"
+	var res ports.AppendResult
+	if msg.Size < 0 || msg.Body == nil {
+		return res, fmt.Errorf("sqlite: %s: no message body", op)
+	}
+	flags, err := normFlags(msg.Flags)
+	if err != nil {
+		return res, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	date := msg.InternalDate
+	if date.IsZero() {
+		date = time.Now()
+	}
+	sec, zone := dateIn(date)
+	err = s.write(ctx, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrTryCreate)
+		if err != nil {
+			return err
+		}
+		if uint64(m.uidNext) >= maxUID {
+			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
+		}
+		bodyID, err := insertBody(ctx, tx, msg)
+		if err != nil {
+			return err
+		}
+		modseq := m.highest + 1
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
+			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.id, m.uidNext, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
+			m.uidNext+1, modseq, m.id); err != nil {
+			return err
+		}
+		res = ports.AppendResult{UIDValidity: m.uidValidity, UID: m.uidNext}
+		return nil
+	})
+	return res, err
+}
+
+// insertBody stores the message's bytes in chunks and returns the new
+// body's id. The body must yield exactly msg.Size bytes, or nothing is kept
+// (the caller's transaction rolls back).
+func insertBody(ctx context.Context, tx *sql.Tx, msg ports.NewMessage) (int64, error) {
+	r, err := tx.ExecContext(ctx, `INSERT INTO bodies (size, refs, structure) VALUES (?, 1, ?)`,
+		msg.Size, msg.Structure)
+	if err != nil {
+		return 0, err
+	}
+	id, err := r.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES (?, ?, ?)`)
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	buf := make([]byte, min(msg.Size, chunkSize))
+	for seq, left := int64(0), msg.Size; left > 0; seq++ {
+		n := min(left, chunkSize)
+		if _, err := io.ReadFull(msg.Body, buf[:n]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, fmt.Errorf("message body shorter than its size %d", msg.Size)
+			}
+			return 0, fmt.Errorf("reading message body: %w", err)
+		}
+		if _, err := stmt.ExecContext(ctx, id, seq, buf[:n]); err != nil {
+			return 0, err
+		}
+		left -= n
+	}
+	var one [1]byte
+	switch _, err := io.ReadFull(msg.Body, one[:]); {
+	case err == nil:
+		return 0, fmt.Errorf("message body longer than its size %d", msg.Size)
+	case !errors.Is(err, io.EOF):
+		return 0, fmt.Errorf("reading message body: %w", err)
+	}
+	return id, nil
+}
+
+// Snapshot returns the status and every message's metadata, in UID order,
+// from one read transaction.
+func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxStatus, []ports.MessageMeta, error) {
+	const op = "snapshot"
+	var st ports.MailboxStatus
+	var metas []ports.MessageMeta
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		st = ports.MailboxStatus{
+			UIDValidity:   m.uidValidity,
+			UIDNext:       m.uidNext,
+			HighestModSeq: m.highest,
+			RecentUID:     m.recentUID,
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags, size FROM messages
+			WHERE mailbox_id = ? ORDER BY uid`, m.id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		metas = metas[:0]
+		p := flagParser{}
+		for rows.Next() {
+			var meta ports.MessageMeta
+			var flags sql.RawBytes
+			var size int64
+			if err := rows.Scan(&meta.UID, &meta.ModSeq, &flags, &size); err != nil {
+				return err
+			}
+			meta.Flags = p.parse(flags)
+			metas = append(metas, meta)
+			st.Size += size
+			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
+				st.Unseen++
+			}
+			if meta.UID >= m.recentUID {
+				st.Recent++
+			}
+		}
+		st.Messages = uint32(len(metas))
+		return rows.Err()
+	})
+	return st, metas, err
+}
+
+// ChangesSince returns what changed after modseq, from one read transaction.
+func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
+	const op = "changes"
+	var ch ports.Changes
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		ch = ports.Changes{}
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		if ch.Status, err = status(ctx, tx, m); err != nil {
+			return err
+		}
+		if modseq >= m.highest {
+			return nil // nothing can be newer
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags FROM messages
+			WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, m.id, modseq)
+		if err != nil {
+			return err
+		}
+		p := flagParser{}
+		for rows.Next() {
+			var meta ports.MessageMeta
+			var flags sql.RawBytes
+			if err := rows.Scan(&meta.UID, &meta.ModSeq, &flags); err != nil {
+				rows.Close()
+				return err
+			}
+			meta.Flags = p.parse(flags)
+			ch.Updated = append(ch.Updated, meta)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT uid FROM expunged
+			WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, m.id, modseq)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid imap.UID
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			ch.Expunged = append(ch.Expunged, uid)
+		}
+		return rows.Err()
+	})
+	return ch, err
+}
+
+// uidRanges groups sorted UIDs into ranges for uidQuery. Many ranges that
+// are dense in their span (say every other UID) become one range over the
+// span, because one scan with filtering (keepUIDs) is then cheaper than a
+// query per range; sparse UIDs keep a point query each.
+func uidRanges(want []imap.UID) [][2]imap.UID {
+	var ranges [][2]imap.UID
+	for _, u := range want {
+		if n := len(ranges); n > 0 && u <= ranges[n-1][1]+1 {
+			ranges[n-1][1] = max(ranges[n-1][1], u)
+			continue
+		}
+		ranges = append(ranges, [2]imap.UID{u, u})
+	}
+	if n := len(ranges); n > 32 && int64(ranges[n-1][1]-ranges[0][0]) <= 8*int64(len(want)) {
+		ranges = [][2]imap.UID{{ranges[0][0], ranges[len(ranges)-1][1]}}
+	}
+	return ranges
+}
+
+// allUIDs is the one range covering every message.
+var allUIDs = [][2]imap.UID{{1, maxUID}}
+
+// uidQuery runs query once per range and calls fn for every row. query
+// takes the mailbox id and a low and high UID, in that order. Rows come in
+// UID order; callers drop rows not asked for with keepUIDs.
+func uidQuery(ctx context.Context, tx *sql.Tx, query string, mbox int64, ranges [][2]imap.UID, fn func(*sql.Rows) error) error {
+	if len(ranges) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range ranges {
+		rows, err := stmt.QueryContext(ctx, mbox, r[0], r[1])
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedUIDs returns the UIDs sorted, without duplicates or zero.
+func sortedUIDs(uids []imap.UID) []imap.UID {
+	out := slices.Clone(uids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 && out[0] == 0 {
+		out = out[1:]
+	}
+	return out
+}
+
+// keepUIDs keeps the elements of xs (in UID order) whose UID is in want
+// (sorted).
+func keepUIDs[T any](xs []T, uidOf func(*T) imap.UID, want []imap.UID) []T {
+	out := xs[:0]
+	j := 0
+	for i := range xs {
+		u := uidOf(&xs[i])
+		for j < len(want) && want[j] < u {
+			j++
+		}
+		if j < len(want) && want[j] == u {
+			out = append(out, xs[i])
+		}
+	}
+	return out
+}
+
+// Fetch returns the records of the UIDs that exist, in UID order.
+func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
+	const op = "fetch"
+	want := sortedUIDs(uids)
+	var out []ports.MessageRecord
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		out = out[:0]
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		p := flagParser{}
+		return uidQuery(ctx, tx, `
+			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure
+			FROM messages m JOIN bodies b ON b.id = m.body_id
+			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
+			m.id, uidRanges(want), func(rows *sql.Rows) error {
+				var r ports.MessageRecord
+				var flags sql.RawBytes
+				var sec, zone int64
+				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &r.Structure); err != nil {
+					return err
+				}
+				r.Flags = p.parse(flags)
+				r.InternalDate = dateOut(sec, zone)
+				out = append(out, r)
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return keepUIDs(out, func(r *ports.MessageRecord) imap.UID { return r.UID }, want), nil
+}
+
+// UpdateFlags changes the flags of the given messages. Every message that
+// changes gets the same new mod-sequence, one above the mailbox's highest:
+// the changes commit together, so a session that saw that value has seen
+// all of them (RFC 7162 3.1 allows several messages to share one).
+func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string) ([]ports.MessageMeta, error) {
+	const opName = "store"
+	want := sortedUIDs(uids)
+	flags, err := normFlags(flags)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", opName, err)
+	}
+	var out []ports.MessageMeta
+	err = s.write(ctx, opName, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, opName, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		p := flagParser{}
+		if err := uidQuery(ctx, tx, `SELECT uid, modseq, flags FROM messages
+			WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+			m.id, uidRanges(want), func(rows *sql.Rows) error {
+				var meta ports.MessageMeta
+				var f sql.RawBytes
+				if err := rows.Scan(&meta.UID, &meta.ModSeq, &f); err != nil {
+					return err
+				}
+				meta.Flags = p.parse(f)
+				out = append(out, meta)
+				return nil
+			}); err != nil {
+			return err
+		}
+		out = keepUIDs(out, func(m *ports.MessageMeta) imap.UID { return m.UID }, want)
+		modseq := m.highest + 1
+		var stmt *sql.Stmt
+		for i := range out {
+			next, changed := applyFlags(out[i].Flags, op, flags)
+			if !changed {
+				continue
+			}
+			if stmt == nil {
+				if stmt, err = tx.PrepareContext(ctx, `UPDATE messages SET flags = ?, modseq = ?
+					WHERE mailbox_id = ? AND uid = ?`); err != nil {
+					return err
+				}
+				defer stmt.Close()
+			}
+			if _, err := stmt.ExecContext(ctx, joinFlags(next), modseq, m.id, out[i].UID); err != nil {
+				return err
+			}
+			out[i].Flags, out[i].ModSeq = slices.Clone(next), modseq
+		}
+		if stmt == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, m.id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Expunge removes the \Deleted messages among uids (all of them for nil).
+// The removals share one new mod-sequence, recorded in tombstones that
+// ChangesSince reports.
+func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID) ([]imap.UID, error) {
+	const op = "expunge"
+	var want []imap.UID
+	if uids != nil {
+		want = sortedUIDs(uids)
+		if len(want) == 0 {
+			return nil, nil
+		}
+	}
+	type victim struct {
+		uid    imap.UID
+		bodyID int64
+	}
+	var gone []imap.UID
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		gone = nil
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		var victims []victim
+		collect := func(rows *sql.Rows) error {
+			var v victim
+			var f sql.RawBytes
+			if err := rows.Scan(&v.uid, &f, &v.bodyID); err != nil {
+				return err
+			}
+			if hasDeleted(f) {
+				victims = append(victims, v)
+			}
+			return nil
+		}
+		if want == nil {
+			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id FROM messages
+				WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+				m.id, allUIDs, collect)
+		} else {
+			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id FROM messages
+				WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+				m.id, uidRanges(want), collect)
+			victims = keepUIDs(victims, func(v *victim) imap.UID { return v.uid }, want)
+		}
+		if err != nil || len(victims) == 0 {
+			return err
+		}
+		modseq := m.highest + 1
+		del, err := tx.PrepareContext(ctx, `DELETE FROM messages WHERE mailbox_id = ? AND uid = ?`)
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		tomb, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer tomb.Close()
+		bodies := make([]int64, 0, len(victims))
+		for _, v := range victims {
+			if _, err := del.ExecContext(ctx, m.id, v.uid); err != nil {
+				return err
+			}
+			if _, err := tomb.ExecContext(ctx, m.id, v.uid, modseq); err != nil {
+				return err
+			}
+			bodies = append(bodies, v.bodyID)
+			gone = append(gone, v.uid)
+		}
+		if err := release(ctx, tx, bodies); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, m.id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// hasDeleted reports whether a stored flag list holds \Deleted.
+func hasDeleted(f []byte) bool {
+	const d = imap.FlagDeleted
+	for len(f) > 0 {
+		i := 0
+		for i < len(f) && f[i] != ' ' {
+			i++
+		}
+		if string(f[:i]) == d {
+			return true
+		}
+		if i < len(f) {
+			i++
+		}
+		f = f[i:]
+	}
+	return false
+}
+
+// release drops one reference per entry of bodyIDs (an id may repeat) and
+// deletes the bodies, with their chunks, that nothing refers to any more.
+func release(ctx context.Context, tx *sql.Tx, bodyIDs []int64) error {
+	counts := map[int64]int64{}
+	for _, id := range bodyIDs {
+		counts[id]++
+	}
+	ids := make([]int64, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	dec, err := tx.PrepareContext(ctx, `UPDATE bodies SET refs = refs - ? WHERE id = ? RETURNING refs`)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	for _, id := range ids {
+		var refs int64
+		if err := dec.QueryRowContext(ctx, counts[id], id).Scan(&refs); err != nil {
+			return err
+		}
+		if refs > 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE body_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM bodies WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Copy copies messages to dest, keeping flags and internal dates; the
+// copies share the originals' bodies.
+func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	const op = "copy"
+	want := sortedUIDs(uids)
+	var res ports.CopyResult
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		res = ports.CopyResult{}
+		src, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		dst, err := lookup(ctx, tx, op, user, dest, imap.ErrTryCreate)
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = dst.uidValidity
+		type row struct {
+			uid            imap.UID
+			flags          string
+			date, zone, sz int64
+			bodyID         int64
+		}
+		var rows []row
+		if err := uidQuery(ctx, tx, `SELECT uid, flags, internaldate, zone, size, body_id FROM messages
+			WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
+			src.id, uidRanges(want), func(r *sql.Rows) error {
+				var x row
+				if err := r.Scan(&x.uid, &x.flags, &x.date, &x.zone, &x.sz, &x.bodyID); err != nil {
+					return err
+				}
+				rows = append(rows, x)
+				return nil
+			}); err != nil {
+			return err
+		}
+		rows = keepUIDs(rows, func(x *row) imap.UID { return x.uid }, want)
+		if len(rows) == 0 {
+			return nil
+		}
+		if uint64(dst.uidNext)+uint64(len(rows)) > maxUID {
+			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
+		}
+		modseq := dst.highest + 1
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO messages
+			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		ref, err := tx.PrepareContext(ctx, `UPDATE bodies SET refs = refs + 1 WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer ref.Close()
+		next := dst.uidNext
+		for _, x := range rows {
+			if _, err := ins.ExecContext(ctx, dst.id, next, modseq, x.flags, x.date, x.zone, x.sz, x.bodyID); err != nil {
+				return err
+			}
+			if _, err := ref.ExecContext(ctx, x.bodyID); err != nil {
+				return err
+			}
+			res.Source = append(res.Source, x.uid)
+			res.Dest = append(res.Dest, next)
+			next++
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
+			next, modseq, dst.id)
+		return err
+	})
+	return res, err
+}
+
+// ClaimRecent hands the not yet claimed UIDs to the caller and moves the
+// mark to UIDNEXT, in one write transaction so that two sessions (in any
+// processes) never both claim a message.
+func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
+	const op = "claim recent"
+	err = s.write(ctx, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		from, to = m.recentUID, m.uidNext
+		if from >= to {
+			from = to
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET recentuid = ? WHERE id = ?`, to, m.id)
+		return err
+	})
+	return from, to, err
+}

@@ -1,0 +1,287 @@
+// Package sqlite keeps users' mailboxes and messages in one SQLite database
+// (mail.db in the partition directory) and implements ports.Store on it.
+//
+// Many imapd processes open the same database at once, so the database runs
+// in WAL mode (readers never block the writer), every write is one short
+// transaction begun with BEGIN IMMEDIATE (two processes never deadlock while
+// upgrading a read lock to a write lock) and every commit is fsynced
+// (synchronous=FULL), which makes an APPEND durable when it returns. Message
+// bytes are kept in 64 KiB chunks so that a reader fetches only the chunks a
+// FETCH needs. The package depends on the ports and the domain vocabulary
+// only; it knows nothing of the protocol.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// FileName is the name of the database file inside the store's directory.
+const FileName = "mail.db"
+
+const (
+	// chunkSize is the size of each stored piece of a message body.
+	chunkSize = 64 << 10
+	// busyTimeout is how long SQLite itself waits for another process's lock.
+	busyTimeout = 10 * time.Second
+	// beginAttempts bounds how often a write retries BEGIN IMMEDIATE when
+	// SQLite still answers SQLITE_BUSY after its own timeout.
+	beginAttempts = 5
+	// maxConns caps each connection pool: a process serves one session at a
+	// time, so a few connections are plenty.
+	maxConns = 4
+	// maxNameLen is the longest mailbox name accepted, in bytes.
+	maxNameLen = 1024
+	// schemaVersion is recorded in PRAGMA user_version.
+	schemaVersion = 1
+)
+
+// Store is a ports.Store on one SQLite database. It is safe for concurrent
+// use by many goroutines and by many processes opening the same directory.
+type Store struct {
+	w *sql.DB // writes: every transaction begins IMMEDIATE
+	r *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
+}
+
+var _ ports.Store = (*Store)(nil)
+
+// schema creates every table. Mailbox counters live in the mailboxes row;
+// message rows are small (flags and numbers) and clustered by (mailbox, uid)
+// so that a snapshot is one range scan; bodies are shared by copies and
+// counted; expunged keeps tombstones so that ChangesSince can report
+// expunges to sessions in other processes.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+	id   INTEGER PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS mailboxes (
+	id            INTEGER PRIMARY KEY,
+	user_id       INTEGER NOT NULL,
+	name          TEXT NOT NULL,
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL,
+	recentuid     INTEGER NOT NULL,
+	UNIQUE (user_id, name)
+);
+CREATE TABLE IF NOT EXISTS bodies (
+	id        INTEGER PRIMARY KEY,
+	size      INTEGER NOT NULL,
+	refs      INTEGER NOT NULL,
+	structure BLOB
+);
+CREATE TABLE IF NOT EXISTS chunks (
+	body_id INTEGER NOT NULL,
+	seq     INTEGER NOT NULL,
+	data    BLOB NOT NULL,
+	PRIMARY KEY (body_id, seq)
+);
+CREATE TABLE IF NOT EXISTS messages (
+	mailbox_id   INTEGER NOT NULL,
+	uid          INTEGER NOT NULL,
+	modseq       INTEGER NOT NULL,
+	flags        TEXT NOT NULL,
+	internaldate INTEGER NOT NULL,
+	zone         INTEGER NOT NULL,
+	size         INTEGER NOT NULL,
+	body_id      INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages (mailbox_id, modseq);
+CREATE TABLE IF NOT EXISTS expunged (
+	mailbox_id INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);
+CREATE TABLE IF NOT EXISTS subscriptions (
+	user_id INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+`
+
+// Open opens (creating if needed) the store kept in dir: one database file,
+// dir/mail.db. Any number of processes may open the same directory at once.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	path, err := filepath.Abs(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	base := "file:" + escapePath(path) + fmt.Sprintf(
+		"?_busy_timeout=%d&_journal_mode=WAL&_synchronous=FULL&_stmt_cache_size=32",
+		busyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite3", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r, err := sql.Open("sqlite3", base+"&_txlock=deferred")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	for _, db := range []*sql.DB{w, r} {
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
+	}
+	s := &Store{w: w, r: r}
+	if err := s.init(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// init creates the schema once per database; later opens only read the
+// version, so many processes starting together do not queue for the lock.
+func (s *Store) init() error {
+	ctx := context.Background()
+	var v int
+	err := retryBusy(ctx, func() error {
+		return s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("sqlite: open: database schema %d is newer than this program (%d)", v, schemaVersion)
+	}
+	return s.write(ctx, "open", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
+		return err
+	})
+}
+
+// Close releases the database connections.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// escapePath makes a file name safe inside a file: URI, whose query part
+// starts at '?' and whose escapes start with '%'.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// isBusy reports whether err is SQLite telling us another connection holds
+// the lock we need.
+func isBusy(err error) bool {
+	var e sqlite3.Error
+	if errors.As(err, &e) {
+		return e.Code == sqlite3.ErrBusy || e.Code == sqlite3.ErrLocked
+	}
+	return false
+}
+
+// retryBusy runs fn again, with a growing pause, while it fails with
+// SQLITE_BUSY; the busy timeout already waited inside SQLite, so this only
+// covers the cases where SQLite gives up at once (WAL recovery, a snapshot
+// that cannot be upgraded, a journal mode change racing another process).
+func retryBusy(ctx context.Context, fn func() error) error {
+	pause := 10 * time.Millisecond
+	var err error
+	for range beginAttempts {
+		if err = fn(); !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause *= 4
+	}
+	return err
+}
+
+// write runs fn in one IMMEDIATE transaction and commits it. Only beginning
+// the transaction is retried: fn may consume a stream (APPEND's body), so a
+// transaction that started is never replayed. Once BEGIN IMMEDIATE holds the
+// write lock, nothing inside fn or COMMIT can be refused as busy in WAL mode.
+func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	var tx *sql.Tx
+	err := retryBusy(ctx, func() error {
+		var err error
+		tx, err = s.w.BeginTx(ctx, nil)
+		return err
+	})
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return wrapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrapErr(op, err)
+	}
+	return nil
+}
+
+// read runs fn in one read transaction: every query in it sees the same
+// committed state of the database.
+func (s *Store) read(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	var err error
+	for range beginAttempts {
+		var tx *sql.Tx
+		tx, err = s.r.BeginTx(ctx, nil)
+		if err != nil {
+			return wrapErr(op, err)
+		}
+		err = fn(tx)
+		tx.Rollback()
+		if !isBusy(err) {
+			break
+		}
+		// A read that met SQLITE_BUSY (rare in WAL mode) did nothing
+		// irreversible, so it can start over on a fresh snapshot.
+		select {
+		case <-ctx.Done():
+			return wrapErr(op, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return wrapErr(op, err)
+}
+
+// wrapErr keeps the domain kinds as they are and labels everything else
+// with the operation; a lock that never came free is imap.ErrUnavailable.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if isBusy(err) {
+		return &imap.Error{Op: op, Kind: imap.ErrUnavailable, Detail: err.Error()}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
