@@ -38,8 +38,8 @@ type conn struct {
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.
-	mu      sync.Mutex
-	waiting bool
+	mu       sync.Mutex
+	waiting  bool
 	timedOut bool
 }
 

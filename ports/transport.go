@@ -33,7 +33,12 @@ type Conn interface {
 	// TLS reports whether the connection runs over TLS.
 	TLS() bool
 
+	// CanStartTLS reports whether StartTLS is possible now: TLS is
+	// configured and the connection does not run over TLS yet.
+	CanStartTLS() bool
+
 	// StartTLS upgrades the connection in place (server side handshake).
-	// imap.ErrCannot when the transport cannot do TLS.
+	// imap.ErrCannot when the transport cannot do TLS. After a failed
+	// handshake the connection is unusable.
 	StartTLS(ctx context.Context) error
 }

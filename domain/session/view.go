@@ -35,7 +35,7 @@ type Entry struct {
 type View struct {
 	entries []Entry
 	ghosts  map[imap.UID]bool // expunged in the store, not yet reported
-	recent  []imap.Range // UIDs \Recent in this session
+	recent  []imap.Range      // UIDs \Recent in this session
 	// ModSeq is the highest mod-sequence the view has applied from the
 	// store's change feed; the next poll asks for changes after it.
 	ModSeq uint64

@@ -1,0 +1,112 @@
+// Command imapd is an IMAP4rev1 server that runs as Cyrus imapd does: with
+// its flags, its imapd.conf and, without master, one session on standard
+// input and output. It parses the command line, loads the configuration
+// and lets wire assemble the server.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"github.com/imapd-go/imapd/adapters/transport/stdio"
+	"github.com/imapd-go/imapd/app/config"
+	"github.com/imapd-go/imapd/cmd/internal/wiring"
+)
+
+// Exit statuses from sysexits.h.
+const (
+	exitOK          = 0
+	exitUsage       = 64
+	exitUnavailable = 69
+	exitSoftware    = 70
+	exitTempFail    = 75
+	exitConfig      = 78
+)
+
+func main() {
+	// A client that goes away must not kill the process by SIGPIPE on fd 1:
+	// once SIGPIPE is being notified, the write fails with EPIPE and the
+	// session ends normally. (Notify rather than Ignore, so that the
+	// debug_command's shell does not inherit an ignored SIGPIPE.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	os.Exit(run(os.Args, os.Getenv("CYRUS_SERVICE"), os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stderr io.Writer) int {
+	fatal := func(code int, format string, args ...any) int {
+		fmt.Fprintf(stderr, "imapd: "+format+"\n", args...)
+		return code
+	}
+	o, err := parseFlags(argv[1:])
+	if err != nil {
+		fmt.Fprintln(stderr, usageLine)
+		return exitUsage
+	}
+	o.Service = wiring.ServiceName(service)
+
+	cfg, err := config.Load(o.ConfigPath, o.Service)
+	if err != nil {
+		return fatal(exitConfig, "%v", err)
+	}
+	settings, err := cfg.Settings()
+	if err != nil {
+		return fatal(exitConfig, "%v", err)
+	}
+	if o.Debug && settings.DebugCommand != "" {
+		runDebugCommand(formatDebugCommand(settings.DebugCommand, argv[0], os.Getpid(), o.Service), stderr)
+	}
+	if o.TLS {
+		if settings.TLSServerCert == "" || settings.TLSServerKey == "" {
+			return fatal(exitConfig, "-s needs tls_server_cert and tls_server_key in %s", o.ConfigPath)
+		}
+		return fatal(exitUnavailable, "TLS not available in this build (-s)")
+	}
+
+	ctx, stop := signalContext()
+	defer stop()
+	srv, cleanup, err := initServer(settings, o.Flags)
+	if err != nil {
+		return fatal(exitTempFail, "%v", err)
+	}
+	defer cleanup()
+	if err := srv.Serve(ctx, stdio.New(stdin, stdout, o.ExternalSSF)); err != nil && !errors.Is(err, context.Canceled) {
+		return fatal(exitSoftware, "%v", err)
+	}
+	return exitOK
+}
+
+// runDebugCommand runs debug_command through the shell and waits for it
+// (Cyrus uses system(3)). Its standard output goes to our standard error,
+// since our standard output may be the client's connection.
+func runDebugCommand(command string, stderr io.Writer) {
+	cmd := exec.Command("/bin/sh", "-c", command)
+	cmd.Stdout = stderr
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(stderr, "imapd: debug_command: %v\n", err)
+	}
+}
+
+// signalContext handles the signals master sends: SIGTERM, SIGINT and
+// SIGQUIT end the process at once with EX_TEMPFAIL and no BYE; SIGHUP lets
+// the current session finish (with a single stdio session there is nothing
+// more to do after it).
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
+	go func() {
+		for sig := range ch {
+			if sig != syscall.SIGHUP {
+				os.Exit(exitTempFail)
+			}
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

@@ -1,0 +1,110 @@
+// Package wiring holds the provider functions and wire sets shared by the
+// binaries: it turns the typed settings of imapd.conf and the command-line
+// flags into the adapters (chosen at run time from the configuration) and
+// the app.Server. It is the only place, with cmd/, that knows both app and
+// the adapters.
+package wiring
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/google/wire"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/store/sqlite"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/app"
+	"github.com/imapd-go/imapd/app/config"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// Flags are the command-line settings that reach the graph.
+type Flags struct {
+	Service         string        // CYRUS_SERVICE, or "imap"
+	Uses            int           // -U: sessions per process under master
+	ReuseTimeout    time.Duration // -T: how long an idle process waits under master
+	NoPasswordCheck bool          // -N
+	ExternalSSF     int           // -p
+}
+
+// DefaultService is the service name when CYRUS_SERVICE is not set.
+const DefaultService = "imap"
+
+// ServiceName returns the service name from the CYRUS_SERVICE value.
+func ServiceName(env string) string {
+	if env == "" {
+		return DefaultService
+	}
+	return env
+}
+
+// ProvideStore opens the storage backend named by the store option.
+func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
+	switch s.Store {
+	case "sqlite":
+		if err := os.MkdirAll(s.Partition, 0o750); err != nil {
+			return nil, nil, fmt.Errorf("partition-default: %w", err)
+		}
+		st, err := sqlite.Open(s.Partition)
+		if err != nil {
+			// Return a nil interface, not a nil *sqlite.Store in one.
+			return nil, nil, fmt.Errorf("open store in %s: %w", s.Partition, err)
+		}
+		return st, func() { st.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("store %q is not available in this build", s.Store)
+}
+
+// ProvideUserDB returns the password file in configdirectory.
+func ProvideUserDB(s *config.Settings) *sasl.UserDB {
+	return sasl.Open(s.ConfigDir)
+}
+
+// ProvideAuth returns the SASL mechanisms and the plaintext policy over db.
+func ProvideAuth(s *config.Settings, db *sasl.UserDB) ports.Auth {
+	return sasl.New(sasl.Options{
+		MechList:       s.SASLMechList,
+		AllowPlaintext: s.AllowPlaintext,
+		Admins:         s.Admins,
+	}, db)
+}
+
+// ProvideTelemetry returns Cyrus-style session logs and slog events.
+func ProvideTelemetry(s *config.Settings, f Flags, log *slog.Logger) ports.Telemetry {
+	return filelog.New(s.ConfigDir, ServiceName(f.Service), log)
+}
+
+// ProvideLogger logs to standard error: warnings and errors, or everything
+// with the debug option.
+func ProvideLogger(s *config.Settings) *slog.Logger {
+	level := slog.LevelWarn
+	if s.Debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// ProvideOptions builds the app's options from the settings and flags.
+func ProvideOptions(s *config.Settings, f Flags) app.Options {
+	return app.Options{
+		ServerName:       s.ServerName,
+		ConfigDir:        s.ConfigDir,
+		Service:          ServiceName(f.Service),
+		IdleTimeout:      s.Timeout,
+		FailedLoginPause: s.FailedLoginPause,
+		MaxMessageSize:   s.MaxMessageSize,
+		IDResponse:       s.IDResponse,
+		NoPasswordCheck:  f.NoPasswordCheck,
+		ExternalSSF:      f.ExternalSSF,
+	}
+}
+
+// AdapterSet provides the ports' implementations chosen by the settings.
+var AdapterSet = wire.NewSet(ProvideStore, ProvideUserDB, ProvideAuth, ProvideTelemetry, ProvideLogger)
+
+// ServerSet provides an *app.Server and everything it needs, given
+// *config.Settings and Flags.
+var ServerSet = wire.NewSet(AdapterSet, ProvideOptions, app.New)
