@@ -100,6 +100,20 @@ type Store interface {
 	// if dest does not exist.
 	Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
 
+	// Move moves the given UIDs (missing ones are skipped) to dest as one
+	// operation (RFC 6851): the copies appear in dest with their flags and
+	// internal dates, and the originals are expunged from name, whether or
+	// not they had \Deleted. It returns the COPYUID data; the expunged source
+	// UIDs are Result.Source. imap.ErrTryCreate if dest does not exist.
+	Move(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
+
+	// Watch returns a channel that receives a value (coalesced: the channel
+	// has a buffer of one) soon after the mailbox may have changed, by this
+	// or any other process, until ctx ends; then the channel is closed. A
+	// wake-up without a change is allowed; a change without a wake-up
+	// within a second is not. Used by IDLE.
+	Watch(ctx context.Context, user, name string) (<-chan struct{}, error)
+
 	// ClaimRecent claims for the caller, and no one else, the messages not
 	// yet claimed by any session: it returns [from, to) where from is the
 	// lowest UID not yet claimed and to is the mailbox's UIDNEXT, and

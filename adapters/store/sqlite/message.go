@@ -575,7 +575,55 @@ func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, de
 	want := sortedUIDs(uids)
 	var res ports.CopyResult
 	err := s.write(ctx, op, func(tx *sql.Tx) error {
-		res = ports.CopyResult{}
+		var err error
+		res, _, err = copyIn(ctx, tx, op, user, name, want, dest)
+		return err
+	})
+	return res, err
+}
+
+// Move copies messages to dest and expunges the originals in one
+// transaction (RFC 6851), so no other session ever sees both or neither.
+func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	const op = "move"
+	want := sortedUIDs(uids)
+	var res ports.CopyResult
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		var bodies []int64
+		var err error
+		res, bodies, err = copyIn(ctx, tx, op, user, name, want, dest)
+		if err != nil || len(res.Source) == 0 {
+			return err
+		}
+		// Read the source again: when dest is the source its counters moved.
+		src, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		modseq := src.highest + 1
+		for _, uid := range res.Source {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE mailbox_id = ? AND uid = ?`, src.id, uid); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)`, src.id, uid, modseq); err != nil {
+				return err
+			}
+		}
+		if err := release(ctx, tx, bodies); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, src.id)
+		return err
+	})
+	return res, err
+}
+
+// copyIn inserts copies of the wanted source messages into dest inside tx;
+// it returns the COPYUID data and the body ids of the copied sources.
+func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.UID, dest string) (ports.CopyResult, []int64, error) {
+	var res ports.CopyResult
+	var bodies []int64
+	err := func() error {
 		src, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -633,14 +681,15 @@ func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, de
 				return err
 			}
 			res.Source = append(res.Source, x.uid)
+			bodies = append(bodies, x.bodyID)
 			res.Dest = append(res.Dest, next)
 			next++
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
 			next, modseq, dst.id)
 		return err
-	})
-	return res, err
+	}()
+	return res, bodies, err
 }
 
 // ClaimRecent hands the not yet claimed UIDs to the caller and moves the

@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/imapd-go/imapd/adapters/store/fswatch"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,8 +51,9 @@ const (
 // Store is a ports.Store on one SQLite database. It is safe for concurrent
 // use by many goroutines and by many processes opening the same directory.
 type Store struct {
-	w *sql.DB // writes: every transaction begins IMMEDIATE
-	r *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
+	w   *sql.DB // writes: every transaction begins IMMEDIATE
+	r   *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
+	dir string  // the folder of the database, its WAL and shared memory
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -144,7 +146,7 @@ func Open(dir string) (*Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 	}
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, dir: filepath.Dir(path)}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, err
@@ -284,4 +286,14 @@ func wrapErr(op string, err error) error {
 		return &imap.Error{Op: op, Kind: imap.ErrUnavailable, Detail: err.Error()}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// Watch wakes the caller after any commit to the database by any process:
+// every commit writes the WAL file, which inotify reports. The wake-up is
+// not specific to the mailbox; the caller asks ChangesSince, which is cheap.
+func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, error) {
+	if _, err := s.Status(ctx, user, name); err != nil {
+		return nil, err
+	}
+	return fswatch.Watch(ctx, fswatch.Fallback, s.dir)
 }
