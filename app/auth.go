@@ -31,6 +31,9 @@ func (c *conn) capabilities() string {
 		return caps
 	}
 	ssf := c.ssf()
+	if c.c.CanStartTLS() {
+		caps += " STARTTLS"
+	}
 	if !c.srv.auth.PlaintextAllowed(ssf) {
 		caps += " LOGINDISABLED"
 	}
@@ -143,7 +146,7 @@ func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	if !offered {
 		return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "Authentication mechanism not available"}
 	}
-	info := ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS()}
+	info := ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS(), TLSState: c.c.TLSState()}
 	srv, err := c.srv.auth.NewSASL(c.ctx, args.Mechanism, info)
 	if err != nil {
 		return result{}, err
@@ -198,4 +201,24 @@ func itoa(n int64) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// cmdStartTLS answers OK, then runs the TLS handshake (RFC 3501 6.2.1).
+// Whatever the client sent after the command in plaintext is dropped, so
+// that nothing injected before the handshake is read as protected.
+func cmdStartTLS(c *conn, cmd *grammar.Command) (result, error) {
+	if !c.c.CanStartTLS() {
+		return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "TLS is not available"}
+	}
+	c.br.Discard(c.br.Buffered())
+	c.w.Tagged(cmd.Tag, "OK", "", "Begin TLS negotiation now")
+	if err := c.w.Flush(); err != nil {
+		return result{written: true}, fmt.Errorf("%w: %v", errConnection, err)
+	}
+	if err := c.c.StartTLS(c.ctx); err != nil {
+		c.srv.log.Warn("TLS handshake failed", "remote", c.c.RemoteAddr(), "err", err)
+		return result{written: true}, fmt.Errorf("%w: TLS handshake: %v", errConnection, err)
+	}
+	c.br.Reset(c.in)
+	return result{written: true}, nil
 }

@@ -12,7 +12,10 @@ import (
 
 // result is a successful command's tagged OK: an optional response code and
 // text (default "<NAME> completed").
-type result struct{ code, text string }
+type result struct {
+	code, text string
+	written    bool // the handler sent the tagged response itself
+}
 
 // handler runs one command. It writes untagged responses itself and returns
 // the OK result or an error that respond maps to NO/BAD.
@@ -48,6 +51,7 @@ func init() {
 		"LOGOUT":       {cmdLogout, anyState},
 		"ID":           {cmdID, anyState},
 		"LOGIN":        {cmdLogin, notAuth},
+		"STARTTLS":     {cmdStartTLS, notAuth},
 		"AUTHENTICATE": {cmdAuthenticate, notAuth},
 		"SELECT":       {cmdSelect, authed},
 		"EXAMINE":      {cmdSelect, authed},
@@ -91,7 +95,7 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 		switch {
 		case c.state == session.NotAuthenticated:
 			c.w.Tagged(cmd.Tag, "BAD", "", "Please login first")
-		case cmd.Name == "LOGIN" || cmd.Name == "AUTHENTICATE":
+		case cmd.Name == "LOGIN" || cmd.Name == "AUTHENTICATE" || cmd.Name == "STARTTLS":
 			c.w.Tagged(cmd.Tag, "BAD", "", "Already authenticated")
 		default:
 			c.w.Tagged(cmd.Tag, "BAD", "", "Please select a mailbox first")
@@ -110,6 +114,9 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 		if perr := c.poll(allowExpunge); perr != nil && err == nil {
 			err = perr
 		}
+	}
+	if res.written && err == nil {
+		return "OK"
 	}
 	if errors.Is(err, errConnection) {
 		// The client's stream broke mid-command: nothing can be answered.

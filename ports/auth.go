@@ -1,6 +1,9 @@
 package ports
 
-import "context"
+import (
+	"context"
+	"crypto/tls"
+)
 
 // Auth decides who may log in and how.
 type Auth interface {
@@ -48,4 +51,7 @@ type ConnInfo struct {
 	RemoteAddr string
 	SSF        int
 	TLS        bool
+	// TLSState is the TLS layer's state (channel binding data for
+	// SCRAM-*-PLUS, the client certificate for EXTERNAL), nil without TLS.
+	TLSState *tls.ConnectionState
 }

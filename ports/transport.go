@@ -2,6 +2,7 @@ package ports
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 )
 
@@ -32,6 +33,10 @@ type Conn interface {
 
 	// TLS reports whether the connection runs over TLS.
 	TLS() bool
+
+	// TLSState is the state of the TLS layer (for channel binding and
+	// client certificates), nil without TLS.
+	TLSState() *tls.ConnectionState
 
 	// CanStartTLS reports whether StartTLS is possible now: TLS is
 	// configured and the connection does not run over TLS yet.

@@ -6,6 +6,7 @@ package stdio
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"sync"
@@ -111,6 +112,9 @@ func (c *Conn) SSF() int { return c.ssf }
 
 // TLS is false: this transport has no TLS.
 func (c *Conn) TLS() bool { return false }
+
+// TLSState is nil: no TLS here.
+func (c *Conn) TLSState() *tls.ConnectionState { return nil }
 
 // CanStartTLS is false: this connection has no TLS configuration.
 func (c *Conn) CanStartTLS() bool { return false }
