@@ -36,6 +36,9 @@ type conn struct {
 	admin bool
 	sel   *selected
 
+	// enabled holds what ENABLE switched on (RFC 5161).
+	enabled map[string]bool
+
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.
 	mu       sync.Mutex

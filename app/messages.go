@@ -97,9 +97,7 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	for _, seq := range c.sel.view.Expunge(gone) {
-		c.w.Untagged(strconv.FormatUint(uint64(seq), 10) + " EXPUNGE")
-	}
+	c.writeExpunged(c.sel.view.Expunge(gone))
 	return result{}, nil
 }
 
@@ -189,4 +187,39 @@ func keyNeedsRecord(k search.Key) bool {
 		return false
 	}
 	return true
+}
+
+// cmdMove moves messages (RFC 6851): COPYUID comes untagged before the
+// EXPUNGE responses.
+func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.CopyArgs)
+	if c.sel.readOnly {
+		return result{}, imap.ErrReadOnly
+	}
+	seqs, err := c.resolve(cmd, args.Set)
+	if err != nil {
+		return result{}, err
+	}
+	if len(seqs) == 0 {
+		if _, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox); err != nil {
+			return result{}, tryCreate(err)
+		}
+		return result{}, nil
+	}
+	res, err := c.srv.store.Move(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
+	if err != nil {
+		return result{}, tryCreate(err)
+	}
+	if len(res.Source) > 0 {
+		c.w.Untagged("OK [COPYUID " + itoa(int64(res.UIDValidity)) + " " + imap.SetOfUIDs(res.Source) + " " + imap.SetOfUIDs(res.Dest) + "] Moved")
+	}
+	c.writeExpunged(c.sel.view.Expunge(res.Source))
+	return result{}, nil
+}
+
+// writeExpunged reports expunged sequence numbers.
+func (c *conn) writeExpunged(seqs []uint32) {
+	for _, seq := range seqs {
+		c.w.Untagged(strconv.FormatUint(uint64(seq), 10) + " EXPUNGE")
+	}
 }

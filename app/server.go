@@ -20,6 +20,7 @@ type Options struct {
 	ConfigDir        string        // configdirectory
 	Service          string        // CYRUS_SERVICE, or "imap"
 	IdleTimeout      time.Duration // timeout: autologout after this long without a command
+	IMAPIdleTimeout  time.Duration // imapidletimeout: the same for IDLE (0 = IdleTimeout)
 	FailedLoginPause time.Duration // failedloginpause
 	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = the built-in limit
 	IDResponse       bool          // imapidresponse

@@ -9,10 +9,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// Settle is how long after a change event the first follow-up wake-up
+// comes; a second one follows at ten times that.
+const Settle = 20 * time.Millisecond
 
 // Fallback is the period of the wake-up sent even when no event came.
 const Fallback = 5 * time.Second
@@ -47,9 +52,25 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 		}
 	}
 	readerDone := make(chan struct{})
+	// A write is often seen before the writer finished its commit (SQLite
+	// writes the WAL, then publishes it in its index; maildir renames the
+	// file, then writes its own index), so every event is followed by two
+	// later wake-ups that see the finished change.
+	var mu sync.Mutex
+	stopped := false
+	later := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			wake()
+		}
+	}
+	var settle1, settle2 *time.Timer
 	if f == nil {
 		close(readerDone)
 	} else {
+		settle1 = time.AfterFunc(time.Hour, later)
+		settle2 = time.AfterFunc(time.Hour, later)
 		go func() {
 			defer close(readerDone)
 			buf := make([]byte, 4096)
@@ -61,6 +82,8 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 					// Overflow or a transient error: wake and go on.
 				}
 				wake()
+				settle1.Reset(Settle)
+				settle2.Reset(10 * Settle)
 			}
 		}()
 	}
@@ -74,6 +97,13 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 					f.Close()
 				}
 				<-readerDone // no wake-up may follow the close
+				mu.Lock()
+				stopped = true
+				mu.Unlock()
+				if settle1 != nil {
+					settle1.Stop()
+					settle2.Stop()
+				}
 				close(ch)
 				return
 			case <-t.C:
