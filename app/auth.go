@@ -18,16 +18,15 @@ import (
 const baseCapabilities = "IMAP4rev1 LITERAL+ SASL-IR ID"
 
 // authCapabilities are added once the user is logged in.
-const authCapabilities = "CHILDREN ENABLE IDLE MOVE NAMESPACE UIDPLUS UNSELECT"
+const authCapabilities = "CHILDREN ENABLE IDLE MOVE NAMESPACE STATUS=SIZE UIDPLUS UNSELECT"
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
 	caps := baseCapabilities
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities
-		if c.srv.opts.MaxMessageSize > 0 {
-			caps += " APPENDLIMIT=" + itoa(c.srv.opts.MaxMessageSize)
-		}
+		// RFC 7889: the largest message APPEND takes.
+		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
 	}
 	ssf := c.ssf()

@@ -360,6 +360,9 @@ func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
 			b = append(b, itoa(int64(st.UIDValidity))...)
 		case "UNSEEN":
 			b = append(b, itoa(int64(st.Unseen))...)
+		case "SIZE":
+			// RFC 8438: the total RFC822.SIZE of the messages.
+			b = append(b, itoa(st.Size)...)
 		default:
 			return result{}, bad("Unsupported STATUS item " + item)
 		}
