@@ -9,7 +9,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"syscall"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -122,4 +124,17 @@ func (c *Conn) CanStartTLS() bool { return false }
 // StartTLS is not available on this transport.
 func (c *Conn) StartTLS(ctx context.Context) error {
 	return imap.Errorf("starttls", imap.ErrCannot, "TLS is not available in this build")
+}
+
+// Pollable returns a File for f's descriptor in non-blocking mode, so that
+// Go's poller drives it and a Close from another goroutine (the autologout
+// timer) ends a Read in progress. restore puts the descriptor back in
+// blocking mode, since it is shared with whoever started the process. A
+// descriptor the poller cannot take (a regular file) simply stays blocking.
+func Pollable(f *os.File) (pf *os.File, restore func()) {
+	fd := int(f.Fd())
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return f, func() {}
+	}
+	return os.NewFile(uintptr(fd), f.Name()), func() { syscall.SetNonblock(fd, false) }
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
 )
@@ -88,5 +90,32 @@ func TestNewConnSocket(t *testing.T) {
 	}
 	if _, err := c.Write([]byte("x")); err == nil {
 		t.Error("write after close succeeded")
+	}
+}
+
+// TestPollableCloseEndsRead: with a pollable descriptor, Close from another
+// goroutine ends a Read that waits for input (what the autologout needs).
+func TestPollableCloseEndsRead(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pr, restore := Pollable(r)
+	defer restore()
+	done := make(chan error, 1)
+	go func() {
+		_, err := pr.Read(make([]byte, 1))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	pr.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Read returned no error after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end the pending Read")
 	}
 }
