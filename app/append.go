@@ -32,14 +32,15 @@ type spool struct {
 	size int64
 }
 
-// newSpool reads r to its end. More than limit bytes is imap.ErrTooBig.
-func newSpool(r io.Reader, limit int64) (*spool, error) {
+// newSpool reads r to its end, keeping up to memLimit bytes in memory.
+// More than limit bytes is imap.ErrTooBig.
+func newSpool(r io.Reader, limit, memLimit int64) (*spool, error) {
 	s := &spool{}
 	buf := make([]byte, 0, 8<<10)
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) >= memSpoolLimit {
+			if int64(len(buf)) >= memLimit {
 				break
 			}
 			buf = append(buf, 0)[:len(buf)]
@@ -116,46 +117,95 @@ func (s *Server) maxMessage() int64 {
 	return defaultMaxMessage
 }
 
+// maxMultiAppend bounds the messages of one MULTIAPPEND command, and
+// multiAppendMemory the bytes they may hold in memory together (the rest
+// waits in temporary files).
+const (
+	maxMultiAppend    = 1000
+	multiAppendMemory = 4 << 20
+)
+
+// cmdAppend stores one or more messages (RFC 3501 6.3.11, RFC 3502
+// MULTIAPPEND). Every message is received and parsed before the first is
+// stored, so a syntax error or an oversized message stores nothing.
 func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.AppendArgs)
-	sp, err := newSpool(args.Body, args.Size)
-	if err != nil {
-		return result{}, fmt.Errorf("%w: reading APPEND literal: %v", errConnection, err)
+	next := &grammar.AppendMessage{Flags: args.Flags, Date: args.Date, HasDate: args.HasDate, Size: args.Size, Body: args.Body, Binary: args.Binary}
+	var msgs []ports.NewMessage
+	var spools []*spool
+	memBudget := int64(multiAppendMemory)
+	defer func() {
+		for _, sp := range spools {
+			sp.Close()
+		}
+	}()
+	for next != nil {
+		sp, err := newSpool(next.Body, next.Size, min(memBudget, memSpoolLimit))
+		if err != nil {
+			return result{}, fmt.Errorf("%w: reading APPEND literal: %v", errConnection, err)
+		}
+		spools = append(spools, sp)
+		memBudget -= int64(len(sp.mem))
+		if sp.size != next.Size {
+			return result{}, fmt.Errorf("%w: APPEND literal cut short", errConnection)
+		}
+		if next.Size == 0 {
+			c.p.DiscardCommand()
+			return result{}, bad("Empty message")
+		}
+		date := next.Date
+		if !next.HasDate {
+			date = time.Now()
+		}
+		msg, err := newMessage(sp, next.Flags, date)
+		if err != nil {
+			c.p.DiscardCommand()
+			return result{}, err
+		}
+		msgs = append(msgs, msg)
+		if len(msgs) > maxMultiAppend {
+			c.p.DiscardCommand()
+			return result{}, &grammar.Error{Status: "NO", Code: "LIMIT", Text: "Too many messages in one APPEND"}
+		}
+		if next, err = c.p.NextAppend(); err != nil {
+			return result{}, err
+		}
 	}
-	defer sp.Close()
-	if sp.size != args.Size {
-		return result{}, fmt.Errorf("%w: APPEND literal cut short", errConnection)
+	var uidValidity uint32
+	var uids []imap.UID
+	for i, msg := range msgs {
+		res, err := c.srv.store.Append(c.ctx, c.user, args.Mailbox, msg)
+		if errors.Is(err, imap.ErrNonexistent) {
+			err = imap.ErrTryCreate
+		}
+		if err != nil {
+			if i > 0 {
+				// RFC 3502: all or nothing. Take back what was stored.
+				c.undoAppend(args.Mailbox, uids)
+			}
+			return result{}, err
+		}
+		uidValidity = res.UIDValidity
+		uids = append(uids, res.UID)
 	}
-	if err := c.p.EndCommand(); err != nil {
-		return result{}, err
-	}
-	if args.Size == 0 {
-		return result{}, bad("Empty message")
-	}
-	date := args.Date
-	if !args.HasDate {
-		date = time.Now()
-	}
-	msg, err := newMessage(sp, args.Flags, date)
-	if err != nil {
-		return result{}, err
-	}
-	res, err := c.srv.store.Append(c.ctx, c.user, args.Mailbox, msg)
-	if errors.Is(err, imap.ErrNonexistent) {
-		err = imap.ErrTryCreate
-	}
-	if err != nil {
-		return result{}, err
-	}
-	return result{code: "APPENDUID " + itoa(int64(res.UIDValidity)) + " " + itoa(int64(res.UID)), text: "APPEND completed"}, nil
+	return result{code: "APPENDUID " + itoa(int64(uidValidity)) + " " + imap.SetOfUIDs(uids), text: "APPEND completed"}, nil
 }
 
-// discardAppend reads an APPEND literal that will not be stored.
-func (c *conn) discardAppend(cmd *grammar.Command) {
-	if args, ok := cmd.Args.(*grammar.AppendArgs); ok {
-		io.Copy(io.Discard, args.Body)
+// undoAppend removes messages a failed MULTIAPPEND stored already.
+func (c *conn) undoAppend(mailbox string, uids []imap.UID) {
+	if _, err := c.srv.store.UpdateFlags(c.ctx, c.user, mailbox, uids, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+		c.srv.log.Error("MULTIAPPEND undo failed", "user", c.user, "mailbox", mailbox, "err", err)
+		return
 	}
-	c.p.EndCommand()
+	if _, err := c.srv.store.Expunge(c.ctx, c.user, mailbox, uids); err != nil {
+		c.srv.log.Error("MULTIAPPEND undo failed", "user", c.user, "mailbox", mailbox, "err", err)
+	}
+}
+
+// discardAppend reads what the client sends of an APPEND that will not be
+// stored.
+func (c *conn) discardAppend(cmd *grammar.Command) {
+	c.p.DiscardCommand()
 }
 
 // errConnection marks failures of the client connection itself.
@@ -173,7 +223,7 @@ func (s *Server) Deliver(ctx context.Context, user, mailbox string, r io.Reader)
 	if err := s.store.EnsureUser(ctx, user); err != nil {
 		return ports.AppendResult{}, err
 	}
-	sp, err := newSpool(r, s.maxMessage())
+	sp, err := newSpool(r, s.maxMessage(), memSpoolLimit)
 	if err != nil {
 		return ports.AppendResult{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/session"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -38,6 +39,8 @@ type conn struct {
 
 	// enabled holds what ENABLE switched on (RFC 5161).
 	enabled map[string]bool
+	// saved is the saved search result, as UIDs (RFC 5182).
+	saved map[imap.UID]bool
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.

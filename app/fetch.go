@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -18,8 +19,19 @@ const fetchBatch = 500
 // resolve turns the command's set into sequence numbers: UIDs for the UID
 // form, message numbers otherwise (RFC 3501: a number that does not exist
 // is BAD).
-func (c *conn) resolve(cmd *grammar.Command, set imap.NumSet) ([]uint32, error) {
+func (c *conn) resolve(cmd *grammar.Command, set imap.NumSet, saved bool) ([]uint32, error) {
 	v := c.sel.view
+	if saved {
+		// RFC 5182: "$" is the saved result, a set of UIDs; messages
+		// expunged since simply drop out.
+		var seqs []uint32
+		for seq := uint32(1); seq <= v.Len(); seq++ {
+			if c.saved[v.Entry(seq).UID] {
+				seqs = append(seqs, seq)
+			}
+		}
+		return seqs, nil
+	}
 	if cmd.UID {
 		return v.UIDSeqs(set), nil
 	}
@@ -32,7 +44,7 @@ func (c *conn) resolve(cmd *grammar.Command, set imap.NumSet) ([]uint32, error) 
 
 func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.FetchArgs)
-	seqs, err := c.resolve(cmd, args.Set)
+	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
 	if err != nil {
 		return result{}, err
 	}
@@ -44,11 +56,11 @@ func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 	needRecord, setsSeen := false, false
 	for _, it := range items {
 		switch it.Name {
-		case "UID", "FLAGS":
+		case "UID", "FLAGS", "MODSEQ":
 		default:
 			needRecord = true
 		}
-		if (it.Section != nil && !it.Peek) || it.Name == "RFC822" || it.Name == "RFC822.TEXT" {
+		if (it.Section != nil && !it.Peek && it.Name != "BINARY.SIZE") || it.Name == "RFC822" || it.Name == "RFC822.TEXT" {
 			setsSeen = true
 		}
 	}
@@ -187,6 +199,43 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BODYSTRUCTURE":
 			b = append(b, "BODYSTRUCTURE "...)
 			b = append(b, st.BodyStructure(true)...)
+		case "MODSEQ":
+			b = append(b, "MODSEQ ("...)
+			b = strconv.AppendUint(b, c.sel.view.Entry(seq).ModSeq, 10)
+			b = append(b, ')')
+		case "BINARY.SIZE":
+			_, n, err := st.Decoded(raw, it.Section.Path)
+			if err != nil {
+				return cteError(err)
+			}
+			b = append(b, "BINARY.SIZE["...)
+			b = appendPath(b, it.Section.Path)
+			b = append(b, "] "...)
+			b = strconv.AppendInt(b, n, 10)
+		case "BINARY":
+			r, n, err := st.Decoded(raw, it.Section.Path)
+			if err != nil {
+				return cteError(err)
+			}
+			if it.Partial != nil {
+				r, n = partial(r, n, *it.Partial)
+			}
+			b = append(b, "BINARY["...)
+			b = appendPath(b, it.Section.Path)
+			b = append(b, ']')
+			if it.Partial != nil {
+				b = append(b, '<')
+				b = strconv.AppendInt(b, it.Partial.Offset, 10)
+				b = append(b, '>')
+			}
+			// RFC 3516: decoded content may hold NUL, so always literal8.
+			b = append(b, " ~"...)
+			c.w.Raw(b)
+			c.w.Literal(r, n)
+			if err := c.w.Err(); err != nil {
+				return err
+			}
+			b = b[:0]
 		case "BODY":
 			if it.Section == nil {
 				b = append(b, "BODY "...)
@@ -275,4 +324,22 @@ func partial(r io.Reader, n int64, p message.Partial) (io.Reader, int64) {
 		n = p.Count
 	}
 	return io.LimitReader(r, n), n
+}
+
+func appendPath(b []byte, path []int) []byte {
+	for i, p := range path {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendInt(b, int64(p), 10)
+	}
+	return b
+}
+
+// cteError maps a part the server cannot decode to NO [UNKNOWN-CTE].
+func cteError(err error) error {
+	if errors.Is(err, message.ErrUnknownCTE) {
+		return &grammar.Error{Status: "NO", Code: "UNKNOWN-CTE", Text: "Cannot decode this part's content transfer encoding"}
+	}
+	return err
 }

@@ -58,6 +58,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	// RFC 3501 6.3.1: a SELECT deselects the current mailbox first, and a
 	// failed SELECT leaves the session unselected.
 	c.sel = nil
+	c.saved = nil
 	c.state = session.Authenticated
 	var from, to imap.UID
 	if !readOnly {
@@ -376,6 +377,7 @@ func cmdCheck(c *conn, cmd *grammar.Command) (result, error) { return result{}, 
 
 func cmdUnselect(c *conn, cmd *grammar.Command) (result, error) {
 	c.sel = nil
+	c.saved = nil
 	c.state = session.Authenticated
 	return result{}, nil
 }
@@ -384,6 +386,7 @@ func cmdUnselect(c *conn, cmd *grammar.Command) (result, error) {
 func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
 	sel := c.sel
 	c.sel = nil
+	c.saved = nil
 	c.state = session.Authenticated
 	if !sel.readOnly {
 		if _, err := c.srv.store.Expunge(c.ctx, c.user, sel.name, nil); err != nil {

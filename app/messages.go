@@ -25,7 +25,7 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	if c.sel.readOnly {
 		return result{}, imap.ErrReadOnly
 	}
-	seqs, err := c.resolve(cmd, args.Set)
+	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
 	if err != nil {
 		return result{}, err
 	}
@@ -53,7 +53,7 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 
 func cmdCopy(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.CopyArgs)
-	seqs, err := c.resolve(cmd, args.Set)
+	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
 	if err != nil {
 		return result{}, err
 	}
@@ -88,7 +88,11 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	var uids []imap.UID
 	if args, ok := cmd.Args.(*grammar.ExpungeArgs); ok && cmd.UID {
-		uids = c.uidsOf(c.sel.view.UIDSeqs(args.Set))
+		seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
+		if err != nil {
+			return result{}, err
+		}
+		uids = c.uidsOf(seqs)
 		if len(uids) == 0 {
 			return result{}, nil
 		}
@@ -104,9 +108,10 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.SearchArgs)
 	v := c.sel.view
-	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local}
+	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: c.saved}
 	needRecord := keyNeedsRecord(args.Criteria)
 	var hits []uint32
+	var matched []imap.UID
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
 		var records map[imap.UID]*ports.MessageRecord
@@ -126,7 +131,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		for seq := start; seq <= end; seq++ {
 			e := v.Entry(seq)
-			m := &search.Message{Seq: seq, UID: e.UID, Flags: c.flagsOf(e)}
+			m := &search.Message{Seq: seq, UID: e.UID, Flags: c.flagsOf(e), ModSeq: e.ModSeq}
 			if needRecord {
 				rec := records[e.UID]
 				if rec == nil {
@@ -151,6 +156,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				return result{}, err
 			}
 			if ok {
+				matched = append(matched, e.UID)
 				if cmd.UID {
 					hits = append(hits, uint32(e.UID))
 				} else {
@@ -162,6 +168,10 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
+	if args.ESearch {
+		c.esearch(cmd, args.Return, hits, matched)
+		return result{}, nil
+	}
 	b := make([]byte, 0, 16+len(hits)*6)
 	b = append(b, "SEARCH"...)
 	for _, h := range hits {
@@ -170,6 +180,71 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.w.Untagged(string(b))
 	return result{}, nil
+}
+
+// esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the
+// result for "$" when SAVE is among them (RFC 5182).
+func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID) {
+	want := map[string]bool{}
+	for _, o := range opts {
+		want[o] = true
+	}
+	if want["SAVE"] {
+		// RFC 5182 2.1: with MIN or MAX (and no ALL/COUNT) only those are
+		// saved.
+		c.saved = map[imap.UID]bool{}
+		switch {
+		case len(uids) == 0:
+		case (want["MIN"] || want["MAX"]) && !want["ALL"] && !want["COUNT"]:
+			if want["MIN"] {
+				c.saved[uids[0]] = true
+			}
+			if want["MAX"] {
+				c.saved[uids[len(uids)-1]] = true
+			}
+		default:
+			for _, u := range uids {
+				c.saved[u] = true
+			}
+		}
+		if len(opts) == 1 {
+			return // SAVE alone: no ESEARCH response (RFC 5182 2.4)
+		}
+	}
+	b := []byte(`ESEARCH (TAG `)
+	b = imap.AppendString(b, cmd.Tag)
+	b = append(b, ')')
+	if cmd.UID {
+		b = append(b, " UID"...)
+	}
+	if len(hits) > 0 {
+		if want["MIN"] {
+			b = append(b, " MIN "...)
+			b = strconv.AppendUint(b, uint64(hits[0]), 10)
+		}
+		if want["MAX"] {
+			b = append(b, " MAX "...)
+			b = strconv.AppendUint(b, uint64(hits[len(hits)-1]), 10)
+		}
+		if want["ALL"] {
+			b = append(b, " ALL "...)
+			b = append(b, compactSet(hits)...)
+		}
+	}
+	if want["COUNT"] {
+		b = append(b, " COUNT "...)
+		b = strconv.AppendInt(b, int64(len(hits)), 10)
+	}
+	c.w.Untagged(string(b))
+}
+
+// compactSet renders ascending numbers as a sequence set.
+func compactSet(nums []uint32) string {
+	uids := make([]imap.UID, len(nums))
+	for i, n := range nums {
+		uids[i] = imap.UID(n)
+	}
+	return imap.SetOfUIDs(uids)
 }
 
 // keyNeedsRecord reports whether evaluating k needs more than the view has
@@ -183,7 +258,8 @@ func keyNeedsRecord(k search.Key) bool {
 			}
 		}
 		return false
-	case search.OpAll, search.OpSeqSet, search.OpUID, search.OpFlag, search.OpNoFlag, search.OpNew, search.OpOld:
+	case search.OpAll, search.OpSeqSet, search.OpUID, search.OpFlag, search.OpNoFlag, search.OpNew, search.OpOld,
+		search.OpModSeq, search.OpSaved:
 		return false
 	}
 	return true
@@ -196,7 +272,7 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 	if c.sel.readOnly {
 		return result{}, imap.ErrReadOnly
 	}
-	seqs, err := c.resolve(cmd, args.Set)
+	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
 	if err != nil {
 		return result{}, err
 	}

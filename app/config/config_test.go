@@ -300,7 +300,7 @@ func TestSettings(t *testing.T) {
 	want := &Settings{
 		Path: "/etc/imapd.conf", ConfigDir: "/d", Partition: "/d/spool", Store: "sqlite", ServerName: host,
 		SASLMechList: []string{"PLAIN", "LOGIN"}, Timeout: 32 * time.Minute, FailedLoginPause: 3 * time.Second,
-		IDResponse: true,
+		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -311,7 +311,8 @@ func TestSettings(t *testing.T) {
 
 	c = parse(t, "partition-default: /p\nstore: SQLite\nservername: mail\nadmins: cyrus admin\n"+
 		"allowplaintext: yes\nsasl_mech_list: login plain\ntimeout: 45\nfailedloginpause: 1\n"+
-		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n")
+		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
+		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -321,6 +322,7 @@ func TestSettings(t *testing.T) {
 		Admins: []string{"cyrus", "admin"}, AllowPlaintext: true, SASLMechList: []string{"LOGIN", "PLAIN"},
 		Timeout: 45 * time.Minute, FailedLoginPause: time.Second, MaxMessageSize: 1000, IDResponse: false,
 		DebugCommand: "gdb %s %d", Debug: true, TLSServerCert: "/d/c.pem", TLSServerKey: "/k",
+		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)

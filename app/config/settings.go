@@ -30,6 +30,9 @@ type Settings struct {
 	Debug            bool          // debug: log at debug level
 	TLSServerCert    string        // tls_server_cert
 	TLSServerKey     string        // tls_server_key
+	TLSClientCAFile  string        // tls_client_ca_file: verify client certificates (EXTERNAL)
+	TLSVersions      string        // tls_versions (default "tls1_2 tls1_3")
+	TLSRequired      bool          // tls_required: no authentication before TLS
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
@@ -74,9 +77,14 @@ func (c *Config) Settings() (*Settings, error) {
 	s.DebugCommand = c.String("debug_command", "")
 	s.TLSServerCert = c.String("tls_server_cert", "")
 	s.TLSServerKey = c.String("tls_server_key", "")
+	s.TLSClientCAFile = c.String("tls_client_ca_file", "")
+	s.TLSVersions = c.String("tls_versions", "tls1_2 tls1_3")
 
 	var err error
 	if s.AllowPlaintext, err = c.Bool("allowplaintext", false); err != nil {
+		return nil, err
+	}
+	if s.TLSRequired, err = c.Bool("tls_required", false); err != nil {
 		return nil, err
 	}
 	if s.Debug, err = c.Bool("debug", false); err != nil {

@@ -27,6 +27,7 @@ type Message struct {
 	Size         int64
 	Structure    *message.Structure
 	Raw          io.ReaderAt // may be nil when NeedsRaw is false
+	ModSeq       uint64      // for MODSEQ (RFC 7162)
 }
 
 // Context holds the values of "*" and the time zone for date comparisons.
@@ -34,6 +35,11 @@ type Context struct {
 	MaxSeq   uint32
 	MaxUID   imap.UID
 	Location *time.Location
+	// Now is the time OLDER and YOUNGER count from (RFC 5032); zero means
+	// time.Now().
+	Now time.Time
+	// Saved is the session's saved search result as UIDs (RFC 5182 "$").
+	Saved map[imap.UID]bool
 }
 
 // ErrNeedRaw is returned by Match when a key needs the message bytes and
@@ -172,6 +178,20 @@ func (e *evaluator) match(k Key) (bool, error) {
 		return m.Size > k.Size, nil
 	case OpSmaller:
 		return m.Size < k.Size, nil
+	case OpModSeq:
+		return m.ModSeq >= k.ModSeq, nil
+	case OpOlder, OpYounger:
+		now := e.ctx.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		age := now.Sub(m.InternalDate)
+		if k.Op == OpOlder {
+			return age >= time.Duration(k.Size)*time.Second, nil
+		}
+		return age <= time.Duration(k.Size)*time.Second, nil
+	case OpSaved:
+		return e.ctx.Saved[m.UID], nil
 	case OpHeader:
 		return e.header(k.Field, k.Value)
 	case OpBody:
