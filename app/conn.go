@@ -37,6 +37,9 @@ type conn struct {
 	admin bool
 	sel   *selected
 
+	// condstore is on once the client used a CONDSTORE feature (RFC 7162 3.1).
+	condstore bool
+
 	// enabled holds what ENABLE switched on (RFC 5161).
 	enabled map[string]bool
 	// saved is the saved search result, as UIDs (RFC 5182).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/imapd-go/imapd/domain/grammar"
@@ -248,103 +249,25 @@ func cmdNamespace(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
-func cmdList(c *conn, cmd *grammar.Command) (result, error) {
-	args := cmd.Args.(*grammar.ListArgs)
-	lsub := cmd.Name == "LSUB"
-	if args.Pattern == "" && !lsub {
-		// RFC 3501 6.3.8: the hierarchy delimiter and root of the reference.
-		c.w.Untagged(`LIST (\Noselect) "/" ""`)
-		return result{}, nil
-	}
-	pattern := imap.ListPattern(args.Reference, args.Pattern)
-	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
+	args := cmd.Args.(*grammar.StatusArgs)
+	line, err := c.statusLine(args.Mailbox, args.Items)
 	if err != nil {
 		return result{}, err
 	}
-	exists := make(map[string]bool, len(boxes))
-	for _, b := range boxes {
-		exists[b.Name] = true
-	}
-	// Every level of a name is listable: missing superiors as \Noselect.
-	names := map[string]bool{}
-	hasChildren := map[string]bool{}
-	var source []string
-	if lsub {
-		source, err = c.srv.store.Subscriptions(c.ctx, c.user)
-		if err != nil {
-			return result{}, err
-		}
-	} else {
-		for _, b := range boxes {
-			source = append(source, b.Name)
-		}
-	}
-	for _, n := range source {
-		names[n] = true
-	}
-	for _, b := range boxes {
-		for _, p := range imap.Parents(b.Name) {
-			hasChildren[p] = true
-			if !lsub {
-				names[p] = true
-			}
-		}
-	}
-	var sorted []string
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-	matched := map[string]bool{}
-	for _, n := range sorted {
-		if imap.MatchList(n, pattern) {
-			matched[n] = true
-			c.writeList(cmd.Name, n, exists[n], hasChildren[n])
-		}
-	}
-	if lsub {
-		// RFC 3501 6.3.9: with "%", a subscribed child's unsubscribed
-		// parent that matches is listed \Noselect.
-		for _, n := range sorted {
-			if matched[n] {
-				continue
-			}
-			for _, p := range imap.Parents(n) {
-				if !matched[p] && imap.MatchList(p, pattern) {
-					matched[p] = true
-					c.w.Untagged(string(grammar.AppendMailbox([]byte(`LSUB (\Noselect) "/" `), p)))
-				}
-			}
-		}
-	}
+	c.w.Untagged(line)
 	return result{}, nil
 }
 
-func (c *conn) writeList(kind, name string, exists, children bool) {
-	var attrs []string
-	if !exists {
-		attrs = append(attrs, `\Noselect`)
-	}
-	if kind == "LIST" {
-		if children {
-			attrs = append(attrs, `\HasChildren`)
-		} else {
-			attrs = append(attrs, `\HasNoChildren`)
-		}
-	}
-	b := []byte(kind + " (" + strings.Join(attrs, " ") + `) "/" `)
-	c.w.Untagged(string(grammar.AppendMailbox(b, name)))
-}
-
-func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
-	args := cmd.Args.(*grammar.StatusArgs)
-	st, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox)
+// statusLine builds "STATUS mailbox (items)" (RFC 3501 7.2.4).
+func (c *conn) statusLine(name string, items []string) (string, error) {
+	st, err := c.srv.store.Status(c.ctx, c.user, name)
 	if err != nil {
-		return result{}, err
+		return "", err
 	}
-	b := grammar.AppendMailbox([]byte("STATUS "), args.Mailbox)
+	b := grammar.AppendMailbox([]byte("STATUS "), name)
 	b = append(b, " ("...)
-	for i, item := range args.Items {
+	for i, item := range items {
 		if i > 0 {
 			b = append(b, ' ')
 		}
@@ -364,13 +287,15 @@ func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
 		case "SIZE":
 			// RFC 8438: the total RFC822.SIZE of the messages.
 			b = append(b, itoa(st.Size)...)
+		case "HIGHESTMODSEQ":
+			c.condstore = true
+			b = append(b, strconv.FormatUint(st.HighestModSeq, 10)...)
 		default:
-			return result{}, bad("Unsupported STATUS item " + item)
+			return "", bad("Unsupported STATUS item " + item)
 		}
 	}
 	b = append(b, ')')
-	c.w.Untagged(string(b))
-	return result{}, nil
+	return string(b), nil
 }
 
 func cmdCheck(c *conn, cmd *grammar.Command) (result, error) { return result{}, nil }

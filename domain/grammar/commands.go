@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/imapd-go/imapd/domain/imap"
 )
@@ -61,7 +62,7 @@ func (p *Parser) args(cmd *Command) bool {
 		}
 		a := &ExpungeArgs{}
 		cmd.Args = a
-		return p.sp() && p.seqSet(&a.Set) && p.end()
+		return p.sp() && p.seqSetOrSaved(&a.Set, &a.SavedResult) && p.end()
 	case "LOGIN":
 		a := &LoginArgs{}
 		cmd.Args = a
@@ -70,7 +71,27 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &AuthenticateArgs{}
 		cmd.Args = a
 		return p.authenticate(a)
-	case "SELECT", "EXAMINE", "CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
+	case "SELECT", "EXAMINE":
+		a := &MailboxArgs{}
+		cmd.Args = a
+		if !p.sp() || !p.mailbox(&a.Mailbox) {
+			return false
+		}
+		if !p.eol() && !(p.sp() && p.selectParams(a)) {
+			return false
+		}
+		return p.end()
+	case "CREATE":
+		a := &MailboxArgs{}
+		cmd.Args = a
+		if !p.sp() || !p.mailbox(&a.Mailbox) {
+			return false
+		}
+		if !p.eol() && !(p.sp() && p.createParams(a)) {
+			return false
+		}
+		return p.end()
+	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
 		a := &MailboxArgs{}
 		cmd.Args = a
 		return p.sp() && p.mailbox(&a.Mailbox) && p.end()
@@ -78,10 +99,18 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &RenameArgs{}
 		cmd.Args = a
 		return p.sp() && p.mailbox(&a.From) && p.sp() && p.mailbox(&a.To) && p.end()
-	case "LIST", "LSUB":
+	case "LIST":
 		a := &ListArgs{}
 		cmd.Args = a
-		return p.sp() && p.listReference(&a.Reference) && p.sp() && p.listPattern(&a.Pattern) && p.end()
+		return p.list(a)
+	case "LSUB":
+		a := &ListArgs{}
+		cmd.Args = a
+		if !p.sp() || !p.listReference(&a.Reference) || !p.sp() || !p.listPattern(&a.Pattern) {
+			return false
+		}
+		a.Patterns = []string{a.Pattern}
+		return p.end()
 	case "STATUS":
 		a := &StatusArgs{}
 		cmd.Args = a
@@ -93,7 +122,13 @@ func (p *Parser) args(cmd *Command) bool {
 	case "FETCH":
 		a := &FetchArgs{}
 		cmd.Args = a
-		return p.sp() && p.seqSet(&a.Set) && p.sp() && p.fetchItems(&a.Items) && p.end()
+		if !p.sp() || !p.seqSetOrSaved(&a.Set, &a.SavedResult) || !p.sp() || !p.fetchItems(&a.Items) {
+			return false
+		}
+		if !p.eol() && !(p.sp() && p.fetchModifiers(a, cmd.UID)) {
+			return false
+		}
+		return p.end()
 	case "STORE":
 		a := &StoreArgs{}
 		cmd.Args = a
@@ -101,7 +136,7 @@ func (p *Parser) args(cmd *Command) bool {
 	case "COPY", "MOVE":
 		a := &CopyArgs{}
 		cmd.Args = a
-		return p.sp() && p.seqSet(&a.Set) && p.sp() && p.mailbox(&a.Mailbox) && p.end()
+		return p.sp() && p.seqSetOrSaved(&a.Set, &a.SavedResult) && p.sp() && p.mailbox(&a.Mailbox) && p.end()
 	case "SEARCH":
 		a := &SearchArgs{}
 		cmd.Args = a
@@ -144,16 +179,33 @@ func (p *Parser) authenticate(a *AuthenticateArgs) bool {
 	return true
 }
 
-// mailbox reads a mailbox name, decodes it from modified UTF-7 and
+// decodeName turns a mailbox name or pattern as sent into UTF-8: from
+// modified UTF-7, or as it is once UTF8=ACCEPT is enabled (RFC 6855
+// section 3), where it must then be valid UTF-8.
+func (p *Parser) decodeName(raw, what string) (string, bool) {
+	if p.utf8 {
+		if !utf8.ValidString(raw) {
+			return "", p.bad("Invalid " + what + ": not valid UTF-8")
+		}
+		return raw, true
+	}
+	name, err := imap.DecodeMailbox(raw)
+	if err != nil {
+		return "", p.bad("Invalid " + what + ": not valid modified UTF-7")
+	}
+	return name, true
+}
+
+// mailbox reads a mailbox name, decodes it (see decodeName) and
 // normalises INBOX.
 func (p *Parser) mailbox(dst *string) bool {
 	var raw string
 	if !p.astring(&raw, "mailbox name") {
 		return false
 	}
-	name, err := imap.DecodeMailbox(raw)
-	if err != nil {
-		return p.bad("Invalid mailbox name: not valid modified UTF-7")
+	name, ok := p.decodeName(raw, "mailbox name")
+	if !ok {
+		return false
 	}
 	*dst = imap.NormalizeMailbox(name)
 	return true
@@ -166,9 +218,9 @@ func (p *Parser) listReference(dst *string) bool {
 	if !p.astring(&raw, "reference") {
 		return false
 	}
-	name, err := imap.DecodeMailbox(raw)
-	if err != nil {
-		return p.bad("Invalid reference name: not valid modified UTF-7")
+	name, ok := p.decodeName(raw, "reference name")
+	if !ok {
+		return false
 	}
 	*dst = name
 	return true
@@ -181,9 +233,9 @@ func (p *Parser) listPattern(dst *string) bool {
 	if !p.stringOr(&raw, "mailbox pattern", isListChar) {
 		return false
 	}
-	name, err := imap.DecodeMailbox(raw)
-	if err != nil {
-		return p.bad("Invalid mailbox pattern: not valid modified UTF-7")
+	name, ok := p.decodeName(raw, "mailbox pattern")
+	if !ok {
+		return false
 	}
 	*dst = name
 	return true
@@ -219,30 +271,69 @@ func (p *Parser) statusItems(dst *[]string) bool {
 	}
 }
 
-// append: APPEND mailbox [SP flag-list] [SP date-time] SP literal.
+// append: APPEND mailbox 1*append-message (RFC 3502), of which Next reads
+// the first; NextAppend reads the others.
 func (p *Parser) append(a *AppendArgs) bool {
-	if !p.sp() || !p.mailbox(&a.Mailbox) || !p.sp() {
+	var m AppendMessage
+	if !p.sp() || !p.mailbox(&a.Mailbox) || !p.sp() || !p.appendMessage(&m) {
 		return false
 	}
+	a.Flags, a.Date, a.HasDate, a.Size, a.Body, a.Binary = m.Flags, m.Date, m.HasDate, m.Size, m.Body, m.Binary
+	return true
+}
+
+// appendMessage reads one append-message after its leading SP:
+// [flag-list SP] [date-time SP] append-data, where append-data is a
+// literal, a literal8 (RFC 3516) or, with UTF8=ACCEPT, "UTF8" SP "("
+// literal8 ")" (RFC 6855 section 4).
+func (p *Parser) appendMessage(m *AppendMessage) bool {
 	if p.peekIs('(') {
-		if !p.flagList(&a.Flags) || !p.sp() {
+		if !p.flagList(&m.Flags) || !p.sp() {
 			return false
 		}
 	}
 	if p.peekIs('"') {
-		if !p.dateTime(&a.Date) || !p.sp() {
+		if !p.dateTime(&m.Date) || !p.sp() {
 			return false
 		}
-		a.HasDate = true
+		m.HasDate = true
 	}
-	return p.appendLiteral(a)
+	switch p.peek() {
+	case '~':
+		p.pos++
+		return p.appendLiteral(m, true)
+	case 'U', 'u':
+		if !strings.EqualFold(p.word(imap.IsAtomChar), "UTF8") {
+			return p.bad("Invalid APPEND data")
+		}
+		if !p.utf8 {
+			return p.bad("UTF8 APPEND data without ENABLE UTF8=ACCEPT")
+		}
+		if !p.sp() || !p.expect('(', "Missing ( after UTF8") || !p.expect('~', "UTF8 needs a literal8") {
+			return false
+		}
+		if !p.appendLiteral(m, true) {
+			return false
+		}
+		p.appendClose = true
+		return true
+	}
+	return p.appendLiteral(m, false)
 }
 
-// store: STORE sequence-set SP store-att-flags, where store-att-flags =
-// (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag))).
+// store: STORE sequence-set [SP store-modifiers] SP store-att-flags, where
+// store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag
+// *(SP flag))) and store-modifiers (RFC 4466 / RFC 7162) = "(" store-modifier
+// *(SP store-modifier) ")".
 func (p *Parser) store(a *StoreArgs) bool {
 	var item string
-	if !p.sp() || !p.seqSet(&a.Set) || !p.sp() || !p.atom(&item, "store item") {
+	if !p.sp() || !p.seqSetOrSaved(&a.Set, &a.SavedResult) || !p.sp() {
+		return false
+	}
+	if p.peekIs('(') && !(p.storeModifiers(a) && p.sp()) {
+		return false
+	}
+	if !p.atom(&item, "store item") {
 		return false
 	}
 	item = strings.ToUpper(item)
@@ -408,10 +499,11 @@ func (p *Parser) number64(dst *int64) bool {
 	}
 	var n int64
 	for i := 0; i < len(d); i++ {
-		if n > (1<<63-1-9)/10 {
+		c := int64(d[i] - '0')
+		if n > (1<<63-1-c)/10 {
 			return p.bad("Number too big")
 		}
-		n = n*10 + int64(d[i]-'0')
+		n = n*10 + c
 	}
 	*dst = n
 	return true

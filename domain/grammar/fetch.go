@@ -16,6 +16,7 @@ var fetchMacros = map[string][]string{
 var fetchAtts = map[string]bool{
 	"ENVELOPE": true, "FLAGS": true, "INTERNALDATE": true, "RFC822": true, "RFC822.HEADER": true,
 	"RFC822.SIZE": true, "RFC822.TEXT": true, "BODY": true, "BODYSTRUCTURE": true, "UID": true,
+	"MODSEQ": true, // RFC 7162 section 3.1.4.1
 }
 
 func isAttChar(c byte) bool {
@@ -74,6 +75,26 @@ func (p *Parser) fetchAtt(dst *[]FetchItem) bool {
 		if name == "BODY.PEEK" {
 			return p.bad("Missing section after BODY.PEEK")
 		}
+	}
+	switch name {
+	case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
+		// RFC 3516 section 4.2: "BINARY" [".PEEK"] section-binary
+		// [partial] / "BINARY.SIZE" section-binary.
+		if !p.peekIs('[') {
+			return p.bad("Missing section after " + name)
+		}
+		it := FetchItem{Name: "BINARY", Peek: name == "BINARY.PEEK", Section: &message.Section{}}
+		if name == "BINARY.SIZE" {
+			it.Name = "BINARY.SIZE"
+		}
+		if !p.sectionBinary(it.Section) {
+			return false
+		}
+		if it.Name == "BINARY" && !p.partial(&it.Partial) {
+			return false
+		}
+		*dst = append(*dst, it)
+		return true
 	}
 	if !fetchAtts[name] {
 		return p.bad("Invalid fetch attribute " + name)
@@ -183,4 +204,29 @@ func (p *Parser) partial(dst **message.Partial) bool {
 	}
 	*dst = &message.Partial{Offset: int64(off), Count: int64(n)}
 	return true
+}
+
+// sectionBinary: "[" [section-part] "]" with section-part = nz-number
+// *("." nz-number) (RFC 3516 section 4.2).
+func (p *Parser) sectionBinary(s *message.Section) bool {
+	p.pos++ // '['
+	if p.peekIs(']') {
+		p.pos++
+		return true
+	}
+	for {
+		var n uint32
+		if !isDigit(p.peek()) || p.peek() == '0' {
+			return p.bad("Invalid binary section")
+		}
+		if !p.number(&n) {
+			return false
+		}
+		s.Path = append(s.Path, int(n))
+		if !p.peekIs('.') {
+			break
+		}
+		p.pos++
+	}
+	return p.expect(']', "Invalid binary section")
 }

@@ -18,6 +18,14 @@ func FuzzParser(f *testing.F) {
 		"a FETCH 1:* (BODY.PEEK[1.2.HEADER.FIELDS (From To)]<0.100> UID)\r\n",
 		"a SEARCH OR (SEEN) NOT 1:3 SINCE 1-Jan-2020\r\n",
 		"a APPEND x (\\Seen) \" 1-Jan-2020 00:00:00 +0000\" {5}\r\nhello\r\nb NOOP\r\n",
+		"a SELECT x (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500 15000,22500)) CONDSTORE)\r\n",
+		"a UID FETCH $ (FLAGS MODSEQ BINARY.PEEK[1.2]<0.10> BINARY.SIZE[]) (CHANGEDSINCE 5 VANISHED)\r\n",
+		"a STORE 1:* (UNCHANGEDSINCE 0) +FLAGS.SILENT (\\Seen)\r\n",
+		"a SEARCH RETURN (MIN MAX SAVE) CHARSET UTF-8 MODSEQ \"/flags/\\\\Seen\" all 5 OR $ UID $ OLDER 60\r\n",
+		"a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (% {3+}\r\na/*) RETURN (CHILDREN STATUS (MESSAGES SIZE))\r\n",
+		"a CREATE x (USE (\\Sent \\Foo))\r\n",
+		"a APPEND x ~{3+}\r\na\x00c (\\Seen) {2}\r\nhi UTF8 (~{1}\r\nz)\r\nb NOOP\r\n",
+		"a LOGIN {5000+}\r\nxx\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -25,7 +33,11 @@ func FuzzParser(f *testing.F) {
 		rd := bytes.NewReader(data)
 		br := bufio.NewReaderSize(rd, 16)
 		lim := Limits{MaxLine: 256, MaxLiteral: 64, MaxLiterals: 4, MaxCommandBytes: 128, MaxAppend: 256}
+		if len(data)%2 == 1 {
+			lim.MaxNonSyncLiteral = 32
+		}
 		p := NewParser(br, func() error { return nil }, lim)
+		p.SetUTF8(len(data)%4 >= 2)
 		consumed := func() int { return len(data) - rd.Len() - br.Buffered() }
 		for {
 			before := consumed()
@@ -43,15 +55,37 @@ func FuzzParser(f *testing.F) {
 					t.Fatalf("incomplete command %+v", cmd)
 				}
 				if a, ok := cmd.Args.(*AppendArgs); ok {
-					n, rerr := io.Copy(io.Discard, io.LimitReader(a.Body, a.Size/2))
-					if rerr != nil && rerr != io.ErrUnexpectedEOF {
-						t.Fatalf("Body: %v", rerr)
-					}
-					if n > a.Size || a.Size > lim.MaxAppend {
-						t.Fatalf("Body gave %d bytes of %d", n, a.Size)
-					}
-					if err := p.EndCommand(); err != nil && !errors.As(err, &e) {
-						return
+					body, size := a.Body, a.Size
+					for msgs := 0; ; msgs++ {
+						n, rerr := io.Copy(io.Discard, io.LimitReader(body, size/2))
+						if rerr != nil && rerr != io.ErrUnexpectedEOF {
+							t.Fatalf("Body: %v", rerr)
+						}
+						if n > size || size > lim.MaxAppend {
+							t.Fatalf("Body gave %d bytes of %d", n, size)
+						}
+						// Exercise the three ways a handler may end an
+						// APPEND: one message, all of them, or a refusal.
+						var err error
+						switch len(data) % 3 {
+						case 0:
+							err = p.EndCommand()
+						case 1:
+							err = p.DiscardCommand()
+						default:
+							var m *AppendMessage
+							if m, err = p.NextAppend(); err == nil && m != nil {
+								if msgs > lim.MaxLiterals {
+									t.Fatalf("%d messages in one APPEND", msgs)
+								}
+								body, size = m.Body, m.Size
+								continue
+							}
+						}
+						if err != nil && !errors.As(err, &e) {
+							return
+						}
+						break
 					}
 				}
 			case errors.As(err, &e):

@@ -18,7 +18,19 @@ type Limits struct {
 	MaxLiterals     int   // literals in one command (APPEND's message included)
 	MaxCommandBytes int64 // literal bytes of one command outside APPEND's message
 	MaxAppend       int64 // APPEND's message literal (imapd.conf maxmessagesize)
+
+	// MaxNonSyncLiteral bounds non-synchronizing literals ({n+}); 0 means
+	// no bound beyond the others (LITERAL+). Set it to
+	// LiteralMinusMax when LITERAL- is advertised instead (RFC 7888
+	// section 4): a larger one is answered BAD [TOOBIG] after its bytes
+	// are read and dropped, or ends the connection when they would exceed
+	// MaxCommandBytes.
+	MaxNonSyncLiteral int64
 }
+
+// LiteralMinusMax is the largest non-synchronizing literal a LITERAL-
+// client may send (RFC 7888 section 4).
+const LiteralMinusMax = 4096
 
 // Default budgets. They are generous enough for real clients (a SEARCH with a
 // long OR chain, a LOGIN with a literal password) and small enough that a
@@ -90,9 +102,12 @@ type Parser struct {
 	litBytes  int64 // literal bytes of the command so far
 
 	// The APPEND message literal being streamed.
-	inAppend   bool
-	appendLeft int64
-	appendGen  int
+	inAppend    bool
+	appendLeft  int64
+	appendGen   int
+	appendClose bool // the literal was RFC 6855's "UTF8 (~{n})": a ")" follows it
+
+	utf8 bool // UTF8=ACCEPT is enabled (RFC 6855)
 }
 
 // NewParser reads commands from r. cont is called when a synchronizing
@@ -105,6 +120,12 @@ func NewParser(r *bufio.Reader, cont func() error, lim Limits) *Parser {
 // SetLimits changes the budgets from the next command on (e.g. after login,
 // when the user's APPENDLIMIT is known).
 func (p *Parser) SetLimits(lim Limits) { p.lim = lim.withDefaults() }
+
+// SetUTF8 switches RFC 6855 UTF8=ACCEPT on or off (the session turns it on
+// after ENABLE UTF8=ACCEPT). When on, mailbox names, LIST references and
+// patterns are taken as UTF-8 as sent, without modified UTF-7 decoding (so
+// "&" is an ordinary character), and APPEND accepts the "UTF8 (~{n})" form.
+func (p *Parser) SetUTF8(on bool) { p.utf8 = on }
 
 // Next reads one whole command. It returns io.EOF on a clean end of input
 // (between commands), a *Error for a refused command (the input is then at
@@ -154,14 +175,25 @@ func (p *Parser) EndCommand() error {
 	p.inAppend = false
 	p.err = nil
 	p.ended = false
-	if !p.readLine(false) {
+	if !p.readLine(false) || !p.closeAppendData() {
 		return p.finish()
 	}
-	if len(p.line) != 0 {
+	if !p.eol() {
 		p.bad("Junk after message literal")
 		return p.finish()
 	}
+	p.ended = true
 	return nil
+}
+
+// closeAppendData reads the ")" that ends RFC 6855's "UTF8 (~{n})" after
+// its literal, when the message came in that form.
+func (p *Parser) closeAppendData() bool {
+	if !p.appendClose {
+		return true
+	}
+	p.appendClose = false
+	return p.expect(')', "Missing ) after UTF8 literal")
 }
 
 // DiscardLiteral reads and drops what is left of APPEND's message literal,
@@ -571,6 +603,12 @@ func (p *Parser) literalHeader() (size int64, sync bool, ok bool) {
 		p.bad("Too many literals")
 		return 0, false, false
 	}
+	if !sync && p.lim.MaxNonSyncLiteral > 0 && size > p.lim.MaxNonSyncLiteral {
+		// RFC 7888 section 4: the bytes are on the wire; finish's resync
+		// reads and drops them (or gives up when they are too many).
+		p.err = &Error{Status: "BAD", Code: "TOOBIG", Text: "Non-synchronizing literal too big"}
+		return 0, false, false
+	}
 	return size, sync, true
 }
 
@@ -656,9 +694,10 @@ func (b *appendBody) Read(buf []byte) (int, error) {
 	return n, err
 }
 
-// appendLiteral reads APPEND's message literal header and sets up its
+// appendLiteral reads APPEND's message literal header (a literal, or a
+// literal8 when binary: the "~" is already read) and sets up its
 // streaming; the bytes stay on the wire.
-func (p *Parser) appendLiteral(a *AppendArgs) bool {
+func (p *Parser) appendLiteral(a *AppendMessage, binary bool) bool {
 	if p.err != nil {
 		return false
 	}
@@ -681,5 +720,6 @@ func (p *Parser) appendLiteral(a *AppendArgs) bool {
 	p.ended = true
 	a.Size = size
 	a.Body = &appendBody{p: p, gen: p.appendGen}
+	a.Binary = binary
 	return true
 }

@@ -8,12 +8,22 @@ import (
 	"github.com/imapd-go/imapd/domain/search"
 )
 
-// searchArgs: SEARCH [SP "CHARSET" SP astring] 1*(SP search-key).
+// searchArgs: SEARCH [SP "RETURN" SP "(" [search-return-opt *(SP
+// search-return-opt)] ")"] [SP "CHARSET" SP astring] 1*(SP search-key)
+// (RFC 4731 section 3.1).
 func (p *Parser) searchArgs(a *SearchArgs) bool {
 	if !p.sp() {
 		return false
 	}
 	save := p.pos
+	if strings.EqualFold(p.word(imap.IsAtomChar), "RETURN") && p.peekIs(' ') {
+		if !p.sp() || !p.searchReturn(a) || !p.sp() {
+			return false
+		}
+		save = p.pos
+	} else {
+		p.pos = save
+	}
 	if strings.EqualFold(p.word(imap.IsAtomChar), "CHARSET") && p.peekIs(' ') {
 		var cs string
 		if !p.sp() || !p.astring(&cs, "charset") {
@@ -105,6 +115,11 @@ func (p *Parser) searchKey(k *search.Key, depth int) bool {
 	case c == '*' || isDigit(c):
 		k.Op = search.OpSeqSet
 		return p.seqSet(&k.Set)
+	case c == '$':
+		// RFC 5182 section 2.1: "$" is the saved result.
+		p.pos++
+		k.Op = search.OpSaved
+		return true
 	}
 	var name string
 	if !p.atom(&name, "search key") {
@@ -153,7 +168,30 @@ func (p *Parser) searchKey(k *search.Key, depth int) bool {
 		return p.sp() && p.number64(&k.Size)
 	case "UID":
 		k.Op = search.OpUID
-		return p.sp() && p.seqSet(&k.Set)
+		if !p.sp() {
+			return false
+		}
+		if p.peekIs('$') {
+			p.pos++
+			k.Op = search.OpSaved
+			return true
+		}
+		return p.seqSet(&k.Set)
+	case "MODSEQ":
+		k.Op = search.OpModSeq
+		return p.sp() && p.searchModSeq(k)
+	case "OLDER", "YOUNGER":
+		// RFC 5032: interval = nz-number, in seconds.
+		k.Op = search.OpOlder
+		if name == "YOUNGER" {
+			k.Op = search.OpYounger
+		}
+		var n uint32
+		if !p.sp() || !p.nzNumber(&n, "interval") {
+			return false
+		}
+		k.Size = int64(n)
+		return true
 	case "NOT":
 		k.Op = search.OpNot
 		k.Sub = make([]search.Key, 1)
@@ -182,4 +220,36 @@ func (p *Parser) searchDate(dst *time.Time) bool {
 	}
 	*dst = d
 	return true
+}
+
+// searchModSeq reads what follows MODSEQ SP: [entry-name SP entry-type-req
+// SP] mod-sequence-valzer, with entry-name = DQUOTE "/flags/" attr-flag
+// DQUOTE and entry-type-req = "priv" / "shared" / "all" (RFC 7162 section
+// 3.1.5).
+func (p *Parser) searchModSeq(k *search.Key) bool {
+	if p.peekIs('"') {
+		var entry, typ string
+		if !p.quoted(&entry) || !p.sp() || !p.atom(&typ, "entry type") || !p.sp() {
+			return false
+		}
+		flag, ok := strings.CutPrefix(strings.ToLower(entry), "/flags/")
+		if !ok || flag == "" {
+			return p.bad("Invalid MODSEQ entry name")
+		}
+		flag = entry[len("/flags/"):]
+		if flag[0] == '\\' {
+			if !imap.IsAtom(flag[1:]) {
+				return p.bad("Invalid MODSEQ entry name")
+			}
+			flag = imap.CanonicalFlag(flag)
+		} else if !imap.IsAtom(flag) {
+			return p.bad("Invalid MODSEQ entry name")
+		}
+		typ = strings.ToLower(typ)
+		if typ != "priv" && typ != "shared" && typ != "all" {
+			return p.bad("Invalid MODSEQ entry type")
+		}
+		k.Field, k.Value = flag, typ
+	}
+	return p.modSeq(&k.ModSeq, true)
 }

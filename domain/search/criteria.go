@@ -34,6 +34,25 @@ const (
 	OpHeader               // Field, Value: header field contains Value (empty Value: field present)
 	OpBody                 // Value: body text contains Value
 	OpText                 // Value: header or body contains Value
+
+	// Extensions. New ops go at the end so that the values above never move.
+
+	// OpModSeq: MODSEQ [entry-name entry-type] n (RFC 7162 section 3.1.5):
+	// the message's mod-sequence >= ModSeq. When an entry was named, Field
+	// holds its flag (canonical spelling, e.g. `\Seen`, from "/flags/\Seen")
+	// and Value its type ("priv", "shared" or "all", lower-case); a server
+	// that keeps one mod-sequence per message may ignore both.
+	OpModSeq
+	// OpOlder: OLDER n (RFC 5032): internal date at least Size seconds
+	// before now.
+	OpOlder
+	// OpYounger: YOUNGER n (RFC 5032): internal date at most Size seconds
+	// before now.
+	OpYounger
+	// OpSaved: "$" (RFC 5182) as a search key, alone or as "UID $": the
+	// messages in the session's saved search result. The saved result is a
+	// set of UIDs either way, so both spellings parse to this one op.
+	OpSaved
 )
 
 // Key is one node of a criteria tree. BCC, CC, FROM, SUBJECT and TO are
@@ -43,7 +62,10 @@ type Key struct {
 	Field string    // OpHeader: field name as given
 	Value string    // flag, keyword or search string
 	Date  time.Time // date at 00:00 UTC of the given day (only Y/M/D matter)
-	Size  int64
+	Size  int64     // OpLarger/OpSmaller: octets; OpOlder/OpYounger: seconds
 	Set   imap.NumSet
-	Sub   []Key
+	// ModSeq is OpModSeq's mod-sequence (0 is valid: every message
+	// matches).
+	ModSeq uint64
+	Sub    []Key
 }
