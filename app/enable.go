@@ -7,7 +7,7 @@ import (
 )
 
 // enableable are the capabilities ENABLE can switch on (RFC 5161).
-var enableable = map[string]bool{}
+var enableable = map[string]bool{"CONDSTORE": true, "QRESYNC": true}
 
 // cmdEnable switches on the extensions the client asks for that this
 // server knows; others are ignored, as RFC 5161 3.1 says.
@@ -25,6 +25,10 @@ func cmdEnable(c *conn, cmd *grammar.Command) (result, error) {
 			}
 			c.enabled[capa] = true
 			on = append(on, capa)
+			if capa == "CONDSTORE" || capa == "QRESYNC" {
+				// RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
+				c.condstore = true
+			}
 		}
 	}
 	c.w.Untagged(strings.TrimSpace("ENABLED " + strings.Join(on, " ")))

@@ -49,6 +49,30 @@ func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 		return result{}, err
 	}
 	items := args.Items
+	if args.Vanished && !c.qresync() {
+		return result{}, bad("VANISHED needs QRESYNC enabled")
+	}
+	if hasItem(items, "MODSEQ") || args.ChangedSince > 0 {
+		c.condstore = true // RFC 7162 3.1: a CONDSTORE enabling command
+	}
+	if args.ChangedSince > 0 {
+		// RFC 7162 3.1.4.1: only messages changed since, with MODSEQ.
+		kept := seqs[:0]
+		for _, seq := range seqs {
+			if c.sel.view.Entry(seq).ModSeq > args.ChangedSince {
+				kept = append(kept, seq)
+			}
+		}
+		seqs = kept
+		if !hasItem(items, "MODSEQ") {
+			items = append(items, grammar.FetchItem{Name: "MODSEQ"})
+		}
+		if args.Vanished {
+			if err := c.vanishedSince(args.Set, args.ChangedSince); err != nil {
+				return result{}, err
+			}
+		}
+	}
 	if cmd.UID && !hasItem(items, "UID") {
 		// RFC 3501 6.4.8: UID FETCH always returns the UID.
 		items = append([]grammar.FetchItem{{Name: "UID"}}, items...)
@@ -69,6 +93,9 @@ func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	if setsSeen && !hasItem(items, "FLAGS") {
 		items = append(items, grammar.FetchItem{Name: "FLAGS"})
+		if c.condstore && !hasItem(items, "MODSEQ") {
+			items = append(items, grammar.FetchItem{Name: "MODSEQ"})
+		}
 	}
 	for start := 0; start < len(seqs); start += fetchBatch {
 		end := min(start+fetchBatch, len(seqs))
@@ -342,4 +369,24 @@ func cteError(err error) error {
 		return &grammar.Error{Status: "NO", Code: "UNKNOWN-CTE", Text: "Cannot decode this part's content transfer encoding"}
 	}
 	return err
+}
+
+// vanishedSince reports UIDs in set expunged after modseq (RFC 7162
+// 3.2.6: UID FETCH ... (CHANGEDSINCE n VANISHED)).
+func (c *conn) vanishedSince(set imap.NumSet, modseq uint64) error {
+	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, c.sel.name, modseq)
+	if err != nil {
+		return err
+	}
+	star := uint32(c.sel.view.MaxUID())
+	var gone []imap.UID
+	for _, uid := range ch.Expunged {
+		if set.Contains(uint32(uid), star) && c.sel.view.SeqOf(uid) == 0 {
+			gone = append(gone, uid)
+		}
+	}
+	if len(gone) > 0 {
+		c.w.Untagged("VANISHED (EARLIER) " + imap.SetOfUIDs(gone))
+	}
+	return nil
 }

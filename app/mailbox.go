@@ -54,8 +54,19 @@ func entries(metas []ports.MessageMeta) []session.Entry {
 const permanentFlags = `(\Answered \Flagged \Deleted \Seen \Draft \*)`
 
 func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
-	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	args := cmd.Args.(*grammar.MailboxArgs)
+	name := args.Mailbox
 	readOnly := cmd.Name == "EXAMINE"
+	if args.QResync != nil && !c.qresync() {
+		return result{}, bad("QRESYNC is not enabled")
+	}
+	if args.Condstore {
+		c.condstore = true
+	}
+	if c.sel != nil {
+		// RFC 7162 3.2.11: the previous mailbox is closed first.
+		c.w.Untagged("OK [CLOSED] Previous mailbox closed")
+	}
 	// RFC 3501 6.3.1: a SELECT deselects the current mailbox first, and a
 	// failed SELECT leaves the session unselected.
 	c.sel = nil
@@ -93,6 +104,14 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.w.Untagged("OK [UIDVALIDITY " + itoa(int64(st.UIDValidity)) + "] UIDs valid")
 	c.w.Untagged("OK [UIDNEXT " + itoa(int64(st.UIDNext)) + "] Predicted next UID")
+	if c.condstore {
+		c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
+	}
+	if args.QResync != nil && args.QResync.UIDValidity == st.UIDValidity {
+		if err := c.resync(args.QResync); err != nil {
+			return result{}, err
+		}
+	}
 	if readOnly {
 		c.w.Untagged("OK [PERMANENTFLAGS ()] No permanent flags permitted")
 		return result{code: "READ-ONLY", text: "EXAMINE completed"}, nil
@@ -146,9 +165,7 @@ func (c *conn) poll(allowExpunge bool) error {
 		return err
 	}
 	up := sel.view.Apply(entries(ch.Updated), ch.Expunged, ch.Status.HighestModSeq, allowExpunge)
-	for _, seq := range up.Expunged {
-		c.w.Untagged(itoa(int64(seq)) + " EXPUNGE")
-	}
+	c.writeExpunged(up.Expunged, up.Vanished)
 	if up.Exists {
 		if !sel.readOnly {
 			from, to, err := c.srv.store.ClaimRecent(c.ctx, c.user, sel.name)
@@ -167,9 +184,12 @@ func (c *conn) poll(allowExpunge bool) error {
 	return nil
 }
 
-// writeFlags sends "* n FETCH (FLAGS (...))", with the UID when asked.
+// writeFlags sends "* n FETCH (FLAGS (...))", with the UID when asked or
+// when QRESYNC is on, and the MODSEQ once CONDSTORE is on (RFC 7162 3.1.4,
+// 3.2.4).
 func (c *conn) writeFlags(seq uint32, withUID bool) {
 	e := c.sel.view.Entry(seq)
+	withUID = withUID || c.qresync()
 	b := make([]byte, 0, 64)
 	b = append(b, itoa(int64(seq))...)
 	b = append(b, " FETCH ("...)
@@ -180,6 +200,11 @@ func (c *conn) writeFlags(seq uint32, withUID bool) {
 	}
 	b = append(b, "FLAGS "...)
 	b = grammar.AppendFlags(b, c.flagsOf(e))
+	if c.condstore {
+		b = append(b, " MODSEQ ("...)
+		b = strconv.AppendUint(b, e.ModSeq, 10)
+		b = append(b, ')')
+	}
 	b = append(b, ')')
 	c.w.Untagged(string(b))
 }
@@ -319,4 +344,30 @@ func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
 		}
 	}
 	return result{}, nil
+}
+
+// resync tells a QRESYNC client what changed since the mod-sequence it
+// knows (RFC 7162 3.2.5): the UIDs expunged since, as VANISHED (EARLIER),
+// and the flags of the messages changed since.
+func (c *conn) resync(q *grammar.QResyncParams) error {
+	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, c.sel.name, q.ModSeq)
+	if err != nil {
+		return err
+	}
+	var gone []imap.UID
+	for _, uid := range ch.Expunged {
+		if q.KnownUIDs == nil || q.KnownUIDs.Contains(uint32(uid), 0) {
+			gone = append(gone, uid)
+		}
+	}
+	if len(gone) > 0 {
+		c.w.Untagged("VANISHED (EARLIER) " + imap.SetOfUIDs(gone))
+	}
+	v := c.sel.view
+	for _, m := range ch.Updated {
+		if seq := v.SeqOf(m.UID); seq != 0 && v.Entry(seq).ModSeq > q.ModSeq {
+			c.writeFlags(seq, true)
+		}
+	}
+	return nil
 }

@@ -112,6 +112,11 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	needRecord := keyNeedsRecord(args.Criteria)
 	var hits []uint32
 	var matched []imap.UID
+	var maxModSeq uint64
+	withModSeq := hasOp(args.Criteria, search.OpModSeq)
+	if withModSeq {
+		c.condstore = true
+	}
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
 		var records map[imap.UID]*ports.MessageRecord
@@ -156,6 +161,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				return result{}, err
 			}
 			if ok {
+				maxModSeq = max(maxModSeq, e.ModSeq)
 				matched = append(matched, e.UID)
 				if cmd.UID {
 					hits = append(hits, uint32(e.UID))
@@ -168,8 +174,11 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
+	if !withModSeq || len(hits) == 0 {
+		maxModSeq = 0
+	}
 	if args.ESearch {
-		c.esearch(cmd, args.Return, hits, matched)
+		c.esearch(cmd, args.Return, hits, matched, maxModSeq)
 		return result{}, nil
 	}
 	b := make([]byte, 0, 16+len(hits)*6)
@@ -178,13 +187,19 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 		b = append(b, ' ')
 		b = strconv.AppendUint(b, uint64(h), 10)
 	}
+	if maxModSeq > 0 {
+		// RFC 7162 3.1.5: the highest mod-sequence of the messages found.
+		b = append(b, " (MODSEQ "...)
+		b = strconv.AppendUint(b, maxModSeq, 10)
+		b = append(b, ')')
+	}
 	c.w.Untagged(string(b))
 	return result{}, nil
 }
 
 // esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the
 // result for "$" when SAVE is among them (RFC 5182).
-func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID) {
+func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID, modseq uint64) {
 	want := map[string]bool{}
 	for _, o := range opts {
 		want[o] = true
@@ -234,6 +249,10 @@ func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids 
 	if want["COUNT"] {
 		b = append(b, " COUNT "...)
 		b = strconv.AppendInt(b, int64(len(hits)), 10)
+	}
+	if modseq > 0 {
+		b = append(b, " MODSEQ "...)
+		b = strconv.AppendUint(b, modseq, 10)
 	}
 	c.w.Untagged(string(b))
 }
@@ -293,9 +312,32 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
-// writeExpunged reports expunged sequence numbers.
-func (c *conn) writeExpunged(seqs []uint32) {
+// writeExpunged reports expunged messages: EXPUNGE responses, or one
+// VANISHED response once QRESYNC is enabled (RFC 7162 3.2.10).
+func (c *conn) writeExpunged(seqs []uint32, uids []imap.UID) {
+	if c.qresync() {
+		if len(uids) > 0 {
+			c.w.Untagged("VANISHED " + imap.SetOfUIDs(uids))
+		}
+		return
+	}
 	for _, seq := range seqs {
 		c.w.Untagged(strconv.FormatUint(uint64(seq), 10) + " EXPUNGE")
 	}
+}
+
+// qresync reports whether the client enabled QRESYNC.
+func (c *conn) qresync() bool { return c.enabled["QRESYNC"] }
+
+// hasOp reports whether the criteria tree uses op.
+func hasOp(k search.Key, op search.Op) bool {
+	if k.Op == op {
+		return true
+	}
+	for _, s := range k.Sub {
+		if hasOp(s, op) {
+			return true
+		}
+	}
+	return false
 }

@@ -299,8 +299,9 @@ func TestSettings(t *testing.T) {
 	host, _ := os.Hostname()
 	want := &Settings{
 		Path: "/etc/imapd.conf", ConfigDir: "/d", Partition: "/d/spool", Store: "sqlite", ServerName: host,
-		SASLMechList: []string{"PLAIN", "LOGIN"}, Timeout: 32 * time.Minute, FailedLoginPause: 3 * time.Second,
+		Timeout: 32 * time.Minute, FailedLoginPause: 3 * time.Second,
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
+		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -312,7 +313,8 @@ func TestSettings(t *testing.T) {
 	c = parse(t, "partition-default: /p\nstore: SQLite\nservername: mail\nadmins: cyrus admin\n"+
 		"allowplaintext: yes\nsasl_mech_list: login plain\ntimeout: 45\nfailedloginpause: 1\n"+
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
-		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n")
+		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
+		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -323,6 +325,7 @@ func TestSettings(t *testing.T) {
 		Timeout: 45 * time.Minute, FailedLoginPause: time.Second, MaxMessageSize: 1000, IDResponse: false,
 		DebugCommand: "gdb %s %d", Debug: true, TLSServerCert: "/d/c.pem", TLSServerKey: "/k",
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
+		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)
@@ -345,6 +348,7 @@ func TestSettingsRules(t *testing.T) {
 		{text: "debug: 2\n", err: "/etc/imapd.conf:2: option debug"},
 		{text: "failedloginpause: -3\n", err: "/etc/imapd.conf:2: option failedloginpause"},
 		{text: "maxmessagesize: big\n", err: "/etc/imapd.conf:2: option maxmessagesize"},
+		{text: "sasl_pwcheck_method: auxprop pam\n", err: `/etc/imapd.conf:2: option sasl_pwcheck_method: "pam" is not available`},
 	}
 	for _, tt := range tests {
 		c := parse(t, tt.text)

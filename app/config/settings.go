@@ -4,12 +4,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Stores lists the values the store option accepts in this build.
 var Stores = []string{"sqlite"}
+
+// PwcheckMethods lists the values sasl_pwcheck_method accepts (several may
+// be given, tried in order).
+var PwcheckMethods = []string{"auxprop", "saslauthd", "alwaystrue"}
 
 // Settings are the options imapd and imapctl use, typed and defaulted.
 type Settings struct {
@@ -21,7 +26,9 @@ type Settings struct {
 	ServerName       string        // servername (default: the host name)
 	Admins           []string      // admins
 	AllowPlaintext   bool          // allowplaintext (default no)
-	SASLMechList     []string      // sasl_mech_list (default PLAIN LOGIN)
+	SASLMechList     []string      // sasl_mech_list (default: empty, every mechanism that can work)
+	SASLPwcheck      []string      // sasl_pwcheck_method: auxprop (default), saslauthd, alwaystrue
+	SASLSaslauthd    string        // sasl_saslauthd_path (default /var/run/saslauthd/mux)
 	Timeout          time.Duration // timeout (minutes; default 32m, at least 30m)
 	FailedLoginPause time.Duration // failedloginpause (seconds; default 3s)
 	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = built-in limit
@@ -70,10 +77,19 @@ func (c *Config) Settings() (*Settings, error) {
 		s.ServerName = h
 	}
 	s.Admins = c.List("admins", nil)
-	s.SASLMechList = c.List("sasl_mech_list", []string{"PLAIN", "LOGIN"})
+	s.SASLMechList = c.List("sasl_mech_list", nil)
 	for i, m := range s.SASLMechList {
 		s.SASLMechList[i] = strings.ToUpper(m)
 	}
+	s.SASLPwcheck = c.List("sasl_pwcheck_method", []string{"auxprop"})
+	for i, m := range s.SASLPwcheck {
+		s.SASLPwcheck[i] = strings.ToLower(m)
+		if !slices.Contains(PwcheckMethods, s.SASLPwcheck[i]) {
+			e, _ := c.lookup("sasl_pwcheck_method")
+			return nil, e.errorf("option sasl_pwcheck_method: %q is not available (valid: %s)", m, strings.Join(PwcheckMethods, ", "))
+		}
+	}
+	s.SASLSaslauthd = c.String("sasl_saslauthd_path", "/var/run/saslauthd/mux")
 	s.DebugCommand = c.String("debug_command", "")
 	s.TLSServerCert = c.String("tls_server_cert", "")
 	s.TLSServerKey = c.String("tls_server_key", "")

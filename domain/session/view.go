@@ -144,9 +144,10 @@ func (v *View) UIDSeqs(set imap.NumSet) []uint32 {
 
 // Update is what the client must be told after applying store changes.
 type Update struct {
-	Expunged []uint32 // sequence numbers, in the order the EXPUNGE responses must be sent
-	Exists   bool     // send EXISTS (and RECENT)
-	Flags    []uint32 // sequence numbers whose FLAGS changed (after the expunges above)
+	Expunged []uint32   // sequence numbers, in the order the EXPUNGE responses must be sent
+	Vanished []imap.UID // the same messages' UIDs, ascending (for RFC 7162 VANISHED)
+	Exists   bool       // send EXISTS (and RECENT)
+	Flags    []uint32   // sequence numbers whose FLAGS changed (after the expunges above)
 }
 
 // Apply folds a change feed into the view: updated (and new) messages in UID
@@ -162,7 +163,7 @@ func (v *View) Apply(updated []Entry, expunged []imap.UID, modseq uint64, allowE
 		}
 	}
 	if allowExpunge {
-		u.Expunged = v.flushGhosts()
+		u.Expunged, u.Vanished = v.flushGhosts()
 	}
 	last := v.MaxUID()
 	for _, e := range updated {
@@ -195,25 +196,30 @@ func (v *View) Apply(updated []Entry, expunged []imap.UID, modseq uint64, allowE
 // flushGhosts removes ghosts from the view and returns the EXPUNGE sequence
 // numbers to send, each valid at the moment it is sent (highest first, so
 // that no number shifts before it is reported).
-func (v *View) flushGhosts() []uint32 {
+func (v *View) flushGhosts() ([]uint32, []imap.UID) {
 	if len(v.ghosts) == 0 {
-		return nil
+		return nil, nil
 	}
-	var out []uint32
+	var seqs []uint32
+	var uids []imap.UID
 	for i := len(v.entries) - 1; i >= 0; i-- {
 		if v.ghosts[v.entries[i].UID] {
-			out = append(out, uint32(i+1))
+			seqs = append(seqs, uint32(i+1))
+			uids = append(uids, v.entries[i].UID)
 		}
 	}
 	v.removeUIDs(v.ghosts)
 	v.ghosts = map[imap.UID]bool{}
-	return out
+	for i, j := 0, len(uids)-1; i < j; i, j = i+1, j-1 {
+		uids[i], uids[j] = uids[j], uids[i]
+	}
+	return seqs, uids
 }
 
 // Expunge removes messages this session expunged itself and returns the
-// EXPUNGE sequence numbers to send (highest first). Pending ghosts are
-// flushed too.
-func (v *View) Expunge(uids []imap.UID) []uint32 {
+// EXPUNGE sequence numbers to send (highest first) and the UIDs removed
+// (ascending). Pending ghosts are flushed too.
+func (v *View) Expunge(uids []imap.UID) ([]uint32, []imap.UID) {
 	for _, uid := range uids {
 		if v.SeqOf(uid) != 0 {
 			v.ghosts[uid] = true

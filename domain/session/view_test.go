@@ -70,7 +70,9 @@ func TestRecent(t *testing.T) {
 	if v.IsRecent(1) || !v.IsRecent(2) || !v.IsRecent(3) || v.RecentCount() != 2 {
 		t.Fatal("recent range")
 	}
-	v.Expunge([]imap.UID{3})
+	if seqs, uids := v.Expunge([]imap.UID{3}); !reflect.DeepEqual(seqs, []uint32{3}) || !reflect.DeepEqual(uids, []imap.UID{3}) {
+		t.Fatalf("Expunge = %v %v", seqs, uids)
+	}
 	if v.RecentCount() != 1 {
 		t.Fatalf("RecentCount = %d", v.RecentCount())
 	}
