@@ -18,7 +18,7 @@ import (
 const baseCapabilities = "IMAP4rev1 LITERAL+ SASL-IR ID"
 
 // authCapabilities are added once the user is logged in.
-const authCapabilities = "BINARY CHILDREN ENABLE ESEARCH IDLE MOVE MULTIAPPEND NAMESPACE SEARCHRES STATUS=SIZE UIDPLUS UNSELECT WITHIN"
+const authCapabilities = "BINARY CHILDREN CONDSTORE ENABLE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE QRESYNC SEARCHRES STATUS=SIZE UIDPLUS UNSELECT WITHIN"
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
