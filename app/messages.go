@@ -37,16 +37,54 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 		grammar.StoreAdd:     ports.FlagsAdd,
 		grammar.StoreRemove:  ports.FlagsRemove,
 	}[args.Op]
-	metas, err := c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags)
+	var metas []ports.MessageMeta
+	var modified []imap.UID
+	if args.HasUnchangedSince {
+		c.condstore = true // RFC 7162 3.1: a CONDSTORE enabling command
+		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags, args.UnchangedSince)
+	} else {
+		metas, err = c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags)
+	}
 	if err != nil {
 		return result{}, err
 	}
 	c.announceKeywords(args.Flags)
 	for _, m := range metas {
 		seq := c.sel.view.SetFlags(m.UID, m.Flags, m.ModSeq)
-		if seq != 0 && !args.Silent {
+		switch {
+		case seq == 0:
+		case !args.Silent:
 			c.writeFlags(seq, cmd.UID)
+		case c.condstore:
+			// RFC 7162 3.1.3: even a silent STORE tells a CONDSTORE
+			// client the new mod-sequences.
+			b := strconv.AppendUint([]byte(nil), uint64(seq), 10)
+			b = append(b, " FETCH ("...)
+			if cmd.UID || c.qresync() {
+				b = append(b, "UID "...)
+				b = strconv.AppendUint(b, uint64(m.UID), 10)
+				b = append(b, ' ')
+			}
+			b = append(b, "MODSEQ ("...)
+			b = strconv.AppendUint(b, m.ModSeq, 10)
+			b = append(b, "))"...)
+			c.w.Untagged(string(b))
 		}
+	}
+	if len(modified) > 0 {
+		// RFC 7162 3.1.3: MODIFIED names the messages left unchanged, as
+		// UIDs for UID STORE, sequence numbers otherwise.
+		set := imap.SetOfUIDs(modified)
+		if !cmd.UID {
+			nums := make([]uint32, 0, len(modified))
+			for _, u := range modified {
+				if seq := c.sel.view.SeqOf(u); seq != 0 {
+					nums = append(nums, seq)
+				}
+			}
+			set = compactSet(nums)
+		}
+		return result{code: "MODIFIED " + set, text: "Conditional STORE failed"}, nil
 	}
 	return result{}, nil
 }

@@ -89,6 +89,13 @@ type Store interface {
 	// flags; keywords keep their case.
 	UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op FlagOp, flags []string) ([]MessageMeta, error)
 
+	// UpdateFlagsIf is UpdateFlags with RFC 7162's UNCHANGEDSINCE: a
+	// message whose ModSeq is greater than unchangedSince is left as it is
+	// and its UID returned in modified (ascending); the check and the
+	// change are one atomic step, also against other processes. updated
+	// holds the others, as UpdateFlags returns them.
+	UpdateFlagsIf(ctx context.Context, user, name string, uids []imap.UID, op FlagOp, flags []string, unchangedSince uint64) (updated []MessageMeta, modified []imap.UID, err error)
+
 	// Expunge removes the messages among uids that have \Deleted set (all
 	// \Deleted messages when uids is nil) and returns the UIDs removed,
 	// ascending.

@@ -98,3 +98,35 @@ func TestCondstoreUnsolicited(t *testing.T) {
 		t.Errorf("unsolicited FETCH %q", a.untagged)
 	}
 }
+
+// TestConditionalStore: RFC 7162 3.1.3 UNCHANGEDSINCE, MODIFIED, and a
+// silent STORE that still reports MODSEQ.
+func TestConditionalStore(t *testing.T) {
+	e := newEnv(t)
+	a := e.rawLogin("alice")
+	b := e.rawLogin("alice")
+	for _, s := range []string{"a", "b"} {
+		a.ok("s1 APPEND INBOX " + literal(testMessage(s, s)))
+	}
+	a.ok("s2 SELECT INBOX (CONDSTORE)")
+	a.ok("s3 FETCH 1:2 (MODSEQ)")
+	m1 := modseqOf(t, a.withPrefix("* 1 FETCH")[0])
+	b.ok("s4 SELECT INBOX")
+	b.ok("s5 STORE 2 +FLAGS (\\Seen)") // another session changes message 2
+	out := a.ok("s6 STORE 1:2 (UNCHANGEDSINCE " + strconv.FormatUint(m1, 10) + ") +FLAGS.SILENT (\\Flagged)")
+	if !strings.Contains(out, "[MODIFIED 2]") {
+		t.Errorf("tagged answer %q lacks MODIFIED 2", out)
+	}
+	if got := a.withPrefix("* 1 FETCH (MODSEQ ("); len(got) != 1 {
+		t.Errorf("silent conditional STORE: %q", a.untagged)
+	}
+	a.ok("s7 FETCH 2 (FLAGS)")
+	if got := a.withPrefix("* 2 FETCH"); len(got) == 0 || strings.Contains(strings.Join(got, " "), `\Flagged`) {
+		t.Errorf("message 2 was changed despite UNCHANGEDSINCE: %q", got)
+	}
+	a.ok("s8 UID STORE 1 (UNCHANGEDSINCE 0) -FLAGS (\\Flagged)")
+	a.mustHave() // no panic; the tagged answer is checked below
+	if !strings.Contains(a.ok("s9 UID STORE 1 (UNCHANGEDSINCE 0) -FLAGS (\\Flagged)"), "[MODIFIED 1]") {
+		t.Errorf("UNCHANGEDSINCE 0 must fail for a message with a mod-sequence")
+	}
+}

@@ -373,14 +373,27 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 // the changes commit together, so a session that saw that value has seen
 // all of them (RFC 7162 3.1 allows several messages to share one).
 func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string) ([]ports.MessageMeta, error) {
+	out, _, err := s.updateFlags(ctx, user, name, uids, op, flags, nil)
+	return out, err
+}
+
+// UpdateFlagsIf changes flags only of messages not modified after
+// unchangedSince, checked and changed in one write transaction.
+func (s *Store) UpdateFlagsIf(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	return s.updateFlags(ctx, user, name, uids, op, flags, &unchangedSince)
+}
+
+func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince *uint64) ([]ports.MessageMeta, []imap.UID, error) {
 	const opName = "store"
 	want := sortedUIDs(uids)
 	flags, err := normFlags(flags)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %s: %w", opName, err)
+		return nil, nil, fmt.Errorf("sqlite: %s: %w", opName, err)
 	}
 	var out []ports.MessageMeta
+	var modified []imap.UID
 	err = s.write(ctx, opName, func(tx *sql.Tx) error {
+		out, modified = nil, nil
 		m, err := lookup(ctx, tx, opName, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -401,6 +414,17 @@ func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.
 			return err
 		}
 		out = keepUIDs(out, func(m *ports.MessageMeta) imap.UID { return m.UID }, want)
+		if unchangedSince != nil {
+			kept := out[:0]
+			for _, meta := range out {
+				if meta.ModSeq > *unchangedSince {
+					modified = append(modified, meta.UID)
+				} else {
+					kept = append(kept, meta)
+				}
+			}
+			out = kept
+		}
 		modseq := m.highest + 1
 		var stmt *sql.Stmt
 		for i := range out {
@@ -427,9 +451,9 @@ func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, modified, nil
 }
 
 // Expunge removes the \Deleted messages among uids (all of them for nil).
