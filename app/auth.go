@@ -14,15 +14,21 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
-// baseCapabilities are advertised in every state.
-const baseCapabilities = "IMAP4rev1 LITERAL+ SASL-IR ID"
+// baseCapabilities are advertised in every state (the literal extension,
+// LITERAL+ or LITERAL-, is added by capabilities).
+const baseCapabilities = "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE"
 
 // authCapabilities are added once the user is logged in.
-const authCapabilities = "BINARY CHILDREN CONDSTORE ENABLE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE QRESYNC SEARCHRES STATUS=SIZE UIDPLUS UNSELECT WITHIN"
+const authCapabilities = "BINARY CHILDREN CONDSTORE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE QRESYNC SEARCHRES STATUS=SIZE UIDPLUS UNSELECT UTF8=ACCEPT WITHIN"
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
 	caps := baseCapabilities
+	if c.srv.opts.LiteralMinus {
+		caps += " LITERAL-"
+	} else {
+		caps += " LITERAL+"
+	}
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities
 		// RFC 7889: the largest message APPEND takes.
@@ -36,7 +42,7 @@ func (c *conn) capabilities() string {
 	if !c.srv.auth.PlaintextAllowed(ssf) {
 		caps += " LOGINDISABLED"
 	}
-	for _, m := range c.srv.auth.Mechanisms(ssf) {
+	for _, m := range c.srv.auth.Mechanisms(c.connInfo()) {
 		caps += " AUTH=" + m
 	}
 	return caps
@@ -137,7 +143,7 @@ func (c *conn) loggedIn(user string) (result, error) {
 func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.AuthenticateArgs)
 	offered := false
-	for _, m := range c.srv.auth.Mechanisms(c.ssf()) {
+	for _, m := range c.srv.auth.Mechanisms(c.connInfo()) {
 		if strings.EqualFold(m, args.Mechanism) {
 			offered = true
 		}
@@ -145,8 +151,7 @@ func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	if !offered {
 		return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "Authentication mechanism not available"}
 	}
-	info := ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS(), TLSState: c.c.TLSState()}
-	srv, err := c.srv.auth.NewSASL(c.ctx, args.Mechanism, info)
+	srv, err := c.srv.auth.NewSASL(c.ctx, args.Mechanism, c.connInfo())
 	if err != nil {
 		return result{}, err
 	}
@@ -220,4 +225,9 @@ func cmdStartTLS(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.br.Reset(c.in)
 	return result{written: true}, nil
+}
+
+// connInfo is what Auth may know of this connection.
+func (c *conn) connInfo() ports.ConnInfo {
+	return ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS(), TLSState: c.c.TLSState()}
 }

@@ -106,6 +106,9 @@ func (s *Server) limits() grammar.Limits {
 	if s.opts.MaxMessageSize > 0 {
 		lim.MaxAppend = s.opts.MaxMessageSize
 	}
+	if s.opts.LiteralMinus {
+		lim.MaxNonSyncLiteral = grammar.LiteralMinusMax
+	}
 	return lim
 }
 

@@ -137,7 +137,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		shown[n] = true
 		b := []byte(cmd.Name + " (" + strings.Join(attrs, " ") + `) "/" `)
-		b = grammar.AppendMailbox(b, n)
+		b = c.appendMailbox(b, n)
 		b = append(b, extra...)
 		c.w.Untagged(string(b))
 		if retStatus && e.exists {
@@ -159,7 +159,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			for _, p := range imap.Parents(n) {
 				if !shown[p] && match(p) {
 					shown[p] = true
-					c.w.Untagged(string(grammar.AppendMailbox([]byte(`LSUB (\Noselect) "/" `), p)))
+					c.w.Untagged(string(c.appendMailbox([]byte(`LSUB (\Noselect) "/" `), p)))
 				}
 			}
 		}

@@ -98,9 +98,14 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + kws + `)`)
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
-	c.w.Untagged(itoa(int64(view.RecentCount())) + " RECENT")
-	if seq := firstUnseen(view); seq > 0 {
-		c.w.Untagged("OK [UNSEEN " + itoa(int64(seq)) + "] First unseen message")
+	if c.rev2() {
+		// RFC 9051 6.3.2: no RECENT nor UNSEEN; the mailbox's LIST instead.
+		c.w.Untagged(string(c.appendMailbox([]byte(`LIST () "/" `), name)))
+	} else {
+		c.w.Untagged(itoa(int64(view.RecentCount())) + " RECENT")
+		if seq := firstUnseen(view); seq > 0 {
+			c.w.Untagged("OK [UNSEEN " + itoa(int64(seq)) + "] First unseen message")
+		}
 	}
 	c.w.Untagged("OK [UIDVALIDITY " + itoa(int64(st.UIDValidity)) + "] UIDs valid")
 	c.w.Untagged("OK [UIDNEXT " + itoa(int64(st.UIDNext)) + "] Predicted next UID")
@@ -175,7 +180,9 @@ func (c *conn) poll(allowExpunge bool) error {
 			sel.view.AddRecent(from, to)
 		}
 		c.w.Untagged(itoa(int64(sel.view.Len())) + " EXISTS")
-		c.w.Untagged(itoa(int64(sel.view.RecentCount())) + " RECENT")
+		if !c.rev2() {
+			c.w.Untagged(itoa(int64(sel.view.RecentCount())) + " RECENT")
+		}
 	}
 	for _, seq := range up.Flags {
 		c.announceKeywords(sel.view.Entry(seq).Flags)
@@ -212,7 +219,7 @@ func (c *conn) writeFlags(seq uint32, withUID bool) {
 // flagsOf returns a message's flags as this session shows them (\Recent
 // added).
 func (c *conn) flagsOf(e *session.Entry) []string {
-	if c.sel.view.IsRecent(e.UID) {
+	if c.sel.view.IsRecent(e.UID) && !c.rev2() {
 		return append(append(make([]string, 0, len(e.Flags)+1), e.Flags...), imap.FlagRecent)
 	}
 	return e.Flags
@@ -290,7 +297,7 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b := grammar.AppendMailbox([]byte("STATUS "), name)
+	b := c.appendMailbox([]byte("STATUS "), name)
 	b = append(b, " ("...)
 	for i, item := range items {
 		if i > 0 {
@@ -312,6 +319,19 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 		case "SIZE":
 			// RFC 8438: the total RFC822.SIZE of the messages.
 			b = append(b, itoa(st.Size)...)
+		case "DELETED":
+			// RFC 9051 6.3.11: messages with \Deleted.
+			_, metas, err := c.srv.store.Snapshot(c.ctx, c.user, name)
+			if err != nil {
+				return "", err
+			}
+			n := 0
+			for _, m := range metas {
+				if imap.HasFlag(m.Flags, imap.FlagDeleted) {
+					n++
+				}
+			}
+			b = append(b, itoa(int64(n))...)
 		case "HIGHESTMODSEQ":
 			c.condstore = true
 			b = append(b, strconv.FormatUint(st.HighestModSeq, 10)...)

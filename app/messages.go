@@ -215,8 +215,13 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	if !withModSeq || len(hits) == 0 {
 		maxModSeq = 0
 	}
-	if args.ESearch {
-		c.esearch(cmd, args.Return, hits, matched, maxModSeq)
+	if args.ESearch || c.rev2() {
+		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
+		opts := args.Return
+		if !args.ESearch {
+			opts = []string{"ALL"}
+		}
+		c.esearch(cmd, opts, hits, matched, maxModSeq)
 		return result{}, nil
 	}
 	b := make([]byte, 0, 16+len(hits)*6)

@@ -26,6 +26,7 @@ type Options struct {
 	IDResponse       bool          // imapidresponse
 	NoPasswordCheck  bool          // -N
 	ExternalSSF      int           // -p ssf
+	LiteralMinus     bool          // literalminus: LITERAL- (RFC 7888) instead of LITERAL+
 }
 
 // Server serves IMAP sessions on connections from a Transport.

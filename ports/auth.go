@@ -8,10 +8,11 @@ import (
 // Auth decides who may log in and how.
 type Auth interface {
 	// Mechanisms returns the SASL mechanism names (upper-case, in the
-	// configured order) offered to a connection whose security layer has the
-	// given strength (SSF; 0 = none). Mechanisms that expose a password are
-	// left out when plaintext is not allowed at that SSF.
-	Mechanisms(ssf int) []string
+	// configured order) offered on a connection: its security layer's
+	// strength (SSF; 0 = none) decides whether mechanisms that expose a
+	// password may be used, and its TLS state whether channel binding
+	// (-PLUS) and EXTERNAL can work.
+	Mechanisms(conn ConnInfo) []string
 
 	// PlaintextAllowed reports whether LOGIN (and PLAIN) may be used at the
 	// given SSF.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
 )
 
 type env struct {
@@ -70,7 +72,23 @@ func TestUsers(t *testing.T) {
 	if err != nil || !strings.Contains(string(passwd), "alice:$2a$10$") {
 		t.Errorf("imapd.passwd = %q, %v", passwd, err)
 	}
+	// Both credentials: the bcrypt hash and SCRAM-SHA-256 keys of the
+	// same password, after add and after passwd.
+	scramOf := func(user, password string) {
+		t.Helper()
+		k, ok, err := sasl.Open(e.dir).ScramKeys(user)
+		if err != nil || !ok || k.Iterations < 4096 {
+			t.Fatalf("SCRAM keys of %s: %+v %v %v", user, k, ok, err)
+		}
+		want, _ := sasl.DeriveScramKeys(password, k.Salt, k.Iterations)
+		if !bytes.Equal(k.StoredKey, want.StoredKey) || !bytes.Equal(k.ServerKey, want.ServerKey) {
+			t.Errorf("SCRAM keys of %s do not match %q", user, password)
+		}
+	}
+	scramOf("alice", "wonder land")
+	scramOf("bob", "secret")
 	e.run("new\n", 0, "user", "passwd", "bob")
+	scramOf("bob", "new")
 	e.run("new\n", exitNoUser, "user", "passwd", "nobody")
 	e.run("", 0, "user", "del", "bob")
 	e.run("", exitNoUser, "user", "del", "bob")

@@ -191,9 +191,25 @@ func (p *Parser) decodeName(raw, what string) (string, bool) {
 	}
 	name, err := imap.DecodeMailbox(raw)
 	if err != nil {
+		// RFC 9051 5.1: IMAP4rev2 clients send UTF-8 names, and some do so
+		// as soon as the server advertises IMAP4rev2. A name with 8-bit
+		// characters cannot be modified UTF-7, so valid UTF-8 is taken as
+		// it is.
+		if hasNonASCII(raw) && utf8.ValidString(raw) {
+			return raw, true
+		}
 		return "", p.bad("Invalid " + what + ": not valid modified UTF-7")
 	}
 	return name, true
+}
+
+func hasNonASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // mailbox reads a mailbox name, decodes it (see decodeName) and
@@ -243,7 +259,7 @@ func (p *Parser) listPattern(dst *string) bool {
 
 var statusItems = map[string]bool{
 	"MESSAGES": true, "RECENT": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"HIGHESTMODSEQ": true, "SIZE": true,
+	"HIGHESTMODSEQ": true, "SIZE": true, "DELETED": true,
 }
 
 // statusItems: "(" status-att *(SP status-att) ")".

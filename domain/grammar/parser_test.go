@@ -293,7 +293,7 @@ func TestParseErrors(t *testing.T) {
 		{"AUTHENTICATE bad base64", "a AUTHENTICATE PLAIN AGZy!\r\n", "BAD", "", "a"},
 		{"AUTHENTICATE bad padding", "a AUTHENTICATE PLAIN AGZ\r\n", "BAD", "", "a"},
 		{"bad mUTF-7", "a SELECT &Jjo\r\n", "BAD", "", "a"},
-		{"8-bit mailbox", "a CREATE \"Entwürfe\"\r\n", "BAD", "", "a"},
+		{"8-bit mailbox, not UTF-8", "a CREATE {3+}\r\nx\xffy\r\n", "BAD", "", "a"},
 		{"non-canonical mUTF-7", "a CREATE &AGE-\r\n", "BAD", "", "a"},
 		{"RENAME one name", "a RENAME x\r\n", "BAD", "", "a"},
 		{"LIST bad pattern", "a LIST \"\" &\r\n", "BAD", "", "a"},
@@ -610,4 +610,17 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestUTF8MailboxWithoutEnable: a valid UTF-8 name is taken as it is even
+// before UTF8=ACCEPT (IMAP4rev2 clients send them, RFC 9051 5.1).
+func TestUTF8MailboxWithoutEnable(t *testing.T) {
+	p := NewParser(bufio.NewReader(strings.NewReader("a CREATE \"Entwürfe\"\r\n")), nil, DefaultLimits())
+	cmd, err := p.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cmd.Args.(*MailboxArgs).Mailbox; got != "Entwürfe" {
+		t.Fatalf("mailbox = %q", got)
+	}
 }

@@ -1,6 +1,9 @@
 package imap
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // AppendString appends s as an IMAP string: a quoted string when s has only
 // characters a quoted string may hold, otherwise a synchronizing-literal
@@ -97,4 +100,27 @@ func equalFoldASCII(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// AppendUTF8String appends s as a quoted string that may hold UTF-8 (RFC
+// 6855 for sessions with UTF8=ACCEPT), or as a literal when s holds CR, LF,
+// NUL or invalid UTF-8.
+func AppendUTF8String(b []byte, s string) []byte {
+	ok := utf8.ValidString(s) && len(s) <= 1024
+	for i := 0; ok && i < len(s); i++ {
+		if s[i] == 0 || s[i] == '\r' || s[i] == '\n' {
+			ok = false
+		}
+	}
+	if !ok {
+		return AppendString(b, s)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }

@@ -1,15 +1,18 @@
 // Package sasl implements ports.Auth: the SASL mechanisms offered to
-// clients (PLAIN through go-sasl, LOGIN written here since go-sasl has only
-// its client side), the plaintext policy of Cyrus imapd (allowplaintext and
-// the -p external layer), the admins list, and a bcrypt password file in
-// configdirectory as the user database. It depends on ports and the domain
-// error kinds only.
+// clients (PLAIN through go-sasl; LOGIN, SCRAM-SHA-256, SCRAM-SHA-256-PLUS
+// and EXTERNAL written here), the policy of Cyrus imapd over them
+// (sasl_mech_list, allowplaintext, tls_required and the -p external layer),
+// the password checks of sasl_pwcheck_method (the user database, saslauthd,
+// alwaystrue), the admins list, and the user database itself: a password
+// file in configdirectory with a bcrypt hash and SCRAM keys per user. It
+// depends on ports and the domain error kinds only.
 package sasl
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	gosasl "github.com/emersion/go-sasl"
@@ -18,73 +21,169 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
+// Password check methods (sasl_pwcheck_method), as Cyrus names them.
+const (
+	PwcheckAuxprop    = "auxprop"    // the user database in configdirectory
+	PwcheckSaslauthd  = "saslauthd"  // a running saslauthd, over its socket
+	PwcheckAlwaysTrue = "alwaystrue" // any password for any user: tests only
+)
+
+// Mechanism names besides ScramSHA256, ScramSHA256Plus and External.
+const (
+	Plain = "PLAIN"
+	Login = "LOGIN"
+)
+
+// DefaultMechList is the order of the mechanisms offered when
+// sasl_mech_list is not set; each is still offered only where it can work.
+var DefaultMechList = []string{ScramSHA256Plus, ScramSHA256, Plain, Login, External}
+
 // Options configure Auth.
 type Options struct {
-	MechList       []string // sasl_mech_list, in order of preference
+	// MechList is sasl_mech_list: the mechanisms offered, in order of
+	// preference; empty means DefaultMechList. Names this package does not
+	// implement are left out.
+	MechList       []string
 	AllowPlaintext bool     // allowplaintext
 	Admins         []string // admins
+	// TLSRequired is tls_required: no mechanism is offered, and LOGIN is
+	// refused, until a security layer exists.
+	TLSRequired bool
+	// PwcheckMethods is sasl_pwcheck_method: how LOGIN, PLAIN and SASL
+	// LOGIN passwords are checked, tried in order until one accepts;
+	// empty means auxprop. Unknown names are ignored (the configuration
+	// loader rejects them).
+	PwcheckMethods []string
+	SaslauthdPath  string // sasl_saslauthd_path; DefaultSaslauthdPath when empty
+	// ClientCerts tells that the transport asks for client certificates
+	// (tls_client_ca_file is set), so EXTERNAL may work under TLS.
+	ClientCerts bool
 }
 
 // Auth is the ports.Auth of imapd.
 type Auth struct {
-	opts Options
-	db   *UserDB
+	opts      Options
+	db        *UserDB
+	saslauthd *Saslauthd
+	auxprop   bool // the user database is among the password checks
+	anyUser   bool // a check that cannot list users is configured
+	newNonce  func() (string, error)
 }
 
 var _ ports.Auth = (*Auth)(nil)
 
-// plaintextMechs are the mechanisms this package implements; both send the
-// password in the clear.
-var plaintextMechs = map[string]bool{"PLAIN": true, "LOGIN": true}
-
 // MinPlaintextSSF is the strength from which an external layer protects
-// plaintext passwords (Cyrus: -p 2 and above allow LOGIN without TLS).
+// plaintext passwords (Cyrus: -p 2 and above allow LOGIN without TLS). It is
+// also the strength from which a connection counts as having a security
+// layer at all: TLS always has more, and -p 1 changes nothing in Cyrus.
 const MinPlaintextSSF = 2
 
 // New builds an Auth over db.
 func New(opts Options, db *UserDB) *Auth {
-	mechs := make([]string, 0, len(opts.MechList))
-	for _, m := range opts.MechList {
-		mechs = append(mechs, strings.ToUpper(m))
+	list := opts.MechList
+	if len(list) == 0 {
+		list = DefaultMechList
 	}
-	opts.MechList = mechs
-	return &Auth{opts: opts, db: db}
-}
-
-// PlaintextAllowed: allowplaintext, or a layer of strength 2 or more.
-func (a *Auth) PlaintextAllowed(ssf int) bool {
-	return a.opts.AllowPlaintext || ssf >= MinPlaintextSSF
-}
-
-// Mechanisms lists the configured mechanisms this package implements, in
-// the configured order, leaving out plaintext ones when plaintext is not
-// allowed at ssf.
-func (a *Auth) Mechanisms(ssf int) []string {
-	var out []string
+	mechs := make([]string, 0, len(list))
 	seen := map[string]bool{}
-	for _, m := range a.opts.MechList {
-		if seen[m] || !plaintextMechs[m] || !a.PlaintextAllowed(ssf) {
+	for _, m := range list {
+		m = strings.ToUpper(m)
+		if seen[m] {
 			continue
 		}
 		seen[m] = true
-		out = append(out, m)
+		mechs = append(mechs, m)
+	}
+	opts.MechList = mechs
+	a := &Auth{opts: opts, db: db, newNonce: randomNonce}
+	methods := opts.PwcheckMethods
+	if len(methods) == 0 {
+		methods = []string{PwcheckAuxprop}
+	}
+	opts.PwcheckMethods = nil
+	for _, m := range methods {
+		switch m = strings.ToLower(m); m {
+		case PwcheckAuxprop:
+			a.auxprop = true
+		case PwcheckSaslauthd:
+			a.saslauthd = &Saslauthd{Path: opts.SaslauthdPath, Service: "imap"}
+			a.anyUser = true
+		case PwcheckAlwaysTrue:
+			a.anyUser = true
+		default:
+			continue
+		}
+		opts.PwcheckMethods = append(opts.PwcheckMethods, m)
+	}
+	a.opts = opts
+	return a
+}
+
+// layer reports whether a connection of that strength has a security layer.
+func layer(ssf int) bool { return ssf >= MinPlaintextSSF }
+
+// PlaintextAllowed: allowplaintext, or a layer of strength 2 or more; never
+// before a layer with tls_required.
+func (a *Auth) PlaintextAllowed(ssf int) bool {
+	if a.opts.TLSRequired && !layer(ssf) {
+		return false
+	}
+	return a.opts.AllowPlaintext || layer(ssf)
+}
+
+// Mechanisms lists the configured mechanisms that can work at ssf, in the
+// configured order. Since only the strength is known here, an SSF of
+// MinPlaintextSSF or more is taken for a TLS layer: SCRAM-SHA-256-PLUS is
+// offered then (and NewSASL refuses it, with imap.ErrCannot, on a
+// connection that has no channel binding after all, such as an external
+// layer given with -p), and so is EXTERNAL when client certificates are
+// configured (NewSASL refuses it without a verified certificate).
+// MechanismsFor gives the exact list for a known connection.
+// Mechanisms lists the mechanisms that can work on conn, in the
+// configured order: -PLUS only with channel binding data, EXTERNAL only
+// with a verified client certificate.
+func (a *Auth) Mechanisms(conn ports.ConnInfo) []string {
+	_, _, cb := channelBinding(conn.TLSState)
+	_, cert := certIdentity(conn.TLSState)
+	return a.mechanisms(conn.SSF, cb, cert)
+}
+
+func (a *Auth) mechanisms(ssf int, channelBinding, cert bool) []string {
+	if a.opts.TLSRequired && !layer(ssf) {
+		// Cyrus's tls_required hides every AUTH= until TLS.
+		return nil
+	}
+	var out []string
+	for _, m := range a.opts.MechList {
+		var ok bool
+		switch m {
+		case Plain, Login:
+			ok = a.PlaintextAllowed(ssf)
+		case ScramSHA256:
+			// SCRAM needs the stored keys: the user database.
+			ok = a.auxprop
+		case ScramSHA256Plus:
+			ok = a.auxprop && channelBinding
+		case External:
+			ok = cert
+		}
+		if ok {
+			out = append(out, m)
+		}
 	}
 	return out
 }
 
 // NewSASL starts an exchange for mech, which must be among
-// Mechanisms(conn.SSF); otherwise an error wrapping imap.ErrCannot.
+// Mechanisms(conn); otherwise an error wrapping imap.ErrCannot.
 func (a *Auth) NewSASL(ctx context.Context, mech string, conn ports.ConnInfo) (ports.SASLServer, error) {
 	mech = strings.ToUpper(mech)
-	offered := false
-	for _, m := range a.Mechanisms(conn.SSF) {
-		offered = offered || m == mech
-	}
-	if !offered {
+	offered := a.Mechanisms(conn)
+	if !slices.Contains(offered, mech) {
 		return nil, imap.Errorf("authenticate", imap.ErrCannot, "mechanism %s not available", mech)
 	}
 	switch mech {
-	case "PLAIN":
+	case Plain:
 		s := &plainServer{}
 		s.inner = gosasl.NewPlainServer(func(identity, username, password string) error {
 			// RFC 4616 section 2: an authorization identity other than
@@ -100,12 +199,32 @@ func (a *Auth) NewSASL(ctx context.Context, mech string, conn ports.ConnInfo) (p
 			return nil
 		})
 		return s, nil
-	case "LOGIN":
+	case Login:
 		return &loginServer{verify: func(user, password string) error { return a.verify(ctx, user, password) }}, nil
+	case ScramSHA256, ScramSHA256Plus:
+		s := &scramServer{
+			plus:        mech == ScramSHA256Plus,
+			plusOffered: slices.Contains(offered, ScramSHA256Plus),
+			keys: func(user string) (ScramKeys, bool, error) {
+				if err := ctx.Err(); err != nil {
+					return ScramKeys{}, false, err
+				}
+				return a.db.ScramKeys(user)
+			},
+			newNonce: a.newNonce,
+		}
+		s.cbName, s.cbData, _ = channelBinding(conn.TLSState)
+		return s, nil
+	case External:
+		user, _ := certIdentity(conn.TLSState)
+		return &externalServer{certUser: user}, nil
 	}
 	return nil, imap.Errorf("authenticate", imap.ErrCannot, "mechanism %s not available", mech)
 }
 
+// verify checks a plaintext password with each configured method in turn
+// until one accepts. When none does, a fault (saslauthd unreachable) is
+// reported as such rather than as a refusal, so that it is logged.
 func (a *Auth) verify(ctx context.Context, user, password string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -113,7 +232,29 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 	if ValidName(user) != nil {
 		return imap.Errorf("login", imap.ErrAuthFailed, "invalid user name")
 	}
-	return a.db.Verify(user, password)
+	var fault error
+	for _, m := range a.opts.PwcheckMethods {
+		var err error
+		switch m {
+		case PwcheckAuxprop:
+			err = a.db.Verify(user, password)
+		case PwcheckSaslauthd:
+			err = a.saslauthd.Check(ctx, user, password)
+		case PwcheckAlwaysTrue:
+			// As Cyrus has it: any password for any user name.
+			err = nil
+		}
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, imap.ErrAuthFailed) {
+			fault = err
+		}
+	}
+	if fault != nil {
+		return fault
+	}
+	return imap.Errorf("login", imap.ErrAuthFailed, "password refused for %s", user)
 }
 
 // CheckPassword verifies a LOGIN and returns the user name.
@@ -124,13 +265,18 @@ func (a *Auth) CheckPassword(ctx context.Context, user, password string) (string
 	return user, nil
 }
 
-// UserExists reports whether user is in the password file.
+// UserExists reports whether user is in the password file; with saslauthd
+// or alwaystrue among the password checks, which cannot list users, every
+// valid name may exist.
 func (a *Auth) UserExists(ctx context.Context, user string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	if ValidName(user) != nil {
 		return false, nil
+	}
+	if a.anyUser {
+		return true, nil
 	}
 	return a.db.Exists(user)
 }

@@ -2,6 +2,8 @@ package sasl
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"reflect"
 	"testing"
@@ -22,6 +24,7 @@ func newAuth(t *testing.T, opts Options) *Auth {
 }
 
 func TestMechanisms(t *testing.T) {
+	pl := []string{"PLAIN", "LOGIN"}
 	tests := []struct {
 		name      string
 		opts      Options
@@ -29,23 +32,78 @@ func TestMechanisms(t *testing.T) {
 		want      []string
 		plaintext bool
 	}{
-		{"ssf 0 no plaintext", Options{MechList: []string{"PLAIN", "LOGIN"}}, 0, nil, false},
-		{"ssf 1 no plaintext", Options{MechList: []string{"PLAIN", "LOGIN"}}, 1, nil, false},
-		{"ssf 2 no plaintext", Options{MechList: []string{"PLAIN", "LOGIN"}}, 2, []string{"PLAIN", "LOGIN"}, true},
-		{"tls ssf", Options{MechList: []string{"PLAIN", "LOGIN"}}, 256, []string{"PLAIN", "LOGIN"}, true},
-		{"ssf 0 allowplaintext", Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, 0, []string{"PLAIN", "LOGIN"}, true},
+		{"ssf 0 no plaintext", Options{MechList: pl}, 0, nil, false},
+		{"ssf 1 no plaintext", Options{MechList: pl}, 1, nil, false},
+		{"ssf 2 no plaintext", Options{MechList: pl}, 2, pl, true},
+		{"tls ssf", Options{MechList: pl}, 256, pl, true},
+		{"ssf 0 allowplaintext", Options{MechList: pl, AllowPlaintext: true}, 0, pl, true},
 		{"ssf 2 allowplaintext", Options{MechList: []string{"LOGIN", "PLAIN"}, AllowPlaintext: true}, 2, []string{"LOGIN", "PLAIN"}, true},
-		{"unsupported dropped, case folded", Options{MechList: []string{"scram-sha-256", "plain", "GSSAPI", "PLAIN"}, AllowPlaintext: true}, 0, []string{"PLAIN"}, true},
-		{"empty list", Options{AllowPlaintext: true}, 0, nil, true},
+		{"unsupported dropped, case folded", Options{MechList: []string{"scram-sha-256", "plain", "GSSAPI", "PLAIN"}, AllowPlaintext: true}, 0, []string{"SCRAM-SHA-256", "PLAIN"}, true},
+		{"default list, no layer", Options{}, 0, []string{"SCRAM-SHA-256"}, false},
+		{"default list, no layer, allowplaintext", Options{AllowPlaintext: true}, 0, []string{"SCRAM-SHA-256", "PLAIN", "LOGIN"}, true},
+		{"default list, TLS", Options{}, 256, []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"}, true},
+		{"default list, TLS, client certificates", Options{ClientCerts: true}, 256, []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"}, true},
+		{"default list, client certificates, no layer", Options{ClientCerts: true}, 0, []string{"SCRAM-SHA-256"}, false},
+		{"configured order", Options{MechList: []string{"login", "scram-sha-256-plus", "external", "scram-sha-256"}, ClientCerts: true}, 128, []string{"LOGIN", "SCRAM-SHA-256-PLUS", "EXTERNAL", "SCRAM-SHA-256"}, true},
+		{"tls_required, no layer", Options{TLSRequired: true, AllowPlaintext: true}, 0, nil, false},
+		{"tls_required, ssf 1", Options{TLSRequired: true, AllowPlaintext: true}, 1, nil, false},
+		{"tls_required, TLS", Options{TLSRequired: true}, 256, []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"}, true},
+		{"saslauthd: no SCRAM", Options{PwcheckMethods: []string{"saslauthd"}}, 256, pl, true},
+		{"saslauthd, no layer", Options{PwcheckMethods: []string{"saslauthd"}}, 0, nil, false},
+		{"alwaystrue: no SCRAM", Options{PwcheckMethods: []string{"alwaystrue"}, AllowPlaintext: true}, 0, pl, true},
+		{"auxprop then saslauthd: SCRAM", Options{PwcheckMethods: []string{"auxprop", "saslauthd"}}, 0, []string{"SCRAM-SHA-256"}, false},
+		{"saslauthd, EXTERNAL still", Options{PwcheckMethods: []string{"saslauthd"}, ClientCerts: true, MechList: []string{"EXTERNAL", "PLAIN"}}, 256, []string{"EXTERNAL", "PLAIN"}, true},
+		{"empty configured list is the default", Options{MechList: []string{}}, 0, []string{"SCRAM-SHA-256"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := New(tt.opts, Open(t.TempDir()))
-			if got := a.Mechanisms(tt.ssf); !reflect.DeepEqual(got, tt.want) {
+			if got := a.Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Mechanisms(%d) = %q, want %q", tt.ssf, got, tt.want)
 			}
 			if got := a.PlaintextAllowed(tt.ssf); got != tt.plaintext {
 				t.Errorf("PlaintextAllowed(%d) = %v", tt.ssf, got)
+			}
+		})
+	}
+}
+
+// MechanismsFor knows the connection: -PLUS needs channel binding data,
+// EXTERNAL a client certificate the transport verified.
+func TestMechanismsFor(t *testing.T) {
+	pki := newTestPKI(t)
+	alice := pki.issue(t, "alice", x509.ExtKeyUsageClientAuth)
+	stranger := selfSigned(t, "alice")
+	verified, _ := pki.tlsPair(t, tls.VersionTLS13, &alice, tls.VerifyClientCertIfGiven)
+	unverified, _ := pki.tlsPair(t, tls.VersionTLS13, &stranger, tls.RequestClientCert)
+	tls12, _ := pki.tlsPair(t, tls.VersionTLS12, &alice, tls.RequireAndVerifyClientCert)
+	noCert, _ := pki.tlsPair(t, tls.VersionTLS13, nil, tls.VerifyClientCertIfGiven)
+	if len(unverified.PeerCertificates) == 0 || len(unverified.VerifiedChains) != 0 {
+		t.Fatal("the unverified connection is not what the test needs")
+	}
+	ci := func(st tls.ConnectionState) ports.ConnInfo { return ports.ConnInfo{SSF: 128, TLS: true, TLSState: &st} }
+	all := Options{ClientCerts: true}
+	tests := []struct {
+		name string
+		opts Options
+		conn ports.ConnInfo
+		want []string
+	}{
+		{"no TLS", all, ports.ConnInfo{}, []string{"SCRAM-SHA-256"}},
+		{"external layer, no TLS", all, ports.ConnInfo{SSF: 2}, []string{"SCRAM-SHA-256", "PLAIN", "LOGIN"}},
+		{"TLS, no certificate", all, ci(noCert), []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"}},
+		{"TLS, verified certificate", all, ci(verified), []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"}},
+		{"TLS 1.2, verified certificate", all, ci(tls12), []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN", "EXTERNAL"}},
+		{"TLS, unverified certificate", all, ci(unverified), []string{"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN", "LOGIN"}},
+		{"EXTERNAL not configured in the list", Options{MechList: []string{"PLAIN"}}, ci(verified), []string{"PLAIN"}},
+		{"tls_required, TLS", Options{TLSRequired: true, MechList: []string{"EXTERNAL"}}, ci(verified), []string{"EXTERNAL"}},
+		{"tls_required, no TLS", Options{TLSRequired: true, AllowPlaintext: true}, ports.ConnInfo{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(tt.opts, Open(t.TempDir()))
+			if got := a.Mechanisms(tt.conn); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("MechanismsFor = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -20,7 +20,7 @@ import (
 
 // File names inside configdirectory.
 const (
-	PasswdFile = "imapd.passwd"      // one "name:bcrypt-hash" per line
+	PasswdFile = "imapd.passwd"      // one "name:bcrypt-hash[:credential...]" per line
 	lockFile   = "imapd.passwd.lock" // flock'd while the file is rewritten
 )
 
@@ -48,8 +48,53 @@ type UserDB struct {
 	dir string
 
 	mu    sync.Mutex
-	stamp fileStamp         // identity of the file the cache was read from
-	cache map[string]string // name -> hash
+	stamp fileStamp        // identity of the file the cache was read from
+	cache map[string]entry // name -> credentials
+}
+
+// entry is what one line holds after "name:": the bcrypt hash, then, each
+// after a ':', further credentials tagged with their kind. Lines written
+// before SCRAM keys were kept have the hash alone and still load; kinds
+// this version does not know are kept as they are on rewrite.
+type entry struct {
+	hash  string
+	scram *ScramKeys
+	other []string
+}
+
+func (e entry) String() string {
+	s := e.hash
+	if e.scram != nil {
+		s += ":" + e.scram.String()
+	}
+	for _, o := range e.other {
+		s += ":" + o
+	}
+	return s
+}
+
+func parseEntry(s string) (entry, error) {
+	fields := strings.Split(s, ":")
+	e := entry{hash: fields[0]}
+	if e.hash == "" {
+		return e, errors.New("empty password hash")
+	}
+	for _, f := range fields[1:] {
+		kind, _, _ := strings.Cut(f, "$")
+		switch {
+		case f == "":
+			return e, errors.New("empty credential")
+		case strings.EqualFold(kind, scramKind):
+			k, err := ParseScramKeys(f)
+			if err != nil {
+				return e, err
+			}
+			e.scram = &k
+		default:
+			e.other = append(e.other, f)
+		}
+	}
+	return e, nil
 }
 
 // fileStamp identifies one version of the password file.
@@ -93,12 +138,12 @@ func stampOf(fi os.FileInfo) fileStamp {
 }
 
 // users returns the current contents, re-reading the file when it changed.
-func (db *UserDB) users() (map[string]string, error) {
+func (db *UserDB) users() (map[string]entry, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	fi, err := os.Stat(db.Path())
 	if errors.Is(err, os.ErrNotExist) {
-		db.stamp, db.cache = fileStamp{}, map[string]string{}
+		db.stamp, db.cache = fileStamp{}, map[string]entry{}
 		return db.cache, nil
 	}
 	if err != nil {
@@ -125,8 +170,8 @@ func (db *UserDB) users() (map[string]string, error) {
 	return users, nil
 }
 
-func parsePasswd(path string, f *os.File) (map[string]string, error) {
-	users := map[string]string{}
+func parsePasswd(path string, f *os.File) (map[string]entry, error) {
+	users := map[string]entry{}
 	sc := bufio.NewScanner(f)
 	line := 0
 	for sc.Scan() {
@@ -135,11 +180,15 @@ func parsePasswd(path string, f *os.File) (map[string]string, error) {
 		if l == "" {
 			continue
 		}
-		name, hash, ok := strings.Cut(l, ":")
-		if !ok || ValidName(name) != nil || hash == "" {
+		name, rest, ok := strings.Cut(l, ":")
+		if !ok || ValidName(name) != nil {
 			return nil, fmt.Errorf("%s:%d: malformed entry", path, line)
 		}
-		users[name] = hash
+		e, err := parseEntry(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: malformed entry: %v", path, line, err)
+		}
+		users[name] = e
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -149,7 +198,7 @@ func parsePasswd(path string, f *os.File) (map[string]string, error) {
 
 // update runs change on the current contents under the writers' lock and
 // replaces the file atomically with the result.
-func (db *UserDB) update(change func(users map[string]string) error) error {
+func (db *UserDB) update(change func(users map[string]entry) error) error {
 	lock, err := os.OpenFile(filepath.Join(db.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -164,7 +213,7 @@ func (db *UserDB) update(change func(users map[string]string) error) error {
 	if err != nil {
 		return err
 	}
-	users := make(map[string]string, len(current)+1)
+	users := make(map[string]entry, len(current)+1)
 	for k, v := range current {
 		users[k] = v
 	}
@@ -178,7 +227,7 @@ func (db *UserDB) update(change func(users map[string]string) error) error {
 	sort.Strings(names)
 	var buf bytes.Buffer
 	for _, n := range names {
-		buf.WriteString(n + ":" + users[n] + "\n")
+		buf.WriteString(n + ":" + users[n].String() + "\n")
 	}
 	return writeAtomic(db.dir, PasswdFile, buf.Bytes())
 }
@@ -222,27 +271,34 @@ func writeAtomic(dir, name string, data []byte) error {
 	return d.Sync()
 }
 
-func hashPassword(password string) (string, error) {
+// credentials computes every kind of stored credential for password: the
+// bcrypt hash for plaintext checks and the SCRAM-SHA-256 keys.
+func credentials(password string) (entry, error) {
 	if password == "" {
-		return "", fmt.Errorf("%w: empty", ErrBadPassword)
+		return entry{}, fmt.Errorf("%w: empty", ErrBadPassword)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadPassword, err)
+		return entry{}, fmt.Errorf("%w: %v", ErrBadPassword, err)
 	}
-	return string(h), nil
+	k, err := NewScramKeys(password, ScramIterations)
+	if err != nil {
+		return entry{}, fmt.Errorf("%w: %v", ErrBadPassword, err)
+	}
+	return entry{hash: string(h), scram: &k}, nil
 }
 
-// Add creates a user; ErrUserExists if the name is taken.
+// Add creates a user with a bcrypt hash and SCRAM-SHA-256 keys of
+// password; ErrUserExists if the name is taken.
 func (db *UserDB) Add(name, password string) error {
 	if err := ValidName(name); err != nil {
 		return err
 	}
-	h, err := hashPassword(password)
+	h, err := credentials(password)
 	if err != nil {
 		return err
 	}
-	return db.update(func(users map[string]string) error {
+	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; ok {
 			return fmt.Errorf("%w: %s", ErrUserExists, name)
 		}
@@ -251,14 +307,15 @@ func (db *UserDB) Add(name, password string) error {
 	})
 }
 
-// SetPassword changes a user's password; an error wrapping imap.ErrNoUser
-// if there is no such user.
+// SetPassword changes a user's password (its bcrypt hash and SCRAM keys,
+// dropping credentials of other kinds, which the old password made); an
+// error wrapping imap.ErrNoUser if there is no such user.
 func (db *UserDB) SetPassword(name, password string) error {
-	h, err := hashPassword(password)
+	h, err := credentials(password)
 	if err != nil {
 		return err
 	}
-	return db.update(func(users map[string]string) error {
+	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; !ok {
 			return fmt.Errorf("%w: %s", imap.ErrNoUser, name)
 		}
@@ -270,7 +327,7 @@ func (db *UserDB) SetPassword(name, password string) error {
 // Delete removes a user; an error wrapping imap.ErrNoUser if there is no
 // such user.
 func (db *UserDB) Delete(name string) error {
-	return db.update(func(users map[string]string) error {
+	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; !ok {
 			return fmt.Errorf("%w: %s", imap.ErrNoUser, name)
 		}
@@ -317,7 +374,7 @@ func (db *UserDB) Verify(name, password string) error {
 	if err != nil {
 		return err
 	}
-	hash, ok := users[name]
+	e, ok := users[name]
 	if !ok {
 		dummyOnce.Do(func() {
 			dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcryptCost)
@@ -325,8 +382,23 @@ func (db *UserDB) Verify(name, password string) error {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
-	if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)); err != nil {
+	if err := bcrypt.CompareHashAndPassword([]byte(e.hash), []byte(password)); err != nil {
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
 	return nil
+}
+
+// ScramKeys returns name's SCRAM-SHA-256 keys; ok is false when there is no
+// such user or the user's line has no keys (it was written before they were
+// kept: setting the password again adds them).
+func (db *UserDB) ScramKeys(name string) (keys ScramKeys, ok bool, err error) {
+	users, err := db.users()
+	if err != nil {
+		return ScramKeys{}, false, err
+	}
+	e, found := users[name]
+	if !found || e.scram == nil {
+		return ScramKeys{}, false, nil
+	}
+	return *e.scram, true, nil
 }

@@ -63,12 +63,17 @@ func ProvideUserDB(s *config.Settings) *sasl.UserDB {
 	return sasl.Open(s.ConfigDir)
 }
 
-// ProvideAuth returns the SASL mechanisms and the plaintext policy over db.
+// ProvideAuth returns the SASL mechanisms, the plaintext policy and the
+// password checks (sasl_pwcheck_method) over db.
 func ProvideAuth(s *config.Settings, db *sasl.UserDB) ports.Auth {
 	return sasl.New(sasl.Options{
 		MechList:       s.SASLMechList,
 		AllowPlaintext: s.AllowPlaintext,
 		Admins:         s.Admins,
+		TLSRequired:    s.TLSRequired,
+		ClientCerts:    s.TLSClientCAFile != "",
+		PwcheckMethods: s.SASLPwcheck,
+		SaslauthdPath:  s.SASLSaslauthd,
 	}, db)
 }
 

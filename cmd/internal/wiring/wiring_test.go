@@ -1,10 +1,13 @@
 package wiring
 
 import (
+	"context"
+	"github.com/imapd-go/imapd/ports"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,14 +71,48 @@ func TestProvideOptions(t *testing.T) {
 func TestProvideAuth(t *testing.T) {
 	s := settings(t, "allowplaintext: no\nsasl_mech_list: LOGIN\nadmins: cyrus\n")
 	a := ProvideAuth(s, ProvideUserDB(s))
-	if got := a.Mechanisms(0); len(got) != 0 {
+	if got := a.Mechanisms(ports.ConnInfo{SSF: 0}); len(got) != 0 {
 		t.Errorf("Mechanisms(0) = %q", got)
 	}
-	if got := a.Mechanisms(2); !reflect.DeepEqual(got, []string{"LOGIN"}) {
+	if got := a.Mechanisms(ports.ConnInfo{SSF: 2}); !reflect.DeepEqual(got, []string{"LOGIN"}) {
 		t.Errorf("Mechanisms(2) = %q", got)
 	}
 	if !a.IsAdmin("cyrus") || a.IsAdmin("alice") {
 		t.Error("admins not passed on")
+	}
+}
+
+// Each SASL key of imapd.conf reaches the Auth.
+func TestProvideAuthSASLKeys(t *testing.T) {
+	tests := []struct {
+		conf string
+		ssf  int
+		want []string
+	}{
+		{"", 0, []string{"SCRAM-SHA-256"}},
+		// Without a TLS state there is no channel binding and no client
+		// certificate: -PLUS and EXTERNAL are not offered.
+		{"", 256, []string{"SCRAM-SHA-256", "PLAIN", "LOGIN"}},
+		{"tls_client_ca_file: /ca.pem\n", 256, []string{"SCRAM-SHA-256", "PLAIN", "LOGIN"}},
+		{"allowplaintext: yes\ntls_required: yes\n", 0, nil},
+		{"allowplaintext: yes\nsasl_pwcheck_method: alwaystrue\n", 0, []string{"PLAIN", "LOGIN"}},
+		{"sasl_mech_list: plain scram-sha-256\n", 256, []string{"PLAIN", "SCRAM-SHA-256"}},
+	}
+	for _, tt := range tests {
+		s := settings(t, tt.conf)
+		if got := ProvideAuth(s, ProvideUserDB(s)).Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q: Mechanisms(%d) = %q, want %q", tt.conf, tt.ssf, got, tt.want)
+		}
+	}
+	s := settings(t, "sasl_pwcheck_method: alwaystrue\n")
+	if u, err := ProvideAuth(s, ProvideUserDB(s)).CheckPassword(context.Background(), "anyone", "x"); err != nil || u != "anyone" {
+		t.Errorf("alwaystrue: %q %v", u, err)
+	}
+	// The saslauthd socket is the configured one: a missing socket is a
+	// fault naming it.
+	s = settings(t, "sasl_pwcheck_method: saslauthd\nsasl_saslauthd_path: /nonexistent/mux\n")
+	if _, err := ProvideAuth(s, ProvideUserDB(s)).CheckPassword(context.Background(), "bob", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/mux") {
+		t.Errorf("saslauthd path: %v", err)
 	}
 }
 
