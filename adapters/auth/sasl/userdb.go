@@ -3,6 +3,10 @@ package sasl
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -47,9 +52,10 @@ var (
 type UserDB struct {
 	dir string
 
-	mu    sync.Mutex
-	stamp fileStamp        // identity of the file the cache was read from
-	cache map[string]entry // name -> credentials
+	mu      sync.Mutex
+	stamp   fileStamp                // identity of the file the cache was read from
+	cache   map[string]entry         // name -> credentials
+	checked map[string]verifiedEntry // name -> a recent successful check
 }
 
 // entry is what one line holds after "name:": the bcrypt hash, then, each
@@ -382,10 +388,66 @@ func (db *UserDB) Verify(name, password string) error {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
+	if db.verified(name, e.hash, password) {
+		return nil
+	}
 	if err := bcrypt.CompareHashAndPassword([]byte(e.hash), []byte(password)); err != nil {
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
+	db.remember(name, e.hash, password)
 	return nil
+}
+
+// A process under master serves many sessions, often of the same users; a
+// successful bcrypt check is remembered for verifiedTTL as a keyed hash
+// (never the password), so the next LOGIN costs microseconds, not the
+// tens of milliseconds bcrypt is meant to cost an attacker. A changed
+// password (another stored hash) never matches a remembered check.
+const verifiedTTL = 10 * time.Minute
+
+var (
+	verifyKeyOnce sync.Once
+	verifyKey     [32]byte
+)
+
+type verifiedEntry struct {
+	mac     [32]byte
+	expires time.Time
+}
+
+func verifiedMAC(name, hash, password string) [32]byte {
+	verifyKeyOnce.Do(func() { rand.Read(verifyKey[:]) })
+	m := hmac.New(sha256.New, verifyKey[:])
+	for _, s := range []string{name, hash, password} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
+		m.Write(n[:])
+		m.Write([]byte(s))
+	}
+	var out [32]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+func (db *UserDB) verified(name, hash, password string) bool {
+	db.mu.Lock()
+	v, ok := db.checked[name]
+	db.mu.Unlock()
+	if !ok || time.Now().After(v.expires) {
+		return false
+	}
+	mac := verifiedMAC(name, hash, password)
+	return hmac.Equal(mac[:], v.mac[:])
+}
+
+func (db *UserDB) remember(name, hash, password string) {
+	mac := verifiedMAC(name, hash, password)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.checked == nil || len(db.checked) > 10000 {
+		db.checked = map[string]verifiedEntry{}
+	}
+	db.checked[name] = verifiedEntry{mac: mac, expires: time.Now().Add(verifiedTTL)}
 }
 
 // ScramKeys returns name's SCRAM-SHA-256 keys; ok is false when there is no

@@ -180,3 +180,29 @@ func TestUserDBMalformed(t *testing.T) {
 		t.Errorf("Verify on a corrupt file = %v, want a fault naming line 2", err)
 	}
 }
+
+// TestVerifyRemembersOnlyTheRightPassword: a remembered check never lets a
+// wrong password in, and a changed password forgets the old one.
+func TestVerifyRemembersOnlyTheRightPassword(t *testing.T) {
+	db := Open(t.TempDir())
+	if err := db.Add("ann", "first"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := db.Verify("ann", "first"); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if err := db.Verify("ann", "wrong"); err == nil {
+			t.Fatalf("round %d: wrong password accepted", i)
+		}
+	}
+	if err := db.SetPassword("ann", "second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Verify("ann", "first"); err == nil {
+		t.Fatal("old password accepted after a change")
+	}
+	if err := db.Verify("ann", "second"); err != nil {
+		t.Fatal(err)
+	}
+}
