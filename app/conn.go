@@ -18,6 +18,10 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
+// ErrShutdown ends a session because msg/shutdown exists; Serve then stops
+// accepting, so the process exits as Cyrus's imapd does.
+var ErrShutdown = errors.New("server shutting down (msg/shutdown)")
+
 // Product is the name the greeting announces.
 const Product = "imapd-go"
 
@@ -44,6 +48,9 @@ type conn struct {
 	enabled map[string]bool
 	// saved is the saved search result, as UIDs (RFC 5182).
 	saved map[imap.UID]bool
+
+	// shutdown is set when msg/shutdown ended the session in IDLE.
+	shutdown bool
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.
@@ -97,6 +104,9 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		c.Close()
 	}()
 	err := cn.serve()
+	if cn.shutdown && err == nil {
+		err = ErrShutdown
+	}
 	s.tel.Event(ports.Event{Kind: "session-end", User: cn.user, Remote: c.RemoteAddr(), Err: err})
 	return err
 }
@@ -138,7 +148,7 @@ func (c *conn) serve() (err error) {
 	}()
 	c.w.Untagged("OK [CAPABILITY " + c.capabilities() + "] " + c.srv.opts.ServerName + " " + Product + " server ready")
 	if motd := firstLine(filepath.Join(c.srv.opts.ConfigDir, "msg", "motd")); motd != "" {
-		c.w.Untagged("OK [ALERT] " + strings.TrimLeft(motd, "["))
+		c.w.Untagged("OK [ALERT] " + strings.TrimPrefix(motd, "["))
 	}
 	if err := c.w.Flush(); err != nil {
 		return err
@@ -148,7 +158,7 @@ func (c *conn) serve() (err error) {
 			if msg := c.shutdownMessage(); msg != "" {
 				c.w.Untagged("BYE [ALERT] " + msg)
 				c.w.Flush()
-				return nil
+				return ErrShutdown
 			}
 		}
 		cmd, err := c.readCommand()
@@ -236,5 +246,10 @@ func firstLine(path string) string {
 	}
 	defer f.Close()
 	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-	return strings.TrimRight(line, "\r\n")
+	// Cut at the first CR or LF, as Cyrus does: a bare CR sent inside a
+	// response line would break the protocol.
+	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	return line
 }

@@ -77,6 +77,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 				c.w.Untagged("BYE [ALERT] " + msg)
 				c.w.Flush()
 				c.c.Close()
+				c.shutdown = true
 				return result{}, fmt.Errorf("%w: shutdown", errConnection)
 			}
 		case <-timeout.C:

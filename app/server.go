@@ -63,6 +63,8 @@ func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
 		if err != nil {
 			return err
 		}
-		s.ServeConn(ctx, c)
+		if err := s.ServeConn(ctx, c); errors.Is(err, ErrShutdown) {
+			return nil
+		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Stores lists the values the store option accepts in this build.
-var Stores = []string{"sqlite"}
+var Stores = []string{"sqlite", "maildir"}
 
 // PwcheckMethods lists the values sasl_pwcheck_method accepts (several may
 // be given, tried in order).
@@ -22,7 +22,7 @@ type Settings struct {
 	Service          string        // the service options were looked up for
 	ConfigDir        string        // configdirectory (required)
 	Partition        string        // partition-default: where mail lives
-	Store            string        // store: the storage backend ("sqlite")
+	Store            string        // store: the storage backend ("sqlite" or "maildir")
 	ServerName       string        // servername (default: the host name)
 	Admins           []string      // admins
 	AllowPlaintext   bool          // allowplaintext (default no)

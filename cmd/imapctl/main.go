@@ -41,7 +41,9 @@ const usage = `usage: imapctl [-C config-file] COMMAND
   mailbox create USER NAME  create a mailbox
   mailbox delete USER NAME  delete a mailbox
   mailbox list USER         list a user's mailboxes
-  deliver USER [MAILBOX]    store the message on standard input`
+  deliver USER [MAILBOX]    store the message on standard input
+  migrate TO.conf [USER...] copy users' mail, with UIDs, to the store TO.conf names
+  import USER MAILBOX PATH  append an mbox file or a maildir folder's messages`
 
 // DefaultConfig is the configuration file read without -C.
 const DefaultConfig = "/etc/imapd.conf"
@@ -145,6 +147,8 @@ var commands = map[string]command{
 	"mailbox delete": {2, 2, 2, mailboxDelete},
 	"mailbox list":   {2, 1, 1, mailboxList},
 	"deliver":        {1, 1, 2, deliver},
+	"migrate":        {1, 1, 1 << 20, migrate},
+	"import":         {1, 3, 3, importMail},
 }
 
 // lookup finds the command named by args and checks its argument count.

@@ -134,7 +134,7 @@ func TestUsageAndConfig(t *testing.T) {
 		e.run("", exitUsage, args...)
 	}
 	bad := filepath.Join(e.dir, "bad.conf")
-	os.WriteFile(bad, []byte("configdirectory: "+e.dir+"\nstore: maildir\n"), 0o644)
+	os.WriteFile(bad, []byte("configdirectory: "+e.dir+"\nstore: mbox\n"), 0o644)
 	e.conf = bad
 	e.run("", exitConfig, "user", "list")
 }

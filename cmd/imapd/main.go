@@ -14,19 +14,23 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/term"
+
+	"github.com/imapd-go/imapd/adapters/transport/master"
 	"github.com/imapd-go/imapd/adapters/transport/stdio"
+	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // Exit statuses from sysexits.h.
 const (
-	exitOK          = 0
-	exitUsage       = 64
-	exitUnavailable = 69
-	exitSoftware    = 70
-	exitTempFail    = 75
-	exitConfig      = 78
+	exitOK       = 0
+	exitUsage    = 64
+	exitSoftware = 70
+	exitTempFail = 75
+	exitConfig   = 78
 )
 
 func main() {
@@ -61,21 +65,62 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 	if o.Debug && settings.DebugCommand != "" {
 		runDebugCommand(formatDebugCommand(settings.DebugCommand, argv[0], os.Getpid(), o.Service), stderr)
 	}
-	if o.TLS {
-		if settings.TLSServerCert == "" || settings.TLSServerKey == "" {
-			return fatal(exitConfig, "-s needs tls_server_cert and tls_server_key in %s", o.ConfigPath)
+	tlsOpts := tlsconf.Options{
+		CertFile:     settings.TLSServerCert,
+		KeyFile:      settings.TLSServerKey,
+		ClientCAFile: settings.TLSClientCAFile,
+		Versions:     settings.TLSVersions,
+	}
+	if o.TLS && !tlsOpts.Enabled() {
+		return fatal(exitConfig, "-s needs tls_server_cert and tls_server_key in %s", o.ConfigPath)
+	}
+	tlsCfg, err := tlsconf.Load(tlsOpts)
+	if err != nil {
+		if o.TLS {
+			return fatal(exitConfig, "%v", err)
 		}
-		return fatal(exitUnavailable, "TLS not available in this build (-s)")
+		// As Cyrus does, a TLS setup that fails only takes STARTTLS away.
+		fmt.Fprintf(stderr, "imapd: STARTTLS disabled: %v\n", err)
+		tlsCfg = nil
+	}
+	logger := wiring.ProvideLogger(settings)
+
+	var tr ports.Transport
+	hangup := func() {}
+	if master.Detect(service) {
+		mt, err := master.FromEnv(master.Options{
+			Service:      o.Service,
+			ConfigDir:    settings.ConfigDir,
+			Uses:         o.Uses,
+			ReuseTimeout: o.ReuseTimeout,
+			TLS:          tlsCfg,
+			ImmediateTLS: o.TLS,
+			Log:          logger,
+		})
+		if err != nil {
+			return fatal(exitSoftware, "%v", err)
+		}
+		tr, hangup = mt, mt.Hangup
+	} else {
+		if f, ok := stdin.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
+			// A pollable descriptor lets the autologout and the TLS
+			// handshake limit end a read that waits; a terminal stays as
+			// it is, since a signal may end the process before restore.
+			pf, restore := stdio.Pollable(f)
+			defer restore()
+			stdin = pf
+		}
+		tr = stdio.NewWithOptions(stdin, stdout, stdio.Options{SSF: o.ExternalSSF, TLS: tlsCfg, ImmediateTLS: o.TLS, Log: logger})
 	}
 
-	ctx, stop := signalContext()
+	ctx, stop := signalContext(hangup)
 	defer stop()
 	srv, cleanup, err := initServer(settings, o.Flags)
 	if err != nil {
 		return fatal(exitTempFail, "%v", err)
 	}
 	defer cleanup()
-	if err := srv.Serve(ctx, stdio.New(stdin, stdout, o.ExternalSSF)); err != nil && !errors.Is(err, context.Canceled) {
+	if err := srv.Serve(ctx, tr); err != nil && !errors.Is(err, context.Canceled) {
 		return fatal(exitSoftware, "%v", err)
 	}
 	return exitOK
@@ -94,10 +139,11 @@ func runDebugCommand(command string, stderr io.Writer) {
 }
 
 // signalContext handles the signals master sends: SIGTERM, SIGINT and
-// SIGQUIT end the process at once with EX_TEMPFAIL and no BYE; SIGHUP lets
-// the current session finish (with a single stdio session there is nothing
-// more to do after it).
-func signalContext() (context.Context, func()) {
+// SIGQUIT end the process at once with EX_TEMPFAIL and no BYE (a process
+// that dies by a signal counts as a failure for master); SIGHUP calls
+// hangup, which lets the current session finish and then ends the process
+// (with a single stdio session there is nothing more to do after it).
+func signalContext(hangup func()) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
@@ -106,6 +152,7 @@ func signalContext() (context.Context, func()) {
 			if sig != syscall.SIGHUP {
 				os.Exit(exitTempFail)
 			}
+			hangup()
 		}
 	}()
 	return ctx, func() { signal.Stop(ch); cancel() }

@@ -69,8 +69,8 @@ func TestBinaryExitCodes(t *testing.T) {
 		{"bad config line", []string{"-C", bad}, 78, "imapd: " + bad + ":2: invalid option name\n"},
 		{"missing config", []string{"-C", filepath.Join(dir, "none.conf")}, 78, "imapd: " + filepath.Join(dir, "none.conf") + ": cannot read"},
 		{"-s without certificate", []string{"-C", noCert, "-s"}, 78, "imapd: -s needs tls_server_cert and tls_server_key"},
-		{"-s with certificate", []string{"-C", withCert, "-s"}, 69, "imapd: TLS not available in this build"},
-		{"-D runs debug_command", []string{"-C", debug, "-D", "-s"}, 69, "imapd: TLS not available"},
+		{"-s with a missing certificate", []string{"-C", withCert, "-s"}, 78, "imapd: tls_server_cert /c.pem"},
+		{"-D runs debug_command", []string{"-C", debug, "-D", "-s"}, 78, "imapd: tls_server_cert /c"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

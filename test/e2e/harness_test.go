@@ -23,10 +23,12 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/adapters/transport/stdio"
 	"github.com/imapd-go/imapd/app"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // ioTimeout bounds every wait for the server, so that a server that stops
@@ -36,11 +38,43 @@ const ioTimeout = 20 * time.Second
 // testUsers are the accounts every test server knows.
 var testUsers = map[string]string{"alice": "secret", "bob": "secret"}
 
-// env is one server: a configdirectory, a sqlite store and the app.
+// StoreEnv names the store backend every test of a run uses ("sqlite",
+// the default, or "maildir"); `make test` runs the package once per
+// backend, so that clients see the same server on both.
+const StoreEnv = "IMAPD_E2E_STORE"
+
+// e2eStore is the backend of this run.
+var e2eStore = func() string {
+	if s := os.Getenv(StoreEnv); s != "" {
+		return s
+	}
+	return "sqlite"
+}()
+
+// openStore opens the run's backend on dir.
+func openStore(t *testing.T, dir string) ports.Store {
+	t.Helper()
+	var st ports.Store
+	var err error
+	switch e2eStore {
+	case "sqlite":
+		st, err = sqlite.Open(dir)
+	case "maildir":
+		st, err = maildir.Open(dir)
+	default:
+		t.Fatalf("%s=%q: no such store", StoreEnv, e2eStore)
+	}
+	if err != nil {
+		t.Fatalf("open %s store: %v", e2eStore, err)
+	}
+	return st
+}
+
+// env is one server: a configdirectory, a store and the app.
 type env struct {
 	t     *testing.T
 	dir   string
-	store *sqlite.Store
+	store ports.Store
 	srv   *app.Server
 	ctx   context.Context
 }
@@ -54,10 +88,7 @@ func newEnv(t *testing.T) *env {
 func newEnvOpts(t *testing.T, opts app.Options) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(filepath.Join(dir, "spool"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
+	st := openStore(t, filepath.Join(dir, "spool"))
 	t.Cleanup(func() { st.Close() })
 	db := sasl.Open(dir)
 	for u, p := range testUsers {

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// idleStores are the backends the cross-process IDLE test runs on.
-var idleStores = []string{"sqlite"}
+// idleStores are the backends the cross-process IDLE test runs on: the
+// run's (see StoreEnv).
+var idleStores = []string{e2eStore}
 
 // TestIdleAcrossProcesses: a session IDLE in one imapd process sees, within
 // a second or so, what a session in another process appends, flags and

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,9 @@ func newProcessConfig(t *testing.T, extra []string) string {
 		"failedloginpause: 0",
 	}
 	lines = append(lines, extra...)
+	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "store:") }) {
+		lines = append(lines, "store: "+e2eStore)
+	}
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

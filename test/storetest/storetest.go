@@ -51,6 +51,8 @@ func Run(t *testing.T, open Opener) {
 		{"UpdateFlags", testUpdateFlags},
 		{"Expunge", testExpunge},
 		{"Copy", testCopy},
+		{"Move", testMove},
+		{"Watch", testWatch},
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},

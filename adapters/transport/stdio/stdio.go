@@ -1,7 +1,9 @@
 // Package stdio implements ports.Transport for a single session on a pair
 // of streams (standard input and output, as imapd runs without master) and
-// ports.Conn for any byte stream (an accepted socket). It does no TLS yet:
-// StartTLS refuses. It depends on ports and the domain error kinds only.
+// ports.Conn for any byte stream (an accepted socket). With a TLS
+// configuration (NewWithOptions) the session can run TLS from the start
+// (-s) or after STARTTLS, over the same two streams. It depends on ports,
+// the domain error kinds and the tlsconf adapter.
 package stdio
 
 import (
@@ -9,9 +11,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -20,10 +27,12 @@ import (
 // Transport yields exactly one connection made of its two streams, then
 // io.EOF.
 type Transport struct {
-	mu     sync.Mutex
-	conn   *Conn
-	taken  bool
-	closed bool
+	mu        sync.Mutex
+	conn      ports.Conn
+	immediate bool
+	log       *slog.Logger
+	taken     bool
+	closed    bool
 }
 
 var _ ports.Transport = (*Transport)(nil)
@@ -33,6 +42,26 @@ var _ ports.Transport = (*Transport)(nil)
 // Closing the connection closes in and out when they are io.Closers.
 func New(in io.Reader, out io.Writer, ssf int) *Transport {
 	return &Transport{conn: &Conn{r: in, w: out, closers: closers(in, out), ssf: ssf}}
+}
+
+// Options add TLS to a stdio Transport.
+type Options struct {
+	SSF          int          // strength of an external layer (-p), 0 for none
+	TLS          *tls.Config  // nil: no TLS (as New)
+	ImmediateTLS bool         // -s: handshake before anything else
+	Log          *slog.Logger // where a failed -s handshake is logged
+}
+
+// NewWithOptions is New with TLS: STARTTLS is offered when o.TLS is set,
+// and with o.ImmediateTLS the handshake runs in Accept (a failed one is
+// logged and ends the only session: Accept returns io.EOF).
+func NewWithOptions(in io.Reader, out io.Writer, o Options) *Transport {
+	if o.TLS == nil {
+		return New(in, out, o.SSF)
+	}
+	raw := &streamConn{r: in, w: out, closers: closers(in, out)}
+	c := tlsconf.NewConn(raw, tlsconf.ConnOptions{Remote: "", SSF: o.SSF, Config: o.TLS})
+	return &Transport{conn: c, immediate: o.ImmediateTLS, log: o.Log}
 }
 
 func closers(in io.Reader, out io.Writer) []io.Closer {
@@ -58,6 +87,11 @@ func (t *Transport) Accept(ctx context.Context) (ports.Conn, error) {
 		return nil, io.EOF
 	}
 	t.taken = true
+	if t.immediate {
+		if err := t.conn.(*tlsconf.Conn).Handshake(ctx, t.log); err != nil {
+			return nil, io.EOF
+		}
+	}
 	return t.conn, nil
 }
 
@@ -137,4 +171,58 @@ func Pollable(f *os.File) (pf *os.File, restore func()) {
 		return f, func() {}
 	}
 	return os.NewFile(uintptr(fd), f.Name()), func() { syscall.SetNonblock(fd, false) }
+}
+
+// streamConn presents two streams as a net.Conn for the TLS layer.
+// Deadlines reach the streams that support them (pollable files); the
+// addresses are those of a pipe.
+type streamConn struct {
+	r       io.Reader
+	w       io.Writer
+	closers []io.Closer
+	once    sync.Once
+	err     error
+}
+
+func (s *streamConn) Read(p []byte) (int, error)  { return s.r.Read(p) }
+func (s *streamConn) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+func (s *streamConn) Close() error {
+	s.once.Do(func() {
+		var errs []error
+		for _, c := range s.closers {
+			errs = append(errs, c.Close())
+		}
+		s.err = errors.Join(errs...)
+	})
+	return s.err
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "stdio" }
+
+func (s *streamConn) LocalAddr() net.Addr  { return pipeAddr{} }
+func (s *streamConn) RemoteAddr() net.Addr { return pipeAddr{} }
+
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
+
+func (s *streamConn) SetReadDeadline(t time.Time) error {
+	if d, ok := s.r.(readDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (s *streamConn) SetWriteDeadline(t time.Time) error {
+	if d, ok := s.w.(writeDeadliner); ok {
+		return d.SetWriteDeadline(t)
+	}
+	return nil
+}
+
+func (s *streamConn) SetDeadline(t time.Time) error {
+	return errors.Join(s.SetReadDeadline(t), s.SetWriteDeadline(t))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/app"
@@ -44,18 +45,29 @@ func ServiceName(env string) string {
 // ProvideStore opens the storage backend named by the store option.
 func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
 	switch s.Store {
-	case "sqlite":
-		if err := os.MkdirAll(s.Partition, 0o750); err != nil {
-			return nil, nil, fmt.Errorf("partition-default: %w", err)
+	case "sqlite", "maildir":
+	default:
+		return nil, nil, fmt.Errorf("store %q is not available in this build", s.Store)
+	}
+	if err := os.MkdirAll(s.Partition, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("partition-default: %w", err)
+	}
+	// Each case returns a nil interface on failure, never a nil pointer
+	// in one.
+	switch s.Store {
+	case "maildir":
+		st, err := maildir.Open(s.Partition)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open store in %s: %w", s.Partition, err)
 		}
+		return st, func() { st.Close() }, nil
+	default:
 		st, err := sqlite.Open(s.Partition)
 		if err != nil {
-			// Return a nil interface, not a nil *sqlite.Store in one.
 			return nil, nil, fmt.Errorf("open store in %s: %w", s.Partition, err)
 		}
 		return st, func() { st.Close() }, nil
 	}
-	return nil, nil, fmt.Errorf("store %q is not available in this build", s.Store)
 }
 
 // ProvideUserDB returns the password file in configdirectory.

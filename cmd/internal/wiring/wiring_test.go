@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/app/config"
 )
@@ -31,10 +32,28 @@ func settings(t *testing.T, extra string) *config.Settings {
 
 func TestProvideStoreUnknownBackend(t *testing.T) {
 	s := settings(t, "")
-	s.Store = "maildir" // what a later build might accept
+	s.Store = "mbox" // what a later build might accept
 	st, cleanup, err := ProvideStore(s)
 	if err == nil || st != nil || cleanup != nil {
 		t.Fatalf("got %v, cleanup %t, %v; want a nil interface and an error", st, cleanup != nil, err)
+	}
+}
+
+func TestProvideStoreMaildir(t *testing.T) {
+	s := settings(t, "store: maildir\npartition-default: {configdirectory}/mail/spool\n")
+	st, cleanup, err := ProvideStore(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if _, ok := st.(*maildir.Store); !ok {
+		t.Fatalf("store: maildir gave %T", st)
+	}
+	if err := st.EnsureUser(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(s.Partition, "alice", "cur")); err != nil || !fi.IsDir() {
+		t.Errorf("no Maildir++ INBOX in the partition: %v", err)
 	}
 }
 

@@ -1,0 +1,246 @@
+package maildir_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+func setup(t *testing.T) (string, *maildir.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureUser(context.Background(), "u"); err != nil {
+		t.Fatal(err)
+	}
+	return dir, s
+}
+
+func put(t *testing.T, s ports.Store, box, body string, flags ...string) ports.AppendResult {
+	t.Helper()
+	r, err := s.Append(context.Background(), "u", box, ports.NewMessage{
+		Flags: flags, InternalDate: time.Now(), Size: int64(len(body)), Body: strings.NewReader(body),
+	})
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	return r
+}
+
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestFlagLetters: the standard flags are the letters after ":2," in the
+// file names, sorted, and follow every change.
+func TestFlagLetters(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	cur := filepath.Join(dir, "u", "cur")
+	r := put(t, s, "INBOX", "Subject: x\r\n\r\nx\r\n", `\Seen`, `\Draft`, "$Label")
+	tests := []struct {
+		op    ports.FlagOp
+		flags []string
+		want  string
+	}{
+		{ports.FlagsAdd, nil, ":2,DS"},
+		{ports.FlagsAdd, []string{`\Flagged`, `\Answered`, `\Deleted`}, ":2,DFRST"},
+		{ports.FlagsRemove, []string{`\Draft`, `\Seen`}, ":2,FRT"},
+		{ports.FlagsReplace, []string{"$Only"}, ":2,"},
+	}
+	for _, tt := range tests {
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, tt.op, tt.flags); err != nil {
+			t.Fatal(err)
+		}
+		got := files(t, cur)
+		if len(got) != 1 || !strings.HasSuffix(got[0], tt.want) {
+			t.Errorf("after %v %q: files %q, want suffix %q", tt.op, tt.flags, got, tt.want)
+		}
+	}
+	// Nothing of ours inside cur/ new/ tmp/.
+	for _, d := range []string{"cur", "new", "tmp"} {
+		for _, f := range files(t, filepath.Join(dir, "u", d)) {
+			if strings.HasPrefix(f, "imapd-") || strings.HasPrefix(f, ".") {
+				t.Errorf("%s/%s is not a message", d, f)
+			}
+		}
+	}
+}
+
+// TestForeignDelivery: a message another program writes into new/ (as
+// procmail does) gets a fresh UID at the next operation, with its
+// structure; one it writes into cur/ with flag letters keeps them; a file
+// removed from cur/ is reported as expunged; a flag change made by
+// renaming a file shows as a flag update.
+func TestForeignDelivery(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	root := filepath.Join(dir, "u")
+	r1 := put(t, s, "INBOX", "Subject: ours\r\n\r\nours\r\n")
+	st0, _, err := s.Snapshot(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "From: a@example.org\r\nSubject: procmail\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	if err := os.WriteFile(filepath.Join(root, "tmp", "1700000000.P1.host"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "tmp", "1700000000.P1.host"), filepath.Join(root, "new", "1700000000.P1.host")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "cur", "1700000001.P2.host:2,FS"), []byte("Subject: mutt\r\n\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, metas, err := other.Snapshot(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(metas) != 3 || st.UIDNext != r1.UID+3 || st.HighestModSeq <= st0.HighestModSeq {
+		t.Fatalf("after foreign delivery: %+v %+v", st, metas)
+	}
+	if got := files(t, filepath.Join(root, "new")); len(got) != 0 {
+		t.Errorf("new/ still holds %q", got)
+	}
+	recs, err := s.Fetch(ctx, "u", "INBOX", []imap.UID{metas[1].UID, metas[2].UID})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("Fetch = %+v, %v", recs, err)
+	}
+	var procmail, mutt ports.MessageRecord
+	for _, r := range recs {
+		if r.Size == int64(len(body)) {
+			procmail = r
+		} else {
+			mutt = r
+		}
+	}
+	if len(procmail.Structure) == 0 || len(procmail.Flags) != 0 {
+		t.Errorf("procmail's message: %+v", procmail)
+	}
+	if !slices.Contains(mutt.Flags, `\Seen`) || !slices.Contains(mutt.Flags, `\Flagged`) {
+		t.Errorf("mutt's message flags %q", mutt.Flags)
+	}
+	b, err := s.Open(ctx, "u", "INBOX", procmail.UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, b.Size())
+	b.ReadAt(got, 0)
+	b.Close()
+	if string(got) != body {
+		t.Errorf("procmail's bytes = %q", got)
+	}
+	mark := st.HighestModSeq
+	// Another program renames a file (flags) and deletes one.
+	var ours, theirs string
+	for _, f := range files(t, filepath.Join(root, "cur")) {
+		if strings.Contains(f, "P2.host") {
+			theirs = f
+		} else if !strings.Contains(f, "P1.host") {
+			ours = f
+		}
+	}
+	if err := os.Remove(filepath.Join(root, "cur", theirs)); err != nil {
+		t.Fatal(err)
+	}
+	u, _, _ := strings.Cut(ours, ":2,")
+	if err := os.Rename(filepath.Join(root, "cur", ours), filepath.Join(root, "cur", u+":2,R")); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := other.ChangesSince(ctx, "u", "INBOX", mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ch.Expunged, []imap.UID{mutt.UID}) || len(ch.Updated) != 1 || ch.Updated[0].UID != r1.UID ||
+		!slices.Equal(ch.Updated[0].Flags, []string{`\Answered`}) || ch.Status.Messages != 2 {
+		t.Errorf("changes after outside edits = %+v", ch)
+	}
+	// UIDs keep rising after all that.
+	if r := put(t, s, "INBOX", "later"); r.UID != st.UIDNext {
+		t.Errorf("next UID %d, want %d", r.UID, st.UIDNext)
+	}
+}
+
+// TestFolderNames: names with "." and non-ASCII map to Maildir++ folders
+// reversibly; names that could leave the tree are refused.
+func TestFolderNames(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	root := filepath.Join(dir, "u")
+	tests := []struct{ name, folder string }{
+		{"Sent", ".Sent"},
+		{"a.b", ".a%2Eb"},
+		{"Archiv/2024.01", ".Archiv.2024%2E01"},
+		{"Entwürfe", ".Entwürfe"},
+		{"per%cent~x", ".per%25cent%7Ex"},
+		{"INBOX/child", ".INBOX.child"},
+		{".hidden", ".%2Ehidden"},
+	}
+	for _, tt := range tests {
+		if err := s.CreateMailbox(ctx, "u", tt.name); err != nil {
+			t.Fatalf("create %q: %v", tt.name, err)
+		}
+		fi, err := os.Stat(filepath.Join(root, tt.folder, "cur"))
+		if err != nil || !fi.IsDir() {
+			t.Errorf("%q: folder %s missing: %v", tt.name, tt.folder, err)
+		}
+		if _, err := os.Stat(filepath.Join(root, tt.folder, "maildirfolder")); err != nil {
+			t.Errorf("%q: no maildirfolder mark", tt.name)
+		}
+	}
+	infos, err := s.ListMailboxes(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range infos {
+		names = append(names, i.Name)
+	}
+	for _, tt := range tests {
+		if !slices.Contains(names, tt.name) {
+			t.Errorf("list %q lacks %q", names, tt.name)
+		}
+	}
+	for _, bad := range []string{"..", "a/../b", ".", "a/./b", "/etc", "a\x00", "x\x1b"} {
+		if err := s.CreateMailbox(ctx, "u", bad); !errors.Is(err, imap.ErrInvalidName) {
+			t.Errorf("create %q: %v, want ErrInvalidName", bad, err)
+		}
+		if _, err := s.Status(ctx, "u", bad); err == nil {
+			t.Errorf("status %q succeeded", bad)
+		}
+	}
+	// Nothing escaped the partition.
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != "u" && e.Name() != ".imapd" {
+			t.Errorf("unexpected entry %q in the partition", e.Name())
+		}
+	}
+	if err := s.EnsureUser(ctx, "../evil"); !errors.Is(err, imap.ErrNoUser) {
+		t.Errorf("EnsureUser(../evil) = %v", err)
+	}
+}

@@ -1,0 +1,101 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// ImportMailbox creates the mailbox with the given identity, or raises an
+// existing one's UIDNEXT, as ports.Importer describes.
+func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidity uint32, uidNext imap.UID) error {
+	const op = "import mailbox"
+	if name != inbox {
+		if err := checkName(op, name); err != nil {
+			return err
+		}
+	}
+	if uidValidity == 0 || uidNext == 0 {
+		return imap.Errorf(op, imap.ErrCannot, "UIDVALIDITY and UIDNEXT must not be zero")
+	}
+	m, err := s.box(op, user, name)
+	if err != nil {
+		return err
+	}
+	tl, err := s.treeLock(ctx, m.root)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if !m.exists() {
+		defer tl.unlock()
+		if err := s.createParents(ctx, op, user, name); err != nil {
+			return wrapErr(op, err)
+		}
+		return wrapErr(op, s.createWith(ctx, m, uidValidity, uidNext))
+	}
+	tl.unlock()
+	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		switch {
+		case x.uidValidity == uidValidity:
+			if x.uidNext >= uidNext {
+				return false, nil
+			}
+			x.uidNext = uidNext
+		case x.uidNext == 1 && len(x.msgs) == 0:
+			x.uidValidity, x.uidNext, x.recentUID = uidValidity, uidNext, uidNext
+		default:
+			return false, imap.Errorf(op, imap.ErrAlreadyExists, "%q has UIDVALIDITY %d", name, x.uidValidity)
+		}
+		return true, nil
+	})
+	return err
+}
+
+// ImportMessage stores msg under the given UID.
+func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.UID, msg ports.NewMessage) error {
+	const op = "import message"
+	if uid == 0 {
+		return imap.Errorf(op, imap.ErrCannot, "UID 0")
+	}
+	flags, err := normFlags(msg.Flags)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return err
+	}
+	date := msg.InternalDate
+	if date.IsZero() {
+		date = time.Now()
+	}
+	unique, tmp, err := deliver(m, msg, date)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer os.Remove(tmp)
+	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		if _, ok := x.find(uid); ok {
+			return false, imap.Errorf(op, imap.ErrAlreadyExists, "UID %d", uid)
+		}
+		// A tombstone of the same UID (an interrupted run's message,
+		// expunged since) no longer holds.
+		for i, t := range x.tombs {
+			if t.uid == uid {
+				x.tombs = append(x.tombs[:i:i], x.tombs[i+1:]...)
+				break
+			}
+		}
+		return true, addMessage(m, x, tmp, unique, uid, flags, msg, date)
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	return err
+}

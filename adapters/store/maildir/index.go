@@ -1,0 +1,614 @@
+package maildir
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
+)
+
+// indexMagic starts every index file; the number is the format version.
+const indexMagic = "imapd-maildir-index 1"
+
+// entry is one message of the index.
+type entry struct {
+	uid    imap.UID
+	modseq uint64
+	date   int64 // internal date, Unix seconds
+	zone   int32 // its zone, seconds east of UTC
+	size   int64
+	soff   int64 // structure blob in the cache file
+	slen   int64
+	file   string   // the file's name in cur/
+	flags  []string // system flags (from the file name) then keywords; never changed in place
+}
+
+// tomb is an expunge tombstone.
+type tomb struct {
+	uid    imap.UID
+	modseq uint64
+}
+
+// index is the adapter's record of one mailbox. Values loaded from disk
+// are shared between goroutines and never changed; writers change a clone.
+type index struct {
+	uidValidity uint32
+	uidNext     imap.UID
+	highest     uint64
+	recentUID   imap.UID
+	cacheGen    int   // the cache file in use: imapd-cache.<cacheGen>
+	curMtime    int64 // cur/'s mtime (ns) when it was last scanned
+	msgs        []entry
+	tombs       []tomb
+
+	stamp fileStamp // identity of the file this was read from
+}
+
+// fileStamp identifies one version of a file replaced by rename.
+type fileStamp struct {
+	ino   uint64
+	size  int64
+	mtime int64
+}
+
+func stampOf(fi os.FileInfo) fileStamp {
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	var ino uint64
+	if st != nil {
+		ino = st.Ino
+	}
+	return fileStamp{ino: ino, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+}
+
+func (x *index) clone() *index {
+	c := *x
+	c.msgs = slices.Clone(x.msgs)
+	c.tombs = slices.Clone(x.tombs)
+	return &c
+}
+
+// find returns the position of uid in msgs, and whether it is there.
+func (x *index) find(uid imap.UID) (int, bool) {
+	i := sort.Search(len(x.msgs), func(i int) bool { return x.msgs[i].uid >= uid })
+	return i, i < len(x.msgs) && x.msgs[i].uid == uid
+}
+
+func (x *index) cacheName() string { return cachePrefix + strconv.Itoa(x.cacheGen) }
+
+// Flag letters of maildir file names (the "2," info), sorted.
+var letters = []struct {
+	c    byte
+	flag string
+}{
+	{'D', imap.FlagDraft},
+	{'F', imap.FlagFlagged},
+	{'R', imap.FlagAnswered},
+	{'S', imap.FlagSeen},
+	{'T', imap.FlagDeleted},
+}
+
+// splitFile splits a file name into its unique part and its info letters
+// ("" when the name has no ":2," info).
+func splitFile(name string) (unique, info string) {
+	if i := strings.Index(name, ":2,"); i >= 0 {
+		return name[:i], name[i+3:]
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i], ""
+	}
+	return name, ""
+}
+
+// fileFor returns the file name with the letters of the system flags.
+func fileFor(unique string, flags []string) string {
+	b := []byte(unique + ":2,")
+	for _, l := range letters {
+		if imap.HasFlag(flags, l.flag) {
+			b = append(b, l.c)
+		}
+	}
+	return string(b)
+}
+
+// systemFlags returns the flags the info letters stand for; unknown
+// letters (other programs' extensions) are ignored.
+func systemFlags(info string) []string {
+	var out []string
+	for _, l := range letters {
+		if strings.IndexByte(info, l.c) >= 0 {
+			out = append(out, l.flag)
+		}
+	}
+	return out
+}
+
+// keywords returns the flags that are not system flags.
+func keywords(flags []string) []string {
+	var out []string
+	for _, f := range flags {
+		if !strings.HasPrefix(f, `\`) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// entryFlags builds an entry's flag list from its file name and keywords.
+func entryFlags(file string, kws []string) []string {
+	_, info := splitFile(file)
+	out := systemFlags(info)
+	return append(out, kws...)
+}
+
+// encode writes the index in its text form: a header line, one "m" line
+// per message, one "x" line per tombstone, and an "end" line with counts
+// that proves the file whole.
+func (x *index) encode() []byte {
+	var b bytes.Buffer
+	b.Grow(64 + 80*len(x.msgs) + 16*len(x.tombs))
+	fmt.Fprintf(&b, "%s\nV %d N %d H %d R %d G %d C %d\n", indexMagic,
+		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime)
+	num := make([]byte, 0, 24)
+	for i := range x.msgs {
+		m := &x.msgs[i]
+		b.WriteString("m ")
+		for _, v := range []int64{int64(m.uid), int64(m.modseq), m.date, int64(m.zone), m.size, m.soff, m.slen} {
+			b.Write(strconv.AppendInt(num[:0], v, 10))
+			b.WriteByte(' ')
+		}
+		b.WriteString(m.file)
+		for _, k := range keywords(m.flags) {
+			b.WriteByte(' ')
+			b.WriteString(k)
+		}
+		b.WriteByte('\n')
+	}
+	for _, t := range x.tombs {
+		fmt.Fprintf(&b, "x %d %d\n", t.uid, t.modseq)
+	}
+	fmt.Fprintf(&b, "end %d %d\n", len(x.msgs), len(x.tombs))
+	return b.Bytes()
+}
+
+// errCorrupt reports an index that cannot be read.
+var errCorrupt = errors.New("index is corrupt")
+
+// decode parses an index file.
+func decode(data []byte) (*index, error) {
+	x := &index{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	if !sc.Scan() || sc.Text() != indexMagic || !sc.Scan() {
+		return nil, errCorrupt
+	}
+	if _, err := fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
+		&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", errCorrupt, err)
+	}
+	shared := map[string]string{} // one string per distinct keyword
+	ended := false
+	for sc.Scan() {
+		line := sc.Bytes()
+		switch {
+		case bytes.HasPrefix(line, []byte("m ")):
+			f := bytes.Fields(line[2:])
+			if len(f) < 8 {
+				return nil, errCorrupt
+			}
+			var v [7]int64
+			for i := range v {
+				n, err := strconv.ParseInt(string(f[i]), 10, 64)
+				if err != nil {
+					return nil, errCorrupt
+				}
+				v[i] = n
+			}
+			e := entry{uid: imap.UID(v[0]), modseq: uint64(v[1]), date: v[2], zone: int32(v[3]),
+				size: v[4], soff: v[5], slen: v[6], file: string(f[7])}
+			var kws []string
+			for _, k := range f[8:] {
+				s, ok := shared[string(k)]
+				if !ok {
+					s = string(k)
+					shared[s] = s
+				}
+				kws = append(kws, s)
+			}
+			e.flags = entryFlags(e.file, kws)
+			x.msgs = append(x.msgs, e)
+		case bytes.HasPrefix(line, []byte("x ")):
+			var t tomb
+			if _, err := fmt.Sscanf(string(line), "x %d %d", &t.uid, &t.modseq); err != nil {
+				return nil, errCorrupt
+			}
+			x.tombs = append(x.tombs, t)
+		case bytes.HasPrefix(line, []byte("end ")):
+			var nm, nt int
+			if _, err := fmt.Sscanf(string(line), "end %d %d", &nm, &nt); err != nil || nm != len(x.msgs) || nt != len(x.tombs) {
+				return nil, errCorrupt
+			}
+			ended = true
+		}
+	}
+	if !ended {
+		return nil, errCorrupt
+	}
+	return x, nil
+}
+
+// readIndex returns the mailbox's index as it is on disk, from the cache
+// when the file has not been replaced since; os.ErrNotExist if there is
+// none.
+func (s *Store) readIndex(m *mailbox) (*index, error) {
+	path := m.file(indexFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	st := stampOf(fi)
+	s.mu.Lock()
+	c := s.cache[m.path]
+	s.mu.Unlock()
+	if c != nil && c.stamp == st {
+		return c, nil
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	x, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	x.stamp = st
+	s.remember(m, x)
+	return x, nil
+}
+
+func (s *Store) remember(m *mailbox, x *index) {
+	s.mu.Lock()
+	s.cache[m.path] = x
+	s.mu.Unlock()
+}
+
+func (s *Store) forget(paths ...string) {
+	s.mu.Lock()
+	for _, p := range paths {
+		delete(s.cache, p)
+	}
+	s.mu.Unlock()
+}
+
+// writeIndex replaces the index on disk with x (the caller holds the
+// mailbox lock) and remembers it.
+func (s *Store) writeIndex(m *mailbox, x *index) error {
+	if err := writeAtomic(m.path, indexFile, x.encode()); err != nil {
+		return err
+	}
+	fi, err := os.Stat(m.file(indexFile))
+	if err != nil {
+		return err
+	}
+	x.stamp = stampOf(fi)
+	s.remember(m, x)
+	return nil
+}
+
+// dirMtime returns a folder's modification time in nanoseconds.
+func dirMtime(dir string) (int64, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return 0, err
+	}
+	return fi.ModTime().UnixNano(), nil
+}
+
+// pendingNew reports whether new/ holds a delivered message.
+func pendingNew(m *mailbox) (bool, error) {
+	d, err := os.Open(m.new())
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(16)
+		for _, n := range names {
+			if !strings.HasPrefix(n, ".") {
+				return true, nil
+			}
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// stale reports whether the folders changed in ways the index does not
+// know: mail waiting in new/, or cur/ changed since it was last scanned.
+func stale(m *mailbox, x *index) (bool, error) {
+	if waiting, err := pendingNew(m); err != nil || waiting {
+		return waiting, err
+	}
+	mt, err := dirMtime(m.cur())
+	if err != nil {
+		return false, err
+	}
+	return mt != x.curMtime, nil
+}
+
+// scan brings x (a clone the caller may change, under the mailbox lock)
+// in line with the folders: messages in new/ move to cur/; files in cur/
+// the index does not know get UIDs, in the order of their modification
+// times; entries whose file is gone become tombstones; entries whose file
+// was renamed (flags changed by another program) follow it. It reports
+// whether x changed.
+func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
+	moved, err := moveNew(m)
+	if err != nil {
+		return false, err
+	}
+	// Taken after our own moves but before reading cur/: a change made
+	// while we read shows as a newer time at the next operation.
+	mt, err := dirMtime(m.cur())
+	if err != nil {
+		return false, err
+	}
+	if mt == x.curMtime && !moved {
+		return false, nil
+	}
+	x.curMtime = mt
+	names, err := readNames(m.cur())
+	if err != nil {
+		return false, err
+	}
+	byUnique := make(map[string]string, len(names))
+	for _, n := range names {
+		u, _ := splitFile(n)
+		byUnique[u] = n
+	}
+	modseq := x.highest + 1
+	bumped := false
+	kept := x.msgs[:0:0]
+	for _, e := range x.msgs {
+		u, _ := splitFile(e.file)
+		f, ok := byUnique[u]
+		if !ok {
+			x.tombs = append(x.tombs, tomb{e.uid, modseq})
+			bumped = true
+			continue
+		}
+		delete(byUnique, u)
+		if f != e.file {
+			e.file = f
+			e.flags = entryFlags(f, keywords(e.flags))
+			e.modseq = modseq
+			bumped = true
+		}
+		kept = append(kept, e)
+	}
+	x.msgs = kept
+	if len(byUnique) > 0 {
+		added, err := s.adopt(ctx, m, x, byUnique, modseq)
+		if err != nil {
+			return false, err
+		}
+		bumped = bumped || added
+	}
+	if bumped {
+		x.highest = modseq
+		sortTombs(x)
+	}
+	return true, nil
+}
+
+func sortTombs(x *index) {
+	slices.SortFunc(x.tombs, func(a, b tomb) int { return int(int64(a.uid) - int64(b.uid)) })
+}
+
+// moveNew moves every message in new/ to cur/ with an empty info, as a
+// mail reader does when it has seen new mail; it reports whether any moved.
+func moveNew(m *mailbox) (bool, error) {
+	names, err := readNames(m.new())
+	if err != nil || len(names) == 0 {
+		return false, err
+	}
+	for _, n := range names {
+		dst := n
+		if !strings.Contains(n, ":") {
+			dst = n + ":2,"
+		}
+		if err := os.Rename(m.new()+"/"+n, m.cur()+"/"+dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+	}
+	return true, errorsJoin(syncDir(m.cur()), syncDir(m.new()))
+}
+
+func errorsJoin(a, b error) error { return errors.Join(a, b) }
+
+// readNames lists a folder's files, leaving out hidden ones.
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := names[:0]
+	for _, n := range names {
+		if !strings.HasPrefix(n, ".") {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// adopt gives UIDs to files another program put into cur/ (unique part ->
+// file name), computing each one's structure; names the index cannot hold
+// (with spaces or control bytes) are renamed first.
+func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[string]string, modseq uint64) (bool, error) {
+	type found struct {
+		name  string
+		mtime time.Time
+		size  int64
+	}
+	var list []found
+	for _, n := range files {
+		fi, err := os.Stat(m.cur() + "/" + n)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return false, err
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		list = append(list, found{n, fi.ModTime(), fi.Size()})
+	}
+	slices.SortFunc(list, func(a, b found) int {
+		if c := a.mtime.Compare(b.mtime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	if len(list) == 0 {
+		return false, nil
+	}
+	cache, err := openCache(m, x)
+	if err != nil {
+		return false, err
+	}
+	defer cache.Close()
+	for _, f := range list {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		if uint64(x.uidNext) >= maxUID {
+			return false, imap.Errorf("scan", imap.ErrCannot, "mailbox %q has used every UID", m.name)
+		}
+		name := f.name
+		if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			_, info := splitFile(name)
+			name = uniqueName(f.size) + ":2," + info
+			if err := os.Rename(m.cur()+"/"+f.name, m.cur()+"/"+name); err != nil {
+				return false, err
+			}
+		}
+		blob, err := structureOf(m.cur() + "/" + name)
+		if err != nil {
+			return false, err
+		}
+		off, err := cache.add(blob)
+		if err != nil {
+			return false, err
+		}
+		_, zone := f.mtime.Zone()
+		x.msgs = append(x.msgs, entry{
+			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: f.size,
+			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, nil),
+		})
+		x.uidNext++
+	}
+	if err := cache.sync(); err != nil {
+		return false, err
+	}
+	return true, syncDir(m.cur())
+}
+
+// structureOf computes the structure blob of a message file.
+func structureOf(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := message.Parse(bufio.NewReaderSize(f, 32<<10))
+	if err != nil {
+		return nil, err
+	}
+	return st.MarshalBinary()
+}
+
+// cacheFile appends structure blobs to a mailbox's cache file.
+type cacheFile struct {
+	f     *os.File
+	off   int64
+	dirty bool
+}
+
+// openCache opens the cache file named by x for appending (the caller
+// holds the mailbox lock, so it is the only writer). Bytes after the last
+// blob an index refers to (left by a crash) are simply never read.
+func openCache(m *mailbox, x *index) (*cacheFile, error) {
+	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	off, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &cacheFile{f: f, off: off}, nil
+}
+
+// add appends a blob and returns its offset.
+func (c *cacheFile) add(blob []byte) (int64, error) {
+	off := c.off
+	if len(blob) == 0 {
+		return off, nil
+	}
+	if _, err := c.f.WriteAt(blob, off); err != nil {
+		return 0, err
+	}
+	c.off += int64(len(blob))
+	c.dirty = true
+	return off, nil
+}
+
+// sync makes the blobs durable before an index refers to them.
+func (c *cacheFile) sync() error {
+	if !c.dirty {
+		return nil
+	}
+	c.dirty = false
+	return c.f.Sync()
+}
+
+func (c *cacheFile) Close() error { return c.f.Close() }
+
+// readBlob reads one structure blob from the mailbox's cache file.
+func readBlob(f *os.File, e *entry) ([]byte, error) {
+	if e.slen == 0 {
+		return nil, nil
+	}
+	b := make([]byte, e.slen)
+	if _, err := f.ReadAt(b, e.soff); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,29 @@
+package maildir_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/storetest"
+)
+
+func open(t testing.TB, dir string) ports.Store {
+	s, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatalf("maildir.Open: %v", err)
+	}
+	return s
+}
+
+// TestMain lets the test binary serve as the suite's child process.
+func TestMain(m *testing.M) {
+	storetest.Child(func(dir string) (ports.Store, error) { return maildir.Open(dir) })
+	os.Exit(m.Run())
+}
+
+func TestContract(t *testing.T)  { storetest.Run(t, open) }
+func TestImporter(t *testing.T)  { storetest.RunImporter(t, open) }
+func TestProcesses(t *testing.T) { storetest.RunProcesses(t, open, storetest.ReExec) }
+func TestCrash(t *testing.T)     { storetest.RunCrash(t, open, storetest.ReExec) }

@@ -1,0 +1,812 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/store/fswatch"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// maxUID is the largest UID a mailbox can hand out (RFC 3501 nz-number).
+const maxUID = 1<<32 - 1
+
+// resolve finds an existing mailbox; a missing one (or a name that cannot
+// exist) is reported with kind.
+func (s *Store) resolve(ctx context.Context, op, user, name string, kind error) (*mailbox, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := s.box(op, user, name)
+	if err != nil || !m.exists() {
+		return nil, imap.Errorf(op, kind, "%q", name)
+	}
+	return m, nil
+}
+
+// view returns the mailbox's index for reading: the file as it is when
+// the folders hold nothing it does not know, or else the index brought up
+// to date under the lock.
+func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*mailbox, *index, error) {
+	m, err := s.resolve(ctx, op, user, name, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := s.readIndex(m)
+	if err == nil {
+		st, err := stale(m, x)
+		if err == nil && !st {
+			return m, x, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, wrapErr(op, err)
+	}
+	xs, err := s.update(ctx, op, []*mailbox{m}, []error{kind}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, xs[0], nil
+}
+
+// mutation changes clones of the mailboxes' indexes (in the order given
+// to update) under their locks and reports whether it changed them.
+type mutation func(xs []*index) (bool, error)
+
+// update brings the indexes of one or two mailboxes up to date under their
+// locks (taken in path order, so two processes never deadlock, and under
+// the user's tree lock, shared, which hierarchy changes take exclusively),
+// runs fn on clones, and writes back every index that changed, the last
+// mailbox first (a Move's destination before its source). It returns the
+// indexes as left. A mailbox missing once locked is reported with its kind.
+func (s *Store) update(ctx context.Context, op string, ms []*mailbox, kinds []error, fn mutation) ([]*index, error) {
+	tl, err := flock(ctx, filepath.Join(ms[0].root, treeLockFile), false)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, imap.Errorf(op, kinds[0], "%q", ms[0].name)
+		}
+		return nil, wrapErr(op, err)
+	}
+	defer tl.unlock()
+	return s.updateHeld(ctx, op, ms, kinds, fn)
+}
+
+// updateHeld is update for a caller that holds the tree lock already.
+func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds []error, fn mutation) ([]*index, error) {
+	order := slices.Clone(ms)
+	slices.SortFunc(order, func(a, b *mailbox) int { return cmpStr(a.path, b.path) })
+	order = slices.CompactFunc(order, func(a, b *mailbox) bool { return a.path == b.path })
+	for _, m := range order {
+		l, err := flock(ctx, m.file(lockFile), true)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, wrapErr(op, err)
+		}
+		defer l.unlock()
+	}
+	xs := make([]*index, len(ms))
+	dirty := make([]bool, len(ms))
+	for i, m := range ms {
+		if !m.exists() {
+			return nil, imap.Errorf(op, kinds[i], "%q", m.name)
+		}
+		if i == 1 && m.path == ms[0].path {
+			xs[1] = xs[0]
+			continue
+		}
+		x, err := s.readIndex(m)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			// A folder another program made: it gets its identity now.
+			v, err := s.newUIDValidity(ctx)
+			if err != nil {
+				return nil, wrapErr(op, err)
+			}
+			x, dirty[i] = freshIndex(v, 1), true
+		case err != nil:
+			return nil, wrapErr(op, err)
+		default:
+			x = x.clone()
+		}
+		changed, err := s.scan(ctx, m, x)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		xs[i], dirty[i] = x, dirty[i] || changed
+	}
+	if fn != nil {
+		changed, err := fn(xs)
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		for i := range dirty {
+			dirty[i] = dirty[i] || changed
+		}
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if !dirty[i] || (i == 1 && ms[1].path == ms[0].path) {
+			continue
+		}
+		if err := s.writeIndex(ms[i], xs[i]); err != nil {
+			return nil, wrapErr(op, err)
+		}
+	}
+	return xs, nil
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// freshIndex is the index of a new, empty mailbox.
+func freshIndex(uidValidity uint32, uidNext imap.UID) *index {
+	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext}
+}
+
+// status computes a mailbox's counters from its index.
+func status(x *index) ports.MailboxStatus {
+	st := ports.MailboxStatus{
+		UIDValidity:   x.uidValidity,
+		UIDNext:       x.uidNext,
+		HighestModSeq: x.highest,
+		RecentUID:     x.recentUID,
+		Messages:      uint32(len(x.msgs)),
+	}
+	for i := range x.msgs {
+		e := &x.msgs[i]
+		st.Size += e.size
+		if !imap.HasFlag(e.flags, imap.FlagSeen) {
+			st.Unseen++
+		}
+		if e.uid >= x.recentUID {
+			st.Recent++
+		}
+	}
+	return st
+}
+
+// meta returns the entry's metadata; the flag slice is shared with the
+// index, so its capacity is cut to make an append by the caller copy.
+func (e *entry) meta() ports.MessageMeta {
+	return ports.MessageMeta{UID: e.uid, Flags: e.flags[:len(e.flags):len(e.flags)], ModSeq: e.modseq}
+}
+
+// Status returns the mailbox's counters.
+func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
+	_, x, err := s.view(ctx, "status", user, name, imap.ErrNonexistent)
+	if err != nil {
+		return ports.MailboxStatus{}, err
+	}
+	return status(x), nil
+}
+
+// Snapshot returns the status and every message's metadata from one
+// version of the index.
+func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxStatus, []ports.MessageMeta, error) {
+	_, x, err := s.view(ctx, "snapshot", user, name, imap.ErrNonexistent)
+	if err != nil {
+		return ports.MailboxStatus{}, nil, err
+	}
+	metas := make([]ports.MessageMeta, len(x.msgs))
+	for i := range x.msgs {
+		metas[i] = x.msgs[i].meta()
+	}
+	return status(x), metas, nil
+}
+
+// ChangesSince returns what changed after modseq, from one version of the
+// index.
+func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
+	_, x, err := s.view(ctx, "changes", user, name, imap.ErrNonexistent)
+	if err != nil {
+		return ports.Changes{}, err
+	}
+	ch := ports.Changes{Status: status(x)}
+	if modseq >= x.highest {
+		return ch, nil
+	}
+	for i := range x.msgs {
+		if x.msgs[i].modseq > modseq {
+			ch.Updated = append(ch.Updated, x.msgs[i].meta())
+		}
+	}
+	for _, t := range x.tombs {
+		if t.modseq > modseq {
+			ch.Expunged = append(ch.Expunged, t.uid)
+		}
+	}
+	return ch, nil
+}
+
+// sortedUIDs returns the UIDs sorted, without duplicates or zero.
+func sortedUIDs(uids []imap.UID) []imap.UID {
+	out := slices.Clone(uids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 && out[0] == 0 {
+		out = out[1:]
+	}
+	return out
+}
+
+// picked returns the positions in x.msgs of the wanted UIDs that exist,
+// ascending.
+func picked(x *index, want []imap.UID) []int {
+	var out []int
+	for _, u := range want {
+		if i, ok := x.find(u); ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Fetch returns the records of the UIDs that exist, in UID order.
+func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
+	const op = "fetch"
+	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return nil, err
+	}
+	pos := picked(x, sortedUIDs(uids))
+	if len(pos) == 0 {
+		return nil, nil
+	}
+	cache, err := os.Open(m.file(x.cacheName()))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, wrapErr(op, err)
+	}
+	if cache != nil {
+		defer cache.Close()
+	}
+	out := make([]ports.MessageRecord, 0, len(pos))
+	for _, i := range pos {
+		e := &x.msgs[i]
+		r := ports.MessageRecord{MessageMeta: e.meta(), InternalDate: dateOut(e.date, e.zone), Size: e.size}
+		if e.slen > 0 && cache != nil {
+			if r.Structure, err = readBlob(cache, e); err != nil {
+				return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func dateOut(sec int64, zone int32) time.Time {
+	t := time.Unix(sec, 0)
+	if zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(zone)))
+}
+
+// body is an open message file.
+type body struct {
+	*os.File
+	size int64
+}
+
+func (b *body) Size() int64 { return b.size }
+
+// Open opens one message's file. A file renamed by another process since
+// the index was read is found again through a fresh index.
+func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (ports.MessageBody, error) {
+	const op = "open"
+	for attempt := 0; ; attempt++ {
+		m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return nil, err
+		}
+		i, ok := x.find(uid)
+		if !ok {
+			return nil, imap.Errorf(op, imap.ErrNonexistent, "UID %d", uid)
+		}
+		f, err := os.Open(filepath.Join(m.cur(), x.msgs[i].file))
+		if err == nil {
+			return &body{File: f, size: x.msgs[i].size}, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, wrapErr(op, err)
+		}
+		if attempt == 2 {
+			return nil, imap.Errorf(op, imap.ErrNonexistent, "UID %d", uid)
+		}
+		// The index we read may predate a rename by another writer.
+		s.forget(m.path)
+	}
+}
+
+// writeBody writes the message to tmp/ and makes it durable; its mtime is
+// the internal date, as maildir readers expect.
+func writeBody(path string, msg ports.NewMessage, date time.Time) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(f, io.LimitReader(msg.Body, msg.Size))
+	if err == nil && n != msg.Size {
+		err = fmt.Errorf("message body shorter than its size %d", msg.Size)
+	}
+	if err == nil {
+		var one [1]byte
+		if k, _ := io.ReadFull(msg.Body, one[:]); k > 0 {
+			err = fmt.Errorf("message body longer than its size %d", msg.Size)
+		}
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(path, date, date)
+	}
+	return err
+}
+
+// deliver writes msg to tmp/ under a new unique name, outside any lock,
+// and returns the name and the file's path.
+func deliver(m *mailbox, msg ports.NewMessage, date time.Time) (string, string, error) {
+	if msg.Size < 0 || msg.Body == nil {
+		return "", "", errors.New("no message body")
+	}
+	unique := uniqueName(msg.Size)
+	tmp := filepath.Join(m.tmp(), unique)
+	if err := writeBody(tmp, msg, date); err != nil {
+		os.Remove(tmp)
+		return "", "", err
+	}
+	return unique, tmp, nil
+}
+
+// addMessage links a delivered file into cur/ and records it in x under
+// uid (the caller holds the lock). On failure the file is removed again.
+func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []string, msg ports.NewMessage, date time.Time) error {
+	file := fileFor(unique, flags)
+	dst := filepath.Join(m.cur(), file)
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	err := func() error {
+		if err := syncDir(m.cur()); err != nil {
+			return err
+		}
+		cache, err := openCache(m, x)
+		if err != nil {
+			return err
+		}
+		defer cache.Close()
+		off, err := cache.add(msg.Structure)
+		if err != nil {
+			return err
+		}
+		if err := cache.sync(); err != nil {
+			return err
+		}
+		// The index knows cur/ as it is now, our own file included.
+		if mt, err := dirMtime(m.cur()); err == nil {
+			x.curMtime = mt
+		}
+		_, zone := date.Zone()
+		x.highest++
+		e := entry{uid: uid, modseq: x.highest, date: date.Unix(), zone: int32(zone), size: msg.Size,
+			soff: off, slen: int64(len(msg.Structure)), file: file, flags: entryFlags(file, keywords(flags))}
+		i, _ := x.find(uid)
+		x.msgs = slices.Insert(x.msgs, i, e)
+		x.uidNext = max(x.uidNext, uid+1)
+		return nil
+	}()
+	if err != nil {
+		os.Remove(dst)
+	}
+	return err
+}
+
+// Append stores one message: written and fsynced in tmp/, moved into cur/
+// (folder fsynced), then recorded in the index, which is written
+// atomically before Append returns.
+func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
+	const op = "append"
+	var res ports.AppendResult
+	flags, err := normFlags(msg.Flags)
+	if err != nil {
+		return res, wrapErr(op, err)
+	}
+	m, err := s.resolve(ctx, op, user, name, imap.ErrTryCreate)
+	if err != nil {
+		return res, err
+	}
+	date := msg.InternalDate
+	if date.IsZero() {
+		date = time.Now()
+	}
+	unique, tmp, err := deliver(m, msg, date)
+	if err != nil {
+		return res, wrapErr(op, err)
+	}
+	defer os.Remove(tmp) // a no-op once the file has moved to cur/
+	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrTryCreate}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		if uint64(x.uidNext) >= maxUID {
+			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
+		}
+		res = ports.AppendResult{UIDValidity: x.uidValidity, UID: x.uidNext}
+		return true, addMessage(m, x, tmp, unique, x.uidNext, flags, msg, date)
+	})
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return res, nil
+}
+
+// UpdateFlags changes flags: system flags by renaming the files (the
+// letters after ":2,"), keywords in the index. Every changed message gets
+// the same new mod-sequence.
+func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string) ([]ports.MessageMeta, error) {
+	out, _, err := s.updateFlags(ctx, user, name, uids, op, flags, nil)
+	return out, err
+}
+
+// UpdateFlagsIf is UpdateFlags for the messages not modified after
+// unchangedSince (RFC 7162 UNCHANGEDSINCE), checked under the same lock.
+func (s *Store) UpdateFlagsIf(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	return s.updateFlags(ctx, user, name, uids, op, flags, &unchangedSince)
+}
+
+func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince *uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	const opName = "store"
+	want := sortedUIDs(uids)
+	flags, err := normFlags(flags)
+	if err != nil {
+		return nil, nil, wrapErr(opName, err)
+	}
+	m, err := s.resolve(ctx, opName, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []ports.MessageMeta
+	var modified []imap.UID
+	_, err = s.update(ctx, opName, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		out, modified = nil, nil
+		modseq := x.highest + 1
+		changed, renamed := false, false
+		for _, i := range picked(x, want) {
+			e := &x.msgs[i]
+			if unchangedSince != nil && e.modseq > *unchangedSince {
+				modified = append(modified, e.uid)
+				continue
+			}
+			next, diff := applyFlags(e.flags, op, flags)
+			if diff {
+				unique, _ := splitFile(e.file)
+				file := fileFor(unique, next)
+				if file != e.file {
+					if err := os.Rename(filepath.Join(m.cur(), e.file), filepath.Join(m.cur(), file)); err != nil {
+						return changed, err
+					}
+					renamed = true
+				}
+				// System flags first, as entryFlags orders them.
+				e.file, e.flags, e.modseq = file, entryFlags(file, keywords(next)), modseq
+				changed = true
+			}
+			out = append(out, e.meta())
+		}
+		if renamed {
+			if err := syncDir(m.cur()); err != nil {
+				return changed, err
+			}
+			if mt, err := dirMtime(m.cur()); err == nil {
+				x.curMtime = mt
+			}
+		}
+		if changed {
+			x.highest = modseq
+		}
+		return changed, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, modified, nil
+}
+
+// Expunge removes the \Deleted messages among uids (all for nil): files
+// first, then the index with tombstones; a crash in between leaves entries
+// without files, which the next operation turns into the same expunges.
+func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID) ([]imap.UID, error) {
+	const op = "expunge"
+	var want []imap.UID
+	if uids != nil {
+		if want = sortedUIDs(uids); len(want) == 0 {
+			return nil, nil
+		}
+	}
+	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return nil, err
+	}
+	var gone []imap.UID
+	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		gone = nil
+		var victims []int
+		if want == nil {
+			for i := range x.msgs {
+				victims = append(victims, i)
+			}
+		} else {
+			victims = picked(x, want)
+		}
+		victims = slices.DeleteFunc(victims, func(i int) bool { return !imap.HasFlag(x.msgs[i].flags, imap.FlagDeleted) })
+		if len(victims) == 0 {
+			return false, nil
+		}
+		for _, i := range victims {
+			gone = append(gone, x.msgs[i].uid)
+		}
+		return true, removeEntries(m, x, victims, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// removeEntries drops the entries at the given positions (ascending) from
+// x with tombstones sharing one new mod-sequence, unlinking their files
+// first when unlink is set.
+func removeEntries(m *mailbox, x *index, pos []int, unlink bool) error {
+	if unlink {
+		for _, i := range pos {
+			if err := os.Remove(filepath.Join(m.cur(), x.msgs[i].file)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		if err := syncDir(m.cur()); err != nil {
+			return err
+		}
+	}
+	if mt, err := dirMtime(m.cur()); err == nil {
+		x.curMtime = mt
+	}
+	x.highest++
+	drop := make(map[int]bool, len(pos))
+	for _, i := range pos {
+		drop[i] = true
+		x.tombs = append(x.tombs, tomb{x.msgs[i].uid, x.highest})
+	}
+	kept := x.msgs[:0]
+	for i := range x.msgs {
+		if !drop[i] {
+			kept = append(kept, x.msgs[i])
+		}
+	}
+	x.msgs = kept
+	sortTombs(x)
+	return nil
+}
+
+// Copy copies messages to dest with their flags and internal dates, as
+// hard links to the same files where the file system allows.
+func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	return s.transfer(ctx, "copy", user, name, uids, dest, false)
+}
+
+// Move moves messages to dest (RFC 6851): each file is renamed into the
+// destination's cur/, the destination's index is written, then the
+// source's with tombstones. A crash between the two leaves the source's
+// entries without files, which its next operation reports as expunged, so
+// a message is never in both mailboxes nor in neither.
+func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	return s.transfer(ctx, "move", user, name, uids, dest, true)
+}
+
+func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap.UID, dest string, move bool) (ports.CopyResult, error) {
+	want := sortedUIDs(uids)
+	var res ports.CopyResult
+	src, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return res, err
+	}
+	dst, err := s.resolve(ctx, op, user, dest, imap.ErrTryCreate)
+	if err != nil {
+		return res, err
+	}
+	_, err = s.update(ctx, op, []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrTryCreate}, func(xs []*index) (bool, error) {
+		xs0, xd := xs[0], xs[1]
+		res = ports.CopyResult{UIDValidity: xd.uidValidity}
+		pos := picked(xs0, want)
+		if len(pos) == 0 {
+			return false, nil
+		}
+		if uint64(xd.uidNext)+uint64(len(pos)) > maxUID {
+			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
+		}
+		// The entries to copy, taken before dest (maybe the same index)
+		// grows.
+		ents := make([]entry, len(pos))
+		for k, i := range pos {
+			ents[k] = xs0.msgs[i]
+		}
+		return true, copyEntries(src, dst, xs0, xd, pos, ents, move, &res)
+	})
+	if err != nil {
+		return ports.CopyResult{}, err
+	}
+	return res, nil
+}
+
+// copyEntries puts the files of ents into dst's cur/ under new unique
+// names (renamed for a move, linked or copied otherwise), records them in
+// xd and, for a move, drops the originals from xs with tombstones. On
+// failure it undoes what it did to the folders.
+func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move bool, res *ports.CopyResult) (err error) {
+	type done struct{ from, to string }
+	var made []done
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, d := range made {
+			if move {
+				os.Rename(d.to, d.from)
+			} else {
+				os.Remove(d.to)
+			}
+		}
+	}()
+	var srcCache *os.File
+	if f, err := os.Open(src.file(xs.cacheName())); err == nil {
+		srcCache = f
+		defer f.Close()
+	}
+	cache, err := openCache(dst, xd)
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	var added []entry
+	next := xd.uidNext
+	for _, e := range ents {
+		file := fileFor(uniqueName(e.size), e.flags)
+		from, to := filepath.Join(src.cur(), e.file), filepath.Join(dst.cur(), file)
+		if move {
+			err = os.Rename(from, to)
+		} else {
+			err = linkOrCopy(from, to, dst.tmp())
+		}
+		if err != nil {
+			return err
+		}
+		made = append(made, done{from, to})
+		var blob []byte
+		if srcCache != nil {
+			if blob, err = readBlob(srcCache, &e); err != nil {
+				return err
+			}
+		}
+		off, err := cache.add(blob)
+		if err != nil {
+			return err
+		}
+		n := e
+		n.uid, n.file, n.soff, n.slen = next, file, off, int64(len(blob))
+		n.flags = entryFlags(file, keywords(e.flags))
+		added = append(added, n)
+		res.Source = append(res.Source, e.uid)
+		res.Dest = append(res.Dest, next)
+		next++
+	}
+	if err := cache.sync(); err != nil {
+		return err
+	}
+	if err := syncDir(dst.cur()); err != nil {
+		return err
+	}
+	if move && src.path != dst.path {
+		if err := syncDir(src.cur()); err != nil {
+			return err
+		}
+	}
+	if move {
+		// Tombstones first: in the same mailbox the new entries must not
+		// shift the positions.
+		if err := removeEntries(src, xs, pos, false); err != nil {
+			return err
+		}
+	}
+	xd.highest++
+	for i := range added {
+		added[i].modseq = xd.highest
+	}
+	xd.msgs = append(xd.msgs, added...)
+	xd.uidNext = next
+	if mt, err := dirMtime(dst.cur()); err == nil {
+		xd.curMtime = mt
+	}
+	return nil
+}
+
+// linkOrCopy makes to a hard link of from, or a copy (written in tmp, then
+// renamed) where links are not possible.
+func linkOrCopy(from, to, tmpDir string) error {
+	if err := os.Link(from, to); err == nil {
+		return nil
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(tmpDir, uniqueName(fi.Size()))
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
+		err = os.Rename(tmp, to)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// ClaimRecent hands the not yet claimed UIDs to the caller and moves the
+// mark to UIDNEXT, under the mailbox lock.
+func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
+	const op = "claim recent"
+	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return 0, 0, err
+	}
+	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		x := xs[0]
+		from, to = x.recentUID, x.uidNext
+		if from >= to {
+			from = to
+			return false, nil
+		}
+		x.recentUID = to
+		return true, nil
+	})
+	return from, to, err
+}
+
+// Watch wakes the caller after changes to the mailbox's folders: cur/ and
+// new/ (messages delivered, flagged, expunged, by us or any program) and
+// the folder itself, where the index is replaced.
+func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, error) {
+	m, err := s.resolve(ctx, "watch", user, name, imap.ErrNonexistent)
+	if err != nil {
+		return nil, err
+	}
+	return fswatch.Watch(ctx, fswatch.Fallback, m.path, m.cur(), m.new())
+}

@@ -1,0 +1,428 @@
+package master
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
+)
+
+// CyrusMaster is where Debian's cyrus-imapd package puts master(8).
+const CyrusMaster = "/usr/lib/cyrus/bin/master"
+
+// Patience for things that happen "soon" (a process starting or leaving):
+// generous, since it only bounds a failure.
+const patience = 15 * time.Second
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binaries builds imapd, imapctl and master once per test run into a
+// folder every user can read.
+func binaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "imapd-bin-")
+		if buildErr != nil {
+			return
+		}
+		os.Chmod(buildDir, 0o755)
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		for _, name := range []string{"imapd", "imapctl", "master"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "./cmd/"+name)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// freePort returns a loopback address no one listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// svc is one SERVICES entry of the test's cyrus.conf.
+type svc struct {
+	name    string
+	flags   string
+	unix    bool
+	prefork int
+	maxchld int // 0 = no maxchild
+	addr    string
+}
+
+// env is a running master with our imapd as its services, in a fresh
+// folder owned by the user the services run as.
+type env struct {
+	t        *testing.T
+	kind     string // "cyrus" or "ours"
+	dir      string
+	conf     string
+	confDir  string
+	imapd    string
+	pidFile  string
+	pid      int
+	services map[string]*svc
+}
+
+// start lays out the folder and starts the master of kind.
+func start(t *testing.T, kind string, services []*svc) *env {
+	t.Helper()
+	bins := binaries(t)
+	dir, err := os.MkdirTemp("", "imapd-master-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	e := &env{t: t, kind: kind, dir: dir, services: map[string]*svc{}}
+	e.confDir = filepath.Join(dir, "config")
+	e.conf = filepath.Join(dir, "imapd.conf")
+	e.pidFile = filepath.Join(dir, "master.pid")
+	e.imapd = filepath.Join(dir, "bin", "imapd")
+	for _, d := range []string{"bin", "config/socket", "config/msg", "config/log/alice", "config/spool"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range []string{"imapd", "master"} {
+		copyFile(t, filepath.Join(bins, b), filepath.Join(dir, "bin", b), 0o755)
+	}
+	certPEM, keyPEM, err := tlsconf.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.write("config/cert.pem", string(certPEM))
+	e.write("config/key.pem", string(keyPEM))
+	e.write("imapd.conf", "configdirectory: "+e.confDir+"\n"+
+		"partition-default: "+e.confDir+"/spool\n"+
+		"servername: mastertest\n"+
+		"failedloginpause: 0\n"+
+		"tls_server_cert: "+e.confDir+"/cert.pem\n"+
+		"tls_server_key: "+e.confDir+"/key.pem\n"+
+		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n")
+	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
+
+	var conf strings.Builder
+	conf.WriteString("# the test's services\nSERVICES {\n")
+	for _, s := range services {
+		if s.unix {
+			s.addr = filepath.Join(dir, s.name+".sock")
+		} else {
+			s.addr = freePort(t)
+		}
+		fmt.Fprintf(&conf, "  %s cmd=\"%s -C %s %s\" listen=\"%s\" prefork=%d", s.name, e.imapd, e.conf, s.flags, s.addr, s.prefork)
+		if s.maxchld > 0 {
+			fmt.Fprintf(&conf, " maxchild=%d", s.maxchld)
+		}
+		conf.WriteString("\n")
+		e.services[s.name] = s
+	}
+	conf.WriteString("}\nEVENTS {\n  # nothing\n}\n")
+	e.write("cyrus.conf", conf.String())
+
+	// The user exists before the services start.
+	add := exec.Command(filepath.Join(bins, "imapctl"), "-C", e.conf, "user", "add", "alice")
+	add.Stdin = strings.NewReader("secret\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("imapctl user add: %v\n%s", err, out)
+	}
+	if kind == "cyrus" {
+		// Debian's master runs its services as cyrus:mail.
+		u, err := user.Lookup("cyrus")
+		if err != nil {
+			t.Skip("no cyrus user")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+			if err == nil {
+				os.Lchown(p, uid, gid)
+			}
+			return nil
+		})
+	}
+
+	var cmd *exec.Cmd
+	switch kind {
+	case "cyrus":
+		cmd = exec.Command(CyrusMaster, "-C", e.conf, "-M", filepath.Join(dir, "cyrus.conf"), "-p", e.pidFile, "-d")
+	default:
+		cmd = exec.Command(filepath.Join(dir, "bin", "master"), "-C", e.conf, "-M", filepath.Join(dir, "cyrus.conf"),
+			"-p", e.pidFile, "-d", "-L", filepath.Join(dir, "master.log"), "-D")
+	}
+	t.Cleanup(e.cleanup)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s%s", cmd, err, out, e.masterLog())
+	}
+	e.eventually("master's pid file", func() bool {
+		b, err := os.ReadFile(e.pidFile)
+		if err != nil {
+			return false
+		}
+		e.pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && e.pid > 0
+	})
+	// A probe connection would cost a use of a service process: look for
+	// the bound addresses instead.
+	for _, s := range services {
+		e.eventually("listener of "+s.name, func() bool {
+			if s.unix {
+				fi, err := os.Stat(s.addr)
+				return err == nil && fi.Mode()&os.ModeSocket != 0
+			}
+			ln, err := net.Listen("tcp", s.addr)
+			if err == nil {
+				ln.Close()
+				return false
+			}
+			return true
+		})
+	}
+	return e
+}
+
+func (s *svc) network() string {
+	if s.unix {
+		return "unix"
+	}
+	return "tcp"
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// write creates a file under the folder (owned by the service user when
+// the folder is).
+func (e *env) write(name, text string) {
+	e.t.Helper()
+	p := filepath.Join(e.dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Dir(p)); err == nil {
+		st := fi.Sys().(*syscall.Stat_t)
+		os.Chown(p, int(st.Uid), int(st.Gid))
+	}
+}
+
+func (e *env) masterLog() string {
+	b, _ := os.ReadFile(filepath.Join(e.dir, "master.log"))
+	if len(b) == 0 {
+		return ""
+	}
+	return "master.log:\n" + string(b)
+}
+
+// eventually waits until cond holds, failing the test after patience.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s master: waited in vain for %s\n%s", e.kind, what, e.masterLog())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// procs returns the pids of our imapd processes serving service ("" for
+// any service).
+func (e *env) procs(service string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, d := range ents {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
+		if err != nil || exe != e.imapd {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {
+			// A zombie has exited already.
+			if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 && f[0] == "Z" {
+				continue
+			}
+		}
+		if service != "" {
+			env, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+			found := false
+			for _, kv := range strings.Split(string(env), "\x00") {
+				found = found || kv == "CYRUS_SERVICE="+service
+			}
+			if !found {
+				continue
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// stop sends SIGTERM to master and waits until it and every service
+// process are gone.
+func (e *env) stop() {
+	e.t.Helper()
+	if e.pid == 0 {
+		return
+	}
+	syscall.Kill(e.pid, syscall.SIGTERM)
+	e.eventually("master and its services to exit", func() bool {
+		return !alive(e.pid) && len(e.procs("")) == 0
+	})
+	e.pid = 0
+}
+
+// cleanup never leaves a process behind: master's process group (it made
+// its own session) and any of our imapd processes are killed.
+func (e *env) cleanup() {
+	if e.pid > 0 {
+		syscall.Kill(e.pid, syscall.SIGTERM)
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(e.pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		syscall.Kill(-e.pid, syscall.SIGKILL)
+		syscall.Kill(e.pid, syscall.SIGKILL)
+	}
+	for _, p := range e.procs("") {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+	if e.t.Failed() {
+		e.t.Log(e.masterLog())
+	}
+	os.RemoveAll(e.dir)
+}
+
+// raw is a client that speaks IMAP by hand.
+type raw struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+	// Greeting holds the lines sent before the first command.
+	greeting string
+}
+
+func (e *env) dial(service string) *raw {
+	e.t.Helper()
+	s := e.services[service]
+	c, err := net.DialTimeout(s.network(), s.addr, patience)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return newRaw(e.t, c, true)
+}
+
+func newRaw(t *testing.T, c net.Conn, greet bool) *raw {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(patience))
+	r := &raw{t: t, c: c, r: bufio.NewReader(c)}
+	if greet {
+		r.greeting = r.line()
+	}
+	return r
+}
+
+func (r *raw) line() string {
+	r.t.Helper()
+	l, err := r.r.ReadString('\n')
+	if err != nil {
+		r.t.Fatalf("read: %v (after %q)", err, l)
+	}
+	return l
+}
+
+// cmd sends a tagged command and returns every line up to and including
+// the tagged answer.
+func (r *raw) cmd(tag, text string) []string {
+	r.t.Helper()
+	if _, err := r.c.Write([]byte(tag + " " + text + "\r\n")); err != nil {
+		r.t.Fatal(err)
+	}
+	var lines []string
+	for {
+		l := r.line()
+		lines = append(lines, l)
+		if strings.HasPrefix(l, tag+" ") {
+			return lines
+		}
+	}
+}
+
+// ok runs a command that must answer OK and returns its lines.
+func (r *raw) ok(tag, text string) []string {
+	r.t.Helper()
+	lines := r.cmd(tag, text)
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, tag+" OK") {
+		r.t.Fatalf("%s %s: %q", tag, text, lines)
+	}
+	return lines
+}
