@@ -31,6 +31,8 @@ type Settings struct {
 	SASLSaslauthd    string        // sasl_saslauthd_path (default /var/run/saslauthd/mux)
 	Timeout          time.Duration // timeout (minutes; default 32m, at least 30m)
 	FailedLoginPause time.Duration // failedloginpause (seconds; default 3s)
+	IMAPIdleTimeout  time.Duration // imapidletimeout (minutes; 0 = timeout)
+	LiteralMinus     bool          // literalminus: advertise LITERAL- instead of LITERAL+
 	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = built-in limit
 	IDResponse       bool          // imapidresponse (default yes)
 	DebugCommand     string        // debug_command, for -D
@@ -114,6 +116,12 @@ func (c *Config) Settings() (*Settings, error) {
 	}
 	if s.Timeout < MinTimeout {
 		s.Timeout = MinTimeout
+	}
+	if s.IMAPIdleTimeout, err = c.Duration("imapidletimeout", time.Minute, 0); err != nil {
+		return nil, err
+	}
+	if s.LiteralMinus, err = c.Bool("literalminus", false); err != nil {
+		return nil, err
 	}
 	if s.FailedLoginPause, err = c.Duration("failedloginpause", time.Second, 3*time.Second); err != nil {
 		return nil, err

@@ -111,6 +111,8 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		ConfigDir:        s.ConfigDir,
 		Service:          ServiceName(f.Service),
 		IdleTimeout:      s.Timeout,
+		IMAPIdleTimeout:  s.IMAPIdleTimeout,
+		LiteralMinus:     s.LiteralMinus,
 		FailedLoginPause: s.FailedLoginPause,
 		MaxMessageSize:   s.MaxMessageSize,
 		IDResponse:       s.IDResponse,

@@ -150,3 +150,15 @@ func TestProvideTelemetry(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestOptionsIdleAndLiterals: imapidletimeout and literalminus reach the app.
+func TestOptionsIdleAndLiterals(t *testing.T) {
+	o := ProvideOptions(settings(t, "imapidletimeout: 5\nliteralminus: yes\n"), Flags{})
+	if o.IMAPIdleTimeout != 5*time.Minute || !o.LiteralMinus {
+		t.Fatalf("options %+v", o)
+	}
+	o = ProvideOptions(settings(t, ""), Flags{})
+	if o.IMAPIdleTimeout != 0 || o.LiteralMinus {
+		t.Fatalf("defaults %+v", o)
+	}
+}
