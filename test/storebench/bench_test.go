@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -294,5 +293,4 @@ func TestStoreRatios(t *testing.T) {
 			float64(per["maildir"])/float64(per["sqlite"]))
 	}
 	t.Log(out.String())
-	_ = filepath.Join
 }

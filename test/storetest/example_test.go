@@ -16,7 +16,22 @@ func ExampleRun() {
 	// In a _test.go file of the adapter's package:
 	//
 	//	func TestContract(t *testing.T) { storetest.Run(t, openSQLite) }
+	//	func TestImporter(t *testing.T) { storetest.RunImporter(t, openSQLite) }
 	_ = openSQLite
+}
+
+// The multi-process and crash tests start the test binary again as child
+// processes that open the same store; TestMain hands them to Child.
+func ExampleRunCrash() {
+	// In the adapter's _test.go files:
+	//
+	//	func TestMain(m *testing.M) {
+	//		storetest.Child(func(dir string) (ports.Store, error) { return sqlite.Open(dir) })
+	//		os.Exit(m.Run())
+	//	}
+	//
+	//	func TestCrash(t *testing.T)     { storetest.RunCrash(t, openSQLite, storetest.ReExec) }
+	//	func TestProcesses(t *testing.T) { storetest.RunProcesses(t, openSQLite, storetest.ReExec) }
 }
 
 func openSQLite(t testing.TB, dir string) ports.Store {
