@@ -220,7 +220,7 @@ func (s *Server) Deliver(ctx context.Context, user, mailbox string, r io.Reader)
 		mailbox = "INBOX"
 	}
 	mailbox = imap.NormalizeMailbox(mailbox)
-	if err := s.store.EnsureUser(ctx, user); err != nil {
+	if err := s.EnsureUser(ctx, user); err != nil {
 		return ports.AppendResult{}, err
 	}
 	sp, err := newSpool(r, s.maxMessage(), memSpoolLimit)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ import (
 const baseCapabilities = "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE"
 
 // authCapabilities are added once the user is logged in.
-const authCapabilities = "BINARY CHILDREN CONDSTORE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE QRESYNC SEARCHRES STATUS=SIZE UIDPLUS UNSELECT UTF8=ACCEPT WITHIN"
+const authCapabilities = "BINARY CHILDREN CONDSTORE CREATE-SPECIAL-USE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE QRESYNC SEARCHRES SPECIAL-USE STATUS=SIZE UIDPLUS UNSELECT UTF8=ACCEPT WITHIN"
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
@@ -127,7 +128,7 @@ func (c *conn) loginFailed(user string, err error) (result, error) {
 
 // loggedIn moves the session to the authenticated state.
 func (c *conn) loggedIn(user string) (result, error) {
-	if err := c.srv.store.EnsureUser(c.ctx, user); err != nil {
+	if err := c.srv.EnsureUser(c.ctx, user); err != nil {
 		return result{}, err
 	}
 	c.user = user
@@ -230,4 +231,42 @@ func cmdStartTLS(c *conn, cmd *grammar.Command) (result, error) {
 // connInfo is what Auth may know of this connection.
 func (c *conn) connInfo() ports.ConnInfo {
 	return ports.ConnInfo{RemoteAddr: c.c.RemoteAddr(), SSF: c.ssf(), TLS: c.c.TLS(), TLSState: c.c.TLSState()}
+}
+
+// specialUses maps the usual folder names to their RFC 6154 attribute, for
+// autocreate_inbox_folders.
+var specialUses = map[string]string{
+	"drafts": `\Drafts`, "sent": `\Sent`, "trash": `\Trash`, "junk": `\Junk`,
+	"spam": `\Junk`, "archive": `\Archive`,
+}
+
+// EnsureUser makes sure the user's INBOX exists; the first time (no
+// mailbox yet) it also creates autocreate_inbox_folders, each with the
+// special use its name implies, as Cyrus creates them with the INBOX.
+func (s *Server) EnsureUser(ctx context.Context, user string) error {
+	first := false
+	if len(s.opts.AutocreateFolders) > 0 {
+		boxes, err := s.store.ListMailboxes(ctx, user)
+		first = err == nil && len(boxes) == 0
+	}
+	if err := s.store.EnsureUser(ctx, user); err != nil {
+		return err
+	}
+	if !first {
+		return nil
+	}
+	for _, name := range s.opts.AutocreateFolders {
+		if err := s.store.CreateMailbox(ctx, user, name); err != nil && !errors.Is(err, imap.ErrAlreadyExists) {
+			return err
+		}
+		if use, ok := specialUses[strings.ToLower(name)]; ok {
+			if err := s.store.SetSpecialUse(ctx, user, name, []string{use}); err != nil {
+				return err
+			}
+		}
+		if err := s.store.SetSubscribed(ctx, user, name, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 // listEntry is one name a LIST or LSUB answer may show.
 type listEntry struct {
 	exists, subscribed, children, subscribedChild bool
+	specialUse                                    []string
 }
 
 // cmdList answers LIST and LSUB (RFC 3501 6.3.8, 6.3.9), and LIST's
@@ -35,10 +36,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	recursive := opt(args.Select, "RECURSIVEMATCH")
 	retSubscribed := opt(args.Return, "SUBSCRIBED") || selSubscribed
 	retStatus := opt(args.Return, "STATUS")
-	if opt(args.Select, "SPECIAL-USE") {
-		// No mailbox carries a special use: nothing is selected.
-		return result{}, nil
-	}
+	selSpecialUse := opt(args.Select, "SPECIAL-USE")
 
 	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
 	if err != nil {
@@ -59,6 +57,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	for _, b := range boxes {
 		get(b.Name).exists = true
+		get(b.Name).specialUse = b.SpecialUse
 		for _, p := range imap.Parents(b.Name) {
 			get(p).children = true
 		}
@@ -118,6 +117,9 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		case !e.exists && !e.children:
 			continue // a subscription to nothing: only LSUB shows it
 		}
+		if selSpecialUse && len(e.specialUse) == 0 {
+			continue // RFC 6154 5.1: only mailboxes with a special use
+		}
 		if !e.exists {
 			if args.Extended {
 				attrs = append(attrs, `\NonExistent`)
@@ -134,6 +136,10 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		if retSubscribed && e.subscribed {
 			attrs = append(attrs, `\Subscribed`)
+		}
+		if !lsub {
+			// RFC 6154 2: special-use attributes ride on every LIST.
+			attrs = append(attrs, e.specialUse...)
 		}
 		shown[n] = true
 		b := []byte(cmd.Name + " (" + strings.Join(attrs, " ") + `) "/" `)

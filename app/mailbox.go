@@ -226,11 +226,23 @@ func (c *conn) flagsOf(e *session.Entry) []string {
 }
 
 func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
-	name := strings.TrimSuffix(cmd.Args.(*grammar.MailboxArgs).Mailbox, "/")
+	args := cmd.Args.(*grammar.MailboxArgs)
+	name := strings.TrimSuffix(args.Mailbox, "/")
 	if name == "INBOX" {
 		return result{}, imap.ErrAlreadyExists
 	}
-	return result{}, c.srv.store.CreateMailbox(c.ctx, c.user, name)
+	if err := c.srv.store.CreateMailbox(c.ctx, c.user, name); err != nil {
+		return result{}, err
+	}
+	if len(args.SpecialUse) > 0 {
+		// RFC 6154 3: CREATE-SPECIAL-USE. If the attributes cannot be
+		// kept, the mailbox is not created either.
+		if err := c.srv.store.SetSpecialUse(c.ctx, c.user, name, args.SpecialUse); err != nil {
+			c.srv.store.DeleteMailbox(c.ctx, c.user, name)
+			return result{}, err
+		}
+	}
+	return result{}, nil
 }
 
 func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {

@@ -27,6 +27,9 @@ type Options struct {
 	NoPasswordCheck  bool          // -N
 	ExternalSSF      int           // -p ssf
 	LiteralMinus     bool          // literalminus: LITERAL- (RFC 7888) instead of LITERAL+
+	// AutocreateFolders are created (and subscribed) with the INBOX at a
+	// user's first login: autocreate_inbox_folders.
+	AutocreateFolders []string
 }
 
 // Server serves IMAP sessions on connections from a Transport.

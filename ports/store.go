@@ -48,6 +48,12 @@ type Store interface {
 	// stay where they are).
 	RenameMailbox(ctx context.Context, user, from, to string) error
 
+	// SetSpecialUse replaces the mailbox's special-use attributes (RFC
+	// 6154); nil or empty clears them. They stay with the mailbox through
+	// RENAME and go with it on DELETE. imap.ErrNonexistent if the mailbox
+	// does not exist.
+	SetSpecialUse(ctx context.Context, user, name string, uses []string) error
+
 	// SetSubscribed records a subscription. Subscribing to a name that does
 	// not exist is allowed; so is unsubscribing from one not subscribed.
 	SetSubscribed(ctx context.Context, user, name string, subscribed bool) error
@@ -135,6 +141,9 @@ type Store interface {
 // MailboxInfo describes one mailbox in a listing.
 type MailboxInfo struct {
 	Name string
+	// SpecialUse holds the mailbox's RFC 6154 attributes (\Drafts,
+	// \Sent, ...) as SetSpecialUse stored them; nil when none.
+	SpecialUse []string
 }
 
 // MailboxStatus holds a mailbox's counters.

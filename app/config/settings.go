@@ -33,15 +33,18 @@ type Settings struct {
 	FailedLoginPause time.Duration // failedloginpause (seconds; default 3s)
 	IMAPIdleTimeout  time.Duration // imapidletimeout (minutes; 0 = timeout)
 	LiteralMinus     bool          // literalminus: advertise LITERAL- instead of LITERAL+
-	MaxMessageSize   int64         // maxmessagesize in bytes; 0 = built-in limit
-	IDResponse       bool          // imapidresponse (default yes)
-	DebugCommand     string        // debug_command, for -D
-	Debug            bool          // debug: log at debug level
-	TLSServerCert    string        // tls_server_cert
-	TLSServerKey     string        // tls_server_key
-	TLSClientCAFile  string        // tls_client_ca_file: verify client certificates (EXTERNAL)
-	TLSVersions      string        // tls_versions (default "tls1_2 tls1_3")
-	TLSRequired      bool          // tls_required: no authentication before TLS
+	// AutocreateFolders is autocreate_inbox_folders: names separated by
+	// "|", created with a user's INBOX.
+	AutocreateFolders []string
+	MaxMessageSize    int64  // maxmessagesize in bytes; 0 = built-in limit
+	IDResponse        bool   // imapidresponse (default yes)
+	DebugCommand      string // debug_command, for -D
+	Debug             bool   // debug: log at debug level
+	TLSServerCert     string // tls_server_cert
+	TLSServerKey      string // tls_server_key
+	TLSClientCAFile   string // tls_client_ca_file: verify client certificates (EXTERNAL)
+	TLSVersions       string // tls_versions (default "tls1_2 tls1_3")
+	TLSRequired       bool   // tls_required: no authentication before TLS
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
@@ -122,6 +125,11 @@ func (c *Config) Settings() (*Settings, error) {
 	}
 	if s.LiteralMinus, err = c.Bool("literalminus", false); err != nil {
 		return nil, err
+	}
+	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {
+		if f = strings.TrimSpace(f); f != "" {
+			s.AutocreateFolders = append(s.AutocreateFolders, f)
+		}
 	}
 	if s.FailedLoginPause, err = c.Duration("failedloginpause", time.Second, 3*time.Second); err != nil {
 		return nil, err

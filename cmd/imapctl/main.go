@@ -184,7 +184,7 @@ func userAdd(ctx context.Context, t *tool, args []string, stdin *os.File, _, std
 	if err := t.Users.Add(name, pw); err != nil {
 		return err
 	}
-	return t.Store.EnsureUser(ctx, name)
+	return t.Server.EnsureUser(ctx, name)
 }
 
 func userPasswd(_ context.Context, t *tool, args []string, stdin *os.File, _, stderr io.Writer) error {
@@ -236,7 +236,7 @@ func mailboxCreate(ctx context.Context, t *tool, args []string, _ *os.File, _, _
 	if err := mustExist(t, args[0]); err != nil {
 		return err
 	}
-	if err := t.Store.EnsureUser(ctx, args[0]); err != nil {
+	if err := t.Server.EnsureUser(ctx, args[0]); err != nil {
 		return err
 	}
 	return t.Store.CreateMailbox(ctx, args[0], imap.NormalizeMailbox(args[1]))

@@ -111,6 +111,11 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 			return nil, fmt.Errorf("%s: %w", b.Name, err)
 		}
 		problems = append(problems, p...)
+		if len(b.SpecialUse) > 0 {
+			if err := dst.SetSpecialUse(ctx, user, b.Name, b.SpecialUse); err != nil {
+				return nil, fmt.Errorf("%s: %w", b.Name, err)
+			}
+		}
 	}
 	prog.finish()
 	return problems, nil

@@ -89,6 +89,9 @@ func fill(t *testing.T, s ports.Store) {
 	if err := s.SetSubscribed(ctx, "alice", "Sent", true); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.SetSpecialUse(ctx, "alice", "Sent", []string{`\Sent`}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // sameMail fails unless b holds exactly a's mail for alice: mailboxes,
@@ -99,7 +102,9 @@ func sameMail(t *testing.T, a, b ports.Store) {
 	ctx := context.Background()
 	la, _ := a.ListMailboxes(ctx, "alice")
 	lb, _ := b.ListMailboxes(ctx, "alice")
-	if !slices.Equal(la, lb) {
+	if !slices.EqualFunc(la, lb, func(x, y ports.MailboxInfo) bool {
+		return x.Name == y.Name && slices.Equal(x.SpecialUse, y.SpecialUse)
+	}) {
 		t.Fatalf("mailboxes %v, want %v", lb, la)
 	}
 	sa, _ := a.Subscriptions(ctx, "alice")

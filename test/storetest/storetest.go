@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Rename", testRename},
 		{"RenameInbox", testRenameInbox},
 		{"Subscriptions", testSubscriptions},
+		{"SpecialUse", testSpecialUse},
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
@@ -410,6 +411,62 @@ func testSubscriptions(t *testing.T, e *env) {
 	other, err := e.s.Subscriptions(e.ctx, "someone-else")
 	if err != nil || len(other) != 0 {
 		t.Errorf("another user's subscriptions = %q, %v", other, err)
+	}
+}
+
+// specialUseOf returns the special-use attributes ListMailboxes reports.
+func (e *env) specialUseOf(s ports.Store, user, name string) []string {
+	e.t.Helper()
+	infos, err := s.ListMailboxes(e.ctx, user)
+	if err != nil {
+		e.t.Fatalf("ListMailboxes: %v", err)
+	}
+	for _, i := range infos {
+		if i.Name == name {
+			return i.SpecialUse
+		}
+	}
+	e.t.Fatalf("%q not listed", name)
+	return nil
+}
+
+func testSpecialUse(t *testing.T, e *env) {
+	e.user("u")
+	e.create("u", "Sent")
+	e.create("u", "Old/Stuff")
+	if err := e.s.SetSpecialUse(e.ctx, "u", "Sent", []string{`\Sent`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.SetSpecialUse(e.ctx, "u", "Old/Stuff", []string{`\Archive`, `\Flagged`}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "SetSpecialUse on a missing mailbox", e.s.SetSpecialUse(e.ctx, "u", "nope", []string{`\Trash`}), imap.ErrNonexistent)
+	if got := e.specialUseOf(e.s, "u", "Sent"); !slices.Equal(got, []string{`\Sent`}) {
+		t.Errorf("Sent: %q", got)
+	}
+	if got := e.specialUseOf(e.s, "u", "INBOX"); len(got) != 0 {
+		t.Errorf("INBOX: %q", got)
+	}
+	// The attributes follow RENAME (children too) and are seen by another handle.
+	if err := e.s.RenameMailbox(e.ctx, "u", "Old", "New"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.specialUseOf(e.handle(), "u", "New/Stuff"); !sameSet(got, []string{`\Archive`, `\Flagged`}) {
+		t.Errorf("after RENAME: %q", got)
+	}
+	// Cleared with nil; gone with DELETE (a new mailbox of that name has none).
+	if err := e.s.SetSpecialUse(e.ctx, "u", "New/Stuff", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.specialUseOf(e.s, "u", "New/Stuff"); len(got) != 0 {
+		t.Errorf("after clearing: %q", got)
+	}
+	if err := e.s.DeleteMailbox(e.ctx, "u", "Sent"); err != nil {
+		t.Fatal(err)
+	}
+	e.create("u", "Sent")
+	if got := e.specialUseOf(e.s, "u", "Sent"); len(got) != 0 {
+		t.Errorf("recreated mailbox kept %q", got)
 	}
 }
 

@@ -212,8 +212,39 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]ports.Mailbox
 	out := make([]ports.MailboxInfo, len(names))
 	for i, n := range names {
 		out[i] = ports.MailboxInfo{Name: n}
+		if m, err := s.box(op, user, n); err == nil {
+			if b, err := os.ReadFile(filepath.Join(m.path, specialUseFile)); err == nil {
+				out[i].SpecialUse = strings.Fields(string(b))
+			}
+		}
 	}
 	return out, nil
+}
+
+// SetSpecialUse keeps the attributes in a file inside the mailbox's
+// folder, so that they move with it on RENAME and go with it on DELETE.
+func (s *Store) SetSpecialUse(ctx context.Context, user, name string, uses []string) error {
+	const op = "special-use"
+	m, err := s.box(op, user, name)
+	if err != nil {
+		return err
+	}
+	tl, err := s.treeLock(ctx, m.root)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer tl.unlock()
+	if !m.exists() {
+		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	if len(uses) == 0 {
+		err := os.Remove(filepath.Join(m.path, specialUseFile))
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+		return wrapErr(op, err)
+	}
+	return wrapErr(op, writeAtomic(m.path, specialUseFile, []byte(strings.Join(uses, " ")+"\n")))
 }
 
 // CreateMailbox creates the mailbox and its missing superior levels.

@@ -77,6 +77,8 @@ const (
 	cachePrefix = "imapd-cache."
 	lockFile    = "imapd-lock"
 	nameFile    = "imapd-name"
+	// specialUseFile holds the mailbox's RFC 6154 attributes.
+	specialUseFile = "imapd-specialuse"
 	// File names inside a user's root.
 	treeLockFile = "imapd-tree-lock"
 	subsFile     = "subscriptions"

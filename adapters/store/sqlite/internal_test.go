@@ -183,3 +183,35 @@ func TestConcurrentOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeFromVersion1: a database written before mailboxes had
+// special-use attributes is upgraded in place when opened.
+func TestUpgradeFromVersion1(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `PRAGMA user_version = 1`} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatalf("reopening a version 1 database: %v", err)
+	}
+	defer s.Close()
+	if err := s.SetSpecialUse(ctx, "u", "INBOX", []string{`\Flagged`}); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.ListMailboxes(ctx, "u")
+	if err != nil || len(infos) != 1 || len(infos[0].SpecialUse) != 1 {
+		t.Fatalf("ListMailboxes = %+v, %v", infos, err)
+	}
+}

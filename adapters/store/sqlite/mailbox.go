@@ -254,22 +254,35 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]ports.Mailbox
 	err := s.read(ctx, "list", func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `
-			SELECT m.name FROM mailboxes m JOIN users u ON u.id = m.user_id
+			SELECT m.name, m.specialuse FROM mailboxes m JOIN users u ON u.id = m.user_id
 			WHERE u.name = ? ORDER BY m.name`, user)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
+			var n, use string
+			if err := rows.Scan(&n, &use); err != nil {
 				return err
 			}
-			out = append(out, ports.MailboxInfo{Name: n})
+			out = append(out, ports.MailboxInfo{Name: n, SpecialUse: strings.Fields(use)})
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// SetSpecialUse records the mailbox's special-use attributes in its row.
+func (s *Store) SetSpecialUse(ctx context.Context, user, name string, uses []string) error {
+	const op = "special-use"
+	return s.write(ctx, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET specialuse = ? WHERE id = ?`, strings.Join(uses, " "), m.id)
+		return err
+	})
 }
 
 // CreateMailbox creates the mailbox and its missing superior levels.

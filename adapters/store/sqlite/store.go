@@ -45,7 +45,7 @@ const (
 	// maxNameLen is the longest mailbox name accepted, in bytes.
 	maxNameLen = 1024
 	// schemaVersion is recorded in PRAGMA user_version.
-	schemaVersion = 1
+	schemaVersion = 2
 )
 
 // Store is a ports.Store on one SQLite database. It is safe for concurrent
@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS mailboxes (
 	uidnext       INTEGER NOT NULL,
 	highestmodseq INTEGER NOT NULL,
 	recentuid     INTEGER NOT NULL,
+	specialuse    TEXT NOT NULL DEFAULT '',
 	UNIQUE (user_id, name)
 );
 CREATE TABLE IF NOT EXISTS bodies (
@@ -172,6 +173,20 @@ func (s *Store) init() error {
 		return fmt.Errorf("sqlite: open: database schema %d is newer than this program (%d)", v, schemaVersion)
 	}
 	return s.write(ctx, "open", func(tx *sql.Tx) error {
+		// Read the version again under the write lock: another process
+		// may have upgraded the database meanwhile.
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			return err
+		}
+		if v == schemaVersion {
+			return nil
+		}
+		if v == 1 {
+			// Version 2 adds the special-use attributes of mailboxes.
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN specialuse TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}

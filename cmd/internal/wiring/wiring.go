@@ -107,17 +107,18 @@ func ProvideLogger(s *config.Settings) *slog.Logger {
 // ProvideOptions builds the app's options from the settings and flags.
 func ProvideOptions(s *config.Settings, f Flags) app.Options {
 	return app.Options{
-		ServerName:       s.ServerName,
-		ConfigDir:        s.ConfigDir,
-		Service:          ServiceName(f.Service),
-		IdleTimeout:      s.Timeout,
-		IMAPIdleTimeout:  s.IMAPIdleTimeout,
-		LiteralMinus:     s.LiteralMinus,
-		FailedLoginPause: s.FailedLoginPause,
-		MaxMessageSize:   s.MaxMessageSize,
-		IDResponse:       s.IDResponse,
-		NoPasswordCheck:  f.NoPasswordCheck,
-		ExternalSSF:      f.ExternalSSF,
+		ServerName:        s.ServerName,
+		ConfigDir:         s.ConfigDir,
+		Service:           ServiceName(f.Service),
+		IdleTimeout:       s.Timeout,
+		IMAPIdleTimeout:   s.IMAPIdleTimeout,
+		LiteralMinus:      s.LiteralMinus,
+		AutocreateFolders: s.AutocreateFolders,
+		FailedLoginPause:  s.FailedLoginPause,
+		MaxMessageSize:    s.MaxMessageSize,
+		IDResponse:        s.IDResponse,
+		NoPasswordCheck:   f.NoPasswordCheck,
+		ExternalSSF:       f.ExternalSSF,
 	}
 }
 

@@ -153,8 +153,8 @@ func TestProvideTelemetry(t *testing.T) {
 
 // TestOptionsIdleAndLiterals: imapidletimeout and literalminus reach the app.
 func TestOptionsIdleAndLiterals(t *testing.T) {
-	o := ProvideOptions(settings(t, "imapidletimeout: 5\nliteralminus: yes\n"), Flags{})
-	if o.IMAPIdleTimeout != 5*time.Minute || !o.LiteralMinus {
+	o := ProvideOptions(settings(t, "imapidletimeout: 5\nliteralminus: yes\nautocreate_inbox_folders: Sent | Drafts|Trash \n"), Flags{})
+	if o.IMAPIdleTimeout != 5*time.Minute || !o.LiteralMinus || strings.Join(o.AutocreateFolders, ",") != "Sent,Drafts,Trash" {
 		t.Fatalf("options %+v", o)
 	}
 	o = ProvideOptions(settings(t, ""), Flags{})
