@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 // buildBinaries builds imapd and imapctl with the race detector off (the
 // processes are the subject, not the test binary) into a temporary folder.
-func buildBinaries(t *testing.T) binaries {
+func buildBinaries(t testing.TB) binaries {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "imapd-e2e-bin-")
@@ -61,7 +61,7 @@ func buildBinaries(t *testing.T) binaries {
 
 // newProcessConfig writes an imapd.conf in a fresh configdirectory, with
 // extra lines appended, and creates the test users with imapctl.
-func newProcessConfig(t *testing.T, extra []string) string {
+func newProcessConfig(t testing.TB, extra []string) string {
 	t.Helper()
 	bins := buildBinaries(t)
 	dir := t.TempDir()
@@ -99,7 +99,7 @@ type process struct {
 }
 
 // startImapd starts imapd -C conf and reads its greeting.
-func startImapd(t *testing.T, bins binaries, conf string) *process {
+func startImapd(t testing.TB, bins binaries, conf string) *process {
 	t.Helper()
 	cmd := exec.Command(bins.imapd, "-C", conf)
 	stdin, err := cmd.StdinPipe()

@@ -16,8 +16,8 @@ import (
 )
 
 // Settle is how long after a change event the first follow-up wake-up
-// comes; a second one follows at ten times that.
-const Settle = 20 * time.Millisecond
+// comes; more follow at ten and a hundred times that.
+const Settle = 2 * time.Millisecond
 
 // Fallback is the period of the wake-up sent even when no event came.
 const Fallback = 5 * time.Second
@@ -54,7 +54,7 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 	readerDone := make(chan struct{})
 	// A write is often seen before the writer finished its commit (SQLite
 	// writes the WAL, then publishes it in its index; maildir renames the
-	// file, then writes its own index), so every event is followed by two
+	// file, then writes its own index), so every event is followed by three
 	// later wake-ups that see the finished change.
 	var mu sync.Mutex
 	stopped := false
@@ -65,12 +65,13 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 			wake()
 		}
 	}
-	var settle1, settle2 *time.Timer
+	var settle1, settle2, settle3 *time.Timer
 	if f == nil {
 		close(readerDone)
 	} else {
 		settle1 = time.AfterFunc(time.Hour, later)
 		settle2 = time.AfterFunc(time.Hour, later)
+		settle3 = time.AfterFunc(time.Hour, later)
 		go func() {
 			defer close(readerDone)
 			buf := make([]byte, 4096)
@@ -84,6 +85,7 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 				wake()
 				settle1.Reset(Settle)
 				settle2.Reset(10 * Settle)
+				settle3.Reset(100 * Settle)
 			}
 		}()
 	}
@@ -103,6 +105,7 @@ func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan
 				if settle1 != nil {
 					settle1.Stop()
 					settle2.Stop()
+					settle3.Stop()
 				}
 				close(ch)
 				return

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -54,6 +55,9 @@ type Store struct {
 	w   *sql.DB // writes: every transaction begins IMMEDIATE
 	r   *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
 	dir string  // the folder of the database, its WAL and shared memory
+
+	notifyOnce sync.Once
+	notifyFile *os.File
 }
 
 var _ ports.Store = (*Store)(nil)
@@ -197,7 +201,11 @@ func (s *Store) init() error {
 
 // Close releases the database connections.
 func (s *Store) Close() error {
-	return errors.Join(s.w.Close(), s.r.Close())
+	var nerr error
+	if s.notifyFile != nil {
+		nerr = s.notifyFile.Close()
+	}
+	return errors.Join(s.w.Close(), s.r.Close(), nerr)
 }
 
 // escapePath makes a file name safe inside a file: URI, whose query part
@@ -258,7 +266,23 @@ func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) er
 	if err := tx.Commit(); err != nil {
 		return wrapErr(op, err)
 	}
+	s.notify()
 	return nil
+}
+
+// NotifyFile is written after every commit, so that watchers in other
+// processes wake when the change is visible, not when its bytes first
+// reach the WAL (which comes before the commit is published).
+const NotifyFile = "mail.db-notify"
+
+// notify touches NotifyFile: one write, no fsync, after each commit.
+func (s *Store) notify() {
+	s.notifyOnce.Do(func() {
+		s.notifyFile, _ = os.OpenFile(filepath.Join(s.dir, NotifyFile), os.O_WRONLY|os.O_CREATE, 0o600)
+	})
+	if s.notifyFile != nil {
+		s.notifyFile.WriteAt([]byte{1}, 0)
+	}
 }
 
 // read runs fn in one read transaction: every query in it sees the same
