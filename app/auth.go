@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -131,14 +132,52 @@ func (c *conn) loggedIn(user string) (result, error) {
 	if err := c.srv.EnsureUser(c.ctx, user); err != nil {
 		return result{}, err
 	}
+	if err := c.checkLimits(user); err != nil {
+		return result{}, err
+	}
 	c.user = user
 	c.admin = c.srv.auth.IsAdmin(user)
 	c.state = session.Authenticated
-	if l := c.srv.tel.SessionLog(user); l != nil {
+	if l := c.srv.tel.SessionLog(user, c.sessionID); l != nil {
 		c.in.log, c.out.log = l, l
 	}
 	c.srv.tel.Event(ports.Event{Kind: "login", User: user, Remote: c.c.RemoteAddr()})
-	return result{code: "CAPABILITY " + c.capabilities(), text: "User logged in"}, nil
+	return result{code: "CAPABILITY " + c.capabilities(), text: "User logged in SESSIONID=<" + c.sessionID + ">"}, nil
+}
+
+// checkLimits records the login with Presence and refuses it when the
+// user or the client's host already has maxlogins_per_user or
+// maxlogins_per_host sessions, in any process.
+func (c *conn) checkLimits(user string) error {
+	p := c.srv.presence
+	if p == nil || (c.srv.opts.MaxLoginsPerUser <= 0 && c.srv.opts.MaxLoginsPerHost <= 0) {
+		return nil
+	}
+	sameUser, sameHost, err := p.Login(user, c.host())
+	if err != nil {
+		return err
+	}
+	c.presence = true
+	if max := c.srv.opts.MaxLoginsPerUser; max > 0 && sameUser >= max {
+		p.Logout()
+		c.presence = false
+		return &grammar.Error{Status: "NO", Code: "LIMIT", Text: "Too many open connections for this user"}
+	}
+	if max := c.srv.opts.MaxLoginsPerHost; max > 0 && sameHost >= max {
+		p.Logout()
+		c.presence = false
+		return &grammar.Error{Status: "NO", Code: "LIMIT", Text: "Too many open connections from this host"}
+	}
+	return nil
+}
+
+// host is the client's address without its port.
+func (c *conn) host() string {
+	addr := c.c.RemoteAddr()
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,10 @@ type conn struct {
 
 	// shutdown is set when msg/shutdown ended the session in IDLE.
 	shutdown bool
+	// sessionID names the session in logs and in LOGIN's answer.
+	sessionID string
+	// presence is set while Presence holds this session's login.
+	presence bool
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.
@@ -92,6 +97,8 @@ func (t *tapWriter) Write(p []byte) (int, error) {
 // autologout timeout, or a fatal error. It closes c.
 func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	cn := &conn{srv: s, ctx: ctx, c: c}
+	cn.sessionID = s.opts.ServerName + "-" + strconv.Itoa(os.Getpid()) + "-" +
+		strconv.FormatInt(time.Now().Unix(), 10) + "-" + strconv.FormatUint(s.sessions.Add(1), 10)
 	cn.in = &tapReader{r: c}
 	cn.out = &tapWriter{w: c}
 	cn.br = bufio.NewReaderSize(cn.in, 16<<10)
@@ -100,6 +107,9 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	defer func() {
 		if cn.in.log != nil {
 			cn.in.log.Close()
+		}
+		if cn.presence {
+			s.presence.Logout()
 		}
 		c.Close()
 	}()

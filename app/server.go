@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/imapd-go/imapd/ports"
@@ -27,6 +28,8 @@ type Options struct {
 	NoPasswordCheck  bool          // -N
 	ExternalSSF      int           // -p ssf
 	LiteralMinus     bool          // literalminus: LITERAL- (RFC 7888) instead of LITERAL+
+	MaxLoginsPerUser int           // maxlogins_per_user: 0 = no limit
+	MaxLoginsPerHost int           // maxlogins_per_host: 0 = no limit
 	// AutocreateFolders are created (and subscribed) with the INBOX at a
 	// user's first login: autocreate_inbox_folders.
 	AutocreateFolders []string
@@ -34,12 +37,17 @@ type Options struct {
 
 // Server serves IMAP sessions on connections from a Transport.
 type Server struct {
-	opts  Options
-	store ports.Store
-	auth  ports.Auth
-	tel   ports.Telemetry
-	log   *slog.Logger
+	opts     Options
+	store    ports.Store
+	auth     ports.Auth
+	tel      ports.Telemetry
+	log      *slog.Logger
+	presence ports.Presence // nil: no login limits
+	sessions atomic.Uint64  // sessions served, for session ids
 }
+
+// SetPresence enables maxlogins_per_user and maxlogins_per_host through p.
+func (s *Server) SetPresence(p ports.Presence) { s.presence = p }
 
 // New assembles a Server.
 func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, log *slog.Logger) *Server {

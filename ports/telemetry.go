@@ -9,8 +9,10 @@ import (
 type Telemetry interface {
 	// SessionLog returns a writer for the protocol log of user's session
 	// (Cyrus's log/<user>/ files), or nil when that user is not being
-	// logged. The session writes Read and Wrote records to it.
-	SessionLog(user string) SessionLog
+	// logged. sessionID names the session (telemetry_bysessionid logs by
+	// it rather than by process id). The session writes Read and Wrote
+	// records to it.
+	SessionLog(user, sessionID string) SessionLog
 
 	// Event records an operational event (login, login failure, command
 	// with its latency, errors of ours).

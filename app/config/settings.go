@@ -18,21 +18,24 @@ var PwcheckMethods = []string{"auxprop", "saslauthd", "alwaystrue"}
 
 // Settings are the options imapd and imapctl use, typed and defaulted.
 type Settings struct {
-	Path             string        // the configuration file read
-	Service          string        // the service options were looked up for
-	ConfigDir        string        // configdirectory (required)
-	Partition        string        // partition-default: where mail lives
-	Store            string        // store: the storage backend ("sqlite" or "maildir")
-	ServerName       string        // servername (default: the host name)
-	Admins           []string      // admins
-	AllowPlaintext   bool          // allowplaintext (default no)
-	SASLMechList     []string      // sasl_mech_list (default: empty, every mechanism that can work)
-	SASLPwcheck      []string      // sasl_pwcheck_method: auxprop (default), saslauthd, alwaystrue
-	SASLSaslauthd    string        // sasl_saslauthd_path (default /var/run/saslauthd/mux)
-	Timeout          time.Duration // timeout (minutes; default 32m, at least 30m)
-	FailedLoginPause time.Duration // failedloginpause (seconds; default 3s)
-	IMAPIdleTimeout  time.Duration // imapidletimeout (minutes; 0 = timeout)
-	LiteralMinus     bool          // literalminus: advertise LITERAL- instead of LITERAL+
+	Path                 string        // the configuration file read
+	Service              string        // the service options were looked up for
+	ConfigDir            string        // configdirectory (required)
+	Partition            string        // partition-default: where mail lives
+	Store                string        // store: the storage backend ("sqlite" or "maildir")
+	ServerName           string        // servername (default: the host name)
+	Admins               []string      // admins
+	AllowPlaintext       bool          // allowplaintext (default no)
+	SASLMechList         []string      // sasl_mech_list (default: empty, every mechanism that can work)
+	SASLPwcheck          []string      // sasl_pwcheck_method: auxprop (default), saslauthd, alwaystrue
+	SASLSaslauthd        string        // sasl_saslauthd_path (default /var/run/saslauthd/mux)
+	Timeout              time.Duration // timeout (minutes; default 32m, at least 30m)
+	FailedLoginPause     time.Duration // failedloginpause (seconds; default 3s)
+	IMAPIdleTimeout      time.Duration // imapidletimeout (minutes; 0 = timeout)
+	LiteralMinus         bool          // literalminus: advertise LITERAL- instead of LITERAL+
+	MaxLoginsPerUser     int           // maxlogins_per_user: 0 = no limit
+	MaxLoginsPerHost     int           // maxlogins_per_host: 0 = no limit
+	TelemetryBySessionID bool          // telemetry_bysessionid
 	// AutocreateFolders is autocreate_inbox_folders: names separated by
 	// "|", created with a user's INBOX.
 	AutocreateFolders []string
@@ -124,6 +127,19 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	if s.LiteralMinus, err = c.Bool("literalminus", false); err != nil {
+		return nil, err
+	}
+	for _, k := range []struct {
+		key string
+		dst *int
+	}{{"maxlogins_per_user", &s.MaxLoginsPerUser}, {"maxlogins_per_host", &s.MaxLoginsPerHost}} {
+		n, err := c.Int(k.key, 0)
+		if err != nil {
+			return nil, err
+		}
+		*k.dst = int(n)
+	}
+	if s.TelemetryBySessionID, err = c.Bool("telemetry_bysessionid", false); err != nil {
 		return nil, err
 	}
 	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
 )
@@ -25,7 +24,8 @@ func initTool(s *config.Settings, f wiring.Flags) (*tool, func(), error) {
 	auth := wiring.ProvideAuth(s, userDB)
 	logger := wiring.ProvideLogger(s)
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
-	server := app.New(options, store, auth, telemetry, logger)
+	presence := wiring.ProvidePresence(s, f)
+	server := wiring.ProvideServer(options, store, auth, telemetry, logger, presence)
 	mainTool := &tool{
 		Server: server,
 		Store:  store,

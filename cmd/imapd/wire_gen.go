@@ -25,7 +25,8 @@ func initServer(s *config.Settings, f wiring.Flags) (*app.Server, func(), error)
 	auth := wiring.ProvideAuth(s, userDB)
 	logger := wiring.ProvideLogger(s)
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
-	server := app.New(appOptions, store, auth, telemetry, logger)
+	presence := wiring.ProvidePresence(s, f)
+	server := wiring.ProvideServer(appOptions, store, auth, telemetry, logger, presence)
 	return server, func() {
 		cleanup()
 	}, nil

@@ -22,9 +22,12 @@ import (
 type Telemetry struct {
 	configDir string
 	service   string
-	log       *slog.Logger
-	pid       int
-	now       func() time.Time
+	// BySessionID names log files by session id instead of process id
+	// (telemetry_bysessionid).
+	BySessionID bool
+	log         *slog.Logger
+	pid         int
+	now         func() time.Time
 }
 
 var _ ports.Telemetry = (*Telemetry)(nil)
@@ -41,11 +44,12 @@ func New(configDir, service string, log *slog.Logger) *Telemetry {
 // ctimeLayout is C's ctime(3) format (day of month padded with a space).
 const ctimeLayout = "Mon Jan _2 15:04:05 2006\n"
 
-// SessionLog opens log/<user>/<service>-<pid> for appending when the folder
+// SessionLog opens log/<user>/<service>-<pid> (or log/<user>/<sessionID>
+// with BySessionID) for appending when the folder
 // log/<user> exists (nothing creates it: an administrator does, to watch a
 // user), and writes the header: "---------- <user> <ctime>" and a blank
 // line. It returns nil otherwise, or when the file cannot be opened.
-func (t *Telemetry) SessionLog(user string) ports.SessionLog {
+func (t *Telemetry) SessionLog(user, sessionID string) ports.SessionLog {
 	if user == "" || user == "." || user == ".." || strings.ContainsAny(user, "/\x00") {
 		return nil
 	}
@@ -54,6 +58,9 @@ func (t *Telemetry) SessionLog(user string) ports.SessionLog {
 		return nil
 	}
 	name := filepath.Join(dir, t.service+"-"+strconv.Itoa(t.pid))
+	if t.BySessionID && sessionID != "" && !strings.ContainsAny(sessionID, "/\x00") {
+		name = filepath.Join(dir, sessionID)
+	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		t.log.Warn("cannot open session log", "file", name, "err", err)

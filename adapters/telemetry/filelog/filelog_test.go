@@ -23,7 +23,7 @@ func TestSessionLogFormat(t *testing.T) {
 	clock := time.Date(1993, time.June, 3, 21, 49, 8, 0, time.Local)
 	tel.now = func() time.Time { return clock }
 
-	l := tel.SessionLog("alice")
+	l := tel.SessionLog("alice", "")
 	if l == nil {
 		t.Fatal("no session log")
 	}
@@ -54,7 +54,7 @@ func TestSessionLogFormat(t *testing.T) {
 	}
 
 	// A second session of the same process appends.
-	l = tel.SessionLog("alice")
+	l = tel.SessionLog("alice", "")
 	l.Read([]byte("x\r\n"))
 	l.Close()
 	data, _ = os.ReadFile(name)
@@ -69,7 +69,7 @@ func TestSessionLogOnlyWhenFolderExists(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "log", "file"), nil, 0o644)
 	tel := New(dir, "imap", nil)
 	for _, u := range []string{"bob", "file", "", ".", "..", "a/b"} {
-		if l := tel.SessionLog(u); l != nil {
+		if l := tel.SessionLog(u, ""); l != nil {
 			t.Errorf("SessionLog(%q) = %v, want nil", u, l)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/presence/procdir"
 	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
@@ -91,7 +92,25 @@ func ProvideAuth(s *config.Settings, db *sasl.UserDB) ports.Auth {
 
 // ProvideTelemetry returns Cyrus-style session logs and slog events.
 func ProvideTelemetry(s *config.Settings, f Flags, log *slog.Logger) ports.Telemetry {
-	return filelog.New(s.ConfigDir, ServiceName(f.Service), log)
+	t := filelog.New(s.ConfigDir, ServiceName(f.Service), log)
+	t.BySessionID = s.TelemetryBySessionID
+	return t
+}
+
+// ProvidePresence keeps the proc/ records behind maxlogins_per_user and
+// maxlogins_per_host.
+func ProvidePresence(s *config.Settings, f Flags) ports.Presence {
+	return procdir.New(s.ConfigDir, ServiceName(f.Service))
+}
+
+// ProvideServer assembles the app; Presence is used only when a login
+// limit is configured.
+func ProvideServer(opts app.Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, log *slog.Logger, p ports.Presence) *app.Server {
+	srv := app.New(opts, store, auth, tel, log)
+	if opts.MaxLoginsPerUser > 0 || opts.MaxLoginsPerHost > 0 {
+		srv.SetPresence(p)
+	}
+	return srv
 }
 
 // ProvideLogger logs to standard error: warnings and errors, or everything
@@ -114,6 +133,8 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IMAPIdleTimeout:   s.IMAPIdleTimeout,
 		LiteralMinus:      s.LiteralMinus,
 		AutocreateFolders: s.AutocreateFolders,
+		MaxLoginsPerUser:  s.MaxLoginsPerUser,
+		MaxLoginsPerHost:  s.MaxLoginsPerHost,
 		FailedLoginPause:  s.FailedLoginPause,
 		MaxMessageSize:    s.MaxMessageSize,
 		IDResponse:        s.IDResponse,
@@ -127,4 +148,4 @@ var AdapterSet = wire.NewSet(ProvideStore, ProvideUserDB, ProvideAuth, ProvideTe
 
 // ServerSet provides an *app.Server and everything it needs, given
 // *config.Settings and Flags.
-var ServerSet = wire.NewSet(AdapterSet, ProvideOptions, app.New)
+var ServerSet = wire.NewSet(AdapterSet, ProvidePresence, ProvideOptions, ProvideServer)

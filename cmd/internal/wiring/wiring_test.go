@@ -141,7 +141,7 @@ func TestProvideTelemetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	tel := ProvideTelemetry(s, Flags{Service: "imap2"}, ProvideLogger(s))
-	l := tel.SessionLog("alice")
+	l := tel.SessionLog("alice", "")
 	if l == nil {
 		t.Fatal("no session log")
 	}
