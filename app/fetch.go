@@ -217,6 +217,14 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE "...)
 			b = grammar.AppendDateTime(b, rec.InternalDate)
+		case "SAVEDATE":
+			// RFC 8514: NIL when the store does not know it.
+			b = append(b, "SAVEDATE "...)
+			if rec.SaveDate.IsZero() {
+				b = append(b, "NIL"...)
+			} else {
+				b = grammar.AppendDateTime(b, rec.SaveDate)
+			}
 		case "RFC822.SIZE":
 			b = append(b, "RFC822.SIZE "...)
 			b = strconv.AppendInt(b, rec.Size, 10)

@@ -184,7 +184,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				if err != nil {
 					return result{}, err
 				}
-				m.InternalDate, m.Size, m.Structure = rec.InternalDate, rec.Size, st
+				m.InternalDate, m.Size, m.Structure, m.SaveDate = rec.InternalDate, rec.Size, st, rec.SaveDate
 			}
 			var raw *lazyBody
 			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {
@@ -321,7 +321,7 @@ func keyNeedsRecord(k search.Key) bool {
 		}
 		return false
 	case search.OpAll, search.OpSeqSet, search.OpUID, search.OpFlag, search.OpNoFlag, search.OpNew, search.OpOld,
-		search.OpModSeq, search.OpSaved:
+		search.OpModSeq, search.OpSaved, search.OpSaveDateSupported:
 		return false
 	}
 	return true

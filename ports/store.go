@@ -173,6 +173,9 @@ type MessageRecord struct {
 	InternalDate time.Time
 	Size         int64
 	Structure    []byte
+	// SaveDate is when the message was stored in this mailbox (APPEND,
+	// COPY, MOVE, delivery; RFC 8514), to the second.
+	SaveDate time.Time
 }
 
 // NewMessage is a message to append. Body yields exactly Size bytes; it may
@@ -183,6 +186,9 @@ type NewMessage struct {
 	Size         int64
 	Body         io.Reader
 	Structure    []byte
+	// SaveDate, when not zero, is kept as the message's save date
+	// (migration); otherwise the store uses the time it stores it.
+	SaveDate time.Time
 }
 
 // AppendResult identifies the appended message (RFC 4315 APPENDUID).

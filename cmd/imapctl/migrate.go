@@ -190,7 +190,7 @@ func copyMessage(ctx context.Context, src ports.Store, im ports.Importer, user, 
 	defer b.Close()
 	return im.ImportMessage(ctx, user, name, r.UID, ports.NewMessage{
 		Flags: r.Flags, InternalDate: r.InternalDate, Size: b.Size(),
-		Body: io.NewSectionReader(b, 0, b.Size()), Structure: r.Structure,
+		Body: io.NewSectionReader(b, 0, b.Size()), Structure: r.Structure, SaveDate: r.SaveDate,
 	})
 }
 

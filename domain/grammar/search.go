@@ -72,12 +72,16 @@ var simpleKeys = map[string]search.Key{
 	"UNSEEN":     {Op: search.OpNoFlag, Value: imap.FlagSeen},
 	"NEW":        {Op: search.OpNew},
 	"OLD":        {Op: search.OpOld},
+	// RFC 8514
+	"SAVEDATESUPPORTED": {Op: search.OpSaveDateSupported},
 }
 
 // Search keys taking a date.
 var dateKeys = map[string]search.Op{
 	"BEFORE": search.OpBefore, "ON": search.OpOn, "SINCE": search.OpSince,
 	"SENTBEFORE": search.OpSentBefore, "SENTON": search.OpSentOn, "SENTSINCE": search.OpSentSince,
+	// RFC 8514
+	"SAVEDBEFORE": search.OpSavedBefore, "SAVEDON": search.OpSavedOn, "SAVEDSINCE": search.OpSavedSince,
 }
 
 // Search keys on one header field, with the field's usual spelling.

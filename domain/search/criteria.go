@@ -53,6 +53,14 @@ const (
 	// messages in the session's saved search result. The saved result is a
 	// set of UIDs either way, so both spellings parse to this one op.
 	OpSaved
+	// OpSavedBefore, OpSavedOn, OpSavedSince: the save date (RFC 8514)
+	// compared with Date as BEFORE, ON and SINCE compare the internal date.
+	OpSavedBefore
+	OpSavedOn
+	OpSavedSince
+	// OpSaveDateSupported: SAVEDATESUPPORTED (RFC 8514): true when the
+	// mailbox keeps save dates, which every mailbox of this server does.
+	OpSaveDateSupported
 )
 
 // Key is one node of a criteria tree. BCC, CC, FROM, SUBJECT and TO are

@@ -28,6 +28,7 @@ type Message struct {
 	Structure    *message.Structure
 	Raw          io.ReaderAt // may be nil when NeedsRaw is false
 	ModSeq       uint64      // for MODSEQ (RFC 7162)
+	SaveDate     time.Time   // for SAVED* (RFC 8514); zero when unknown
 }
 
 // Context holds the values of "*" and the time zone for date comparisons.
@@ -192,6 +193,17 @@ func (e *evaluator) match(k Key) (bool, error) {
 		return age <= time.Duration(k.Size)*time.Second, nil
 	case OpSaved:
 		return e.ctx.Saved[m.UID], nil
+	case OpSavedBefore, OpSavedOn, OpSavedSince:
+		if m.SaveDate.IsZero() {
+			return false, nil
+		}
+		loc := e.ctx.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		return compareDay(k.Op-OpSavedBefore, m.SaveDate.In(loc), k.Date), nil
+	case OpSaveDateSupported:
+		return true, nil
 	case OpHeader:
 		return e.header(k.Field, k.Value)
 	case OpBody:

@@ -91,3 +91,25 @@ func TestMultiAppend(t *testing.T) {
 	tc.ok("m3 STATUS INBOX (MESSAGES)")
 	tc.mustHave(`* STATUS "INBOX" (MESSAGES 2)`)
 }
+
+// TestSaveDate: RFC 8514 SAVEDATE in FETCH and the SAVED* search keys: a
+// copy's save date is the time of the copy, not the original's internal date.
+func TestSaveDate(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	tc.ok(`d1 APPEND INBOX "01-Jan-2001 00:00:00 +0000" ` + literal(testMessage("old", "old")))
+	tc.ok("d2 SELECT INBOX")
+	tc.ok("d3 FETCH 1 (SAVEDATE INTERNALDATE)")
+	line := tc.withPrefix("* 1 FETCH")[0]
+	if !strings.Contains(line, `SAVEDATE "`) || strings.Contains(line, `SAVEDATE "01-Jan-2001`) {
+		t.Errorf("SAVEDATE %q: want today's date, not the internal date", line)
+	}
+	tc.ok("d4 SEARCH SAVEDSINCE 1-Jan-2020")
+	tc.mustHave("* SEARCH 1")
+	tc.ok("d5 SEARCH SAVEDBEFORE 1-Jan-2020")
+	tc.mustHave("* SEARCH")
+	tc.ok("d6 SEARCH SINCE 1-Jan-2020")
+	tc.mustHave("* SEARCH")
+	tc.ok("d7 SEARCH SAVEDATESUPPORTED")
+	tc.mustHave("* SEARCH 1")
+}

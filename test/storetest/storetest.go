@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"RenameInbox", testRenameInbox},
 		{"Subscriptions", testSubscriptions},
 		{"SpecialUse", testSpecialUse},
+		{"SaveDate", testSaveDate},
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
@@ -467,6 +468,46 @@ func testSpecialUse(t *testing.T, e *env) {
 	e.create("u", "Sent")
 	if got := e.specialUseOf(e.s, "u", "Sent"); len(got) != 0 {
 		t.Errorf("recreated mailbox kept %q", got)
+	}
+}
+
+// testSaveDate: RFC 8514 save dates: the time of APPEND, of the COPY or
+// MOVE for the copies (not the original's), and a given one kept.
+func testSaveDate(t *testing.T, e *env) {
+	e.user("u")
+	e.create("u", "dst")
+	before := time.Now().Add(-2 * time.Second)
+	body := "Subject: saved\r\n\r\nx\r\n"
+	res, err := e.s.Append(e.ctx, "u", "INBOX", ports.NewMessage{InternalDate: date, Size: int64(len(body)), Body: strings.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
+	res2, err := e.s.Append(e.ctx, "u", "INBOX", ports.NewMessage{InternalDate: date, Size: int64(len(body)), Body: strings.NewReader(body), SaveDate: given})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := e.s.Fetch(e.ctx, "u", "INBOX", []imap.UID{res.UID, res2.UID})
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("Fetch = %v, %v", recs, err)
+	}
+	after := time.Now().Add(2 * time.Second)
+	if sd := recs[0].SaveDate; sd.Before(before) || sd.After(after) {
+		t.Errorf("save date of an APPEND = %v, want about now", sd)
+	}
+	if sd := recs[1].SaveDate; !sd.Equal(given) {
+		t.Errorf("given save date = %v, want %v", sd, given)
+	}
+	cp, err := e.s.Copy(e.ctx, "u", "INBOX", []imap.UID{res2.UID}, "dst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err = e.s.Fetch(e.ctx, "u", "dst", cp.Dest)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("Fetch copy = %v, %v", recs, err)
+	}
+	if sd := recs[0].SaveDate; sd.Before(before) || sd.After(after) {
+		t.Errorf("save date of a COPY = %v, want the time of the copy", sd)
 	}
 }
 

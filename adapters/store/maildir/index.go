@@ -33,6 +33,7 @@ type entry struct {
 	slen   int64
 	file   string   // the file's name in cur/
 	flags  []string // system flags (from the file name) then keywords; never changed in place
+	saved  int64    // save date (RFC 8514), Unix seconds; 0 in indexes written before it was kept
 }
 
 // tomb is an expunge tombstone.
@@ -164,7 +165,7 @@ func (x *index) encode() []byte {
 	for i := range x.msgs {
 		m := &x.msgs[i]
 		b.WriteString("m ")
-		for _, v := range []int64{int64(m.uid), int64(m.modseq), m.date, int64(m.zone), m.size, m.soff, m.slen} {
+		for _, v := range []int64{int64(m.uid), int64(m.modseq), m.date, int64(m.zone), m.size, m.soff, m.slen, m.saved} {
 			b.Write(strconv.AppendInt(num[:0], v, 10))
 			b.WriteByte(' ')
 		}
@@ -217,8 +218,14 @@ func decode(data []byte) (*index, error) {
 			}
 			e := entry{uid: imap.UID(v[0]), modseq: uint64(v[1]), date: v[2], zone: int32(v[3]),
 				size: v[4], soff: v[5], slen: v[6], file: string(f[7])}
+			rest := f[8:]
+			// The save date came later, as an eighth number; a file name
+			// is never a number, so both forms read.
+			if n, err := strconv.ParseInt(string(f[7]), 10, 64); err == nil && len(f) >= 9 {
+				e.saved, e.file, rest = n, string(f[8]), f[9:]
+			}
 			var kws []string
-			for _, k := range f[8:] {
+			for _, k := range rest {
 				s, ok := shared[string(k)]
 				if !ok {
 					s = string(k)
@@ -530,6 +537,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		x.msgs = append(x.msgs, entry{
 			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: f.size,
 			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, nil),
+			saved: time.Now().Unix(),
 		})
 		x.uidNext++
 	}

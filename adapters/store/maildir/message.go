@@ -274,6 +274,9 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 	for _, i := range pos {
 		e := &x.msgs[i]
 		r := ports.MessageRecord{MessageMeta: e.meta(), InternalDate: dateOut(e.date, e.zone), Size: e.size}
+		if e.saved != 0 {
+			r.SaveDate = time.Unix(e.saved, 0)
+		}
 		if e.slen > 0 && cache != nil {
 			if r.Structure, err = readBlob(cache, e); err != nil {
 				return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
@@ -403,7 +406,11 @@ func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []
 		_, zone := date.Zone()
 		x.highest++
 		e := entry{uid: uid, modseq: x.highest, date: date.Unix(), zone: int32(zone), size: msg.Size,
-			soff: off, slen: int64(len(msg.Structure)), file: file, flags: entryFlags(file, keywords(flags))}
+			soff: off, slen: int64(len(msg.Structure)), file: file, flags: entryFlags(file, keywords(flags)),
+			saved: time.Now().Unix()}
+		if !msg.SaveDate.IsZero() {
+			e.saved = msg.SaveDate.Unix()
+		}
 		i, _ := x.find(uid)
 		x.msgs = slices.Insert(x.msgs, i, e)
 		x.uidNext = max(x.uidNext, uid+1)
@@ -706,6 +713,7 @@ func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move
 		}
 		n := e
 		n.uid, n.file, n.soff, n.slen = next, file, off, int64(len(blob))
+		n.saved = time.Now().Unix()
 		n.flags = entryFlags(file, keywords(e.flags))
 		added = append(added, n)
 		res.Source = append(res.Source, e.uid)

@@ -88,9 +88,9 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		}
 		modseq := m.highest + 1
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.id, uid, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID); err != nil {
+			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.id, uid, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 			return err
 		}
 		// A tombstone of the same UID (an earlier, interrupted run that

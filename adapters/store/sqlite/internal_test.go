@@ -196,7 +196,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if err := s.EnsureUser(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `PRAGMA user_version = 1`} {
+	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

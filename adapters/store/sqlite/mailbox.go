@@ -421,8 +421,8 @@ func renameInbox(ctx context.Context, tx *sql.Tx, op string, uid int64, src mail
 	// Messages keep their flags, dates and bodies; the new UIDs follow the
 	// old UID order (row_number over uid).
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
-		SELECT ?, row_number() OVER (ORDER BY uid), 1, flags, internaldate, zone, size, body_id
+		INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+		SELECT ?, row_number() OVER (ORDER BY uid), 1, flags, internaldate, zone, size, body_id, savedate
 		FROM messages WHERE mailbox_id = ? ORDER BY uid`, dst, src.id)
 	if err != nil {
 		return err

@@ -95,9 +95,9 @@ func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMess
 		}
 		modseq := m.highest + 1
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.id, m.uidNext, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID); err != nil {
+			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.id, m.uidNext, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
@@ -346,15 +346,18 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		}
 		p := flagParser{}
 		return uidQuery(ctx, tx, `
-			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure
+			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure, m.savedate
 			FROM messages m JOIN bodies b ON b.id = m.body_id
 			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 			m.id, uidRanges(want), func(rows *sql.Rows) error {
 				var r ports.MessageRecord
 				var flags sql.RawBytes
-				var sec, zone int64
-				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &r.Structure); err != nil {
+				var sec, zone, saved int64
+				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &r.Structure, &saved); err != nil {
 					return err
+				}
+				if saved != 0 {
+					r.SaveDate = time.Unix(saved, 0)
 				}
 				r.Flags = p.parse(flags)
 				r.InternalDate = dateOut(sec, zone)
@@ -685,8 +688,8 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 		}
 		modseq := dst.highest + 1
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -698,7 +701,7 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 		defer ref.Close()
 		next := dst.uidNext
 		for _, x := range rows {
-			if _, err := ins.ExecContext(ctx, dst.id, next, modseq, x.flags, x.date, x.zone, x.sz, x.bodyID); err != nil {
+			if _, err := ins.ExecContext(ctx, dst.id, next, modseq, x.flags, x.date, x.zone, x.sz, x.bodyID, time.Now().Unix()); err != nil {
 				return err
 			}
 			if _, err := ref.ExecContext(ctx, x.bodyID); err != nil {
@@ -735,4 +738,13 @@ func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to im
 		return err
 	})
 	return from, to, err
+}
+
+// saveDate is the save date to record for a new message (RFC 8514): the
+// one it carries (migration), or now.
+func saveDate(msg ports.NewMessage) int64 {
+	if !msg.SaveDate.IsZero() {
+		return msg.SaveDate.Unix()
+	}
+	return time.Now().Unix()
 }

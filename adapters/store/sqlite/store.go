@@ -46,7 +46,7 @@ const (
 	// maxNameLen is the longest mailbox name accepted, in bytes.
 	maxNameLen = 1024
 	// schemaVersion is recorded in PRAGMA user_version.
-	schemaVersion = 2
+	schemaVersion = 3
 )
 
 // Store is a ports.Store on one SQLite database. It is safe for concurrent
@@ -108,6 +108,7 @@ CREATE TABLE IF NOT EXISTS messages (
 	zone         INTEGER NOT NULL,
 	size         INTEGER NOT NULL,
 	body_id      INTEGER NOT NULL,
+	savedate     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages (mailbox_id, modseq);
@@ -185,9 +186,15 @@ func (s *Store) init() error {
 		if v == schemaVersion {
 			return nil
 		}
-		if v == 1 {
+		if v >= 1 && v < 2 {
 			// Version 2 adds the special-use attributes of mailboxes.
 			if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN specialuse TEXT NOT NULL DEFAULT ''`); err != nil {
+				return err
+			}
+		}
+		if v >= 1 && v < 3 {
+			// Version 3 adds each message's save date (RFC 8514).
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN savedate INTEGER NOT NULL DEFAULT 0`); err != nil {
 				return err
 			}
 		}
