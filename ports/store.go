@@ -220,6 +220,27 @@ const (
 	FlagsRemove
 )
 
+// Apply returns the flags a message with cur gets from op with flags, and
+// whether they differ from cur (as a case-insensitive set). Both lists are
+// normalised (imap.NormalizeFlags).
+func (op FlagOp) Apply(cur, flags []string) ([]string, bool) {
+	var next []string
+	switch op {
+	case FlagsReplace:
+		next = flags
+	case FlagsAdd:
+		next = imap.AddFlags(cur, flags)
+	case FlagsRemove:
+		next = imap.RemoveFlags(cur, flags)
+	default:
+		return cur, false
+	}
+	if imap.SameFlags(cur, next) {
+		return cur, false
+	}
+	return next, true
+}
+
 // MessageBody is random access to one message's bytes.
 type MessageBody interface {
 	io.ReaderAt

@@ -226,7 +226,7 @@ func verifyMailbox(ctx context.Context, src, dst ports.Store, user, name string)
 			out = append(out, fmt.Sprintf("%s: UID %d missing", where, uid))
 		case d.Size != s.Size:
 			out = append(out, fmt.Sprintf("%s: UID %d size %d, want %d", where, uid, d.Size, s.Size))
-		case !sameFlags(d.Flags, s.Flags):
+		case !imap.SameFlags(d.Flags, s.Flags):
 			out = append(out, fmt.Sprintf("%s: UID %d flags %q, want %q", where, uid, d.Flags, s.Flags))
 		case !d.InternalDate.Equal(s.InternalDate):
 			out = append(out, fmt.Sprintf("%s: UID %d internal date %v, want %v", where, uid, d.InternalDate, s.InternalDate))
@@ -239,18 +239,6 @@ func verifyMailbox(ctx context.Context, src, dst ports.Store, user, name string)
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-func sameFlags(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, f := range a {
-		if !imap.HasFlag(b, f) {
-			return false
-		}
-	}
-	return true
 }
 
 // copyUserEntry copies a user's line of the password file from one

@@ -134,7 +134,7 @@ func sameMail(t *testing.T, a, b ports.Store) {
 			x, y := ra[i], rb[i]
 			_, za := x.InternalDate.Zone()
 			_, zb := y.InternalDate.Zone()
-			if !sameFlags(x.Flags, y.Flags) || !x.InternalDate.Equal(y.InternalDate) || za != zb ||
+			if !imap.SameFlags(x.Flags, y.Flags) || !x.InternalDate.Equal(y.InternalDate) || za != zb ||
 				x.Size != y.Size || !bytes.Equal(x.Structure, y.Structure) {
 				t.Errorf("%s UID %d: %+v, want %+v", mb.Name, x.UID, y, x)
 			}
@@ -258,7 +258,7 @@ func TestImportMboxAndMaildir(t *testing.T) {
 				t.Fatalf("Old: %+v, %v", metas, err)
 			}
 			recs, _ := st.Fetch(ctx, "alice", "Old", uidList(metas))
-			if want := []string{`\Seen`, `\Answered`, `\Flagged`}; !sameFlags(recs[0].Flags, want) {
+			if want := []string{`\Seen`, `\Answered`, `\Flagged`}; !imap.SameFlags(recs[0].Flags, want) {
 				t.Errorf("mbox flags %q, want %q", recs[0].Flags, want)
 			}
 			if want := time.Date(2024, 6, 4, 10, 0, 0, 0, time.UTC); !recs[0].InternalDate.Equal(want) {
@@ -279,7 +279,7 @@ func TestImportMboxAndMaildir(t *testing.T) {
 			}
 			_, metas, _ = st.Snapshot(ctx, "alice", "INBOX")
 			recs, _ = st.Fetch(ctx, "alice", "INBOX", uidList(metas))
-			if len(recs) != 2 || !sameFlags(recs[0].Flags, []string{`\Seen`, `\Answered`}) || !recs[0].InternalDate.Equal(old) ||
+			if len(recs) != 2 || !imap.SameFlags(recs[0].Flags, []string{`\Seen`, `\Answered`}) || !recs[0].InternalDate.Equal(old) ||
 				len(recs[1].Flags) != 0 {
 				t.Errorf("maildir import = %+v", recs)
 			}

@@ -181,7 +181,7 @@ func (v *View) Apply(updated []Entry, expunged []imap.UID, modseq uint64, allowE
 		if e.ModSeq <= cur.ModSeq {
 			continue // this session already knows (its own change)
 		}
-		changed := !sameFlags(cur.Flags, e.Flags)
+		changed := !imap.SameFlags(cur.Flags, e.Flags)
 		cur.Flags, cur.ModSeq = e.Flags, e.ModSeq
 		if changed {
 			u.Flags = append(u.Flags, seq)
@@ -248,16 +248,4 @@ func (v *View) SetFlags(uid imap.UID, flags []string, modseq uint64) (seq uint32
 		e.Flags, e.ModSeq = flags, modseq
 	}
 	return seq
-}
-
-func sameFlags(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !imap.HasFlag(b, x) {
-			return false
-		}
-	}
-	return true
 }

@@ -62,7 +62,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	if uid == 0 {
 		return imap.Errorf(op, imap.ErrCannot, "UID 0")
 	}
-	flags, err := normFlags(msg.Flags)
+	flags, err := imap.NormalizeFlags(msg.Flags)
 	if err != nil {
 		return wrapErr(op, err)
 	}

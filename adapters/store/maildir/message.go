@@ -428,7 +428,7 @@ func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []
 func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
 	const op = "append"
 	var res ports.AppendResult
-	flags, err := normFlags(msg.Flags)
+	flags, err := imap.NormalizeFlags(msg.Flags)
 	if err != nil {
 		return res, wrapErr(op, err)
 	}
@@ -476,7 +476,7 @@ func (s *Store) UpdateFlagsIf(ctx context.Context, user, name string, uids []ima
 func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince *uint64) ([]ports.MessageMeta, []imap.UID, error) {
 	const opName = "store"
 	want := sortedUIDs(uids)
-	flags, err := normFlags(flags)
+	flags, err := imap.NormalizeFlags(flags)
 	if err != nil {
 		return nil, nil, wrapErr(opName, err)
 	}
@@ -497,7 +497,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				modified = append(modified, e.uid)
 				continue
 			}
-			next, diff := applyFlags(e.flags, op, flags)
+			next, diff := op.Apply(e.flags, flags)
 			if diff {
 				unique, _ := splitFile(e.file)
 				file := fileFor(unique, next)

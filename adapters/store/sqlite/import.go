@@ -60,7 +60,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	if msg.Size < 0 || msg.Body == nil {
 		return fmt.Errorf("sqlite: %s: no message body", op)
 	}
-	flags, err := normFlags(msg.Flags)
+	flags, err := imap.NormalizeFlags(msg.Flags)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}

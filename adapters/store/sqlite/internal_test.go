@@ -42,25 +42,6 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
-func TestNormFlags(t *testing.T) {
-	tests := []struct {
-		in, want []string
-		bad      bool
-	}{
-		{nil, []string{}, false},
-		{[]string{`\seen`, `\SEEN`, "$A", "$a", `\recent`, ""}, []string{`\Seen`, "$A"}, false},
-		{[]string{`\Unknown`}, []string{`\Unknown`}, false},
-		{[]string{"a b"}, nil, true},
-		{[]string{"a\r"}, nil, true},
-	}
-	for _, tt := range tests {
-		got, err := normFlags(tt.in)
-		if tt.bad != (err != nil) || (!tt.bad && !slices.Equal(got, tt.want)) {
-			t.Errorf("normFlags(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
-	}
-}
-
 func TestFlagParser(t *testing.T) {
 	p := flagParser{}
 	for in, want := range map[string][]string{

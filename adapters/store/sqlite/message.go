@@ -72,7 +72,7 @@ func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMess
 	if msg.Size < 0 || msg.Body == nil {
 		return res, fmt.Errorf("sqlite: %s: no message body", op)
 	}
-	flags, err := normFlags(msg.Flags)
+	flags, err := imap.NormalizeFlags(msg.Flags)
 	if err != nil {
 		return res, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
@@ -389,7 +389,7 @@ func (s *Store) UpdateFlagsIf(ctx context.Context, user, name string, uids []ima
 func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince *uint64) ([]ports.MessageMeta, []imap.UID, error) {
 	const opName = "store"
 	want := sortedUIDs(uids)
-	flags, err := normFlags(flags)
+	flags, err := imap.NormalizeFlags(flags)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlite: %s: %w", opName, err)
 	}
@@ -431,7 +431,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		modseq := m.highest + 1
 		var stmt *sql.Stmt
 		for i := range out {
-			next, changed := applyFlags(out[i].Flags, op, flags)
+			next, changed := op.Apply(out[i].Flags, flags)
 			if !changed {
 				continue
 			}
