@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"time"
@@ -90,26 +91,33 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 func cmdCopy(c *conn, cmd *grammar.Command) (result, error) {
+	res, err := c.transfer(cmd, c.srv.store.Copy)
+	if err != nil || len(res.Source) == 0 {
+		return result{}, err
+	}
+	return result{code: copyUID(res)}, nil
+}
+
+// transfer runs COPY or MOVE's common part: the messages named, then the
+// store's operation, with TRYCREATE for a missing target (RFC 3501 6.4.7).
+func (c *conn) transfer(cmd *grammar.Command, op func(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error)) (ports.CopyResult, error) {
 	args := cmd.Args.(*grammar.CopyArgs)
 	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
 	if err != nil {
-		return result{}, err
+		return ports.CopyResult{}, err
 	}
 	if len(seqs) == 0 {
 		// Still tell the client when the target does not exist.
-		if _, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox); err != nil {
-			return result{}, tryCreate(err)
-		}
-		return result{}, nil
+		_, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox)
+		return ports.CopyResult{}, tryCreate(err)
 	}
-	res, err := c.srv.store.Copy(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
-	if err != nil {
-		return result{}, tryCreate(err)
-	}
-	if len(res.Source) == 0 {
-		return result{}, nil
-	}
-	return result{code: "COPYUID " + itoa(int64(res.UIDValidity)) + " " + imap.SetOfUIDs(res.Source) + " " + imap.SetOfUIDs(res.Dest)}, nil
+	res, err := op(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
+	return res, tryCreate(err)
+}
+
+// copyUID is the RFC 4315 COPYUID response code.
+func copyUID(res ports.CopyResult) string {
+	return "COPYUID " + itoa(int64(res.UIDValidity)) + " " + imap.SetOfUIDs(res.Source) + " " + imap.SetOfUIDs(res.Dest)
 }
 
 // tryCreate turns a missing target mailbox into TRYCREATE (RFC 3501 6.4.7).
@@ -330,26 +338,15 @@ func keyNeedsRecord(k search.Key) bool {
 // cmdMove moves messages (RFC 6851): COPYUID comes untagged before the
 // EXPUNGE responses.
 func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
-	args := cmd.Args.(*grammar.CopyArgs)
 	if c.sel.readOnly {
 		return result{}, imap.ErrReadOnly
 	}
-	seqs, err := c.resolve(cmd, args.Set, args.SavedResult)
+	res, err := c.transfer(cmd, c.srv.store.Move)
 	if err != nil {
 		return result{}, err
 	}
-	if len(seqs) == 0 {
-		if _, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox); err != nil {
-			return result{}, tryCreate(err)
-		}
-		return result{}, nil
-	}
-	res, err := c.srv.store.Move(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
-	if err != nil {
-		return result{}, tryCreate(err)
-	}
 	if len(res.Source) > 0 {
-		c.w.Untagged("OK [COPYUID " + itoa(int64(res.UIDValidity)) + " " + imap.SetOfUIDs(res.Source) + " " + imap.SetOfUIDs(res.Dest) + "] Moved")
+		c.w.Untagged("OK [" + copyUID(res) + "] Moved")
 	}
 	c.writeExpunged(c.sel.view.Expunge(res.Source))
 	return result{}, nil
