@@ -36,8 +36,9 @@ func cmdEnable(c *conn, cmd *grammar.Command) (result, error) {
 				// RFC 7162 3.2.3: QRESYNC implies CONDSTORE.
 				c.condstore = true
 			}
-			if capa == "UTF8=ACCEPT" {
-				// RFC 6855 3: mailbox names are UTF-8 from now on.
+			if capa == "UTF8=ACCEPT" || capa == "IMAP4REV2" {
+				// RFC 6855 3: mailbox names are UTF-8 from now on; RFC
+				// 9051 includes this.
 				c.p.SetUTF8(true)
 			}
 		}
@@ -49,8 +50,9 @@ func cmdEnable(c *conn, cmd *grammar.Command) (result, error) {
 // rev2 reports whether the session runs IMAP4rev2 (RFC 9051) semantics.
 func (c *conn) rev2() bool { return c.enabled["IMAP4REV2"] }
 
-// utf8 reports whether the client enabled UTF8=ACCEPT (RFC 6855).
-func (c *conn) utf8() bool { return c.enabled["UTF8=ACCEPT"] }
+// utf8 reports whether mailbox names travel as UTF-8: UTF8=ACCEPT (RFC
+// 6855) or IMAP4rev2 (RFC 9051 5.1) enabled.
+func (c *conn) utf8() bool { return c.enabled["UTF8=ACCEPT"] || c.rev2() }
 
 // appendMailbox writes a mailbox name: modified UTF-7, or UTF-8 once the
 // client enabled UTF8=ACCEPT.

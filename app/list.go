@@ -121,7 +121,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			continue // RFC 6154 5.1: only mailboxes with a special use
 		}
 		if !e.exists {
-			if args.Extended {
+			if args.Extended || c.rev2() {
 				attrs = append(attrs, `\NonExistent`)
 			} else {
 				attrs = append(attrs, `\Noselect`)
