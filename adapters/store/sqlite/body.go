@@ -17,20 +17,17 @@ import (
 func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (ports.MessageBody, error) {
 	const op = "open"
 	b := &body{db: s.r, seq: -1}
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		err = tx.QueryRowContext(ctx, `SELECT body_id, size FROM messages WHERE mailbox_id = ? AND uid = ?`,
-			m.id, uid).Scan(&b.id, &b.size)
-		if errors.Is(err, sql.ErrNoRows) {
-			return imap.Errorf(op, imap.ErrNonexistent, "no message with UID %d", uid)
-		}
-		return err
+	// One statement, no transaction: SEARCH opens every message it reads.
+	err := retryBusy(ctx, func() error {
+		return s.r.QueryRowContext(ctx, `SELECT m.body_id, m.size FROM messages m
+			JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN users u ON u.id = mb.user_id
+			WHERE u.name = ? AND mb.name = ? AND m.uid = ?`, user, name, uid).Scan(&b.id, &b.size)
 	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, imap.Errorf(op, imap.ErrNonexistent, "no message with UID %d in %q", uid, name)
+	}
 	if err != nil {
-		return nil, err
+		return nil, wrapErr(op, err)
 	}
 	return b, nil
 }
