@@ -724,7 +724,7 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 // processes) never both claim a message.
 func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
 	const op = "claim recent"
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	err = s.writeLight(ctx, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err

@@ -54,6 +54,7 @@ const (
 type Store struct {
 	w   *sql.DB // writes: every transaction begins IMMEDIATE
 	r   *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
+	lw  *sql.DB // light writes: IMMEDIATE, committed without an fsync of their own
 	dir string  // the folder of the database, its WAL and shared memory
 
 	notifyOnce sync.Once
@@ -148,11 +149,23 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// Writes whose loss in a power cut harms nothing (which session saw a
+	// message as \Recent) commit without their own fsync: in WAL mode the
+	// next durable commit makes them durable too, and the database is
+	// consistent either way.
+	lw, err := sql.Open("sqlite3", strings.Replace(base, "_synchronous=FULL", "_synchronous=NORMAL", 1)+"&_txlock=immediate")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	lw.SetMaxOpenConns(1)
+	lw.SetMaxIdleConns(1)
 	for _, db := range []*sql.DB{w, r} {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 	}
-	s := &Store{w: w, r: r, dir: filepath.Dir(path)}
+	s := &Store{w: w, r: r, lw: lw, dir: filepath.Dir(path)}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, err
@@ -212,7 +225,7 @@ func (s *Store) Close() error {
 	if s.notifyFile != nil {
 		nerr = s.notifyFile.Close()
 	}
-	return errors.Join(s.w.Close(), s.r.Close(), nerr)
+	return errors.Join(s.w.Close(), s.r.Close(), s.lw.Close(), nerr)
 }
 
 // escapePath makes a file name safe inside a file: URI, whose query part
@@ -257,10 +270,19 @@ func retryBusy(ctx context.Context, fn func() error) error {
 // transaction that started is never replayed. Once BEGIN IMMEDIATE holds the
 // write lock, nothing inside fn or COMMIT can be refused as busy in WAL mode.
 func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return s.writeOn(s.w, ctx, op, fn)
+}
+
+// writeLight is write for changes that need not be durable on their own.
+func (s *Store) writeLight(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return s.writeOn(s.lw, ctx, op, fn)
+}
+
+func (s *Store) writeOn(db *sql.DB, ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	var tx *sql.Tx
 	err := retryBusy(ctx, func() error {
 		var err error
-		tx, err = s.w.BeginTx(ctx, nil)
+		tx, err = db.BeginTx(ctx, nil)
 		return err
 	})
 	if err != nil {
