@@ -55,11 +55,13 @@ fuzz:
 generate:
 	wire ./cmd/imapd ./cmd/imapctl
 
-# ns/op becomes ops/s in an extra column.
+# ns/op becomes ops/s in an extra column; then the store operations on
+# both backends, side by side, with the maildir/sqlite ratio of each.
 bench:
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem $(PKGS) | awk ' \
 		/ns\/op/ { for (i = 2; i < NF; i++) if ($$(i+1) == "ns/op" && $$i > 0) { printf "%s\t%.0f ops/s\n", $$0, 1e9 / $$i; next } } \
 		{ print }'
+	STOREBENCH_RATIOS=1 $(GO) test -run '^TestStoreRatios$$' -v ./test/storebench
 
 # The first run makes run/ from configs/ (with a self-signed certificate);
 # master logs to standard error and stops on Ctrl-C.
