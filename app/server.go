@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -77,5 +78,9 @@ func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
 		if err := s.ServeConn(ctx, c); errors.Is(err, ErrShutdown) {
 			return nil
 		}
+		// A process under master waits, mostly idle, for its next session:
+		// give the previous session's memory back to the system now, not
+		// when the runtime's scavenger gets to it.
+		debug.FreeOSMemory()
 	}
 }
