@@ -171,35 +171,19 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
-	var uidValidity uint32
-	var uids []imap.UID
-	for i, msg := range msgs {
-		res, err := c.srv.store.Append(c.ctx, c.user, args.Mailbox, msg)
-		if errors.Is(err, imap.ErrNonexistent) {
-			err = imap.ErrTryCreate
-		}
-		if err != nil {
-			if i > 0 {
-				// RFC 3502: all or nothing. Take back what was stored.
-				c.undoAppend(args.Mailbox, uids)
-			}
-			return result{}, err
-		}
-		uidValidity = res.UIDValidity
-		uids = append(uids, res.UID)
+	// RFC 3502: all or nothing, in one store operation.
+	res, err := c.srv.store.AppendAll(c.ctx, c.user, args.Mailbox, msgs)
+	if errors.Is(err, imap.ErrNonexistent) {
+		err = imap.ErrTryCreate
 	}
-	return result{code: "APPENDUID " + itoa(int64(uidValidity)) + " " + imap.SetOfUIDs(uids), text: "APPEND completed"}, nil
-}
-
-// undoAppend removes messages a failed MULTIAPPEND stored already.
-func (c *conn) undoAppend(mailbox string, uids []imap.UID) {
-	if _, err := c.srv.store.UpdateFlags(c.ctx, c.user, mailbox, uids, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
-		c.srv.log.Error("MULTIAPPEND undo failed", "user", c.user, "mailbox", mailbox, "err", err)
-		return
+	if err != nil {
+		return result{}, err
 	}
-	if _, err := c.srv.store.Expunge(c.ctx, c.user, mailbox, uids); err != nil {
-		c.srv.log.Error("MULTIAPPEND undo failed", "user", c.user, "mailbox", mailbox, "err", err)
+	uids := make([]imap.UID, len(res))
+	for i, r := range res {
+		uids[i] = r.UID
 	}
+	return result{code: "APPENDUID " + itoa(int64(res[0].UIDValidity)) + " " + imap.SetOfUIDs(uids), text: "APPEND completed"}, nil
 }
 
 // discardAppend reads what the client sends of an APPEND that will not be

@@ -69,6 +69,13 @@ type Store interface {
 	// mailbox ever had. imap.ErrTryCreate if the mailbox does not exist.
 	Append(ctx context.Context, user, name string, msg NewMessage) (AppendResult, error)
 
+	// AppendAll stores several messages in one mailbox as one operation
+	// (RFC 3502 MULTIAPPEND): when it returns nil every message is durable,
+	// with new UIDs in the order given, and the results are pairwise with
+	// msgs; when it returns an error, none of them is stored.
+	// imap.ErrTryCreate if the mailbox does not exist.
+	AppendAll(ctx context.Context, user, name string, msgs []NewMessage) ([]AppendResult, error)
+
 	// Snapshot returns the mailbox's status and the metadata of all its
 	// messages in UID order, as one consistent view.
 	Snapshot(ctx context.Context, user, name string) (MailboxStatus, []MessageMeta, error)

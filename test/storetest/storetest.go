@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Subscriptions", testSubscriptions},
 		{"SpecialUse", testSpecialUse},
 		{"SaveDate", testSaveDate},
+		{"AppendAll", testAppendAll},
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
@@ -469,6 +470,39 @@ func testSpecialUse(t *testing.T, e *env) {
 	if got := e.specialUseOf(e.s, "u", "Sent"); len(got) != 0 {
 		t.Errorf("recreated mailbox kept %q", got)
 	}
+}
+
+// testAppendAll: several messages as one operation, all or none.
+func testAppendAll(t *testing.T, e *env) {
+	e.user("u")
+	msg := func(s string) ports.NewMessage {
+		body := "Subject: " + s + "\r\n\r\n" + s + "\r\n"
+		return ports.NewMessage{Flags: []string{"$" + s}, InternalDate: date, Size: int64(len(body)), Body: strings.NewReader(body)}
+	}
+	res, err := e.s.AppendAll(e.ctx, "u", "INBOX", []ports.NewMessage{msg("one"), msg("two"), msg("three")})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("AppendAll = %v, %v", res, err)
+	}
+	for i := 1; i < len(res); i++ {
+		if res[i].UID <= res[i-1].UID || res[i].UIDValidity != res[0].UIDValidity {
+			t.Fatalf("results %+v: UIDs must rise in the order given", res)
+		}
+	}
+	if got := e.read(e.s, "u", "INBOX", res[1].UID); !strings.Contains(got, "Subject: two") {
+		t.Errorf("second message reads %q", got)
+	}
+	// A broken message in the middle: nothing of the three is stored.
+	bad := msg("bad")
+	bad.Size += 10
+	if _, err := e.s.AppendAll(e.ctx, "u", "INBOX", []ports.NewMessage{msg("four"), bad, msg("five")}); err == nil {
+		t.Fatal("AppendAll with a short body succeeded")
+	}
+	st, _ := e.snapshot("u", "INBOX")
+	if st.Messages != 3 {
+		t.Errorf("after a failed AppendAll the mailbox holds %d messages, want 3", st.Messages)
+	}
+	_, err = e.s.AppendAll(e.ctx, "u", "nope", []ports.NewMessage{msg("x")})
+	wantKind(t, "AppendAll to a missing mailbox", err, imap.ErrTryCreate)
 }
 
 // testSaveDate: RFC 8514 save dates: the time of APPEND, of the COPY or

@@ -426,35 +426,70 @@ func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []
 // (folder fsynced), then recorded in the index, which is written
 // atomically before Append returns.
 func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
-	const op = "append"
-	var res ports.AppendResult
-	flags, err := imap.NormalizeFlags(msg.Flags)
+	res, err := s.AppendAll(ctx, user, name, []ports.NewMessage{msg})
 	if err != nil {
-		return res, wrapErr(op, err)
+		return ports.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendAll writes every message to tmp/ first, outside any lock, then
+// links them all into cur/ and records them in one index write; if one
+// fails, the ones already linked are removed again, so none is stored.
+func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) ([]ports.AppendResult, error) {
+	const op = "append"
+	flags := make([][]string, len(msgs))
+	dates := make([]time.Time, len(msgs))
+	for i, msg := range msgs {
+		var err error
+		if flags[i], err = imap.NormalizeFlags(msg.Flags); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		if dates[i] = msg.InternalDate; dates[i].IsZero() {
+			dates[i] = time.Now()
+		}
 	}
 	m, err := s.resolve(ctx, op, user, name, imap.ErrTryCreate)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	date := msg.InternalDate
-	if date.IsZero() {
-		date = time.Now()
+	uniques := make([]string, 0, len(msgs))
+	tmps := make([]string, 0, len(msgs))
+	defer func() {
+		for _, t := range tmps {
+			os.Remove(t) // a no-op once the file has moved to cur/
+		}
+	}()
+	for i, msg := range msgs {
+		unique, tmp, err := deliver(m, msg, dates[i])
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		uniques, tmps = append(uniques, unique), append(tmps, tmp)
 	}
-	unique, tmp, err := deliver(m, msg, date)
-	if err != nil {
-		return res, wrapErr(op, err)
-	}
-	defer os.Remove(tmp) // a no-op once the file has moved to cur/
+	var res []ports.AppendResult
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrTryCreate}, func(xs []*index) (bool, error) {
 		x := xs[0]
-		if uint64(x.uidNext) >= maxUID {
+		res = res[:0]
+		if uint64(x.uidNext)+uint64(len(msgs)) > maxUID {
 			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
 		}
-		res = ports.AppendResult{UIDValidity: x.uidValidity, UID: x.uidNext}
-		return true, addMessage(m, x, tmp, unique, x.uidNext, flags, msg, date)
+		var linked []string
+		for i, msg := range msgs {
+			uid := x.uidNext
+			if err := addMessage(m, x, tmps[i], uniques[i], uid, flags[i], msg, dates[i]); err != nil {
+				for _, f := range linked {
+					os.Remove(f)
+				}
+				return false, err
+			}
+			linked = append(linked, filepath.Join(m.cur(), fileFor(uniques[i], flags[i])))
+			res = append(res, ports.AppendResult{UIDValidity: x.uidValidity, UID: uid})
+		}
+		return true, nil
 	})
 	if err != nil {
-		return ports.AppendResult{}, err
+		return nil, err
 	}
 	return res, nil
 }

@@ -67,47 +67,65 @@ func status(ctx context.Context, tx *sql.Tx, m mailbox) (ports.MailboxStatus, er
 
 // Append stores one message durably.
 func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
-	const op = "append"
-	var res ports.AppendResult
-	if msg.Size < 0 || msg.Body == nil {
-		return res, fmt.Errorf("sqlite: %s: no message body", op)
-	}
-	flags, err := imap.NormalizeFlags(msg.Flags)
+	res, err := s.AppendAll(ctx, user, name, []ports.NewMessage{msg})
 	if err != nil {
-		return res, fmt.Errorf("sqlite: %s: %w", op, err)
+		return ports.AppendResult{}, err
 	}
-	date := msg.InternalDate
-	if date.IsZero() {
-		date = time.Now()
+	return res[0], nil
+}
+
+// AppendAll stores messages in one write transaction: all or none.
+func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) ([]ports.AppendResult, error) {
+	const op = "append"
+	flags := make([][]string, len(msgs))
+	for i, msg := range msgs {
+		if msg.Size < 0 || msg.Body == nil {
+			return nil, fmt.Errorf("sqlite: %s: no message body", op)
+		}
+		var err error
+		if flags[i], err = imap.NormalizeFlags(msg.Flags); err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+		}
 	}
-	sec, zone := dateIn(date)
-	err = s.write(ctx, op, func(tx *sql.Tx) error {
+	var res []ports.AppendResult
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
+		res = res[:0]
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrTryCreate)
 		if err != nil {
 			return err
 		}
-		if uint64(m.uidNext) >= maxUID {
+		if uint64(m.uidNext)+uint64(len(msgs)) > maxUID {
 			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
 		}
-		bodyID, err := insertBody(ctx, tx, msg)
-		if err != nil {
-			return err
-		}
 		modseq := m.highest + 1
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
-			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.id, m.uidNext, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
-			return err
+		uid := m.uidNext
+		for i, msg := range msgs {
+			date := msg.InternalDate
+			if date.IsZero() {
+				date = time.Now()
+			}
+			sec, zone := dateIn(date)
+			bodyID, err := insertBody(ctx, tx, msg)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
+				(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				m.id, uid, modseq, joinFlags(flags[i]), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
+				return err
+			}
+			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: uid})
+			uid++
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
-			m.uidNext+1, modseq, m.id); err != nil {
-			return err
-		}
-		res = ports.AppendResult{UIDValidity: m.uidValidity, UID: m.uidNext}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`,
+			uid, modseq, m.id)
+		return err
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // insertBody stores the message's bytes in chunks and returns the new
