@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -233,19 +234,7 @@ func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	}
 }
 
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // cmdStartTLS answers OK, then runs the TLS handshake (RFC 3501 6.2.1).
 // Whatever the client sent after the command in plaintext is dropped, so

@@ -1,6 +1,9 @@
 package imap
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Separator is the hierarchy separator of every mailbox name.
 const Separator = '/'
@@ -58,4 +61,33 @@ func Parents(name string) []string {
 		}
 	}
 	return out
+}
+
+// MaxMailboxName is the longest mailbox name a store accepts, in bytes.
+const MaxMailboxName = 1024
+
+// CheckMailboxName refuses names no store should hold: empty, an empty
+// level (leading, trailing or doubled separator), control characters,
+// invalid UTF-8, or longer than MaxMailboxName. Errors wrap ErrInvalidName
+// and name op.
+func CheckMailboxName(op, name string) error {
+	switch {
+	case name == "":
+		return Errorf(op, ErrInvalidName, "empty name")
+	case len(name) > MaxMailboxName:
+		return Errorf(op, ErrInvalidName, "name longer than %d bytes", MaxMailboxName)
+	case !utf8.ValidString(name):
+		return Errorf(op, ErrInvalidName, "name is not UTF-8")
+	}
+	for _, level := range strings.Split(name, string(Separator)) {
+		if level == "" {
+			return Errorf(op, ErrInvalidName, "empty level in %q", name)
+		}
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return Errorf(op, ErrInvalidName, "control character in name")
+		}
+	}
+	return nil
 }

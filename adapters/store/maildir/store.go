@@ -67,8 +67,6 @@ import (
 
 const (
 	inbox = "INBOX"
-	// maxNameLen is the longest mailbox name accepted, in bytes.
-	maxNameLen = 1024
 	// maxFolderLen is the longest folder name written as the name itself;
 	// longer ones are hashed (NAME_MAX is 255 on common file systems).
 	maxFolderLen = 200
@@ -129,26 +127,15 @@ func (s *Store) userRoot(op, user string) (string, error) {
 	return filepath.Join(s.dir, user), nil
 }
 
-// checkName refuses names the store will not hold: empty, an empty level,
-// a level "." or "..", control characters, invalid UTF-8, or longer than
-// maxNameLen bytes.
+// checkName refuses what imap.CheckMailboxName refuses and, since levels
+// become folder names, the levels "." and "..".
 func checkName(op, name string) error {
-	switch {
-	case name == "":
-		return imap.Errorf(op, imap.ErrInvalidName, "empty name")
-	case len(name) > maxNameLen:
-		return imap.Errorf(op, imap.ErrInvalidName, "name longer than %d bytes", maxNameLen)
-	case !utf8.ValidString(name):
-		return imap.Errorf(op, imap.ErrInvalidName, "name is not UTF-8")
+	if err := imap.CheckMailboxName(op, name); err != nil {
+		return err
 	}
 	for _, level := range strings.Split(name, string(imap.Separator)) {
-		if level == "" || level == "." || level == ".." {
+		if level == "." || level == ".." {
 			return imap.Errorf(op, imap.ErrInvalidName, "level %q in %q", level, name)
-		}
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return imap.Errorf(op, imap.ErrInvalidName, "control character in name")
 		}
 	}
 	return nil

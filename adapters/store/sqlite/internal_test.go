@@ -20,7 +20,7 @@ func TestCheckName(t *testing.T) {
 		{"a/b/c", true},
 		{"Entwürfe", true},
 		{"with space", true},
-		{strings.Repeat("x", maxNameLen), true},
+		{strings.Repeat("x", imap.MaxMailboxName), true},
 		{"", false},
 		{"a//b", false},
 		{"/a", false},
@@ -29,7 +29,7 @@ func TestCheckName(t *testing.T) {
 		{"a\x1fb", false},
 		{"a\u0085b", false}, // C1 control
 		{"\xff", false},
-		{strings.Repeat("x", maxNameLen+1), false},
+		{strings.Repeat("x", imap.MaxMailboxName+1), false},
 	}
 	for _, tt := range tests {
 		err := checkName("test", tt.name)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -24,30 +23,8 @@ type mailbox struct {
 	recentUID   imap.UID
 }
 
-// checkName refuses names the store will not hold: empty, an empty level
-// (leading, trailing or doubled separator), control characters, invalid
-// UTF-8, or longer than maxNameLen bytes.
-func checkName(op, name string) error {
-	switch {
-	case name == "":
-		return imap.Errorf(op, imap.ErrInvalidName, "empty name")
-	case len(name) > maxNameLen:
-		return imap.Errorf(op, imap.ErrInvalidName, "name longer than %d bytes", maxNameLen)
-	case !utf8.ValidString(name):
-		return imap.Errorf(op, imap.ErrInvalidName, "name is not UTF-8")
-	}
-	for _, level := range strings.Split(name, string(imap.Separator)) {
-		if level == "" {
-			return imap.Errorf(op, imap.ErrInvalidName, "empty level in %q", name)
-		}
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return imap.Errorf(op, imap.ErrInvalidName, "control character in name")
-		}
-	}
-	return nil
-}
+// checkName refuses names the store will not hold (imap.CheckMailboxName).
+func checkName(op, name string) error { return imap.CheckMailboxName(op, name) }
 
 // userID returns the user's id; with create, a missing user is added.
 // Without it, a missing user is reported as sql.ErrNoRows.

@@ -43,8 +43,6 @@ const (
 	// maxConns caps each connection pool: a process serves one session at a
 	// time, so a few connections are plenty.
 	maxConns = 4
-	// maxNameLen is the longest mailbox name accepted, in bytes.
-	maxNameLen = 1024
 	// schemaVersion is recorded in PRAGMA user_version.
 	schemaVersion = 3
 )
