@@ -398,22 +398,31 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 	}
 }
 
-// transient reports accept errors worth another try (Cyrus retries the
-// same): the peer gave up, a signal, a sibling took the connection, or
-// descriptors or memory are short for a moment.
+// transient reports whether an accept error leaves the listening socket
+// usable, so that the process waits for the next connection instead of
+// exiting. Under master an exit while waiting counts as a failure, and five
+// in ten seconds disable the service, so only errors that say the listening
+// socket itself is gone or wrong are fatal. Everything else is worth
+// another try, as in Cyrus: a sibling took the connection (EAGAIN: without
+// the accept lock every ready sibling wakes on one connection), the peer
+// reset or gave up, a signal, descriptors or memory short for a moment, a
+// firewall's refusal (EPERM).
+//
+// The test is on the errno, never on net.Error: syscall.Errno implements
+// net.Error, and EAGAIN reports Timeout() true.
 func transient(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		// Not from the accept system call: net.FileConn failing on a
+		// connection already reset, say. That connection is lost, the
+		// listener is not.
+		return true
+	}
+	switch errno {
+	case syscall.EBADF, syscall.EINVAL, syscall.ENOTSOCK, syscall.EOPNOTSUPP, syscall.EFAULT:
 		return false
 	}
-	for _, e := range []error{syscall.ECONNABORTED, syscall.EINTR, syscall.EAGAIN, syscall.EPROTO,
-		syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ENETDOWN,
-		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ECONNRESET} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return true
 }
 
 // lockFile sets (F_WRLCK, waiting) or clears (F_UNLCK) an fcntl lock on

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -343,4 +344,39 @@ func TestBlockingListener(t *testing.T) {
 	setBlocking()
 	go func() { time.Sleep(50 * time.Millisecond); g.tr.Hangup() }()
 	g.acceptEOF()
+}
+
+// TestTransientAcceptErrors: no error that a sibling's race, a peer or a
+// signal can cause ends the accept loop; only a broken listening socket
+// does. EAGAIN is the case that matters most: without the accept lock every
+// ready sibling wakes for one connection and all but one get it.
+func TestTransientAcceptErrors(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{unix.EAGAIN, true},
+		{fmt.Errorf("accept: %w", unix.EAGAIN), true},
+		{os.NewSyscallError("accept4", unix.EWOULDBLOCK), true},
+		{unix.ECONNABORTED, true},
+		{unix.ECONNRESET, true},
+		{unix.EINTR, true},
+		{unix.EPROTO, true},
+		{unix.EPERM, true},
+		{unix.EMFILE, true},
+		{unix.ENFILE, true},
+		{unix.ENOBUFS, true},
+		{unix.ENOMEM, true},
+		{unix.ETIMEDOUT, true},
+		{unix.EHOSTUNREACH, true},
+		{errors.New("file conn: use of closed file"), true},
+		{unix.EBADF, false},
+		{unix.EINVAL, false},
+		{unix.ENOTSOCK, false},
+		{os.NewSyscallError("accept4", unix.EOPNOTSUPP), false},
+	} {
+		if got := transient(c.err); got != c.want {
+			t.Errorf("transient(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
 }
