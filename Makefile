@@ -16,7 +16,7 @@ FUZZ_TARGETS := \
 export CGO_ENABLED := 1
 SHELL := /bin/bash
 
-.PHONY: all build test vet fmt-check fuzz generate bench run clean help
+.PHONY: all build test vet fmt-check check-tracked fuzz generate bench run clean help
 
 all: build
 
@@ -39,11 +39,21 @@ fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 
 # The end-to-end tests run on each store backend: sqlite in the first
-# pass with everything else, maildir in a second.
-test: vet fmt-check
+# pass with everything else, maildir in a second. The second pass is never
+# served from the test cache (-count=1), and its TestMain leaves a stamp
+# that proves it ran on maildir.
+test: vet fmt-check check-tracked
 	$(GO) test -race $(PKGS)
-	IMAPD_E2E_STORE=maildir $(GO) test -race ./test/e2e/
+	@stamp=$$(mktemp -u); \
+	IMAPD_E2E_STORE=maildir IMAPD_E2E_RAN=$$stamp $(GO) test -count=1 -race ./test/e2e/ || { rm -f $$stamp; exit 1; }; \
+	grep -qx 'store=maildir code=0' $$stamp 2>/dev/null || { echo "the maildir pass of test/e2e did not run"; rm -f $$stamp; exit 1; }; \
+	rm -f $$stamp
 	$(MAKE) fuzz
+
+# No build output is tracked: no executable, nothing over 1 MB outside
+# test/testdata.
+check-tracked:
+	@.ci/check-tracked
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

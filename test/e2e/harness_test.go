@@ -43,29 +43,50 @@ var testUsers = map[string]string{"alice": "secret", "bob": "secret"}
 // backend, so that clients see the same server on both.
 const StoreEnv = "IMAPD_E2E_STORE"
 
-// e2eStore is the backend of this run.
-var e2eStore = func() string {
+// RanEnv names a file that TestMain writes after the tests ran: the
+// backend and the number of tests, so that `make test` can prove its
+// second pass ran instead of coming from the test cache.
+const RanEnv = "IMAPD_E2E_RAN"
+
+// e2eStore is the backend of this run. It is read while the tests run,
+// never at package init, so that go test's cache sees the variable.
+func e2eStore() string {
 	if s := os.Getenv(StoreEnv); s != "" {
 		return s
 	}
 	return "sqlite"
-}()
+}
+
+func TestMain(m *testing.M) {
+	store := e2eStore()
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	if f := os.Getenv(RanEnv); f != "" {
+		if err := os.WriteFile(f, []byte(fmt.Sprintf("store=%s code=%d\n", store, code)), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // openStore opens the run's backend on dir.
 func openStore(t *testing.T, dir string) ports.Store {
 	t.Helper()
 	var st ports.Store
 	var err error
-	switch e2eStore {
+	switch store := e2eStore(); store {
 	case "sqlite":
 		st, err = sqlite.Open(dir)
 	case "maildir":
 		st, err = maildir.Open(dir)
 	default:
-		t.Fatalf("%s=%q: no such store", StoreEnv, e2eStore)
+		t.Fatalf("%s=%q: no such store", StoreEnv, store)
 	}
 	if err != nil {
-		t.Fatalf("open %s store: %v", e2eStore, err)
+		t.Fatalf("open %s store: %v", e2eStore(), err)
 	}
 	return st
 }

@@ -12,7 +12,7 @@ import (
 // session in another, and reports the median and the worst.
 func BenchmarkIdleLatency(b *testing.B) {
 	bins := buildBinaries(b)
-	conf := newProcessConfig(b, []string{"store: " + e2eStore})
+	conf := newProcessConfig(b, []string{"store: " + e2eStore()})
 	idler := startImapd(b, bins, conf)
 	writer := startImapd(b, bins, conf)
 	idler.ok("a1 LOGIN alice secret")

@@ -6,16 +6,12 @@ import (
 	"time"
 )
 
-// idleStores are the backends the cross-process IDLE test runs on: the
-// run's (see StoreEnv).
-var idleStores = []string{e2eStore}
-
 // TestIdleAcrossProcesses: a session IDLE in one imapd process sees, within
 // a second or so, what a session in another process appends, flags and
 // expunges (RFC 2177), on each store backend.
 func TestIdleAcrossProcesses(t *testing.T) {
 	bins := buildBinaries(t)
-	for _, store := range idleStores {
+	for _, store := range []string{e2eStore()} {
 		t.Run(store, func(t *testing.T) {
 			conf := newProcessConfig(t, []string{"store: " + store})
 			a := startImapd(t, bins, conf)

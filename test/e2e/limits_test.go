@@ -11,7 +11,7 @@ import (
 // every imapd process on the configdirectory (its proc/ folder).
 func TestMaxLoginsAcrossProcesses(t *testing.T) {
 	bins := buildBinaries(t)
-	conf := newProcessConfig(t, []string{"store: " + e2eStore, "maxlogins_per_user: 1"})
+	conf := newProcessConfig(t, []string{"store: " + e2eStore(), "maxlogins_per_user: 1"})
 	a := startImapd(t, bins, conf)
 	b := startImapd(t, bins, conf)
 	a.ok("a1 LOGIN alice secret")
@@ -29,7 +29,7 @@ func TestMaxLoginsAcrossProcesses(t *testing.T) {
 // named by the session id LOGIN announced.
 func TestTelemetryBySessionID(t *testing.T) {
 	bins := buildBinaries(t)
-	conf := newProcessConfig(t, []string{"store: " + e2eStore, "telemetry_bysessionid: yes"})
+	conf := newProcessConfig(t, []string{"store: " + e2eStore(), "telemetry_bysessionid: yes"})
 	logDir := filepath.Join(filepath.Dir(conf), "log", "alice")
 	if err := os.MkdirAll(logDir, 0o750); err != nil {
 		t.Fatal(err)

@@ -24,14 +24,6 @@ var (
 	buildErr  error
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
 // buildBinaries builds imapd and imapctl with the race detector off (the
 // processes are the subject, not the test binary) into a temporary folder.
 func buildBinaries(t testing.TB) binaries {
@@ -76,7 +68,7 @@ func newProcessConfig(t testing.TB, extra []string) string {
 	}
 	lines = append(lines, extra...)
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "store:") }) {
-		lines = append(lines, "store: "+e2eStore)
+		lines = append(lines, "store: "+e2eStore())
 	}
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
