@@ -106,6 +106,20 @@ type env struct {
 // start lays out the folder and starts the master of kind.
 func start(t *testing.T, kind string, services []*svc) *env {
 	t.Helper()
+	return startLayout(t, kind, services, layout{socketDir: true})
+}
+
+// layout holds the choices a test makes about the configdirectory.
+type layout struct {
+	// socketDir: {configdirectory}/socket exists, so services serialise
+	// accept() under its lock files; without it every ready process
+	// wakes for each connection.
+	socketDir bool
+}
+
+// startLayout is start with the configdirectory laid out as l says.
+func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
+	t.Helper()
 	bins := binaries(t)
 	dir, err := os.MkdirTemp("", "imapd-master-")
 	if err != nil {
@@ -139,6 +153,11 @@ func start(t *testing.T, kind string, services []*svc) *env {
 		"tls_server_key: "+e.confDir+"/key.pem\n"+
 		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n")
 	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
+	if !l.socketDir {
+		if err := os.Remove(filepath.Join(e.confDir, "socket")); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var conf strings.Builder
 	conf.WriteString("# the test's services\nSERVICES {\n")
