@@ -39,6 +39,8 @@ func masters(t *testing.T) []string {
 	kinds := []string{"ours"}
 	if _, err := os.Stat(CyrusMaster); err == nil {
 		kinds = append([]string{"cyrus"}, kinds...)
+	} else if os.Getenv("IMAPD_REQUIRE_CYRUS") != "" {
+		t.Fatalf("%s: %v (IMAPD_REQUIRE_CYRUS is set)", CyrusMaster, err)
 	} else {
 		t.Logf("%s is absent (install cyrus-imapd): only our master is tested", CyrusMaster)
 	}
