@@ -115,6 +115,8 @@ type layout struct {
 	// accept() under its lock files; without it every ready process
 	// wakes for each connection.
 	socketDir bool
+	// conf is added to imapd.conf.
+	conf string
 }
 
 // startLayout is start with the configdirectory laid out as l says.
@@ -151,7 +153,7 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		"failedloginpause: 0\n"+
 		"tls_server_cert: "+e.confDir+"/cert.pem\n"+
 		"tls_server_key: "+e.confDir+"/key.pem\n"+
-		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n")
+		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n"+l.conf)
 	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
 	if !l.socketDir {
 		if err := os.Remove(filepath.Join(e.confDir, "socket")); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,9 +14,9 @@ import (
 	"time"
 )
 
-// TestLoadUnderCyrusMaster runs many clients at once against our imapd
-// under Debian's Cyrus master with preforked services, with and without the
-// accept lock's folder. Without {configdirectory}/socket every ready
+// TestLoadUnderCyrusMaster runs many clients at once, in mixed sessions
+// over a few users, against our imapd under Debian's Cyrus master with
+// preforked services, with and without the accept lock's folder. Without {configdirectory}/socket every ready
 // process wakes for each connection and all but one find nothing to accept;
 // none of them may exit for it, or master counts failures and, after five
 // in ten seconds, disables the service and refuses every later connection.
@@ -68,7 +69,10 @@ func TestLoadUnderCyrusMaster(t *testing.T) {
 			// A name of its own per run, to tell its lines in master's
 			// log from those of any other master running now.
 			service := fmt.Sprintf("imapload%d", time.Now().UnixNano()%1e9)
-			e := startLayout(t, "cyrus", []*svc{{name: service, flags: "-U 20 -p 2", prefork: 5}}, layout{socketDir: r.socketDir})
+			// Passwords are checked by alwaystrue, so that the load is
+			// the sessions' own, not bcrypt's.
+			e := startLayout(t, "cyrus", []*svc{{name: service, flags: "-U 20 -p 2", prefork: 5}},
+				layout{socketDir: r.socketDir, conf: "sasl_pwcheck_method: alwaystrue\n"})
 			st := loadClients(e.services[service].addr, r.clients, r.duration)
 			e.stop()
 			t.Logf("%d sessions, %d refused connections, %d protocol errors", st.sessions.Load(), st.refused.Load(), st.protocol.Load())
@@ -117,8 +121,12 @@ func (s *loadStats) first() string {
 	return s.firstErr
 }
 
-// loadClients runs n clients, each repeating whole sessions (connect,
-// LOGIN, SELECT, NOOP, LOGOUT) until d has passed.
+// loadUsers is how many users the load's sessions spread over, so that
+// sessions in different processes meet on one mailbox.
+const loadUsers = 8
+
+// loadClients runs n clients, each repeating whole sessions until d has
+// passed.
 func loadClients(addr string, n int, d time.Duration) *loadStats {
 	st := &loadStats{}
 	end := time.Now().Add(d)
@@ -127,14 +135,14 @@ func loadClients(addr string, n int, d time.Duration) *loadStats {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(end) {
+			for k := i; time.Now().Before(end); k += n {
 				c, err := net.DialTimeout("tcp", addr, patience)
 				if err != nil {
 					st.fail(&st.refused, err.Error())
 					time.Sleep(50 * time.Millisecond)
 					continue
 				}
-				if err := loadSession(c); err != nil {
+				if err := loadSession(c, fmt.Sprintf("load%d", k%loadUsers)); err != nil {
 					st.fail(&st.protocol, err.Error())
 				} else {
 					st.sessions.Add(1)
@@ -147,9 +155,12 @@ func loadClients(addr string, n int, d time.Duration) *loadStats {
 	return st
 }
 
-// loadSession is one session; any answer other than the expected one is
-// an error.
-func loadSession(c net.Conn) error {
+var appendUID = regexp.MustCompile(`\[APPENDUID \d+ (\d+)\]`)
+
+// loadSession is one mixed session of user: LOGIN, SELECT, APPEND, FETCH,
+// STORE, UID EXPUNGE of its own message, LOGOUT. Any answer other than the
+// expected one is an error.
+func loadSession(c net.Conn, user string) error {
 	c.SetDeadline(time.Now().Add(patience))
 	r := bufio.NewReader(c)
 	line := func() (string, error) {
@@ -166,13 +177,20 @@ func loadSession(c net.Conn) error {
 	if !strings.HasPrefix(greeting, "* OK ") {
 		return fmt.Errorf("greeting %q", greeting)
 	}
+	msg := "From: load@example.org\r\nSubject: load\r\n\r\nbody\r\n"
+	uid := ""
 	for _, cmd := range []struct{ tag, text, untagged string }{
-		{"a1", "LOGIN alice secret", ""},
+		{"a1", "LOGIN " + user + " secret", ""},
 		{"a2", "SELECT INBOX", "* OK [UIDVALIDITY "},
-		{"a3", "NOOP", ""},
-		{"a4", "LOGOUT", "* BYE "},
+		{"a3", fmt.Sprintf("APPEND INBOX (\\Seen) {%d+}\r\n%s", len(msg), msg), ""},
+		{"a4", "NOOP", ""},
+		{"a5", "FETCH 1:* (UID FLAGS)", ""},
+		{"a6", "UID STORE $ +FLAGS.SILENT (\\Deleted)", ""},
+		{"a7", "UID EXPUNGE $", ""},
+		{"a8", "LOGOUT", "* BYE "},
 	} {
-		if _, err := fmt.Fprintf(c, "%s %s\r\n", cmd.tag, cmd.text); err != nil {
+		text := strings.ReplaceAll(cmd.text, "$", uid)
+		if _, err := fmt.Fprintf(c, "%s %s\r\n", cmd.tag, text); err != nil {
 			return fmt.Errorf("%s: %w", cmd.text, err)
 		}
 		seen := cmd.untagged == ""
@@ -188,11 +206,17 @@ func loadSession(c net.Conn) error {
 				if !strings.HasPrefix(l, cmd.tag+" OK") || !seen {
 					return fmt.Errorf("%s: %q", cmd.text, l)
 				}
+				if m := appendUID.FindStringSubmatch(l); m != nil {
+					uid = m[1]
+				}
 				break
 			}
 			if !strings.HasPrefix(l, "* ") {
 				return fmt.Errorf("%s: unexpected %q", cmd.text, l)
 			}
+		}
+		if cmd.tag == "a3" && uid == "" {
+			return fmt.Errorf("APPEND: no APPENDUID")
 		}
 	}
 	return nil
