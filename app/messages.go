@@ -30,6 +30,9 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	if args.HasUnchangedSince {
+		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
+	}
 	if len(seqs) == 0 {
 		return result{}, nil
 	}
@@ -41,7 +44,6 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	var metas []ports.MessageMeta
 	var modified []imap.UID
 	if args.HasUnchangedSince {
-		c.condstore = true // RFC 7162 3.1: a CONDSTORE enabling command
 		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags, args.UnchangedSince)
 	} else {
 		metas, err = c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags)
@@ -161,7 +163,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	var maxModSeq uint64
 	withModSeq := hasOp(args.Criteria, search.OpModSeq)
 	if withModSeq {
-		c.condstore = true
+		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
