@@ -117,3 +117,59 @@ func TestCondstoreEnabledBeforeSelect(t *testing.T) {
 		t.Errorf("enabling command after SELECT (CONDSTORE): %q", c.untagged)
 	}
 }
+
+// TestSearchModSeqReturned: the MODSEQ of a SEARCH with a MODSEQ criterion
+// is that of the messages the answer returns (RFC 4731 3.2, RFC 7162
+// 3.1.5): with MIN only the MIN message's, with MAX only the MAX
+// message's, with MIN and MAX the higher of the two, with ALL or COUNT
+// (or a plain SEARCH) the highest of all matches; no MODSEQ without a
+// match.
+func TestSearchModSeqReturned(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	for _, s := range []string{"a", "b", "c"} {
+		tc.ok("m1 APPEND INBOX " + literal(testMessage(s, s)))
+	}
+	tc.ok("m2 SELECT INBOX")
+	// Message 2 gets the highest mod-sequence, then 1, then 3.
+	tc.ok("m3 STORE 1 +FLAGS (\\Flagged)")
+	tc.ok("m4 STORE 2 +FLAGS (\\Flagged)")
+	tc.ok("m5 FETCH 1:3 (MODSEQ)")
+	var ms [4]uint64
+	for i := 1; i <= 3; i++ {
+		ms[i] = modseqOf(t, tc.withPrefix("* " + itoa(i) + " FETCH")[0])
+	}
+	if !(ms[2] > ms[1] && ms[1] > ms[3]) {
+		t.Fatalf("mod-sequences %v: want 2 > 1 > 3", ms)
+	}
+	s := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	tests := []struct{ cmd, want string }{
+		{`SEARCH RETURN (MIN) MODSEQ 1`, `* ESEARCH (TAG "t") MIN 1 MODSEQ ` + s(ms[1])},
+		{`SEARCH RETURN (MAX) MODSEQ 1`, `* ESEARCH (TAG "t") MAX 3 MODSEQ ` + s(ms[3])},
+		{`SEARCH RETURN (MIN MAX) MODSEQ 1`, `* ESEARCH (TAG "t") MIN 1 MAX 3 MODSEQ ` + s(ms[1])},
+		{`SEARCH RETURN (ALL) MODSEQ 1`, `* ESEARCH (TAG "t") ALL 1:3 MODSEQ ` + s(ms[2])},
+		{`SEARCH RETURN (COUNT) MODSEQ 1`, `* ESEARCH (TAG "t") COUNT 3 MODSEQ ` + s(ms[2])},
+		{`SEARCH RETURN (MIN COUNT) MODSEQ 1`, `* ESEARCH (TAG "t") MIN 1 COUNT 3 MODSEQ ` + s(ms[2])},
+		{`SEARCH RETURN () MODSEQ 1`, `* ESEARCH (TAG "t") ALL 1:3 MODSEQ ` + s(ms[2])},
+		{`SEARCH RETURN (SAVE MAX) MODSEQ 1`, `* ESEARCH (TAG "t") MAX 3 MODSEQ ` + s(ms[3])},
+		{`UID SEARCH RETURN (MAX) MODSEQ 1`, `* ESEARCH (TAG "t") UID MAX 3 MODSEQ ` + s(ms[3])},
+		{`UID SEARCH RETURN (MIN) MODSEQ ` + s(ms[1]), `* ESEARCH (TAG "t") UID MIN 1 MODSEQ ` + s(ms[1])},
+		{`SEARCH RETURN (MAX) MODSEQ ` + s(ms[1]), `* ESEARCH (TAG "t") MAX 2 MODSEQ ` + s(ms[2])},
+		{`SEARCH MODSEQ 1`, `* SEARCH 1 2 3 (MODSEQ ` + s(ms[2]) + `)`},
+		{`SEARCH MODSEQ ` + s(ms[1]), `* SEARCH 1 2 (MODSEQ ` + s(ms[2]) + `)`},
+		{`UID SEARCH 1,3 MODSEQ 1`, `* SEARCH 1 3 (MODSEQ ` + s(ms[1]) + `)`},
+		// No match: no MODSEQ.
+		{`SEARCH MODSEQ ` + s(ms[2]+1), `* SEARCH`},
+		{`SEARCH RETURN (MIN) MODSEQ ` + s(ms[2]+1), `* ESEARCH (TAG "t")`},
+		{`SEARCH RETURN (COUNT) MODSEQ ` + s(ms[2]+1), `* ESEARCH (TAG "t") COUNT 0`},
+		// No MODSEQ criterion: no MODSEQ.
+		{`SEARCH RETURN (MIN) FLAGGED`, `* ESEARCH (TAG "t") MIN 1`},
+		{`SEARCH FLAGGED`, `* SEARCH 1 2`},
+	}
+	for _, tt := range tests {
+		tc.ok("t " + tt.cmd)
+		if len(tc.untagged) != 1 || tc.untagged[0] != tt.want {
+			t.Errorf("%s: %q, want %q", tt.cmd, tc.untagged, tt.want)
+		}
+	}
+}
