@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/imapd-go/imapd/domain/grammar"
@@ -61,4 +62,15 @@ func (c *conn) appendMailbox(b []byte, name string) []byte {
 		return imap.AppendUTF8String(b, name)
 	}
 	return grammar.AppendMailbox(b, name)
+}
+
+// enableCondstore records a CONDSTORE enabling command (RFC 7162 3.1).
+// The first one issued while a mailbox is selected also sends that
+// mailbox's HIGHESTMODSEQ, since its SELECT did not (3.1.2.1): the value
+// the session has caught up with, before the command changes anything.
+func (c *conn) enableCondstore() {
+	if !c.condstore && c.sel != nil {
+		c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(c.sel.view.ModSeq, 10) + "] Highest")
+	}
+	c.condstore = true
 }

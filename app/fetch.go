@@ -53,7 +53,7 @@ func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 		return result{}, bad("VANISHED needs QRESYNC enabled")
 	}
 	if hasItem(items, "MODSEQ") || args.ChangedSince > 0 {
-		c.condstore = true // RFC 7162 3.1: a CONDSTORE enabling command
+		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
 	if args.ChangedSince > 0 {
 		// RFC 7162 3.1.4.1: only messages changed since, with MODSEQ.

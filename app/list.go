@@ -10,8 +10,8 @@ import (
 
 // listEntry is one name a LIST or LSUB answer may show.
 type listEntry struct {
-	exists, subscribed, children, subscribedChild bool
-	specialUse                                    []string
+	exists, subscribed, children bool
+	specialUse                   []string
 }
 
 // cmdList answers LIST and LSUB (RFC 3501 6.3.8, 6.3.9), and LIST's
@@ -65,7 +65,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	for _, s := range subs {
 		get(s).subscribed = true
 		for _, p := range imap.Parents(s) {
-			get(p).subscribedChild = true
+			get(p) // RECURSIVEMATCH may list it (RFC 5258 3.5)
 		}
 	}
 
@@ -90,6 +90,45 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		sorted = append(sorted, n)
 	}
 	sort.Strings(sorted)
+
+	// meets reports whether a name satisfies the selection criteria of
+	// LIST (SUBSCRIBED) and LIST (SPECIAL-USE) (RFC 5258 3, RFC 6154 5.1).
+	meets := func(e *listEntry) bool {
+		return (!selSubscribed || e.subscribed) && (!selSpecialUse || len(e.specialUse) > 0)
+	}
+	// below tells, for a name, what satisfies the criteria beneath it:
+	// those of the selection options under RECURSIVEMATCH, existence for
+	// an extended LIST without any (RFC 5258 3.5: a missing level of the
+	// hierarchy is listed \NonExistent \HasChildren for a mailbox below
+	// it that the patterns do not list).
+	var below map[string]imap.Descendants
+	childInfo := ""
+	switch {
+	case recursive:
+		var meeting []string
+		for _, n := range sorted {
+			if meets(names[n]) {
+				meeting = append(meeting, n)
+			}
+		}
+		below = imap.DescendantsOf(meeting, match)
+		var crit []string
+		for _, o := range []string{"SUBSCRIBED", "SPECIAL-USE"} {
+			if opt(args.Select, o) {
+				crit = append(crit, `"`+o+`"`)
+			}
+		}
+		childInfo = ` ("CHILDINFO" (` + strings.Join(crit, " ") + `))`
+	case args.Extended && !selSubscribed && !selSpecialUse:
+		var existing []string
+		for _, n := range sorted {
+			if names[n].exists {
+				existing = append(existing, n)
+			}
+		}
+		below = imap.DescendantsOf(existing, match)
+	}
+
 	shown := map[string]bool{}
 	for _, n := range sorted {
 		e := names[n]
@@ -103,22 +142,25 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			if !e.subscribed {
 				continue
 			}
-		case selSubscribed:
-			if !e.subscribed {
-				// RFC 5258 RECURSIVEMATCH: a parent of subscribed
-				// mailboxes is listed with CHILDINFO.
-				if !(recursive && e.subscribedChild) {
-					continue
-				}
-				extra = ` ("CHILDINFO" ("SUBSCRIBED"))`
-			} else if recursive && e.subscribedChild {
-				extra = ` ("CHILDINFO" ("SUBSCRIBED"))`
+		case recursive:
+			// RFC 5258 RECURSIVEMATCH: a name that does not meet the
+			// criteria is listed for a descendant that does and that is
+			// not listed itself; CHILDINFO says so.
+			listed, info := below[n].Recursive(meets(e))
+			if !listed {
+				continue
+			}
+			if info {
+				extra = childInfo
+			}
+		case selSubscribed || selSpecialUse:
+			if !meets(e) {
+				continue
 			}
 		case !e.exists && !e.children:
 			continue // a subscription to nothing: only LSUB shows it
-		}
-		if selSpecialUse && len(e.specialUse) == 0 {
-			continue // RFC 6154 5.1: only mailboxes with a special use
+		case !e.exists && below != nil && !below[n].Unlisted:
+			continue // a missing level whose mailboxes are all listed
 		}
 		if !e.exists {
 			if args.Extended || c.rev2() {

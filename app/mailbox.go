@@ -345,7 +345,7 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 			}
 			b = append(b, itoa(int64(n))...)
 		case "HIGHESTMODSEQ":
-			c.condstore = true
+			c.enableCondstore()
 			b = append(b, strconv.FormatUint(st.HighestModSeq, 10)...)
 		default:
 			return "", bad("Unsupported STATUS item " + item)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +31,9 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	if args.HasUnchangedSince {
+		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
+	}
 	if len(seqs) == 0 {
 		return result{}, nil
 	}
@@ -41,7 +45,6 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	var metas []ports.MessageMeta
 	var modified []imap.UID
 	if args.HasUnchangedSince {
-		c.condstore = true // RFC 7162 3.1: a CONDSTORE enabling command
 		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags, args.UnchangedSince)
 	} else {
 		metas, err = c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags)
@@ -158,10 +161,10 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	needRecord := keyNeedsRecord(args.Criteria)
 	var hits []uint32
 	var matched []imap.UID
-	var maxModSeq uint64
+	var modseqs []uint64 // of each hit, with a MODSEQ criterion
 	withModSeq := hasOp(args.Criteria, search.OpModSeq)
 	if withModSeq {
-		c.condstore = true
+		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
@@ -207,7 +210,9 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				return result{}, err
 			}
 			if ok {
-				maxModSeq = max(maxModSeq, e.ModSeq)
+				if withModSeq {
+					modseqs = append(modseqs, e.ModSeq)
+				}
 				matched = append(matched, e.UID)
 				if cmd.UID {
 					hits = append(hits, uint32(e.UID))
@@ -220,16 +225,13 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
-	if !withModSeq || len(hits) == 0 {
-		maxModSeq = 0
-	}
 	if args.ESearch || c.rev2() {
 		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
 		opts := args.Return
 		if !args.ESearch {
 			opts = []string{"ALL"}
 		}
-		c.esearch(cmd, opts, hits, matched, maxModSeq)
+		c.esearch(cmd, opts, hits, matched, modseqs)
 		return result{}, nil
 	}
 	b := make([]byte, 0, 16+len(hits)*6)
@@ -238,10 +240,10 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 		b = append(b, ' ')
 		b = strconv.AppendUint(b, uint64(h), 10)
 	}
-	if maxModSeq > 0 {
+	if len(modseqs) > 0 {
 		// RFC 7162 3.1.5: the highest mod-sequence of the messages found.
 		b = append(b, " (MODSEQ "...)
-		b = strconv.AppendUint(b, maxModSeq, 10)
+		b = strconv.AppendUint(b, slices.Max(modseqs), 10)
 		b = append(b, ')')
 	}
 	c.w.Untagged(string(b))
@@ -249,8 +251,9 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 // esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the
-// result for "$" when SAVE is among them (RFC 5182).
-func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID, modseq uint64) {
+// result for "$" when SAVE is among them (RFC 5182). modseqs holds the
+// mod-sequence of each hit when the criteria have MODSEQ, nil otherwise.
+func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID, modseqs []uint64) {
 	want := map[string]bool{}
 	for _, o := range opts {
 		want[o] = true
@@ -301,7 +304,21 @@ func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids 
 		b = append(b, " COUNT "...)
 		b = strconv.AppendInt(b, int64(len(hits)), 10)
 	}
-	if modseq > 0 {
+	if len(modseqs) > 0 {
+		// RFC 4731 3.2, RFC 7162 3.1.5: the highest mod-sequence of the
+		// messages returned: with MIN and/or MAX alone, of those only.
+		var modseq uint64
+		switch {
+		case want["ALL"] || want["COUNT"] || !want["MIN"] && !want["MAX"]:
+			modseq = slices.Max(modseqs)
+		default:
+			if want["MIN"] {
+				modseq = modseqs[0]
+			}
+			if want["MAX"] {
+				modseq = max(modseq, modseqs[len(modseqs)-1])
+			}
+		}
 		b = append(b, " MODSEQ "...)
 		b = strconv.AppendUint(b, modseq, 10)
 	}

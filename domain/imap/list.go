@@ -63,6 +63,48 @@ func Parents(name string) []string {
 	return out
 }
 
+// Descendants is what LIST needs to know of the names below one mailbox
+// name that satisfy the selection criteria (RFC 5258 3.3, 3.5).
+type Descendants struct {
+	// Any: some descendant satisfies the selection criteria.
+	Any bool
+	// Unlisted: some descendant satisfies them and matches none of the
+	// patterns, so that it gets no LIST response of its own.
+	Unlisted bool
+}
+
+// DescendantsOf maps every superior level of the names in meeting (the
+// names that satisfy the selection criteria) to what it has below it;
+// matched reports whether a name matches one of the LIST patterns.
+func DescendantsOf(meeting []string, matched func(string) bool) map[string]Descendants {
+	out := map[string]Descendants{}
+	for _, n := range meeting {
+		unlisted := !matched(n)
+		for _, p := range Parents(n) {
+			d := out[p]
+			d.Any = true
+			d.Unlisted = d.Unlisted || unlisted
+			out[p] = d
+		}
+	}
+	return out
+}
+
+// Recursive decides one name that the LIST patterns match under RFC 5258's
+// RECURSIVEMATCH, given whether it satisfies the selection criteria itself
+// (meets): whether it gets a LIST response, and whether that response
+// carries CHILDINFO. A name that meets them is listed, with CHILDINFO when
+// a descendant meets them too, listed or not (3.1 note 2, example 9). A
+// name that does not is listed, with CHILDINFO, only for a descendant that
+// meets them and that no pattern matches (3.3 rule 2B; 3.5 suppresses the
+// redundant CHILDINFO of a name whose descendants are all listed).
+func (d Descendants) Recursive(meets bool) (listed, childInfo bool) {
+	if meets {
+		return true, d.Any
+	}
+	return d.Unlisted, d.Unlisted
+}
+
 // MaxMailboxName is the longest mailbox name a store accepts, in bytes.
 const MaxMailboxName = 1024
 

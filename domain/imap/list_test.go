@@ -70,3 +70,48 @@ func TestNumSet(t *testing.T) {
 		t.Fatalf("SetOfUIDs = %q", got)
 	}
 }
+
+// RFC 5258 5, example 9, and the pattern lists of RECURSIVEMATCH.
+func TestRecursiveMatch(t *testing.T) {
+	subscribed := []string{"foo2/bar1", "foo2/bar2", "baz2/bar2", "baz2/bar22", "baz2/bar222", "eps2", "eps2/mamba", "qux2/bar2", "a/b/c"}
+	isSub := map[string]bool{}
+	for _, n := range subscribed {
+		isSub[n] = true
+	}
+	tests := []struct {
+		patterns []string
+		name     string
+		listed   bool
+		info     bool
+	}{
+		{[]string{"*2"}, "foo2", true, true},       // foo2/bar1 is not matched
+		{[]string{"*2"}, "baz2", false, false},     // every subscribed child is listed
+		{[]string{"*2"}, "qux2", false, false},     // likewise
+		{[]string{"*2"}, "eps2", true, true},       // subscribed, with a subscribed child
+		{[]string{"*2"}, "foo2/bar2", true, false}, // subscribed, no child
+		{[]string{"*"}, "foo2", false, false},      // all listed
+		{[]string{"*"}, "eps2", true, true},        // subscribed: CHILDINFO even so
+		{[]string{"%"}, "foo2", true, true},        //
+		{[]string{"%"}, "INBOX", false, false},     // no subscribed child
+		{[]string{"a/b", "a/b/c"}, "a/b", false, false},
+		{[]string{"a/b", "a/b/c"}, "a/b/c", true, false},
+		{[]string{"a/b", "a/b/d"}, "a/b", true, true},
+		{[]string{"a", "a/b/*"}, "a", false, false},
+		{[]string{"a", "a/b"}, "a", true, true},
+	}
+	for _, tt := range tests {
+		matched := func(n string) bool {
+			for _, p := range tt.patterns {
+				if MatchList(n, p) {
+					return true
+				}
+			}
+			return false
+		}
+		d := DescendantsOf(subscribed, matched)[tt.name]
+		listed, info := d.Recursive(isSub[tt.name])
+		if listed != tt.listed || info != tt.info {
+			t.Errorf("%q under %q: listed %v CHILDINFO %v, want %v %v", tt.name, tt.patterns, listed, info, tt.listed, tt.info)
+		}
+	}
+}

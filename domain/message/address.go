@@ -110,6 +110,60 @@ func isSpecial(t token, c string) bool { return t.kind == tkSpecial && t.text ==
 // parseAddressList parses an address-list header value leniently into
 // ENVELOPE addresses, groups included (RFC 5322 3.4, RFC 3501 7.4.2).
 func parseAddressList(v string) []address {
+	as := parseAddresses(v)
+	for i := range as {
+		if as[i].mailbox.ok && as[i].host.ok && as[i].host.s == "" {
+			as[i].host.s = unspecifiedDomain
+		}
+	}
+	return as
+}
+
+// Address is one address of an address-list header field with comments
+// and folding removed (RFC 5322 3.2.2, 3.4), for matching by SEARCH.
+type Address struct {
+	// Name is the display name as written, encoded words (RFC 2047) not
+	// decoded, quoted strings unquoted; for a bare addr-spec, its comment.
+	Name string
+	// Route is the obsolete source route ("@a.example,@b.example"), if any.
+	Route string
+	// Mailbox is the local part as written: a quoted local part keeps its
+	// quotes.
+	Mailbox string
+	// Host is the domain, empty when the address had none.
+	Host string
+	// Group is the name of the group the address belongs to, if any.
+	Group string
+}
+
+// ParseAddressList parses an address-list header value (From, To, Cc...)
+// leniently, with the parser ENVELOPE uses. Groups are flattened: each
+// member carries its group's name, and an empty group yields one Address
+// with only Group set.
+func ParseAddressList(v string) []Address {
+	var out []Address
+	group, members := "", 0
+	for _, a := range parseAddresses(v) {
+		switch {
+		case a.mailbox.ok && !a.host.ok:
+			group, members = a.mailbox.s, 0
+		case !a.mailbox.ok && !a.name.ok:
+			// End of a group (RFC 3501 7.4.2: all fields NIL).
+			if group != "" && members == 0 {
+				out = append(out, Address{Group: group})
+			}
+			group = ""
+		default:
+			members++
+			out = append(out, Address{Name: a.name.s, Route: a.adl.s, Mailbox: a.mailbox.s, Host: a.host.s, Group: group})
+		}
+	}
+	return out
+}
+
+// parseAddresses is parseAddressList without the stand-in for a missing
+// host.
+func parseAddresses(v string) []address {
 	toks := lexAddresses(v)
 	var out []address
 	inGroup := false
@@ -201,9 +255,6 @@ func addrSpec(toks []token) (address, bool) {
 		return address{}, false
 	}
 	a := address{mailbox: nstr{local.String(), true}, host: nstr{domain.String(), true}}
-	if a.host.s == "" {
-		a.host.s = unspecifiedDomain
-	}
 	if comment != "" {
 		a.name = nstr{comment, true}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -353,6 +354,34 @@ func BenchmarkParse(b *testing.B) {
 	for b.Loop() {
 		if _, err := Parse(strings.NewReader(raw)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestParseAddressList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []Address
+	}{
+		{`<user-from (comment)@ (comment) domain.org>`, []Address{{Mailbox: "user-from", Host: "domain.org"}}},
+		{`Alice (x) Smith <alice@example.com>, bob@example.com (Bob)`, []Address{
+			{Name: "Alice Smith", Mailbox: "alice", Host: "example.com"},
+			{Name: "Bob", Mailbox: "bob", Host: "example.com"}}},
+		{`=?UTF-8?Q?J=C3=B6rg?= <j@x>`, []Address{{Name: "=?UTF-8?Q?J=C3=B6rg?=", Mailbox: "j", Host: "x"}}},
+		{`undisclosed: a@b, c (x) @d; e@f`, []Address{
+			{Mailbox: "a", Host: "b", Group: "undisclosed"},
+			{Name: "x", Mailbox: "c", Host: "d", Group: "undisclosed"},
+			{Mailbox: "e", Host: "f"}}},
+		{`Empty:;`, []Address{{Group: "Empty"}}},
+		{`<@r1.example,@r2.example:joe@example.org>`, []Address{{Route: "@r1.example,@r2.example", Mailbox: "joe", Host: "example.org"}}},
+		{`"john doe"@example.com`, []Address{{Mailbox: `"john doe"`, Host: "example.com"}}},
+		{`nohost`, []Address{{Mailbox: "nohost"}}},
+		{`Name Only <>`, []Address{{Name: "Name Only"}}},
+	}
+	for _, tc := range tests {
+		got := ParseAddressList(tc.in)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q\n got %+v\nwant %+v", tc.in, got, tc.want)
 		}
 	}
 }

@@ -273,18 +273,90 @@ func (e *evaluator) header(field, value string) (bool, error) {
 		return false, err
 	}
 	mt := newMatcher(value)
+	addr := isAddressField(field)
 	found := false
 	eachField(hdr, func(name string, val []byte) bool {
 		if !strings.EqualFold(name, field) {
 			return true
 		}
-		if value == "" || mt.matchString(decodeHeader(string(unfold(val)))) {
+		v := unfold(val)
+		if value == "" || mt.matchString(decodeHeader(v)) || addr && mt.matchAddresses(v) {
 			found = true
 			return false
 		}
 		return true
 	})
 	return found, nil
+}
+
+// isAddressField reports whether a field holds an address list that the
+// FROM, TO, CC and BCC keys also match in its parsed form.
+func isAddressField(field string) bool {
+	for _, f := range [...]string{"From", "To", "Cc", "Bcc"} {
+		if strings.EqualFold(field, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchAddresses matches an address-list field value in its parsed form
+// (RFC 5322 3.4), where comments and folding are gone: each address as
+// "name <local@domain>", its bare local@domain, the same with a quoted
+// local part unquoted, and the name of its group. The display name has
+// its encoded words decoded (RFC 2047); an obsolete route is left out.
+func (m matcher) matchAddresses(v string) bool {
+	for _, a := range message.ParseAddressList(v) {
+		if a.Group != "" && m.matchString(decodeHeader(a.Group)) {
+			return true
+		}
+		if a.Mailbox == "" {
+			if a.Name != "" && m.matchString(decodeHeader(a.Name)) {
+				return true
+			}
+			continue
+		}
+		spec := a.Mailbox
+		if a.Host != "" {
+			spec += "@" + a.Host
+		}
+		full := spec
+		if a.Name != "" {
+			full = decodeHeader(a.Name) + " <" + spec + ">"
+		}
+		if m.matchString(full) {
+			return true
+		}
+		if unq := unquoteLocal(a.Mailbox); unq != a.Mailbox {
+			if a.Host != "" {
+				unq += "@" + a.Host
+			}
+			if m.matchString(unq) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unquoteLocal removes the quotes and quoting backslashes of a local part
+// written as a quoted-string (RFC 5322 3.2.4).
+func unquoteLocal(s string) string {
+	if !strings.Contains(s, `"`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // eachField calls f with each field of a header block (value raw, with its

@@ -277,3 +277,46 @@ func BenchmarkMatchText(b *testing.B) {
 		}
 	}
 }
+
+// Address keys (FROM, TO, CC, BCC) match the addresses with comments and
+// folding removed (RFC 5322 3.2.2, 3.4) as well as the header text.
+func TestMatchAddresses(t *testing.T) {
+	tests := []struct {
+		name, field, value, search string
+		want                       bool
+	}{
+		{"comments in angle addr", "From", "<user-from (comment)@ (comment) domain.org>", "user-from@domain.org", true},
+		{"comments in bare addr-spec", "From", "user-from(c1) @ (c2)domain.org", "user-from@domain.org", true},
+		{"comment inside local part", "To", "john(x).doe@example.com", "john.doe@example.com", true},
+		{"nested comment", "From", "<a (b (c) d)@e.example>", "a@e.example", true},
+		{"raw text still matches", "From", "<user-from (comment)@ (comment) domain.org>", "(comment)", true},
+		{"case-insensitive", "From", "<User-From (x)@Domain.ORG>", "user-from@DOMAIN.org", true},
+		{"folded", "Cc", "Carol\r\n <carol (home)@\r\n example.net>", "carol@example.net", true},
+		{"display name and address", "From", "Alice (the first) Smith <alice@example.com>", "alice smith <alice@example.com>", true},
+		{"group member", "To", "undisclosed: a(x)@b.example, c@d.example;", "a@b.example", true},
+		{"group second member", "To", "undisclosed: a@b.example, c (y) @d.example;", "c@d.example", true},
+		{"group name", "To", "undisclosed (list): a@b.example;", "undisclosed", true},
+		{"encoded display name", "From", "=?UTF-8?Q?J=C3=B6rg?= <j@x.example>", "Jörg", true},
+		{"encoded display name with address", "From", "=?UTF-8?Q?J=C3=B6rg?= (c) <j@x.example>", "jörg <j@x.example>", true},
+		{"quoted display name", "From", `"Doe, John" <jd@example.com>`, "doe, john", true},
+		{"obsolete route", "From", "<@relay1.example,@relay2.example:joe (c)@example.org>", "joe@example.org", true},
+		{"quoted local part", "To", `"john doe" (c) @example.com`, `"john doe"@example.com`, true},
+		{"quoted local part unquoted", "To", `"john doe" (c) @example.com`, "john doe@example.com", true},
+		{"comment as name", "Bcc", "user@example.com (Jörg Zwei)", "jörg zwei", true},
+		{"other field untouched", "Subject", "<user-from (comment)@ (comment) domain.org>", "user-from@domain.org", false},
+		{"no false match", "From", "<user-from (comment)@ (comment) domain.org>", "user-from@domain.com", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := tc.field + ": " + tc.value + "\r\nSubject: s\r\n\r\nbody\r\n"
+			m := &Message{Structure: parse(t, raw), Raw: strings.NewReader(raw)}
+			got, err := Match(Context{}, Key{Op: OpHeader, Field: strings.ToUpper(tc.field), Value: tc.search}, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s %q in %q: %v, want %v", tc.field, tc.search, tc.value, got, tc.want)
+			}
+		})
+	}
+}
