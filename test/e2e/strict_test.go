@@ -185,7 +185,7 @@ func fixtureMessages(t *testing.T) map[string]string {
 			"Content-Language: en, \"fr\"\r\nContent-Location: a \"b\" c\r\nContent-ID: <\"id\">\r\nContent-Description: d\\e\r\n\r\nbody\r\n",
 		"8bit": "Subject: caf\xc3\xa9 \xff\r\nFrom: J\xc3\xb6rg <j@\xc3\xa9.x>\r\nContent-Type: text/plain; name=\xe9t\xe9\r\n" +
 			"Content-Disposition: inline; filename=\xc3\xa9\r\nContent-Language: \xc3\xa9\r\n\r\nbody\r\n",
-		"long": "Subject: " + strings.Repeat("long ", 300) + "\r\nMessage-ID: <" + strings.Repeat("m", 2000) + "@x>\r\n\r\nbody\r\n",
+		"long":    "Subject: " + strings.Repeat("long ", 300) + "\r\nMessage-ID: <" + strings.Repeat("m", 2000) + "@x>\r\n\r\nbody\r\n",
 		"bare cr": "Subject: a\rb\r\nFrom: x\r@y\r\nContent-Type: text/plain; name=\"a\rb\"\r\n\r\nbody\r\n",
 		"binary nul": "Subject: nul\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: binary\r\n\r\n\x00\x01\r\n" +
 			"--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\nContent-Transfer-Encoding: 8bit\r\n\r\nx\x00y\r\n--b--\r\n",
