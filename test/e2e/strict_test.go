@@ -8,19 +8,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // strictCheck tokenizes one server response (as transcript.read returns
 // it: literals inline, without the final CRLF) the way a strict client
 // does and returns what breaks RFC 3501 9 / RFC 3516, or "":
 //   - a quoted string holds no CR, LF or NUL, escapes only '"' and '\', and
-//     no 8-bit byte (the session did not enable UTF8=ACCEPT);
+//     8-bit bytes only as valid UTF-8 and only when utf8 (the session
+//     enabled UTF8=ACCEPT, RFC 6855 3);
 //   - a {n} literal holds no NUL;
 //   - a ~{n} literal8 follows a BINARY[...] item name only;
 //   - outside strings there is no CR, LF, NUL or 8-bit byte, and in data
 //     responses parentheses and brackets balance (resp-text after a status
 //     is free text, but for its [code]).
-func strictCheck(resp string) string {
+func strictCheck(resp string, utf8OK bool) string {
 	s := resp
 	free := statusResp.MatchString(s) // resp-text: only the code is structured
 	textStart := -1
@@ -47,6 +49,7 @@ func strictCheck(resp string) string {
 		switch {
 		case c == '"':
 			i++
+			start := i
 			for ; i < len(s) && s[i] != '"'; i++ {
 				switch q := s[i]; {
 				case q == '\\':
@@ -54,12 +57,15 @@ func strictCheck(resp string) string {
 						return "bad escape in quoted string"
 					}
 					i++
-				case q == 0 || q == '\r' || q == '\n' || q >= 0x80:
+				case q == 0 || q == '\r' || q == '\n' || (q >= 0x80 && !utf8OK):
 					return "bad byte " + strconv.Quote(string(q)) + " in quoted string"
 				}
 			}
 			if i >= len(s) {
 				return "unterminated quoted string"
+			}
+			if !utf8.ValidString(s[start:i]) {
+				return "invalid UTF-8 in quoted string"
 			}
 		case c == '{' || (c == '~' && i+1 < len(s) && s[i+1] == '{'):
 			binary := c == '~'
@@ -133,7 +139,7 @@ func TestStrictCheck(t *testing.T) {
 		{`a1 OK [APPENDUID 1 2] done (with a paren`, false},
 		{"a1 NO bad \x00 text", true},
 	} {
-		if got := strictCheck(tt.resp); (got != "") != tt.bad {
+		if got := strictCheck(tt.resp, false); (got != "") != tt.bad {
 			t.Errorf("strictCheck(%q) = %q, want bad %v", tt.resp, got, tt.bad)
 		}
 	}
@@ -205,7 +211,7 @@ func TestStrictResponses(t *testing.T) {
 	check := func(what string, tagged ...string) {
 		t.Helper()
 		for _, r := range append(tc.untagged, tagged...) {
-			if why := strictCheck(r); why != "" {
+			if why := strictCheck(r, false); why != "" {
 				t.Errorf("%s: %s in %q", what, why, r)
 			}
 		}
@@ -258,4 +264,18 @@ func TestStrictResponses(t *testing.T) {
 	check("SELECT", tc.no(`x1 SELECT "no such"`, ""))
 	check("BAD", tc.bad(`x2 FETCH 1 (BODY[HEADER.FIELDS`))
 	check("LOGOUT", tc.ok("z LOGOUT"))
+
+	// RFC 6855: with UTF8=ACCEPT, quoted strings may hold UTF-8, and only
+	// valid UTF-8.
+	u := e.rawLogin("alice")
+	u.ok("v1 ENABLE UTF8=ACCEPT")
+	for _, cmd := range []string{`v2 LIST "" *`, "v3 STATUS \"caf\xc3\xa9\" (MESSAGES)", `v4 SELECT INBOX`,
+		`v5 FETCH 1:* (ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER])`} {
+		st := u.ok(cmd)
+		for _, r := range append(u.untagged, st) {
+			if why := strictCheck(r, true); why != "" {
+				t.Errorf("%s: %s in %q", cmd, why, r)
+			}
+		}
+	}
 }
