@@ -37,6 +37,9 @@ const decodedInMemory = 1 << 20
 //     a client can parse: leaving "base64" on decoded bytes would make it
 //     decode them a second time.
 //
+// Cyrus imapd 3.6 differs here: its BINARY[] of the whole message is the
+// message as stored, undecoded, like BODY[].
+//
 // A leaf in an encoding the server does not know fails the whole section
 // with ErrUnknownCTE (RFC 3516 4.2: NO [UNKNOWN-CTE]).
 func (s *Structure) Decoded(raw io.ReaderAt, path []int) (io.Reader, int64, error) {

@@ -135,6 +135,10 @@ func TestBinaryNULStoredEncoded(t *testing.T) {
 	}
 	tc.ok("f2 FETCH 1:2 (RFC822 RFC822.TEXT BODY[1])")
 	noNULOutsideBinary(t, tc.untagged)
+	// Byte for byte what Cyrus 3.6 stores for this APPEND.
+	tc.ok("f2b FETCH 1 (BODY.PEEK[])")
+	tc.mustHave("* 1 FETCH (BODY[] " + literal("Subject: nul\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"+
+		"Content-Transfer-Encoding: base64\r\n\r\nYQBiDQo=\r\n") + ")")
 	tc.ok("f3 FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])")
 	tc.mustHave("* 1 FETCH (BINARY[1] ~{5}\r\na\x00b\r\n BINARY.SIZE[1] 5)")
 	tc.ok("f4 FETCH 2 (BINARY.PEEK[2] BINARY.PEEK[1])")
