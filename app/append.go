@@ -90,6 +90,14 @@ func (s *spool) reader() io.Reader {
 	return bytes.NewReader(s.mem)
 }
 
+// readerAt gives random access to the message.
+func (s *spool) readerAt() io.ReaderAt {
+	if s.f != nil {
+		return s.f
+	}
+	return bytes.NewReader(s.mem)
+}
+
 func (s *spool) Close() {
 	if s.f != nil {
 		s.f.Close()
@@ -97,11 +105,29 @@ func (s *spool) Close() {
 }
 
 // newMessage computes the structure of a spooled message once, here, so
-// that FETCH never parses it again.
+// that FETCH never parses it again. A message that cannot be stored as it
+// came (binary parts with NUL bytes, see message.ForStore) is first
+// rewritten in its stored form, in the spool itself, and the structure is
+// that of the stored form.
 func newMessage(s *spool, flags []string, date time.Time) (ports.NewMessage, error) {
 	st, err := message.Parse(s.reader())
 	if err != nil {
 		return ports.NewMessage{}, err
+	}
+	r, size, changed, err := message.ForStore(st, s.readerAt())
+	if err != nil {
+		return ports.NewMessage{}, err
+	}
+	if changed {
+		ns, err := newSpool(r, size, memSpoolLimit)
+		if err != nil {
+			return ports.NewMessage{}, err
+		}
+		s.Close()
+		*s = *ns
+		if st, err = message.Parse(s.reader()); err != nil {
+			return ports.NewMessage{}, err
+		}
 	}
 	blob, err := st.MarshalBinary()
 	if err != nil {

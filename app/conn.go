@@ -151,14 +151,14 @@ func (c *conn) serve() (err error) {
 		if r := recover(); r != nil {
 			// A broken invariant: log it, tell the client, end the session.
 			c.srv.log.Error("panic in session", "panic", r, "user", c.user)
-			c.w.Untagged("BYE [SERVERBUG] internal error")
+			c.w.Tagged("*", "BYE", "SERVERBUG", "internal error")
 			c.w.Flush()
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	c.w.Untagged("OK [CAPABILITY " + c.capabilities() + "] " + c.srv.opts.ServerName + " " + Product + " server ready")
+	c.w.Tagged("*", "OK", "CAPABILITY "+c.capabilities(), c.srv.opts.ServerName+" "+Product+" server ready")
 	if motd := firstLine(filepath.Join(c.srv.opts.ConfigDir, "msg", "motd")); motd != "" {
-		c.w.Untagged("OK [ALERT] " + strings.TrimPrefix(motd, "["))
+		c.w.Tagged("*", "OK", "ALERT", strings.TrimPrefix(motd, "["))
 	}
 	if err := c.w.Flush(); err != nil {
 		return err
@@ -166,7 +166,7 @@ func (c *conn) serve() (err error) {
 	for c.state != session.Logout {
 		if c.state != session.NotAuthenticated && !c.admin {
 			if msg := c.shutdownMessage(); msg != "" {
-				c.w.Untagged("BYE [ALERT] " + msg)
+				c.w.Tagged("*", "BYE", "ALERT", msg)
 				c.w.Flush()
 				return ErrShutdown
 			}
@@ -182,7 +182,7 @@ func (c *conn) serve() (err error) {
 				}
 				continue
 			case errors.Is(err, grammar.ErrFatal):
-				c.w.Untagged("BYE " + strings.TrimPrefix(err.Error(), grammar.ErrFatal.Error()+": "))
+				c.w.Tagged("*", "BYE", "", strings.TrimPrefix(err.Error(), grammar.ErrFatal.Error()+": "))
 				c.w.Flush()
 				return err
 			case c.timedOut:

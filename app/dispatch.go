@@ -6,6 +6,7 @@ import (
 
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/domain/session"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -173,6 +174,8 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 		return "NO", "CANNOT", errText(err, "Operation is not supported on mailbox")
 	case errors.Is(err, imap.ErrTooBig):
 		return "NO", "TOOBIG", "Message too large"
+	case errors.Is(err, message.ErrNUL):
+		return "NO", "", "Message contains NUL characters"
 	case errors.Is(err, imap.ErrOverQuota):
 		return "NO", "OVERQUOTA", "Over quota"
 	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):

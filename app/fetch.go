@@ -263,10 +263,10 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 				b = strconv.AppendInt(b, it.Partial.Offset, 10)
 				b = append(b, '>')
 			}
-			// RFC 3516: decoded content may hold NUL, so always literal8.
-			b = append(b, " ~"...)
+			// RFC 3516 4.4: decoded content may hold NUL, so always literal8.
+			b = append(b, ' ')
 			c.w.Raw(b)
-			c.w.Literal(r, n)
+			c.w.Literal8(r, n)
 			if err := c.w.Err(); err != nil {
 				return err
 			}
@@ -329,8 +329,16 @@ func sectionOf(it grammar.FetchItem) (message.Section, string) {
 		b.WriteString(sec.Specifier)
 	}
 	if len(sec.Fields) > 0 {
+		// header-fld-name is an astring: echo each one as such, quoted
+		// when it holds a "]" that a client could take for the section's
+		// end.
 		b.WriteString(" (")
-		b.WriteString(strings.Join(sec.Fields, " "))
+		for i, f := range sec.Fields {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.Write(imap.AppendAtomOrString(nil, f))
+		}
 		b.WriteByte(')')
 	}
 	b.WriteByte(']')

@@ -74,7 +74,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 				continue
 			}
 			if msg := c.shutdownMessage(); msg != "" {
-				c.w.Untagged("BYE [ALERT] " + msg)
+				c.w.Tagged("*", "BYE", "ALERT", msg)
 				c.w.Flush()
 				c.c.Close()
 				c.shutdown = true

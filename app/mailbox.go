@@ -39,7 +39,7 @@ func (c *conn) announceKeywords(flags []string) {
 		kws = append(kws, k)
 	}
 	sort.Strings(kws)
-	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft ` + strings.Join(kws, " ") + `)`)
+	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), kws...))))
 }
 
 func entries(metas []ports.MessageMeta) []session.Entry {
@@ -48,6 +48,12 @@ func entries(metas []ports.MessageMeta) []session.Entry {
 		out[i] = session.Entry{UID: m.UID, Flags: m.Flags, ModSeq: m.ModSeq}
 	}
 	return out
+}
+
+// systemFlags returns the system flags of the FLAGS response, in a fresh
+// slice.
+func systemFlags() []string {
+	return []string{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
 }
 
 // permanentFlags: every system flag and any new keyword may be stored.
@@ -96,7 +102,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	for _, k := range strings.Fields(kws) {
 		c.sel.keywords[k] = true
 	}
-	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + kws + `)`)
+	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), strings.Fields(kws)...))))
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
 	if c.rev2() {
 		// RFC 9051 6.3.2: no RECENT nor UNSEEN; the mailbox's LIST instead.

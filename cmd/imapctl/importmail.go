@@ -45,11 +45,19 @@ func importMail(ctx context.Context, t *tool, args []string, _ *os.File, stdout,
 		return fail(exitDataErr, "%s: %v", path, err)
 	}
 	prog := newProgress(stderr, "import "+user+" "+box, len(msgs))
-	for _, m := range msgs {
+	var skipped []int
+	for i, m := range msgs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		msg, err := m.message()
+		if errors.Is(err, message.ErrNUL) {
+			// IMAP cannot serve it (as APPEND would refuse it): the rest
+			// of the folder is still worth importing.
+			skipped = append(skipped, i+1)
+			prog.add(1)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -59,7 +67,10 @@ func importMail(ctx context.Context, t *tool, args []string, _ *os.File, stdout,
 		prog.add(1)
 	}
 	prog.finish()
-	fmt.Fprintf(stdout, "imported %d messages into %s of %s\n", len(msgs), box, user)
+	fmt.Fprintf(stdout, "imported %d messages into %s of %s\n", len(msgs)-len(skipped), box, user)
+	if len(skipped) > 0 {
+		fmt.Fprintf(stdout, "skipped %d messages holding NUL bytes that no encoding can carry (numbers %v)\n", len(skipped), skipped)
+	}
 	return nil
 }
 
@@ -70,10 +81,24 @@ type imported struct {
 	date  time.Time
 }
 
+// message returns what the store is given: the message in the form IMAP
+// can serve (see message.ForStore) and the structure of that form.
 func (m imported) message() (ports.NewMessage, error) {
 	st, err := message.Parse(bytes.NewReader(m.body))
 	if err != nil {
 		return ports.NewMessage{}, err
+	}
+	r, _, changed, err := message.ForStore(st, bytes.NewReader(m.body))
+	if err != nil {
+		return ports.NewMessage{}, err
+	}
+	if changed {
+		if m.body, err = io.ReadAll(r); err != nil {
+			return ports.NewMessage{}, err
+		}
+		if st, err = message.Parse(bytes.NewReader(m.body)); err != nil {
+			return ports.NewMessage{}, err
+		}
 	}
 	blob, err := st.MarshalBinary()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -122,7 +123,7 @@ func exitCode(err error) int {
 		return exitNoUser
 	case errors.Is(err, imap.ErrTooBig), errors.Is(err, imap.ErrInvalidName), errors.Is(err, imap.ErrCannot),
 		errors.Is(err, imap.ErrAlreadyExists), errors.Is(err, sasl.ErrInvalidName),
-		errors.Is(err, sasl.ErrUserExists), errors.Is(err, sasl.ErrBadPassword):
+		errors.Is(err, sasl.ErrUserExists), errors.Is(err, sasl.ErrBadPassword), errors.Is(err, message.ErrNUL):
 		return exitDataErr
 	case errors.Is(err, imap.ErrOverQuota), errors.Is(err, imap.ErrUnavailable):
 		return exitTempFail

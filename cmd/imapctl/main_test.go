@@ -118,6 +118,10 @@ func TestMailboxesAndDeliver(t *testing.T) {
 	e.run(msg, exitNoUser, "deliver", "nobody")
 	e.run(msg, exitNoUser, "deliver", "alice", "Nowhere")
 	e.run(msg+strings.Repeat("x", 1000), exitDataErr, "deliver", "alice") // maxmessagesize: 1000
+	// A binary part with NUL is stored encoded; NUL in a header is refused
+	// for good.
+	e.run("Subject: bin\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\r\n", 0, "deliver", "alice")
+	e.run("Subject: a\x00b\r\n\r\nbody\r\n", exitDataErr, "deliver", "alice")
 
 	// Deleting the user deletes the mail too.
 	e.run("", 0, "user", "del", "alice")

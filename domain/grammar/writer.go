@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -51,7 +52,10 @@ func (w *Writer) Tagged(tag, status, code, text string) {
 }
 
 // AppendStatus appends a status response line (tagged, or untagged with tag
-// "*").
+// "*"). The code and text are made legal whatever they hold: resp-text is
+// TEXT-CHARs (RFC 3501 9: no CR, LF or NUL) and a code may not close its
+// bracket early, so those bytes become spaces, and 8-bit bytes become '?'
+// (RFC 3501 text is 7-bit).
 func AppendStatus(b []byte, tag, status, code, text string) []byte {
 	b = append(b, tag...)
 	b = append(b, ' ')
@@ -59,14 +63,28 @@ func AppendStatus(b []byte, tag, status, code, text string) []byte {
 	b = append(b, ' ')
 	if code != "" {
 		b = append(b, '[')
-		b = append(b, code...)
+		b = appendText(b, code, true)
 		b = append(b, "] "...)
 	}
 	if text == "" {
 		text = "done"
 	}
-	b = append(b, text...)
+	b = appendText(b, text, false)
 	return append(b, "\r\n"...)
+}
+
+func appendText(b []byte, s string, code bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0 || c == '\r' || c == '\n' || code && c == ']':
+			b = append(b, ' ')
+		case c >= 0x80:
+			b = append(b, '?')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // Continue writes a continuation request "+ text" CRLF.
@@ -77,9 +95,24 @@ func (w *Writer) Continue(text string) {
 	w.write(w.buf)
 }
 
-// Literal writes "{n}" CRLF and then exactly n bytes copied from r.
+// Literal writes "{n}" CRLF and then exactly n bytes copied from r. A
+// literal is CHAR8 (RFC 3501 9): a NUL byte in r is sent as
+// imap.NULReplacement. Stores keep binary content base64-encoded (see
+// message.ForStore), so this only guards against a message that entered
+// the store some other way.
 func (w *Writer) Literal(r io.Reader, n int64) {
-	w.buf = append(w.buf[:0], '{')
+	w.literal("{", &noNUL{r: r}, n)
+}
+
+// Literal8 writes "~{n}" CRLF and then exactly n bytes copied from r, NUL
+// bytes included: the literal8 of RFC 3516 4.4, which only a BINARY[]
+// FETCH item may carry.
+func (w *Writer) Literal8(r io.Reader, n int64) {
+	w.literal("~{", r, n)
+}
+
+func (w *Writer) literal(open string, r io.Reader, n int64) {
+	w.buf = append(w.buf[:0], open...)
 	w.buf = strconv.AppendInt(w.buf, n, 10)
 	w.buf = append(w.buf, "}\r\n"...)
 	w.write(w.buf)
@@ -93,6 +126,19 @@ func (w *Writer) Literal(r io.Reader, n int64) {
 	}
 }
 
+// noNUL replaces NUL bytes as they pass.
+type noNUL struct{ r io.Reader }
+
+func (z *noNUL) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	for i, c := range p[:n] {
+		if c == 0 {
+			p[i] = imap.NULReplacement
+		}
+	}
+	return n, err
+}
+
 // Flush sends what is buffered.
 func (w *Writer) Flush() error {
 	if w.err == nil {
@@ -101,13 +147,20 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// AppendFlags appends a parenthesised flag list.
+// AppendFlags appends a parenthesised flag list. A flag is an atom, or
+// "\" and an atom; anything else a store might hold (a keyword another
+// program wrote) is left out rather than break the response.
 func AppendFlags(b []byte, flags []string) []byte {
 	b = append(b, '(')
-	for i, f := range flags {
-		if i > 0 {
+	first := true
+	for _, f := range flags {
+		if !imap.IsAtom(strings.TrimPrefix(f, "\\")) {
+			continue
+		}
+		if !first {
 			b = append(b, ' ')
 		}
+		first = false
 		b = append(b, f...)
 	}
 	return append(b, ')')

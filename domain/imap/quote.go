@@ -5,26 +5,34 @@ import (
 	"unicode/utf8"
 )
 
-// AppendString appends s as an IMAP string: a quoted string when s has only
-// characters a quoted string may hold, otherwise a synchronizing-literal
-// form "{n}\r\n" followed by the bytes (valid in server responses).
-func AppendString(b []byte, s string) []byte {
-	if quotable(s) {
-		b = append(b, '"')
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c == '"' || c == '\\' {
-				b = append(b, '\\')
-			}
-			b = append(b, c)
-		}
-		return append(b, '"')
-	}
-	b = append(b, '{')
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, "}\r\n"...)
-	return append(b, s...)
-}
+// Every string the server writes (astring, nstring, string, in any
+// response) goes through appendString, so that no caller can get the rules
+// of RFC 3501 9 / RFC 9051 9 wrong:
+//   - a quoted string holds no NUL, CR or LF, escapes '"' and '\', and holds
+//     8-bit bytes only as valid UTF-8 and only for a session that enabled
+//     UTF8=ACCEPT (RFC 6855 3);
+//   - anything else is sent as a literal, and a literal holds no NUL
+//     (CHAR8): a NUL byte is sent as NULReplacement.
+//
+// quotedMax is the longest string sent quoted; longer ones are literals,
+// which clients read without scanning for the closing quote.
+const quotedMax = 1024
+
+// NULReplacement stands in for a NUL byte that must be sent where IMAP
+// forbids it (a literal or a quoted string). It keeps the length, which a
+// literal has already announced when the byte is met. 0x80 is not a
+// character in any charset a message declares, so it cannot pass for one.
+const NULReplacement = 0x80
+
+// AppendString appends s as an IMAP string: a quoted string when every
+// byte may be quoted (7-bit), otherwise a synchronizing-literal form
+// "{n}\r\n" followed by the bytes (valid in server responses).
+func AppendString(b []byte, s string) []byte { return appendString(b, s, false) }
+
+// AppendUTF8String appends s as a quoted string that may hold UTF-8 (RFC
+// 6855 for sessions with UTF8=ACCEPT), or as a literal when s holds CR, LF,
+// NUL or invalid UTF-8.
+func AppendUTF8String(b []byte, s string) []byte { return appendString(b, s, true) }
 
 // AppendNString appends NIL for an absent value (ok false), else the string.
 func AppendNString(b []byte, s string, ok bool) []byte {
@@ -43,19 +51,64 @@ func AppendAtomOrString(b []byte, s string) []byte {
 	return AppendString(b, s)
 }
 
-// quotable reports whether s fits in a quoted string: 7-bit text without
-// CR, LF or NUL, and not absurdly long.
-func quotable(s string) bool {
-	if len(s) > 1024 {
-		return false
+// AppendAString appends s as an astring (RFC 3501 9): bare when it is made
+// of ASTRING-CHARs (atom characters and ']') and is not NIL, otherwise as a
+// string.
+func AppendAString(b []byte, s string) []byte {
+	bare := s != "" && !equalFoldASCII(s, "NIL")
+	for i := 0; bare && i < len(s); i++ {
+		bare = IsAtomChar(s[i]) || s[i] == ']'
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == 0 || c == '\r' || c == '\n' || c >= 0x80 {
-			return false
+	if bare {
+		return append(b, s...)
+	}
+	return AppendString(b, s)
+}
+
+func appendString(b []byte, s string, utf8OK bool) []byte {
+	if quotable(s, utf8OK) {
+		b = append(b, '"')
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == '"' || c == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, c)
+		}
+		return append(b, '"')
+	}
+	b = append(b, '{')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, "}\r\n"...)
+	n := len(b)
+	b = append(b, s...)
+	for i := n; i < len(b); i++ {
+		if b[i] == 0 {
+			b[i] = NULReplacement
 		}
 	}
-	return true
+	return b
+}
+
+// quotable reports whether s fits in a quoted string: text without CR, LF
+// or NUL, 7-bit unless utf8OK and then valid UTF-8, and not long.
+func quotable(s string, utf8OK bool) bool {
+	if len(s) > quotedMax {
+		return false
+	}
+	high := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0 || c == '\r' || c == '\n':
+			return false
+		case c >= 0x80:
+			if !utf8OK {
+				return false
+			}
+			high = true
+		}
+	}
+	return !high || utf8.ValidString(s)
 }
 
 // IsAtomChar reports whether c is an ATOM-CHAR (RFC 3501 formal syntax).
@@ -100,27 +153,4 @@ func equalFoldASCII(a, b string) bool {
 		}
 	}
 	return true
-}
-
-// AppendUTF8String appends s as a quoted string that may hold UTF-8 (RFC
-// 6855 for sessions with UTF8=ACCEPT), or as a literal when s holds CR, LF,
-// NUL or invalid UTF-8.
-func AppendUTF8String(b []byte, s string) []byte {
-	ok := utf8.ValidString(s) && len(s) <= 1024
-	for i := 0; ok && i < len(s); i++ {
-		if s[i] == 0 || s[i] == '\r' || s[i] == '\n' {
-			ok = false
-		}
-	}
-	if !ok {
-		return AppendString(b, s)
-	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return append(b, '"')
 }

@@ -335,6 +335,37 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%+v: read %d bytes (%v), length %d", sec, len(b), err, n)
 			}
 		}
+		// BINARY: the announced length is what the reader gives.
+		for _, path := range [][]int{nil, {1}, {2}, {1, 1}, {2, 1}, {1, 2}} {
+			r, n, err := u.Decoded(bytes.NewReader(raw), path)
+			if errors.Is(err, ErrUnknownCTE) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("BINARY%v: %v", path, err)
+			}
+			b, err := io.ReadAll(r)
+			if err != nil || int64(len(b)) != n {
+				t.Fatalf("BINARY%v: read %d bytes (%v), length %d", path, len(b), err, n)
+			}
+		}
+		// The stored form holds no NUL, has the announced length, and is
+		// its own stored form.
+		if r, size, changed, err := ForStore(s, bytes.NewReader(raw)); err == nil && changed {
+			b, err := io.ReadAll(r)
+			if err != nil || int64(len(b)) != size || bytes.IndexByte(b, 0) >= 0 {
+				t.Fatalf("stored form: %d bytes (%v), size %d, %q", len(b), err, size, b)
+			}
+			s2, err := Parse(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, again, err := ForStore(s2, bytes.NewReader(b)); again || err != nil {
+				t.Fatalf("stored form changes again (%v) of %q", err, b)
+			}
+		} else if err != nil && !errors.Is(err, ErrNUL) {
+			t.Fatal(err)
+		}
 		_, _ = Unmarshal(raw) // garbage must not panic either
 	})
 }
