@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -68,5 +69,22 @@ func TestNumSet(t *testing.T) {
 	}
 	if got := SetOfUIDs([]UID{1, 2, 3, 5, 7, 8}); got != "1:3,5,7:8" {
 		t.Fatalf("SetOfUIDs = %q", got)
+	}
+}
+
+func TestCheckMailboxName(t *testing.T) {
+	good := []string{"INBOX", "a", "a/b", "Entwürfe", "&-", ".hidden", "a.", "...", "a/.../b", "x..y",
+		"with space", strings.Repeat("y", MaxMailboxName)}
+	for _, n := range good {
+		if err := CheckMailboxName("t", n); err != nil {
+			t.Errorf("CheckMailboxName(%q) = %v, want nil", n, err)
+		}
+	}
+	bad := []string{"", "/", "a//b", "/a", "a/", ".", "..", "INBOX/..", "INBOX/.", "../bob", "a/./b", "a/../b",
+		"a/..", "./a", "a\x00b", "a\rb", "a\tb", "a\x7fb", "a\u0085b", "x\xffy", strings.Repeat("x", MaxMailboxName+1)}
+	for _, n := range bad {
+		if err := CheckMailboxName("t", n); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("CheckMailboxName(%q) = %v, want ErrInvalidName", n, err)
+		}
 	}
 }
