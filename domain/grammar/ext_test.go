@@ -409,6 +409,8 @@ func TestUndecodableNames(t *testing.T) {
 		{false, "a SELECT &Jjo", "&Jjo", mailboxErr},
 		{false, "a CREATE &AGE-", "&AGE-", mailboxErr},
 		{false, "a CREATE " + odd + " (USE (\\Archive))", odd, mailboxErr},
+		{false, "a DELETE \"caf\xc3\xa9\"", "caf\xc3\xa9", mailboxErr},
+		{false, "a SUBSCRIBE {5+}\r\ncaf\xc3\xa9", "caf\xc3\xa9", mailboxErr},
 		{false, "a UNSUBSCRIBE {3+}\r\nx\xffy", "x\xffy", mailboxErr},
 		{true, "a CREATE {3+}\r\nx\xffy", "x\xffy", mailboxErr},
 		{false, "a STATUS a& (MESSAGES)", "a&", func(a any) []error { return []error{a.(*StatusArgs).MailboxErr} }},

@@ -12,8 +12,9 @@ import (
 // mailbox = "INBOX" / astring, and LIST's pattern is list-mailbox, so any
 // atom, quoted string or literal there is well-formed (an 8-bit atom is not:
 // ATOM-CHAR is 7-bit). What the astring means is another matter. It may not
-// decode (DecodeName: "&" that starts no modified UTF-7 sequence, bytes
-// that are not UTF-8), or decode to a name CheckMailboxName refuses ("a//b",
+// decode (DecodeName: "&" that starts no modified UTF-7 sequence, 8-bit
+// bytes before the client enabled UTF8=ACCEPT or IMAP4rev2, bytes that are
+// not UTF-8 after), or decode to a name CheckMailboxName refuses ("a//b",
 // "..", a control character). Such a name names no mailbox, and cannot
 // name one: the command is refused with NO, never BAD (many clients drop
 // the connection on a BAD they did not expect), with the code of what the
@@ -36,7 +37,10 @@ import (
 //     (a LIST-EXTENDED pattern list still answers for its other patterns).
 //
 // Cyrus 3.6 answers the same (NO for the first three, OK for the last two),
-// without response codes.
+// without response codes. For 8-bit names RFC 6855 section 3 gives no
+// status: it makes UTF-8 names legal after ENABLE UTF8=ACCEPT, and before
+// it a literal or quoted string carrying one is still well-formed, so the
+// name, not the command, is what is wrong: NO, as Cyrus and Dovecot answer.
 
 // NameUse says what a command does with a mailbox name it was given.
 type NameUse int
@@ -74,8 +78,8 @@ func RefuseName(use NameUse, name string, decodeErr error) error {
 // command carried it into the UTF-8 name the stores use: from modified
 // UTF-7 (RFC 3501 5.1.3), or as it is when utf8 is on, after ENABLE
 // UTF8=ACCEPT (RFC 6855 3) or ENABLE IMAP4rev2 (RFC 9051 5.1), where "&"
-// is an ordinary character; after it, bytes that are not UTF-8 are
-// refused. Errors wrap
+// is an ordinary character. Before that, 8-bit bytes are no modified UTF-7
+// and are refused; after it, bytes that are not UTF-8 are. Errors wrap
 // ErrInvalidName; see the rule above for what they mean to a command.
 func DecodeName(raw string, utf8Mode bool) (string, error) {
 	if utf8Mode {
@@ -84,15 +88,10 @@ func DecodeName(raw string, utf8Mode bool) (string, error) {
 		}
 		return raw, nil
 	}
-	name, err := DecodeMailbox(raw)
-	if err != nil && utf8.ValidString(raw) {
-		// Some clients send UTF-8 names as soon as the server advertises
-		// IMAP4rev2: valid UTF-8 with 8-bit characters is taken as it is.
-		for i := 0; i < len(raw); i++ {
-			if raw[i] >= 0x80 {
-				return raw, nil
-			}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] >= 0x80 {
+			return "", invalidName(raw, "8-bit characters without ENABLE UTF8=ACCEPT")
 		}
 	}
-	return name, err
+	return DecodeMailbox(raw)
 }

@@ -19,6 +19,8 @@ func TestDecodeName(t *testing.T) {
 		{odd, false, ""},
 		{"a&", false, ""},
 		{"&AGE-", false, ""},
+		{"café", false, ""},    // 8-bit before ENABLE UTF8=ACCEPT
+		{"x\xffy", false, ""},  // 8-bit, not even UTF-8
 		{"café", true, "café"}, // after it
 		{odd, true, odd},       // "&" is an ordinary character then
 		{"Entw&APw-rfe", true, "Entw&APw-rfe"},

@@ -161,3 +161,80 @@ func TestNamesDotLevels(t *testing.T) {
 		{cmd: "UID MOVE 1 .", status: "NO", code: "NONEXISTENT"},
 	})
 }
+
+// TestNames8Bit: raw 8-bit mailbox names are UTF-8 only after ENABLE
+// UTF8=ACCEPT (RFC 6855 3) or ENABLE IMAP4rev2 (RFC 9051 5.1); before, a
+// client names a mailbox in modified UTF-7, so an 8-bit name that parses
+// (a quoted string, a literal) names no mailbox: NO, never BAD.
+func TestNames8Bit(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	tc.ok("s1 CREATE foo")
+	tc.ok("s2 CREATE caf&AOk-")
+	tc.ok("s3 APPEND INBOX " + literalPlus(testMessage("x", "y")))
+	const q = `"café"`
+	lit := literalPlus("café")
+	notUTF8 := literalPlus("x\xffy")
+	before := []nameCase{
+		{cmd: "CREATE " + q, status: "NO", code: "CANNOT"},
+		{cmd: "CREATE " + lit, status: "NO", code: "CANNOT"},
+		{cmd: "CREATE " + notUTF8, status: "NO", code: "CANNOT"},
+		{cmd: "SELECT " + q, status: "NO", code: "NONEXISTENT"},
+		{cmd: "EXAMINE " + lit, status: "NO", code: "NONEXISTENT"},
+		{cmd: "STATUS " + q + " (MESSAGES)", status: "NO", code: "NONEXISTENT"},
+		{cmd: "DELETE " + q, status: "NO", code: "NONEXISTENT"},
+		{cmd: "RENAME " + q + " bar", status: "NO", code: "NONEXISTENT"},
+		{cmd: "RENAME foo " + q, status: "NO", code: "CANNOT"},
+		{cmd: `LIST "" "café*"`, status: "OK", none: "* LIST"},
+		{cmd: `LIST "café" *`, status: "OK", none: "* LIST"},
+		{cmd: `LIST "" ("café" foo)`, status: "OK", want: []string{`* LIST (\HasNoChildren) "/" foo`}},
+		{cmd: `LSUB "" "café*"`, status: "OK", none: "* LSUB"},
+		{cmd: "APPEND " + q + " " + literalPlus(testMessage("a", "a")), status: "NO", code: "NONEXISTENT"},
+		{cmd: "SUBSCRIBE " + q, status: "NO", code: "NONEXISTENT"},
+		{cmd: "UNSUBSCRIBE " + q, status: "OK"},
+		// The modified UTF-7 spelling names the mailbox.
+		{cmd: "STATUS caf&AOk- (MESSAGES)", status: "OK", want: []string{`* STATUS caf&AOk- (MESSAGES 0)`}},
+		// RFC 3501 and RFC 9051: ATOM-CHAR is 7-bit, so this does not parse.
+		{cmd: "SELECT café", status: "BAD"},
+	}
+	runNames(t, tc, "b", before)
+	tc.ok("s4 SELECT INBOX")
+	runNames(t, tc, "c", []nameCase{
+		{cmd: "COPY 1 " + q, status: "NO", code: "NONEXISTENT"},
+		{cmd: "MOVE 1 " + lit, status: "NO", code: "NONEXISTENT"},
+		{cmd: "UID COPY 1 " + q, status: "NO", code: "NONEXISTENT"},
+		{cmd: "UID MOVE 1 " + q, status: "NO", code: "NONEXISTENT"},
+	})
+	tc.ok("s5 UNSELECT")
+
+	tc.ok("s6 ENABLE UTF8=ACCEPT")
+	runNames(t, tc, "u", []nameCase{
+		{cmd: `LIST "" "caf*"`, status: "OK", want: []string{`* LIST (\HasNoChildren) "/" "café"`}},
+		{cmd: "STATUS " + q + " (MESSAGES)", status: "OK", want: []string{`* STATUS "café" (MESSAGES 0)`}},
+		{cmd: "APPEND " + lit + " " + literalPlus(testMessage("a", "a")), status: "OK"},
+		{cmd: `CREATE "café/sub"`, status: "OK"},
+		{cmd: `RENAME "café/sub" ` + literalPlus("thé"), status: "OK"},
+		{cmd: `LIST "café/" *`, status: "OK", none: "* LIST"},
+		{cmd: `LIST "" ("thé" foo)`, status: "OK", want: []string{`* LIST (\HasNoChildren) "/" "thé"`, `* LIST (\HasNoChildren) "/" foo`}},
+		{cmd: "SUBSCRIBE " + q, status: "OK"},
+		{cmd: `LSUB "" "caf*"`, status: "OK", want: []string{`* LSUB () "/" "café"`}},
+		{cmd: "UNSUBSCRIBE " + q, status: "OK"},
+		{cmd: "CREATE " + notUTF8, status: "NO", code: "CANNOT"},
+		{cmd: "SELECT " + notUTF8, status: "NO", code: "NONEXISTENT"},
+		{cmd: `LIST "" ` + notUTF8, status: "OK", none: "* LIST"},
+		{cmd: "SELECT " + q, status: "OK"},
+		{cmd: "COPY 1 thé", status: "BAD"},
+		{cmd: `COPY 1 "thé"`, status: "OK"},
+		{cmd: "DELETE " + q, status: "OK"},
+	})
+
+	// IMAP4rev2 takes UTF-8 names too.
+	tc = e.rawLogin("bob")
+	runNames(t, tc, "r", []nameCase{
+		{cmd: "CREATE " + q, status: "NO", code: "CANNOT"},
+		{cmd: "ENABLE IMAP4rev2", status: "OK"},
+		{cmd: "CREATE " + q, status: "OK"},
+		{cmd: `LIST "" "caf*"`, status: "OK", want: []string{`* LIST (\HasNoChildren) "/" "café"`}},
+		{cmd: "CREATE " + notUTF8, status: "NO", code: "CANNOT"},
+	})
+}
