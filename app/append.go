@@ -156,6 +156,10 @@ const (
 // stored, so a syntax error or an oversized message stores nothing.
 func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.AppendArgs)
+	if err := imap.RefuseName(imap.UseTarget, args.Mailbox, args.MailboxErr); err != nil {
+		c.p.DiscardCommand()
+		return result{}, err
+	}
 	next := &grammar.AppendMessage{Flags: args.Flags, Date: args.Date, HasDate: args.HasDate, Size: args.Size, Body: args.Body, Binary: args.Binary}
 	var msgs []ports.NewMessage
 	var spools []*spool

@@ -70,10 +70,13 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	}
 
 	var patterns []string
-	for _, p := range args.Patterns {
+	for i, p := range args.Patterns {
+		if args.ReferenceErr != nil || args.PatternErrs != nil && args.PatternErrs[i] != nil {
+			continue // imap.RefuseName's rule: it matches nothing
+		}
 		patterns = append(patterns, imap.ListPattern(args.Reference, p))
 	}
-	if len(patterns) == 0 {
+	if len(args.Patterns) == 0 {
 		patterns = []string{imap.ListPattern(args.Reference, args.Pattern)}
 	}
 	match := func(n string) bool {

@@ -78,6 +78,9 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	c.sel = nil
 	c.saved = nil
 	c.state = session.Authenticated
+	if err := imap.RefuseName(imap.UseExisting, name, args.MailboxErr); err != nil {
+		return result{}, err
+	}
 	var from, to imap.UID
 	if !readOnly {
 		var err error
@@ -234,6 +237,9 @@ func (c *conn) flagsOf(e *session.Entry) []string {
 func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.MailboxArgs)
 	name := strings.TrimSuffix(args.Mailbox, "/")
+	if err := imap.RefuseName(imap.UseNew, name, args.MailboxErr); err != nil {
+		return result{}, err
+	}
 	if name == "INBOX" {
 		return result{}, imap.ErrAlreadyExists
 	}
@@ -252,7 +258,11 @@ func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
-	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	args := cmd.Args.(*grammar.MailboxArgs)
+	name := args.Mailbox
+	if err := imap.RefuseName(imap.UseExisting, name, args.MailboxErr); err != nil {
+		return result{}, err
+	}
 	if name == "INBOX" {
 		return result{}, imap.Errorf("delete", imap.ErrCannot, "Cannot delete INBOX")
 	}
@@ -270,6 +280,12 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 func cmdRename(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.RenameArgs)
 	to := strings.TrimSuffix(args.To, "/")
+	if err := imap.RefuseName(imap.UseExisting, args.From, args.FromErr); err != nil {
+		return result{}, err
+	}
+	if err := imap.RefuseName(imap.UseNew, to, args.ToErr); err != nil {
+		return result{}, err
+	}
 	if to == "INBOX" || strings.HasPrefix(to, "INBOX/") && args.From == "INBOX" {
 		return result{}, imap.ErrAlreadyExists
 	}
@@ -283,9 +299,18 @@ func cmdRename(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 func cmdSubscribe(c *conn, cmd *grammar.Command) (result, error) {
-	name := cmd.Args.(*grammar.MailboxArgs).Mailbox
+	args := cmd.Args.(*grammar.MailboxArgs)
+	name := args.Mailbox
 	sub := cmd.Name == "SUBSCRIBE"
+	if !sub && args.MailboxErr != nil {
+		// imap.RefuseName's rule: nothing is subscribed under a name
+		// that does not decode, so there is nothing to do.
+		return result{}, nil
+	}
 	if sub {
+		if err := imap.RefuseName(imap.UseExisting, name, args.MailboxErr); err != nil {
+			return result{}, err
+		}
 		// Cyrus refuses to subscribe to a mailbox that does not exist.
 		if _, err := c.srv.store.Status(c.ctx, c.user, name); err != nil {
 			return result{}, err
@@ -301,6 +326,9 @@ func cmdNamespace(c *conn, cmd *grammar.Command) (result, error) {
 
 func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.StatusArgs)
+	if err := imap.RefuseName(imap.UseExisting, args.Mailbox, args.MailboxErr); err != nil {
+		return result{}, err
+	}
 	line, err := c.statusLine(args.Mailbox, args.Items)
 	if err != nil {
 		return result{}, err

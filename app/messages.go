@@ -109,6 +109,9 @@ func (c *conn) transfer(cmd *grammar.Command, op func(ctx context.Context, user,
 	if err != nil {
 		return ports.CopyResult{}, err
 	}
+	if err := imap.RefuseName(imap.UseTarget, args.Mailbox, args.MailboxErr); err != nil {
+		return ports.CopyResult{}, err
+	}
 	if len(seqs) == 0 {
 		// Still tell the client when the target does not exist.
 		_, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox)

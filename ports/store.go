@@ -14,7 +14,11 @@ import (
 // any moment (no partial message, no reused UID, no UIDVALIDITY change).
 //
 // Mailbox names are UTF-8 with "/" as the hierarchy separator; "INBOX" is
-// always spelled so (callers normalise case). Errors wrap the kinds in
+// always spelled so (callers normalise case). Every store holds exactly the
+// names imap.CheckMailboxName accepts, no more and no fewer, so that
+// mailboxes move between stores: a name it refuses is never created
+// (imap.ErrInvalidName) and never found (imap.ErrNonexistent where a
+// mailbox must exist). Errors wrap the kinds in
 // domain/imap (imap.ErrNonexistent, imap.ErrAlreadyExists, ...), so callers
 // use errors.Is. Every user's mailboxes are independent.
 type Store interface {
@@ -30,8 +34,8 @@ type Store interface {
 
 	// CreateMailbox creates the mailbox, and any missing superior levels of
 	// its name as ordinary mailboxes. It fails with imap.ErrAlreadyExists if
-	// the name exists, imap.ErrInvalidName if the name is unusable (empty,
-	// empty level, too long, or a name the backend cannot hold). A new
+	// the name exists, imap.ErrInvalidName if imap.CheckMailboxName refuses
+	// it (empty, an empty, "." or ".." level, too long...). A new
 	// mailbox gets a UIDVALIDITY that no mailbox of that name had before.
 	CreateMailbox(ctx context.Context, user, name string) error
 

@@ -25,9 +25,14 @@ type Command struct {
 	Args any
 }
 
-// Mailbox names in every Args are decoded from modified UTF-7 to UTF-8, and
-// any case of "INBOX" is normalised to "INBOX" (also as the first level of a
-// hierarchical name, e.g. "inbox/x" -> "INBOX/x").
+// Mailbox names in every Args are decoded from modified UTF-7 to UTF-8 (or
+// taken as UTF-8 after SetUTF8), and any case of "INBOX" is normalised to
+// "INBOX" (also as the first level of a hierarchical name, e.g. "inbox/x"
+// -> "INBOX/x"). A name that parses (it is an astring, or a list-mailbox)
+// but does not decode (imap.DecodeName) is no syntax error: the field keeps
+// it as sent, and the Err field beside it holds the reason (wrapping
+// imap.ErrInvalidName). Handlers answer such a name as imap.RefuseName
+// says.
 
 // LoginArgs: LOGIN userid password.
 type LoginArgs struct{ User, Password string }
@@ -54,17 +59,24 @@ type AuthenticateArgs struct {
 // An unknown attribute is refused by the parser with NO [USEATTR].
 type MailboxArgs struct {
 	Mailbox    string
+	MailboxErr error // see "Mailbox names" above
 	Condstore  bool
 	QResync    *QResyncParams
 	SpecialUse []string
 }
 
 // RenameArgs: RENAME from to.
-type RenameArgs struct{ From, To string }
+type RenameArgs struct {
+	From, To       string
+	FromErr, ToErr error // see "Mailbox names" above
+}
 
 // ListArgs: LIST and LSUB. Reference and Pattern are decoded from modified
 // UTF-7 like mailbox names but keep their wildcards; INBOX is not normalised
-// here (matching does that).
+// here (matching does that). ReferenceErr is the reference's decoding
+// error; PatternErrs is nil when every pattern decoded, and otherwise holds
+// each pattern's error (nil for those that decoded) in the order of
+// Patterns.
 //
 // The extended form (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154
 // SPECIAL-USE) sets Extended: it is true when selection options, a
@@ -80,6 +92,8 @@ type RenameArgs struct{ From, To string }
 type ListArgs struct {
 	Reference, Pattern string
 	Patterns           []string
+	ReferenceErr       error
+	PatternErrs        []error
 	Extended           bool
 	Select             []string
 	Return             []string
@@ -89,8 +103,9 @@ type ListArgs struct {
 // StatusArgs: STATUS mailbox (items). Items are upper-case: MESSAGES, RECENT,
 // UIDNEXT, UIDVALIDITY, UNSEEN.
 type StatusArgs struct {
-	Mailbox string
-	Items   []string
+	Mailbox    string
+	MailboxErr error // see "Mailbox names" above
+	Items      []string
 }
 
 // AppendArgs: APPEND mailbox [flags] [date-time] literal. The parser stops
@@ -103,13 +118,14 @@ type StatusArgs struct {
 // when the message came as a literal8 ("~{n}", RFC 3516: NUL allowed) or in
 // RFC 6855's "UTF8 (~{n})" form.
 type AppendArgs struct {
-	Mailbox string
-	Flags   []string // canonical system flags and keywords
-	Date    time.Time
-	HasDate bool
-	Size    int64
-	Body    io.Reader
-	Binary  bool
+	Mailbox    string
+	MailboxErr error    // see "Mailbox names" above
+	Flags      []string // canonical system flags and keywords
+	Date       time.Time
+	HasDate    bool
+	Size       int64
+	Body       io.Reader
+	Binary     bool
 }
 
 // FetchArgs: FETCH / UID FETCH. Macros (ALL, FAST, FULL) are expanded.
@@ -175,6 +191,7 @@ type StoreArgs struct {
 type CopyArgs struct {
 	Set         imap.NumSet
 	Mailbox     string
+	MailboxErr  error // see "Mailbox names" above
 	SavedResult bool
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/imapd-go/imapd/domain/imap"
 )
@@ -74,7 +73,7 @@ func (p *Parser) args(cmd *Command) bool {
 	case "SELECT", "EXAMINE":
 		a := &MailboxArgs{}
 		cmd.Args = a
-		if !p.sp() || !p.mailbox(&a.Mailbox) {
+		if !p.sp() || !p.mailbox(&a.Mailbox, &a.MailboxErr) {
 			return false
 		}
 		if !p.eol() && !(p.sp() && p.selectParams(a)) {
@@ -84,7 +83,7 @@ func (p *Parser) args(cmd *Command) bool {
 	case "CREATE":
 		a := &MailboxArgs{}
 		cmd.Args = a
-		if !p.sp() || !p.mailbox(&a.Mailbox) {
+		if !p.sp() || !p.mailbox(&a.Mailbox, &a.MailboxErr) {
 			return false
 		}
 		if !p.eol() && !(p.sp() && p.createParams(a)) {
@@ -94,11 +93,11 @@ func (p *Parser) args(cmd *Command) bool {
 	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
 		a := &MailboxArgs{}
 		cmd.Args = a
-		return p.sp() && p.mailbox(&a.Mailbox) && p.end()
+		return p.sp() && p.mailbox(&a.Mailbox, &a.MailboxErr) && p.end()
 	case "RENAME":
 		a := &RenameArgs{}
 		cmd.Args = a
-		return p.sp() && p.mailbox(&a.From) && p.sp() && p.mailbox(&a.To) && p.end()
+		return p.sp() && p.mailbox(&a.From, &a.FromErr) && p.sp() && p.mailbox(&a.To, &a.ToErr) && p.end()
 	case "LIST":
 		a := &ListArgs{}
 		cmd.Args = a
@@ -106,15 +105,19 @@ func (p *Parser) args(cmd *Command) bool {
 	case "LSUB":
 		a := &ListArgs{}
 		cmd.Args = a
-		if !p.sp() || !p.listReference(&a.Reference) || !p.sp() || !p.listPattern(&a.Pattern) {
+		var patErr error
+		if !p.sp() || !p.listReference(&a.Reference, &a.ReferenceErr) || !p.sp() || !p.listPattern(&a.Pattern, &patErr) {
 			return false
 		}
 		a.Patterns = []string{a.Pattern}
+		if patErr != nil {
+			a.PatternErrs = []error{patErr}
+		}
 		return p.end()
 	case "STATUS":
 		a := &StatusArgs{}
 		cmd.Args = a
-		return p.sp() && p.mailbox(&a.Mailbox) && p.sp() && p.statusItems(&a.Items) && p.end()
+		return p.sp() && p.mailbox(&a.Mailbox, &a.MailboxErr) && p.sp() && p.statusItems(&a.Items) && p.end()
 	case "APPEND":
 		a := &AppendArgs{}
 		cmd.Args = a
@@ -136,7 +139,7 @@ func (p *Parser) args(cmd *Command) bool {
 	case "COPY", "MOVE":
 		a := &CopyArgs{}
 		cmd.Args = a
-		return p.sp() && p.seqSetOrSaved(&a.Set, &a.SavedResult) && p.sp() && p.mailbox(&a.Mailbox) && p.end()
+		return p.sp() && p.seqSetOrSaved(&a.Set, &a.SavedResult) && p.sp() && p.mailbox(&a.Mailbox, &a.MailboxErr) && p.end()
 	case "SEARCH":
 		a := &SearchArgs{}
 		cmd.Args = a
@@ -179,78 +182,46 @@ func (p *Parser) authenticate(a *AuthenticateArgs) bool {
 	return true
 }
 
-// decodeName turns a mailbox name or pattern as sent into UTF-8: from
-// modified UTF-7, or as it is once UTF8=ACCEPT is enabled (RFC 6855
-// section 3), where it must then be valid UTF-8.
-func (p *Parser) decodeName(raw, what string) (string, bool) {
-	if p.utf8 {
-		if !utf8.ValidString(raw) {
-			return "", p.bad("Invalid " + what + ": not valid UTF-8")
-		}
-		return raw, true
-	}
-	name, err := imap.DecodeMailbox(raw)
-	if err != nil {
-		// RFC 9051 5.1: IMAP4rev2 clients send UTF-8 names, and some do so
-		// as soon as the server advertises IMAP4rev2. A name with 8-bit
-		// characters cannot be modified UTF-7, so valid UTF-8 is taken as
-		// it is.
-		if hasNonASCII(raw) && utf8.ValidString(raw) {
-			return raw, true
-		}
-		return "", p.bad("Invalid " + what + ": not valid modified UTF-7")
-	}
-	return name, true
-}
-
-func hasNonASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return true
-		}
-	}
-	return false
-}
-
-// mailbox reads a mailbox name, decodes it (see decodeName) and
-// normalises INBOX.
-func (p *Parser) mailbox(dst *string) bool {
-	var raw string
-	if !p.astring(&raw, "mailbox name") {
+// mailbox reads a mailbox name (mailbox = "INBOX" / astring), decodes it
+// and normalises INBOX.
+func (p *Parser) mailbox(dst *string, bad *error) bool {
+	if !p.astring(dst, "mailbox name") {
 		return false
 	}
-	name, ok := p.decodeName(raw, "mailbox name")
-	if !ok {
-		return false
+	if p.decoded(dst, bad) {
+		*dst = imap.NormalizeMailbox(*dst)
 	}
-	*dst = imap.NormalizeMailbox(name)
 	return true
 }
 
 // listReference reads LIST's reference: a mailbox, decoded but not
 // normalised (RFC 3501 6.3.8 joins it to the pattern as it is).
-func (p *Parser) listReference(dst *string) bool {
-	var raw string
-	if !p.astring(&raw, "reference") {
+func (p *Parser) listReference(dst *string, bad *error) bool {
+	if !p.astring(dst, "reference") {
 		return false
 	}
-	name, ok := p.decodeName(raw, "reference name")
-	if !ok {
-		return false
-	}
-	*dst = name
+	p.decoded(dst, bad)
 	return true
 }
 
-// listPattern reads list-mailbox: 1*list-char or a string, decoded from
-// modified UTF-7; the wildcards are printable ASCII and pass through.
-func (p *Parser) listPattern(dst *string) bool {
-	var raw string
-	if !p.stringOr(&raw, "mailbox pattern", isListChar) {
+// listPattern reads list-mailbox: 1*list-char or a string, decoded like a
+// mailbox name (the wildcards are printable ASCII and pass through).
+func (p *Parser) listPattern(dst *string, bad *error) bool {
+	if !p.stringOr(dst, "mailbox pattern", isListChar) {
 		return false
 	}
-	name, ok := p.decodeName(raw, "mailbox pattern")
-	if !ok {
+	p.decoded(dst, bad)
+	return true
+}
+
+// decoded decodes the name or pattern just read into *dst
+// (imap.DecodeName) and reports whether it could. One that does not decode
+// is no syntax error: *dst keeps it as sent and *bad says why, for the
+// handler to answer as imap.RefuseName says.
+func (p *Parser) decoded(dst *string, bad *error) bool {
+	name, err := imap.DecodeName(*dst, p.utf8)
+	if err != nil {
+		*bad = err
 		return false
 	}
 	*dst = name
@@ -291,7 +262,7 @@ func (p *Parser) statusItems(dst *[]string) bool {
 // the first; NextAppend reads the others.
 func (p *Parser) append(a *AppendArgs) bool {
 	var m AppendMessage
-	if !p.sp() || !p.mailbox(&a.Mailbox) || !p.sp() || !p.appendMessage(&m) {
+	if !p.sp() || !p.mailbox(&a.Mailbox, &a.MailboxErr) || !p.sp() || !p.appendMessage(&m) {
 		return false
 	}
 	a.Flags, a.Date, a.HasDate, a.Size, a.Body, a.Binary = m.Flags, m.Date, m.HasDate, m.Size, m.Body, m.Binary

@@ -361,18 +361,21 @@ func (p *Parser) list(a *ListArgs) bool {
 			return p.bad("RECURSIVEMATCH needs another selection option")
 		}
 	}
-	if !p.listReference(&a.Reference) || !p.sp() {
+	if !p.listReference(&a.Reference, &a.ReferenceErr) || !p.sp() {
 		return false
 	}
+	var errs []error
 	if p.peekIs('(') {
 		a.Extended = true
 		p.pos++
 		for {
 			var pat string
-			if !p.listPattern(&pat) {
+			var err error
+			if !p.listPattern(&pat, &err) {
 				return false
 			}
 			a.Patterns = append(a.Patterns, pat)
+			errs = append(errs, err)
 			if p.peekIs(')') {
 				p.pos++
 				break
@@ -383,12 +386,19 @@ func (p *Parser) list(a *ListArgs) bool {
 		}
 	} else {
 		var pat string
-		if !p.listPattern(&pat) {
+		var err error
+		if !p.listPattern(&pat, &err) {
 			return false
 		}
 		a.Patterns = []string{pat}
+		errs = []error{err}
 	}
 	a.Pattern = a.Patterns[0]
+	for _, err := range errs {
+		if err != nil {
+			a.PatternErrs = errs
+		}
+	}
 	if p.eol() {
 		return p.end()
 	}

@@ -2,8 +2,10 @@ package grammar
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -389,11 +391,98 @@ func TestUTF8Names(t *testing.T) {
 			h.expectNoop(t)
 		})
 	}
-	// An invalid UTF-8 name in a literal is refused.
-	h := newHarness("a CREATE {2+}\r\n\xff\xfe\r\nZ NOOP\r\n", Limits{})
-	h.p.SetUTF8(true)
-	if _, err := h.p.Next(); !errors.As(err, new(*Error)) {
-		t.Errorf("invalid UTF-8 name: %v", err)
+}
+
+// TestUndecodableNames: a mailbox name or LIST argument that parses but
+// does not decode is no syntax error: the command parses, the name is kept
+// as sent and its Err field says why (imap.RefuseName decides the answer).
+func TestUndecodableNames(t *testing.T) {
+	const odd = "!#$&'+,-.0123456789:;<=>?@^_`|[}"
+	tests := []struct {
+		utf8 bool
+		in   string
+		name string              // the name kept as sent
+		err  func(a any) []error // the Err fields, in argument order
+	}{
+		{false, "a SELECT " + odd, odd, mailboxErr},
+		{false, "a EXAMINE " + odd + " (CONDSTORE)", odd, mailboxErr},
+		{false, "a SELECT &Jjo", "&Jjo", mailboxErr},
+		{false, "a CREATE &AGE-", "&AGE-", mailboxErr},
+		{false, "a CREATE " + odd + " (USE (\\Archive))", odd, mailboxErr},
+		{false, "a DELETE \"caf\xc3\xa9\"", "caf\xc3\xa9", mailboxErr},
+		{false, "a SUBSCRIBE {5+}\r\ncaf\xc3\xa9", "caf\xc3\xa9", mailboxErr},
+		{false, "a UNSUBSCRIBE {3+}\r\nx\xffy", "x\xffy", mailboxErr},
+		{true, "a CREATE {3+}\r\nx\xffy", "x\xffy", mailboxErr},
+		{false, "a STATUS a& (MESSAGES)", "a&", func(a any) []error { return []error{a.(*StatusArgs).MailboxErr} }},
+		{false, "a COPY 1 " + odd, odd, func(a any) []error { return []error{a.(*CopyArgs).MailboxErr} }},
+		{false, "a UID MOVE 1 " + odd, odd, func(a any) []error { return []error{a.(*CopyArgs).MailboxErr} }},
+		{false, "a RENAME " + odd + " x", odd, func(a any) []error { r := a.(*RenameArgs); return []error{r.FromErr, errOK(r.ToErr)} }},
+		{false, "a RENAME x " + odd, odd, func(a any) []error { r := a.(*RenameArgs); return []error{errOK(r.FromErr), r.ToErr} }},
+		{false, "a LIST \"\" &", "&", func(a any) []error { l := a.(*ListArgs); return []error{errOK(l.ReferenceErr), l.PatternErrs[0]} }},
+		{false, "a LIST & *", "&", func(a any) []error { l := a.(*ListArgs); return []error{l.ReferenceErr, errOK(errs(l.PatternErrs))} }},
+		{false, "a LSUB \"\" " + odd + "%", odd + "%", func(a any) []error { l := a.(*ListArgs); return []error{l.PatternErrs[0]} }},
+		{false, "a LIST \"\" (* " + odd + ") RETURN (STATUS (MESSAGES))", odd, func(a any) []error {
+			l := a.(*ListArgs)
+			return []error{errOK(l.PatternErrs[0]), l.PatternErrs[1]}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			h := newHarness(tt.in+"\r\nZ NOOP\r\n", Limits{})
+			h.p.SetUTF8(tt.utf8)
+			cmd, err := h.p.Next()
+			if err != nil {
+				t.Fatalf("Next: %v, want the command parsed", err)
+			}
+			if cmd.Name == "APPEND" {
+				h.p.EndCommand()
+			}
+			for i, err := range tt.err(cmd.Args) {
+				if err == errOKMark {
+					continue
+				}
+				if !errors.Is(err, imap.ErrInvalidName) {
+					t.Errorf("name %d: error %v, want ErrInvalidName", i, err)
+				}
+			}
+			if !strings.Contains(fmt.Sprintf("%#v", cmd.Args), fmt.Sprintf("%q", tt.name)) {
+				t.Errorf("args %#v lack the name %q as sent", cmd.Args, tt.name)
+			}
+			h.expectNoop(t)
+		})
+	}
+	// APPEND: the message literal is still the handler's to read.
+	h := newHarness("a APPEND "+odd+" {1}\r\nm\r\nZ NOOP\r\n", Limits{})
+	cmd, err := h.p.Next()
+	if err != nil || !errors.Is(cmd.Args.(*AppendArgs).MailboxErr, imap.ErrInvalidName) || h.conts != 1 {
+		t.Fatalf("APPEND: %v, %v, %d continuations", cmd, err, h.conts)
+	}
+	if err := h.p.EndCommand(); err != nil {
+		t.Fatal(err)
 	}
 	h.expectNoop(t)
+}
+
+// errOKMark stands, in TestUndecodableNames, for a name that decoded.
+var errOKMark = errors.New("decoded")
+
+func mailboxErr(a any) []error { return []error{a.(*MailboxArgs).MailboxErr} }
+
+// errOK stands for the error of a name that must decode: errOKMark when
+// it did, or an error that is no ErrInvalidName when it did not.
+func errOK(err error) error {
+	if err != nil {
+		return fmt.Errorf("a name that should decode: %v", err)
+	}
+	return errOKMark
+}
+
+// errs is the first non-nil error of list, or nil.
+func errs(list []error) error {
+	for _, e := range list {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }

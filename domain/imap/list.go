@@ -109,9 +109,11 @@ func (d Descendants) Recursive(meets bool) (listed, childInfo bool) {
 const MaxMailboxName = 1024
 
 // CheckMailboxName refuses names no store should hold: empty, an empty
-// level (leading, trailing or doubled separator), control characters,
-// invalid UTF-8, or longer than MaxMailboxName. Errors wrap ErrInvalidName
-// and name op.
+// level (leading, trailing or doubled separator), a level "." or ".." (a
+// store that keeps levels as folders could not hold it, and every store
+// must hold the same names, so that mailboxes move between them), control
+// characters, invalid UTF-8, or longer than MaxMailboxName. Errors wrap
+// ErrInvalidName and name op.
 func CheckMailboxName(op, name string) error {
 	switch {
 	case name == "":
@@ -122,8 +124,11 @@ func CheckMailboxName(op, name string) error {
 		return Errorf(op, ErrInvalidName, "name is not UTF-8")
 	}
 	for _, level := range strings.Split(name, string(Separator)) {
-		if level == "" {
+		switch level {
+		case "":
 			return Errorf(op, ErrInvalidName, "empty level in %q", name)
+		case ".", "..":
+			return Errorf(op, ErrInvalidName, "level %q in %q", level, name)
 		}
 	}
 	for _, r := range name {

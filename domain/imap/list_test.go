@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -112,6 +113,23 @@ func TestRecursiveMatch(t *testing.T) {
 		listed, info := d.Recursive(isSub[tt.name])
 		if listed != tt.listed || info != tt.info {
 			t.Errorf("%q under %q: listed %v CHILDINFO %v, want %v %v", tt.name, tt.patterns, listed, info, tt.listed, tt.info)
+		}
+	}
+}
+
+func TestCheckMailboxName(t *testing.T) {
+	good := []string{"INBOX", "a", "a/b", "Entwürfe", "&-", ".hidden", "a.", "...", "a/.../b", "x..y",
+		"with space", strings.Repeat("y", MaxMailboxName)}
+	for _, n := range good {
+		if err := CheckMailboxName("t", n); err != nil {
+			t.Errorf("CheckMailboxName(%q) = %v, want nil", n, err)
+		}
+	}
+	bad := []string{"", "/", "a//b", "/a", "a/", ".", "..", "INBOX/..", "INBOX/.", "../bob", "a/./b", "a/../b",
+		"a/..", "./a", "a\x00b", "a\rb", "a\tb", "a\x7fb", "a\u0085b", "x\xffy", strings.Repeat("x", MaxMailboxName+1)}
+	for _, n := range bad {
+		if err := CheckMailboxName("t", n); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("CheckMailboxName(%q) = %v, want ErrInvalidName", n, err)
 		}
 	}
 }

@@ -94,6 +94,13 @@ func listNames(t *testing.T, c *imapclient.Client, pattern string) []string {
 func TestClientMailboxes(t *testing.T) {
 	e := newEnv(t)
 	c := e.login("alice", nil)
+	// go-imap sends mailbox names in UTF-8 as soon as the server
+	// advertises IMAP4rev2, enabled or not; the server takes UTF-8 names
+	// only once UTF8=ACCEPT or IMAP4rev2 is enabled (RFC 6855 3, RFC 9051
+	// 5.1), as Cyrus and Dovecot do.
+	if _, err := c.Enable(imap.CapUTF8Accept).Wait(); err != nil {
+		t.Fatalf("ENABLE UTF8=ACCEPT: %v", err)
+	}
 
 	if got := listNames(t, c, "*"); !slices.Equal(got, []string{"INBOX"}) {
 		t.Fatalf("LIST * on a new account = %q", got)

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -94,7 +95,9 @@ func RunImporter(t *testing.T, open Opener) {
 	if err := im.ImportMessage(ctx, "u", "a/b", 3, msg("three", old)); err != nil {
 		t.Fatal(err)
 	}
-	wantKind(t, "invalid name", im.ImportMailbox(ctx, "u", "x//y", 1, 1), imap.ErrInvalidName)
+	for _, n := range []string{"x//y", "..", "x/.", "../u"} {
+		wantKind(t, fmt.Sprintf("import %q", n), im.ImportMailbox(ctx, "u", n, 1, 1), imap.ErrInvalidName)
+	}
 	// Another handle sees the same.
 	other := e.handle()
 	st2, err := other.Status(ctx, "u", "a/b")

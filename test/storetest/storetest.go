@@ -307,16 +307,31 @@ func testCreateListDelete(t *testing.T, e *env) {
 func testInvalidNames(t *testing.T, e *env) {
 	e.user("u")
 	e.create("u", "ok")
+	// Every store holds the same names (imap.CheckMailboxName), so that
+	// mailboxes move between stores: no "." or ".." level either, even
+	// where a level is no file name.
 	bad := []string{"", "/", "a//b", "/a", "a/", "a\x00b", "a\rb", "a\nb", "a\tb", "a\x7fb",
-		strings.Repeat("x", 1025)}
+		strings.Repeat("x", 1025), ".", "..", "INBOX/..", "INBOX/.", "../u", "a/./b", "a/../b", "ok/..", "./ok"}
 	for _, n := range bad {
 		wantKind(t, fmt.Sprintf("create %q", n), e.s.CreateMailbox(e.ctx, "u", n), imap.ErrInvalidName)
 		wantKind(t, fmt.Sprintf("rename to %q", n), e.s.RenameMailbox(e.ctx, "u", "ok", n), imap.ErrInvalidName)
+		wantKind(t, fmt.Sprintf("subscribe %q", n), e.s.SetSubscribed(e.ctx, "u", n, true), imap.ErrInvalidName)
+		// A name no mailbox can have is found nowhere.
+		_, err := e.s.Status(e.ctx, "u", n)
+		wantKind(t, fmt.Sprintf("status %q", n), err, imap.ErrNonexistent)
+		_, _, err = e.s.Snapshot(e.ctx, "u", n)
+		wantKind(t, fmt.Sprintf("snapshot %q", n), err, imap.ErrNonexistent)
+		wantKind(t, fmt.Sprintf("delete %q", n), e.s.DeleteMailbox(e.ctx, "u", n), imap.ErrNonexistent)
+		wantKind(t, fmt.Sprintf("rename %q", n), e.s.RenameMailbox(e.ctx, "u", n, "fresh"), imap.ErrNonexistent)
+	}
+	if subs, err := e.s.Subscriptions(e.ctx, "u"); err != nil || len(subs) != 0 {
+		t.Errorf("subscriptions = %q, %v; want none", subs, err)
 	}
 	if got := e.list("u"); !slices.Equal(got, []string{"INBOX", "ok"}) {
 		t.Errorf("invalid names left mailboxes behind: %q", got)
 	}
-	good := []string{"Entwürfe", "with space", "[Gmail]/Sent Mail", "&-", strings.Repeat("y", 1024), "INBOX/child"}
+	good := []string{"Entwürfe", "with space", "[Gmail]/Sent Mail", "&-", strings.Repeat("y", 1024), "INBOX/child",
+		".hidden", "...", "a./.b", "x..y/%2E"}
 	for _, n := range good {
 		if err := e.s.CreateMailbox(e.ctx, "u", n); err != nil {
 			t.Errorf("create %q: %v", n, err)

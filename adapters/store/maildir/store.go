@@ -127,19 +127,9 @@ func (s *Store) userRoot(op, user string) (string, error) {
 	return filepath.Join(s.dir, user), nil
 }
 
-// checkName refuses what imap.CheckMailboxName refuses and, since levels
-// become folder names, the levels "." and "..".
-func checkName(op, name string) error {
-	if err := imap.CheckMailboxName(op, name); err != nil {
-		return err
-	}
-	for _, level := range strings.Split(name, string(imap.Separator)) {
-		if level == "." || level == ".." {
-			return imap.Errorf(op, imap.ErrInvalidName, "level %q in %q", level, name)
-		}
-	}
-	return nil
-}
+// checkName refuses names the store will not hold (imap.CheckMailboxName,
+// which refuses the levels "." and ".." that could not be folder names).
+func checkName(op, name string) error { return imap.CheckMailboxName(op, name) }
 
 // escapeLevel writes the bytes that have a meaning in folder names as %XX.
 func escapeLevel(level string) string {

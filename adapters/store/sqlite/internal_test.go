@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -30,6 +31,12 @@ func TestCheckName(t *testing.T) {
 		{"a\u0085b", false}, // C1 control
 		{"\xff", false},
 		{strings.Repeat("x", imap.MaxMailboxName+1), false},
+		{".", false},
+		{"..", false},
+		{"INBOX/..", false},
+		{"../bob", false},
+		{".hidden", true},
+		{"...", true},
 	}
 	for _, tt := range tests {
 		err := checkName("test", tt.name)
@@ -39,6 +46,47 @@ func TestCheckName(t *testing.T) {
 		if !tt.ok && !errors.Is(err, imap.ErrInvalidName) {
 			t.Errorf("checkName(%q) = %v, want ErrInvalidName", tt.name, err)
 		}
+	}
+}
+
+// TestLegacyDotNames: a mailbox with a "." or ".." level, which the store
+// took before imap.CheckMailboxName refused such levels, is still found,
+// so that it can be renamed (before imapctl migrate) or deleted.
+func TestLegacyDotNames(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{".", ".."} {
+		err := s.write(ctx, "legacy", func(tx *sql.Tx) error {
+			uid, err := userID(ctx, tx, "u", false)
+			if err != nil {
+				return err
+			}
+			_, _, err = createOne(ctx, tx, uid, n)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Status(ctx, "u", n); err != nil {
+			t.Errorf("status %q: %v", n, err)
+		}
+	}
+	if err := s.RenameMailbox(ctx, "u", ".", "dot"); err != nil {
+		t.Errorf("rename: %v", err)
+	}
+	if err := s.DeleteMailbox(ctx, "u", ".."); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+	boxes, err := s.ListMailboxes(ctx, "u")
+	if err != nil || len(boxes) != 2 || boxes[0].Name != "INBOX" || boxes[1].Name != "dot" {
+		t.Errorf("mailboxes: %+v, %v", boxes, err)
 	}
 }
 
