@@ -251,7 +251,7 @@ func TestStrictResponses(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{`q"uote`, `back\slash`, "caf\xc3\xa9", "sp ace", "per%cent", "br]ack[et", "NIL"} {
+	for _, name := range []string{`q"uote`, `back\slash`, "caf&AOk-", "sp ace", "per%cent", "br]ack[et", "NIL"} {
 		tc.ok("c CREATE " + literal(name))
 		tc.ok("u SUBSCRIBE " + literal(name))
 		tc.ok("t STATUS " + literal(name) + " (MESSAGES UIDNEXT)")
