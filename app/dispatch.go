@@ -173,6 +173,9 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 		return "NO", "CANNOT", errText(err, "Operation is not supported on mailbox")
 	case errors.Is(err, imap.ErrTooBig):
 		return "NO", "TOOBIG", "Message too large"
+	case errors.Is(err, imap.ErrLimit):
+		// RFC 5530 LIMIT: the mailbox has as many keywords as it may.
+		return "NO", "LIMIT", "Too many user flags in mailbox"
 	case errors.Is(err, imap.ErrOverQuota):
 		return "NO", "OVERQUOTA", "Over quota"
 	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):

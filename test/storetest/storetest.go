@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"UIDValidity", testUIDValidity},
 		{"ModSeqRises", testModSeqRises},
 		{"UpdateFlags", testUpdateFlags},
+		{"KeywordLimit", testKeywordLimit},
 		{"Expunge", testExpunge},
 		{"Copy", testCopy},
 		{"Move", testMove},

@@ -1,6 +1,12 @@
 package sqlite
 
-import "strings"
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
 
 // Flags are stored as one space-separated TEXT value: system flags in their
 // canonical spelling, keywords as the client first wrote them.
@@ -45,4 +51,39 @@ func countByte(b []byte, c byte) int {
 		}
 	}
 	return n
+}
+
+// admitKeywords fails with imap.ErrLimit when adding the keywords want to
+// mailbox mbox would take it past imap.MaxKeywords. It reads the flags of
+// the mailbox's messages inside tx, whose write lock keeps other processes
+// from adding keywords meanwhile, newest first: recent messages are the
+// likeliest to carry the same keywords, and the scan stops once all of
+// want are found.
+func admitKeywords(ctx context.Context, tx *sql.Tx, op string, mbox int64, want []string) error {
+	if len(want) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT flags FROM messages WHERE mailbox_id = ? ORDER BY uid DESC`, mbox)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	p := flagParser{}
+	var scanErr error
+	err = imap.AdmitKeywords(op, want, func(yield func([]string) bool) {
+		for rows.Next() {
+			var f sql.RawBytes
+			if scanErr = rows.Scan(&f); scanErr != nil {
+				return
+			}
+			if !yield(p.parse(f)) {
+				return
+			}
+		}
+		scanErr = rows.Err()
+	})
+	if scanErr != nil {
+		return scanErr
+	}
+	return err
 }
