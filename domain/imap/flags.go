@@ -3,7 +3,6 @@ package imap
 import (
 	"fmt"
 	"iter"
-	"strings"
 )
 
 // MaxKeywords is how many distinct keywords one mailbox may hold. Cyrus
@@ -16,52 +15,51 @@ const MaxKeywords = 100
 // answers BAD "Invalid flag name" from 1024 on.
 const MaxFlagLength = 1023
 
-// foldKey is what flags are compared by: flag names are case-insensitive
-// (RFC 3501 2.3.2). Flags are atoms, so ASCII; ToLower returns a name
-// without capitals as it is, without allocating.
-func foldKey(f string) string { return strings.ToLower(f) }
+// foldKey is what flags are compared by in sets: flag names are
+// case-insensitive (RFC 3501 2.3.2), and they are atoms, so ASCII. A name
+// without capitals is returned as it is, without allocating.
+func foldKey(f string) string {
+	for i := 0; i < len(f); i++ {
+		if 'A' <= f[i] && f[i] <= 'Z' {
+			return string(appendFold(make([]byte, 0, len(f)), f))
+		}
+	}
+	return f
+}
+
+func appendFold(b []byte, f string) []byte {
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// hasFold reports whether m holds the folded name of f, without allocating
+// for names of usual length.
+func hasFold(m map[string]struct{}, f string) bool {
+	var buf [64]byte
+	_, ok := m[string(appendFold(buf[:0], f))]
+	return ok
+}
 
 // smallFlags is the list length up to which a linear search beats building
-// a set: most messages carry a handful of flags.
-const smallFlags = 8
+// a set: most messages and commands carry a handful of flags. Past it,
+// lists are compared through a set of folded names, so that no flag
+// operation is quadratic in the number of flags a message or a command
+// carries.
+const smallFlags = 16
 
-// flagSet answers "is f among these flags?" case-insensitively, in constant
-// time for long lists, so that no flag operation is quadratic in the number
-// of flags a message or a command carries.
-type flagSet struct {
-	list []string
-	m    map[string]struct{}
-}
-
-func newFlagSet(flags []string) *flagSet {
-	s := &flagSet{}
+// foldSet returns the folded names of flags, with room for extra more.
+func foldSet(flags []string, extra int) map[string]struct{} {
+	m := make(map[string]struct{}, len(flags)+extra)
 	for _, f := range flags {
-		s.add(f)
+		m[foldKey(f)] = struct{}{}
 	}
-	return s
-}
-
-func (s *flagSet) has(f string) bool {
-	if s.m != nil {
-		_, ok := s.m[foldKey(f)]
-		return ok
-	}
-	return HasFlag(s.list, f)
-}
-
-func (s *flagSet) add(f string) {
-	if s.m == nil && len(s.list) < smallFlags {
-		s.list = append(s.list, f)
-		return
-	}
-	if s.m == nil {
-		s.m = make(map[string]struct{}, 2*smallFlags)
-		for _, x := range s.list {
-			s.m[foldKey(x)] = struct{}{}
-		}
-		s.list = nil
-	}
-	s.m[foldKey(f)] = struct{}{}
+	return m
 }
 
 // NormalizeFlags canonicalises system flags, drops \Recent (session state,
@@ -70,7 +68,10 @@ func (s *flagSet) add(f string) {
 // a space or a control character) is an error.
 func NormalizeFlags(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
-	seen := &flagSet{}
+	var seen map[string]struct{}
+	if len(in) > smallFlags {
+		seen = foldSet(nil, len(in))
+	}
 	for _, f := range in {
 		if f == "" {
 			continue
@@ -81,10 +82,19 @@ func NormalizeFlags(in []string) ([]string, error) {
 			}
 		}
 		f = CanonicalFlag(f)
-		if f == FlagRecent || seen.has(f) {
+		if f == FlagRecent {
 			continue
 		}
-		seen.add(f)
+		if seen == nil {
+			if HasFlag(out, f) {
+				continue
+			}
+		} else {
+			if hasFold(seen, f) {
+				continue
+			}
+			seen[foldKey(f)] = struct{}{}
+		}
 		out = append(out, f)
 	}
 	return out, nil
@@ -95,9 +105,17 @@ func SameFlags(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	set := newFlagSet(b)
+	if len(b) <= smallFlags {
+		for _, f := range a {
+			if !HasFlag(b, f) {
+				return false
+			}
+		}
+		return true
+	}
+	set := foldSet(b, 0)
 	for _, f := range a {
-		if !set.has(f) {
+		if !hasFold(set, f) {
 			return false
 		}
 	}
@@ -107,10 +125,18 @@ func SameFlags(a, b []string) bool {
 // AddFlags returns cur with the flags it lacks appended.
 func AddFlags(cur, flags []string) []string {
 	next := append(make([]string, 0, len(cur)+len(flags)), cur...)
-	set := newFlagSet(cur)
+	if len(cur)+len(flags) <= smallFlags {
+		for _, f := range flags {
+			if !HasFlag(next, f) {
+				next = append(next, f)
+			}
+		}
+		return next
+	}
+	set := foldSet(cur, len(flags))
 	for _, f := range flags {
-		if !set.has(f) {
-			set.add(f)
+		if !hasFold(set, f) {
+			set[foldKey(f)] = struct{}{}
 			next = append(next, f)
 		}
 	}
@@ -120,9 +146,17 @@ func AddFlags(cur, flags []string) []string {
 // RemoveFlags returns cur without flags.
 func RemoveFlags(cur, flags []string) []string {
 	next := make([]string, 0, len(cur))
-	set := newFlagSet(flags)
+	if len(flags) <= smallFlags {
+		for _, f := range cur {
+			if !HasFlag(flags, f) {
+				next = append(next, f)
+			}
+		}
+		return next
+	}
+	set := foldSet(flags, 0)
 	for _, f := range cur {
-		if !set.has(f) {
+		if !hasFold(set, f) {
 			next = append(next, f)
 		}
 	}
@@ -152,18 +186,16 @@ func (s KeywordSet) Add(f string) bool {
 	if !IsKeyword(f) {
 		return false
 	}
-	k := foldKey(f)
-	if _, ok := s.m[k]; ok {
+	if hasFold(s.m, f) {
 		return false
 	}
-	s.m[k] = struct{}{}
+	s.m[foldKey(f)] = struct{}{}
 	return true
 }
 
 // Has reports whether keyword f is in the set.
 func (s KeywordSet) Has(f string) bool {
-	_, ok := s.m[foldKey(f)]
-	return ok
+	return hasFold(s.m, f)
 }
 
 // Len is the number of keywords in the set.

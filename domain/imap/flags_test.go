@@ -109,3 +109,24 @@ func TestAdmitKeywords(t *testing.T) {
 		t.Errorf("AdmitKeywords read %d messages, %v; want 1, nil", seen, err)
 	}
 }
+
+// BenchmarkFlagOps: what a STORE does with the flag list of a message that
+// carries N keywords: normalise the command's list (here the same N), add
+// one new keyword and compare, write the same list back and compare. Each
+// must stay linear in N.
+func BenchmarkFlagOps(b *testing.B) {
+	for _, n := range []int{10, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			cur := make([]string, n)
+			for i := range cur {
+				cur[i] = fmt.Sprintf("$Keyword%05d", i)
+			}
+			for b.Loop() {
+				flags, _ := NormalizeFlags(cur)
+				next := AddFlags(cur, []string{"$Fresh"})
+				_ = SameFlags(cur, next)
+				_ = SameFlags(cur, AddFlags(cur, flags))
+			}
+		})
+	}
+}
