@@ -15,6 +15,10 @@ const MaxKeywords = 100
 // answers BAD "Invalid flag name" from 1024 on.
 const MaxFlagLength = 1023
 
+// FoldFlag returns the name flag f is compared by: two flags are the same
+// when their folded names are equal.
+func FoldFlag(f string) string { return foldKey(f) }
+
 // foldKey is what flags are compared by in sets: flag names are
 // case-insensitive (RFC 3501 2.3.2), and they are atoms, so ASCII. A name
 // without capitals is returned as it is, without allocating.
@@ -198,6 +202,25 @@ func (s KeywordSet) Has(f string) bool {
 	return hasFold(s.m, f)
 }
 
+// Names returns the keywords of the set, folded (FoldFlag), in no order.
+func (s KeywordSet) Names() []string {
+	out := make([]string, 0, len(s.m))
+	for k := range s.m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Admit fails with ErrLimit when a mailbox holding the keywords of s
+// would pass MaxKeywords with the keywords of want added.
+func (s KeywordSet) Admit(op string, want []string) error {
+	if n := len(s.Missing(want)); s.Len()+n > MaxKeywords {
+		return Errorf(op, ErrLimit, "a mailbox holds at most %d keywords; it has %d and this adds %d",
+			MaxKeywords, s.Len(), n)
+	}
+	return nil
+}
+
 // Len is the number of keywords in the set.
 func (s KeywordSet) Len() int { return len(s.m) }
 
@@ -244,9 +267,5 @@ func AdmitKeywords(op string, want []string, mailbox iter.Seq[[]string]) error {
 			}
 		}
 	}
-	if have.Len()+pending > MaxKeywords {
-		return Errorf(op, ErrLimit, "a mailbox holds at most %d keywords; it has %d and this adds %d",
-			MaxKeywords, have.Len(), pending)
-	}
-	return nil
+	return have.Admit(op, want)
 }

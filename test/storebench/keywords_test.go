@@ -71,3 +71,21 @@ func benchKeywords(b *testing.B, a adapter, kind string, n int) {
 		}
 	}
 }
+
+// benchNewKeyword: a durable STORE +FLAGS of a keyword no message of the
+// 100,000-message mailbox has, then -FLAGS of it (two STOREs): the worst
+// case of the keyword limit's check, which reads the whole mailbox's flags
+// to count its keywords.
+func benchNewKeyword(b *testing.B, a adapter) {
+	s := big(b, a)
+	ctx := context.Background()
+	uids := allUIDs(b, s, bigBox)[5000:5001]
+	for b.Loop() {
+		for _, op := range []ports.FlagOp{ports.FlagsAdd, ports.FlagsRemove} {
+			metas, err := s.UpdateFlags(ctx, user, bigBox, uids, op, []string{"$Fresh"})
+			if err != nil || len(metas) != 1 {
+				b.Fatalf("%d touched, %v", len(metas), err)
+			}
+		}
+	}
+}

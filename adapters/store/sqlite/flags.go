@@ -54,36 +54,76 @@ func countByte(b []byte, c byte) int {
 }
 
 // admitKeywords fails with imap.ErrLimit when adding the keywords want to
-// mailbox mbox would take it past imap.MaxKeywords. It reads the flags of
-// the mailbox's messages inside tx, whose write lock keeps other processes
-// from adding keywords meanwhile, newest first: recent messages are the
-// likeliest to carry the same keywords, and the scan stops once all of
-// want are found.
+// mailbox mbox would take it past imap.MaxKeywords, and otherwise records
+// them. It runs inside tx, whose write lock keeps other processes from
+// adding keywords meanwhile.
+//
+// Counting the keywords of every message would cost a read of the whole
+// mailbox, so the mailbox row keeps a bound: a superset of the keywords its
+// messages carry, which every change that adds keywords extends here. A
+// keyword in the bound needs nothing more; a new one that fits in the bound
+// is added to it; only when the bound would pass the limit (or is not
+// known, after an upgrade or an import) are the messages read, and the
+// bound set to exactly what they carry, so keywords no message has any
+// more leave it then.
 func admitKeywords(ctx context.Context, tx *sql.Tx, op string, mbox int64, want []string) error {
 	if len(want) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT flags FROM messages WHERE mailbox_id = ? ORDER BY uid DESC`, mbox)
+	var stored sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT keywords FROM mailboxes WHERE id = ?`, mbox).Scan(&stored); err != nil {
+		return err
+	}
+	if stored.Valid {
+		bound := imap.NewKeywordSet(strings.Fields(stored.String))
+		missing := bound.Missing(want)
+		if len(missing) == 0 {
+			return nil
+		}
+		if bound.Len()+len(missing) <= imap.MaxKeywords {
+			return saveKeywords(ctx, tx, mbox, stored.String, missing)
+		}
+	}
+	have, err := mailboxKeywords(ctx, tx, mbox)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	p := flagParser{}
-	var scanErr error
-	err = imap.AdmitKeywords(op, want, func(yield func([]string) bool) {
-		for rows.Next() {
-			var f sql.RawBytes
-			if scanErr = rows.Scan(&f); scanErr != nil {
-				return
-			}
-			if !yield(p.parse(f)) {
-				return
-			}
-		}
-		scanErr = rows.Err()
-	})
-	if scanErr != nil {
-		return scanErr
+	if err := have.Admit(op, want); err != nil {
+		return err
 	}
+	return saveKeywords(ctx, tx, mbox, strings.Join(have.Names(), " "), have.Missing(want))
+}
+
+// saveKeywords records the bound list plus more.
+func saveKeywords(ctx context.Context, tx *sql.Tx, mbox int64, list string, more []string) error {
+	for _, k := range more {
+		if list != "" {
+			list += " "
+		}
+		list += imap.FoldFlag(k)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET keywords = ? WHERE id = ?`, list, mbox)
 	return err
+}
+
+// mailboxKeywords returns the keywords the mailbox's messages carry.
+func mailboxKeywords(ctx context.Context, tx *sql.Tx, mbox int64) (imap.KeywordSet, error) {
+	have := imap.NewKeywordSet()
+	// Messages often share one flag list: DISTINCT lets SQLite drop the
+	// repeats before they reach us.
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?`, mbox)
+	if err != nil {
+		return have, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f sql.RawBytes
+		if err := rows.Scan(&f); err != nil {
+			return have, err
+		}
+		for _, k := range strings.Fields(string(f)) {
+			have.Add(k)
+		}
+	}
+	return have, rows.Err()
 }
