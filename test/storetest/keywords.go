@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -92,5 +93,34 @@ func testKeywordLimit(t *testing.T, e *env) {
 	wantKind(t, "Append of a message with too many keywords", err, imap.ErrLimit)
 	if st := e.status("u", "empty"); st.Messages != 0 || st.UIDNext != 1 {
 		t.Errorf("a refused Append changed the mailbox: %+v", st)
+	}
+}
+
+// testKeywordLimitRace: with one place left, two handles (two processes)
+// adding a different new keyword at once: exactly one of them succeeds.
+func testKeywordLimitRace(t *testing.T, e *env) {
+	e.user("u")
+	full := keywordsUpTo(imap.MaxKeywords + 1)
+	a := e.append("u", "INBOX", "a\r\n", full[:imap.MaxKeywords-1]...)
+	handles := []ports.Store{e.s, e.handle()}
+	errs := make(chan error, len(handles))
+	for i, s := range handles {
+		go func() {
+			_, err := s.UpdateFlags(e.ctx, "u", "INBOX", []imap.UID{a.UID}, ports.FlagsAdd, []string{full[imap.MaxKeywords-1+i]})
+			errs <- err
+		}()
+	}
+	refused := 0
+	for range handles {
+		switch err := <-errs; {
+		case errors.Is(err, imap.ErrLimit):
+			refused++
+		case err != nil:
+			t.Errorf("UpdateFlags: %v", err)
+		}
+	}
+	_, metas := e.snapshot("u", "INBOX")
+	if refused != 1 || len(metas) != 1 || len(metas[0].Flags) != imap.MaxKeywords {
+		t.Errorf("%d of two refused; the message has %d keywords, want one refused and %d", refused, len(metas[0].Flags), imap.MaxKeywords)
 	}
 }

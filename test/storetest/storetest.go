@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"ModSeqRises", testModSeqRises},
 		{"UpdateFlags", testUpdateFlags},
 		{"KeywordLimit", testKeywordLimit},
+		{"KeywordLimitRace", testKeywordLimitRace},
 		{"Expunge", testExpunge},
 		{"Copy", testCopy},
 		{"Move", testMove},
