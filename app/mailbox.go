@@ -26,7 +26,7 @@ type selected struct {
 func (c *conn) announceKeywords(flags []string) {
 	fresh := false
 	for _, f := range flags {
-		if k := strings.ToLower(f); imap.IsKeyword(f) && c.sel.keywords[k] == "" {
+		if k := imap.FoldFlag(f); imap.IsKeyword(f) && c.sel.keywords[k] == "" {
 			c.sel.keywords[k] = f
 			fresh = true
 		}
@@ -94,7 +94,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	c.state = session.Selected
 	kws := keywordList(metas)
 	for _, k := range strings.Fields(kws) {
-		c.sel.keywords[strings.ToLower(k)] = k
+		c.sel.keywords[imap.FoldFlag(k)] = k
 	}
 	c.w.Untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft` + kws + `)`)
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
