@@ -96,13 +96,15 @@ func admitKeywords(ctx context.Context, tx *sql.Tx, op string, mbox int64, want 
 
 // saveKeywords records the bound list plus more.
 func saveKeywords(ctx context.Context, tx *sql.Tx, mbox int64, list string, more []string) error {
+	var b strings.Builder
+	b.WriteString(list)
 	for _, k := range more {
-		if list != "" {
-			list += " "
+		if b.Len() > 0 {
+			b.WriteByte(' ')
 		}
-		list += imap.FoldFlag(k)
+		b.WriteString(imap.FoldFlag(k))
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET keywords = ? WHERE id = ?`, list, mbox)
+	_, err := tx.ExecContext(ctx, `UPDATE mailboxes SET keywords = ? WHERE id = ?`, b.String(), mbox)
 	return err
 }
 
