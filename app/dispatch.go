@@ -176,6 +176,9 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 		return "NO", "TOOBIG", "Message too large"
 	case errors.Is(err, message.ErrNUL):
 		return "NO", "", "Message contains NUL characters"
+	case errors.Is(err, imap.ErrLimit):
+		// RFC 5530 LIMIT: the mailbox has as many keywords as it may.
+		return "NO", "LIMIT", "Too many user flags in mailbox"
 	case errors.Is(err, imap.ErrOverQuota):
 		return "NO", "OVERQUOTA", "Over quota"
 	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):

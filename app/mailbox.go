@@ -18,7 +18,7 @@ type selected struct {
 	name     string
 	readOnly bool
 	view     *session.View
-	keywords map[string]bool // keywords announced in FLAGS
+	keywords map[string]string // keywords announced in FLAGS, by folded name
 }
 
 // announceKeywords sends FLAGS again when flags carry a keyword the client
@@ -26,8 +26,8 @@ type selected struct {
 func (c *conn) announceKeywords(flags []string) {
 	fresh := false
 	for _, f := range flags {
-		if !strings.HasPrefix(f, `\`) && !c.sel.keywords[f] {
-			c.sel.keywords[f] = true
+		if k := imap.FoldFlag(f); imap.IsKeyword(f) && c.sel.keywords[k] == "" {
+			c.sel.keywords[k] = f
 			fresh = true
 		}
 	}
@@ -35,11 +35,14 @@ func (c *conn) announceKeywords(flags []string) {
 		return
 	}
 	kws := make([]string, 0, len(c.sel.keywords))
-	for k := range c.sel.keywords {
+	for _, k := range c.sel.keywords {
 		kws = append(kws, k)
 	}
 	sort.Strings(kws)
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), kws...))))
+	if !c.sel.readOnly {
+		c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(" "+strings.Join(kws, " "), len(kws)) + "] Permanent flags")
+	}
 }
 
 func entries(metas []ports.MessageMeta) []session.Entry {
@@ -55,9 +58,6 @@ func entries(metas []ports.MessageMeta) []session.Entry {
 func systemFlags() []string {
 	return []string{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
 }
-
-// permanentFlags: every system flag and any new keyword may be stored.
-const permanentFlags = `(\Answered \Flagged \Deleted \Seen \Draft \*)`
 
 func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.MailboxArgs)
@@ -99,11 +99,11 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 		from, to = st.RecentUID, st.UIDNext
 	}
 	view.AddRecent(from, to)
-	c.sel = &selected{name: name, readOnly: readOnly, view: view, keywords: map[string]bool{}}
+	c.sel = &selected{name: name, readOnly: readOnly, view: view, keywords: map[string]string{}}
 	c.state = session.Selected
 	kws := keywordList(metas)
 	for _, k := range strings.Fields(kws) {
-		c.sel.keywords[k] = true
+		c.sel.keywords[imap.FoldFlag(k)] = k
 	}
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), strings.Fields(kws)...))))
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
@@ -130,18 +130,18 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged("OK [PERMANENTFLAGS ()] No permanent flags permitted")
 		return result{code: "READ-ONLY", text: "EXAMINE completed"}, nil
 	}
-	c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags + "] Permanent flags")
+	c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(kws, len(c.sel.keywords)) + "] Permanent flags")
 	return result{code: "READ-WRITE", text: "SELECT completed"}, nil
 }
 
-// keywordList returns " kw1 kw2" for the keywords in use.
+// keywordList returns " kw1 kw2" for the keywords in use, each once
+// whatever the case of its spellings (the first one met wins).
 func keywordList(metas []ports.MessageMeta) string {
-	seen := map[string]bool{}
+	seen := imap.NewKeywordSet()
 	var kws []string
 	for _, m := range metas {
 		for _, f := range m.Flags {
-			if !strings.HasPrefix(f, `\`) && !seen[f] {
-				seen[f] = true
+			if seen.Add(f) {
 				kws = append(kws, f)
 			}
 		}

@@ -52,7 +52,11 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	c.announceKeywords(args.Flags)
+	if op != ports.FlagsRemove && len(metas) > 0 {
+		// The keywords are now on the messages stored (a removal, or a
+		// STORE that changed none, adds none to the mailbox).
+		c.announceKeywords(args.Flags)
+	}
 	for _, m := range metas {
 		seq := c.sel.view.SetFlags(m.UID, m.Flags, m.ModSeq)
 		switch {

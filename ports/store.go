@@ -21,6 +21,14 @@ import (
 // mailbox must exist). Errors wrap the kinds in
 // domain/imap (imap.ErrNonexistent, imap.ErrAlreadyExists, ...), so callers
 // use errors.Is. Every user's mailboxes are independent.
+//
+// A mailbox holds at most imap.MaxKeywords distinct keywords (compared
+// without regard to case); a keyword counts while a message in the mailbox
+// has it. Append, AppendAll, UpdateFlags, UpdateFlagsIf, Copy and Move fail
+// with imap.ErrLimit, changing nothing, when they would give the mailbox
+// (the destination, for Copy and Move) a keyword beyond that, judged under
+// the same lock as the change itself, so two processes cannot both add the
+// last one. Keywords the mailbox has can always be set.
 type Store interface {
 	// EnsureUser makes sure the user's storage and INBOX exist. Idempotent.
 	EnsureUser(ctx context.Context, user string) error
@@ -70,14 +78,16 @@ type Store interface {
 
 	// Append stores one message and returns when it is durable (data
 	// fsynced, index committed). The new UID is greater than every UID the
-	// mailbox ever had. imap.ErrTryCreate if the mailbox does not exist.
+	// mailbox ever had. imap.ErrTryCreate if the mailbox does not exist;
+	// imap.ErrLimit if its flags would give the mailbox too many keywords.
 	Append(ctx context.Context, user, name string, msg NewMessage) (AppendResult, error)
 
 	// AppendAll stores several messages in one mailbox as one operation
 	// (RFC 3502 MULTIAPPEND): when it returns nil every message is durable,
 	// with new UIDs in the order given, and the results are pairwise with
 	// msgs; when it returns an error, none of them is stored.
-	// imap.ErrTryCreate if the mailbox does not exist.
+	// imap.ErrTryCreate if the mailbox does not exist, imap.ErrLimit if
+	// the messages' flags would give it too many keywords.
 	AppendAll(ctx context.Context, user, name string, msgs []NewMessage) ([]AppendResult, error)
 
 	// Snapshot returns the mailbox's status and the metadata of all its
@@ -102,8 +112,10 @@ type Store interface {
 	// UpdateFlags changes the flags of the given UIDs (missing ones are
 	// skipped) and gives each changed message a new, higher mod-sequence.
 	// It returns the new metadata of every message it touched, changed or
-	// not, in UID order. Flags are compared case-insensitively for system
-	// flags; keywords keep their case.
+	// not, in UID order. Flags are compared case-insensitively; keywords
+	// keep the case they were first set in. imap.ErrLimit, with no message
+	// changed, if op with flags would give the mailbox too many keywords
+	// (FlagsRemove never does).
 	UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op FlagOp, flags []string) ([]MessageMeta, error)
 
 	// UpdateFlagsIf is UpdateFlags with RFC 7162's UNCHANGEDSINCE: a
@@ -121,14 +133,17 @@ type Store interface {
 	// Copy copies the given UIDs (missing ones are skipped) to dest with
 	// their flags and internal dates, all or nothing. It returns dest's
 	// UIDVALIDITY and the source and new UIDs, pairwise. imap.ErrTryCreate
-	// if dest does not exist.
+	// if dest does not exist; imap.ErrLimit if the copies would give dest
+	// too many keywords.
 	Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
 
 	// Move moves the given UIDs (missing ones are skipped) to dest as one
 	// operation (RFC 6851): the copies appear in dest with their flags and
 	// internal dates, and the originals are expunged from name, whether or
 	// not they had \Deleted. It returns the COPYUID data; the expunged source
-	// UIDs are Result.Source. imap.ErrTryCreate if dest does not exist.
+	// UIDs are Result.Source. imap.ErrTryCreate if dest does not exist;
+	// imap.ErrLimit, with nothing moved, if the messages would give dest
+	// too many keywords.
 	Move(ctx context.Context, user, name string, uids []imap.UID, dest string) (CopyResult, error)
 
 	// Watch returns a channel that receives a value (coalesced: the channel

@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"time"
 
@@ -407,7 +408,14 @@ func (p *Parser) flag(dst *string) bool {
 		}
 		return p.bad("Invalid system flag " + `\` + a)
 	}
-	return p.atom(dst, "flag")
+	if !p.atom(dst, "flag") {
+		return false
+	}
+	if len(*dst) > imap.MaxFlagLength {
+		// As Cyrus answers a flag name it will not keep.
+		return p.bad("Invalid flag name: longer than " + strconv.Itoa(imap.MaxFlagLength) + " bytes")
+	}
+	return true
 }
 
 // seqSet reads a sequence-set: seq-number / seq-range, comma-separated,

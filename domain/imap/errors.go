@@ -22,6 +22,7 @@ var (
 	ErrNoPerm        = errors.New("permission denied") // NO [NOPERM]
 	ErrReadOnly      = errors.New("mailbox is read-only")
 	ErrUnavailable   = errors.New("temporarily unavailable") // NO [UNAVAILABLE]
+	ErrLimit         = errors.New("limit exceeded")          // NO [LIMIT]
 )
 
 // Error carries the operation that failed and the kind (one of the sentinels

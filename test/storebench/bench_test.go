@@ -154,6 +154,7 @@ var ops = []struct {
 	{"Snapshot100k", benchSnapshot},
 	{"FetchFlagsAll100k", benchFetchAll},
 	{"UpdateFlags10", benchUpdateFlags},
+	{"NewKeyword100k", benchNewKeyword},
 	{"Expunge10pct100k", benchExpunge},
 }
 

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"UIDValidity", testUIDValidity},
 		{"ModSeqRises", testModSeqRises},
 		{"UpdateFlags", testUpdateFlags},
+		{"KeywordLimit", testKeywordLimit},
+		{"KeywordLimitRace", testKeywordLimitRace},
 		{"Expunge", testExpunge},
 		{"Copy", testCopy},
 		{"Move", testMove},

@@ -474,6 +474,9 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if uint64(x.uidNext)+uint64(len(msgs)) > maxUID {
 			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
 		}
+		if err := admitKeywords(op, x, imap.NewKeywordSet().Missing(flags...)); err != nil {
+			return false, err
+		}
 		var linked []string
 		for i, msg := range msgs {
 			uid := x.uidNext
@@ -526,12 +529,31 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		out, modified = nil, nil
 		modseq := x.highest + 1
 		changed, renamed := false, false
-		for _, i := range picked(x, want) {
-			e := &x.msgs[i]
-			if unchangedSince != nil && e.modseq > *unchangedSince {
-				modified = append(modified, e.uid)
-				continue
+		pos := picked(x, want)
+		if unchangedSince != nil {
+			pos = slices.DeleteFunc(pos, func(i int) bool {
+				if e := &x.msgs[i]; e.modseq > *unchangedSince {
+					modified = append(modified, e.uid)
+					return true
+				}
+				return false
+			})
+		}
+		if op != ports.FlagsRemove && len(pos) > 0 {
+			// Keywords the touched messages carry are in the mailbox
+			// already; only others can take it past the limit.
+			known := imap.NewKeywordSet()
+			for _, i := range pos {
+				for _, f := range x.msgs[i].flags {
+					known.Add(f)
+				}
 			}
+			if err := admitKeywords(opName, x, known.Missing(flags)); err != nil {
+				return false, err
+			}
+		}
+		for _, i := range pos {
+			e := &x.msgs[i]
 			next, diff := op.Apply(e.flags, flags)
 			if diff {
 				unique, _ := splitFile(e.file)
@@ -684,6 +706,15 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 		ents := make([]entry, len(pos))
 		for k, i := range pos {
 			ents[k] = xs0.msgs[i]
+		}
+		if src.path != dst.path {
+			copied := make([][]string, len(ents))
+			for k := range ents {
+				copied[k] = ents[k].flags
+			}
+			if err := admitKeywords(op, xd, imap.NewKeywordSet().Missing(copied...)); err != nil {
+				return false, err
+			}
 		}
 		return true, copyEntries(src, dst, xs0, xd, pos, ents, move, &res)
 	})
@@ -852,4 +883,18 @@ func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, 
 		return nil, err
 	}
 	return fswatch.Watch(ctx, fswatch.Fallback, m.path, m.cur(), m.new())
+}
+
+// admitKeywords fails with imap.ErrLimit when adding the keywords want to
+// the mailbox of x, whose lock the caller holds, would take it past
+// imap.MaxKeywords. Newest messages first: they are the likeliest to carry
+// the same keywords, and the search stops once all of want are found.
+func admitKeywords(op string, x *index, want []string) error {
+	return imap.AdmitKeywords(op, want, func(yield func([]string) bool) {
+		for i := len(x.msgs) - 1; i >= 0; i-- {
+			if !yield(x.msgs[i].flags) {
+				return
+			}
+		}
+	})
 }

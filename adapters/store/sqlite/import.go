@@ -99,7 +99,8 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 			return err
 		}
 		next := max(m.uidNext, uid+1)
-		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ? WHERE id = ?`, next, modseq, m.id)
+		// The keyword bound no longer holds: admitKeywords counts again.
+		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, keywords = NULL WHERE id = ?`, next, modseq, m.id)
 		return err
 	})
 }

@@ -225,7 +225,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if err := s.EnsureUser(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`} {
+	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE mailboxes DROP COLUMN keywords`,
+		`ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -242,5 +243,56 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	infos, err := s.ListMailboxes(ctx, "u")
 	if err != nil || len(infos) != 1 || len(infos[0].SpecialUse) != 1 {
 		t.Fatalf("ListMailboxes = %+v, %v", infos, err)
+	}
+}
+
+// TestKeywordBound: the mailbox row's keyword bound follows what changes
+// keywords, an import included (which leaves it unknown), so the limit
+// holds whichever way the keywords came.
+func TestKeywordBound(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ImportMailbox(ctx, "u", "old", 7, 1); err != nil {
+		t.Fatal(err)
+	}
+	full := make([]string, imap.MaxKeywords)
+	for i := range full {
+		full[i] = "k" + strings.Repeat("x", i)
+	}
+	body := "Subject: x\r\n\r\nx\r\n"
+	msg := func(flags ...string) ports.NewMessage {
+		return ports.NewMessage{Flags: flags, Size: int64(len(body)), Body: strings.NewReader(body)}
+	}
+	if err := s.ImportMessage(ctx, "u", "old", 3, msg(full...)); err != nil {
+		t.Fatal(err)
+	}
+	bound := func() (string, bool) {
+		var b *string
+		if err := s.r.QueryRowContext(ctx, `SELECT keywords FROM mailboxes WHERE name = 'old'`).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			return "", false
+		}
+		return *b, true
+	}
+	if _, known := bound(); known {
+		t.Fatal("an import left a keyword bound")
+	}
+	if _, err := s.Append(ctx, "u", "old", msg("new")); !errors.Is(err, imap.ErrLimit) {
+		t.Fatalf("Append of a new keyword to an imported mailbox at the limit: %v", err)
+	}
+	if _, err := s.Append(ctx, "u", "old", msg(strings.ToUpper(full[1]))); err != nil {
+		t.Fatal(err)
+	}
+	if b, known := bound(); !known || len(strings.Fields(b)) != imap.MaxKeywords {
+		t.Fatalf("keyword bound after a count: %q, %v", b, known)
 	}
 }

@@ -97,6 +97,9 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if uint64(m.uidNext)+uint64(len(msgs)) > maxUID {
 			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
 		}
+		if err := admitKeywords(ctx, tx, op, m.id, imap.NewKeywordSet().Missing(flags...)); err != nil {
+			return err
+		}
 		modseq := m.highest + 1
 		uid := m.uidNext
 		for i, msg := range msgs {
@@ -446,6 +449,19 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 			}
 			out = kept
 		}
+		if op != ports.FlagsRemove && len(out) > 0 {
+			// Keywords the touched messages carry are in the mailbox
+			// already; only others can take it past the limit.
+			known := imap.NewKeywordSet()
+			for _, meta := range out {
+				for _, f := range meta.Flags {
+					known.Add(f)
+				}
+			}
+			if err := admitKeywords(ctx, tx, opName, m.id, known.Missing(flags)); err != nil {
+				return err
+			}
+		}
 		modseq := m.highest + 1
 		var stmt *sql.Stmt
 		for i := range out {
@@ -703,6 +719,16 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 		}
 		if uint64(dst.uidNext)+uint64(len(rows)) > maxUID {
 			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
+		}
+		if src.id != dst.id {
+			p := flagParser{}
+			copied := make([][]string, len(rows))
+			for i, x := range rows {
+				copied[i] = p.parse([]byte(x.flags))
+			}
+			if err := admitKeywords(ctx, tx, op, dst.id, imap.NewKeywordSet().Missing(copied...)); err != nil {
+				return err
+			}
 		}
 		modseq := dst.highest + 1
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO messages

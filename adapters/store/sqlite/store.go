@@ -44,7 +44,7 @@ const (
 	// time, so a few connections are plenty.
 	maxConns = 4
 	// schemaVersion is recorded in PRAGMA user_version.
-	schemaVersion = 3
+	schemaVersion = 4
 )
 
 // Store is a ports.Store on one SQLite database. It is safe for concurrent
@@ -61,7 +61,9 @@ type Store struct {
 
 var _ ports.Store = (*Store)(nil)
 
-// schema creates every table. Mailbox counters live in the mailboxes row;
+// schema creates every table. Mailbox counters live in the mailboxes row,
+// with keywords: a superset of the keywords its messages carry (folded,
+// space-separated), or NULL when not known (admitKeywords);
 // message rows are small (flags and numbers) and clustered by (mailbox, uid)
 // so that a snapshot is one range scan; bodies are shared by copies and
 // counted; expunged keeps tombstones so that ChangesSince can report
@@ -84,6 +86,7 @@ CREATE TABLE IF NOT EXISTS mailboxes (
 	highestmodseq INTEGER NOT NULL,
 	recentuid     INTEGER NOT NULL,
 	specialuse    TEXT NOT NULL DEFAULT '',
+	keywords      TEXT,
 	UNIQUE (user_id, name)
 );
 CREATE TABLE IF NOT EXISTS bodies (
@@ -206,6 +209,12 @@ func (s *Store) init() error {
 		if v >= 1 && v < 3 {
 			// Version 3 adds each message's save date (RFC 8514).
 			if _, err := tx.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN savedate INTEGER NOT NULL DEFAULT 0`); err != nil {
+				return err
+			}
+		}
+		if v >= 1 && v < 4 {
+			// Version 4 adds the mailbox's keyword bound (admitKeywords).
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN keywords TEXT`); err != nil {
 				return err
 			}
 		}
