@@ -156,18 +156,23 @@ type base64Clean struct {
 	done bool
 }
 
+// padTo writes the padding still owed after p[:j], and io.EOF once all of
+// it is written.
+func (b *base64Clean) padTo(p []byte, j int) (int, error) {
+	for ; j < len(p) && b.pad > 0; j++ {
+		p[j] = '='
+		b.pad--
+	}
+	if b.pad > 0 {
+		return j, nil
+	}
+	return j, io.EOF
+}
+
 func (b *base64Clean) Read(p []byte) (int, error) {
 	for {
 		if b.done {
-			j := 0
-			for ; j < len(p) && b.pad > 0; j++ {
-				p[j] = '='
-				b.pad--
-			}
-			if b.pad > 0 {
-				return j, nil
-			}
-			return j, io.EOF
+			return b.padTo(p, 0)
 		}
 		n, err := b.r.Read(p)
 		j := 0
@@ -186,14 +191,7 @@ func (b *base64Clean) Read(p []byte) (int, error) {
 			}
 		}
 		if b.done {
-			for ; j < len(p) && b.pad > 0; j++ {
-				p[j] = '='
-				b.pad--
-			}
-			if b.pad > 0 {
-				return j, nil
-			}
-			return j, io.EOF
+			return b.padTo(p, j)
 		}
 		if j > 0 || err != nil {
 			return j, err
