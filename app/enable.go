@@ -1,7 +1,6 @@
 package app
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/imapd-go/imapd/domain/grammar"
@@ -64,13 +63,10 @@ func (c *conn) appendMailbox(b []byte, name string) []byte {
 	return grammar.AppendMailbox(b, name)
 }
 
-// enableCondstore records a CONDSTORE enabling command (RFC 7162 3.1).
-// The first one issued while a mailbox is selected also sends that
-// mailbox's HIGHESTMODSEQ, since its SELECT did not (3.1.2.1): the value
-// the session has caught up with, before the command changes anything.
+// enableCondstore records a CONDSTORE enabling command (RFC 7162 3.1):
+// from now on flag changes carry MODSEQ. The HIGHESTMODSEQ that 3.1 asks
+// for when SELECT did not report it needs no response here, since SELECT
+// and EXAMINE always report it (3.1.2.1).
 func (c *conn) enableCondstore() {
-	if !c.condstore && c.sel != nil {
-		c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(c.sel.view.ModSeq, 10) + "] Highest")
-	}
 	c.condstore = true
 }

@@ -118,9 +118,11 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.w.Untagged("OK [UIDVALIDITY " + itoa(int64(st.UIDValidity)) + "] UIDs valid")
 	c.w.Untagged("OK [UIDNEXT " + itoa(int64(st.UIDNext)) + "] Predicted next UID")
-	if c.condstore {
-		c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
-	}
+	// RFC 7162 3.1.2.1: a server that keeps mod-sequences persistently
+	// sends HIGHESTMODSEQ on every successful SELECT and EXAMINE, CONDSTORE
+	// enabled or not (Cyrus does too). So a later CONDSTORE enabling
+	// command never needs to report it.
+	c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
 	if args.QResync != nil && args.QResync.UIDValidity == st.UIDValidity {
 		if err := c.resync(args.QResync); err != nil {
 			return result{}, err
