@@ -241,7 +241,9 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // that nothing injected before the handshake is read as protected.
 func cmdStartTLS(c *conn, cmd *grammar.Command) (result, error) {
 	if !c.c.CanStartTLS() {
-		return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "TLS is not available"}
+		// RFC 3501 6.2.1 gives STARTTLS only OK or BAD: without TLS (none
+		// configured, or the layer is already on) the command is unknown.
+		return result{}, &grammar.Error{Status: "BAD", Text: "STARTTLS not available"}
 	}
 	c.br.Discard(c.br.Buffered())
 	c.w.Tagged(cmd.Tag, "OK", "", "Begin TLS negotiation now")
