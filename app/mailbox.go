@@ -380,6 +380,10 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 				}
 			}
 			b = append(b, itoa(int64(n))...)
+		case "APPENDLIMIT":
+			// RFC 7889 4: the largest APPEND the mailbox takes, the
+			// same for every mailbox here.
+			b = append(b, itoa(c.srv.maxMessage())...)
 		case "HIGHESTMODSEQ":
 			c.enableCondstore()
 			b = append(b, strconv.FormatUint(st.HighestModSeq, 10)...)

@@ -231,7 +231,7 @@ func (p *Parser) decoded(dst *string, bad *error) bool {
 
 var statusItems = map[string]bool{
 	"MESSAGES": true, "RECENT": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
-	"HIGHESTMODSEQ": true, "SIZE": true, "DELETED": true,
+	"HIGHESTMODSEQ": true, "SIZE": true, "DELETED": true, "APPENDLIMIT": true,
 }
 
 // statusItems: "(" status-att *(SP status-att) ")".

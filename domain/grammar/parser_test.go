@@ -92,6 +92,7 @@ func TestParseCommands(t *testing.T) {
 		{`a LIST "" {1+}` + "\r\n%", &Command{Tag: "a", Name: "LIST", Args: &ListArgs{Reference: "", Pattern: "%", Patterns: []string{"%"}}}, 0},
 		{"a STATUS inbox (messages UIDNEXT UIDVALIDITY UNSEEN RECENT)", &Command{Tag: "a", Name: "STATUS", Args: &StatusArgs{Mailbox: "INBOX", Items: []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT"}}}, 0},
 		{"a STATUS x (HIGHESTMODSEQ SIZE)", &Command{Tag: "a", Name: "STATUS", Args: &StatusArgs{Mailbox: "x", Items: []string{"HIGHESTMODSEQ", "SIZE"}}}, 0},
+		{"a STATUS x (appendlimit)", &Command{Tag: "a", Name: "STATUS", Args: &StatusArgs{Mailbox: "x", Items: []string{"APPENDLIMIT"}}}, 0},
 		{"a FETCH 1:* ALL", &Command{Tag: "a", Name: "FETCH", Args: &FetchArgs{Set: set(r(1, 0)), Items: items("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE")}}, 0},
 		{"a FETCH 1 fast", &Command{Tag: "a", Name: "FETCH", Args: &FetchArgs{Set: set(r(1, 1)), Items: items("FLAGS", "INTERNALDATE", "RFC822.SIZE")}}, 0},
 		{"a FETCH * FULL", &Command{Tag: "a", Name: "FETCH", Args: &FetchArgs{Set: set(r(0, 0)), Items: items("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY")}}, 0},
