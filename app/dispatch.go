@@ -166,6 +166,8 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 		return "NO", "TRYCREATE", "Mailbox does not exist"
 	case errors.Is(err, imap.ErrNonexistent):
 		return "NO", "NONEXISTENT", "Mailbox does not exist"
+	case errors.Is(err, imap.ErrHasChildren):
+		return "NO", "HASCHILDREN", "Name has inferior hierarchical names"
 	case errors.Is(err, imap.ErrAlreadyExists):
 		return "NO", "ALREADYEXISTS", "Mailbox already exists"
 	case errors.Is(err, imap.ErrInvalidName):

@@ -269,6 +269,11 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 		return result{}, imap.Errorf("delete", imap.ErrCannot, "Cannot delete INBOX")
 	}
 	if err := c.srv.store.DeleteMailbox(c.ctx, c.user, name); err != nil {
+		if errors.Is(err, imap.ErrNonexistent) && c.hasInferiors(name) {
+			// RFC 3501 6.3.4: a \Noselect name that has inferiors
+			// cannot be deleted; RFC 5530 HASCHILDREN says why.
+			return result{}, imap.Errorf("delete", imap.ErrHasChildren, "%s", name)
+		}
 		return result{}, err
 	}
 	if c.sel != nil && c.sel.name == name {
@@ -277,6 +282,20 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 		c.state = session.Authenticated
 	}
 	return result{}, nil
+}
+
+// hasInferiors reports whether the user has a mailbox below name.
+func (c *conn) hasInferiors(name string) bool {
+	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	if err != nil {
+		return false
+	}
+	for _, b := range boxes {
+		if strings.HasPrefix(b.Name, name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func cmdRename(c *conn, cmd *grammar.Command) (result, error) {

@@ -21,8 +21,9 @@ var (
 	ErrAuthFailed    = errors.New("invalid login")     // NO [AUTHENTICATIONFAILED]
 	ErrNoPerm        = errors.New("permission denied") // NO [NOPERM]
 	ErrReadOnly      = errors.New("mailbox is read-only")
-	ErrUnavailable   = errors.New("temporarily unavailable") // NO [UNAVAILABLE]
-	ErrLimit         = errors.New("limit exceeded")          // NO [LIMIT]
+	ErrUnavailable   = errors.New("temporarily unavailable")              // NO [UNAVAILABLE]
+	ErrLimit         = errors.New("limit exceeded")                       // NO [LIMIT]
+	ErrHasChildren   = errors.New("name has inferior hierarchical names") // NO [HASCHILDREN]
 )
 
 // Error carries the operation that failed and the kind (one of the sentinels
