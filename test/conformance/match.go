@@ -20,6 +20,8 @@ var wildcards = map[string]string{
 	"date":    `"[ 0-9][0-9]-[A-Z][a-z][a-z]-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"`,
 	"list":    `\([^()]*\)`,
 	"text":    `[^\[].*`,
+	// Any text without a NUL byte (rendered \0).
+	"nonul": `(?:[^\\]|\\[^0])*`,
 	// The connection was closed (the runner's pseudo-response at EOF).
 	"closed": `\{closed\}`,
 }

@@ -184,8 +184,17 @@ func Run(s *Script, t Target, o Options) (rep Report) {
 			break
 		}
 		if err := r.block(i, b); err != nil {
-			r.rep.Failure = fmt.Sprintf("%s:%d: %v", s.Path, b.Line, err)
-			break
+			if r.rep.Failure != "" {
+				r.rep.Failure += "\n"
+			}
+			r.rep.Failure += fmt.Sprintf("%s:%d: %v", s.Path, b.Line, err)
+			// After a block that answered otherwise, the session goes on
+			// (the rest may still be compared); after a broken exchange,
+			// it cannot.
+			var m *mismatch
+			if !errors.As(err, &m) || m.broken {
+				break
+			}
 		}
 	}
 	return r.rep
@@ -471,7 +480,17 @@ func (r *run) expect(c *conn, b *Block) error {
 		if rerr != nil {
 			fmt.Fprintf(&msg, "  then: %v\n", rerr)
 		}
-		return errors.New(strings.TrimRight(msg.String(), "\n"))
+		if r.o.Diffs != nil && diff == nil && rerr == nil {
+			// A starting point for the differences file: values that
+			// change from run to run want a wildcard.
+			keys := b.Keys(r.s.Name)
+			fmt.Fprintf(&msg, "  if intended, list it (with wildcards for changing values):\n    %s\n", keys[len(keys)-1])
+			for _, l := range lines {
+				fmt.Fprintf(&msg, "      S: %s\n", l)
+			}
+			msg.WriteString("      reason: ...\n")
+		}
+		return &mismatch{text: strings.TrimRight(msg.String(), "\n"), broken: rerr != nil}
 	}
 	if diff != nil {
 		r.rep.Used = append(r.rep.Used, diffKey)
@@ -479,6 +498,15 @@ func (r *run) expect(c *conn, b *Block) error {
 	r.vars = vars
 	return nil
 }
+
+// mismatch is a block answered otherwise than expected; broken when the
+// exchange itself failed (a timeout, the connection lost).
+type mismatch struct {
+	text   string
+	broken bool
+}
+
+func (m *mismatch) Error() string { return m.text }
 
 func (e *Expect) source() string {
 	p := "S"
