@@ -539,7 +539,7 @@ func (c *conn) readBlock(exps []Expect, ordered bool, vars map[string]string, ta
 	for {
 		if want == 0 && len(lines) > 0 {
 			if _, ok := MatchBlock(exps, lines, ordered, vars); ok {
-				return lines, nil
+				return c.lingering(exps, lines, ordered, vars), nil
 			}
 			if !anyMatches(exps, lines[len(lines)-1], vars) {
 				return lines, errors.New("a response no line of the block matches")
@@ -571,6 +571,41 @@ func (c *conn) readBlock(exps []Expect, ordered bool, vars map[string]string, ta
 				return lines, nil
 			}
 		}
+	}
+}
+
+// grace is how long a block without a tagged response waits, once its
+// lines have matched, for the optional lines it allows: they belong to it
+// when they come before the client's next line.
+const grace = 100 * time.Millisecond
+
+// lingering adds to a matched block's lines those that arrive within
+// grace and still let the block match; the first that does not is kept
+// for the next block.
+func (c *conn) lingering(exps []Expect, lines []string, ordered bool, vars map[string]string) []string {
+	optional := false
+	for i := range exps {
+		optional = optional || exps[i].Kind != ' '
+	}
+	if !optional {
+		return lines
+	}
+	for {
+		if len(c.pending) == 0 {
+			c.c.SetReadDeadline(time.Now().Add(grace))
+			if _, err := c.r.Peek(1); err != nil {
+				return lines
+			}
+		}
+		l, err := c.read()
+		if err != nil {
+			return lines
+		}
+		if _, ok := MatchBlock(exps, append(lines[:len(lines):len(lines)], l), ordered, vars); !ok {
+			c.pending = append([]string{l}, c.pending...)
+			return lines
+		}
+		lines = append(lines, l)
 	}
 }
 
