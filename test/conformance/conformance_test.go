@@ -58,6 +58,40 @@ func loadCorpus(t *testing.T) []*Script {
 	return out
 }
 
+// Workers is how many transcripts run at once on one server: the time
+// goes into waiting for the servers, not into the runner.
+const Workers = 8
+
+// runAll runs fn for every script that skip (when not nil) does not
+// skip, on workers goroutines (Workers when 0), and returns the reports
+// by script index.
+func runAll(scripts []*Script, skip func(*Script) bool, fn func(int, *Script) Report, workers ...int) []Report {
+	n := Workers
+	if len(workers) > 0 && workers[0] > 0 {
+		n = workers[0]
+	}
+	reps := make([]Report, len(scripts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				reps[i] = fn(i, scripts[i])
+			}
+		}()
+	}
+	for i, s := range scripts {
+		if skip == nil || !skip(s) {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+	return reps
+}
+
 // userFor names the fresh user of the i-th transcript.
 func userFor(i int) string { return fmt.Sprintf("u%03d", i) }
 
@@ -82,10 +116,12 @@ func TestConformance(t *testing.T) {
 	for _, store := range Stores {
 		t.Run(store, func(t *testing.T) {
 			target := ours(t, store)
+			reps := runAll(scripts, nil, func(i int, s *Script) Report {
+				return Run(s, target, Options{User: userFor(i), Password: "secret"})
+			})
 			for i, s := range scripts {
 				t.Run(s.Group+"/"+s.Name, func(t *testing.T) {
-					t.Parallel()
-					rep := Run(s, target, Options{User: userFor(i), Password: "secret"})
+					rep := reps[i]
 					k := Lookup(known, s.Name, store)
 					switch {
 					case rep.Failure != "" && k != nil:
@@ -148,15 +184,20 @@ func TestCyrusDifferential(t *testing.T) {
 	}
 	for _, group := range []string{"cyrus", "cyrus-alone"} {
 		t.Run(group, func(t *testing.T) {
+			skip := func(s *Script) bool { return alone[s.Name] != (group == "cyrus-alone") }
+			workers := 0
+			if group == "cyrus-alone" {
+				workers = 1
+			}
+			reps := runAll(scripts, skip, func(i int, s *Script) Report {
+				return Run(s, target, Options{User: userFor(i), Password: "secret", Diffs: diffs})
+			}, workers)
 			for i, s := range scripts {
-				if alone[s.Name] != (group == "cyrus-alone") {
+				if skip(s) {
 					continue
 				}
 				t.Run(s.Group+"/"+s.Name, func(t *testing.T) {
-					if group == "cyrus" {
-						t.Parallel()
-					}
-					rep := Run(s, target, Options{User: userFor(i), Password: "secret", Diffs: diffs})
+					rep := reps[i]
 					mu.Lock()
 					for _, k := range rep.Used {
 						used[k] = true

@@ -157,7 +157,7 @@ func cyrus(t *testing.T) Target {
 		"",
 	}, "\n"))
 	writeFile(t, filepath.Join(dir, "cyrus.conf"), fmt.Sprintf(
-		"SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=2\n}\n", CyrusImapd, conf, addr))
+		"SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=8\n}\n", CyrusImapd, conf, addr))
 	if out, err := exec.Command("chown", "-R", "cyrus:mail", dir).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v %s", err, out)
 	}
