@@ -182,6 +182,9 @@ func (e *Expect) regexpFor(vars map[string]string) (*regexp.Regexp, []string, er
 	if strings.HasPrefix(pattern, "* STATUS ") {
 		pattern = sortStatus(pattern)
 	}
+	if strings.HasPrefix(pattern, "* ESEARCH ") {
+		pattern = sortESearch(pattern)
+	}
 	head, code, text, plus, status := splitStatus(pattern)
 	switch {
 	case !status || e.Strict:
@@ -237,6 +240,9 @@ func (e *Expect) Match(line string, vars map[string]string) (map[string]string, 
 	line = normalize(line)
 	if strings.HasPrefix(e.Pattern, "* STATUS ") {
 		line = sortStatus(line)
+	}
+	if strings.HasPrefix(e.Pattern, "* ESEARCH ") {
+		line = sortESearch(line)
 	}
 	m := re.FindStringSubmatch(line)
 	if m == nil && strings.Contains(line, " FETCH (") {
@@ -316,6 +322,27 @@ func sortStatus(s string) string {
 	}
 	sort.Strings(pairs)
 	return s[:loc[2]] + strings.Join(pairs, " ") + s[loc[3]:]
+}
+
+var esearchHead = regexp.MustCompile(`^\* ESEARCH(?: \(TAG [^)]*\))?(?: UID)?`)
+
+// sortESearch puts the return data of an ESEARCH response in the order of
+// their names: RFC 4731 3.1 fixes no order.
+func sortESearch(s string) string {
+	head := esearchHead.FindString(s)
+	f := strings.Fields(s[len(head):])
+	if len(f)%2 != 0 {
+		return s
+	}
+	pairs := make([]string, 0, len(f)/2)
+	for i := 0; i < len(f); i += 2 {
+		pairs = append(pairs, f[i]+" "+f[i+1])
+	}
+	sort.Strings(pairs)
+	if len(pairs) == 0 {
+		return head
+	}
+	return head + " " + strings.Join(pairs, " ")
 }
 
 // MatchBlock matches the responses a server sent for a block against the

@@ -32,6 +32,7 @@ func TestMatchLine(t *testing.T) {
 		{`* LIST (\HasNoChildren) "/" "Grüße"`, false, `* LIST (\HasNoChildren) "/" "Grüße"`, true},
 		// STATUS items and FETCH items come in any order.
 		{`* STATUS INBOX (UIDNEXT 3 MESSAGES {num})`, false, `* STATUS INBOX (MESSAGES 2 UIDNEXT 3)`, true},
+		{`* ESEARCH (TAG "a1") UID MIN 1 COUNT {num}`, false, `* ESEARCH (TAG "a1") UID COUNT 3 MIN 1`, true},
 		{`* 1 FETCH (UID 3 FLAGS (\Seen))`, false, `* 1 FETCH (FLAGS (\Seen) UID 3)`, true},
 		{`* 1 FETCH (BODY[TEXT] {3}\r\nabc FLAGS (\Seen))`, false, `* 1 FETCH (FLAGS (\Seen) BODY[TEXT] {3}\r\nabc)`, true},
 		{`* 1 FETCH (BODY[] {{num}}\r\n{nonul})`, false, `* 1 FETCH (BODY[] {3}\r\na\0b)`, false},

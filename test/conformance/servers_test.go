@@ -150,10 +150,6 @@ func cyrus(t *testing.T) Target {
 		"autocreate_quota: 0",
 		"failedloginpause: 0",
 		"imapidlepoll: 1",
-		// Spool folders by name, not by mailbox id: Cyrus 3.6's imapd
-		// processes, forked together, give concurrent new mailboxes the
-		// same id, and then share one folder between users.
-		"mailbox_legacy_dirs: yes",
 		"",
 	}, "\n"))
 	writeFile(t, filepath.Join(dir, "cyrus.conf"), fmt.Sprintf(
@@ -162,7 +158,9 @@ func cyrus(t *testing.T) Target {
 		t.Fatalf("chown: %v %s", err, out)
 	}
 	pidFile := filepath.Join(dir, "master.pid")
-	if out, err := exec.Command(CyrusMaster, "-C", conf, "-M", filepath.Join(dir, "cyrus.conf"), "-p", pidFile, "-d").CombinedOutput(); err != nil {
+	master := exec.Command(CyrusMaster, "-C", conf, "-M", filepath.Join(dir, "cyrus.conf"), "-p", pidFile, "-d")
+	master.Env = append(os.Environ(), "LD_PRELOAD="+randomRand(t, dir, unavailable))
+	if out, err := master.CombinedOutput(); err != nil {
 		t.Fatalf("master: %v %s", err, out)
 	}
 	pid := 0
@@ -197,6 +195,30 @@ func cyrus(t *testing.T) Target {
 	return Target{Name: "cyrus", Dial: func() (net.Conn, error) {
 		return net.DialTimeout("tcp", addr, 10*time.Second)
 	}}
+}
+
+// randomRand builds, in dir, a library that gives rand(3) its numbers
+// from getrandom(2), for Cyrus's processes to preload. Debian's Cyrus 3.6
+// makes mailbox ids (MAILBOXID, and the key of a mailbox's folder and
+// annotations) from rand() without seeding it, so every imapd process
+// draws the same ids: two users' mailboxes created by two processes get
+// one id, and share a folder and their special-use attributes.
+func randomRand(t *testing.T, dir string, unavailable func(string)) string {
+	t.Helper()
+	src := filepath.Join(dir, "rand.c")
+	lib := filepath.Join(dir, "rand.so")
+	writeFile(t, src, `#include <sys/random.h>
+int rand(void) {
+	unsigned int v = 0;
+	if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+		return 0;
+	return (int)(v & 0x7fffffff);
+}
+`)
+	if out, err := exec.Command("gcc", "-shared", "-fPIC", "-O2", "-o", lib, src).CombinedOutput(); err != nil {
+		unavailable(fmt.Sprintf("gcc cannot build the rand(3) replacement Cyrus needs: %v\n%s", err, out))
+	}
+	return lib
 }
 
 func writeFile(t *testing.T, path, data string) {
