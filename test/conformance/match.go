@@ -237,6 +237,7 @@ func (e *Expect) Match(line string, vars map[string]string) (map[string]string, 
 	if err != nil {
 		return nil, false
 	}
+	raw := line
 	line = normalize(line)
 	if strings.HasPrefix(e.Pattern, "* STATUS ") {
 		line = sortStatus(line)
@@ -245,9 +246,11 @@ func (e *Expect) Match(line string, vars map[string]string) (map[string]string, 
 		line = sortESearch(line)
 	}
 	m := re.FindStringSubmatch(line)
-	if m == nil && strings.Contains(line, " FETCH (") {
-		if l, ok := reorderFetch(e.Pattern, line); ok {
-			m = re.FindStringSubmatch(l)
+	if m == nil && strings.Contains(raw, " FETCH (") {
+		// Literal sizes count the bytes as sent: reorder before
+		// normalizing.
+		if l, ok := reorderFetch(e.Pattern, raw); ok {
+			m = re.FindStringSubmatch(normalize(l))
 		}
 	}
 	if m == nil {
@@ -278,6 +281,8 @@ var flagList = regexp.MustCompile(`\((\\?[A-Za-z$*][^\s()\[\]{}"]*(?: \\?[A-Za-z
 // flags (a parenthesized list of atoms of which one at least starts with
 // a backslash), since flags and mailbox attributes are sets.
 func normalize(s string) string {
+	// An empty literal is an empty string.
+	s = strings.ReplaceAll(s, `{0}\r\n`, `""`)
 	if strings.Contains(s, `"`) {
 		s = quotedAtom.ReplaceAllStringFunc(s, func(q string) string {
 			if strings.EqualFold(q, `"NIL"`) {

@@ -525,15 +525,18 @@ func (e *Expect) source() string {
 // match.
 func (c *conn) readBlock(exps []Expect, ordered bool, vars map[string]string, tag string) ([]string, error) {
 	want := 0
-	finalTag := false
+	finalTag, closed := false, false
 	for i := range exps {
 		if exps[i].IsTerminator() {
 			want++
 			if tag != "" && strings.HasPrefix(exps[i].Pattern, tag+" ") {
 				finalTag = true
 			}
+			closed = closed || exps[i].Pattern == closedLine
 		}
 	}
+	// A block that expects the end of the connection reads up to it.
+	finalTag = finalTag && !closed
 	var lines []string
 	seen := 0
 	for {
