@@ -222,18 +222,34 @@ func TestCyrusDifferential(t *testing.T) {
 	}
 }
 
-// TestCoverage prints the size of the corpus and the commands it sends,
-// per group (an RFC or an extension):
+// groupOf names the corpus group (testdata folder) of each capability
+// our server advertises.
+var groupOf = map[string]string{
+	"IMAP4rev1": "rfc3501", "IMAP4rev2": "rfc9051", "SASL-IR": "sasl-ir", "ID": "id", "ENABLE": "enable",
+	"LITERAL+": "literal-plus", "AUTH=PLAIN": "rfc3501", "AUTH=LOGIN": "rfc3501", "BINARY": "binary",
+	"CHILDREN": "children", "CONDSTORE": "condstore", "CREATE-SPECIAL-USE": "create-special-use",
+	"ESEARCH": "esearch", "IDLE": "idle", "LIST-EXTENDED": "list-extended", "LIST-STATUS": "list-status",
+	"MOVE": "move", "MULTIAPPEND": "multiappend", "NAMESPACE": "namespace", "QRESYNC": "qresync",
+	"SEARCHRES": "searchres", "SPECIAL-USE": "special-use", "STATUS=SIZE": "status-size",
+	"SAVEDATE": "savedate", "UIDPLUS": "uidplus", "UNSELECT": "unselect", "UTF8=ACCEPT": "utf8",
+	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
+}
+
+// TestCoverage prints the size of the corpus and, per group (an RFC or
+// an extension), its transcripts, the commands they send and how many
+// command steps; then it checks that every capability our server
+// advertises has a group with transcripts:
 //
 //	go test ./test/conformance -run TestCoverage -v
 func TestCoverage(t *testing.T) {
 	scripts := loadCorpus(t)
 	type group struct {
-		n    int
-		cmds map[string]bool
+		n, steps int
+		cmds     map[string]bool
 	}
 	groups := map[string]*group{}
 	all := map[string]bool{}
+	steps := 0
 	for _, s := range scripts {
 		g := groups[s.Group]
 		if g == nil {
@@ -245,6 +261,12 @@ func TestCoverage(t *testing.T) {
 			g.cmds[c] = true
 			all[c] = true
 		}
+		for _, b := range s.Blocks {
+			if !b.Client && b.Final {
+				g.steps++
+				steps++
+			}
+		}
 	}
 	var names []string
 	for n := range groups {
@@ -252,13 +274,54 @@ func TestCoverage(t *testing.T) {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d transcripts in %d groups, %d distinct commands\n\n", len(scripts), len(groups), len(all))
-	fmt.Fprintf(&b, "%-20s %5s  %s\n", "group", "files", "commands")
+	fmt.Fprintf(&b, "%d transcripts, %d command steps, in %d groups; %d distinct commands\n\n", len(scripts), steps, len(groups), len(all))
+	fmt.Fprintf(&b, "%-20s %5s %5s  %s\n", "group", "files", "steps", "commands")
 	for _, n := range names {
 		g := groups[n]
-		fmt.Fprintf(&b, "%-20s %5d  %s\n", n, g.n, strings.Join(sorted(g.cmds), " "))
+		fmt.Fprintf(&b, "%-20s %5d %5d  %s\n", n, g.n, g.steps, strings.Join(sorted(g.cmds), " "))
 	}
 	t.Log("\n" + b.String())
+
+	// Every advertised capability, before and after login, has its group.
+	target := ours(t, "sqlite")
+	caps := capabilities(t, target)
+	for _, c := range caps {
+		name := c
+		if strings.HasPrefix(c, "APPENDLIMIT=") {
+			name = "APPENDLIMIT"
+		}
+		g, ok := groupOf[name]
+		switch {
+		case !ok:
+			t.Errorf("capability %s has no group in groupOf", c)
+		case groups[g] == nil:
+			t.Errorf("capability %s: no transcript in testdata/%s", c, g)
+		}
+	}
+}
+
+// capabilities returns what the server advertises before and after
+// login.
+func capabilities(t *testing.T, target Target) []string {
+	t.Helper()
+	s, err := Parse(strings.NewReader("login: no\nC: a1 CAPABILITY\nS: * CAPABILITY {$pre=any}\nS: a1 OK\n"+
+		"C: a2 LOGIN u {$pass}\nS: a2 OK [{any}]?\nC: a3 CAPABILITY\nS: * CAPABILITY {$post=any}\nS: a3 OK\n"), "capabilities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var caps []string
+	seen := map[string]bool{}
+	vars, rep := runVars(s, target, Options{User: "u", Password: "secret"})
+	if rep.Failure != "" {
+		t.Fatal(rep.Failure)
+	}
+	for _, c := range strings.Fields(vars["pre"] + " " + vars["post"]) {
+		if !seen[c] {
+			seen[c] = true
+			caps = append(caps, c)
+		}
+	}
+	return caps
 }
 
 func sorted(m map[string]bool) []string {

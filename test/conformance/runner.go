@@ -150,7 +150,13 @@ type run struct {
 }
 
 // Run runs the transcript s against t.
-func Run(s *Script, t Target, o Options) (rep Report) {
+func Run(s *Script, t Target, o Options) Report {
+	_, rep := runVars(s, t, o)
+	return rep
+}
+
+// runVars runs the transcript and returns its variables at the end too.
+func runVars(s *Script, t Target, o Options) (vars map[string]string, rep Report) {
 	if t.Timeout == 0 {
 		t.Timeout = 5 * time.Second
 	}
@@ -168,10 +174,11 @@ func Run(s *Script, t Target, o Options) (rep Report) {
 	defer func() {
 		rep = r.rep
 		rep.Trace = r.trace.String()
+		vars = r.vars
 	}()
 	if err := r.setup(); err != nil {
 		r.rep.Failure = "setup: " + err.Error()
-		return r.rep
+		return
 	}
 	for i, b := range s.Blocks {
 		if c := r.conns[b.Conn]; c != nil && c.closed {
@@ -197,7 +204,7 @@ func Run(s *Script, t Target, o Options) (rep Report) {
 			}
 		}
 	}
-	return r.rep
+	return
 }
 
 // dial opens a connection and reads the greeting, unless the transcript
