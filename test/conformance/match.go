@@ -12,11 +12,12 @@ import (
 // wildcards are the {name} forms of a server line and what they match in
 // a rendered response.
 var wildcards = map[string]string{
-	"any":     `.*`,
-	"num":     `[0-9]+`,
-	"atom":    `[^ ()"{}\[\]]+`,
-	"string":  `"(?:[^"\\]|\\.)*"`,
-	"nstring": `(?:NIL|"(?:[^"\\]|\\.)*")`,
+	"any":  `.*`,
+	"num":  `[0-9]+`,
+	"atom": `[^ ()"{}\[\]]+`,
+	// A quoted string, or the atom it may have been normalized to.
+	"string":  `(?:"(?:[^"\\]|\\.)*"|[^ ()"{}\[\]\\]+)`,
+	"nstring": `(?:NIL|"(?:[^"\\]|\\.)*"|[^ ()"{}\[\]\\]+)`,
 	"date":    `"[ 0-9][0-9]-[A-Z][a-z][a-z]-[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}"`,
 	"list":    `\([^()]*\)`,
 	"text":    `[^\[].*`,

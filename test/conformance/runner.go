@@ -165,6 +165,9 @@ func runVars(s *Script, t Target, o Options) (vars map[string]string, rep Report
 		"pass": o.Password,
 		// SASL PLAIN's initial response (RFC 4616) for the user.
 		"plain": base64.StdEncoding.EncodeToString([]byte("\x00" + o.User + "\x00" + o.Password)),
+		// The user name and the password in base64, for AUTHENTICATE LOGIN.
+		"user64": base64.StdEncoding.EncodeToString([]byte(o.User)),
+		"pass64": base64.StdEncoding.EncodeToString([]byte(o.Password)),
 	}}
 	defer func() {
 		for _, c := range r.conns {
