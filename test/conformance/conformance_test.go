@@ -199,7 +199,7 @@ func TestCyrusDifferential(t *testing.T) {
 				t.Run(s.Group+"/"+s.Name, func(t *testing.T) {
 					rep := reps[i]
 					mu.Lock()
-					for _, k := range rep.Used {
+					for _, k := range append(rep.Used, rep.Stale...) {
 						used[k] = true
 					}
 					completed[s.Name] = rep.Failure == ""
