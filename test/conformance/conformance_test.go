@@ -46,6 +46,9 @@ func loadCorpus(t *testing.T) []*Script {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s.Source == "" {
+			t.Fatalf("%s: no rfc: header (the RFC and section the transcript comes from)", p)
+		}
 		if other := names[s.Name]; other != "" {
 			t.Fatalf("%s and %s are both named %q", other, p, s.Name)
 		}

@@ -139,6 +139,7 @@ S2: b1 OK done
 		"L: data\n",
 		"C: a1 LOGIN {#}\nS: a1 OK\n",
 		"frobnicate: yes\n",
+		"C: a1 NOOP\nS: a1 OK\nC2: a1 NOOP\nS2: a1 OK\n",
 	} {
 		if _, err := Parse(strings.NewReader(bad), "bad.imap"); err == nil {
 			t.Errorf("%q parsed", bad)

@@ -127,6 +127,7 @@ func Parse(r io.Reader, path string) (*Script, error) {
 	tags := map[int]string{}      // connection -> tag of its last command
 	indexes := map[string]int{}   // "conn tag" -> server blocks so far
 	contPending := map[int]bool{} // connection -> its last server line was a "+"
+	used := map[string]int{}      // tag -> line of its command
 	errf := func(format string, a ...any) error {
 		return fmt.Errorf("%s:%d: %s", path, n, fmt.Sprintf(format, a...))
 	}
@@ -205,6 +206,11 @@ func Parse(r io.Reader, path string) (*Script, error) {
 					// response, IDLE's DONE): not a new command.
 					contPending[conn] = false
 				} else if tag != "" {
+					// Tags name the steps of the differences file.
+					if used[tag] != 0 {
+						return nil, errf("tag %s is used already (line %d)", tag, used[tag])
+					}
+					used[tag] = n
 					tags[conn] = tag
 				}
 			}
