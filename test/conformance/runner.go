@@ -34,8 +34,9 @@ type Options struct {
 
 // Report is the outcome of one transcript on one target.
 type Report struct {
-	// Failure is the first unlisted difference or error; the transcript
-	// stopped there. Empty when the transcript passed.
+	// Failure describes every block answered otherwise than expected (and
+	// not listed), one after the other, and the error that stopped the
+	// transcript, if any. Empty when the transcript passed.
 	Failure string
 	// Used are the keys of the differences that occurred as listed.
 	Used []string
@@ -183,7 +184,7 @@ func runVars(s *Script, t Target, o Options) (vars map[string]string, rep Report
 		r.rep.Failure = "setup: " + err.Error()
 		return
 	}
-	for i, b := range s.Blocks {
+	for _, b := range s.Blocks {
 		if c := r.conns[b.Conn]; c != nil && c.closed {
 			// A listed difference ended the connection: the rest of the
 			// transcript cannot be compared.
@@ -193,7 +194,7 @@ func runVars(s *Script, t Target, o Options) (vars map[string]string, rep Report
 			r.rep.Failure = fmt.Sprintf("%s:%d: the server closed connection %d", s.Path, b.Line, b.Conn)
 			break
 		}
-		if err := r.block(i, b); err != nil {
+		if err := r.block(b); err != nil {
 			if r.rep.Failure != "" {
 				r.rep.Failure += "\n"
 			}
@@ -337,7 +338,7 @@ func (r *run) subst(s string) (string, error) {
 	return out, err
 }
 
-func (r *run) block(i int, b *Block) error {
+func (r *run) block(b *Block) error {
 	greeting := r.conns[b.Conn] == nil && !b.Client
 	c, err := r.connFor(b.Conn, b)
 	if err != nil {
