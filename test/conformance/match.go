@@ -273,6 +273,8 @@ func (e *Expect) Match(line string, vars map[string]string) (map[string]string, 
 	return out, true
 }
 
+var literal8 = regexp.MustCompile(`([ (])~\{`)
+
 var quotedAtom = regexp.MustCompile(`"([^"\\\x00-\x20(){%*\]\x7f-\xff]+)"`)
 
 var flagList = regexp.MustCompile(`\((\\?[A-Za-z$*][^\s()\[\]{}"]*(?: \\?[A-Za-z$*][^\s()\[\]{}"]*)*)\)`)
@@ -282,6 +284,11 @@ var flagList = regexp.MustCompile(`\((\\?[A-Za-z$*][^\s()\[\]{}"]*(?: \\?[A-Za-z
 // flags (a parenthesized list of atoms of which one at least starts with
 // a backslash), since flags and mailbox attributes are sets.
 func normalize(s string) string {
+	// A literal8 (~{n}) that holds no NUL is a literal ({n}): RFC 3516 4.3
+	// lets a server answer BINARY with either; only NUL needs literal8.
+	if strings.Contains(s, "~{") && !strings.Contains(s, `\0`) {
+		s = literal8.ReplaceAllString(s, "$1{")
+	}
 	// An empty literal is an empty string.
 	s = strings.ReplaceAll(s, `{0}\r\n`, `""`)
 	if strings.Contains(s, `"`) {
