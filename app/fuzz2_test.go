@@ -131,18 +131,42 @@ func fuzz2Seeds() [][]byte {
 		// QRESYNC on both, IMAP4rev2 on the reader.
 		{0x3e, opFetch, 3, 0, opStore | other, 1, 1, 1, opExpunge, opUIDExpunge | other, 3, opNoop, opCheck, opStatus, 1},
 		// Junk into both sessions, then work.
-		{0x20, opJunk, 0, 12, 'F', 'E', 'T', 'C', 'H', ' ', '1', ':', '*', ' ', '(', ')',
-			opJunk, 1, 9, 'S', 'T', 'O', 'R', 'E', ' ', 'x', 0xff, '"', opStore, 1, 0, 2, opNoop,
-			opJunk, 0, 4, 'U', 'I', 'D', ' ', opExpunge, opNoop},
+		cat([]byte{0x20}, junkOp(0, "FETCH 1:* ()"), junkOp(1, "STORE x\xff\""), []byte{opStore, 1, 0, 2, opNoop},
+			junkOp(0, "UID "), []byte{opExpunge, opNoop}),
 		// Junk in place of DONE ends IDLE with BAD.
-		{0x20, opIdle, opJunk, 1, 5, 'D', 'O', 'N', 'E', 'X', opFetch, 1, 0, opNoop},
+		cat([]byte{0x20, opIdle}, junkOp(1, "DONEX"), []byte{opFetch, 1, 0, opNoop}),
 		// Expunge while the reader's FETCH/STORE/SEARCH must hold it back.
 		{0x60, opStore, 3, 0, 0, opExpunge, opFetch, 3, 0, opSearch, 2, opStore | other, 3, 1, 1, opUIDFetch, 3, 0, opNoop},
 		// Re-SELECT by both, then an empty mailbox.
 		{0x20, opStore, 3, 0, 0, opReselect, 1, opExpunge, opReselect, 0, opFetch, 3, 0, opAppend, 0, 0, opNoop},
 		// Sync literal APPEND, \Deleted on new messages, UID EXPUNGE of them.
 		{0x10, opAppend, 3, 3, opAppend, 1, 0, opUIDStore, 3, 0, 0, opUIDExpunge, 3, opIdle, opExpunge, opNoop},
+		// The reader works on a message the other session expunged
+		// (RFC 2180 4.1): STORE, FETCH, UID SEARCH and MOVE of it.
+		{0x30, opStore, 0, 0, 0, opExpunge, opStore | other, 0, 0, 1, opFetch, 1, 0, opUIDSearch, 0,
+			opMove | other, 0, 0, opNoop, opFetch, 1, 0},
+		// A new message arrives while an expunged one is still in the view.
+		{0x30, opStore, 0, 0, 0, opExpunge, opAppend, 0, 0, opFetch, 1, 0, opSearch, 0, opNoop, opFetch, 1, 0},
+		// MOVE into the mailbox itself while a QRESYNC reader idles.
+		{0x32, opIdle, opMove, 1, 1, opUIDMove, 0, 1, opFetch, 1, 0, opNoop, opUIDFetch, 1, 0},
+		// QRESYNC's VANISHED (EARLIER) from UID FETCH, sent as a line of its own.
+		cat([]byte{0x3a, opStore, 1, 0, 0, opExpunge}, junkOp(1, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"), []byte{opNoop}),
+		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
+		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
+}
+
+// junkOp is the bytes of an operation sending line to session 0 (A) or 1 (B).
+func junkOp(session byte, line string) []byte {
+	return append([]byte{opJunk, session, byte(len(line))}, line...)
+}
+
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 // fuzz2Backend is one server over one store, shared by all inputs of a
@@ -1177,6 +1201,12 @@ func (s *session) handle(line string) {
 		}
 		for len(s.view) < int(num) {
 			s.view = append(s.view, slot{since: since, afterSel: s.sel})
+		}
+	case "RECENT":
+		// RFC 3501 7.3.2: the number of messages with \Recent, which
+		// cannot be more than the messages there are.
+		if int(num) > len(s.view) {
+			s.failf("RECENT %d above the view's %d messages", num, len(s.view))
 		}
 	case "EXPUNGE":
 		s.expungeAllowed(p, line)
