@@ -77,6 +77,10 @@ import (
 //     other sessions' changes (RFC 3501 5.2, 6.1.2); this server promises it
 //     at every command boundary where the RFCs allow updates, and NOOP
 //     allows all of them.
+//  8. A session in IDLE is told of the other session's changes while it
+//     idles, before DONE (RFC 2177 3: the server sends untagged updates
+//     during IDLE; this server's store watch wakes it at once, its fallback
+//     poll within 5s): its view matches the store before DONE is sent.
 func FuzzTwoSessions(f *testing.F) {
 	for _, s := range fuzz2Seeds() {
 		for _, store := range []byte{0, 1} { // sqlite, maildir
@@ -949,6 +953,7 @@ func (s *session) endIdle() {
 	if p == nil {
 		return
 	}
+	s.awaitIdle()
 	s.idling = nil
 	s.send("DONE")
 	if st := s.finish(p); st != "OK" {
@@ -1039,26 +1044,59 @@ func (s *session) checkMoved(p *pending, same bool) {
 
 // compareStore checks invariant 7 against the store's own snapshot.
 func (s *session) compareStore() {
+	if diff := s.diffStore(); diff != "" {
+		s.failf("after NOOP %s", diff)
+	}
+}
+
+// diffStore says how the view differs from the mailbox in the store, ""
+// when it does not.
+func (s *session) diffStore() string {
 	if !s.sel {
-		return
+		return ""
 	}
 	st, metas, err := s.w.backend.store.Snapshot(s.w.ctx, "alice", s.w.mailbox)
 	if err != nil {
-		s.failf("snapshot: %v", err)
-		return
+		return fmt.Sprintf("snapshot: %v", err)
 	}
 	s.w.sawUIDValidity(s, st.UIDValidity)
 	if len(metas) != len(s.view) {
-		s.failf("after NOOP the view has %d messages, the mailbox %d", len(s.view), len(metas))
-		return
+		return fmt.Sprintf("the view has %d messages, the mailbox %d", len(s.view), len(metas))
 	}
 	for i, m := range metas {
 		sl := s.view[i]
 		if sl.uid != 0 && sl.uid != uint32(m.UID) {
-			s.failf("after NOOP %d is UID %d in the view, %d in the mailbox", i+1, sl.uid, m.UID)
+			return fmt.Sprintf("%d is UID %d in the view, %d in the mailbox", i+1, sl.uid, m.UID)
 		}
 		if sl.flagsKnown && !sameFlags(sl.flags, m.Flags) {
-			s.failf("after NOOP %d (UID %d) has flags %v in the view, %v in the mailbox", i+1, m.UID, sl.flags, m.Flags)
+			return fmt.Sprintf("%d (UID %d) has flags %v in the view, %v in the mailbox", i+1, m.UID, sl.flags, m.Flags)
+		}
+	}
+	return ""
+}
+
+// idleWait bounds how long an idling session may take to report a change:
+// the store's watch wakes it at once, or its fallback poll after 5s.
+const idleWait = 8 * time.Second
+
+// awaitIdle checks invariant 8: an idling session is told of every change
+// without ending IDLE.
+func (s *session) awaitIdle() {
+	deadline := time.Now().Add(idleWait)
+	for {
+		s.drain()
+		diff := s.diffStore()
+		if diff == "" {
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			s.failf("in IDLE for %v and still not told: %s", idleWait, diff)
+			return
+		}
+		select {
+		case <-s.out.more:
+		case <-time.After(min(left, 50*time.Millisecond)):
 		}
 	}
 }
