@@ -155,6 +155,11 @@ func fuzz2Seeds() [][]byte {
 		{0x32, opIdle, opMove, 1, 1, opUIDMove, 0, 1, opFetch, 1, 0, opNoop, opUIDFetch, 1, 0},
 		// QRESYNC's VANISHED (EARLIER) from UID FETCH, sent as a line of its own.
 		cat([]byte{0x3a, opStore, 1, 0, 0, opExpunge}, junkOp(1, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"), []byte{opNoop}),
+		// COPY into the mailbox itself, MULTIAPPEND, then CLOSE (silent
+		// expunge) and SELECT again while the reader idles.
+		{0x20, opMove, 1, 3, opUIDMove, 1, 2, opAppend, 0, 2, opStore, 1, 0, 0, opIdle, opReselect, 2, opNoop, opFetch, 1, 0},
+		// The reader EXAMINEs: read-only, its STORE and EXPUNGE refused.
+		{0x30, opReselect, 5, opStore | other, 1, 0, 0, opExpunge | other, opStore, 1, 0, 0, opExpunge, opNoop, opFetch, 1, 0},
 		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
 		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
@@ -240,6 +245,13 @@ func (in *input) next() byte {
 	return in.b[in.i-1]
 }
 
+func (in *input) peek() byte {
+	if in.i >= len(in.b) {
+		return 0
+	}
+	return in.b[in.i]
+}
+
 func (in *input) done() bool { return in.i >= len(in.b) }
 
 // maxSteps bounds one input's work, so that an iteration stays short.
@@ -304,11 +316,11 @@ func runTwoSessions(t *testing.T, backends []*fuzz2Backend, data []byte) {
 			s.junk(in)
 		case opReselect:
 			s = a
-			if in.next()&1 == 1 {
+			if in.peek()&1 == 1 {
 				s = b
 			}
 			s.endIdle()
-			s.selectBox()
+			s.reselect(in.next())
 		default:
 			s.endIdle()
 			s.op(code, in)
@@ -728,15 +740,33 @@ func (s *session) login(qresync, rev2 bool) {
 	}
 }
 
-func (s *session) selectBox() {
+func (s *session) selectBox() { s.open("SELECT") }
+
+// open selects or examines the mailbox: a new view.
+func (s *session) open(how string) {
 	s.drain()
 	s.view, s.sel, s.selNext = nil, false, 0
-	var p *pending
-	if st := s.run("SELECT "+s.w.mailbox, &p); st != "OK" {
-		s.failf("SELECT answered %s", st)
+	if st := s.run(how+" "+s.w.mailbox, nil); st != "OK" {
+		s.failf("%s answered %s", how, st)
 		return
 	}
 	s.sel = true
+}
+
+// reselect opens the mailbox again (bit 1 of b: after CLOSE, which
+// expunges silently; bit 2: read-only, with EXAMINE).
+func (s *session) reselect(b byte) {
+	if b&2 != 0 && s.sel {
+		if st := s.run("CLOSE", nil); st != "OK" {
+			s.failf("CLOSE answered %s", st)
+		}
+		s.view, s.sel = nil, false
+	}
+	if b&4 != 0 {
+		s.open("EXAMINE")
+	} else {
+		s.open("SELECT")
+	}
 }
 
 func (s *session) logout() {
@@ -762,7 +792,8 @@ func messageText(k byte) string {
 
 var fuzzFlags = []string{`\Deleted`, `\Seen`, `\Flagged`, `\Answered`, `$Junk`, `kw1`, `\Draft`, `\Deleted \Seen`}
 
-// appendMsg appends one message with a synchronizing literal or LITERAL+.
+// appendMsg appends one message with a synchronizing literal or LITERAL+,
+// or two in one command (MULTIAPPEND, RFC 3502).
 func (s *session) appendMsg(flagsByte, how byte) {
 	msg := messageText(byte(s.w.msgs))
 	s.w.msgs++
@@ -775,9 +806,14 @@ func (s *session) appendMsg(flagsByte, how byte) {
 		target = s.w.other
 	}
 	var p *pending
-	if how&1 == 0 {
+	switch {
+	case how&2 != 0:
+		msg2 := messageText(byte(s.w.msgs))
+		s.w.msgs++
+		p = s.start(fmt.Sprintf("APPEND %s %s{%d+}\r\n%s {%d+}\r\n%s", target, flags, len(msg), msg, len(msg2), msg2))
+	case how&1 == 0:
 		p = s.start(fmt.Sprintf("APPEND %s %s{%d+}\r\n%s", target, flags, len(msg), msg))
-	} else {
+	default:
 		p = s.start(fmt.Sprintf("APPEND %s %s{%d}", target, flags, len(msg)))
 		if !s.waitContinue(p) {
 			s.cur = nil
@@ -789,22 +825,27 @@ func (s *session) appendMsg(flagsByte, how byte) {
 		s.failf("APPEND answered %s", st)
 		return
 	}
-	// RFC 4315: [APPENDUID uidvalidity uid], above any UID seen before.
-	f := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(codeOf(p.code), "["), "]"))
+	// RFC 4315: [APPENDUID uidvalidity uid-set], above any UID seen before.
+	f := strings.Fields(strings.Trim(codeOf(p.code), "[]"))
 	if len(f) != 3 || f[0] != "APPENDUID" {
 		s.failf("APPEND without APPENDUID: %q", p.code)
 		return
 	}
 	v, _ := strconv.ParseUint(f[1], 10, 32)
-	u, _ := strconv.ParseUint(f[2], 10, 32)
+	uids := expandSet(f[2])
+	if want := 1 + int(how>>1&1); len(uids) != want {
+		s.failf("APPENDUID %s for %d messages", f[2], want)
+	}
 	if target != s.w.mailbox {
 		return
 	}
 	s.w.sawUIDValidity(s, uint32(v))
-	if uint32(u) <= p.maxSeen {
-		s.failf("APPENDUID %d is not above UID %d seen before", u, p.maxSeen)
+	for _, u := range uids {
+		if u <= p.maxSeen {
+			s.failf("APPENDUID %d is not above UID %d seen before", u, p.maxSeen)
+		}
+		s.w.sawUID(s, u, "APPENDUID")
 	}
-	s.w.sawUID(s, uint32(u), "APPENDUID")
 }
 
 // codeOf returns the "[...]" at the start of a response text.
@@ -900,12 +941,16 @@ func (s *session) op(code int, in *input) {
 		if where&1 == 1 {
 			target = s.w.mailbox
 		}
-		cmd := "MOVE " + s.seqSet(set)
+		verb := "MOVE "
+		if where&2 != 0 {
+			verb = "COPY "
+		}
+		cmd := verb + s.seqSet(set)
 		if code == opUIDMove {
-			cmd = "UID MOVE " + s.uidSet(set)
+			cmd = "UID " + verb + s.uidSet(set)
 		}
 		if s.run(cmd+" "+target, &p) == "OK" {
-			s.checkMoved(p, target == s.w.mailbox)
+			s.checkMoved(p, verb == "MOVE ", target == s.w.mailbox)
 		}
 	case opAppend:
 		s.appendMsg(in.next(), in.next())
@@ -1022,10 +1067,13 @@ func leadingLetters(s string) string {
 	return s[:i]
 }
 
-// checkMoved checks invariant 6 for MOVE, and 2c for a move into the same
-// mailbox.
-func (s *session) checkMoved(p *pending, same bool) {
+// checkMoved checks invariant 6 for MOVE, and 2c for a copy or move into
+// the same mailbox.
+func (s *session) checkMoved(p *pending, move, same bool) {
 	for _, u := range p.moved {
+		if !move {
+			break
+		}
 		for i, sl := range s.view {
 			if sl.uid == u {
 				s.failf("UID %d moved but still at %d in the view", u, i+1)
@@ -1035,7 +1083,7 @@ func (s *session) checkMoved(p *pending, same bool) {
 	if same {
 		for _, u := range p.copyDst {
 			if u <= p.maxSeen {
-				s.failf("MOVE into the mailbox gave UID %d, not above UID %d seen before", u, p.maxSeen)
+				s.failf("%s into the mailbox gave UID %d, not above UID %d seen before", p.name, u, p.maxSeen)
 			}
 			s.w.sawUID(s, u, "COPYUID")
 		}
@@ -1272,6 +1320,9 @@ func (s *session) expungeAllowed(p *pending, line string) {
 		s.failf("%q while no command is in progress", line)
 	case !p.uid && (p.name == "FETCH" || p.name == "STORE" || p.name == "SEARCH"):
 		s.failf("%q while answering %s", line, p.name)
+	case p.name == "CLOSE":
+		// RFC 3501 6.4.2: CLOSE removes messages with no EXPUNGE responses.
+		s.failf("%q while answering CLOSE", line)
 	}
 }
 
