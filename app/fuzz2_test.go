@@ -1383,13 +1383,32 @@ func (s *session) vanish(u uint32) {
 		s.view = append(s.view[:hi], s.view[hi+1:]...)
 		return
 	}
-	for i := hi - 1; i >= lo; i-- {
+	var unknown []int
+	for i := lo; i < hi; i++ {
 		if s.view[i].uid == 0 {
-			s.view = append(s.view[:i], s.view[i+1:]...)
-			return
+			unknown = append(unknown, i)
 		}
 	}
-	s.failf("VANISHED %d: no such UID in the view", u)
+	if len(unknown) == 0 {
+		s.failf("VANISHED %d: no such UID in the view", u)
+		return
+	}
+	if len(unknown) > 1 {
+		// Which of these messages went is unknown: what the view knows
+		// of each now holds only if it held for all of them.
+		merged := s.view[unknown[0]]
+		for _, i := range unknown[1:] {
+			sl := s.view[i]
+			merged.since = min(merged.since, sl.since)
+			merged.afterSel = merged.afterSel && sl.afterSel
+			merged.flagsKnown = merged.flagsKnown && sl.flagsKnown && sameFlags(merged.flags, sl.flags)
+		}
+		for _, i := range unknown {
+			s.view[i] = merged
+		}
+	}
+	i := unknown[len(unknown)-1]
+	s.view = append(s.view[:i], s.view[i+1:]...)
 }
 
 // gap finds where uid sits in the view: lo < 0 and hi its index when a
