@@ -116,6 +116,7 @@ const (
 	opStatus
 	opJunk
 	opReselect
+	opPair
 	opCount
 )
 
@@ -160,6 +161,12 @@ func fuzz2Seeds() [][]byte {
 		{0x20, opMove, 1, 3, opUIDMove, 1, 2, opAppend, 0, 2, opStore, 1, 0, 0, opIdle, opReselect, 2, opNoop, opFetch, 1, 0},
 		// The reader EXAMINEs: read-only, its STORE and EXPUNGE refused.
 		{0x30, opReselect, 5, opStore | other, 1, 0, 0, opExpunge | other, opStore, 1, 0, 0, opExpunge, opNoop, opFetch, 1, 0},
+		// Both sessions at once: an EXPUNGE against a FETCH, an APPEND
+		// against a STATUS, a MOVE into the mailbox against a NOOP, two
+		// STOREs, a UID EXPUNGE against a SEARCH.
+		{0x50, opStore, 1, 0, 0, opPair, opExpunge, 0, 0, 0, opFetch, 1, 0, 0,
+			opPair, opAppend, 0, 2, 0, opStatus, 0, 0, 0, opPair, opMove, 1, 1, 0, opNoop, 0, 0, 0,
+			opPair, opStore, 1, 0, 2, opStore, 1, 1, 2, opPair, opUIDExpunge, 1, 0, 0, opSearch, 0, 0, 0, opNoop},
 		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
 		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
@@ -301,7 +308,7 @@ func runTwoSessions(t *testing.T, backends []*fuzz2Backend, data []byte) {
 		op := in.next()
 		s, o := a, b
 		code := int(op&127) % opCount
-		if code >= opFetch && code != opJunk && code != opReselect {
+		if code >= opFetch && code < opJunk {
 			s, o = o, s // the reader's operations
 		}
 		if op >= 128 {
@@ -314,6 +321,8 @@ func runTwoSessions(t *testing.T, backends []*fuzz2Backend, data []byte) {
 				s = b
 			}
 			s.junk(in)
+		case opPair:
+			runPair(a, b, in)
 		case opReselect:
 			s = a
 			if in.peek()&1 == 1 {
@@ -342,6 +351,40 @@ func runTwoSessions(t *testing.T, backends []*fuzz2Backend, data []byte) {
 	}
 }
 
+// runPair sends one command in each session at the same time and waits
+// for both: the changes of one race with the other's reads, as they do
+// between processes. Each operation takes its code and up to three
+// argument bytes from the input; IDLE, junk and re-SELECT are left out.
+func runPair(a, b *session, in *input) {
+	a.endIdle()
+	b.endIdle()
+	type job struct {
+		s    *session
+		code int
+		args *input
+	}
+	var jobs []job
+	for _, s := range []*session{a, b} {
+		code := int(in.next()&127) % opJunk
+		if code == opIdle {
+			code = opNoop
+		}
+		args := &input{b: []byte{in.next(), in.next(), in.next()}}
+		jobs = append(jobs, job{s, code, args})
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		j.s.concurrent = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.s.op(j.code, j.args)
+		}()
+	}
+	wg.Wait()
+	a.concurrent, b.concurrent = false, false
+}
+
 // world is what both sessions share: the mailbox, and what any session has
 // seen of its UIDs.
 type world struct {
@@ -350,6 +393,9 @@ type world struct {
 	ctx     context.Context
 	mailbox string
 	other   string
+	// mu guards what follows while both sessions run commands at once
+	// (opPair); each session's own fields belong to its goroutine.
+	mu sync.Mutex
 
 	clock       atomic.Int64     // orders commands sent and responses read
 	uidValidity uint32           // 0 until first seen
@@ -358,7 +404,7 @@ type world struct {
 	maxUIDNext  uint32           // the highest UIDNEXT reported
 	gone        map[uint32]int64 // UID -> clock when an EXPUNGE/VANISHED of it was read
 	sessions    []*session
-	msgs        int
+	msgs        atomic.Int32
 }
 
 func (w *world) sawUID(s *session, u uint32, what string) {
@@ -383,13 +429,19 @@ func (w *world) sawUIDValidity(s *session, v uint32) {
 	}
 }
 
-// sawUIDNext checks invariant 2d.
-func (w *world) sawUIDNext(s *session, u uint32) {
-	if u <= w.maxSeen {
-		s.failf("UIDNEXT %d is not above UID %d seen before", u, w.maxSeen)
+// sawUIDNext checks invariant 2d against what was seen before the command
+// p that reported it was sent (a command running at the same time in the
+// other session may add messages after this one read UIDNEXT).
+func (w *world) sawUIDNext(s *session, u uint32, p *pending) {
+	maxSeen, maxNext := w.maxSeen, w.maxUIDNext
+	if p != nil {
+		maxSeen, maxNext = p.maxSeen, p.maxUIDNext
 	}
-	if u < w.maxUIDNext {
-		s.failf("UIDNEXT went down from %d to %d", w.maxUIDNext, u)
+	if u <= maxSeen {
+		s.failf("UIDNEXT %d is not above UID %d seen before", u, maxSeen)
+	}
+	if u < maxNext {
+		s.failf("UIDNEXT went down from %d to %d", maxNext, u)
 	}
 	if u > w.maxUIDNext {
 		w.maxUIDNext = u
@@ -425,25 +477,29 @@ type session struct {
 	end  chan error
 	err  error
 
-	tagN    int
-	cur     *pending // the command in progress
-	idling  *pending // the IDLE waiting for DONE
-	view    []slot
-	sel     bool
-	selNext uint32 // UIDNEXT at SELECT
+	tagN int
+	// concurrent is set while the other session runs a command at the
+	// same time: invariants 6 (EXPUNGE) and 7 wait for a quiet mailbox.
+	concurrent bool
+	cur        *pending // the command in progress
+	idling     *pending // the IDLE waiting for DONE
+	view       []slot
+	sel        bool
+	selNext    uint32 // UIDNEXT at SELECT
 }
 
 // pending is a command in progress.
 type pending struct {
-	tag     string
-	name    string // FETCH, STORE, ... (UID stripped)
-	uid     bool
-	sent    int64
-	maxSeen uint32 // world.maxSeen when sent
-	status  string
-	code    string // the tagged response's text, for response codes
-	moved   []uint32
-	copyDst []uint32
+	tag        string
+	name       string // FETCH, STORE, ... (UID stripped)
+	uid        bool
+	sent       int64
+	maxSeen    uint32 // world.maxSeen when sent
+	maxUIDNext uint32 // world.maxUIDNext when sent
+	status     string
+	code       string // the tagged response's text, for response codes
+	moved      []uint32
+	copyDst    []uint32
 }
 
 func (w *world) open(name string) *session {
@@ -656,7 +712,9 @@ func (s *session) drain() {
 func (s *session) start(line string) *pending {
 	s.tagN++
 	tag := s.name + strconv.Itoa(s.tagN)
-	p := &pending{tag: tag, sent: s.w.clock.Add(1), maxSeen: s.w.maxSeen}
+	s.w.mu.Lock()
+	p := &pending{tag: tag, sent: s.w.clock.Add(1), maxSeen: s.w.maxSeen, maxUIDNext: s.w.maxUIDNext}
+	s.w.mu.Unlock()
 	f := strings.Fields(line)
 	if len(f) > 0 {
 		p.name = strings.ToUpper(f[0])
@@ -795,8 +853,7 @@ var fuzzFlags = []string{`\Deleted`, `\Seen`, `\Flagged`, `\Answered`, `$Junk`, 
 // appendMsg appends one message with a synchronizing literal or LITERAL+,
 // or two in one command (MULTIAPPEND, RFC 3502).
 func (s *session) appendMsg(flagsByte, how byte) {
-	msg := messageText(byte(s.w.msgs))
-	s.w.msgs++
+	msg := messageText(byte(s.w.msgs.Add(1)))
 	flags := ""
 	if flagsByte&8 != 0 {
 		flags = "(" + fuzzFlags[int(flagsByte)%len(fuzzFlags)] + ") "
@@ -808,8 +865,7 @@ func (s *session) appendMsg(flagsByte, how byte) {
 	var p *pending
 	switch {
 	case how&2 != 0:
-		msg2 := messageText(byte(s.w.msgs))
-		s.w.msgs++
+		msg2 := messageText(byte(s.w.msgs.Add(1)))
 		p = s.start(fmt.Sprintf("APPEND %s %s{%d+}\r\n%s {%d+}\r\n%s", target, flags, len(msg), msg, len(msg2), msg2))
 	case how&1 == 0:
 		p = s.start(fmt.Sprintf("APPEND %s %s{%d+}\r\n%s", target, flags, len(msg), msg))
@@ -839,6 +895,8 @@ func (s *session) appendMsg(flagsByte, how byte) {
 	if target != s.w.mailbox {
 		return
 	}
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
 	s.w.sawUIDValidity(s, uint32(v))
 	for _, u := range uids {
 		if u <= p.maxSeen {
@@ -891,6 +949,8 @@ func (s *session) uidSet(b byte) string {
 	case b&3 == 1 || len(known) == 0 && b&3 != 3:
 		return "1:*"
 	case b&3 == 3:
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
 		return strconv.Itoa(int(s.w.maxSeen) + 1 + int(b>>2)%3)
 	case b&3 == 0:
 		return strconv.Itoa(int(known[int(b>>2)%len(known)]))
@@ -926,7 +986,7 @@ func (s *session) op(code int, in *input) {
 			s.forgetFlags()
 		}
 	case opExpunge:
-		if s.run("EXPUNGE", &p) == "OK" {
+		if s.run("EXPUNGE", &p) == "OK" && !s.concurrent {
 			for i, sl := range s.view {
 				if sl.flagsKnown && hasFlag(sl.flags, `\Deleted`) {
 					s.failf("after EXPUNGE, %d (UID %d) is still in the view with \\Deleted", i+1, sl.uid)
@@ -968,7 +1028,9 @@ func (s *session) op(code int, in *input) {
 		if st := s.run("NOOP", &p); st != "OK" {
 			s.failf("NOOP answered %s", st)
 		}
-		s.compareStore()
+		if !s.concurrent {
+			s.compareStore()
+		}
 	case opIdle:
 		p = s.start("IDLE")
 		if s.waitContinue(p) {
@@ -1081,6 +1143,8 @@ func (s *session) checkMoved(p *pending, move, same bool) {
 		}
 	}
 	if same {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
 		for _, u := range p.copyDst {
 			if u <= p.maxSeen {
 				s.failf("%s into the mailbox gave UID %d, not above UID %d seen before", p.name, u, p.maxSeen)
@@ -1107,7 +1171,9 @@ func (s *session) diffStore() string {
 	if err != nil {
 		return fmt.Sprintf("snapshot: %v", err)
 	}
+	s.w.mu.Lock()
 	s.w.sawUIDValidity(s, st.UIDValidity)
+	s.w.mu.Unlock()
 	if len(metas) != len(s.view) {
 		return fmt.Sprintf("the view has %d messages, the mailbox %d", len(s.view), len(metas))
 	}
@@ -1188,6 +1254,8 @@ func (s *session) checkOrder() {
 
 // handle folds one response line into the session's view, checking it.
 func (s *session) handle(line string) {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
 	w := s.w
 	if trace {
 		w.t.Logf("%s S: %s", s.name, line)
@@ -1233,7 +1301,7 @@ func (s *session) handle(line string) {
 		return
 	}
 	if f[0] == "STATUS" {
-		s.statusResp(line)
+		s.statusResp(line, p)
 		return
 	}
 	if f[0] == "VANISHED" {
@@ -1343,7 +1411,7 @@ func (s *session) statusCode(text string, p *pending) {
 	case "UIDVALIDITY":
 		s.w.sawUIDValidity(s, num(1))
 	case "UIDNEXT":
-		s.w.sawUIDNext(s, num(1))
+		s.w.sawUIDNext(s, num(1), p)
 		if p != nil && p.name == "SELECT" {
 			s.selNext = num(1)
 		}
@@ -1357,7 +1425,7 @@ func (s *session) statusCode(text string, p *pending) {
 }
 
 // statusResp checks a STATUS response on the mailbox under test.
-func (s *session) statusResp(line string) {
+func (s *session) statusResp(line string, p *pending) {
 	i := strings.LastIndexByte(line, '(')
 	if i < 0 || !strings.Contains(line[:i], " "+s.w.mailbox+" ") {
 		return
@@ -1369,7 +1437,7 @@ func (s *session) statusResp(line string) {
 		case "UIDVALIDITY":
 			s.w.sawUIDValidity(s, uint32(n))
 		case "UIDNEXT":
-			s.w.sawUIDNext(s, uint32(n))
+			s.w.sawUIDNext(s, uint32(n), p)
 		}
 	}
 }
