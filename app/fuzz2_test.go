@@ -26,12 +26,19 @@ import (
 
 // FuzzTwoSessions drives two sessions of one user on one mailbox, the way
 // two clients (two processes under master) would: one mostly changes the
-// mailbox (STORE, EXPUNGE, UID EXPUNGE, MOVE, APPEND), the other mostly
-// reads it (FETCH, UID FETCH, SEARCH, NOOP, IDLE/DONE, CHECK, STATUS). The
-// fuzz input chooses the store, the commands, their arguments and their
-// interleaving, and may inject junk lines into either session. Each session
-// learns of the other's changes only through the store's change feed, as it
-// would across processes.
+// mailbox (STORE, EXPUNGE, UID EXPUNGE, MOVE, COPY, APPEND, CLOSE), the
+// other mostly reads it (FETCH, UID FETCH, SEARCH, NOOP, IDLE/DONE, CHECK,
+// STATUS, EXAMINE). The fuzz input chooses the store, the commands, their
+// arguments and their interleaving, may run one command in each session at
+// the same time, and may inject junk lines into either session. Each
+// session learns of the other's changes only through the store's change
+// feed and watch, as it would across processes.
+//
+// The input is a configuration byte (bit 0 the store, sqlite or maildir;
+// bit 1 QRESYNC for the reader, bit 2 for the changer; bit 3 IMAP4rev2 for
+// the reader; bits 4-6 how many messages are there before the reader
+// selects), then operations: one byte each (see opStore...), followed by
+// their argument bytes.
 //
 // The client side keeps, for each session, the view the server has told it
 // of (sequence number -> UID where known, flags where known), built only
@@ -40,43 +47,47 @@ import (
 //
 //  1. UIDVALIDITY never changes (RFC 3501 2.3.1.1: the mailbox is not
 //     recreated here, so UIDs must stay valid).
-//  2. No UID is reused (RFC 3501 2.3.1.1: UIDs are strictly ascending and
-//     "MUST NOT" be reassigned within one UIDVALIDITY):
+//  2. No UID is reused (RFC 3501 2.3.1.1, RFC 9051 2.3.1.1: UIDs are
+//     assigned in strictly ascending order and never reassigned within one
+//     UIDVALIDITY):
 //     a. the UIDs known in a view ascend with the sequence numbers;
-//     b. a message that entered a view after a UID was seen expunged
-//     (by either session) cannot have that UID;
-//     c. APPENDUID (RFC 4315) and COPYUID destination UIDs of a MOVE into
-//     the same mailbox are above every UID seen before the command;
-//     d. UIDNEXT is above every UID seen, and never decreases;
+//     b. a message that entered a view after a UID was seen expunged (by
+//     either session) cannot have that UID;
+//     c. APPENDUID (RFC 4315) and COPYUID destination UIDs of a COPY or
+//     MOVE into the same mailbox are above every UID seen before the
+//     command was sent;
+//     d. UIDNEXT is above every UID seen before the command that reports
+//     it, and never decreases;
 //     e. a message announced by EXISTS after SELECT has a UID at or above
 //     the UIDNEXT that SELECT reported.
 //  3. The view's size is what EXISTS and EXPUNGE said: EXISTS never
 //     shrinks the view (RFC 3501 and RFC 9051 5.2: "it is NOT permitted to
 //     send an EXISTS response that would reduce the number of messages");
-//     EXPUNGE, FETCH and SEARCH sequence numbers lie within the view; a
-//     FETCH's UID matches what the view already knows of that number; a
-//     VANISHED UID (RFC 7162 3.2.10) and a UID SEARCH result are UIDs the
-//     view can hold.
+//     EXPUNGE, FETCH and SEARCH sequence numbers lie within the view, and
+//     RECENT is not above its size (RFC 3501 7.3.2); a FETCH's UID matches
+//     what the view already knows of that number; a VANISHED UID (RFC 7162
+//     3.2.10) and a UID SEARCH result are UIDs the view can hold.
 //  4. No EXPUNGE (nor VANISHED without EARLIER, which replaces it, RFC 7162
 //     3.2.10) while no command is in progress, nor while answering FETCH,
 //     STORE or SEARCH; the UID forms may carry them (RFC 3501 7.4.1, RFC
 //     9051 7.5.1). Here "no command in progress" is everything the server
-//     sends between a tagged response and the next command.
+//     sends between a tagged response and the next command. Nor any while
+//     answering CLOSE, which expunges silently (RFC 3501 6.4.2).
 //  5. Every command gets exactly one tagged response, with its own tag,
 //     within a deadline; no BYE comes before LOGOUT; the session still
 //     answers NOOP with OK at the end, and LOGOUT cleanly; ServeConn never
 //     panics.
-//  6. After a successful MOVE (RFC 6851 3.3), the moved messages' source
-//     UIDs are no longer in the mover's view; after a successful EXPUNGE,
-//     no message the session knows as \Deleted is left in its view
-//     (RFC 3501 6.4.3). The harness runs one command at a time, so nothing
-//     can set \Deleted between the EXPUNGE and its answer.
+//  6. After a successful MOVE (RFC 6851 3), the moved messages' source UIDs
+//     are no longer in the mover's view; after a successful EXPUNGE, no
+//     message the session knows as \Deleted is left in its view (RFC 3501
+//     6.4.3). The latter is checked only when the other session is not
+//     running a command at the same time (it could set \Deleted meanwhile).
 //  7. After NOOP, the session's view is the mailbox as the store holds it:
 //     same number of messages, same UIDs and same flags (without \Recent)
 //     where the client knows them. The RFC only says a server SHOULD report
 //     other sessions' changes (RFC 3501 5.2, 6.1.2); this server promises it
 //     at every command boundary where the RFCs allow updates, and NOOP
-//     allows all of them.
+//     allows all of them. Checked when the other session is quiet.
 //  8. A session in IDLE is told of the other session's changes while it
 //     idles, before DONE (RFC 2177 3: the server sends untagged updates
 //     during IDLE; this server's store watch wakes it at once, its fallback
@@ -95,28 +106,28 @@ func FuzzTwoSessions(f *testing.F) {
 	})
 }
 
-// Operations the fuzz input chooses from: the first group is the changing
-// session's, the second the reading session's. A byte >= 128 runs the
-// operation on the other session instead.
+// Operations the fuzz input chooses from (the byte modulo opCount), with
+// their argument bytes. The first group is the changing session's, the
+// second the reading session's; a byte >= 128 runs it in the other session.
 const (
-	opStore = iota
-	opUIDStore
-	opExpunge
-	opUIDExpunge
-	opMove
-	opUIDMove
-	opAppend
-	opFetch
-	opUIDFetch
-	opSearch
-	opUIDSearch
-	opNoop
-	opIdle
-	opCheck
-	opStatus
-	opJunk
-	opReselect
-	opPair
+	opStore      = iota // set, mode (+/-/=, .SILENT), flag
+	opUIDStore          // the same with a UID set
+	opExpunge           // -
+	opUIDExpunge        // UID set
+	opMove              // set, target (bit 0: this mailbox; bit 1: COPY instead)
+	opUIDMove           // the same with a UID set
+	opAppend            // flags (bit 3: any), how (bit 0: sync literal; bit 1: two messages; bit 2: other mailbox)
+	opFetch             // set, items
+	opUIDFetch          // UID set, items
+	opSearch            // key
+	opUIDSearch         // key
+	opNoop              // -
+	opIdle              // - (the session idles until its next operation)
+	opCheck             // -
+	opStatus            // mailbox (bit 0: the other one)
+	opJunk              // session (bit 0: the reader), length, bytes of the line
+	opReselect          // bit 0: the reader; bit 1: CLOSE first; bit 2: EXAMINE
+	opPair              // two operations (code, 3 argument bytes), one per session, at once
 	opCount
 )
 
@@ -167,6 +178,10 @@ func fuzz2Seeds() [][]byte {
 		{0x50, opStore, 1, 0, 0, opPair, opExpunge, 0, 0, 0, opFetch, 1, 0, 0,
 			opPair, opAppend, 0, 2, 0, opStatus, 0, 0, 0, opPair, opMove, 1, 1, 0, opNoop, 0, 0, 0,
 			opPair, opStore, 1, 0, 2, opStore, 1, 1, 2, opPair, opUIDExpunge, 1, 0, 0, opSearch, 0, 0, 0, opNoop},
+		// Two APPENDs at once, two COPYs into the mailbox at once, on
+		// both stores: no UID given twice.
+		{0x20, opPair, opAppend, 0, 0, 0, opAppend, 0, 2, 0, opPair, opMove, 1, 3, 0, opMove, 1, 3, 0,
+			opPair, opAppend, 8, 1, 0, opMove, 1, 3, 0, opPair, opExpunge, 0, 0, 0, opMove, 1, 1, 0, opNoop},
 		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
 		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
@@ -416,6 +431,17 @@ func (w *world) sawUID(s *session, u uint32, what string) {
 	if u > w.maxSeen {
 		w.maxSeen = u
 	}
+}
+
+// sawNewUID records the UID of a message just created: no response can
+// have shown it before (not even from a command that ran at the same time,
+// which reads the view as it was when it started), so a UID seen twice
+// here was given to two messages.
+func (w *world) sawNewUID(s *session, u uint32, what string) {
+	if w.seen[u] {
+		s.failf("%s %d: that UID was already seen", what, u)
+	}
+	w.sawUID(s, u, what)
 }
 
 func (w *world) sawUIDValidity(s *session, v uint32) {
@@ -902,7 +928,7 @@ func (s *session) appendMsg(flagsByte, how byte) {
 		if u <= p.maxSeen {
 			s.failf("APPENDUID %d is not above UID %d seen before", u, p.maxSeen)
 		}
-		s.w.sawUID(s, u, "APPENDUID")
+		s.w.sawNewUID(s, u, "APPENDUID")
 	}
 }
 
@@ -1149,7 +1175,7 @@ func (s *session) checkMoved(p *pending, move, same bool) {
 			if u <= p.maxSeen {
 				s.failf("%s into the mailbox gave UID %d, not above UID %d seen before", p.name, u, p.maxSeen)
 			}
-			s.w.sawUID(s, u, "COPYUID")
+			s.w.sawNewUID(s, u, "COPYUID")
 		}
 	}
 }
