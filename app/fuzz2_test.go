@@ -182,6 +182,9 @@ func fuzz2Seeds() [][]byte {
 		// both stores: no UID given twice.
 		{0x20, opPair, opAppend, 0, 0, 0, opAppend, 0, 2, 0, opPair, opMove, 1, 3, 0, opMove, 1, 3, 0,
 			opPair, opAppend, 8, 1, 0, opMove, 1, 3, 0, opPair, opExpunge, 0, 0, 0, opMove, 1, 1, 0, opNoop},
+		// The reader's silent STORE on a message whose flags the changer
+		// has just changed: the reader must still be told of that change.
+		{0x30, opFetch, 1, 0, opStore, 0, 0, 2, opStore | other, 0, 3, 1, opNoop, opUIDStore | other, 1, 4, 0, opNoop},
 		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
 		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
@@ -215,7 +218,8 @@ var (
 )
 
 // fuzz2Backends opens both stores once per process, in tmpfs when there
-// is one (every APPEND and EXPUNGE is fsynced).
+// is one (every APPEND and EXPUNGE is fsynced). Only FuzzTwoSessions calls
+// it: the stores go away with its tb.
 func fuzz2Backends(tb testing.TB) []*fuzz2Backend {
 	fuzz2Once.Do(func() {
 		base := ""
@@ -1003,13 +1007,18 @@ func (s *session) op(code int, in *input) {
 	case opStore, opUIDStore:
 		set, mode, fl := in.next(), in.next(), in.next()
 		item := []string{"+FLAGS", "-FLAGS", "FLAGS", "+FLAGS.SILENT", "-FLAGS.SILENT", "FLAGS.SILENT"}[int(mode)%6]
-		cmd := "STORE " + s.seqSet(set)
+		seqs := s.seqSet(set)
+		cmd := "STORE " + seqs
 		if code == opUIDStore {
-			cmd = "UID STORE " + s.uidSet(set)
+			seqs = s.uidSet(set)
+			cmd = "UID STORE " + seqs
 		}
-		if s.run(cmd+" "+item+" ("+fuzzFlags[int(fl)%len(fuzzFlags)]+")", &p) == "OK" && strings.Contains(item, "SILENT") {
-			// The session is not told the new flags (RFC 3501 6.4.6).
-			s.forgetFlags()
+		flags := fuzzFlags[int(fl)%len(fuzzFlags)]
+		n := len(s.view)
+		if s.run(cmd+" "+item+" ("+flags+")", &p) == "OK" && strings.Contains(item, "SILENT") {
+			// RFC 3501 6.4.6: the session is not told the new flags, and
+			// knows them as the old ones changed as it asked.
+			s.storedSilently(code == opUIDStore, seqs, n, item[0], strings.Fields(flags))
 		}
 	case opExpunge:
 		if s.run("EXPUNGE", &p) == "OK" && !s.concurrent {
@@ -1092,6 +1101,83 @@ func (s *session) endIdle() {
 	if st := s.finish(p); st != "OK" {
 		s.failf("IDLE ended with %s", st)
 	}
+}
+
+// storedSilently updates what the view knows of flags after a STORE
+// .SILENT of set (sequence numbers, resolved against n messages, or UIDs)
+// with op '+', '-' or 'F' (replace).
+func (s *session) storedSilently(uid bool, set string, n int, op byte, flags []string) {
+	if s.concurrent {
+		// The other session's changes may land before or after it.
+		s.forgetFlags()
+		return
+	}
+	for i := range s.view {
+		sl := &s.view[i]
+		var in bool
+		switch {
+		case !uid:
+			in = i < n && setContains(set, uint32(i+1), uint32(n))
+		case sl.uid == 0:
+			sl.flagsKnown = false
+			continue
+		default:
+			in = setContains(set, sl.uid, s.maxKnownUID())
+		}
+		if !in || !sl.flagsKnown {
+			continue
+		}
+		next := []string{}
+		for _, f := range sl.flags {
+			if op == 'F' || op == '-' && hasFlag(flags, f) {
+				continue
+			}
+			next = append(next, f)
+		}
+		if op != '-' {
+			for _, f := range flags {
+				if !hasFlag(next, f) {
+					next = append(next, f)
+				}
+			}
+		}
+		sl.flags = next
+	}
+}
+
+// maxKnownUID is the UID of the last message when the view knows it, else
+// the highest UID seen (what "*" means in a UID set, RFC 3501 6.4.8).
+func (s *session) maxKnownUID() uint32 {
+	if n := len(s.view); n > 0 && s.view[n-1].uid != 0 {
+		return s.view[n-1].uid
+	}
+	return s.w.maxSeen
+}
+
+// setContains reports whether a sequence set (as built by seqSet and
+// uidSet) contains x, "*" being star.
+func setContains(set string, x, star uint32) bool {
+	num := func(t string) uint32 {
+		if t == "*" {
+			return star
+		}
+		n, _ := strconv.ParseUint(t, 10, 32)
+		return uint32(n)
+	}
+	for _, part := range strings.Split(set, ",") {
+		a, b, isRange := strings.Cut(part, ":")
+		lo, hi := num(a), num(a)
+		if isRange {
+			hi = num(b)
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if x >= lo && x <= hi {
+			return true
+		}
+	}
+	return false
 }
 
 // forgetFlags drops what the view knows of flags.
