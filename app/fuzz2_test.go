@@ -699,8 +699,19 @@ func (s *session) exitErr() error {
 	}
 }
 
+// kill ends the session (if LOGOUT has not) and waits for the server's
+// side to finish, so that nothing touches the store after the input.
 func (s *session) kill() {
 	s.tw.Close()
+	if s.err != nil {
+		return
+	}
+	select {
+	case err := <-s.end:
+		s.err = err
+	case <-time.After(replyWait):
+		s.failf("session still running after its input was closed")
+	}
 }
 
 // trace logs both directions when IMAPD_FUZZ2_TRACE is set: set it to
