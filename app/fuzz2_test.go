@@ -92,6 +92,11 @@ import (
 //     idles, before DONE (RFC 2177 3: the server sends untagged updates
 //     during IDLE; this server's store watch wakes it at once, its fallback
 //     poll within 5s): its view matches the store before DONE is sent.
+//  9. SEARCH by flags (ALL, DELETED, SEEN, FLAGGED, KEYWORD, NOT, OR)
+//     agrees with the flags the client knows: a message whose UID and
+//     flags it knows, unchanged across the command and not known to be
+//     expunged, is in the result exactly when its flags match (RFC 3501
+//     6.4.4). Checked when the other session is quiet.
 func FuzzTwoSessions(f *testing.F) {
 	for _, s := range fuzz2Seeds() {
 		for _, store := range []byte{0, 1} { // sqlite, maildir
@@ -185,6 +190,10 @@ func fuzz2Seeds() [][]byte {
 		// The reader's silent STORE on a message whose flags the changer
 		// has just changed: the reader must still be told of that change.
 		{0x30, opFetch, 1, 0, opStore, 0, 0, 2, opStore | other, 0, 3, 1, opNoop, opUIDStore | other, 1, 4, 0, opNoop},
+		// SEARCH by flags the reader knows, before and after the changer's
+		// STOREs and EXPUNGE.
+		{0x40, opFetch, 1, 0, opStore, 4, 0, 0, opStore, 8, 0, 2, opSearch, 1, opNoop, opSearch, 1, opUIDSearch, 2,
+			opSearch, 7, opExpunge, opUIDSearch, 0, opSearch, 3, opNoop, opSearch, 0, opUIDSearch, 6},
 		// A junk STORE .SILENT by the reader, then an EXPUNGE by the writer.
 		cat([]byte{0x40}, junkOp(1, `STORE 2:* +FLAGS.SILENT (\Deleted)`), []byte{opExpunge, opFetch, 1, 0, opNoop}),
 	}
@@ -529,7 +538,10 @@ type pending struct {
 	status     string
 	code       string // the tagged response's text, for response codes
 	moved      []uint32
-	copyDst    []uint32
+	// searched is set by a "* SEARCH" response, found holds its numbers.
+	searched bool
+	found    []uint32
+	copyDst  []uint32
 }
 
 func (w *world) open(name string) *session {
@@ -1066,10 +1078,16 @@ func (s *session) op(code int, in *input) {
 	case opUIDFetch:
 		set, items := in.next(), in.next()
 		s.run("UID FETCH "+s.uidSet(set)+" "+fetchItems[int(items)%len(fetchItems)], &p)
-	case opSearch:
-		s.run("SEARCH "+searchKeys[int(in.next())%len(searchKeys)], &p)
-	case opUIDSearch:
-		s.run("UID SEARCH "+searchKeys[int(in.next())%len(searchKeys)], &p)
+	case opSearch, opUIDSearch:
+		key := searchKeys[int(in.next())%len(searchKeys)]
+		before := append([]slot(nil), s.view...)
+		cmd := "SEARCH " + key
+		if code == opUIDSearch {
+			cmd = "UID " + cmd
+		}
+		if s.run(cmd, &p) == "OK" && p.searched && !s.concurrent {
+			s.checkSearch(key, code == opUIDSearch, before, p.found)
+		}
 	case opNoop:
 		if st := s.run("NOOP", &p); st != "OK" {
 			s.failf("NOOP answered %s", st)
@@ -1096,6 +1114,59 @@ func (s *session) op(code int, in *input) {
 		}
 		if st := s.run("STATUS "+mb+" (MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)", &p); st != "OK" {
 			s.failf("STATUS answered %s", st)
+		}
+	}
+}
+
+// searchPredicates say which flags match the search keys whose result
+// the client can check from the flags it knows.
+var searchPredicates = map[string]func(fl []string) bool{
+	"ALL":             func([]string) bool { return true },
+	"DELETED":         func(fl []string) bool { return hasFlag(fl, `\Deleted`) },
+	"UNDELETED":       func(fl []string) bool { return !hasFlag(fl, `\Deleted`) },
+	"NOT DELETED":     func(fl []string) bool { return !hasFlag(fl, `\Deleted`) },
+	"SEEN":            func(fl []string) bool { return hasFlag(fl, `\Seen`) },
+	"FLAGGED":         func(fl []string) bool { return hasFlag(fl, `\Flagged`) },
+	"OR SEEN FLAGGED": func(fl []string) bool { return hasFlag(fl, `\Seen`) || hasFlag(fl, `\Flagged`) },
+	"KEYWORD $Junk":   func(fl []string) bool { return hasFlag(fl, "$Junk") },
+}
+
+// checkSearch checks invariant 9: a message the client knows (UID and
+// flags, the same before and after the SEARCH, so whether the server
+// searched the flags it had told or the current ones does not matter), and
+// not known as expunged, is in the result exactly when its flags match.
+func (s *session) checkSearch(key string, uid bool, before []slot, found []uint32) {
+	match := searchPredicates[key]
+	if match == nil {
+		return
+	}
+	in := map[uint32]bool{}
+	for _, n := range found {
+		switch {
+		case uid:
+			in[n] = true
+		case n >= 1 && int(n) <= len(before):
+			if u := before[n-1].uid; u != 0 {
+				in[u] = true
+			}
+		}
+	}
+	after := map[uint32]slot{}
+	for _, sl := range s.view {
+		if sl.uid != 0 {
+			after[sl.uid] = sl
+		}
+	}
+	for _, b := range before {
+		a, ok := after[b.uid]
+		if b.uid == 0 || !ok || !b.flagsKnown || !a.flagsKnown || !sameFlags(a.flags, b.flags) {
+			continue
+		}
+		if _, gone := s.w.gone[b.uid]; gone {
+			continue
+		}
+		if want := match(b.flags); in[b.uid] != want {
+			s.failf("SEARCH %s: UID %d with flags %v is %sin the result %v", key, b.uid, b.flags, map[bool]string{true: "", false: "not "}[in[b.uid]], found)
 		}
 	}
 }
@@ -1442,6 +1513,9 @@ func (s *session) handle(line string) {
 		return
 	}
 	if f[0] == "SEARCH" {
+		if p != nil {
+			p.searched = true
+		}
 		for _, x := range f[1:] {
 			if strings.HasPrefix(x, "(") {
 				break // (MODSEQ n)
@@ -1450,6 +1524,9 @@ func (s *session) handle(line string) {
 			if err != nil {
 				s.failf("SEARCH result %q", x)
 				continue
+			}
+			if p != nil {
+				p.found = append(p.found, uint32(n))
 			}
 			if p != nil && p.uid {
 				s.checkUIDInView(uint32(n), "UID SEARCH result")
