@@ -11,7 +11,8 @@ FUZZ_TARGETS := \
 	./domain/grammar:FuzzParser \
 	./domain/imap:FuzzMailboxRoundTrip \
 	./domain/message:FuzzParse \
-	./app:FuzzSession
+	./app:FuzzSession \
+	./app:FuzzTwoSessions
 
 export CGO_ENABLED := 1
 SHELL := /bin/bash

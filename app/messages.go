@@ -57,11 +57,25 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 		// STORE that changed none, adds none to the mailbox).
 		c.announceKeywords(args.Flags)
 	}
+	asked, nerr := imap.NormalizeFlags(args.Flags)
+	if nerr != nil {
+		asked = args.Flags
+	}
 	for _, m := range metas {
+		// What the client will take the flags to be: those it was told,
+		// changed as it asked. Another session's change it has not been
+		// told of yet makes them differ, and the view takes this STORE's
+		// mod-sequence, so no later poll would report it: a silent STORE
+		// sends the flags then too (RFC 3501 5.2, 7.4.2).
+		var stale bool
+		if seq := c.sel.view.SeqOf(m.UID); seq != 0 {
+			expected, _ := op.Apply(c.sel.view.Entry(seq).Flags, asked)
+			stale = !imap.SameFlags(expected, m.Flags)
+		}
 		seq := c.sel.view.SetFlags(m.UID, m.Flags, m.ModSeq)
 		switch {
 		case seq == 0:
-		case !args.Silent:
+		case !args.Silent || stale:
 			c.writeFlags(seq, cmd.UID)
 		case c.condstore:
 			// RFC 7162 3.1.3: even a silent STORE tells a CONDSTORE

@@ -190,3 +190,55 @@ func TestTwoProcessesOneStore(t *testing.T) {
 	a.expectEOF()
 	b.expectEOF()
 }
+
+// TestSilentStoreTellsOthersFlags: a STORE .SILENT tells the client
+// nothing of its own change, but a change another session made to the
+// same message, not yet reported, must still reach the client (RFC 3501
+// 5.2 and 7.4.2); it must not vanish behind the silent STORE's new
+// mod-sequence. Found by FuzzTwoSessions.
+func TestSilentStoreTellsOthersFlags(t *testing.T) {
+	e := newEnv(t)
+	a := e.rawLogin("alice")
+	b := e.rawLogin("alice")
+	for i := range 3 {
+		b.ok("b0 APPEND INBOX " + literalPlus(testMessage("m"+itoa(i), "body")))
+	}
+	a.ok("a1 SELECT INBOX")
+	b.ok("b1 SELECT INBOX")
+	a.ok("a2 FETCH 1:3 (UID FLAGS)")
+
+	// told collects the flags A has been told for message seq, from
+	// STORE and NOOP.
+	told := func(seq int, cmds ...string) string {
+		got := ""
+		for _, cmd := range cmds {
+			a.ok(cmd)
+			for _, u := range a.withPrefix("* " + itoa(seq) + " FETCH (") {
+				if strings.Contains(u, "FLAGS (") {
+					got = flagsIn(u)
+				}
+			}
+		}
+		return got
+	}
+
+	b.ok(`b2 STORE 1 +FLAGS.SILENT (\Flagged)`)
+	if got := told(1, `a3 STORE 1 +FLAGS.SILENT (\Seen)`, "a4 NOOP"); got != `\Flagged \Recent \Seen` {
+		t.Errorf("after B's \\Flagged and A's silent \\Seen, A was told %q", got)
+	}
+	b.ok(`b3 STORE 2 +FLAGS.SILENT (kw1)`)
+	if got := told(2, `a5 UID STORE 2 -FLAGS.SILENT (\Seen)`, "a6 NOOP"); got != `\Recent kw1` {
+		t.Errorf("after B's kw1 and A's silent -\\Seen, A was told %q", got)
+	}
+	// A replacing all flags needs no update: A knows the result.
+	b.ok(`b4 STORE 3 +FLAGS.SILENT (\Answered)`)
+	if got := told(3, `a7 STORE 3 FLAGS.SILENT (\Draft)`, "a8 NOOP"); got != "" {
+		t.Errorf("after A's silent FLAGS (\\Draft), A was told %q", got)
+	}
+	a.ok("a9 FETCH 1:3 FLAGS")
+	for seq, want := range map[int]string{1: `\Flagged \Recent \Seen`, 2: `\Recent kw1`, 3: `\Draft \Recent`} {
+		if got := a.fetchFlags(seq); got != want {
+			t.Errorf("FETCH %d FLAGS: %q, want %q", seq, got, want)
+		}
+	}
+}
