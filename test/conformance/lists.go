@@ -77,16 +77,8 @@ func ParseDifferences(path string) (map[string]*Difference, error) {
 			if m == nil || m[1] != "S" || m[2] != "" {
 				return nil, fmt.Errorf("%s:%d: want S: lines and reason:, got %q", path, n, trimmed)
 			}
-			e := Expect{Kind: ' ', Pattern: trimmed[len(m[0]):], Line: n}
-			switch "S" + m[3] {
-			case "S?":
-				e.Kind = '?'
-			case "S*":
-				e.Kind = '*'
-			case "S=":
-				e.Strict = true
-			}
-			if err := e.compile(); err != nil {
+			e, err := newExpect("S"+m[3], trimmed[len(m[0]):], n)
+			if err != nil {
 				return nil, fmt.Errorf("%s:%d: %v", path, n, err)
 			}
 			cur.Expect = append(cur.Expect, e)

@@ -136,6 +136,21 @@ func (e *Expect) compile() error {
 
 // IsTerminator tells a pattern that ends a server block: a tagged status
 // response or a continuation request.
+// newExpect is the expectation of one server line: kind is "S", "S?",
+// "S*" or "S=", pattern its text, line where it stands.
+func newExpect(kind, pattern string, line int) (Expect, error) {
+	e := Expect{Kind: ' ', Pattern: pattern, Line: line}
+	switch kind {
+	case "S?":
+		e.Kind = '?'
+	case "S*":
+		e.Kind = '*'
+	case "S=":
+		e.Strict = true
+	}
+	return e, e.compile()
+}
+
 func (e *Expect) IsTerminator() bool {
 	if e.Kind != ' ' {
 		return false
@@ -325,16 +340,26 @@ func sortStatus(s string) string {
 	if loc == nil {
 		return s
 	}
-	f := strings.Fields(s[loc[2]:loc[3]])
-	if len(f)%2 != 0 {
+	pairs, ok := sortedPairs(s[loc[2]:loc[3]])
+	if !ok {
 		return s
+	}
+	return s[:loc[2]] + pairs + s[loc[3]:]
+}
+
+// sortedPairs sorts the "name value" pairs of a space-separated list; ok
+// is false when the list is not made of pairs.
+func sortedPairs(list string) (string, bool) {
+	f := strings.Fields(list)
+	if len(f)%2 != 0 {
+		return "", false
 	}
 	pairs := make([]string, 0, len(f)/2)
 	for i := 0; i < len(f); i += 2 {
 		pairs = append(pairs, f[i]+" "+f[i+1])
 	}
 	sort.Strings(pairs)
-	return s[:loc[2]] + strings.Join(pairs, " ") + s[loc[3]:]
+	return strings.Join(pairs, " "), true
 }
 
 var esearchHead = regexp.MustCompile(`^\* ESEARCH(?: \(TAG [^)]*\))?(?: UID)?`)
@@ -343,19 +368,14 @@ var esearchHead = regexp.MustCompile(`^\* ESEARCH(?: \(TAG [^)]*\))?(?: UID)?`)
 // their names: RFC 4731 3.1 fixes no order.
 func sortESearch(s string) string {
 	head := esearchHead.FindString(s)
-	f := strings.Fields(s[len(head):])
-	if len(f)%2 != 0 {
+	pairs, ok := sortedPairs(s[len(head):])
+	if !ok {
 		return s
 	}
-	pairs := make([]string, 0, len(f)/2)
-	for i := 0; i < len(f); i += 2 {
-		pairs = append(pairs, f[i]+" "+f[i+1])
-	}
-	sort.Strings(pairs)
-	if len(pairs) == 0 {
+	if pairs == "" {
 		return head
 	}
-	return head + " " + strings.Join(pairs, " ")
+	return head + " " + pairs
 }
 
 // MatchBlock matches the responses a server sent for a block against the

@@ -228,16 +228,8 @@ func Parse(r io.Reader, path string) (*Script, error) {
 			s.Blocks = append(s.Blocks, cur)
 			ordered = false
 		}
-		e := Expect{Kind: ' ', Pattern: text, Line: n}
-		switch kind {
-		case "S?":
-			e.Kind = '?'
-		case "S*":
-			e.Kind = '*'
-		case "S=":
-			e.Strict = true
-		}
-		if err := e.compile(); err != nil {
+		e, err := newExpect(kind, text, n)
+		if err != nil {
 			return nil, errf("%v", err)
 		}
 		if e.Kind == ' ' && cur.Tag != "" && strings.HasPrefix(text, cur.Tag+" ") {
