@@ -236,6 +236,12 @@ func TestMain(m *testing.M) {
 	if bigDir != "" {
 		os.RemoveAll(bigDir)
 	}
+	for _, b := range fuzz2Srvs {
+		b.store.Close()
+	}
+	if fuzz2Dir != "" {
+		os.RemoveAll(fuzz2Dir)
+	}
 	os.Exit(code)
 }
 

@@ -224,11 +224,14 @@ var (
 	fuzz2Once sync.Once
 	fuzz2Srvs []*fuzz2Backend
 	fuzz2Seq  atomic.Uint64
+	// fuzz2Dir holds the stores; TestMain removes it when the process
+	// ends, since they serve every run of the target in this process
+	// (go test -count=2 runs it twice).
+	fuzz2Dir string
 )
 
 // fuzz2Backends opens both stores once per process, in tmpfs when there
-// is one (every APPEND and EXPUNGE is fsynced). Only FuzzTwoSessions calls
-// it: the stores go away with its tb.
+// is one (every APPEND and EXPUNGE is fsynced).
 func fuzz2Backends(tb testing.TB) []*fuzz2Backend {
 	fuzz2Once.Do(func() {
 		base := ""
@@ -239,7 +242,7 @@ func fuzz2Backends(tb testing.TB) []*fuzz2Backend {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(func() { os.RemoveAll(dir) })
+		fuzz2Dir = dir
 		db := sasl.Open(dir)
 		if err := db.Add("alice", "secret"); err != nil {
 			tb.Fatal(err)
