@@ -39,6 +39,7 @@ type options struct {
 	prefork  int
 	cache    string
 	keep     bool
+	mb       float64 // the corpus's size
 }
 
 func parseFlags() options {
@@ -169,7 +170,8 @@ func main() {
 	for i := range appendMsgs {
 		appendMsgs[i] = msgs[(i*7)%len(msgs)]
 	}
-	log("%d messages, %.1f MB; loading them into each server", len(msgs), float64(size(msgs))/1e6)
+	o.mb = float64(size(msgs)) / 1e6
+	log("%d messages, %.1f MB; loading them into each server", len(msgs), o.mb)
 	for _, s := range servers {
 		if !s.up() {
 			continue
@@ -190,7 +192,7 @@ func main() {
 
 	var rows []*row
 	// The loopback bound.
-	lb := &row{name: "loopback limit: Go-to-Go TCP copy of the same bytes", unit: "MB/s", same: true}
+	lb := &row{name: "loopback limit (Go-to-Go TCP copy)", unit: "MB/s", same: true}
 	var lbs []float64
 	for i := 0; i < max(o.reps, 3); i++ {
 		if v, err := loopback(msgs); err == nil {
@@ -286,7 +288,7 @@ func main() {
 	// The mixed load, one server at a time.
 	var mixed []*row
 	for _, n := range o.clients {
-		r := &row{name: fmt.Sprintf("mixed load, %d clients, %d users, %s", n, o.users, o.duration), unit: "cmd/s"}
+		r := &row{name: fmt.Sprintf("mixed load, %d clients", n), unit: "cmd/s"}
 		for c, s := range servers {
 			if !s.up() {
 				continue
@@ -324,7 +326,7 @@ func main() {
 
 // printTable writes the one table.
 func printTable(w *os.File, servers []*server, rows []*row, o options) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"measurement", "unit", "better", "ours sqlite", "ours maildir", "Cyrus", "Dovecot",
 		"sqlite/Dovecot", "maildir/Dovecot", "sqlite/Cyrus", "maildir/Cyrus", "goal", "met (sqlite, maildir)"}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
@@ -364,8 +366,11 @@ func printTable(w *os.File, servers []*server, rows []*row, o options) {
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nmedian of %d interleaved repetitions on one connection; mixed load: %s per run, one server at a time.\n", o.reps, o.duration)
-	fmt.Fprintln(w, "durability: APPEND is on disk when OK comes back for ours (fsync) and Dovecot (mail_fsync = always); Cyrus runs with its defaults.")
+	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
+		o.msgs, o.mb, o.seed, o.reps)
+	fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back for ours (fsync) and Dovecot (mail_fsync = always); Cyrus runs with its defaults.")
+	fmt.Fprintln(w, "Every figure is a rate: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
 	for _, s := range servers {
 		if !s.up() {
 			fmt.Fprintf(w, "absent: %s: %s\n", s.name, s.absent)
