@@ -369,7 +369,8 @@ func printTable(w *os.File, servers []*server, rows []*row, o options) {
 	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
 		o.msgs, o.mb, o.seed, o.reps)
 	fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
-	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back for ours (fsync) and Dovecot (mail_fsync = always); Cyrus runs with its defaults.")
+	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back on every server: ours fsyncs, Dovecot has mail_fsync = always,\n"+
+		"and Cyrus, by default, fsyncs the message file, cyrus.cache and cyrus.index before its OK.")
 	fmt.Fprintln(w, "Every figure is a rate: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
 	for _, s := range servers {
 		if !s.up() {
