@@ -265,7 +265,8 @@ func main() {
 		rows = append(rows, r)
 	}
 	// SEARCH answers that differ between servers make their times
-	// incomparable: say so.
+	// incomparable: the table says how many messages each found.
+	var searches []string
 	for _, p := range ps {
 		if !strings.HasPrefix(p.cmd, "SEARCH") {
 			continue
@@ -281,7 +282,9 @@ func main() {
 			hits[s[strings.Index(s, "=")+1:]] = true
 		}
 		if len(hits) > 1 {
-			log("note: %s found different numbers of messages: %s", p.cmd, strings.Join(seen, ", "))
+			searches = append(searches, p.cmd+": "+strings.Join(seen, ", "))
+		} else if len(seen) > 0 {
+			searches = append(searches, p.cmd+": "+seen[0][strings.Index(seen[0], "=")+1:])
 		}
 	}
 
@@ -321,11 +324,11 @@ func main() {
 		}
 	}
 
-	printTable(os.Stdout, servers, rows, o)
+	printTable(os.Stdout, servers, rows, searches, o)
 }
 
 // printTable writes the one table.
-func printTable(w *os.File, servers []*server, rows []*row, o options) {
+func printTable(w *os.File, servers []*server, rows []*row, searches []string, o options) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"measurement", "unit", "better", "ours sqlite", "ours maildir", "Cyrus", "Dovecot",
 		"sqlite/Dovecot", "maildir/Dovecot", "sqlite/Cyrus", "maildir/Cyrus", "goal", "met (sqlite, maildir)"}
@@ -372,6 +375,7 @@ func printTable(w *os.File, servers []*server, rows []*row, o options) {
 	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back on every server: ours fsyncs, Dovecot has mail_fsync = always,\n"+
 		"and Cyrus, by default, fsyncs the message file, cyrus.cache and cyrus.index before its OK.")
 	fmt.Fprintln(w, "Every figure is a rate: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
+	fmt.Fprintf(w, "Messages found (one number: the same on every server): %s.\n", strings.Join(searches, "; "))
 	for _, s := range servers {
 		if !s.up() {
 			fmt.Fprintf(w, "absent: %s: %s\n", s.name, s.absent)

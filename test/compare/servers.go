@@ -286,7 +286,7 @@ func startDovecot(cache, dir string, users []string) *server {
 	}
 	var passwd strings.Builder
 	for _, u := range users {
-		fmt.Fprintf(&passwd, "%s:{PLAIN}%s\n", u, s.pass)
+		fmt.Fprintf(&passwd, "%s:{PLAIN}%s:%s:%s::%s/mail/%s\n", u, s.pass, nobody.Uid, nobody.Gid, dir, u)
 	}
 	write(filepath.Join(dir, "passwd"), passwd.String())
 	addr, err := freePort()
@@ -320,8 +320,8 @@ passdb {
   args = scheme=PLAIN %[1]s/passwd
 }
 userdb {
-  driver = static
-  args = uid=%[2]s gid=%[3]s home=%[1]s/mail/%%u
+  driver = passwd-file
+  args = %[1]s/passwd
 }
 service imap-login {
   inet_listener imap {
