@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -39,7 +40,7 @@ func TestCorpus(t *testing.T) {
 			for {
 				p, err := r.NextPart()
 				if err != nil {
-					if err.Error() != "EOF" {
+					if err != io.EOF {
 						t.Fatalf("message %d: %v", i, err)
 					}
 					break
