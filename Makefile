@@ -21,7 +21,7 @@ FUZZ_TARGETS := \
 export CGO_ENABLED := 1
 SHELL := /bin/bash
 
-.PHONY: all build test vet fmt-check check-tracked fuzz generate bench run clean help
+.PHONY: all build test vet fmt-check check-tracked fuzz generate bench compare run clean help
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "make test      vet, gofmt check, race tests, then each fuzz target (FUZZX=10 for ten times the inputs)"
 	@echo "make generate  regenerate wire_gen.go files"
 	@echo "make bench     benchmarks, with operations per second"
+	@echo "make compare   ours, Cyrus and Dovecot side by side on one mailbox (as root; a few minutes)"
 	@echo "make run       our master in the foreground, serving IMAP on 127.0.0.1:1143 and imaps on :1993 from $(RUNDIR)/"
 
 build:
@@ -77,6 +78,13 @@ bench:
 		/ns\/op/ { for (i = 2; i < NF; i++) if ($$(i+1) == "ns/op" && $$i > 0) { printf "%s\t%.0f ops/s\n", $$0, 1e9 / $$i; next } } \
 		{ print }'
 	STOREBENCH_RATIOS=1 $(GO) test -run '^TestStoreRatios$$' -v ./test/storebench
+
+# Ours (sqlite and maildir), Cyrus and Dovecot side by side, one table;
+# as root (Cyrus's master starts as root, Dovecot runs in a mount namespace
+# of its own). README.md, "Reading make compare", explains the table.
+COMPARE_FLAGS ?=
+compare:
+	$(GO) run ./test/compare $(COMPARE_FLAGS)
 
 # The first run makes run/ from configs/ (with a self-signed certificate);
 # master logs to standard error and stops on Ctrl-C.

@@ -1,0 +1,433 @@
+// Command compare measures our imapd side by side with the reference
+// servers on this machine, on the same data and the same workloads, and
+// prints one table: ours on each store (sqlite, maildir), Cyrus imapd under
+// its own master, and Dovecot 2.3 unpacked from Debian's packages without
+// installing them. A server that cannot be started is shown as absent.
+//
+// It runs as root (Cyrus's master starts as root; Dovecot runs in a mount
+// namespace of its own); `make compare` runs it. See README.md, "Reading
+// make compare".
+//
+//	go run ./test/compare [-reps 5] [-duration 10s] [-clients 10,50] ...
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+type options struct {
+	reps     int
+	msgs     int
+	seed     uint64
+	appends  int
+	users    int
+	perUser  int
+	clients  []int
+	duration time.Duration
+	prefork  int
+	cache    string
+	keep     bool
+	mb       float64 // the corpus's size
+}
+
+func parseFlags() options {
+	var o options
+	var clients string
+	flag.IntVar(&o.reps, "reps", 5, "timed repetitions of each command of the single-connection table (after one untimed)")
+	flag.IntVar(&o.msgs, "msgs", 500, "messages in the measured mailbox (500 are about 15 MB)")
+	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated messages")
+	flag.IntVar(&o.appends, "appends", 50, "APPENDs per repetition of the APPEND row")
+	flag.IntVar(&o.users, "users", 100, "users of the mixed load")
+	flag.IntVar(&o.perUser, "user-msgs", 10, "messages in each mixed-load user's INBOX beforehand")
+	flag.StringVar(&clients, "clients", "10,50", "client counts of the mixed load")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each mixed-load run")
+	flag.IntVar(&o.prefork, "prefork", 5, "prefork of the Cyrus-style masters")
+	flag.StringVar(&o.cache, "cache", "/tmp/imapd-compare", "where Dovecot's packages are unpacked and kept between runs")
+	flag.BoolVar(&o.keep, "keep", false, "keep the servers' folders (printed) instead of removing them")
+	flag.Parse()
+	for _, c := range strings.Split(clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "-clients %q: want counts separated by commas\n", clients)
+			os.Exit(2)
+		}
+		o.clients = append(o.clients, n)
+	}
+	return o
+}
+
+// Columns of the table, in order.
+const (
+	colSqlite = iota
+	colMaildir
+	colCyrus
+	colDovecot
+	ncols
+)
+
+// row is one line of the table: a figure per server (0: not measured).
+type row struct {
+	name, unit string
+	values     [ncols]float64
+	goal       string
+	// met reports, per store of ours, whether the goal is met; nil: no goal.
+	met func(r *row, col int) (float64, bool, bool)
+	// same marks a row whose figure bounds every server alike.
+	same bool
+}
+
+func main() {
+	o := parseFlags()
+	log := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "compare: "+format+"\n", args...) }
+	root, err := repoRoot()
+	if err != nil {
+		log("%v", err)
+		os.Exit(1)
+	}
+	tmp, err := os.MkdirTemp("", "imapd-compare-")
+	if err != nil {
+		log("%v", err)
+		os.Exit(1)
+	}
+	os.Chmod(tmp, 0o755)
+	bin := filepath.Join(tmp, "bin")
+	log("building our imapd and master into %s", bin)
+	if err := buildOurs(root, bin); err != nil {
+		log("%v", err)
+		os.Exit(1)
+	}
+
+	users := []string{"bench", "appender"}
+	var loadUsers []string
+	for i := 0; i < o.users; i++ {
+		loadUsers = append(loadUsers, fmt.Sprintf("load%d", i))
+	}
+	users = append(users, loadUsers...)
+
+	log("starting the servers")
+	servers := make([]*server, ncols)
+	var wg sync.WaitGroup
+	for col, f := range []func() *server{
+		func() *server { return startOurs(bin, filepath.Join(tmp, "sqlite"), "sqlite", o.prefork) },
+		func() *server { return startOurs(bin, filepath.Join(tmp, "maildir"), "maildir", o.prefork) },
+		func() *server { return startCyrus(filepath.Join(tmp, "cyrus"), o.prefork) },
+		func() *server { return startDovecot(o.cache, filepath.Join(tmp, "dovecot"), users) },
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); servers[col] = f() }()
+	}
+	wg.Wait()
+	stopAll := func() {
+		for _, s := range servers {
+			s.stop()
+		}
+		if o.keep {
+			log("the servers' folders are in %s", tmp)
+		} else {
+			os.RemoveAll(tmp)
+		}
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		log("interrupted: stopping the servers")
+		stopAll()
+		os.Exit(1)
+	}()
+	defer stopAll()
+	for _, s := range servers {
+		if s.up() {
+			log("%s: listening on %s", s.name, s.addr)
+		} else {
+			log("%s: absent: %s", s.name, s.absent)
+		}
+	}
+
+	msgs := corpus(o.seed, o.msgs)
+	var small [][]byte
+	for _, m := range msgs {
+		if len(m.raw) < 8000 {
+			small = append(small, m.raw)
+		}
+	}
+	if len(small) == 0 {
+		small = [][]byte{msgs[0].raw}
+	}
+	appendMsgs := make([]message, o.appends)
+	for i := range appendMsgs {
+		appendMsgs[i] = msgs[(i*7)%len(msgs)]
+	}
+	o.mb = float64(size(msgs)) / 1e6
+	log("%d messages, %.1f MB; loading them into each server", len(msgs), o.mb)
+	for _, s := range servers {
+		if !s.up() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			if err := load(s, msgs, small, loadUsers, o.perUser); err != nil {
+				s.absent = "loading the messages failed: " + err.Error()
+				s.addr = ""
+				return
+			}
+			log("%s: loaded in %s", s.name, time.Since(start).Round(time.Millisecond))
+		}()
+	}
+	wg.Wait()
+
+	var rows []*row
+	// The loopback bound.
+	lb := &row{name: "loopback limit (Go-to-Go TCP copy)", unit: "MB/s", same: true}
+	var lbs []float64
+	for i := 0; i < max(o.reps, 3); i++ {
+		if v, err := loopback(msgs); err == nil {
+			lbs = append(lbs, v)
+		}
+	}
+	for c := range lb.values {
+		lb.values[c] = median(lbs)
+	}
+	rows = append(rows, lb)
+
+	// The single-connection table.
+	ps := probes(msgs, o.appends)
+	sessions := make([]*session, ncols)
+	for c, s := range servers {
+		if !s.up() {
+			continue
+		}
+		ss, err := openSession(s)
+		if err != nil {
+			s.absent, s.addr = "session: "+err.Error(), ""
+			continue
+		}
+		sessions[c] = ss
+		defer ss.close()
+	}
+	times := make([][][]time.Duration, len(ps))
+	for i := range times {
+		times[i] = make([][]time.Duration, ncols)
+	}
+	for rep := 0; rep <= o.reps; rep++ {
+		log("single connection: repetition %d of %d%s", rep, o.reps, map[bool]string{true: " (untimed)"}[rep == 0])
+		for i, p := range ps {
+			for k := 0; k < ncols; k++ {
+				c := (k + rep) % ncols // each server first in turn
+				ss := sessions[c]
+				if ss == nil || !servers[c].up() {
+					continue
+				}
+				d, err := ss.time(p, appendMsgs)
+				if err != nil {
+					log("%s: %s: %v", servers[c].name, p.name, err)
+					servers[c].absent, servers[c].addr = p.name+": "+err.Error(), ""
+					continue
+				}
+				if rep > 0 {
+					times[i][c] = append(times[i][c], d)
+				}
+			}
+		}
+	}
+	for i, p := range ps {
+		r := &row{name: p.name, unit: p.unit}
+		for c := range servers {
+			if len(times[i][c]) > 0 {
+				r.values[c] = p.value(medianDuration(times[i][c]))
+			}
+		}
+		if p.goal > 0 {
+			r.goal = fmt.Sprintf(">= %gx Dovecot", p.goal)
+			goal := p.goal
+			r.met = func(r *row, col int) (float64, bool, bool) {
+				if r.values[colDovecot] == 0 || r.values[col] == 0 {
+					return 0, false, false
+				}
+				x := r.values[col] / r.values[colDovecot]
+				return x, x >= goal, true
+			}
+		}
+		rows = append(rows, r)
+	}
+	// SEARCH answers that differ between servers make their times
+	// incomparable: the table says how many messages each found.
+	var searches []string
+	for _, p := range ps {
+		if !strings.HasPrefix(p.cmd, "SEARCH") {
+			continue
+		}
+		var seen []string
+		for c, ss := range sessions {
+			if ss != nil {
+				seen = append(seen, servers[c].name+"="+ss.hits[p.name])
+			}
+		}
+		hits := map[string]bool{}
+		for _, s := range seen {
+			hits[s[strings.Index(s, "=")+1:]] = true
+		}
+		if len(hits) > 1 {
+			searches = append(searches, p.cmd+": "+strings.Join(seen, ", "))
+		} else if len(seen) > 0 {
+			searches = append(searches, p.cmd+": "+seen[0][strings.Index(seen[0], "=")+1:])
+		}
+	}
+
+	// The mixed load, one server at a time.
+	var mixed []*row
+	for _, n := range o.clients {
+		r := &row{name: fmt.Sprintf("mixed load, %d clients", n), unit: "cmd/s"}
+		for c, s := range servers {
+			if !s.up() {
+				continue
+			}
+			st := mixedLoad(s, loadUsers, small, n, o.duration)
+			r.values[c] = float64(st.commands.Load()) / o.duration.Seconds()
+			log("mixed load, %d clients, %s: %.0f commands/s, %d failed sessions%s", n, s.name, r.values[c], st.errors.Load(),
+				map[bool]string{true: " (first: " + st.first + ")"}[st.first != ""])
+		}
+		mixed = append(mixed, r)
+		rows = append(rows, r)
+	}
+	// The goal of the load: 50 clients get at least 1.8 times what 10 get.
+	var r10 *row
+	for i, n := range o.clients {
+		if n == 10 {
+			r10 = mixed[i]
+		}
+	}
+	for i, n := range o.clients {
+		if n == 50 && r10 != nil {
+			mixed[i].goal = ">= 1.8x own 10-client"
+			mixed[i].met = func(r *row, col int) (float64, bool, bool) {
+				if r10.values[col] == 0 || r.values[col] == 0 {
+					return 0, false, false
+				}
+				x := r.values[col] / r10.values[col]
+				return x, x >= 1.8, true
+			}
+		}
+	}
+
+	printTable(os.Stdout, servers, rows, searches, o)
+}
+
+// printTable writes the one table.
+func printTable(w *os.File, servers []*server, rows []*row, searches []string, o options) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{"measurement", "unit", "better", "ours sqlite", "ours maildir", "Cyrus", "Dovecot",
+		"sqlite/Dovecot", "maildir/Dovecot", "sqlite/Cyrus", "maildir/Cyrus", "goal", "met (sqlite, maildir)"}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, r := range rows {
+		cells := []string{r.name, r.unit, "higher"}
+		for c := range ncols {
+			cells = append(cells, figure(r.values[c], servers[c].up() || r.same))
+		}
+		for _, pair := range [][2]int{{colSqlite, colDovecot}, {colMaildir, colDovecot}, {colSqlite, colCyrus}, {colMaildir, colCyrus}} {
+			if r.same || r.values[pair[0]] == 0 || r.values[pair[1]] == 0 {
+				cells = append(cells, "")
+			} else {
+				cells = append(cells, fmt.Sprintf("%.2fx", r.values[pair[0]]/r.values[pair[1]]))
+			}
+		}
+		if r.same {
+			cells[2] = ""
+		}
+		cells = append(cells, r.goal)
+		met := ""
+		if r.met != nil {
+			var parts []string
+			for _, c := range []int{colSqlite, colMaildir} {
+				x, ok, known := r.met(r, c)
+				switch {
+				case !known:
+					parts = append(parts, "n/a")
+				case ok:
+					parts = append(parts, fmt.Sprintf("yes %.2fx", x))
+				default:
+					parts = append(parts, fmt.Sprintf("no %.2fx", x))
+				}
+			}
+			met = strings.Join(parts, ", ")
+		}
+		cells = append(cells, met)
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
+		o.msgs, o.mb, o.seed, o.reps)
+	fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back on every server: ours fsyncs, Dovecot has mail_fsync = always,\n"+
+		"and Cyrus, by default, fsyncs the message file, cyrus.cache and cyrus.index before its OK.")
+	fmt.Fprintln(w, "Every figure is a rate: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
+	fmt.Fprintf(w, "Messages found (one number: the same on every server): %s.\n", strings.Join(searches, "; "))
+	for _, s := range servers {
+		if !s.up() {
+			fmt.Fprintf(w, "absent: %s: %s\n", s.name, s.absent)
+		}
+	}
+}
+
+// figure formats a measurement with three significant digits or so.
+func figure(v float64, up bool) string {
+	switch {
+	case !up:
+		return "absent"
+	case v == 0:
+		return "-"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianDuration(v []time.Duration) time.Duration {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// repoRoot is the folder of go.mod at or above the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod at or above the working directory")
+		}
+		dir = parent
+	}
+}

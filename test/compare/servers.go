@@ -1,0 +1,356 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is one IMAP server under measurement; addr is empty when it
+// could not be started, and absent says why.
+type server struct {
+	name   string
+	addr   string
+	absent string
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when cmd has exited
+	logs   string        // where its logs go, for the report of a failure
+	// Users the measurements log in as, with their password.
+	pass string
+}
+
+func (s *server) up() bool { return s.addr != "" }
+
+// stop ends the server's master and waits for it.
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+// start starts cmd as the server's master.
+func (s *server) start(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(s.done) }()
+	return nil
+}
+
+// freePort returns a loopback address no one listens on right now.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitUp waits until a user can log in at addr.
+func (s *server) waitUp(addr string, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for {
+		cl, err := login(addr, "bench", s.pass, 5*time.Second)
+		if err == nil {
+			cl.ok(5*time.Second, "", "LOGOUT")
+			cl.Close()
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("master exited: %v", s.cmd.ProcessState)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func write(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
+
+// buildOurs builds imapd and master into bin.
+func buildOurs(root, bin string) error {
+	for _, name := range []string{"imapd", "master"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %v\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+// startOurs runs our imapd with store under our own master, in dir.
+// Passwords are checked by alwaystrue, as for Cyrus, so that a login costs
+// the session and not a password hash.
+func startOurs(bin, dir, store string, prefork int) *server {
+	s := &server{name: "ours (" + store + ")", pass: "secret"}
+	conf := filepath.Join(dir, "conf")
+	for _, d := range []string{"conf/socket", "conf/spool"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			s.absent = err.Error()
+			return s
+		}
+	}
+	addr, err := freePort()
+	if err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	imapdConf := filepath.Join(dir, "imapd.conf")
+	write(imapdConf, "configdirectory: "+conf+"\npartition-default: "+conf+"/spool\nstore: "+store+
+		"\nsasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nservername: ours\nfailedloginpause: 0\n")
+	cyrusConf := filepath.Join(dir, "cyrus.conf")
+	write(cyrusConf, fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=%d\n}\n",
+		filepath.Join(bin, "imapd"), imapdConf, addr, prefork))
+	s.logs = filepath.Join(dir, "master.log")
+	if err := s.start(exec.Command(filepath.Join(bin, "master"), "-C", imapdConf, "-M", cyrusConf, "-p", filepath.Join(dir, "master.pid"), "-L", s.logs)); err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	if err := s.waitUp(addr, 20*time.Second); err != nil {
+		s.stop()
+		s.absent = fmt.Sprintf("did not answer: %v (log: %s)", err, s.logs)
+		return s
+	}
+	s.addr = addr
+	return s
+}
+
+const (
+	cyrusMaster = "/usr/lib/cyrus/bin/master"
+	cyrusImapd  = "/usr/lib/cyrus/bin/imapd"
+)
+
+// startCyrus runs Debian's Cyrus imapd under its own master, which must
+// start as root (it runs its services as cyrus:mail). INBOX is created at
+// the first login (autocreate_quota: 0) and any password is good
+// (sasl_pwcheck_method: alwaystrue). By default Cyrus fsyncs the message
+// file, cyrus.cache and cyrus.index before it answers an APPEND.
+func startCyrus(dir string, prefork int) *server {
+	s := &server{name: "Cyrus", pass: "secret"}
+	if _, err := os.Stat(cyrusImapd); err != nil {
+		s.absent = "not installed (" + cyrusImapd + ")"
+		return s
+	}
+	if os.Geteuid() != 0 {
+		s.absent = "its master needs root"
+		return s
+	}
+	if _, err := user.Lookup("cyrus"); err != nil {
+		s.absent = "no cyrus user"
+		return s
+	}
+	for _, d := range []string{"conf/socket", "conf/proc", "conf/db", "conf/log", "spool"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			s.absent = err.Error()
+			return s
+		}
+	}
+	addr, err := freePort()
+	if err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	imapdConf := filepath.Join(dir, "imapd.conf")
+	write(imapdConf, "configdirectory: "+dir+"/conf\npartition-default: "+dir+"/spool\nsasl_pwcheck_method: alwaystrue\n"+
+		"allowplaintext: yes\nautocreate_quota: 0\nservername: cyrus\n")
+	cyrusConf := filepath.Join(dir, "cyrus.conf")
+	write(cyrusConf, fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=%d\n}\n", cyrusImapd, imapdConf, addr, prefork))
+	if out, err := exec.Command("chown", "-R", "cyrus:mail", dir).CombinedOutput(); err != nil {
+		s.absent = fmt.Sprintf("chown: %v %s", err, out)
+		return s
+	}
+	s.logs = "syslog"
+	if err := s.start(exec.Command(cyrusMaster, "-C", imapdConf, "-M", cyrusConf, "-p", filepath.Join(dir, "master.pid"))); err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	if err := s.waitUp(addr, 20*time.Second); err != nil {
+		s.stop()
+		s.absent = fmt.Sprintf("did not answer: %v", err)
+		return s
+	}
+	s.addr = addr
+	return s
+}
+
+// dovecotRoot unpacks Debian's dovecot-core and dovecot-imapd into
+// cache/root without installing them (they conflict with cyrus-imapd in
+// apt): apt-get download, then dpkg -x. Later runs reuse the folder.
+func dovecotRoot(cache string) (string, error) {
+	root := filepath.Join(cache, "root")
+	if _, err := os.Stat(filepath.Join(root, "usr/sbin/dovecot")); err == nil {
+		if _, err := os.Stat(filepath.Join(root, "usr/lib/dovecot/imap")); err == nil {
+			return root, nil
+		}
+	}
+	dl := filepath.Join(cache, "dl")
+	if err := os.MkdirAll(dl, 0o755); err != nil {
+		return "", err
+	}
+	get := exec.Command("apt-get", "download", "dovecot-core", "dovecot-imapd")
+	get.Dir = dl
+	if out, err := get.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("apt-get download dovecot-core dovecot-imapd: %v: %s", err, lastLine(out))
+	}
+	debs, _ := filepath.Glob(filepath.Join(dl, "*.deb"))
+	if len(debs) == 0 {
+		return "", errors.New("apt-get download left no .deb")
+	}
+	tmp := root + ".tmp"
+	os.RemoveAll(tmp)
+	for _, d := range debs {
+		if out, err := exec.Command("dpkg", "-x", d, tmp).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("dpkg -x %s: %v: %s", filepath.Base(d), err, lastLine(out))
+		}
+	}
+	os.RemoveAll(root)
+	if err := os.Rename(tmp, root); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+func lastLine(out []byte) string {
+	l := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return l[len(l)-1]
+}
+
+// startDovecot runs Dovecot 2.3 from the unpacked packages. Its binaries
+// have their paths built in (/usr/lib/dovecot for its services, private
+// libraries and modules, /usr/bin/doveconf to read the configuration), so
+// it runs in a mount namespace of its own (unshare -m, which needs root)
+// in which /usr/lib and /usr/bin are read-only overlays of the unpacked
+// tree over the real ones: nothing is installed or changed outside the
+// namespace. The private libraries are found through LD_LIBRARY_PATH,
+// which Dovecot passes on to its services through import_environment.
+//
+// Durability: mail_fsync = always, so that an APPEND is on disk when its
+// OK is sent, as with ours.
+func startDovecot(cache, dir string, users []string) *server {
+	s := &server{name: "Dovecot", pass: "secret"}
+	if os.Geteuid() != 0 {
+		s.absent = "needs root (a private mount namespace for its built-in paths)"
+		return s
+	}
+	for _, tool := range []string{"unshare", "mount", "apt-get", "dpkg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			s.absent = "no " + tool
+			return s
+		}
+	}
+	root, err := dovecotRoot(cache)
+	if err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		s.absent = "no user nobody"
+		return s
+	}
+	group, err := user.LookupGroupId(nobody.Gid)
+	if err != nil {
+		s.absent = "no group for nobody"
+		return s
+	}
+	for _, d := range []string{"base", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			s.absent = err.Error()
+			return s
+		}
+	}
+	if out, err := exec.Command("chown", nobody.Uid+":"+nobody.Gid, filepath.Join(dir, "mail")).CombinedOutput(); err != nil {
+		s.absent = fmt.Sprintf("chown: %v %s", err, out)
+		return s
+	}
+	var passwd strings.Builder
+	for _, u := range users {
+		fmt.Fprintf(&passwd, "%s:{PLAIN}%s:%s:%s::%s/mail/%s\n", u, s.pass, nobody.Uid, nobody.Gid, dir, u)
+	}
+	write(filepath.Join(dir, "passwd"), passwd.String())
+	addr, err := freePort()
+	if err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "dovecot.conf")
+	s.logs = filepath.Join(dir, "dovecot.log")
+	write(conf, fmt.Sprintf(`# written by test/compare
+base_dir = %[1]s/base
+state_dir = %[1]s/state
+instance_name = compare-%[4]s
+log_path = %[1]s/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+import_environment = TZ LD_LIBRARY_PATH=/usr/lib/dovecot
+default_login_user = %[2]s
+default_internal_user = %[2]s
+default_internal_group = %[3]s
+first_valid_uid = 1
+mail_location = maildir:%[1]s/mail/%%u
+mail_fsync = always
+mail_max_userip_connections = 10000
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN %[1]s/passwd
+}
+userdb {
+  driver = passwd-file
+  args = %[1]s/passwd
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %[4]s
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+`, dir, nobody.Username, group.Name, port))
+	script := fmt.Sprintf("mount -t overlay overlay -o lowerdir=%[1]s/usr/lib:/usr/lib /usr/lib && "+
+		"mount -t overlay overlay -o lowerdir=%[1]s/usr/bin:/usr/bin /usr/bin && "+
+		"LD_LIBRARY_PATH=/usr/lib/dovecot exec %[1]s/usr/sbin/dovecot -F -c %[2]s", root, conf)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
+	if out, err := os.Create(filepath.Join(dir, "master.out")); err == nil {
+		cmd.Stdout, cmd.Stderr = out, out
+		defer out.Close()
+	}
+	if err := s.start(cmd); err != nil {
+		s.absent = err.Error()
+		return s
+	}
+	if err := s.waitUp(addr, 20*time.Second); err != nil {
+		s.stop()
+		b, _ := os.ReadFile(filepath.Join(dir, "master.out"))
+		s.absent = fmt.Sprintf("did not answer: %v; %s (log: %s)", err, strings.TrimSpace(string(b)), s.logs)
+		return s
+	}
+	s.addr = addr
+	return s
+}
