@@ -261,6 +261,22 @@ func BenchmarkFetchEnvelope10k(b *testing.B) {
 	b.ReportMetric(float64(b.N)*bigCount/b.Elapsed().Seconds(), "messages/s")
 }
 
+func BenchmarkFetchBodyStructure10k(b *testing.B) {
+	s := prepareBig(b)
+	c := s.connect(b)
+	defer c.close()
+	c.cmd("l", "LOGIN alice secret")
+	c.cmd("s", "EXAMINE INBOX")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if n := c.cmd("f", "FETCH 1:* (UID FLAGS BODYSTRUCTURE)"); n != bigCount {
+			b.Fatalf("FETCH returned %d responses", n)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fetches/s")
+	b.ReportMetric(float64(b.N)*bigCount/b.Elapsed().Seconds(), "messages/s")
+}
+
 func BenchmarkSearchText10k(b *testing.B) {
 	s := prepareBig(b)
 	c := s.connect(b)
