@@ -1,6 +1,9 @@
 package message
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // unspecifiedDomain stands in for the host of an address written without
 // one, so that a NIL host keeps meaning group syntax (RFC 3501 7.4.2).
@@ -22,14 +25,15 @@ const (
 )
 
 type token struct {
-	kind  int
-	text  string
-	raw   string // as written (for quoted strings: with quotes)
-	space bool   // white space or a comment precedes it
+	kind     int
+	text     string
+	raw      string // as written (for quoted strings: with quotes)
+	space    bool   // white space or a comment precedes it
+	off, end int    // where raw lies in the lexed string
 }
 
-func lexAddresses(s string) []token {
-	var toks []token
+// lexAddresses appends the tokens of s to toks.
+func lexAddresses(s string, toks []token) []token {
 	space := false
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -39,17 +43,24 @@ func lexAddresses(s string) []token {
 			i++
 		case c == '(':
 			depth, j := 0, i
-			var b strings.Builder
+			plain := true // no escape, no nested comment: text is a slice of s
+			var b []byte
 			for ; j < len(s); j++ {
 				if s[j] == '\\' && j+1 < len(s) {
+					if plain {
+						plain, b = false, append(b, s[i+1:j]...)
+					}
 					j++
-					b.WriteByte(s[j])
+					b = append(b, s[j])
 					continue
 				}
 				if s[j] == '(' {
 					depth++
 					if depth == 1 {
 						continue
+					}
+					if plain {
+						plain, b = false, append(b, s[i+1:j]...)
 					}
 				}
 				if s[j] == ')' {
@@ -58,22 +69,42 @@ func lexAddresses(s string) []token {
 						break
 					}
 				}
-				b.WriteByte(s[j])
+				if !plain {
+					b = append(b, s[j])
+				}
 			}
-			toks = append(toks, token{kind: tkComment, text: b.String(), space: space})
+			text := ""
+			if plain {
+				text = s[i+1 : min(j, len(s))]
+			} else {
+				text = string(b)
+			}
+			toks = append(toks, token{kind: tkComment, text: text, space: space, off: i, end: min(j+1, len(s))})
 			space = true
 			i = j + 1
 		case c == '"':
-			var b strings.Builder
 			j := i + 1
+			plain := true
+			var b []byte
 			for ; j < len(s) && s[j] != '"'; j++ {
 				if s[j] == '\\' && j+1 < len(s) {
+					if plain {
+						plain, b = false, append(b, s[i+1:j]...)
+					}
 					j++
 				}
-				b.WriteByte(s[j])
+				if !plain {
+					b = append(b, s[j])
+				}
+			}
+			text := ""
+			if plain {
+				text = s[i+1 : j]
+			} else {
+				text = string(b)
 			}
 			end := min(j+1, len(s))
-			toks = append(toks, token{kind: tkQuoted, text: b.String(), raw: s[i:end], space: space})
+			toks = append(toks, token{kind: tkQuoted, text: text, raw: s[i:end], space: space, off: i, end: end})
 			space = false
 			i = end
 		case c == '[':
@@ -82,27 +113,79 @@ func lexAddresses(s string) []token {
 			if j >= 0 {
 				end = i + j + 1
 			}
-			toks = append(toks, token{kind: tkLiteral, text: s[i:end], raw: s[i:end], space: space})
+			toks = append(toks, token{kind: tkLiteral, text: s[i:end], raw: s[i:end], space: space, off: i, end: end})
 			space = false
 			i = end
-		case strings.IndexByte("<>@,:;.", c) >= 0:
-			toks = append(toks, token{kind: tkSpecial, text: s[i : i+1], raw: s[i : i+1], space: space})
+		case isAddrSpecial(c):
+			toks = append(toks, token{kind: tkSpecial, text: s[i : i+1], raw: s[i : i+1], space: space, off: i, end: i + 1})
 			space = false
 			i++
 		default:
 			j := i
-			for j < len(s) && strings.IndexByte(" \t\r\n()\"[<>@,:;.", s[j]) < 0 {
+			for j < len(s) && !endsWord(s[j]) {
 				j++
 			}
 			if j == i {
 				j++ // a stray ")": keep it as a one-byte word
 			}
-			toks = append(toks, token{kind: tkWord, text: s[i:j], raw: s[i:j], space: space})
+			toks = append(toks, token{kind: tkWord, text: s[i:j], raw: s[i:j], space: space, off: i, end: j})
 			space = false
 			i = j
 		}
 	}
 	return toks
+}
+
+// isAddrSpecial reports whether c is one of the specials the lexer makes a
+// token of: < > @ , : ; .
+func isAddrSpecial(c byte) bool {
+	switch c {
+	case '<', '>', '@', ',', ':', ';', '.':
+		return true
+	}
+	return false
+}
+
+// endsWord reports whether c ends an atom-like word.
+func endsWord(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '(', ')', '"', '[':
+		return true
+	}
+	return isAddrSpecial(c)
+}
+
+// joinRaw returns the raw text of toks (comments left out) run together.
+// src is the string they were lexed from: when the tokens lie side by side
+// in it, the result is a slice of src rather than a new string.
+func joinRaw(src string, toks []token) string {
+	var first, last *token
+	adjacent := true
+	for k := range toks {
+		t := &toks[k]
+		if t.kind == tkComment {
+			continue // one between two tokens breaks their adjacency
+		}
+		if first == nil {
+			first = t
+		} else if t.off != last.end {
+			adjacent = false
+		}
+		last = t
+	}
+	if first == nil {
+		return ""
+	}
+	if adjacent && first.raw == src[first.off:first.end] {
+		return src[first.off:last.end]
+	}
+	var b strings.Builder
+	for _, t := range toks {
+		if t.kind != tkComment {
+			b.WriteString(t.raw)
+		}
+	}
+	return b.String()
 }
 
 func isSpecial(t token, c string) bool { return t.kind == tkSpecial && t.text == c }
@@ -161,11 +244,24 @@ func ParseAddressList(v string) []Address {
 	return out
 }
 
+// tokenPool holds token slices for parseAddresses, which FETCH ENVELOPE
+// calls for six fields of every message.
+var tokenPool = sync.Pool{New: func() any { return new([]token) }}
+
 // parseAddresses is parseAddressList without the stand-in for a missing
 // host.
 func parseAddresses(v string) []address {
-	toks := lexAddresses(v)
-	var out []address
+	pooled := tokenPool.Get().(*[]token)
+	toks := lexAddresses(v, (*pooled)[:0])
+	defer func() {
+		// The tokens' strings point into v: drop them before pooling.
+		clear(toks)
+		if cap(toks) <= 1024 {
+			*pooled = toks[:0]
+			tokenPool.Put(pooled)
+		}
+	}()
+	out := make([]address, 0, 1+strings.Count(v, ","))
 	inGroup := false
 	for i := 0; i < len(toks); {
 		// Collect one element up to a delimiter.
@@ -177,7 +273,7 @@ func parseAddresses(v string) []address {
 		elem := toks[i:j]
 		switch {
 		case j < len(toks) && isSpecial(toks[j], ":"):
-			out = append(out, address{mailbox: nstr{phrase(elem), true}})
+			out = append(out, address{mailbox: nstr{phrase(v, elem), true}})
 			inGroup = true
 			i = j + 1
 			continue
@@ -186,8 +282,8 @@ func parseAddresses(v string) []address {
 			for k < len(toks) && !isSpecial(toks[k], ">") {
 				k++
 			}
-			a := angleAddr(toks[j+1 : k])
-			name := phrase(elem)
+			a := angleAddr(v, toks[j+1:k])
+			name := phrase(v, elem)
 			if name != "" {
 				a.name = nstr{name, true}
 			}
@@ -200,7 +296,7 @@ func parseAddresses(v string) []address {
 			}
 			j = k
 		default:
-			if a, ok := addrSpec(elem); ok {
+			if a, ok := addrSpec(v, elem); ok {
 				out = append(out, a)
 			}
 		}
@@ -218,7 +314,10 @@ func parseAddresses(v string) []address {
 
 // phrase renders a display name: words joined by single spaces, quoted
 // strings unquoted, comments dropped. Encoded words stay as written.
-func phrase(toks []token) string {
+func phrase(src string, toks []token) string {
+	if p, ok := plainPhrase(src, toks); ok {
+		return p
+	}
 	var b strings.Builder
 	for _, t := range toks {
 		if t.kind == tkComment {
@@ -232,29 +331,54 @@ func phrase(toks []token) string {
 	return b.String()
 }
 
+// plainPhrase returns phrase's result as a slice of src when that is what
+// the tokens read there already: no quoted strings or comments, and words
+// apart by exactly one space or none.
+func plainPhrase(src string, toks []token) (string, bool) {
+	if len(toks) == 0 {
+		return "", true
+	}
+	for k, t := range toks {
+		if t.kind == tkQuoted || t.kind == tkComment || t.raw != src[t.off:t.end] {
+			return "", false
+		}
+		if k == 0 {
+			continue
+		}
+		prev := toks[k-1].end
+		if t.space {
+			if t.off != prev+1 || src[prev] != ' ' {
+				return "", false
+			}
+		} else if t.off != prev {
+			return "", false
+		}
+	}
+	return src[toks[0].off:toks[len(toks)-1].end], true
+}
+
 // addrSpec parses local@domain with an optional comment as the name.
-func addrSpec(toks []token) (address, bool) {
-	var local, domain strings.Builder
+func addrSpec(src string, toks []token) (address, bool) {
+	at := len(toks)
 	var comment string
-	at := false
-	for _, t := range toks {
+	for k, t := range toks {
 		switch {
 		case t.kind == tkComment:
 			if comment == "" {
 				comment = trimWSP(t.text)
 			}
-		case isSpecial(t, "@") && !at:
-			at = true
-		case at:
-			domain.WriteString(t.raw)
-		default:
-			local.WriteString(t.raw)
+		case isSpecial(t, "@") && at == len(toks):
+			at = k
 		}
 	}
-	if local.Len() == 0 && domain.Len() == 0 {
+	local, domain := joinRaw(src, toks[:at]), ""
+	if at < len(toks) {
+		domain = joinRaw(src, toks[at+1:])
+	}
+	if local == "" && domain == "" {
 		return address{}, false
 	}
-	a := address{mailbox: nstr{local.String(), true}, host: nstr{domain.String(), true}}
+	a := address{mailbox: nstr{local, true}, host: nstr{domain, true}}
 	if comment != "" {
 		a.name = nstr{comment, true}
 	}
@@ -262,24 +386,18 @@ func addrSpec(toks []token) (address, bool) {
 }
 
 // angleAddr parses the inside of <[route:]local@domain>.
-func angleAddr(toks []token) address {
+func angleAddr(src string, toks []token) address {
 	var adl string
 	if len(toks) > 0 && isSpecial(toks[0], "@") {
 		for k, t := range toks {
 			if isSpecial(t, ":") {
-				var b strings.Builder
-				for _, r := range toks[:k] {
-					if r.kind != tkComment {
-						b.WriteString(r.raw)
-					}
-				}
-				adl = b.String()
+				adl = joinRaw(src, toks[:k])
 				toks = toks[k+1:]
 				break
 			}
 		}
 	}
-	a, ok := addrSpec(toks)
+	a, ok := addrSpec(src, toks)
 	a.name = nstr{}
 	if !ok {
 		return address{}
