@@ -49,6 +49,8 @@ type conn struct {
 	enabled map[string]bool
 	// saved is the saved search result, as UIDs (RFC 5182).
 	saved map[imap.UID]bool
+	// fetchBuf is reused by FETCH to build each response line.
+	fetchBuf []byte
 
 	// shutdown is set when msg/shutdown ended the session in IDLE.
 	shutdown bool

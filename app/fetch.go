@@ -191,7 +191,7 @@ func (l *lazyBody) Close() {
 
 func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem) error {
 	var st *message.Structure
-	if rec != nil {
+	if rec != nil && needsTree(items) {
 		var err error
 		if st, err = message.Unmarshal(rec.Structure); err != nil {
 			return err
@@ -199,7 +199,14 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 	}
 	raw := &lazyBody{c: c, uid: uid}
 	defer raw.Close()
-	b := make([]byte, 0, 256)
+	b := c.fetchBuf[:0]
+	defer func() {
+		// Keep the buffer for the next message unless one huge response
+		// grew it.
+		if cap(b) <= 64<<10 {
+			c.fetchBuf = b[:0]
+		}
+	}()
 	b = append(b, "* "...)
 	b = strconv.AppendUint(b, uint64(seq), 10)
 	b = append(b, " FETCH ("...)
@@ -230,10 +237,17 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			b = strconv.AppendInt(b, rec.Size, 10)
 		case "ENVELOPE":
 			b = append(b, "ENVELOPE "...)
-			b = append(b, st.Envelope()...)
+			if st != nil {
+				b = st.AppendEnvelope(b)
+			} else {
+				var err error
+				if b, err = message.AppendEnvelopeOf(b, rec.Structure); err != nil {
+					return err
+				}
+			}
 		case "BODYSTRUCTURE":
 			b = append(b, "BODYSTRUCTURE "...)
-			b = append(b, st.BodyStructure(true)...)
+			b = st.AppendBodyStructure(b, true)
 		case "MODSEQ":
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendUint(b, c.sel.view.Entry(seq).ModSeq, 10)
@@ -274,7 +288,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BODY":
 			if it.Section == nil {
 				b = append(b, "BODY "...)
-				b = append(b, st.BodyStructure(false)...)
+				b = st.AppendBodyStructure(b, false)
 				break
 			}
 			fallthrough
@@ -300,6 +314,20 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 	b = append(b, ")\r\n"...)
 	c.w.Raw(b)
 	return c.w.Err()
+}
+
+// needsTree reports whether answering items takes the message's decoded
+// structure: all but the record's own fields and ENVELOPE, which is read
+// straight from the stored form.
+func needsTree(items []grammar.FetchItem) bool {
+	for _, it := range items {
+		switch it.Name {
+		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE":
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // sectionOf returns the section an item reads and the name the response

@@ -24,8 +24,15 @@ const (
 	hasEnv
 )
 
+// nOptional is the number of fields part.optional lists; the last one,
+// the disposition, is followed by its parameters when present.
+const (
+	nOptional = 5
+	hasDisp   = 1 << (nOptional - 1)
+)
+
 // optional lists the fields of p that may be absent, in marshalled order.
-func (p *part) optional() [5]*nstr {
+func (p *part) optional() [nOptional]*nstr {
 	return [5]*nstr{&p.id, &p.desc, &p.md5, &p.loc, &p.disp}
 }
 
@@ -292,4 +299,79 @@ func (p *part) consistent() bool {
 		}
 	}
 	return true
+}
+
+// AppendEnvelopeOf appends to b the ENVELOPE of the message whose
+// structure MarshalBinary encoded as blob. It decodes only what precedes
+// the top-level envelope, builds no part tree, and so costs a fraction of
+// Unmarshal followed by AppendEnvelope, which it matches for every blob
+// Unmarshal accepts. The rest of blob is not checked.
+func AppendEnvelopeOf(b, blob []byte) ([]byte, error) {
+	if len(blob) == 0 {
+		return b, ErrBadFormat
+	}
+	if blob[0] != formatVersion {
+		return b, fmt.Errorf("%w %d", ErrVersion, blob[0])
+	}
+	d := &decoder{b: blob[1:]}
+	switch d.uint() {
+	case 1:
+		d.bytes()
+	case 0:
+	default:
+		d.fail()
+	}
+	var env [envFields]nstr
+	has := d.rootEnvelope(&env)
+	if d.err != nil {
+		return b, d.err
+	}
+	if !has {
+		return appendEnvelope(b, nil), nil
+	}
+	return appendEnvelope(b, &env), nil
+}
+
+// rootEnvelope reads the top-level part up to its envelope, in the layout
+// of appendPart, into env; it reports whether the part has one.
+func (d *decoder) rootEnvelope(env *[envFields]nstr) bool {
+	flags := d.uint()
+	for range 4 { // header and body offsets, size, lines
+		d.offset()
+	}
+	d.bytes() // type
+	d.bytes() // subtype
+	d.skipKVs()
+	d.bytes() // encoding
+	for i := range nOptional {
+		if flags&(1<<i) != 0 {
+			d.bytes()
+		}
+	}
+	if flags&hasDisp != 0 {
+		d.skipKVs()
+	}
+	for n := d.count(1); n > 0 && d.err == nil; n-- {
+		d.bytes() // language
+	}
+	if flags&hasEnv == 0 || d.err != nil {
+		return false
+	}
+	bits := d.uint()
+	if bits >= 1<<envFields {
+		d.fail()
+	}
+	for i := range env {
+		if bits&(1<<i) != 0 {
+			env[i] = nstr{d.str(), true}
+		}
+	}
+	return d.err == nil
+}
+
+func (d *decoder) skipKVs() {
+	for n := d.count(2); n > 0 && d.err == nil; n-- {
+		d.bytes()
+		d.bytes()
+	}
 }

@@ -90,6 +90,9 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got, err := AppendEnvelopeOf(nil, blob); err != nil || string(got) != fx.Envelope {
+				t.Errorf("AppendEnvelopeOf: %v\n got %s\nwant %s", err, got, fx.Envelope)
+			}
 			for name, s := range map[string]*Structure{"parsed": parsed, "stored": stored} {
 				if got := s.Size(); got != fx.Size || got != int64(len(raw)) {
 					t.Errorf("%s: Size = %d, want %d", name, got, fx.Size)

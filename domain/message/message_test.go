@@ -366,7 +366,11 @@ func FuzzParse(f *testing.F) {
 		} else if err != nil && !errors.Is(err, ErrNUL) {
 			t.Fatal(err)
 		}
+		if env, err := AppendEnvelopeOf(nil, blob); err != nil || !bytes.Equal(env, s.Envelope()) {
+			t.Fatalf("AppendEnvelopeOf: %v: %s, want %s", err, env, s.Envelope())
+		}
 		_, _ = Unmarshal(raw) // garbage must not panic either
+		_, _ = AppendEnvelopeOf(nil, raw)
 	})
 }
 

@@ -8,20 +8,29 @@ import (
 
 // Envelope returns the ENVELOPE of the message, rendered as in a FETCH
 // response (RFC 3501 section 7.4.2).
-func (s *Structure) Envelope() []byte {
+func (s *Structure) Envelope() []byte { return s.AppendEnvelope(nil) }
+
+// AppendEnvelope appends the ENVELOPE of the message to b, so that a FETCH
+// response is built in one buffer.
+func (s *Structure) AppendEnvelope(b []byte) []byte {
 	if s == nil || s.root == nil {
-		return appendEnvelope(nil, nil)
+		return appendEnvelope(b, nil)
 	}
-	return appendEnvelope(nil, s.root.env)
+	return appendEnvelope(b, s.root.env)
 }
 
 // BodyStructure returns BODYSTRUCTURE (extended) or BODY (not extended)
 // rendered as in a FETCH response (RFC 3501 section 7.4.2).
 func (s *Structure) BodyStructure(extended bool) []byte {
+	return s.AppendBodyStructure(nil, extended)
+}
+
+// AppendBodyStructure appends BODYSTRUCTURE (extended) or BODY to b.
+func (s *Structure) AppendBodyStructure(b []byte, extended bool) []byte {
 	if s == nil || s.root == nil {
-		return appendBody(nil, emptyPart(0), extended)
+		return appendBody(b, emptyPart(0), extended)
 	}
-	return appendBody(nil, s.root, extended)
+	return appendBody(b, s.root, extended)
 }
 
 func appendEnvelope(b []byte, env *[envFields]nstr) []byte {
@@ -34,9 +43,12 @@ func appendEnvelope(b []byte, env *[envFields]nstr) []byte {
 	b = append(b, ' ')
 	b = imap.AppendNString(b, e[envSubject].s, e[envSubject].ok)
 	from := parseAddrField(e[envFrom])
-	for _, f := range []int{envFrom, envSender, envReplyTo, envTo, envCc, envBcc} {
+	for _, f := range [...]int{envFrom, envSender, envReplyTo, envTo, envCc, envBcc} {
 		b = append(b, ' ')
-		as := parseAddrField(e[f])
+		as := from
+		if f != envFrom {
+			as = parseAddrField(e[f])
+		}
 		if len(as) == 0 && (f == envSender || f == envReplyTo) {
 			as = from // RFC 3501 7.4.2: sender and reply-to default to from
 		}
