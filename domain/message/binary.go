@@ -186,7 +186,31 @@ func (d *decoder) bytes() []byte {
 	return s
 }
 
-func (d *decoder) str() string { return string(d.bytes()) }
+func (d *decoder) str() string {
+	b := d.bytes()
+	if s, ok := common[string(b)]; ok { // the lookup does not allocate
+		return s
+	}
+	return string(b)
+}
+
+// common holds the values that most parts repeat (types, subtypes,
+// encodings, parameter names and charsets), so that decoding a structure
+// shares them instead of allocating each anew.
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"TEXT", "PLAIN", "HTML", "MULTIPART", "MIXED", "ALTERNATIVE", "RELATED", "SIGNED",
+		"MESSAGE", "RFC822", "DELIVERY-STATUS", "APPLICATION", "OCTET-STREAM", "PDF",
+		"PGP-SIGNATURE", "IMAGE", "JPEG", "PNG", "GIF",
+		"7BIT", "8BIT", "BINARY", "BASE64", "QUOTED-PRINTABLE",
+		"CHARSET", "BOUNDARY", "NAME", "FILENAME", "FORMAT", "DELSP", "INLINE", "ATTACHMENT",
+		"us-ascii", "US-ASCII", "utf-8", "UTF-8", "iso-8859-1", "ISO-8859-1", "windows-1252", "flowed",
+	} {
+		m[s] = s
+	}
+	return m
+}()
 
 func (d *decoder) kvs() []kv {
 	n := d.count(2)
@@ -201,7 +225,8 @@ func (d *decoder) kvs() []kv {
 }
 
 // Unmarshal decodes what MarshalBinary produced. It returns an error for
-// anything else and never panics.
+// anything else and never panics. The Structure keeps the header bytes of
+// b without copying them: b must not be changed afterwards.
 func Unmarshal(b []byte) (*Structure, error) {
 	if len(b) == 0 {
 		return nil, ErrBadFormat
@@ -214,7 +239,7 @@ func Unmarshal(b []byte) (*Structure, error) {
 	switch d.uint() {
 	case 1:
 		s.hdrOK = true
-		s.header = append([]byte{}, d.bytes()...)
+		s.header = d.bytes()
 	case 0:
 	default:
 		d.fail()
