@@ -101,7 +101,10 @@ type Store interface {
 	ChangesSince(ctx context.Context, user, name string, modseq uint64) (Changes, error)
 
 	// Fetch returns the full records of the given UIDs (those that still
-	// exist, in UID order; missing UIDs are skipped silently).
+	// exist, in UID order; missing UIDs are skipped silently). The records
+	// and their byte slices belong to the caller: no later call changes
+	// them, and the caller may keep or change them (message.Unmarshal keeps
+	// references into Structure).
 	Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]MessageRecord, error)
 
 	// Open returns the raw RFC 5322 bytes of one message for random access.

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"SaveDate", testSaveDate},
 		{"AppendAll", testAppendAll},
 		{"AppendAndRead", testAppendAndRead},
+		{"FetchRecordsOwned", testFetchRecordsOwned},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
 		{"UIDsNeverReused", testUIDsNeverReused},
@@ -1276,5 +1277,48 @@ func testContextCanceled(t *testing.T, e *env) {
 	}
 	if st := e.status("u", "INBOX"); st.Messages != 1 {
 		t.Errorf("messages = %d after a canceled Append", st.Messages)
+	}
+}
+
+// testFetchRecordsOwned: the records Fetch returns are the caller's. A
+// later Fetch neither changes the structure bytes handed out before nor
+// sees what the caller wrote into them (message.Unmarshal keeps
+// references into them instead of copying).
+func testFetchRecordsOwned(t *testing.T, e *env) {
+	e.user("u")
+	var uids []imap.UID
+	for _, body := range []string{"one\r\n", "two\r\n", "three\r\n"} {
+		uids = append(uids, e.append("u", "INBOX", body).UID)
+	}
+	first, err := e.s.Fetch(e.ctx, "u", "INBOX", uids)
+	if err != nil || len(first) != 3 {
+		t.Fatalf("Fetch = %+v, %v", first, err)
+	}
+	want := make([]string, len(first))
+	for i := range first {
+		want[i] = string(first[i].Structure)
+	}
+	for i := range first {
+		for j := range first[i].Structure {
+			first[i].Structure[j] = 'X'
+		}
+	}
+	again, err := e.s.Fetch(e.ctx, "u", "INBOX", uids)
+	if err != nil || len(again) != 3 {
+		t.Fatalf("second Fetch = %+v, %v", again, err)
+	}
+	for i := range again {
+		if got := string(again[i].Structure); got != want[i] {
+			t.Errorf("second Fetch sees %q, want %q", got, want[i])
+		}
+	}
+	// And the second batch stays as it was through a third Fetch.
+	if _, err := e.s.Fetch(e.ctx, "u", "INBOX", uids); err != nil {
+		t.Fatal(err)
+	}
+	for i := range again {
+		if got := string(again[i].Structure); got != want[i] {
+			t.Errorf("a later Fetch changed a returned record: %q, want %q", got, want[i])
+		}
 	}
 }
