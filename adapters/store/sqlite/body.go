@@ -21,11 +21,14 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	b := &body{db: s.r, seq: -1}
 	// One statement, no transaction: every FETCH of a body opens it.
 	err := retryBusy(ctx, func() error {
+		// Scalar subqueries rather than a three-way join: SQLite plans
+		// the join on every run, which cost twice the lookup itself.
 		rows, err := s.r.QueryContext(ctx, `SELECT m.body_id, m.size,
 			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
 			FROM messages m
-			JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN users u ON u.id = mb.user_id
-			WHERE u.name = ? AND mb.name = ? AND m.uid = ?`, chunkSize, user, name, uid)
+			WHERE m.mailbox_id = (SELECT id FROM mailboxes
+				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
+			AND m.uid = ?`, chunkSize, user, name, uid)
 		if err != nil {
 			return err
 		}
