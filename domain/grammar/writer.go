@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
@@ -131,10 +132,15 @@ type noNUL struct{ r io.Reader }
 
 func (z *noNUL) Read(p []byte) (int, error) {
 	n, err := z.r.Read(p)
-	for i, c := range p[:n] {
-		if c == 0 {
-			p[i] = imap.NULReplacement
+	// IndexByte scans many bytes per instruction; a message almost never
+	// holds a NUL, so this is one fast pass over the bytes.
+	for b := p[:n]; ; {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			break
 		}
+		b[i] = imap.NULReplacement
+		b = b[i+1:]
 	}
 	return n, err
 }

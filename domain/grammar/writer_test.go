@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"math/rand"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,6 +130,27 @@ func TestLiteralKeepsNULOut(t *testing.T) {
 	want := "* 1 FETCH (BODY[] {3}\r\na\x80b BINARY[] ~{3}\r\na\x00b)\r\n"
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestLiteralReplacesEveryNUL covers NUL bytes at either end, next to each
+// other and spread through a literal larger than the writer's buffer.
+func TestLiteralReplacesEveryNUL(t *testing.T) {
+	big := []byte(strings.Repeat("x", 40<<10))
+	for _, i := range []int{0, 1, 16 << 10, 16<<10 + 1, 30000, len(big) - 1} {
+		big[i] = 0
+	}
+	for _, in := range []string{"\x00", "\x00\x00\x00", "\x00a\x00", "ab\x00\x00cd\x00", string(big)} {
+		var out bytes.Buffer
+		w := NewWriter(&out)
+		w.Literal(strings.NewReader(in), int64(len(in)))
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		want := "{" + strconv.Itoa(len(in)) + "}\r\n" + wantBack(in)
+		if out.String() != want {
+			t.Errorf("%.20q...: NUL left or bytes changed", in)
+		}
 	}
 }
 

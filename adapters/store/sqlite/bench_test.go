@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"strconv"
 	"testing"
 	"time"
 
@@ -97,6 +99,44 @@ func BenchmarkUpdateFlags(b *testing.B) {
 			op = ports.FlagsRemove
 		} else {
 			op = ports.FlagsAdd
+		}
+	}
+}
+
+// BenchmarkReadBodies measures what FETCH 1:* BODY[] asks of the store:
+// open each of 300 distinct 30 KB messages and read it whole in 16 KB
+// pieces (the response writer's buffer).
+func BenchmarkReadBodies(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	text := bytes.Repeat([]byte("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n"), 30<<10/66)
+	var uids []imap.UID
+	var total int64
+	for i := range 300 {
+		msg := append([]byte("Subject: "+strconv.Itoa(i)+"\r\n\r\n"), text...)
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{
+			InternalDate: time.Now(), Size: int64(len(msg)), Body: bytes.NewReader(msg), Structure: []byte("s"),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		uids = append(uids, res.UID)
+		total += int64(len(msg))
+	}
+	b.SetBytes(total)
+	buf := make([]byte, 16<<10)
+	for b.Loop() {
+		for _, uid := range uids {
+			m, err := s.Open(ctx, "u", "INBOX", uid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for off := int64(0); off < m.Size(); off += int64(len(buf)) {
+				if _, err := m.ReadAt(buf, off); err != nil && err != io.EOF {
+					b.Fatal(err)
+				}
+			}
+			m.Close()
 		}
 	}
 }

@@ -13,24 +13,58 @@ import (
 )
 
 // Open returns random access to one message's bytes. Reads fetch only the
-// chunks they cover, so a partial FETCH of a large message reads little.
+// chunks they cover, so a partial FETCH of a large message reads little;
+// a message that fits in one chunk (most mail) comes with the lookup
+// itself, so reading it whole costs one query, not two.
 func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (ports.MessageBody, error) {
 	const op = "open"
 	b := &body{db: s.r, seq: -1}
-	// One statement, no transaction: SEARCH opens every message it reads.
+	// One statement, no transaction: every FETCH of a body opens it.
 	err := retryBusy(ctx, func() error {
-		return s.r.QueryRowContext(ctx, `SELECT m.body_id, m.size FROM messages m
-			JOIN mailboxes mb ON mb.id = m.mailbox_id JOIN users u ON u.id = mb.user_id
-			WHERE u.name = ? AND mb.name = ? AND m.uid = ?`, user, name, uid).Scan(&b.id, &b.size)
+		// Scalar subqueries rather than a three-way join: SQLite plans
+		// the join on every run, which cost twice the lookup itself.
+		rows, err := s.r.QueryContext(ctx, `SELECT m.body_id, m.size,
+			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
+			FROM messages m
+			WHERE m.mailbox_id = (SELECT id FROM mailboxes
+				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
+			AND m.uid = ?`, chunkSize, user, name, uid)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
+		}
+		var data sql.RawBytes
+		if err := rows.Scan(&b.id, &b.size, &data); err != nil {
+			return err
+		}
+		if data != nil {
+			b.keep(0, data)
+		}
+		return rows.Close()
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, imap.Errorf(op, imap.ErrNonexistent, "no message with UID %d in %q", uid, name)
 	}
 	if err != nil {
+		b.Close()
 		return nil, wrapErr(op, err)
+	}
+	if b.seq == 0 && int64(len(b.data)) != b.size {
+		b.Close()
+		return nil, fmt.Errorf("sqlite: open: chunk 0 of body %d has %d bytes, want %d", b.id, len(b.data), b.size)
 	}
 	return b, nil
 }
+
+// chunkBufs recycles the chunk buffers of closed bodies: a FETCH 1:*
+// BODY[] opens every message in turn.
+var chunkBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // body reads one stored body chunk by chunk. It keeps the last chunk read,
 // because callers usually read sequentially in pieces smaller than a chunk.
@@ -41,9 +75,10 @@ type body struct {
 	id   int64
 	size int64
 
-	mu   sync.Mutex // guards seq and data, for concurrent ReadAt calls
+	mu   sync.Mutex // guards seq, data and buf, for concurrent ReadAt calls
 	seq  int64
-	data []byte
+	data []byte  // chunk seq, in *buf
+	buf  *[]byte // from chunkBufs, nil once closed
 }
 
 var _ ports.MessageBody = (*body)(nil)
@@ -52,9 +87,23 @@ func (b *body) Size() int64 { return b.size }
 
 func (b *body) Close() error {
 	b.mu.Lock()
-	b.data, b.seq = nil, -1
+	if b.buf != nil {
+		*b.buf = b.data[:0]
+		chunkBufs.Put(b.buf)
+	}
+	b.data, b.seq, b.buf = nil, -1, nil
 	b.mu.Unlock()
 	return nil
+}
+
+// keep copies chunk seq, which the driver owns, into the body's buffer.
+func (b *body) keep(seq int64, data []byte) {
+	if b.buf == nil {
+		b.buf = chunkBufs.Get().(*[]byte)
+	}
+	b.data = append((*b.buf)[:0], data...)
+	*b.buf = b.data
+	b.seq = seq
 }
 
 // ReadAt implements io.ReaderAt.
@@ -85,21 +134,30 @@ func (b *body) load(seq int64) error {
 	if b.seq == seq {
 		return nil
 	}
-	var data []byte
 	// The caller's context may have ended with the request that opened
 	// the body; a read of one chunk is short, so it runs unbounded.
-	err := b.db.QueryRowContext(context.Background(),
-		`SELECT data FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
+	rows, err := b.db.QueryContext(context.Background(),
+		`SELECT data FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq)
+	if err != nil {
+		return fmt.Errorf("sqlite: read: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: read: %w", err)
+		}
 		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
-	if err != nil {
+	// RawBytes is the driver's copy, valid until the next Scan: copied
+	// once more into a recycled buffer instead of a fresh one per chunk.
+	var data sql.RawBytes
+	if err := rows.Scan(&data); err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
 	want := min(chunkSize, b.size-seq*chunkSize)
 	if int64(len(data)) != want {
 		return fmt.Errorf("sqlite: read: chunk %d of body %d has %d bytes, want %d", seq, b.id, len(data), want)
 	}
-	b.seq, b.data = seq, data
+	b.keep(seq, data)
 	return nil
 }

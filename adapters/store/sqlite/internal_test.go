@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -294,5 +295,84 @@ func TestKeywordBound(t *testing.T) {
 	}
 	if b, known := bound(); !known || len(strings.Fields(b)) != imap.MaxKeywords {
 		t.Fatalf("keyword bound after a count: %q, %v", b, known)
+	}
+}
+
+// TestReadPoolMapsTheFile: reads go through a memory map, writes do not.
+func TestReadPoolMapsTheFile(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		name string
+		db   *sql.DB
+		want int64
+	}{{"read", s.r, mmapSize}, {"write", s.w, 0}, {"light write", s.lw, 0}} {
+		var got int64
+		if err := tc.db.QueryRow("PRAGMA mmap_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s pool: mmap_size %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOpenReadsEveryChunk reads bodies around the chunk size whole, in
+// pieces, across chunk boundaries and after Close.
+func TestOpenReadsEveryChunk(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 3*chunkSize + 7} {
+		msg := make([]byte, size)
+		for i := range msg {
+			msg[i] = byte('a' + i%26 + i/chunkSize)
+		}
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(size), Body: strings.NewReader(string(msg)), Structure: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Open(ctx, "u", "INBOX", res.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range []int{7, 16 << 10, chunkSize, size + 1} {
+			got := make([]byte, 0, size)
+			buf := make([]byte, max(piece, 1))
+			for off := int64(0); off < int64(size); {
+				n, err := b.ReadAt(buf, off)
+				if err != nil && !errors.Is(err, io.EOF) {
+					t.Fatalf("size %d piece %d: %v", size, piece, err)
+				}
+				got = append(got, buf[:n]...)
+				off += int64(n)
+			}
+			if string(got) != string(msg) {
+				t.Errorf("size %d piece %d: bytes differ", size, piece)
+			}
+		}
+		b.Close()
+		if size > 0 {
+			var one [1]byte
+			if _, err := b.ReadAt(one[:], int64(size-1)); err != nil || one[0] != msg[size-1] {
+				t.Errorf("size %d: read after Close: %q, %v", size, one, err)
+			}
+			b.Close()
+		}
+	}
+	if _, err := s.Open(ctx, "u", "INBOX", 999); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("Open of a missing UID: %v", err)
+	}
+	if _, err := s.Open(ctx, "u", "Nope", 1); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("Open in a missing mailbox: %v", err)
 	}
 }

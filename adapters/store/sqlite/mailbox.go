@@ -42,13 +42,13 @@ func userID(ctx context.Context, tx *sql.Tx, user string, create bool) (int64, e
 }
 
 // lookup finds the user's mailbox; a missing user or mailbox is reported
-// with the given kind.
+// with the given kind. The user is a scalar subquery, not a join: SQLite
+// re-prepared the join on every run (see Open).
 func lookup(ctx context.Context, tx *sql.Tx, op, user, name string, kind error) (mailbox, error) {
 	var m mailbox
 	err := tx.QueryRowContext(ctx, `
-		SELECT m.id, m.uidvalidity, m.uidnext, m.highestmodseq, m.recentuid
-		FROM mailboxes m JOIN users u ON u.id = m.user_id
-		WHERE u.name = ? AND m.name = ?`, user, name).
+		SELECT id, uidvalidity, uidnext, highestmodseq, recentuid FROM mailboxes
+		WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?`, user, name).
 		Scan(&m.id, &m.uidValidity, &m.uidNext, &m.highest, &m.recentUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, imap.Errorf(op, kind, "%q", name)

@@ -128,6 +128,23 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 ) WITHOUT ROWID;
 `
 
+// readDriver is the driver of the read pool: SQLite with its database
+// file memory-mapped (PRAGMA mmap_size), so that reading a page of a
+// message's chunk is a copy out of the page cache instead of a pread
+// system call per page. Only reads go through the mapping; writes still
+// use write(2) on their own pool, so durability is unchanged.
+const readDriver = "sqlite3-imapd-read"
+
+// mmapSize is address space only: pages are mapped as they are read.
+const mmapSize = 1 << 30
+
+func init() {
+	sql.Register(readDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size = %d", mmapSize), nil)
+		return err
+	}})
+}
+
 // Open opens (creating if needed) the store kept in dir: one database file,
 // dir/mail.db. Any number of processes may open the same directory at once.
 func Open(dir string) (*Store, error) {
@@ -145,7 +162,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	r, err := sql.Open("sqlite3", base+"&_txlock=deferred")
+	r, err := sql.Open(readDriver, base+"&_txlock=deferred")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
