@@ -180,6 +180,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	v := c.sel.view
 	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: c.saved}
 	needRecord := keyNeedsRecord(args.Criteria)
+	headerOnly := !search.NeedsStructure(args.Criteria)
 	var hits []uint32
 	var matched []imap.UID
 	var modseqs []uint64 // of each hit, with a MODSEQ criterion
@@ -212,11 +213,23 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				if rec == nil {
 					continue
 				}
-				st, err := message.Unmarshal(rec.Structure)
-				if err != nil {
-					return result{}, err
+				m.InternalDate, m.Size, m.SaveDate = rec.InternalDate, rec.Size, rec.SaveDate
+				// Header keys alone need only the header, kept at the
+				// start of the stored structure: the rest is not decoded.
+				if headerOnly {
+					hdr, err := message.StoredHeader(rec.Structure)
+					if err != nil {
+						return result{}, err
+					}
+					m.Header = hdr // nil when too long to keep
 				}
-				m.InternalDate, m.Size, m.Structure, m.SaveDate = rec.InternalDate, rec.Size, st, rec.SaveDate
+				if m.Header == nil {
+					st, err := message.Unmarshal(rec.Structure)
+					if err != nil {
+						return result{}, err
+					}
+					m.Structure = st
+				}
 			}
 			var raw *lazyBody
 			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {

@@ -26,9 +26,13 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64
 	Structure    *message.Structure
-	Raw          io.ReaderAt // may be nil when NeedsRaw is false
-	ModSeq       uint64      // for MODSEQ (RFC 7162)
-	SaveDate     time.Time   // for SAVED* (RFC 8514); zero when unknown
+	// Header is the top-level header, which header keys read instead of
+	// Structure's when it is not nil: a search that NeedsStructure says
+	// needs no more leaves Structure nil (see message.StoredHeader).
+	Header   []byte
+	Raw      io.ReaderAt // may be nil when NeedsRaw is false
+	ModSeq   uint64      // for MODSEQ (RFC 7162)
+	SaveDate time.Time   // for SAVED* (RFC 8514); zero when unknown
 }
 
 // Context holds the values of "*" and the time zone for date comparisons.
@@ -52,6 +56,19 @@ var ErrNeedRaw = errors.New("search: criteria need the raw message")
 // too long to keep in its Structure; NeedsRawFor tells for one message.
 func NeedsRaw(k Key) bool {
 	return walk(k, func(k Key) bool { return k.Op == OpBody || k.Op == OpText })
+}
+
+// NeedsStructure reports whether evaluating k needs more of a message's
+// structure than its top-level header: the text parts for BODY and TEXT,
+// the Date: field as parsed for SENTBEFORE, SENTON and SENTSINCE.
+func NeedsStructure(k Key) bool {
+	return walk(k, func(k Key) bool {
+		switch k.Op {
+		case OpBody, OpText, OpSentBefore, OpSentOn, OpSentSince:
+			return true
+		}
+		return false
+	})
 }
 
 // NeedsRawFor is NeedsRaw for one message: it also reports header keys
@@ -245,6 +262,10 @@ func (e *evaluator) header1() ([]byte, error) {
 		return e.hdr, e.hdrErr
 	}
 	e.hdrSet = true
+	if e.m.Header != nil {
+		e.hdr = e.m.Header
+		return e.hdr, nil
+	}
 	if e.m.Structure == nil {
 		e.hdrErr = errors.New("search: message without structure")
 		return nil, e.hdrErr

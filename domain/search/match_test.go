@@ -320,3 +320,41 @@ func TestMatchAddresses(t *testing.T) {
 		})
 	}
 }
+
+// A message given by its header alone (no Structure) answers header keys
+// as it does with its whole structure; NeedsStructure names the keys that
+// need more.
+func TestMatchHeaderOnly(t *testing.T) {
+	raw := "From: Carol <carol@example.net>\r\nSubject: Quarterly report\r\nX-Foo: frobnicate 1\r\n\r\nbody zanzibar\r\n"
+	s := parse(t, raw)
+	hdr, _ := s.Header()
+	for _, tc := range []struct {
+		k         Key
+		structure bool
+	}{
+		{Key{Op: OpHeader, Field: "SUBJECT", Value: "quarterly"}, false},
+		{Key{Op: OpHeader, Field: "FROM", Value: "carol@example"}, false},
+		{Key{Op: OpHeader, Field: "X-FOO", Value: "FROBNICATE"}, false},
+		{Key{Op: OpHeader, Field: "X-FOO", Value: "absent"}, false},
+		{Key{Op: OpNot, Sub: []Key{{Op: OpHeader, Field: "TO", Value: ""}}}, false},
+		{Key{Op: OpLarger, Size: 10}, false},
+		{Key{Op: OpOr, Sub: []Key{{Op: OpHeader, Field: "SUBJECT", Value: "x"}, {Op: OpBody, Value: "zanzibar"}}}, true},
+		{Key{Op: OpText, Value: "zanzibar"}, true},
+		{Key{Op: OpNot, Sub: []Key{{Op: OpSentOn, Date: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}}, true},
+	} {
+		if got := NeedsStructure(tc.k); got != tc.structure {
+			t.Errorf("NeedsStructure(%v) = %v", tc.k, got)
+		}
+		if tc.structure {
+			continue
+		}
+		want, err := Match(Context{}, tc.k, &Message{Structure: s, Size: int64(len(raw))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Match(Context{}, tc.k, &Message{Header: hdr, Size: int64(len(raw))})
+		if err != nil || got != want {
+			t.Errorf("%v: header only: %v, %v; with structure: %v", tc.k, got, err, want)
+		}
+	}
+}
