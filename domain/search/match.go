@@ -296,18 +296,56 @@ func (e *evaluator) header(field, value string) (bool, error) {
 	mt := newMatcher(value)
 	addr := isAddressField(field)
 	found := false
-	eachField(hdr, func(name string, val []byte) bool {
-		if !strings.EqualFold(name, field) {
+	eachField(hdr, func(name, val []byte) bool {
+		if !fieldIs(name, field) {
 			return true
 		}
-		v := unfold(val)
-		if value == "" || mt.matchString(decodeHeader(v)) || addr && mt.matchAddresses(v) {
+		if value == "" || mt.matchValue(val) || addr && mt.matchAddresses(unfold(val)) {
 			found = true
 			return false
 		}
 		return true
 	})
 	return found, nil
+}
+
+// fieldIs reports whether a field name is the name searched for, ignoring
+// case as strings.EqualFold does.
+func fieldIs(name []byte, field string) bool {
+	if !isASCII(name) || !isASCII(field) {
+		return strings.EqualFold(string(name), field)
+	}
+	if len(name) != len(field) {
+		return false
+	}
+	for i := range len(name) {
+		if lowerASCII(name[i]) != lowerASCII(field[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII[T string | []byte](s T) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// matchValue matches a raw field value unfolded, trimmed and with its
+// encoded words decoded, as matchString(decodeHeader(unfold(val))) does,
+// without copying a value that is on one line and has no encoded word.
+func (m matcher) matchValue(val []byte) bool {
+	// Trimmed first, a value whose line breaks were all in the white
+	// space around it is already unfolded (see unfold).
+	t := bytes.TrimSpace(val)
+	if bytes.IndexByte(t, '\r') >= 0 || bytes.IndexByte(t, '\n') >= 0 || bytes.Contains(t, []byte("=?")) {
+		return m.matchString(decodeHeader(unfold(val)))
+	}
+	return m.matchBytes(t)
 }
 
 // isAddressField reports whether a field holds an address list that the
@@ -381,8 +419,8 @@ func unquoteLocal(s string) string {
 }
 
 // eachField calls f with each field of a header block (value raw, with its
-// folding) until f returns false.
-func eachField(hdr []byte, f func(name string, val []byte) bool) {
+// folding) until f returns false. The slices alias hdr.
+func eachField(hdr []byte, f func(name, val []byte) bool) {
 	for len(hdr) > 0 {
 		// One field: up to a line break not followed by white space.
 		end := 0
@@ -403,7 +441,7 @@ func eachField(hdr []byte, f func(name string, val []byte) bool) {
 		if !ok {
 			continue
 		}
-		if !f(string(bytes.TrimRight(name, " \t")), val) {
+		if !f(bytes.TrimRight(name, " \t"), val) {
 			return
 		}
 	}
@@ -413,8 +451,8 @@ func eachField(hdr []byte, f func(name string, val []byte) bool) {
 // TEXT searches.
 func headerText(hdr []byte) string {
 	var b strings.Builder
-	eachField(hdr, func(name string, val []byte) bool {
-		b.WriteString(name)
+	eachField(hdr, func(name, val []byte) bool {
+		b.Write(name)
 		b.WriteString(": ")
 		b.WriteString(decodeHeader(unfold(val)))
 		b.WriteByte('\n')
@@ -527,8 +565,45 @@ type matcher struct{ needle string }
 
 func newMatcher(s string) matcher { return matcher{needle: strings.ToLower(s)} }
 
-func (m matcher) matchString(s string) bool {
-	return strings.Contains(strings.ToLower(s), m.needle)
+func (m matcher) matchString(s string) bool { return containsFold(s, m.needle) }
+
+func (m matcher) matchBytes(b []byte) bool { return containsFold(b, m.needle) }
+
+// containsFold reports whether strings.ToLower(s) contains needle, itself
+// lower case. ASCII text, the usual in header fields, is compared as it is
+// instead of through a lowered copy: its lower case is ASCII lower case.
+func containsFold[T string | []byte](s T, needle string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(string(s)), needle)
+	}
+	n := len(needle)
+	if n == 0 {
+		return true
+	}
+	first := needle[0]
+	if first >= utf8.RuneSelf {
+		return false // lowered ASCII text holds no other byte
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < n && lowerASCII(s[i+j]) == needle[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // matchReader streams r in bounded chunks. It lowers each chunk and keeps

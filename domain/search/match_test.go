@@ -358,3 +358,39 @@ func TestMatchHeaderOnly(t *testing.T) {
 		}
 	}
 }
+
+// The matcher's shortcuts (ASCII text compared in place, a one-line value
+// matched without unfolding, field names compared without a copy) answer
+// as the plain definitions do: strings.ToLower on both sides,
+// decodeHeader(unfold(v)), strings.EqualFold.
+func TestMatcherShortcuts(t *testing.T) {
+	values := []string{
+		" Quarterly report\r\n", "quarterly\r\n", " QUARTERLY\r\n\t report\r\n", "\r\n quarterly\r\n",
+		" =?utf-8?q?Quarterly_r=C3=A9sum=C3=A9?=\r\n", " caf\u00e9 cr\u00e8me\r\n", " \u212aelvin\r\n",
+		" \u0130stanbul\r\n", " x\xffy\r\n", " \u00a0quarterly\u00a0\r\n", " a\r\n\r\n", "", " \r\n",
+		" quarter\r\n ly\r\n", " \xc2\r\n\xa0q\r\n", " frobnicate 12\r\n", " FrObNiCaTe\r\n",
+	}
+	needles := []string{"quarterly", "QUARTERLY", "quarterly r", "résumé", "CAFÉ", "kelvin", "k", "\u212a",
+		"i", "istanbul", "x", "\xff", "a", "", " ", "frobnicate 1", "ly", "arter"}
+	for _, v := range values {
+		for _, n := range needles {
+			mt := newMatcher(n)
+			want := strings.Contains(strings.ToLower(decodeHeader(unfold(v))), strings.ToLower(n))
+			if got := mt.matchValue([]byte(v)); got != want {
+				t.Errorf("matchValue(%q) for %q = %v, want %v", v, n, got, want)
+			}
+			want = strings.Contains(strings.ToLower(v), strings.ToLower(n))
+			if got := mt.matchString(v); got != want {
+				t.Errorf("matchString(%q) for %q = %v, want %v", v, n, got, want)
+			}
+		}
+	}
+	names := []string{"Subject", "SUBJECT", "subject", "Subjec", "X-Foo", "x-foo", "X-F\u00f6o", "X-F\u00d6O", "\u212a", "k", "K", ""}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := fieldIs([]byte(a), b), strings.EqualFold(a, b); got != want {
+				t.Errorf("fieldIs(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}
