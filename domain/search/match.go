@@ -300,7 +300,7 @@ func (e *evaluator) header(field, value string) (bool, error) {
 		if !fieldIs(name, field) {
 			return true
 		}
-		if value == "" || mt.matchValue(val) || addr && mt.matchAddresses(unfold(val)) {
+		if value == "" || mt.matchValue(val) || addr && mt.mayMatchAddresses(val) && mt.matchAddresses(unfold(val)) {
 			found = true
 			return false
 		}
@@ -393,6 +393,41 @@ func (m matcher) matchAddresses(v string) bool {
 			if m.matchString(unq) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// mayMatchAddresses is false when matchAddresses cannot match v: for a
+// needle of ASCII letters, digits and other atext (no white space, no
+// specials), in a value without comments, quoted strings, quoted pairs or
+// encoded words. Every parsed form is then made of the value's words and
+// specials, with white space dropped or turned into one space and with
+// "@", "<", ">" and spaces added between them, so any run of atext in it
+// lies in the value with its white space removed (RFC 5322 3.2.3, 3.4).
+func (m matcher) mayMatchAddresses(v []byte) bool {
+	if !m.atext || !isASCII(v) || bytes.ContainsAny(v, "(\"\\") || bytes.Contains(v, []byte("=?")) {
+		return true
+	}
+	for i := range v {
+		j, k := 0, i
+		for j < len(m.needle) && k < len(v) {
+			switch c := v[k]; {
+			case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+				if j == 0 {
+					k = len(v) // a match starts at a word
+					continue
+				}
+			case lowerASCII(c) == m.needle[j]:
+				j++
+			default:
+				k = len(v)
+				continue
+			}
+			k++
+		}
+		if j == len(m.needle) {
+			return true
 		}
 	}
 	return false
@@ -561,9 +596,20 @@ func (l *lenient) Read(p []byte) (int, error) {
 }
 
 // matcher finds a string case-insensitively (Unicode lower case) in text.
-type matcher struct{ needle string }
+type matcher struct {
+	needle string
+	atext  bool // needle is ASCII without white space or specials
+}
 
-func newMatcher(s string) matcher { return matcher{needle: strings.ToLower(s)} }
+func newMatcher(s string) matcher {
+	m := matcher{needle: strings.ToLower(s), atext: s != ""}
+	for i := range len(m.needle) {
+		if c := m.needle[i]; c <= ' ' || c >= utf8.RuneSelf || strings.IndexByte("()<>[]:;@\\,.\"", c) >= 0 {
+			m.atext = false
+		}
+	}
+	return m
+}
 
 func (m matcher) matchString(s string) bool { return containsFold(s, m.needle) }
 

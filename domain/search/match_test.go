@@ -394,3 +394,37 @@ func TestMatcherShortcuts(t *testing.T) {
 		}
 	}
 }
+
+// mayMatchAddresses never rules out a value whose parsed addresses match,
+// and rules out a plain one that cannot.
+func TestMayMatchAddresses(t *testing.T) {
+	values := []string{
+		" Carol Jones <carol.jones@example.net>\r\n", " car ol@example.net\r\n", " car\r\n ol@example.net\r\n",
+		" Carol Jones <carol . jones @ example . net>\r\n", " Friends: carol@x, bob@y;\r\n", " Friends:;\r\n",
+		" carol@[192.0. 2.1]\r\n", " <@a.example,@b.example:carol@x>\r\n", " Ca rol <x@y>\r\n", " \"Car\"ol <x@y>\r\n",
+		" car(comment)ol@x\r\n", " x@y (Carol)\r\n", " =?utf-8?q?Carol?= <x@y>\r\n", " \"c\\arol\"@x\r\n",
+		" bob@example.org\r\n", " Bob <bob@example.org>, Dave <dave@example.com>\r\n", " carol@\r\n", " @carol\r\n",
+		" Caröl <x@y>\r\n", " \u212arol <x@y>\r\n", " group: ;, carol\r\n", " a <b@c> carol\r\n", " ) carol\r\n",
+	}
+	needles := []string{"carol", "CAROL", "caroljones", "jones", "ol", "example", "192", "2", "x", "comment",
+		"carol.jones", "carol jones", "carol@x", "friends", "krol", "k", "bob", "car", "dave", "y", "a"}
+	ruled := 0
+	for _, v := range values {
+		for _, n := range needles {
+			mt := newMatcher(n)
+			may := mt.mayMatchAddresses([]byte(v))
+			if !may {
+				ruled++
+			}
+			if mt.matchAddresses(unfold(v)) && !may {
+				t.Errorf("%q in %q: matchAddresses is true, mayMatchAddresses false", n, v)
+			}
+		}
+	}
+	if newMatcher("carol").mayMatchAddresses([]byte(" Bob <bob@example.org>\r\n")) {
+		t.Error("a value without the needle is not ruled out")
+	}
+	if ruled == 0 {
+		t.Error("nothing ruled out")
+	}
+}
