@@ -366,16 +366,27 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 			return err
 		}
 		p := flagParser{}
+		// The structures are copied into shared blocks, not one
+		// allocation each; every record's slice is capped at its end.
+		var arena []byte
 		return uidQuery(ctx, tx, `
 			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure, m.savedate
 			FROM messages m JOIN bodies b ON b.id = m.body_id
 			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 			m.id, uidRanges(want), func(rows *sql.Rows) error {
 				var r ports.MessageRecord
-				var flags sql.RawBytes
+				var flags, structure sql.RawBytes
 				var sec, zone, saved int64
-				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &r.Structure, &saved); err != nil {
+				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &structure, &saved); err != nil {
 					return err
+				}
+				if structure != nil {
+					if cap(arena)-len(arena) < len(structure) {
+						arena = make([]byte, 0, max(64<<10, len(structure)))
+					}
+					n := len(arena)
+					arena = append(arena, structure...)
+					r.Structure = arena[n:len(arena):len(arena)]
 				}
 				if saved != 0 {
 					r.SaveDate = time.Unix(saved, 0)
