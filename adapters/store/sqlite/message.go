@@ -369,15 +369,21 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		// The structures are copied into shared blocks, not one
 		// allocation each; every record's slice is capped at its end.
 		var arena []byte
+		if out == nil {
+			out = make([]ports.MessageRecord, 0, min(len(want), 4096))
+		}
+		// One set of scan targets for all rows.
+		var r ports.MessageRecord
+		var flags, structure sql.RawBytes
+		var sec, zone, saved int64
+		dest := []any{&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &structure, &saved}
 		return uidQuery(ctx, tx, `
 			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure, m.savedate
 			FROM messages m JOIN bodies b ON b.id = m.body_id
 			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 			m.id, uidRanges(want), func(rows *sql.Rows) error {
-				var r ports.MessageRecord
-				var flags, structure sql.RawBytes
-				var sec, zone, saved int64
-				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &structure, &saved); err != nil {
+				r = ports.MessageRecord{}
+				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
 				if structure != nil {
