@@ -372,11 +372,13 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		if out == nil {
 			out = make([]ports.MessageRecord, 0, min(len(want), 4096))
 		}
-		// One set of scan targets for all rows.
+		// One set of scan targets for all rows, of types database/sql
+		// assigns without reflection (imap.UID and uint64 take a detour
+		// through a string).
 		var r ports.MessageRecord
 		var flags, structure sql.RawBytes
-		var sec, zone, saved int64
-		dest := []any{&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &structure, &saved}
+		var uid, modseq, sec, zone, saved int64
+		dest := []any{&uid, &modseq, &flags, &sec, &zone, &r.Size, &structure, &saved}
 		return uidQuery(ctx, tx, `
 			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure, m.savedate
 			FROM messages m JOIN bodies b ON b.id = m.body_id
@@ -386,6 +388,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
+				r.UID, r.ModSeq = imap.UID(uid), uint64(modseq)
 				if structure != nil {
 					if cap(arena)-len(arena) < len(structure) {
 						arena = make([]byte, 0, max(64<<10, len(structure)))
