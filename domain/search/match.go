@@ -296,10 +296,7 @@ func (e *evaluator) header(field, value string) (bool, error) {
 	mt := newMatcher(value)
 	addr := isAddressField(field)
 	found := false
-	eachField(hdr, func(name, val []byte) bool {
-		if !fieldIs(name, field) {
-			return true
-		}
+	eachFieldNamed(hdr, field, func(val []byte) bool {
 		if value == "" || mt.matchValue(val) || addr && mt.mayMatchAddresses(val) && mt.matchAddresses(unfold(val)) {
 			found = true
 			return false
@@ -457,29 +454,65 @@ func unquoteLocal(s string) string {
 // folding) until f returns false. The slices alias hdr.
 func eachField(hdr []byte, f func(name, val []byte) bool) {
 	for len(hdr) > 0 {
-		// One field: up to a line break not followed by white space.
-		end := 0
-		for {
-			i := bytes.IndexByte(hdr[end:], '\n')
-			if i < 0 {
-				end = len(hdr)
-				break
-			}
-			end += i + 1
-			if end >= len(hdr) || (hdr[end] != ' ' && hdr[end] != '\t') {
-				break
-			}
-		}
-		line := hdr[:end]
-		hdr = hdr[end:]
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		var line []byte
+		line, hdr = nextField(hdr)
+		i := bytes.IndexByte(line, ':')
+		if i < 0 {
 			continue
 		}
-		if !f(bytes.TrimRight(name, " \t"), val) {
+		if !f(trimWSPRight(line[:i]), line[i+1:]) {
 			return
 		}
 	}
+}
+
+// eachFieldNamed is eachField for the fields named field (see fieldIs)
+// alone. A line whose first letter, ASCII, is not the field's is passed
+// over without looking further: a name that starts with another ASCII
+// letter never folds to the field's.
+func eachFieldNamed(hdr []byte, field string, f func(val []byte) bool) {
+	var first byte // the field's first letter in lower case; 0 if not ASCII
+	if field != "" && field[0] < utf8.RuneSelf {
+		first = lowerASCII(field[0])
+	}
+	for len(hdr) > 0 {
+		var line []byte
+		line, hdr = nextField(hdr)
+		if first != 0 && line[0] < utf8.RuneSelf && lowerASCII(line[0]) != first {
+			continue
+		}
+		i := bytes.IndexByte(line, ':')
+		if i < 0 || !fieldIs(trimWSPRight(line[:i]), field) {
+			continue
+		}
+		if !f(line[i+1:]) {
+			return
+		}
+	}
+}
+
+// nextField splits the first field off a header block: up to a line break
+// not followed by white space (RFC 5322 2.2.3).
+func nextField(hdr []byte) (line, rest []byte) {
+	end := 0
+	for {
+		i := bytes.IndexByte(hdr[end:], '\n')
+		if i < 0 {
+			return hdr, nil
+		}
+		end += i + 1
+		if end >= len(hdr) || (hdr[end] != ' ' && hdr[end] != '\t') {
+			return hdr[:end], hdr[end:]
+		}
+	}
+}
+
+// trimWSPRight removes the spaces and tabs that end b.
+func trimWSPRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // headerText renders a header block as decoded text, one field a line, for
@@ -603,9 +636,12 @@ type matcher struct {
 
 func newMatcher(s string) matcher {
 	m := matcher{needle: strings.ToLower(s), atext: s != ""}
-	for i := range len(m.needle) {
-		if c := m.needle[i]; c <= ' ' || c >= utf8.RuneSelf || strings.IndexByte("()<>[]:;@\\,.\"", c) >= 0 {
+	for i := 0; i < len(m.needle) && m.atext; i++ {
+		switch c := m.needle[i]; c {
+		case '(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '.', '"':
 			m.atext = false
+		default:
+			m.atext = c > ' ' && c < utf8.RuneSelf
 		}
 	}
 	return m

@@ -428,3 +428,27 @@ func TestMayMatchAddresses(t *testing.T) {
 		t.Error("nothing ruled out")
 	}
 }
+
+// eachFieldNamed finds the fields eachField and fieldIs (strings.EqualFold)
+// find, including names that fold to ASCII from other letters: the long s
+// to s, the Kelvin sign to k.
+func TestEachFieldNamed(t *testing.T) {
+	hdr := []byte("Subject: one\r\nsubject : two\r\n\u017fubject: three\r\n SUBJECT: four\r\nSubjects: five\r\n" +
+		"Key: six\r\n\u212aey: seven\r\nno colon\r\nSUBJECT:eight\r\n\tfolded\r\n: nine\r\nX-\u00c9t\u00e9: ten\r\nx-\u00e9t\u00e9: eleven")
+	for _, field := range []string{"Subject", "SUBJECT", "subjects", "key", "KEY", "\u212aEY", "", "x-\u00c9T\u00c9", "nope"} {
+		var want, got []string
+		eachField(hdr, func(name, val []byte) bool {
+			if strings.EqualFold(string(name), field) {
+				want = append(want, string(val))
+			}
+			return true
+		})
+		eachFieldNamed(hdr, field, func(val []byte) bool {
+			got = append(got, string(val))
+			return true
+		})
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%q: got %q, want %q", field, got, want)
+		}
+	}
+}
