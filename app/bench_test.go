@@ -236,6 +236,9 @@ func TestMain(m *testing.M) {
 	if bigDir != "" {
 		os.RemoveAll(bigDir)
 	}
+	for _, dir := range headerCorpusDirs {
+		os.RemoveAll(dir)
+	}
 	for _, b := range fuzz2Srvs {
 		b.store.Close()
 	}

@@ -180,6 +180,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	v := c.sel.view
 	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: c.saved}
 	needRecord := keyNeedsRecord(args.Criteria)
+	headerOnly := !search.NeedsStructure(args.Criteria)
 	var hits []uint32
 	var matched []imap.UID
 	var modseqs []uint64 // of each hit, with a MODSEQ criterion
@@ -187,36 +188,51 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
+	var msg search.Message // each message's, in turn
 	for start := uint32(1); start <= v.Len(); start += fetchBatch {
 		end := min(start+fetchBatch-1, v.Len())
-		var records map[imap.UID]*ports.MessageRecord
+		var recs []ports.MessageRecord
 		if needRecord {
 			uids := make([]imap.UID, 0, end-start+1)
 			for seq := start; seq <= end; seq++ {
 				uids = append(uids, v.Entry(seq).UID)
 			}
-			recs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids)
-			if err != nil {
+			var err error
+			if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
 				return result{}, err
-			}
-			records = make(map[imap.UID]*ports.MessageRecord, len(recs))
-			for i := range recs {
-				records[recs[i].UID] = &recs[i]
 			}
 		}
 		for seq := start; seq <= end; seq++ {
 			e := v.Entry(seq)
-			m := &search.Message{Seq: seq, UID: e.UID, Flags: c.flagsOf(e), ModSeq: e.ModSeq}
+			msg = search.Message{Seq: seq, UID: e.UID, Flags: c.flagsOf(e), ModSeq: e.ModSeq}
+			m := &msg
 			if needRecord {
-				rec := records[e.UID]
-				if rec == nil {
+				// Records come in UID order, as the view's entries do;
+				// a message expunged meanwhile has none.
+				for len(recs) > 0 && recs[0].UID < e.UID {
+					recs = recs[1:]
+				}
+				if len(recs) == 0 || recs[0].UID != e.UID {
 					continue
 				}
-				st, err := message.Unmarshal(rec.Structure)
-				if err != nil {
-					return result{}, err
+				rec := &recs[0]
+				m.InternalDate, m.Size, m.SaveDate = rec.InternalDate, rec.Size, rec.SaveDate
+				// Header keys alone need only the header, kept at the
+				// start of the stored structure: the rest is not decoded.
+				if headerOnly {
+					hdr, err := message.StoredHeader(rec.Structure)
+					if err != nil {
+						return result{}, err
+					}
+					m.Header = hdr // nil when too long to keep
 				}
-				m.InternalDate, m.Size, m.Structure, m.SaveDate = rec.InternalDate, rec.Size, st, rec.SaveDate
+				if m.Header == nil {
+					st, err := message.Unmarshal(rec.Structure)
+					if err != nil {
+						return result{}, err
+					}
+					m.Structure = st
+				}
 			}
 			var raw *lazyBody
 			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {

@@ -224,6 +224,36 @@ func (d *decoder) kvs() []kv {
 	return ps
 }
 
+// StoredHeader returns the top-level header kept in a marshalled
+// Structure, as Structure.Header would after Unmarshal, without decoding
+// the rest: a search of header fields needs nothing else. The bytes alias
+// b. hdr is nil when the header was too long to keep (and never nil
+// otherwise); err is set when b does not start as MarshalBinary's output
+// does.
+func StoredHeader(b []byte) (hdr []byte, err error) {
+	if len(b) == 0 {
+		return nil, ErrBadFormat
+	}
+	if b[0] != formatVersion {
+		return nil, fmt.Errorf("%w %d", ErrVersion, b[0])
+	}
+	d := &decoder{b: b[1:]}
+	switch d.uint() {
+	case 1:
+		hdr = d.bytes()
+		if hdr == nil {
+			hdr = []byte{}
+		}
+	case 0:
+	default:
+		d.fail()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return hdr, nil
+}
+
 // Unmarshal decodes what MarshalBinary produced. It returns an error for
 // anything else and never panics. The Structure keeps the header bytes of
 // b without copying them: b must not be changed afterwards.

@@ -420,3 +420,42 @@ func TestParseAddressList(t *testing.T) {
 		}
 	}
 }
+
+// StoredHeader reads the header a marshalled Structure keeps, as Header
+// does after Unmarshal, and refuses what Unmarshal refuses at its start.
+func TestStoredHeader(t *testing.T) {
+	long := "Subject: x\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 70)+"\r\n", 2000) + "\r\nbody\r\n"
+	for _, raw := range []string{
+		"Subject: x\r\nFrom: a@b\r\n\r\nbody\r\n",
+		"\r\nbody only\r\n",
+		"Subject: no body",
+		long,
+	} {
+		st := mustParse(t, raw)
+		b, err := st.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, kept := st.Header()
+		got, err := StoredHeader(b)
+		if err != nil {
+			t.Errorf("%.20q: %v", raw, err)
+			continue
+		}
+		if (got != nil) != kept || string(got) != string(want) {
+			t.Errorf("%.20q: StoredHeader = %q (nil %v), want %q (kept %v)", raw, got, got == nil, want, kept)
+		}
+	}
+	good, err := mustParse(t, "Subject: x\r\n\r\nbody\r\n").MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range [][]byte{nil, {}, {formatVersion}, {formatVersion, 2}, good[:5]} {
+		if _, err := StoredHeader(b); !errors.Is(err, ErrBadFormat) {
+			t.Errorf("case %d: err = %v, want ErrBadFormat", i, err)
+		}
+	}
+	if _, err := StoredHeader([]byte{7, 1, 0}); !errors.Is(err, ErrVersion) {
+		t.Errorf("unknown version: err = %v", err)
+	}
+}

@@ -26,9 +26,13 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64
 	Structure    *message.Structure
-	Raw          io.ReaderAt // may be nil when NeedsRaw is false
-	ModSeq       uint64      // for MODSEQ (RFC 7162)
-	SaveDate     time.Time   // for SAVED* (RFC 8514); zero when unknown
+	// Header is the top-level header, which header keys read instead of
+	// Structure's when it is not nil: a search that NeedsStructure says
+	// needs no more leaves Structure nil (see message.StoredHeader).
+	Header   []byte
+	Raw      io.ReaderAt // may be nil when NeedsRaw is false
+	ModSeq   uint64      // for MODSEQ (RFC 7162)
+	SaveDate time.Time   // for SAVED* (RFC 8514); zero when unknown
 }
 
 // Context holds the values of "*" and the time zone for date comparisons.
@@ -52,6 +56,19 @@ var ErrNeedRaw = errors.New("search: criteria need the raw message")
 // too long to keep in its Structure; NeedsRawFor tells for one message.
 func NeedsRaw(k Key) bool {
 	return walk(k, func(k Key) bool { return k.Op == OpBody || k.Op == OpText })
+}
+
+// NeedsStructure reports whether evaluating k needs more of a message's
+// structure than its top-level header: the text parts for BODY and TEXT,
+// the Date: field as parsed for SENTBEFORE, SENTON and SENTSINCE.
+func NeedsStructure(k Key) bool {
+	return walk(k, func(k Key) bool {
+		switch k.Op {
+		case OpBody, OpText, OpSentBefore, OpSentOn, OpSentSince:
+			return true
+		}
+		return false
+	})
 }
 
 // NeedsRawFor is NeedsRaw for one message: it also reports header keys
@@ -245,6 +262,10 @@ func (e *evaluator) header1() ([]byte, error) {
 		return e.hdr, e.hdrErr
 	}
 	e.hdrSet = true
+	if e.m.Header != nil {
+		e.hdr = e.m.Header
+		return e.hdr, nil
+	}
 	if e.m.Structure == nil {
 		e.hdrErr = errors.New("search: message without structure")
 		return nil, e.hdrErr
@@ -275,18 +296,53 @@ func (e *evaluator) header(field, value string) (bool, error) {
 	mt := newMatcher(value)
 	addr := isAddressField(field)
 	found := false
-	eachField(hdr, func(name string, val []byte) bool {
-		if !strings.EqualFold(name, field) {
-			return true
-		}
-		v := unfold(val)
-		if value == "" || mt.matchString(decodeHeader(v)) || addr && mt.matchAddresses(v) {
+	eachFieldNamed(hdr, field, func(val []byte) bool {
+		if value == "" || mt.matchValue(val) || addr && mt.mayMatchAddresses(val) && mt.matchAddresses(unfold(val)) {
 			found = true
 			return false
 		}
 		return true
 	})
 	return found, nil
+}
+
+// fieldIs reports whether a field name is the name searched for, ignoring
+// case as strings.EqualFold does.
+func fieldIs(name []byte, field string) bool {
+	if !isASCII(name) || !isASCII(field) {
+		return strings.EqualFold(string(name), field)
+	}
+	if len(name) != len(field) {
+		return false
+	}
+	for i := range len(name) {
+		if lowerASCII(name[i]) != lowerASCII(field[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII[T string | []byte](s T) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// matchValue matches a raw field value unfolded, trimmed and with its
+// encoded words decoded, as matchString(decodeHeader(unfold(val))) does,
+// without copying a value that is on one line and has no encoded word.
+func (m matcher) matchValue(val []byte) bool {
+	// Trimmed first, a value whose line breaks were all in the white
+	// space around it is already unfolded (see unfold).
+	t := bytes.TrimSpace(val)
+	if bytes.IndexByte(t, '\r') >= 0 || bytes.IndexByte(t, '\n') >= 0 || bytes.Contains(t, []byte("=?")) {
+		return m.matchString(decodeHeader(unfold(val)))
+	}
+	return m.matchBytes(t)
 }
 
 // isAddressField reports whether a field holds an address list that the
@@ -339,6 +395,41 @@ func (m matcher) matchAddresses(v string) bool {
 	return false
 }
 
+// mayMatchAddresses is false when matchAddresses cannot match v: for a
+// needle of ASCII letters, digits and other atext (no white space, no
+// specials), in a value without comments, quoted strings, quoted pairs or
+// encoded words. Every parsed form is then made of the value's words and
+// specials, with white space dropped or turned into one space and with
+// "@", "<", ">" and spaces added between them, so any run of atext in it
+// lies in the value with its white space removed (RFC 5322 3.2.3, 3.4).
+func (m matcher) mayMatchAddresses(v []byte) bool {
+	if !m.atext || !isASCII(v) || bytes.ContainsAny(v, "(\"\\") || bytes.Contains(v, []byte("=?")) {
+		return true
+	}
+	for i := range v {
+		j, k := 0, i
+		for j < len(m.needle) && k < len(v) {
+			switch c := v[k]; {
+			case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+				if j == 0 {
+					k = len(v) // a match starts at a word
+					continue
+				}
+			case lowerASCII(c) == m.needle[j]:
+				j++
+			default:
+				k = len(v)
+				continue
+			}
+			k++
+		}
+		if j == len(m.needle) {
+			return true
+		}
+	}
+	return false
+}
+
 // unquoteLocal removes the quotes and quoting backslashes of a local part
 // written as a quoted-string (RFC 5322 3.2.4).
 func unquoteLocal(s string) string {
@@ -360,40 +451,76 @@ func unquoteLocal(s string) string {
 }
 
 // eachField calls f with each field of a header block (value raw, with its
-// folding) until f returns false.
-func eachField(hdr []byte, f func(name string, val []byte) bool) {
+// folding) until f returns false. The slices alias hdr.
+func eachField(hdr []byte, f func(name, val []byte) bool) {
 	for len(hdr) > 0 {
-		// One field: up to a line break not followed by white space.
-		end := 0
-		for {
-			i := bytes.IndexByte(hdr[end:], '\n')
-			if i < 0 {
-				end = len(hdr)
-				break
-			}
-			end += i + 1
-			if end >= len(hdr) || (hdr[end] != ' ' && hdr[end] != '\t') {
-				break
-			}
-		}
-		line := hdr[:end]
-		hdr = hdr[end:]
-		name, val, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		var line []byte
+		line, hdr = nextField(hdr)
+		i := bytes.IndexByte(line, ':')
+		if i < 0 {
 			continue
 		}
-		if !f(string(bytes.TrimRight(name, " \t")), val) {
+		if !f(trimWSPRight(line[:i]), line[i+1:]) {
 			return
 		}
 	}
+}
+
+// eachFieldNamed is eachField for the fields named field (see fieldIs)
+// alone. A line whose first letter, ASCII, is not the field's is passed
+// over without looking further: a name that starts with another ASCII
+// letter never folds to the field's.
+func eachFieldNamed(hdr []byte, field string, f func(val []byte) bool) {
+	var first byte // the field's first letter in lower case; 0 if not ASCII
+	if field != "" && field[0] < utf8.RuneSelf {
+		first = lowerASCII(field[0])
+	}
+	for len(hdr) > 0 {
+		var line []byte
+		line, hdr = nextField(hdr)
+		if first != 0 && line[0] < utf8.RuneSelf && lowerASCII(line[0]) != first {
+			continue
+		}
+		i := bytes.IndexByte(line, ':')
+		if i < 0 || !fieldIs(trimWSPRight(line[:i]), field) {
+			continue
+		}
+		if !f(line[i+1:]) {
+			return
+		}
+	}
+}
+
+// nextField splits the first field off a header block: up to a line break
+// not followed by white space (RFC 5322 2.2.3).
+func nextField(hdr []byte) (line, rest []byte) {
+	end := 0
+	for {
+		i := bytes.IndexByte(hdr[end:], '\n')
+		if i < 0 {
+			return hdr, nil
+		}
+		end += i + 1
+		if end >= len(hdr) || (hdr[end] != ' ' && hdr[end] != '\t') {
+			return hdr[:end], hdr[end:]
+		}
+	}
+}
+
+// trimWSPRight removes the spaces and tabs that end b.
+func trimWSPRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // headerText renders a header block as decoded text, one field a line, for
 // TEXT searches.
 func headerText(hdr []byte) string {
 	var b strings.Builder
-	eachField(hdr, func(name string, val []byte) bool {
-		b.WriteString(name)
+	eachField(hdr, func(name, val []byte) bool {
+		b.Write(name)
 		b.WriteString(": ")
 		b.WriteString(decodeHeader(unfold(val)))
 		b.WriteByte('\n')
@@ -502,12 +629,63 @@ func (l *lenient) Read(p []byte) (int, error) {
 }
 
 // matcher finds a string case-insensitively (Unicode lower case) in text.
-type matcher struct{ needle string }
+type matcher struct {
+	needle string
+	atext  bool // needle is ASCII without white space or specials
+}
 
-func newMatcher(s string) matcher { return matcher{needle: strings.ToLower(s)} }
+func newMatcher(s string) matcher {
+	m := matcher{needle: strings.ToLower(s), atext: s != ""}
+	for i := 0; i < len(m.needle) && m.atext; i++ {
+		switch c := m.needle[i]; c {
+		case '(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '.', '"':
+			m.atext = false
+		default:
+			m.atext = c > ' ' && c < utf8.RuneSelf
+		}
+	}
+	return m
+}
 
-func (m matcher) matchString(s string) bool {
-	return strings.Contains(strings.ToLower(s), m.needle)
+func (m matcher) matchString(s string) bool { return containsFold(s, m.needle) }
+
+func (m matcher) matchBytes(b []byte) bool { return containsFold(b, m.needle) }
+
+// containsFold reports whether strings.ToLower(s) contains needle, itself
+// lower case. ASCII text, the usual in header fields, is compared as it is
+// instead of through a lowered copy: its lower case is ASCII lower case.
+func containsFold[T string | []byte](s T, needle string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(string(s)), needle)
+	}
+	n := len(needle)
+	if n == 0 {
+		return true
+	}
+	first := needle[0]
+	if first >= utf8.RuneSelf {
+		return false // lowered ASCII text holds no other byte
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < n && lowerASCII(s[i+j]) == needle[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // matchReader streams r in bounded chunks. It lowers each chunk and keeps

@@ -320,3 +320,135 @@ func TestMatchAddresses(t *testing.T) {
 		})
 	}
 }
+
+// A message given by its header alone (no Structure) answers header keys
+// as it does with its whole structure; NeedsStructure names the keys that
+// need more.
+func TestMatchHeaderOnly(t *testing.T) {
+	raw := "From: Carol <carol@example.net>\r\nSubject: Quarterly report\r\nX-Foo: frobnicate 1\r\n\r\nbody zanzibar\r\n"
+	s := parse(t, raw)
+	hdr, _ := s.Header()
+	for _, tc := range []struct {
+		k         Key
+		structure bool
+	}{
+		{Key{Op: OpHeader, Field: "SUBJECT", Value: "quarterly"}, false},
+		{Key{Op: OpHeader, Field: "FROM", Value: "carol@example"}, false},
+		{Key{Op: OpHeader, Field: "X-FOO", Value: "FROBNICATE"}, false},
+		{Key{Op: OpHeader, Field: "X-FOO", Value: "absent"}, false},
+		{Key{Op: OpNot, Sub: []Key{{Op: OpHeader, Field: "TO", Value: ""}}}, false},
+		{Key{Op: OpLarger, Size: 10}, false},
+		{Key{Op: OpOr, Sub: []Key{{Op: OpHeader, Field: "SUBJECT", Value: "x"}, {Op: OpBody, Value: "zanzibar"}}}, true},
+		{Key{Op: OpText, Value: "zanzibar"}, true},
+		{Key{Op: OpNot, Sub: []Key{{Op: OpSentOn, Date: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}}, true},
+	} {
+		if got := NeedsStructure(tc.k); got != tc.structure {
+			t.Errorf("NeedsStructure(%v) = %v", tc.k, got)
+		}
+		if tc.structure {
+			continue
+		}
+		want, err := Match(Context{}, tc.k, &Message{Structure: s, Size: int64(len(raw))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Match(Context{}, tc.k, &Message{Header: hdr, Size: int64(len(raw))})
+		if err != nil || got != want {
+			t.Errorf("%v: header only: %v, %v; with structure: %v", tc.k, got, err, want)
+		}
+	}
+}
+
+// The matcher's shortcuts (ASCII text compared in place, a one-line value
+// matched without unfolding, field names compared without a copy) answer
+// as the plain definitions do: strings.ToLower on both sides,
+// decodeHeader(unfold(v)), strings.EqualFold.
+func TestMatcherShortcuts(t *testing.T) {
+	values := []string{
+		" Quarterly report\r\n", "quarterly\r\n", " QUARTERLY\r\n\t report\r\n", "\r\n quarterly\r\n",
+		" =?utf-8?q?Quarterly_r=C3=A9sum=C3=A9?=\r\n", " caf\u00e9 cr\u00e8me\r\n", " \u212aelvin\r\n",
+		" \u0130stanbul\r\n", " x\xffy\r\n", " \u00a0quarterly\u00a0\r\n", " a\r\n\r\n", "", " \r\n",
+		" quarter\r\n ly\r\n", " \xc2\r\n\xa0q\r\n", " frobnicate 12\r\n", " FrObNiCaTe\r\n",
+	}
+	needles := []string{"quarterly", "QUARTERLY", "quarterly r", "résumé", "CAFÉ", "kelvin", "k", "\u212a",
+		"i", "istanbul", "x", "\xff", "a", "", " ", "frobnicate 1", "ly", "arter"}
+	for _, v := range values {
+		for _, n := range needles {
+			mt := newMatcher(n)
+			want := strings.Contains(strings.ToLower(decodeHeader(unfold(v))), strings.ToLower(n))
+			if got := mt.matchValue([]byte(v)); got != want {
+				t.Errorf("matchValue(%q) for %q = %v, want %v", v, n, got, want)
+			}
+			want = strings.Contains(strings.ToLower(v), strings.ToLower(n))
+			if got := mt.matchString(v); got != want {
+				t.Errorf("matchString(%q) for %q = %v, want %v", v, n, got, want)
+			}
+		}
+	}
+	names := []string{"Subject", "SUBJECT", "subject", "Subjec", "X-Foo", "x-foo", "X-F\u00f6o", "X-F\u00d6O", "\u212a", "k", "K", ""}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := fieldIs([]byte(a), b), strings.EqualFold(a, b); got != want {
+				t.Errorf("fieldIs(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}
+
+// mayMatchAddresses never rules out a value whose parsed addresses match,
+// and rules out a plain one that cannot.
+func TestMayMatchAddresses(t *testing.T) {
+	values := []string{
+		" Carol Jones <carol.jones@example.net>\r\n", " car ol@example.net\r\n", " car\r\n ol@example.net\r\n",
+		" Carol Jones <carol . jones @ example . net>\r\n", " Friends: carol@x, bob@y;\r\n", " Friends:;\r\n",
+		" carol@[192.0. 2.1]\r\n", " <@a.example,@b.example:carol@x>\r\n", " Ca rol <x@y>\r\n", " \"Car\"ol <x@y>\r\n",
+		" car(comment)ol@x\r\n", " x@y (Carol)\r\n", " =?utf-8?q?Carol?= <x@y>\r\n", " \"c\\arol\"@x\r\n",
+		" bob@example.org\r\n", " Bob <bob@example.org>, Dave <dave@example.com>\r\n", " carol@\r\n", " @carol\r\n",
+		" Caröl <x@y>\r\n", " \u212arol <x@y>\r\n", " group: ;, carol\r\n", " a <b@c> carol\r\n", " ) carol\r\n",
+	}
+	needles := []string{"carol", "CAROL", "caroljones", "jones", "ol", "example", "192", "2", "x", "comment",
+		"carol.jones", "carol jones", "carol@x", "friends", "krol", "k", "bob", "car", "dave", "y", "a"}
+	ruled := 0
+	for _, v := range values {
+		for _, n := range needles {
+			mt := newMatcher(n)
+			may := mt.mayMatchAddresses([]byte(v))
+			if !may {
+				ruled++
+			}
+			if mt.matchAddresses(unfold(v)) && !may {
+				t.Errorf("%q in %q: matchAddresses is true, mayMatchAddresses false", n, v)
+			}
+		}
+	}
+	if newMatcher("carol").mayMatchAddresses([]byte(" Bob <bob@example.org>\r\n")) {
+		t.Error("a value without the needle is not ruled out")
+	}
+	if ruled == 0 {
+		t.Error("nothing ruled out")
+	}
+}
+
+// eachFieldNamed finds the fields eachField and fieldIs (strings.EqualFold)
+// find, including names that fold to ASCII from other letters: the long s
+// to s, the Kelvin sign to k.
+func TestEachFieldNamed(t *testing.T) {
+	hdr := []byte("Subject: one\r\nsubject : two\r\n\u017fubject: three\r\n SUBJECT: four\r\nSubjects: five\r\n" +
+		"Key: six\r\n\u212aey: seven\r\nno colon\r\nSUBJECT:eight\r\n\tfolded\r\n: nine\r\nX-\u00c9t\u00e9: ten\r\nx-\u00e9t\u00e9: eleven")
+	for _, field := range []string{"Subject", "SUBJECT", "subjects", "key", "KEY", "\u212aEY", "", "x-\u00c9T\u00c9", "nope"} {
+		var want, got []string
+		eachField(hdr, func(name, val []byte) bool {
+			if strings.EqualFold(string(name), field) {
+				want = append(want, string(val))
+			}
+			return true
+		})
+		eachFieldNamed(hdr, field, func(val []byte) bool {
+			got = append(got, string(val))
+			return true
+		})
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%q: got %q, want %q", field, got, want)
+		}
+	}
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppendAll", testAppendAll},
 		{"AppendAndRead", testAppendAndRead},
 		{"FetchRecordsOwned", testFetchRecordsOwned},
+		{"FetchStructures", testFetchStructures},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
 		{"UIDsNeverReused", testUIDsNeverReused},
@@ -619,6 +620,66 @@ func testAppendAndRead(t *testing.T, e *env) {
 	wantKind(t, "Append to missing mailbox", err, imap.ErrTryCreate)
 	_, _, err = e.s.Snapshot(e.ctx, "u", "nope")
 	wantKind(t, "Snapshot of missing mailbox", err, imap.ErrNonexistent)
+}
+
+// testFetchStructures: Fetch of many messages returns each one's structure
+// as appended, after expunges and copies in between, and each record's
+// structure is its own: appending to one changes no other.
+func testFetchStructures(t *testing.T, e *env) {
+	e.user("u")
+	e.create("u", "other")
+	want := map[imap.UID][]byte{}
+	var uids []imap.UID
+	add := func(box, body string) {
+		msg := newMessage(body)
+		r, err := e.s.Append(e.ctx, "u", box, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if box == "INBOX" {
+			want[r.UID] = msg.Structure
+			uids = append(uids, r.UID)
+		}
+	}
+	for i := range 40 {
+		add("INBOX", fmt.Sprintf("Subject: %d\r\n\r\n%s\r\n", i, strings.Repeat("x", i*37)))
+		if i%7 == 0 {
+			add("other", fmt.Sprintf("Subject: other %d\r\n\r\n", i))
+		}
+	}
+	e.setFlags("u", "INBOX", ports.FlagsAdd, []string{`\Deleted`}, uids[3], uids[20])
+	gone, err := e.s.Expunge(e.ctx, "u", "INBOX", []imap.UID{uids[3], uids[20]})
+	if err != nil || len(gone) != 2 {
+		t.Fatalf("Expunge = %v, %v", gone, err)
+	}
+	delete(want, uids[3])
+	delete(want, uids[20])
+	_, others := e.snapshot("u", "other")
+	cp, err := e.s.Copy(e.ctx, "u", "other", uidsOf(others), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range cp.Dest {
+		want[u] = []byte(fmt.Sprintf("structure of Subject: other %d\r\n\r\n", 7*i))
+		uids = append(uids, u)
+	}
+	recs, err := e.s.Fetch(e.ctx, "u", "INBOX", uids)
+	if err != nil || len(recs) != len(want) {
+		t.Fatalf("Fetch: %d records, %v; want %d", len(recs), err, len(want))
+	}
+	for i := range recs {
+		if w := want[recs[i].UID]; !bytes.Equal(recs[i].Structure, w) {
+			t.Errorf("UID %d: structure %q, want %q", recs[i].UID, recs[i].Structure, w)
+		}
+		if i > 0 {
+			_ = append(recs[i-1].Structure, "overwritten"...)
+		}
+	}
+	for _, r := range recs {
+		if w := want[r.UID]; !bytes.Equal(r.Structure, w) {
+			t.Errorf("UID %d after appending to another record: structure %q, want %q", r.UID, r.Structure, w)
+		}
+	}
 }
 
 func testAppendSizeMismatch(t *testing.T, e *env) {

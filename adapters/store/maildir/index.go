@@ -610,6 +610,50 @@ func (c *cacheFile) sync() error {
 func (c *cacheFile) Close() error { return c.f.Close() }
 
 // readBlob reads one structure blob from the mailbox's cache file.
+// blobSpan is a stretch of the cache file read at once: the structures of
+// a batch of messages, which appends write one after the other.
+type blobSpan struct {
+	off int64
+	b   []byte
+}
+
+// readSpan reads the stretch of the cache file that holds the structures
+// of the entries at pos, in one read instead of one per message, when it
+// is not much longer than they are together. It returns an empty span
+// otherwise, or when the read fails: readBlob then reads each one.
+func readSpan(f *os.File, x *index, pos []int) blobSpan {
+	lo, hi, total := int64(-1), int64(0), int64(0)
+	for _, i := range pos {
+		e := &x.msgs[i]
+		if e.slen <= 0 {
+			continue
+		}
+		if lo < 0 || e.soff < lo {
+			lo = e.soff
+		}
+		hi = max(hi, e.soff+e.slen)
+		total += e.slen
+	}
+	if lo < 0 || hi-lo > 2*total+64<<10 {
+		return blobSpan{}
+	}
+	b := make([]byte, hi-lo)
+	if _, err := f.ReadAt(b, lo); err != nil {
+		return blobSpan{}
+	}
+	return blobSpan{off: lo, b: b}
+}
+
+// blob returns e's structure from the span, capped at its end, when the
+// span holds it.
+func (s blobSpan) blob(e *entry) ([]byte, bool) {
+	if e.slen <= 0 || e.soff < s.off || e.soff+e.slen > s.off+int64(len(s.b)) {
+		return nil, false
+	}
+	from, to := e.soff-s.off, e.soff-s.off+e.slen
+	return s.b[from:to:to], true
+}
+
 func readBlob(f *os.File, e *entry) ([]byte, error) {
 	if e.slen == 0 {
 		return nil, nil

@@ -270,6 +270,10 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 	if cache != nil {
 		defer cache.Close()
 	}
+	var span blobSpan
+	if cache != nil {
+		span = readSpan(cache, x, pos)
+	}
 	out := make([]ports.MessageRecord, 0, len(pos))
 	for _, i := range pos {
 		e := &x.msgs[i]
@@ -277,7 +281,9 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		if e.saved != 0 {
 			r.SaveDate = time.Unix(e.saved, 0)
 		}
-		if e.slen > 0 && cache != nil {
+		if b, ok := span.blob(e); ok {
+			r.Structure = b
+		} else if e.slen > 0 && cache != nil {
 			if r.Structure, err = readBlob(cache, e); err != nil {
 				return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
 			}

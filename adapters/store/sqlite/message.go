@@ -366,16 +366,36 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 			return err
 		}
 		p := flagParser{}
+		// The structures are copied into shared blocks, not one
+		// allocation each; every record's slice is capped at its end.
+		var arena []byte
+		if out == nil {
+			out = make([]ports.MessageRecord, 0, min(len(want), 4096))
+		}
+		// One set of scan targets for all rows, of types database/sql
+		// assigns without reflection (imap.UID and uint64 take a detour
+		// through a string).
+		var r ports.MessageRecord
+		var flags, structure sql.RawBytes
+		var uid, modseq, sec, zone, saved int64
+		dest := []any{&uid, &modseq, &flags, &sec, &zone, &r.Size, &structure, &saved}
 		return uidQuery(ctx, tx, `
 			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, b.structure, m.savedate
 			FROM messages m JOIN bodies b ON b.id = m.body_id
 			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`,
 			m.id, uidRanges(want), func(rows *sql.Rows) error {
-				var r ports.MessageRecord
-				var flags sql.RawBytes
-				var sec, zone, saved int64
-				if err := rows.Scan(&r.UID, &r.ModSeq, &flags, &sec, &zone, &r.Size, &r.Structure, &saved); err != nil {
+				r = ports.MessageRecord{}
+				if err := rows.Scan(dest...); err != nil {
 					return err
+				}
+				r.UID, r.ModSeq = imap.UID(uid), uint64(modseq)
+				if structure != nil {
+					if cap(arena)-len(arena) < len(structure) {
+						arena = make([]byte, 0, max(64<<10, len(structure)))
+					}
+					n := len(arena)
+					arena = append(arena, structure...)
+					r.Structure = arena[n:len(arena):len(arena)]
 				}
 				if saved != 0 {
 					r.SaveDate = time.Unix(saved, 0)
