@@ -4,18 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
-	"github.com/imapd-go/imapd/adapters/store/maildir"
-	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/app"
-	"github.com/imapd-go/imapd/ports"
 )
 
 // bodyCount messages of bodySize bytes: the shape of the comparison's
@@ -29,17 +25,7 @@ const (
 // "maildir") holding bodyCount distinct messages in INBOX.
 func newStoreServer(b *testing.B, kind string) (*benchServer, int64) {
 	dir := b.TempDir()
-	var st ports.Store
-	var err error
-	switch kind {
-	case "sqlite":
-		st, err = sqlite.Open(filepath.Join(dir, "spool"))
-	case "maildir":
-		st, err = maildir.Open(filepath.Join(dir, "spool"))
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := openBenchStore(b, kind, dir)
 	b.Cleanup(func() { st.Close() })
 	db := sasl.Open(dir)
 	if err := db.Add("alice", "secret"); err != nil {
