@@ -2,16 +2,10 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/imapd-go/imapd/adapters/auth/sasl"
-	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
-	"github.com/imapd-go/imapd/app"
 )
 
 // bodyCount messages of bodySize bytes: the shape of the comparison's
@@ -27,13 +21,8 @@ func newStoreServer(b *testing.B, kind string) (*benchServer, int64) {
 	dir := b.TempDir()
 	st := openBenchStore(b, kind, dir)
 	b.Cleanup(func() { st.Close() })
-	db := sasl.Open(dir)
-	if err := db.Add("alice", "secret"); err != nil {
-		b.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true}, db)
-	srv := app.New(app.Options{ServerName: "bench", ConfigDir: dir}, st, auth, filelog.New(dir, "imap", logger), logger)
+	s := newBenchServerOn(b, dir, st)
+	srv := s.srv
 	ctx := context.Background()
 	if err := st.EnsureUser(ctx, "alice"); err != nil {
 		b.Fatal(err)
@@ -46,7 +35,7 @@ func newStoreServer(b *testing.B, kind string) (*benchServer, int64) {
 			b.Fatal(err)
 		}
 	}
-	return &benchServer{srv: srv, dir: dir}, total
+	return s, total
 }
 
 // BenchmarkFetchBody measures FETCH 1:* BODY[] of a few hundred 30 KB

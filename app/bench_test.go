@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,9 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
-	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/adapters/transport/stdio"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -39,16 +36,9 @@ func newBenchServer(b testing.TB, dir string) *benchServer {
 	if err != nil {
 		b.Fatalf("sqlite.Open: %v", err)
 	}
-	db := sasl.Open(dir)
-	if ok, _ := db.Exists("alice"); !ok {
-		if err := db.Add("alice", "secret"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true}, db)
-	srv := app.New(app.Options{ServerName: "bench", ConfigDir: dir}, st, auth, filelog.New(dir, "imap", logger), logger)
-	return &benchServer{srv: srv, store: st, dir: dir}
+	s := newBenchServerOn(b, dir, st)
+	s.store = st
+	return s
 }
 
 // rawClient speaks IMAP line by line over one end of a socket pair.
