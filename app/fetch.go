@@ -150,6 +150,7 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 			records[recs[i].UID] = &recs[i]
 		}
 	}
+	tree := needsTree(items)
 	for _, seq := range seqs {
 		e := v.Entry(seq)
 		var rec *ports.MessageRecord
@@ -159,7 +160,7 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 				continue // expunged by another session meanwhile
 			}
 		}
-		if err := c.fetchOne(seq, e.UID, rec, items); err != nil {
+		if err := c.fetchOne(seq, e.UID, rec, items, tree); err != nil {
 			return err
 		}
 	}
@@ -189,9 +190,11 @@ func (l *lazyBody) Close() {
 	}
 }
 
-func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem) error {
+// fetchOne writes one message's FETCH response; tree says whether items
+// need the decoded structure (needsTree, decided once per command).
+func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool) error {
 	var st *message.Structure
-	if rec != nil && needsTree(items) {
+	if rec != nil && tree {
 		var err error
 		if st, err = message.Unmarshal(rec.Structure); err != nil {
 			return err
