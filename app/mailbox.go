@@ -41,7 +41,7 @@ func (c *conn) announceKeywords(flags []string) {
 	sort.Strings(kws)
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), kws...))))
 	if !c.sel.readOnly {
-		c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(" "+strings.Join(kws, " "), len(kws)) + "] Permanent flags")
+		c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(kws) + "] Permanent flags")
 	}
 }
 
@@ -132,7 +132,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged("OK [PERMANENTFLAGS ()] No permanent flags permitted")
 		return result{code: "READ-ONLY", text: "EXAMINE completed"}, nil
 	}
-	c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(kws, len(c.sel.keywords)) + "] Permanent flags")
+	c.w.Untagged("OK [PERMANENTFLAGS " + permanentFlags(strings.Fields(kws)) + "] Permanent flags")
 	return result{code: "READ-WRITE", text: "SELECT completed"}, nil
 }
 
