@@ -16,13 +16,10 @@ const MaxKeywords = 100
 const MaxFlagLength = 1023
 
 // FoldFlag returns the name flag f is compared by: two flags are the same
-// when their folded names are equal.
-func FoldFlag(f string) string { return foldKey(f) }
-
-// foldKey is what flags are compared by in sets: flag names are
-// case-insensitive (RFC 3501 2.3.2), and they are atoms, so ASCII. A name
-// without capitals is returned as it is, without allocating.
-func foldKey(f string) string {
+// when their folded names are equal. Flag names are case-insensitive (RFC
+// 3501 2.3.2), and they are atoms, so ASCII. A name without capitals is
+// returned as it is, without allocating.
+func FoldFlag(f string) string {
 	for i := 0; i < len(f); i++ {
 		if 'A' <= f[i] && f[i] <= 'Z' {
 			return string(appendFold(make([]byte, 0, len(f)), f))
@@ -61,7 +58,7 @@ const smallFlags = 16
 func foldSet(flags []string, extra int) map[string]struct{} {
 	m := make(map[string]struct{}, len(flags)+extra)
 	for _, f := range flags {
-		m[foldKey(f)] = struct{}{}
+		m[FoldFlag(f)] = struct{}{}
 	}
 	return m
 }
@@ -97,7 +94,7 @@ func NormalizeFlags(in []string) ([]string, error) {
 			if hasFold(seen, f) {
 				continue
 			}
-			seen[foldKey(f)] = struct{}{}
+			seen[FoldFlag(f)] = struct{}{}
 		}
 		out = append(out, f)
 	}
@@ -140,7 +137,7 @@ func AddFlags(cur, flags []string) []string {
 	set := foldSet(cur, len(flags))
 	for _, f := range flags {
 		if !hasFold(set, f) {
-			set[foldKey(f)] = struct{}{}
+			set[FoldFlag(f)] = struct{}{}
 			next = append(next, f)
 		}
 	}
@@ -193,7 +190,7 @@ func (s KeywordSet) Add(f string) bool {
 	if hasFold(s.m, f) {
 		return false
 	}
-	s.m[foldKey(f)] = struct{}{}
+	s.m[FoldFlag(f)] = struct{}{}
 	return true
 }
 
