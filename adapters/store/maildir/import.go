@@ -15,7 +15,7 @@ import (
 func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidity uint32, uidNext imap.UID) error {
 	const op = "import mailbox"
 	if name != inbox {
-		if err := checkName(op, name); err != nil {
+		if err := imap.CheckMailboxName(op, name); err != nil {
 			return err
 		}
 	}

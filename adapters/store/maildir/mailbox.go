@@ -188,7 +188,7 @@ func (s *Store) names(op, user string) ([]string, error) {
 	}
 	for _, e := range entries {
 		name, ok := mailboxName(root, e)
-		if !ok || checkName(op, name) != nil || name == inbox {
+		if !ok || imap.CheckMailboxName(op, name) != nil || name == inbox {
 			continue
 		}
 		if fi, err := os.Stat(filepath.Join(root, e, "cur")); err == nil && fi.IsDir() {
@@ -250,7 +250,7 @@ func (s *Store) SetSpecialUse(ctx context.Context, user, name string, uses []str
 // CreateMailbox creates the mailbox and its missing superior levels.
 func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 	const op = "create"
-	if err := checkName(op, name); err != nil {
+	if err := imap.CheckMailboxName(op, name); err != nil {
 		return err
 	}
 	m, err := s.box(op, user, name)
@@ -298,7 +298,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 // INBOX's messages to a new mailbox.
 func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error {
 	const op = "rename"
-	if err := checkName(op, to); err != nil {
+	if err := imap.CheckMailboxName(op, to); err != nil {
 		return err
 	}
 	src, err := s.box(op, user, from)
@@ -347,7 +347,7 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 		}
 	}
 	for _, nn := range moving {
-		if err := checkName(op, nn); err != nil {
+		if err := imap.CheckMailboxName(op, nn); err != nil {
 			return err
 		}
 	}
@@ -442,7 +442,7 @@ func readSubs(root string) ([]string, error) {
 func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed bool) error {
 	const op = "subscribe"
 	if subscribed {
-		if err := checkName(op, name); err != nil && name != inbox {
+		if err := imap.CheckMailboxName(op, name); err != nil && name != inbox {
 			return err
 		}
 	}

@@ -127,10 +127,6 @@ func (s *Store) userRoot(op, user string) (string, error) {
 	return filepath.Join(s.dir, user), nil
 }
 
-// checkName refuses names the store will not hold (imap.CheckMailboxName,
-// which refuses the levels "." and ".." that could not be folder names).
-func checkName(op, name string) error { return imap.CheckMailboxName(op, name) }
-
 // escapeLevel writes the bytes that have a meaning in folder names as %XX.
 func escapeLevel(level string) string {
 	var b strings.Builder
@@ -223,7 +219,7 @@ func (s *Store) box(op, user, name string) (*mailbox, error) {
 	}
 	m := &mailbox{user: user, name: name, root: root, path: root}
 	if name != inbox {
-		if err := checkName(op, name); err != nil {
+		if err := imap.CheckMailboxName(op, name); err != nil {
 			return nil, err
 		}
 		m.path = filepath.Join(root, folderName(name))
