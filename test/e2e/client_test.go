@@ -69,6 +69,11 @@ func TestClientLoginFailsWithWrongPassword(t *testing.T) {
 	if err := c.Login("alice", "secret").Wait(); err != nil {
 		t.Fatalf("LOGIN after failures: %v", err)
 	}
+	// go-imap's reader goroutine may record the new state just after
+	// LOGIN's Wait returns; a NOOP answered after it orders the two.
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
 	if c.State() != imap.ConnStateAuthenticated {
 		t.Fatalf("state %v", c.State())
 	}
