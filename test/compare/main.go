@@ -9,6 +9,11 @@
 // make compare".
 //
 //	go run ./test/compare [-reps 5] [-duration 10s] [-clients 10,50] ...
+//
+// To look at one thing alone: -servers picks the columns that are started
+// (say -servers sqlite,maildir for ours only), -mixed-only skips the
+// single-connection table, and -cpu reports, for each mixed-load run, the
+// CPU time the server's processes and this load generator used.
 package main
 
 import (
@@ -40,11 +45,17 @@ type options struct {
 	cache    string
 	keep     bool
 	mb       float64 // the corpus's size
+	servers  [ncols]bool
+	mixed    bool // the mixed load only
+	cpu      bool // report the CPU time of each mixed-load run
 }
+
+// columnNames are the -servers names of the columns.
+var columnNames = [ncols]string{colSqlite: "sqlite", colMaildir: "maildir", colCyrus: "cyrus", colDovecot: "dovecot"}
 
 func parseFlags() options {
 	var o options
-	var clients string
+	var clients, servers string
 	flag.IntVar(&o.reps, "reps", 5, "timed repetitions of each command of the single-connection table (after one untimed)")
 	flag.IntVar(&o.msgs, "msgs", 500, "messages in the measured mailbox (500 are about 15 MB)")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated messages")
@@ -56,7 +67,18 @@ func parseFlags() options {
 	flag.IntVar(&o.prefork, "prefork", 5, "prefork of the Cyrus-style masters")
 	flag.StringVar(&o.cache, "cache", "/tmp/imapd-compare", "where Dovecot's packages are unpacked and kept between runs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the servers' folders (printed) instead of removing them")
+	flag.StringVar(&servers, "servers", strings.Join(columnNames[:], ","), "the servers to start, separated by commas (the others show as absent)")
+	flag.BoolVar(&o.mixed, "mixed-only", false, "run the mixed load only, without the single-connection table")
+	flag.BoolVar(&o.cpu, "cpu", false, "after each mixed-load run, print the CPU time used by the server's processes, by this program and by the whole machine")
 	flag.Parse()
+	for _, name := range strings.Split(servers, ",") {
+		i := slices.Index(columnNames[:], strings.TrimSpace(name))
+		if i < 0 {
+			fmt.Fprintf(os.Stderr, "-servers %q: want some of %s\n", servers, strings.Join(columnNames[:], ","))
+			os.Exit(2)
+		}
+		o.servers[i] = true
+	}
 	for _, c := range strings.Split(clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || n <= 0 {
@@ -125,6 +147,10 @@ func main() {
 		func() *server { return startCyrus(filepath.Join(tmp, "cyrus"), o.prefork) },
 		func() *server { return startDovecot(o.cache, filepath.Join(tmp, "dovecot"), users) },
 	} {
+		if !o.servers[col] {
+			servers[col] = &server{name: columnNames[col], absent: "not asked for (-servers)"}
+			continue
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); servers[col] = f() }()
 	}
@@ -180,7 +206,11 @@ func main() {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			if err := load(s, msgs, small, loadUsers, o.perUser); err != nil {
+			bench := msgs
+			if o.mixed {
+				bench = nil
+			}
+			if err := load(s, bench, small, loadUsers, o.perUser); err != nil {
 				s.absent = "loading the messages failed: " + err.Error()
 				s.addr = ""
 				return
@@ -223,7 +253,7 @@ func main() {
 	for i := range times {
 		times[i] = make([][]time.Duration, ncols)
 	}
-	for rep := 0; rep <= o.reps; rep++ {
+	for rep := 0; rep <= o.reps && !o.mixed; rep++ {
 		log("single connection: repetition %d of %d%s", rep, o.reps, map[bool]string{true: " (untimed)"}[rep == 0])
 		for i, p := range ps {
 			for k := 0; k < ncols; k++ {
@@ -245,6 +275,9 @@ func main() {
 		}
 	}
 	for i, p := range ps {
+		if o.mixed {
+			break
+		}
 		r := &row{name: p.name, unit: p.unit}
 		for c := range servers {
 			if len(times[i][c]) > 0 {
@@ -296,10 +329,14 @@ func main() {
 			if !s.up() {
 				continue
 			}
+			before := sampleCPU(s)
 			st := mixedLoad(s, loadUsers, small, n, o.duration)
 			r.values[c] = float64(st.commands.Load()) / o.duration.Seconds()
 			log("mixed load, %d clients, %s: %.0f commands/s, %d failed sessions%s", n, s.name, r.values[c], st.errors.Load(),
 				map[bool]string{true: " (first: " + st.first + ")"}[st.first != ""])
+			if o.cpu {
+				log("mixed load, %d clients, %s: %s", n, s.name, sampleCPU(s).since(before, st.commands.Load()))
+			}
 		}
 		mixed = append(mixed, r)
 		rows = append(rows, r)
