@@ -39,8 +39,15 @@ func main() {
 	// session ends normally. (Notify rather than Ignore, so that the
 	// debug_command's shell does not inherit an ignored SIGPIPE.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	os.Exit(run(os.Args, os.Getenv("CYRUS_SERVICE"), os.Stdin, os.Stdout, os.Stderr))
+	stopProfile = startProfile()
+	code := run(os.Args, os.Getenv("CYRUS_SERVICE"), os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }
+
+// stopProfile ends the CPU profile of ProfileEnv, if any, before the
+// process exits.
+var stopProfile = func() {}
 
 func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stderr io.Writer) int {
 	fatal := func(code int, format string, args ...any) int {
@@ -150,6 +157,7 @@ func signalContext(hangup func()) (context.Context, func()) {
 	go func() {
 		for sig := range ch {
 			if sig != syscall.SIGHUP {
+				stopProfile()
 				os.Exit(exitTempFail)
 			}
 			hangup()
