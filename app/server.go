@@ -67,8 +67,12 @@ func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, 
 // Serve serves connections from t, one at a time, until t.Accept returns
 // io.EOF (then Serve returns nil) or ctx ends.
 func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
+	var release *time.Timer
 	for {
 		c, err := t.Accept(ctx)
+		if release != nil {
+			release.Stop()
+		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -78,9 +82,18 @@ func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
 		if err := s.ServeConn(ctx, c); errors.Is(err, ErrShutdown) {
 			return nil
 		}
-		// A process under master waits, mostly idle, for its next session:
-		// give the previous session's memory back to the system now, not
-		// when the runtime's scavenger gets to it.
-		debug.FreeOSMemory()
+		// A process under master that stays idle gives the previous
+		// session's memory back to the system, not when the runtime's
+		// scavenger gets to it. A busy one does not: the forced garbage
+		// collection and the page faults that follow it cost more than the
+		// whole of a short session.
+		release = time.AfterFunc(releaseDelay, releaseMemory)
 	}
 }
+
+// releaseDelay is how long a process waits for its next connection before
+// it gives memory back; releaseMemory does it (both replaced in tests).
+var (
+	releaseDelay  = time.Second
+	releaseMemory = debug.FreeOSMemory
+)

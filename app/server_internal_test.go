@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/adapters/transport/stdio"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// queueTransport hands out the connections sent on conns, then io.EOF once
+// conns is closed.
+type queueTransport struct{ conns chan ports.Conn }
+
+func (q *queueTransport) Accept(ctx context.Context) (ports.Conn, error) {
+	c, ok := <-q.conns
+	if !ok {
+		return nil, io.EOF
+	}
+	return c, nil
+}
+
+func (q *queueTransport) Close() error { return nil }
+
+// logoutSession queues one connection whose client says LOGOUT, and
+// returns when the server has answered it.
+func logoutSession(t *testing.T, q *queueTransport) {
+	t.Helper()
+	srv, cli := net.Pipe()
+	q.conns <- stdio.NewConn(srv, "test", 0)
+	go cli.Write([]byte("a LOGOUT\r\n"))
+	b, err := io.ReadAll(cli)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("session: %q, %v", b, err)
+	}
+}
+
+// TestServeReleasesMemoryOnlyWhenIdle: a process that goes from one session
+// straight to the next does not force a garbage collection between them;
+// one left waiting for a connection does.
+func TestServeReleasesMemoryOnlyWhenIdle(t *testing.T) {
+	var released atomic.Int32
+	oldDelay, oldRelease := releaseDelay, releaseMemory
+	defer func() { releaseDelay, releaseMemory = oldDelay, oldRelease }()
+	releaseMemory = func() { released.Add(1) }
+	releaseDelay = time.Hour
+
+	dir, log := t.TempDir(), slog.New(slog.DiscardHandler)
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true}, sasl.Open(dir))
+	s := New(Options{ServerName: "test", ConfigDir: dir}, nil, auth, filelog.New(dir, "imap", log), log)
+	q := &queueTransport{conns: make(chan ports.Conn)}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), q) }()
+	for range 3 {
+		logoutSession(t, q)
+	}
+	if n := released.Load(); n != 0 {
+		t.Errorf("memory released %d times between back-to-back sessions, want 0", n)
+	}
+
+	// Now an idle wait longer than the delay.
+	releaseDelay = time.Millisecond
+	logoutSession(t, q)
+	deadline := time.Now().Add(10 * time.Second)
+	for released.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if released.Load() == 0 {
+		t.Error("memory never released while the process waited for a connection")
+	}
+	close(q.conns)
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
