@@ -74,3 +74,15 @@ func TestFormatDebugCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestProcs: one P per process unless GOMAXPROCS is set.
+func TestProcs(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want int
+	}{{"", 1}, {"2", 0}, {"1", 0}} {
+		if got := procs(tc.env); got != tc.want {
+			t.Errorf("procs(%q) = %d, want %d", tc.env, got, tc.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/term"
@@ -39,10 +40,28 @@ func main() {
 	// session ends normally. (Notify rather than Ignore, so that the
 	// debug_command's shell does not inherit an ignored SIGPIPE.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// A process serves one session at a time, and master runs as many
+	// processes as there are sessions: they are the parallelism. A second
+	// P in each process only adds hand-offs between threads (every
+	// goroutine a query or a transaction starts wakes another thread),
+	// which under many clients cost more CPU than the sessions' own work.
+	// GOMAXPROCS in the environment still decides.
+	if n := procs(os.Getenv("GOMAXPROCS")); n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
 	stopProfile = startProfile()
 	code := run(os.Args, os.Getenv("CYRUS_SERVICE"), os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	os.Exit(code)
+}
+
+// procs is the GOMAXPROCS imapd sets given the environment's: one, unless
+// the environment says otherwise (0: leave the runtime's choice).
+func procs(env string) int {
+	if env != "" {
+		return 0
+	}
+	return 1
 }
 
 // stopProfile ends the CPU profile of ProfileEnv, if any, before the
