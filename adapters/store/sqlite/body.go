@@ -18,12 +18,17 @@ import (
 // itself, so reading it whole costs one query, not two.
 func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (ports.MessageBody, error) {
 	const op = "open"
-	b := &body{db: s.r, seq: -1}
+	u, err := s.acquire(user)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	// The body keeps the user's database open until it is closed.
+	b := &body{db: u.r, seq: -1, done: func() { s.release(u) }}
 	// One statement, no transaction: every FETCH of a body opens it.
-	err := retryBusy(ctx, func() error {
+	err = retryBusy(ctx, func() error {
 		// Scalar subqueries rather than a three-way join: SQLite plans
 		// the join on every run, which cost twice the lookup itself.
-		rows, err := s.r.QueryContext(ctx, `SELECT m.body_id, m.size,
+		rows, err := u.r.QueryContext(ctx, `SELECT m.body_id, m.size,
 			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
 			FROM messages m
 			WHERE m.mailbox_id = (SELECT id FROM mailboxes
@@ -49,6 +54,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		return rows.Close()
 	})
 	if errors.Is(err, sql.ErrNoRows) {
+		b.Close()
 		return nil, imap.Errorf(op, imap.ErrNonexistent, "no message with UID %d in %q", uid, name)
 	}
 	if err != nil {
@@ -74,6 +80,7 @@ type body struct {
 	db   *sql.DB
 	id   int64
 	size int64
+	done func() // called once, by the first Close
 
 	mu   sync.Mutex // guards seq, data and buf, for concurrent ReadAt calls
 	seq  int64
@@ -87,6 +94,10 @@ func (b *body) Size() int64 { return b.size }
 
 func (b *body) Close() error {
 	b.mu.Lock()
+	if b.done != nil {
+		b.done()
+		b.done = nil
+	}
 	if b.buf != nil {
 		*b.buf = b.data[:0]
 		chunkBufs.Put(b.buf)

@@ -15,7 +15,7 @@ import (
 func BulkAppend(s *Store, user, name string, n int, body []byte, flags string) error {
 	ctx := context.Background()
 	sec, zone := dateIn(time.Now())
-	return s.write(ctx, "bulk", func(tx *sql.Tx) error {
+	return s.write(ctx, user, "bulk", func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, "bulk", user, name, imap.ErrTryCreate)
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidit
 	if uidValidity == 0 || uidNext == 0 {
 		return imap.Errorf(op, imap.ErrCannot, "UIDVALIDITY and UIDNEXT must not be zero")
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user, true)
 		if err != nil {
 			return err
@@ -69,7 +69,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		date = time.Now()
 	}
 	sec, zone := dateIn(date)
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func TestLegacyDotNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{".", ".."} {
-		err := s.write(ctx, "legacy", func(tx *sql.Tx) error {
+		err := s.write(ctx, "u", "legacy", func(tx *sql.Tx) error {
 			uid, err := userID(ctx, tx, "u", false)
 			if err != nil {
 				return err
@@ -214,28 +214,20 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-// TestUpgradeFromVersion1: a database written before mailboxes had
-// special-use attributes is upgraded in place when opened.
+// TestUpgradeFromVersion1: a shared database written before mailboxes had
+// special-use attributes is upgraded in place when opened, then split.
 func TestUpgradeFromVersion1(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
+	makeShared(t, dir, func(s *Store) {
+		if err := s.EnsureUser(ctx, "u"); err != nil {
+			t.Fatal(err)
+		}
+	}, `ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE mailboxes DROP COLUMN keywords`,
+		`ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`)
 	s, err := Open(dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE mailboxes DROP COLUMN keywords`,
-		`ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`} {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s.Close()
-	s, err = Open(dir)
-	if err != nil {
-		t.Fatalf("reopening a version 1 database: %v", err)
+		t.Fatalf("opening a version 1 database: %v", err)
 	}
 	defer s.Close()
 	if err := s.SetSpecialUse(ctx, "u", "INBOX", []string{`\Flagged`}); err != nil {
@@ -274,9 +266,14 @@ func TestKeywordBound(t *testing.T) {
 	if err := s.ImportMessage(ctx, "u", "old", 3, msg(full...)); err != nil {
 		t.Fatal(err)
 	}
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
 	bound := func() (string, bool) {
 		var b *string
-		if err := s.r.QueryRowContext(ctx, `SELECT keywords FROM mailboxes WHERE name = 'old'`).Scan(&b); err != nil {
+		if err := u.r.QueryRowContext(ctx, `SELECT keywords FROM mailboxes WHERE name = 'old'`).Scan(&b); err != nil {
 			t.Fatal(err)
 		}
 		if b == nil {
@@ -305,11 +302,16 @@ func TestReadPoolMapsTheFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
 	for _, tc := range []struct {
 		name string
 		db   *sql.DB
 		want int64
-	}{{"read", s.r, mmapSize}, {"write", s.w, 0}, {"light write", s.lw, 0}} {
+	}{{"read", u.r, mmapSize}, {"write", u.w, 0}} {
 		var got int64
 		if err := tc.db.QueryRow("PRAGMA mmap_size").Scan(&got); err != nil {
 			t.Fatal(err)
@@ -317,6 +319,37 @@ func TestReadPoolMapsTheFile(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s pool: mmap_size %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestLightWriteKeepsWritesDurable: a light write (ClaimRecent) runs
+// without its own fsync on a write connection, which then goes back to
+// synchronous=FULL for the durable writes that follow on it.
+func TestLightWriteKeepsWritesDurable(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
+	u.w.SetMaxOpenConns(1) // the light write and the check share one connection
+	if _, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: 3, Body: strings.NewReader("x\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ClaimRecent(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	var mode int
+	if err := u.w.QueryRow("PRAGMA synchronous").Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("write connection after a light write: synchronous = %d, %v; want 2 (FULL)", mode, err)
 	}
 }
 

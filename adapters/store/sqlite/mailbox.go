@@ -126,7 +126,7 @@ func (s *Store) EnsureUser(ctx context.Context, user string) error {
 	}
 	// The common case (every login of a known user) needs no write lock.
 	var found bool
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		_, err := lookup(ctx, tx, op, user, inbox, imap.ErrNonexistent)
 		found = err == nil
 		if errors.Is(err, imap.ErrNonexistent) {
@@ -137,7 +137,7 @@ func (s *Store) EnsureUser(ctx context.Context, user string) error {
 	if err != nil || found {
 		return err
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user, true)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) EnsureUser(ctx context.Context, user string) error {
 // DeleteUser removes everything the user has.
 func (s *Store) DeleteUser(ctx context.Context, user string) error {
 	const op = "delete user"
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user, false)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -228,7 +228,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 // ListMailboxes returns the user's mailboxes sorted by name (byte order).
 func (s *Store) ListMailboxes(ctx context.Context, user string) ([]ports.MailboxInfo, error) {
 	var out []ports.MailboxInfo
-	err := s.read(ctx, "list", func(tx *sql.Tx) error {
+	err := s.read(ctx, user, "list", func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `
 			SELECT m.name, m.specialuse FROM mailboxes m JOIN users u ON u.id = m.user_id
@@ -252,7 +252,7 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]ports.Mailbox
 // SetSpecialUse records the mailbox's special-use attributes in its row.
 func (s *Store) SetSpecialUse(ctx context.Context, user, name string, uses []string) error {
 	const op = "special-use"
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -268,7 +268,7 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 	if err := checkName(op, name); err != nil {
 		return err
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user, true)
 		if err != nil {
 			return err
@@ -294,7 +294,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 	if name == inbox {
 		return imap.Errorf(op, imap.ErrCannot, "INBOX cannot be deleted")
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -310,7 +310,7 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 	if err := checkName(op, to); err != nil {
 		return err
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		src, err := lookup(ctx, tx, op, user, from, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -436,7 +436,7 @@ func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed
 			return err
 		}
 	}
-	return s.write(ctx, op, func(tx *sql.Tx) error {
+	return s.write(ctx, user, op, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, user, subscribed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // nothing to unsubscribe
@@ -456,7 +456,7 @@ func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed
 // Subscriptions returns the subscribed names, sorted.
 func (s *Store) Subscriptions(ctx context.Context, user string) ([]string, error) {
 	var out []string
-	err := s.read(ctx, "subscriptions", func(tx *sql.Tx) error {
+	err := s.read(ctx, user, "subscriptions", func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `
 			SELECT s.name FROM subscriptions s JOIN users u ON u.id = s.user_id

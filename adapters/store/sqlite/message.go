@@ -36,7 +36,7 @@ func dateOut(sec, zone int64) time.Time {
 func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
 	const op = "status"
 	var st ports.MailboxStatus
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -88,7 +88,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		}
 	}
 	var res []ports.AppendResult
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
 		res = res[:0]
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrTryCreate)
 		if err != nil {
@@ -179,7 +179,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 	const op = "snapshot"
 	var st ports.MailboxStatus
 	var metas []ports.MessageMeta
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
@@ -225,7 +225,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
 	const op = "changes"
 	var ch ports.Changes
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		ch = ports.Changes{}
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
@@ -359,7 +359,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 	const op = "fetch"
 	want := sortedUIDs(uids)
 	var out []ports.MessageRecord
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		out = out[:0]
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
@@ -436,7 +436,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 	}
 	var out []ports.MessageMeta
 	var modified []imap.UID
-	err = s.write(ctx, opName, func(tx *sql.Tx) error {
+	err = s.write(ctx, user, opName, func(tx *sql.Tx) error {
 		out, modified = nil, nil
 		m, err := lookup(ctx, tx, opName, user, name, imap.ErrNonexistent)
 		if err != nil {
@@ -530,7 +530,7 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		bodyID int64
 	}
 	var gone []imap.UID
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
 		gone = nil
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
@@ -655,7 +655,7 @@ func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, de
 	const op = "copy"
 	want := sortedUIDs(uids)
 	var res ports.CopyResult
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
 		var err error
 		res, _, err = copyIn(ctx, tx, op, user, name, want, dest)
 		return err
@@ -669,7 +669,7 @@ func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, de
 	const op = "move"
 	want := sortedUIDs(uids)
 	var res ports.CopyResult
-	err := s.write(ctx, op, func(tx *sql.Tx) error {
+	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
 		var bodies []int64
 		var err error
 		res, bodies, err = copyIn(ctx, tx, op, user, name, want, dest)
@@ -788,7 +788,7 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 // processes) never both claim a message.
 func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
 	const op = "claim recent"
-	err = s.writeLight(ctx, op, func(tx *sql.Tx) error {
+	err = s.writeLight(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err

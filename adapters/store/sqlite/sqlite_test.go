@@ -48,13 +48,19 @@ func TestKillDuringAppend(t *testing.T) {
 	if len(dirs) == 0 {
 		return
 	}
-	db, err := sql.Open("sqlite3", filepath.Join(dirs[0], sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob(filepath.Join(dirs[0], sqlite.UsersDir, "*", sqlite.FileName))
+	if len(files) == 0 {
+		t.Fatal("no user database")
 	}
-	defer db.Close()
-	var check string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity_check = %q, %v", check, err)
+	for _, f := range append(files, filepath.Join(dirs[0], sqlite.FileName)) {
+		db, err := sql.Open("sqlite3", f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var check string
+		if err := db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+			t.Errorf("%s: integrity_check = %q, %v", f, check, err)
+		}
+		db.Close()
 	}
 }

@@ -1,19 +1,26 @@
-// Package sqlite keeps users' mailboxes and messages in one SQLite database
-// (mail.db in the partition directory) and implements ports.Store on it.
+// Package sqlite keeps each user's mailboxes and messages in an SQLite
+// database of their own (users/NAME/mail.db in the partition directory,
+// see users.go) and implements ports.Store on them. One database per user
+// means that writes by different users never wait for each other: each
+// database has its own write lock, its own WAL and its own fsyncs. The
+// store's directory database, mail.db, holds no mail: it records the
+// layout, and a store written before per-user databases is split on
+// first open (split.go).
 //
-// Many imapd processes open the same database at once, so the database runs
-// in WAL mode (readers never block the writer), every write is one short
-// transaction begun with BEGIN IMMEDIATE (two processes never deadlock while
-// upgrading a read lock to a write lock) and every commit is fsynced
-// (synchronous=FULL), which makes an APPEND durable when it returns. Message
-// bytes are kept in 64 KiB chunks so that a reader fetches only the chunks a
-// FETCH needs. The package depends on the ports and the domain vocabulary
-// only; it knows nothing of the protocol.
+// Many imapd processes open the same databases at once, so each runs in
+// WAL mode (readers never block the writer), every write is one short
+// transaction begun with BEGIN IMMEDIATE (two processes never deadlock
+// while upgrading a read lock to a write lock) and every commit is fsynced
+// (synchronous=FULL), which makes an APPEND durable when it returns.
+// Message bytes are kept in 64 KiB chunks so that a reader fetches only
+// the chunks a FETCH needs. The package depends on the ports and the
+// domain vocabulary only; it knows nothing of the protocol.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"github.com/imapd-go/imapd/adapters/store/fswatch"
@@ -29,7 +36,8 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
-// FileName is the name of the database file inside the store's directory.
+// FileName is the name of the store's directory database, and of each
+// user's database inside the user's folder.
 const FileName = "mail.db"
 
 const (
@@ -43,16 +51,28 @@ const (
 	// maxConns caps each connection pool: a process serves one session at a
 	// time, so a few connections are plenty.
 	maxConns = 4
-	// schemaVersion is recorded in PRAGMA user_version.
+	// schemaVersion is recorded in PRAGMA user_version of each user's
+	// database (and was, before the split, in the shared one). A new
+	// table or column is a new version: a step in upgrade and the table
+	// in schema.
 	schemaVersion = 4
 )
 
-// Store is a ports.Store on one SQLite database. It is safe for concurrent
-// use by many goroutines and by many processes opening the same directory.
+// Store is a ports.Store on one SQLite database per user. It is safe for
+// concurrent use by many goroutines and by many processes opening the same
+// directory.
 type Store struct {
+	dir string // the partition: mail.db and users/
+
+	mu   sync.Mutex
+	dbs  map[string]*userDB // open databases, by user
+	tick uint64             // counts releases, for least-recently-used
+}
+
+// db is one SQLite database file with its three connection pools.
+type db struct {
 	w   *sql.DB // writes: every transaction begins IMMEDIATE
 	r   *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
-	lw  *sql.DB // light writes: IMMEDIATE, committed without an fsync of their own
 	dir string  // the folder of the database, its WAL and shared memory
 
 	notifyOnce sync.Once
@@ -145,16 +165,28 @@ func init() {
 	}})
 }
 
-// Open opens (creating if needed) the store kept in dir: one database file,
-// dir/mail.db. Any number of processes may open the same directory at once.
+// Open opens (creating if needed) the store kept in dir. Any number of
+// processes may open the same directory at once. A store written in the
+// shared layout (every user in dir/mail.db) is split into per-user
+// databases first, under the shared database's write lock.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	path, err := filepath.Abs(filepath.Join(dir, FileName))
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	s := &Store{dir: abs, dbs: map[string]*userDB{}}
+	if err := s.openLayout(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDB opens the database file at path (creating it if needed), without
+// looking at its schema.
+func openDB(path string) (*db, error) {
 	base := "file:" + escapePath(path) + fmt.Sprintf(
 		"?_busy_timeout=%d&_journal_mode=WAL&_synchronous=FULL&_stmt_cache_size=32",
 		busyTimeout.Milliseconds())
@@ -167,37 +199,21 @@ func Open(dir string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	// Writes whose loss in a power cut harms nothing (which session saw a
-	// message as \Recent) commit without their own fsync: in WAL mode the
-	// next durable commit makes them durable too, and the database is
-	// consistent either way.
-	lw, err := sql.Open("sqlite3", strings.Replace(base, "_synchronous=FULL", "_synchronous=NORMAL", 1)+"&_txlock=immediate")
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
+	for _, p := range []*sql.DB{w, r} {
+		p.SetMaxOpenConns(maxConns)
+		p.SetMaxIdleConns(maxConns)
 	}
-	lw.SetMaxOpenConns(1)
-	lw.SetMaxIdleConns(1)
-	for _, db := range []*sql.DB{w, r} {
-		db.SetMaxOpenConns(maxConns)
-		db.SetMaxIdleConns(maxConns)
-	}
-	s := &Store{w: w, r: r, lw: lw, dir: filepath.Dir(path)}
-	if err := s.init(); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return &db{w: w, r: r, dir: filepath.Dir(path)}, nil
 }
 
-// init creates the schema once per database; later opens only read the
-// version, so many processes starting together do not queue for the lock.
-func (s *Store) init() error {
+// init creates the schema once per database, or brings an older one up to
+// schemaVersion; later opens only read the version, so many processes
+// starting together do not queue for the lock.
+func (d *db) init() error {
 	ctx := context.Background()
 	var v int
 	err := retryBusy(ctx, func() error {
-		return s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		return d.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: open: %w", err)
@@ -208,7 +224,7 @@ func (s *Store) init() error {
 	if v > schemaVersion {
 		return fmt.Errorf("sqlite: open: database schema %d is newer than this program (%d)", v, schemaVersion)
 	}
-	return s.write(ctx, "open", func(tx *sql.Tx) error {
+	return d.write(ctx, "open", func(tx *sql.Tx) error {
 		// Read the version again under the write lock: another process
 		// may have upgraded the database meanwhile.
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -217,23 +233,8 @@ func (s *Store) init() error {
 		if v == schemaVersion {
 			return nil
 		}
-		if v >= 1 && v < 2 {
-			// Version 2 adds the special-use attributes of mailboxes.
-			if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN specialuse TEXT NOT NULL DEFAULT ''`); err != nil {
-				return err
-			}
-		}
-		if v >= 1 && v < 3 {
-			// Version 3 adds each message's save date (RFC 8514).
-			if _, err := tx.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN savedate INTEGER NOT NULL DEFAULT 0`); err != nil {
-				return err
-			}
-		}
-		if v >= 1 && v < 4 {
-			// Version 4 adds the mailbox's keyword bound (admitKeywords).
-			if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN keywords TEXT`); err != nil {
-				return err
-			}
+		if err := upgrade(ctx, tx, v); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
@@ -243,13 +244,51 @@ func (s *Store) init() error {
 	})
 }
 
-// Close releases the database connections.
-func (s *Store) Close() error {
-	var nerr error
-	if s.notifyFile != nil {
-		nerr = s.notifyFile.Close()
+// upgrade brings the tables of a database at version v (0: new, empty)
+// up to schemaVersion, inside the caller's write transaction; schema then
+// creates whatever is missing. A new version adds its step here, guarded
+// by v >= 1 && v < N (a new database gets everything from schema).
+func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
+	if v >= 1 && v < 2 {
+		// Version 2 adds the special-use attributes of mailboxes.
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN specialuse TEXT NOT NULL DEFAULT ''`); err != nil {
+			return err
+		}
 	}
-	return errors.Join(s.w.Close(), s.r.Close(), s.lw.Close(), nerr)
+	if v >= 1 && v < 3 {
+		// Version 3 adds each message's save date (RFC 8514).
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE messages ADD COLUMN savedate INTEGER NOT NULL DEFAULT 0`); err != nil {
+			return err
+		}
+	}
+	if v >= 1 && v < 4 {
+		// Version 4 adds the mailbox's keyword bound (admitKeywords).
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN keywords TEXT`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases every database connection.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for user, u := range s.dbs {
+		errs = append(errs, u.close())
+		delete(s.dbs, user)
+	}
+	return errors.Join(errs...)
+}
+
+// close releases the database's connections.
+func (d *db) close() error {
+	var nerr error
+	if d.notifyFile != nil {
+		nerr = d.notifyFile.Close()
+	}
+	return errors.Join(d.w.Close(), d.r.Close(), nerr)
 }
 
 // escapePath makes a file name safe inside a file: URI, whose query part
@@ -289,24 +328,75 @@ func retryBusy(ctx context.Context, fn func() error) error {
 	return err
 }
 
+// write runs fn in one IMMEDIATE transaction on the user's database and
+// commits it.
+func (s *Store) write(ctx context.Context, user, op string, fn func(*sql.Tx) error) error {
+	u, err := s.acquire(user)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer s.release(u)
+	return u.write(ctx, op, fn)
+}
+
+// writeLight is write for changes that need not be durable on their own.
+func (s *Store) writeLight(ctx context.Context, user, op string, fn func(*sql.Tx) error) error {
+	u, err := s.acquire(user)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer s.release(u)
+	return u.writeLight(ctx, op, fn)
+}
+
+// read runs fn in one read transaction on the user's database.
+func (s *Store) read(ctx context.Context, user, op string, fn func(*sql.Tx) error) error {
+	u, err := s.acquire(user)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer s.release(u)
+	return u.read(ctx, op, fn)
+}
+
 // write runs fn in one IMMEDIATE transaction and commits it. Only beginning
 // the transaction is retried: fn may consume a stream (APPEND's body), so a
 // transaction that started is never replayed. Once BEGIN IMMEDIATE holds the
 // write lock, nothing inside fn or COMMIT can be refused as busy in WAL mode.
-func (s *Store) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-	return s.writeOn(s.w, ctx, op, fn)
+func (d *db) write(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	return d.writeOn(d.w.BeginTx, ctx, op, fn)
 }
 
-// writeLight is write for changes that need not be durable on their own.
-func (s *Store) writeLight(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-	return s.writeOn(s.lw, ctx, op, fn)
+// writeLight is write for changes whose loss in a power cut harms nothing
+// (which session saw a message as \Recent): they commit without an fsync
+// of their own, since in WAL mode the next durable commit makes them
+// durable too, and the database is consistent either way. The write
+// connection is switched to synchronous=NORMAL for the one transaction
+// (a pool of its own would cost another connection per user database).
+func (d *db) writeLight(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	conn, err := d.w.Conn(ctx)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return wrapErr(op, err)
+	}
+	defer func() {
+		// Back to FULL before the connection serves a durable write; one
+		// that cannot be switched back is dropped from the pool.
+		if _, err := conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL"); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return d.writeOn(conn.BeginTx, ctx, op, fn)
 }
 
-func (s *Store) writeOn(db *sql.DB, ctx context.Context, op string, fn func(*sql.Tx) error) error {
+func (d *db) writeOn(begin func(context.Context, *sql.TxOptions) (*sql.Tx, error), ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	var tx *sql.Tx
 	err := retryBusy(ctx, func() error {
 		var err error
-		tx, err = db.BeginTx(ctx, nil)
+		tx, err = begin(ctx, nil)
 		return err
 	})
 	if err != nil {
@@ -319,7 +409,7 @@ func (s *Store) writeOn(db *sql.DB, ctx context.Context, op string, fn func(*sql
 	if err := tx.Commit(); err != nil {
 		return wrapErr(op, err)
 	}
-	s.notify()
+	d.notify()
 	return nil
 }
 
@@ -329,22 +419,22 @@ func (s *Store) writeOn(db *sql.DB, ctx context.Context, op string, fn func(*sql
 const NotifyFile = "mail.db-notify"
 
 // notify touches NotifyFile: one write, no fsync, after each commit.
-func (s *Store) notify() {
-	s.notifyOnce.Do(func() {
-		s.notifyFile, _ = os.OpenFile(filepath.Join(s.dir, NotifyFile), os.O_WRONLY|os.O_CREATE, 0o600)
+func (d *db) notify() {
+	d.notifyOnce.Do(func() {
+		d.notifyFile, _ = os.OpenFile(filepath.Join(d.dir, NotifyFile), os.O_WRONLY|os.O_CREATE, 0o600)
 	})
-	if s.notifyFile != nil {
-		s.notifyFile.WriteAt([]byte{1}, 0)
+	if d.notifyFile != nil {
+		d.notifyFile.WriteAt([]byte{1}, 0)
 	}
 }
 
 // read runs fn in one read transaction: every query in it sees the same
 // committed state of the database.
-func (s *Store) read(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+func (d *db) read(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	var err error
 	for range beginAttempts {
 		var tx *sql.Tx
-		tx, err = s.r.BeginTx(ctx, nil)
+		tx, err = d.r.BeginTx(ctx, nil)
 		if err != nil {
 			return wrapErr(op, err)
 		}
@@ -380,12 +470,13 @@ func wrapErr(op string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
-// Watch wakes the caller after any commit to the database by any process:
-// every commit writes the WAL file, which inotify reports. The wake-up is
-// not specific to the mailbox; the caller asks ChangesSince, which is cheap.
+// Watch wakes the caller after any commit to the user's database by any
+// process: every commit writes the WAL file and NotifyFile, which inotify
+// reports. The wake-up is not specific to the mailbox; the caller asks
+// ChangesSince, which is cheap.
 func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, error) {
 	if _, err := s.Status(ctx, user, name); err != nil {
 		return nil, err
 	}
-	return fswatch.Watch(ctx, fswatch.Fallback, s.dir)
+	return fswatch.Watch(ctx, fswatch.Fallback, filepath.Dir(userPath(s.dir, user)))
 }
