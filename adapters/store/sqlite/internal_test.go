@@ -322,6 +322,38 @@ func TestReadPoolMapsTheFile(t *testing.T) {
 	}
 }
 
+// TestDatabasesAreWAL: every user database is in WAL mode, whether
+// created by a login or by the split of a shared store, though the
+// connections no longer ask for it.
+func TestDatabasesAreWAL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	makeShared(t, dir, func(s *Store) {
+		if err := s.EnsureUser(ctx, "old"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "new"); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{"old", "new"} {
+		db, err := sql.Open("sqlite3", userPath(dir, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("%s: journal_mode %q, %v", user, mode, err)
+		}
+		db.Close()
+	}
+}
+
 // TestLightWriteKeepsWritesDurable: a light write (ClaimRecent) runs
 // without its own fsync on a write connection, which then goes back to
 // synchronous=FULL for the durable writes that follow on it.

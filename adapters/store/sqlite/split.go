@@ -157,6 +157,11 @@ func splitUser(ctx context.Context, shared, path string, id int64) error {
 	if _, err := conn.ExecContext(ctx, `DETACH DATABASE old`); err != nil {
 		return err
 	}
+	// The store's connections do not ask for WAL: the file says it.
+	var mode string
+	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil || mode != "wal" {
+		return fmt.Errorf("journal_mode %q: %v", mode, err)
+	}
 	if err := conn.Close(); err != nil {
 		return err
 	}
