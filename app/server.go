@@ -45,6 +45,11 @@ type Server struct {
 	log      *slog.Logger
 	presence ports.Presence // nil: no login limits
 	sessions atomic.Uint64  // sessions served, for session ids
+
+	// After a session, Serve calls releaseMemory once no connection has
+	// come for releaseDelay (replaced in tests).
+	releaseDelay  time.Duration
+	releaseMemory func()
 }
 
 // SetPresence enables maxlogins_per_user and maxlogins_per_host through p.
@@ -61,7 +66,8 @@ func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, 
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{opts: opts, store: store, auth: auth, tel: tel, log: log}
+	return &Server{opts: opts, store: store, auth: auth, tel: tel, log: log,
+		releaseDelay: releaseDelay, releaseMemory: debug.FreeOSMemory}
 }
 
 // Serve serves connections from t, one at a time, until t.Accept returns
@@ -87,13 +93,10 @@ func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
 		// scavenger gets to it. A busy one does not: the forced garbage
 		// collection and the page faults that follow it cost more than the
 		// whole of a short session.
-		release = time.AfterFunc(releaseDelay, releaseMemory)
+		release = time.AfterFunc(s.releaseDelay, s.releaseMemory)
 	}
 }
 
 // releaseDelay is how long a process waits for its next connection before
-// it gives memory back; releaseMemory does it (both replaced in tests).
-var (
-	releaseDelay  = time.Second
-	releaseMemory = debug.FreeOSMemory
-)
+// it gives memory back.
+const releaseDelay = time.Second

@@ -47,36 +47,37 @@ func logoutSession(t *testing.T, q *queueTransport) {
 // one left waiting for a connection does.
 func TestServeReleasesMemoryOnlyWhenIdle(t *testing.T) {
 	var released atomic.Int32
-	oldDelay, oldRelease := releaseDelay, releaseMemory
-	defer func() { releaseDelay, releaseMemory = oldDelay, oldRelease }()
-	releaseMemory = func() { released.Add(1) }
-	releaseDelay = time.Hour
-
 	dir, log := t.TempDir(), slog.New(slog.DiscardHandler)
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true}, sasl.Open(dir))
-	s := New(Options{ServerName: "test", ConfigDir: dir}, nil, auth, filelog.New(dir, "imap", log), log)
-	q := &queueTransport{conns: make(chan ports.Conn)}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(context.Background(), q) }()
-	for range 3 {
-		logoutSession(t, q)
+	serve := func(delay time.Duration, sessions int) {
+		s := New(Options{ServerName: "test", ConfigDir: dir}, nil, auth, filelog.New(dir, "imap", log), log)
+		s.releaseMemory = func() { released.Add(1) }
+		s.releaseDelay = delay
+		q := &queueTransport{conns: make(chan ports.Conn)}
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(context.Background(), q) }()
+		for range sessions {
+			logoutSession(t, q)
+		}
+		if delay < time.Second {
+			deadline := time.Now().Add(10 * time.Second)
+			for released.Load() == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		close(q.conns)
+		if err := <-done; err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
 	}
+
+	serve(time.Hour, 3)
 	if n := released.Load(); n != 0 {
 		t.Errorf("memory released %d times between back-to-back sessions, want 0", n)
 	}
-
 	// Now an idle wait longer than the delay.
-	releaseDelay = time.Millisecond
-	logoutSession(t, q)
-	deadline := time.Now().Add(10 * time.Second)
-	for released.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	serve(time.Millisecond, 1)
 	if released.Load() == 0 {
 		t.Error("memory never released while the process waited for a connection")
-	}
-	close(q.conns)
-	if err := <-done; err != nil {
-		t.Fatalf("Serve: %v", err)
 	}
 }
