@@ -63,6 +63,17 @@ func (s *Store) openLayout() error {
 		if v != 0 && v != schemaVersion {
 			return fmt.Errorf("split: mail.db is at schema %d, want %d", v, schemaVersion)
 		}
+		if v == 0 {
+			// A new store. Tables without a version are no store this
+			// package wrote: leave them alone rather than drop them.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("split: mail.db has %d tables but no schema version", n)
+			}
+		}
 		if v == schemaVersion {
 			if err := s.split(ctx, tx); err != nil {
 				return err

@@ -341,3 +341,21 @@ func TestUserFolder(t *testing.T) {
 		seen[f] = n
 	}
 }
+
+// TestOpenRefusesUnknownMailDB: a mail.db with tables but no version is not
+// a store of ours, and opening the folder leaves it alone.
+func TestOpenRefusesUnknownMailDB(t *testing.T) {
+	dir := t.TempDir()
+	db := oldDB(t, dir)
+	if _, err := db.Exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(dir); err == nil {
+		s.Close()
+		t.Fatal("Open accepted a mail.db with tables and no version")
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'users'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the unknown table is gone: %d, %v", n, err)
+	}
+}
