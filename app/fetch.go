@@ -250,7 +250,14 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			}
 		case "BODYSTRUCTURE":
 			b = append(b, "BODYSTRUCTURE "...)
-			b = st.AppendBodyStructure(b, true)
+			if st != nil {
+				b = st.AppendBodyStructure(b, true)
+			} else {
+				var err error
+				if b, err = message.AppendBodyStructureOf(b, rec.Structure); err != nil {
+					return err
+				}
+			}
 		case "MODSEQ":
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendUint(b, c.sel.view.Entry(seq).ModSeq, 10)
@@ -320,12 +327,13 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 }
 
 // needsTree reports whether answering items takes the message's decoded
-// structure: all but the record's own fields and ENVELOPE, which is read
-// straight from the stored form.
+// structure: all but the record's own fields, ENVELOPE and BODYSTRUCTURE,
+// which are read straight from the stored form (where it holds them
+// rendered).
 func needsTree(items []grammar.FetchItem) bool {
 	for _, it := range items {
 		switch it.Name {
-		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE":
+		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE":
 		default:
 			return true
 		}
