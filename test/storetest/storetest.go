@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"Move", testMove},
 		{"Watch", testWatch},
 		{"ChangesSinceOtherHandle", testChangesSince},
+		{"CountersOtherHandle", testCountersOtherHandle},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},
 		{"Concurrency", testConcurrency},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -41,10 +42,60 @@ func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxSta
 		if err != nil {
 			return err
 		}
-		st, err = status(ctx, tx, m)
+		st, err = s.counts.status(ctx, tx, user, m)
 		return err
 	})
 	return st, err
+}
+
+// counts remembers, for each mailbox this process counted lately, its
+// counters and the state of its mailboxes row they were counted in.
+// Counting scans every message of the mailbox, and a session asks
+// ChangesSince before every command; when the row has not changed, the
+// counters have not either: every change to a mailbox's messages (new
+// ones, flags, expunges) raises its highestmodseq or uidnext in the same
+// transaction (RFC 7162 needs that of HIGHESTMODSEQ anyway), \Recent
+// follows recentuid, and a mailbox made again under a reused id has
+// another uidvalidity.
+type counts struct {
+	mu sync.Mutex
+	m  map[countsKey]counted
+}
+
+type countsKey struct {
+	user string
+	id   int64
+}
+
+type counted struct {
+	row mailbox
+	st  ports.MailboxStatus
+}
+
+// maxCounted bounds counts: past it, the map starts over.
+const maxCounted = 1024
+
+// status returns the counters of user's mailbox m inside tx, counted
+// again only when m's row changed since this process last counted it.
+func (c *counts) status(ctx context.Context, tx *sql.Tx, user string, m mailbox) (ports.MailboxStatus, error) {
+	k := countsKey{user, m.id}
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	if ok && e.row == m {
+		return e.st, nil
+	}
+	st, err := status(ctx, tx, m)
+	if err != nil {
+		return st, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCounted {
+		c.m = make(map[countsKey]counted)
+	}
+	c.m[k] = counted{row: m, st: st}
+	c.mu.Unlock()
+	return st, nil
 }
 
 // status computes a mailbox's counters inside tx.
@@ -231,7 +282,7 @@ func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint
 		if err != nil {
 			return err
 		}
-		if ch.Status, err = status(ctx, tx, m); err != nil {
+		if ch.Status, err = s.counts.status(ctx, tx, user, m); err != nil {
 			return err
 		}
 		if modseq >= m.highest {

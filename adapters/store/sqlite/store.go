@@ -57,6 +57,8 @@ type Store struct {
 
 	notifyOnce sync.Once
 	notifyFile *os.File
+
+	counts counts // mailbox counters last counted (see counts)
 }
 
 var _ ports.Store = (*Store)(nil)
