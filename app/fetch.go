@@ -10,6 +10,7 @@ import (
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
+	"github.com/imapd-go/imapd/domain/session"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -193,23 +194,33 @@ func (l *lazyBody) Close() {
 // fetchOne writes one message's FETCH response; tree says whether items
 // need the decoded structure (needsTree, decided once per command).
 func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool) error {
+	var raw *lazyBody
+	if tree {
+		// Only items that take the decoded structure read the message.
+		raw = &lazyBody{c: c, uid: uid}
+	}
+	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)
+	if raw != nil {
+		raw.Close()
+	}
+	// Keep the buffer for the next message unless one huge response grew
+	// it.
+	if cap(b) <= 64<<10 {
+		c.fetchBuf = b[:0]
+	}
+	return err
+}
+
+// appendFetch builds one message's FETCH response in b and writes it, a
+// literal's text as soon as it comes; it returns b for reuse.
+func (c *conn) appendFetch(b []byte, seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool, raw *lazyBody) ([]byte, error) {
 	var st *message.Structure
 	if rec != nil && tree {
 		var err error
 		if st, err = message.Unmarshal(rec.Structure); err != nil {
-			return err
+			return b, err
 		}
 	}
-	raw := &lazyBody{c: c, uid: uid}
-	defer raw.Close()
-	b := c.fetchBuf[:0]
-	defer func() {
-		// Keep the buffer for the next message unless one huge response
-		// grew it.
-		if cap(b) <= 64<<10 {
-			c.fetchBuf = b[:0]
-		}
-	}()
 	b = append(b, "* "...)
 	b = strconv.AppendUint(b, uint64(seq), 10)
 	b = append(b, " FETCH ("...)
@@ -223,7 +234,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			b = strconv.AppendUint(b, uint64(uid), 10)
 		case "FLAGS":
 			b = append(b, "FLAGS "...)
-			b = grammar.AppendFlags(b, c.flagsOf(c.sel.view.Entry(seq)))
+			b = c.appendFlags(b, c.sel.view.Entry(seq))
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE "...)
 			b = grammar.AppendDateTime(b, rec.InternalDate)
@@ -245,7 +256,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			} else {
 				var err error
 				if b, err = message.AppendEnvelopeOf(b, rec.Structure); err != nil {
-					return err
+					return b, err
 				}
 			}
 		case "BODYSTRUCTURE":
@@ -255,7 +266,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			} else {
 				var err error
 				if b, err = message.AppendBodyStructureOf(b, rec.Structure); err != nil {
-					return err
+					return b, err
 				}
 			}
 		case "MODSEQ":
@@ -265,7 +276,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BINARY.SIZE":
 			_, n, err := st.Decoded(raw, it.Section.Path)
 			if err != nil {
-				return cteError(err)
+				return b, cteError(err)
 			}
 			b = append(b, "BINARY.SIZE["...)
 			b = appendPath(b, it.Section.Path)
@@ -274,7 +285,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BINARY":
 			r, n, err := st.Decoded(raw, it.Section.Path)
 			if err != nil {
-				return cteError(err)
+				return b, cteError(err)
 			}
 			if it.Partial != nil {
 				r, n = partial(r, n, *it.Partial)
@@ -292,7 +303,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			c.w.Raw(b)
 			c.w.Literal8(r, n)
 			if err := c.w.Err(); err != nil {
-				return err
+				return b, err
 			}
 			b = b[:0]
 		case "BODY":
@@ -306,7 +317,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			sec, name := sectionOf(it)
 			r, n, err := st.Section(raw, sec)
 			if err != nil {
-				return err
+				return b, err
 			}
 			if it.Partial != nil {
 				r, n = partial(r, n, *it.Partial)
@@ -316,14 +327,29 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			c.w.Raw(b)
 			c.w.Literal(r, n)
 			if err := c.w.Err(); err != nil {
-				return err
+				return b, err
 			}
 			b = b[:0]
 		}
 	}
 	b = append(b, ")\r\n"...)
 	c.w.Raw(b)
-	return c.w.Err()
+	return b, c.w.Err()
+}
+
+// appendFlags appends a message's flags as this session shows them, as
+// grammar.AppendFlags(b, c.flagsOf(e)) does, without building the list.
+func (c *conn) appendFlags(b []byte, e *session.Entry) []byte {
+	b = grammar.AppendFlags(b, e.Flags)
+	if c.sel.view.IsRecent(e.UID) && !c.rev2() {
+		b = b[:len(b)-1] // the closing parenthesis
+		if b[len(b)-1] != '(' {
+			b = append(b, ' ')
+		}
+		b = append(b, imap.FlagRecent...)
+		b = append(b, ')')
+	}
+	return b
 }
 
 // needsTree reports whether answering items takes the message's decoded

@@ -60,3 +60,22 @@ func TestStoredFormVersion1(t *testing.T) {
 		}
 	}
 }
+
+// FETCH FLAGS shows \Recent after the stored flags, in a list of its own
+// when there are none, and never once IMAP4rev2 is on (RFC 9051 removed it).
+func TestFetchFlagsRecent(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	tc.ok("a1 APPEND INBOX () " + literal(testMessage("one", "1")))
+	tc.ok(`a2 APPEND INBOX (\Seen) ` + literal(testMessage("two", "2")))
+	tc.ok("s SELECT INBOX")
+	tc.ok("f FETCH 1:2 FLAGS")
+	tc.mustHave(`* 1 FETCH (FLAGS (\Recent))`)
+	tc.mustHave(`* 2 FETCH (FLAGS (\Seen \Recent))`)
+	tc2 := e.rawLogin("alice")
+	tc2.ok("e ENABLE IMAP4rev2")
+	tc2.ok("s EXAMINE INBOX")
+	tc2.ok("f FETCH 1:2 FLAGS")
+	tc2.mustHave(`* 1 FETCH (FLAGS ())`)
+	tc2.mustHave(`* 2 FETCH (FLAGS (\Seen))`)
+}
