@@ -258,14 +258,14 @@ type rendered struct {
 	env, bs []byte
 }
 
-// open checks the version byte of a marshalled Structure and reads what
-// precedes the version 1 layout. The decoder it returns stands at the
-// kept header.
-func open(b []byte) (*decoder, rendered, error) {
+// openBlob checks the version byte of a marshalled Structure and reads
+// what precedes the version 1 layout. The decoder it returns stands at the
+// kept header; it is a value, so that reading a blob allocates nothing.
+func openBlob(b []byte) (decoder, rendered, error) {
 	if len(b) == 0 {
-		return nil, rendered{}, ErrBadFormat
+		return decoder{}, rendered{}, ErrBadFormat
 	}
-	d := &decoder{b: b[1:]}
+	d := decoder{b: b[1:]}
 	var r rendered
 	switch b[0] {
 	case formatV1:
@@ -273,13 +273,13 @@ func open(b []byte) (*decoder, rendered, error) {
 		v := d.uint()
 		env, bs := d.bytes(), d.bytes()
 		if d.err != nil {
-			return nil, rendered{}, d.err
+			return decoder{}, rendered{}, d.err
 		}
 		if v == renderVersion {
 			r = rendered{env: env, bs: bs}
 		}
 	default:
-		return nil, rendered{}, fmt.Errorf("%w %d", ErrVersion, b[0])
+		return decoder{}, rendered{}, fmt.Errorf("%w %d", ErrVersion, b[0])
 	}
 	return d, r, nil
 }
@@ -291,7 +291,7 @@ func open(b []byte) (*decoder, rendered, error) {
 // otherwise); err is set when b does not start as MarshalBinary's output
 // does.
 func StoredHeader(b []byte) (hdr []byte, err error) {
-	d, _, err := open(b)
+	d, _, err := openBlob(b)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func StoredHeader(b []byte) (hdr []byte, err error) {
 // The Structure keeps the header bytes of b, and the rendered texts, without
 // copying them: b must not be changed afterwards.
 func Unmarshal(b []byte) (*Structure, error) {
-	d, r, err := open(b)
+	d, r, err := openBlob(b)
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +418,7 @@ func (p *part) consistent() bool {
 // fraction of Unmarshal followed by AppendEnvelope, which it matches for
 // every blob Unmarshal accepts. The rest of blob is not checked.
 func AppendEnvelopeOf(b, blob []byte) ([]byte, error) {
-	d, r, err := open(blob)
+	d, r, err := openBlob(blob)
 	if err != nil {
 		return b, err
 	}
@@ -448,7 +448,7 @@ func AppendEnvelopeOf(b, blob []byte) ([]byte, error) {
 // AppendBodyStructure(b, true) does: copied from a blob of this format
 // version, which holds it rendered, without checking the rest of blob.
 func AppendBodyStructureOf(b, blob []byte) ([]byte, error) {
-	_, r, err := open(blob)
+	_, r, err := openBlob(blob)
 	if err != nil {
 		return b, err
 	}

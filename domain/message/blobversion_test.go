@@ -86,7 +86,7 @@ func checkBlob(t *testing.T, blob []byte, fx fixture, raw []byte) {
 // given render version and texts.
 func withTexts(t *testing.T, blob []byte, version uint64, env, bs string) []byte {
 	t.Helper()
-	d, _, err := open(blob)
+	d, _, err := openBlob(blob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestRenderedTextsCurrent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, r, err := open(blob)
+		_, r, err := openBlob(blob)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
