@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -80,4 +81,51 @@ func testCountersOtherHandle(t *testing.T, e *env) {
 	if st, err := reader.Status(e.ctx, "u", "other"); err != nil || st.Messages != 0 || st.Size != 0 {
 		t.Errorf("other made again: Status %+v, %v; want it empty", st, err)
 	}
+}
+
+// testFetchAfterOtherHandle checks that the records Fetch gives through
+// one handle follow changes made through another, however often the
+// first one fetched before: new messages, expunges, and a mailbox made
+// again under the same name, whose new messages reuse the old UIDs.
+func testFetchAfterOtherHandle(t *testing.T, e *env) {
+	e.user("u")
+	e.create("u", "box")
+	reader := e.handle()
+	check := func(step string, want map[imap.UID]string) {
+		t.Helper()
+		for range 2 { // the second time, from whatever the first kept
+			recs, err := reader.Fetch(e.ctx, "u", "box", []imap.UID{1, 2, 3, 4, 5})
+			if err != nil {
+				t.Fatalf("%s: Fetch: %v", step, err)
+			}
+			got := map[imap.UID]string{}
+			for _, r := range recs {
+				got[r.UID] = string(r.Structure)
+				r.Structure[0] = 'X' // the caller's to change
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s: structures %v, want %v", step, got, want)
+			}
+		}
+	}
+	a := e.append("u", "box", "a")
+	b := e.append("u", "box", "b")
+	check("two", map[imap.UID]string{a.UID: "structure of a", b.UID: "structure of b"})
+	c := e.append("u", "box", "c")
+	check("one more", map[imap.UID]string{a.UID: "structure of a", b.UID: "structure of b", c.UID: "structure of c"})
+	e.setFlags("u", "box", ports.FlagsAdd, []string{imap.FlagDeleted}, b.UID)
+	if _, err := e.s.Expunge(e.ctx, "u", "box", nil); err != nil {
+		t.Fatal(err)
+	}
+	check("expunge", map[imap.UID]string{a.UID: "structure of a", c.UID: "structure of c"})
+	if err := e.s.DeleteMailbox(e.ctx, "u", "box"); err != nil {
+		t.Fatal(err)
+	}
+	e.create("u", "box")
+	x := e.append("u", "box", "x")
+	y := e.append("u", "box", "y")
+	if x.UID != a.UID {
+		t.Logf("the new mailbox starts at UID %d, not %d", x.UID, a.UID)
+	}
+	check("made again", map[imap.UID]string{x.UID: "structure of x", y.UID: "structure of y"})
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Watch", testWatch},
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"CountersOtherHandle", testCountersOtherHandle},
+		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},
 		{"Concurrency", testConcurrency},

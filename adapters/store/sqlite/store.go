@@ -58,7 +58,8 @@ type Store struct {
 	notifyOnce sync.Once
 	notifyFile *os.File
 
-	counts counts // mailbox counters last counted (see counts)
+	counts     counts     // mailbox counters last counted (see counts)
+	structures structures // structure blobs last read (see structures)
 }
 
 var _ ports.Store = (*Store)(nil)
