@@ -111,6 +111,7 @@ type structures struct {
 	box   structureBox
 	blobs map[structureID][]byte // nil values: a body without structure
 	bytes int
+	full  bool // a blob was left out for want of room
 }
 
 // structureBox names one mailbox for structures.
@@ -131,11 +132,13 @@ type structureID struct {
 // keeps no more (a mailbox of 10,000 messages of 1.5 KB fits).
 const maxStructureBytes = 16 << 20
 
-// holds reports whether the cache is for box and holds some of its blobs.
+// holds reports whether the cache is for box and holds some of its blobs,
+// with room for those it lacks: a mailbox too big for it is better read
+// with the join than with a query per blob left out.
 func (c *structures) holds(box structureBox) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.box == box && len(c.blobs) > 0
+	return c.box == box && len(c.blobs) > 0 && !c.full
 }
 
 // get returns the blob kept for id in box; the caller must not change it.
@@ -160,11 +163,13 @@ func (c *structures) put(box structureBox, id structureID, blob []byte) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.box != box || c.blobs == nil {
-		c.box, c.blobs, c.bytes = box, make(map[structureID][]byte), 0
+		c.box, c.blobs, c.bytes, c.full = box, make(map[structureID][]byte), 0, false
 	}
 	if c.bytes+len(b) <= maxStructureBytes {
 		c.blobs[id] = b
 		c.bytes += len(b)
+	} else {
+		c.full = true
 	}
 	return b
 }
