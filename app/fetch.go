@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,15 +141,11 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 			}
 		}
 	}
-	var records map[imap.UID]*ports.MessageRecord
+	var recs []ports.MessageRecord
 	if needRecord {
-		recs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids)
-		if err != nil {
+		var err error
+		if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
 			return err
-		}
-		records = make(map[imap.UID]*ports.MessageRecord, len(recs))
-		for i := range recs {
-			records[recs[i].UID] = &recs[i]
 		}
 	}
 	tree := needsTree(items)
@@ -156,10 +153,12 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 		e := v.Entry(seq)
 		var rec *ports.MessageRecord
 		if needRecord {
-			rec = records[e.UID]
-			if rec == nil {
+			// The records come in UID order (ports.Store.Fetch).
+			i := sort.Search(len(recs), func(i int) bool { return recs[i].UID >= e.UID })
+			if i == len(recs) || recs[i].UID != e.UID {
 				continue // expunged by another session meanwhile
 			}
+			rec = &recs[i]
 		}
 		if err := c.fetchOne(seq, e.UID, rec, items, tree); err != nil {
 			return err
