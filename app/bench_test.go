@@ -229,6 +229,9 @@ func TestMain(m *testing.M) {
 	for _, dir := range headerCorpusDirs {
 		os.RemoveAll(dir)
 	}
+	for _, dir := range fetchCorpusDirs {
+		os.RemoveAll(dir)
+	}
 	for _, b := range fuzz2Srvs {
 		b.store.Close()
 	}

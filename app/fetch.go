@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
+	"github.com/imapd-go/imapd/domain/session"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -139,15 +141,11 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 			}
 		}
 	}
-	var records map[imap.UID]*ports.MessageRecord
+	var recs []ports.MessageRecord
 	if needRecord {
-		recs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids)
-		if err != nil {
+		var err error
+		if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
 			return err
-		}
-		records = make(map[imap.UID]*ports.MessageRecord, len(recs))
-		for i := range recs {
-			records[recs[i].UID] = &recs[i]
 		}
 	}
 	tree := needsTree(items)
@@ -155,10 +153,12 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 		e := v.Entry(seq)
 		var rec *ports.MessageRecord
 		if needRecord {
-			rec = records[e.UID]
-			if rec == nil {
+			// The records come in UID order (ports.Store.Fetch).
+			i := sort.Search(len(recs), func(i int) bool { return recs[i].UID >= e.UID })
+			if i == len(recs) || recs[i].UID != e.UID {
 				continue // expunged by another session meanwhile
 			}
+			rec = &recs[i]
 		}
 		if err := c.fetchOne(seq, e.UID, rec, items, tree); err != nil {
 			return err
@@ -193,23 +193,33 @@ func (l *lazyBody) Close() {
 // fetchOne writes one message's FETCH response; tree says whether items
 // need the decoded structure (needsTree, decided once per command).
 func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool) error {
+	var raw *lazyBody
+	if tree {
+		// Only items that take the decoded structure read the message.
+		raw = &lazyBody{c: c, uid: uid}
+	}
+	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)
+	if raw != nil {
+		raw.Close()
+	}
+	// Keep the buffer for the next message unless one huge response grew
+	// it.
+	if cap(b) <= 64<<10 {
+		c.fetchBuf = b[:0]
+	}
+	return err
+}
+
+// appendFetch builds one message's FETCH response in b and writes it, a
+// literal's text as soon as it comes; it returns b for reuse.
+func (c *conn) appendFetch(b []byte, seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool, raw *lazyBody) ([]byte, error) {
 	var st *message.Structure
 	if rec != nil && tree {
 		var err error
 		if st, err = message.Unmarshal(rec.Structure); err != nil {
-			return err
+			return b, err
 		}
 	}
-	raw := &lazyBody{c: c, uid: uid}
-	defer raw.Close()
-	b := c.fetchBuf[:0]
-	defer func() {
-		// Keep the buffer for the next message unless one huge response
-		// grew it.
-		if cap(b) <= 64<<10 {
-			c.fetchBuf = b[:0]
-		}
-	}()
 	b = append(b, "* "...)
 	b = strconv.AppendUint(b, uint64(seq), 10)
 	b = append(b, " FETCH ("...)
@@ -223,7 +233,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			b = strconv.AppendUint(b, uint64(uid), 10)
 		case "FLAGS":
 			b = append(b, "FLAGS "...)
-			b = grammar.AppendFlags(b, c.flagsOf(c.sel.view.Entry(seq)))
+			b = c.appendFlags(b, c.sel.view.Entry(seq))
 		case "INTERNALDATE":
 			b = append(b, "INTERNALDATE "...)
 			b = grammar.AppendDateTime(b, rec.InternalDate)
@@ -245,12 +255,19 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			} else {
 				var err error
 				if b, err = message.AppendEnvelopeOf(b, rec.Structure); err != nil {
-					return err
+					return b, err
 				}
 			}
 		case "BODYSTRUCTURE":
 			b = append(b, "BODYSTRUCTURE "...)
-			b = st.AppendBodyStructure(b, true)
+			if st != nil {
+				b = st.AppendBodyStructure(b, true)
+			} else {
+				var err error
+				if b, err = message.AppendBodyStructureOf(b, rec.Structure); err != nil {
+					return b, err
+				}
+			}
 		case "MODSEQ":
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendUint(b, c.sel.view.Entry(seq).ModSeq, 10)
@@ -258,7 +275,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BINARY.SIZE":
 			_, n, err := st.Decoded(raw, it.Section.Path)
 			if err != nil {
-				return cteError(err)
+				return b, cteError(err)
 			}
 			b = append(b, "BINARY.SIZE["...)
 			b = appendPath(b, it.Section.Path)
@@ -267,7 +284,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		case "BINARY":
 			r, n, err := st.Decoded(raw, it.Section.Path)
 			if err != nil {
-				return cteError(err)
+				return b, cteError(err)
 			}
 			if it.Partial != nil {
 				r, n = partial(r, n, *it.Partial)
@@ -285,7 +302,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			c.w.Raw(b)
 			c.w.Literal8(r, n)
 			if err := c.w.Err(); err != nil {
-				return err
+				return b, err
 			}
 			b = b[:0]
 		case "BODY":
@@ -299,7 +316,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			sec, name := sectionOf(it)
 			r, n, err := st.Section(raw, sec)
 			if err != nil {
-				return err
+				return b, err
 			}
 			if it.Partial != nil {
 				r, n = partial(r, n, *it.Partial)
@@ -309,23 +326,39 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 			c.w.Raw(b)
 			c.w.Literal(r, n)
 			if err := c.w.Err(); err != nil {
-				return err
+				return b, err
 			}
 			b = b[:0]
 		}
 	}
 	b = append(b, ")\r\n"...)
 	c.w.Raw(b)
-	return c.w.Err()
+	return b, c.w.Err()
+}
+
+// appendFlags appends a message's flags as this session shows them, as
+// grammar.AppendFlags(b, c.flagsOf(e)) does, without building the list.
+func (c *conn) appendFlags(b []byte, e *session.Entry) []byte {
+	b = grammar.AppendFlags(b, e.Flags)
+	if c.sel.view.IsRecent(e.UID) && !c.rev2() {
+		b = b[:len(b)-1] // the closing parenthesis
+		if b[len(b)-1] != '(' {
+			b = append(b, ' ')
+		}
+		b = append(b, imap.FlagRecent...)
+		b = append(b, ')')
+	}
+	return b
 }
 
 // needsTree reports whether answering items takes the message's decoded
-// structure: all but the record's own fields and ENVELOPE, which is read
-// straight from the stored form.
+// structure: all but the record's own fields, ENVELOPE and BODYSTRUCTURE,
+// which are read straight from the stored form (where it holds them
+// rendered).
 func needsTree(items []grammar.FetchItem) bool {
 	for _, it := range items {
 		switch it.Name {
-		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE":
+		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE":
 		default:
 			return true
 		}

@@ -9,7 +9,22 @@ import (
 
 // formatVersion is the first byte of a marshalled Structure. Bump it when
 // the layout changes; Unmarshal refuses versions it does not know.
-const formatVersion = 1
+//
+// Version 2 is version 1 preceded by the ENVELOPE and BODYSTRUCTURE the
+// structure renders, so that FETCH copies them instead of decoding the
+// parts and parsing addresses for every message (a server that caches
+// them in its index does no more). Blobs stored in version 1 still decode
+// and render from their parts.
+const (
+	formatV1      = 1
+	formatVersion = 2
+)
+
+// renderVersion names the rendering code that wrote the texts a version 2
+// blob carries. Bump it whenever the ENVELOPE or BODYSTRUCTURE rendered
+// for a structure changes (render.go, address.go): the texts of blobs
+// written before are then ignored and rendered anew from their parts.
+const renderVersion = 1
 
 // Errors returned by Unmarshal.
 var (
@@ -36,20 +51,33 @@ func (p *part) optional() [nOptional]*nstr {
 	return [5]*nstr{&p.id, &p.desc, &p.md5, &p.loc, &p.disp}
 }
 
-// MarshalBinary encodes the structure compactly: a version byte, then
-// varints and length-prefixed strings.
+// MarshalBinary encodes the structure compactly: a version byte, the
+// render version and the rendered ENVELOPE and BODYSTRUCTURE, then the
+// parts in varints and length-prefixed strings.
 func (s *Structure) MarshalBinary() ([]byte, error) {
 	if s == nil || s.root == nil {
 		return nil, errors.New("message: marshal of an empty structure")
 	}
-	b := []byte{formatVersion}
+	env := s.AppendEnvelope(nil)
+	bs := s.AppendBodyStructure(nil, true)
+	b := make([]byte, 0, 16+len(env)+len(bs)+len(s.header)+256)
+	b = append(b, formatVersion)
+	b = binary.AppendUvarint(b, renderVersion)
+	b = appendBytes(b, env)
+	b = appendBytes(b, bs)
+	return s.appendV1(b), nil
+}
+
+// appendV1 appends what follows the version byte in format 1: the kept
+// header, then the parts.
+func (s *Structure) appendV1(b []byte) []byte {
 	if s.hdrOK {
 		b = append(b, 1)
 		b = appendBytes(b, s.header)
 	} else {
 		b = append(b, 0)
 	}
-	return appendPart(b, s.root), nil
+	return appendPart(b, s.root)
 }
 
 func appendUint(b []byte, v int64) []byte { return binary.AppendUvarint(b, uint64(v)) }
@@ -224,6 +252,38 @@ func (d *decoder) kvs() []kv {
 	return ps
 }
 
+// rendered holds the texts a version 2 blob carries, aliasing it; both are
+// nil for a version 1 blob or one written by other rendering code.
+type rendered struct {
+	env, bs []byte
+}
+
+// openBlob checks the version byte of a marshalled Structure and reads
+// what precedes the version 1 layout. The decoder it returns stands at the
+// kept header; it is a value, so that reading a blob allocates nothing.
+func openBlob(b []byte) (decoder, rendered, error) {
+	if len(b) == 0 {
+		return decoder{}, rendered{}, ErrBadFormat
+	}
+	d := decoder{b: b[1:]}
+	var r rendered
+	switch b[0] {
+	case formatV1:
+	case formatVersion:
+		v := d.uint()
+		env, bs := d.bytes(), d.bytes()
+		if d.err != nil {
+			return decoder{}, rendered{}, d.err
+		}
+		if v == renderVersion {
+			r = rendered{env: env, bs: bs}
+		}
+	default:
+		return decoder{}, rendered{}, fmt.Errorf("%w %d", ErrVersion, b[0])
+	}
+	return d, r, nil
+}
+
 // StoredHeader returns the top-level header kept in a marshalled
 // Structure, as Structure.Header would after Unmarshal, without decoding
 // the rest: a search of header fields needs nothing else. The bytes alias
@@ -231,13 +291,10 @@ func (d *decoder) kvs() []kv {
 // otherwise); err is set when b does not start as MarshalBinary's output
 // does.
 func StoredHeader(b []byte) (hdr []byte, err error) {
-	if len(b) == 0 {
-		return nil, ErrBadFormat
+	d, _, err := openBlob(b)
+	if err != nil {
+		return nil, err
 	}
-	if b[0] != formatVersion {
-		return nil, fmt.Errorf("%w %d", ErrVersion, b[0])
-	}
-	d := &decoder{b: b[1:]}
 	switch d.uint() {
 	case 1:
 		hdr = d.bytes()
@@ -254,18 +311,16 @@ func StoredHeader(b []byte) (hdr []byte, err error) {
 	return hdr, nil
 }
 
-// Unmarshal decodes what MarshalBinary produced. It returns an error for
-// anything else and never panics. The Structure keeps the header bytes of
-// b without copying them: b must not be changed afterwards.
+// Unmarshal decodes what MarshalBinary produced, in this format version or
+// an earlier one. It returns an error for anything else and never panics.
+// The Structure keeps the header bytes of b, and the rendered texts, without
+// copying them: b must not be changed afterwards.
 func Unmarshal(b []byte) (*Structure, error) {
-	if len(b) == 0 {
-		return nil, ErrBadFormat
+	d, r, err := openBlob(b)
+	if err != nil {
+		return nil, err
 	}
-	if b[0] != formatVersion {
-		return nil, fmt.Errorf("%w %d", ErrVersion, b[0])
-	}
-	d := &decoder{b: b[1:]}
-	s := &Structure{}
+	s := &Structure{envText: r.env, bsText: r.bs}
 	switch d.uint() {
 	case 1:
 		s.hdrOK = true
@@ -357,18 +412,19 @@ func (p *part) consistent() bool {
 }
 
 // AppendEnvelopeOf appends to b the ENVELOPE of the message whose
-// structure MarshalBinary encoded as blob. It decodes only what precedes
-// the top-level envelope, builds no part tree, and so costs a fraction of
-// Unmarshal followed by AppendEnvelope, which it matches for every blob
-// Unmarshal accepts. The rest of blob is not checked.
+// structure MarshalBinary encoded as blob. A blob of this format version
+// holds it rendered; from an older one it decodes only what precedes the
+// top-level envelope, building no part tree. Either way it costs a
+// fraction of Unmarshal followed by AppendEnvelope, which it matches for
+// every blob Unmarshal accepts. The rest of blob is not checked.
 func AppendEnvelopeOf(b, blob []byte) ([]byte, error) {
-	if len(blob) == 0 {
-		return b, ErrBadFormat
+	d, r, err := openBlob(blob)
+	if err != nil {
+		return b, err
 	}
-	if blob[0] != formatVersion {
-		return b, fmt.Errorf("%w %d", ErrVersion, blob[0])
+	if r.env != nil {
+		return append(b, r.env...), nil
 	}
-	d := &decoder{b: blob[1:]}
 	switch d.uint() {
 	case 1:
 		d.bytes()
@@ -385,6 +441,25 @@ func AppendEnvelopeOf(b, blob []byte) ([]byte, error) {
 		return appendEnvelope(b, nil), nil
 	}
 	return appendEnvelope(b, &env), nil
+}
+
+// AppendBodyStructureOf appends to b the BODYSTRUCTURE of the message whose
+// structure MarshalBinary encoded as blob, as Unmarshal followed by
+// AppendBodyStructure(b, true) does: copied from a blob of this format
+// version, which holds it rendered, without checking the rest of blob.
+func AppendBodyStructureOf(b, blob []byte) ([]byte, error) {
+	_, r, err := openBlob(blob)
+	if err != nil {
+		return b, err
+	}
+	if r.bs != nil {
+		return append(b, r.bs...), nil
+	}
+	s, err := Unmarshal(blob)
+	if err != nil {
+		return b, err
+	}
+	return s.AppendBodyStructure(b, true), nil
 }
 
 // rootEnvelope reads the top-level part up to its envelope, in the layout

@@ -369,8 +369,17 @@ func FuzzParse(f *testing.F) {
 		if env, err := AppendEnvelopeOf(nil, blob); err != nil || !bytes.Equal(env, s.Envelope()) {
 			t.Fatalf("AppendEnvelopeOf: %v: %s, want %s", err, env, s.Envelope())
 		}
+		if bs, err := AppendBodyStructureOf(nil, blob); err != nil || !bytes.Equal(bs, s.BodyStructure(true)) {
+			t.Fatalf("AppendBodyStructureOf: %v: %s, want %s", err, bs, s.BodyStructure(true))
+		}
+		// The texts the blob carries are what its parts render.
+		u.envText, u.bsText = nil, nil
+		if !bytes.Equal(s.Envelope(), u.Envelope()) || !bytes.Equal(s.BodyStructure(true), u.BodyStructure(true)) {
+			t.Fatal("rendering from the decoded parts differs")
+		}
 		_, _ = Unmarshal(raw) // garbage must not panic either
 		_, _ = AppendEnvelopeOf(nil, raw)
+		_, _ = AppendBodyStructureOf(nil, raw)
 	})
 }
 

@@ -16,6 +16,9 @@ func (s *Structure) AppendEnvelope(b []byte) []byte {
 	if s == nil || s.root == nil {
 		return appendEnvelope(b, nil)
 	}
+	if s.envText != nil {
+		return append(b, s.envText...)
+	}
 	return appendEnvelope(b, s.root.env)
 }
 
@@ -29,6 +32,9 @@ func (s *Structure) BodyStructure(extended bool) []byte {
 func (s *Structure) AppendBodyStructure(b []byte, extended bool) []byte {
 	if s == nil || s.root == nil {
 		return appendBody(b, emptyPart(0), extended)
+	}
+	if extended && s.bsText != nil {
+		return append(b, s.bsText...)
 	}
 	return appendBody(b, s.root, extended)
 }

@@ -23,6 +23,9 @@ type Structure struct {
 	root   *part
 	header []byte // top-level header (with its blank line); nil when not kept
 	hdrOK  bool
+	// The ENVELOPE and BODYSTRUCTURE as a stored blob held them rendered
+	// (see formatVersion); nil otherwise.
+	envText, bsText []byte
 }
 
 // Envelope header fields, in ENVELOPE order (RFC 3501 section 7.4.2).

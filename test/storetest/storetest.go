@@ -61,6 +61,8 @@ func Run(t *testing.T, open Opener) {
 		{"Move", testMove},
 		{"Watch", testWatch},
 		{"ChangesSinceOtherHandle", testChangesSince},
+		{"CountersOtherHandle", testCountersOtherHandle},
+		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},
 		{"Concurrency", testConcurrency},

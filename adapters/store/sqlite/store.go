@@ -77,6 +77,9 @@ type db struct {
 
 	notifyOnce sync.Once
 	notifyFile *os.File
+
+	counts     counts     // mailbox counters last counted (see counts)
+	structures structures // structure blobs last read (see structures)
 }
 
 var _ ports.Store = (*Store)(nil)
