@@ -67,6 +67,11 @@ type Store struct {
 	mu   sync.Mutex
 	dbs  map[string]*userDB // open databases, by user
 	tick uint64             // counts releases, for least-recently-used
+
+	// Both caches key their entries by user, so one of each serves every
+	// user database of the process.
+	counts     counts     // mailbox counters last counted (see counts)
+	structures structures // structure blobs last read (see structures)
 }
 
 // db is one SQLite database file with its three connection pools.
@@ -77,9 +82,6 @@ type db struct {
 
 	notifyOnce sync.Once
 	notifyFile *os.File
-
-	counts     counts     // mailbox counters last counted (see counts)
-	structures structures // structure blobs last read (see structures)
 }
 
 var _ ports.Store = (*Store)(nil)
