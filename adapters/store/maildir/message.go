@@ -90,13 +90,13 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 		defer l.unlock()
 	}
 	xs := make([]*index, len(ms))
-	dirty := make([]bool, len(ms))
+	bases := make([]*index, len(ms)) // as on disk, for the frames' diffs
 	for i, m := range ms {
 		if !m.exists() {
 			return nil, imap.Errorf(op, kinds[i], "%q", m.name)
 		}
 		if i == 1 && m.path == ms[0].path {
-			xs[1] = xs[0]
+			xs[1], bases[1] = xs[0], bases[0]
 			continue
 		}
 		x, err := s.readIndex(m)
@@ -107,36 +107,68 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 			if err != nil {
 				return nil, wrapErr(op, err)
 			}
-			x, dirty[i] = freshIndex(v, 1), true
+			if x, err = s.startLog(m, freshIndex(v, 1)); err != nil {
+				return nil, wrapErr(op, err)
+			}
 		case err != nil:
 			return nil, wrapErr(op, err)
-		default:
-			x = x.clone()
+		case x.version < indexVersion:
+			// Written by a version without the log: upgraded in place.
+			if x, err = s.startLog(m, x.clone()); err != nil {
+				return nil, wrapErr(op, err)
+			}
 		}
+		bases[i], x = x, x.clone()
 		changed, err := s.scan(ctx, m, x)
 		if err != nil {
 			return nil, wrapErr(op, err)
 		}
-		xs[i], dirty[i] = x, dirty[i] || changed
+		if changed {
+			// Recorded on its own, so that what fn adds is all a frame
+			// of its own refers to.
+			if err := s.commit(m, bases[i], x); err != nil {
+				return nil, wrapErr(op, err)
+			}
+			bases[i], x = x, x.clone()
+		}
+		xs[i] = x
 	}
-	if fn != nil {
-		changed, err := fn(xs)
-		if err != nil {
-			return nil, wrapErr(op, err)
-		}
-		for i := range dirty {
-			dirty[i] = dirty[i] || changed
-		}
+	if fn == nil {
+		return xs, nil
+	}
+	changed, err := fn(xs)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if !changed {
+		return xs, nil
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
-		if !dirty[i] || (i == 1 && ms[1].path == ms[0].path) {
+		if i == 1 && ms[1].path == ms[0].path {
 			continue
 		}
-		if err := s.writeIndex(ms[i], xs[i]); err != nil {
+		if err := s.commit(ms[i], bases[i], xs[i]); err != nil {
 			return nil, wrapErr(op, err)
 		}
 	}
 	return xs, nil
+}
+
+// startLog writes x as a snapshot whose log starts after everything the
+// cache file holds now (the caller holds the mailbox lock).
+func (s *Store) startLog(m *mailbox, x *index) (*index, error) {
+	x.version = indexVersion
+	x.logOff = 0
+	if fi, err := os.Stat(m.file(x.cacheName())); err == nil {
+		x.logOff = fi.Size()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	x.logEnd = x.logOff
+	if err := s.writeIndex(m, x); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 func cmpStr(a, b string) int {
@@ -151,7 +183,7 @@ func cmpStr(a, b string) int {
 
 // freshIndex is the index of a new, empty mailbox.
 func freshIndex(uidValidity uint32, uidNext imap.UID) *index {
-	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext}
+	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext, version: indexVersion}
 }
 
 // status computes a mailbox's counters from its index.
@@ -255,18 +287,32 @@ func picked(x *index, want []imap.UID) []int {
 // Fetch returns the records of the UIDs that exist, in UID order.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
-	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
-	if err != nil {
-		return nil, err
+	var m *mailbox
+	var x *index
+	var pos []int
+	var cache *os.File
+	for attempt := 0; ; attempt++ {
+		var err error
+		m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return nil, err
+		}
+		pos = picked(x, sortedUIDs(uids))
+		if len(pos) == 0 {
+			return nil, nil
+		}
+		cache, err = os.Open(m.file(x.cacheName()))
+		if err == nil || attempt == 2 || !errors.Is(err, os.ErrNotExist) {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, wrapErr(op, err)
+			}
+			break
+		}
+		// Compacted twice since x was read: a fresh look names the
+		// cache file in use.
+		s.forget(m.path)
 	}
-	pos := picked(x, sortedUIDs(uids))
-	if len(pos) == 0 {
-		return nil, nil
-	}
-	cache, err := os.Open(m.file(x.cacheName()))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, wrapErr(op, err)
-	}
+	var err error
 	if cache != nil {
 		defer cache.Close()
 	}
