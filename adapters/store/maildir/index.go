@@ -306,6 +306,33 @@ func decode(data []byte) (*index, error) {
 // of the log applied, reading only those appended since the last look;
 // os.ErrNotExist if there is none.
 func (s *Store) readIndex(m *mailbox) (*index, error) {
+	for attempt := 0; ; attempt++ {
+		x, err := s.readSnapshot(m)
+		if err != nil || x.version < indexVersion {
+			return x, err
+		}
+		nx, err := catchUp(m, x)
+		if errors.Is(err, os.ErrNotExist) {
+			// No log yet, or a compaction removed it after we read
+			// the snapshot: then the snapshot has been replaced.
+			if fi, serr := os.Stat(m.file(indexFile)); serr == nil && stampOf(fi) != x.stamp && attempt < 3 {
+				continue
+			}
+			return x, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if nx != x {
+			s.rememberNewer(m, nx)
+		}
+		return nx, nil
+	}
+}
+
+// readSnapshot returns the index file as it is on disk, from memory
+// (with the frames read since) when the file has not been replaced.
+func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 	path := m.file(indexFile)
 	f, err := os.Open(path)
 	if err != nil {
@@ -320,28 +347,19 @@ func (s *Store) readIndex(m *mailbox) (*index, error) {
 	s.mu.Lock()
 	x := s.cache[m.path]
 	s.mu.Unlock()
-	if x == nil || x.stamp != st {
-		data, err := io.ReadAll(f)
-		if err != nil {
-			return nil, err
-		}
-		if x, err = decode(data); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		x.stamp = st
-		s.remember(m, x)
-	}
-	if x.version < indexVersion {
+	if x != nil && x.stamp == st {
 		return x, nil
 	}
-	nx, err := catchUp(m, x)
+	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
-	if nx != x {
-		s.rememberNewer(m, nx)
+	if x, err = decode(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nx, nil
+	x.stamp = st
+	s.remember(m, x)
+	return x, nil
 }
 
 // rememberNewer remembers x unless a later state of the same snapshot is

@@ -109,12 +109,11 @@ func readFrames(f *os.File, off int64) ([][]byte, int64, error) {
 }
 
 // catchUp returns x with the frames written after x.logEnd applied (x
-// itself when there are none); x is not changed.
+// itself when there are none); x is not changed. A missing cache file is
+// an empty log (os.ErrNotExist is returned with x, for the caller to
+// check whether a compaction removed it).
 func catchUp(m *mailbox, x *index) (*index, error) {
 	f, err := os.Open(m.file(x.cacheName()))
-	if errors.Is(err, os.ErrNotExist) {
-		return x, nil
-	}
 	if err != nil {
 		return nil, err
 	}
