@@ -272,7 +272,16 @@ func cmpUID(a, b imap.UID) int {
 func sameEntry(a, b *entry) bool {
 	return a.uid == b.uid && a.modseq == b.modseq && a.date == b.date && a.zone == b.zone &&
 		a.size == b.size && a.soff == b.soff && a.slen == b.slen && a.saved == b.saved &&
-		a.file == b.file && slices.Equal(a.flags, b.flags)
+		a.file == b.file && sameFlags(a.flags, b.flags)
+}
+
+// sameFlags compares flag lists, at once when they are the same slice
+// (a clone shares the lists it does not change).
+func sameFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b)
 }
 
 // diff writes the text of the frame that takes old to x.
