@@ -66,6 +66,8 @@ type index struct {
 	// pending holds the blobs a writer adds for its next frame, which
 	// will start at logEnd.
 	pending []byte
+	// lazy marks a change the folder can tell again (see lazyFrame).
+	lazy bool
 
 	stamp fileStamp // identity of the file this was read from
 }
@@ -91,6 +93,7 @@ func (x *index) clone() *index {
 	c.msgs = slices.Clone(x.msgs)
 	c.tombs = slices.Clone(x.tombs)
 	c.pending = nil
+	c.lazy = false
 	return &c
 }
 
@@ -475,6 +478,19 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	for _, n := range names {
 		u, _ := splitFile(n)
 		byUnique[u] = n
+	}
+	// Messages whose APPEND frames a crash lost come first, with the
+	// UIDs and mod-sequences those frames held.
+	unknown := make(map[string]string)
+	for u, n := range byUnique {
+		unknown[u] = n
+	}
+	for i := range x.msgs {
+		u, _ := splitFile(x.msgs[i].file)
+		delete(unknown, u)
+	}
+	if _, err := s.recoverLost(ctx, m, x, unknown); err != nil {
+		return false, err
 	}
 	modseq := x.highest + 1
 	bumped := false

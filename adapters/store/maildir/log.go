@@ -370,17 +370,18 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 	if _, err := f.WriteAt(fr, at); err != nil {
 		return err
 	}
-	if full {
+	switch {
+	case full:
 		// The file's size changed, or the remnant was zeroed: both
 		// need the metadata too.
 		err = f.Sync()
-	} else {
+	case !x.lazy:
 		err = fdatasync(f)
 	}
 	if err != nil {
 		return err
 	}
-	x.pending = nil
+	x.pending, x.lazy = nil, false
 	x.logEnd = end
 	s.remember(m, x)
 	if n := x.logEnd - x.logOff; n > logLimit && n > x.logOff/2 {

@@ -261,3 +261,77 @@ func TestUpgrade(t *testing.T) {
 		t.Errorf("changes since 8 after the upgrade: %+v", ch)
 	}
 }
+
+// TestLostFrames: the frames of APPENDs whose messages the folder can
+// tell again are not fsynced; when a crash loses them, the next look
+// records the messages again with the same UIDs, mod-sequences, flags,
+// dates and sizes.
+func TestLostFrames(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	date := time.Unix(1700000000, 0)
+	msg := func(i int, flags ...string) ports.NewMessage {
+		body := fmt.Sprintf("Subject: %d\r\n\r\nbody %d\r\n", i, i)
+		return ports.NewMessage{InternalDate: date.Add(time.Duration(i) * time.Hour), Size: int64(len(body)),
+			Body: strings.NewReader(body), Flags: flags}
+	}
+	for i, f := range [][]string{{`\Seen`}, nil, {"$Kept"}} {
+		if _, err := s.Append(ctx, "u", "INBOX", msg(i, f...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What is durable now: the keyword forced an fdatasync.
+	cache := filepath.Join(dir, "u", "imapd-cache.0")
+	durable, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st0, _, _ := s.Snapshot(ctx, "u", "INBOX")
+	for i, f := range [][]string{{`\Flagged`, `\Seen`}, nil} {
+		if _, err := s.Append(ctx, "u", "INBOX", msg(3+i, f...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, metas, err := s.Snapshot(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := []imap.UID{}
+	for _, m := range metas {
+		uids = append(uids, m.UID)
+	}
+	recs, err := s.Fetch(ctx, "u", "INBOX", uids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crash: the log as it was at the last fdatasync.
+	if err := os.WriteFile(cache, durable, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dir)
+	st2, metas2, err := other.Snapshot(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2 != st {
+		t.Errorf("status after the lost frames %+v, want %+v", st2, st)
+	}
+	recs2, err := other.Fetch(ctx, "u", "INBOX", uids)
+	if err != nil || len(recs2) != len(recs) || len(metas2) != len(metas) {
+		t.Fatalf("Fetch after the lost frames: %d records, %v", len(recs2), err)
+	}
+	for i := range recs {
+		a, b := recs[i], recs2[i]
+		if a.UID != b.UID || a.ModSeq != b.ModSeq || !slices.Equal(a.Flags, b.Flags) || !a.InternalDate.Equal(b.InternalDate) ||
+			a.Size != b.Size || (a.UID >= 4 && len(b.Structure) == 0) {
+			t.Errorf("UID %d: %+v before, %+v after", a.UID, a.MessageMeta, b.MessageMeta)
+		}
+	}
+	ch, err := other.ChangesSince(ctx, "u", "INBOX", st0.HighestModSeq)
+	if err != nil || len(ch.Updated) != 2 || ch.Updated[0].UID != 4 || len(ch.Expunged) != 0 {
+		t.Errorf("changes since the last durable frame: %+v, %v", ch, err)
+	}
+	if r, err := other.Append(ctx, "u", "INBOX", msg(9)); err != nil || r.UID != st.UIDNext {
+		t.Errorf("next append: %+v, %v; want UID %d", r, err, st.UIDNext)
+	}
+}

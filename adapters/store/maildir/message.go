@@ -401,13 +401,14 @@ func writeBody(path string, msg ports.NewMessage, date time.Time) error {
 		}
 	}
 	if err == nil {
+		// Before the fsync, which makes the time durable with the data.
+		err = os.Chtimes(path, date, date)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(path, date, date)
 	}
 	return err
 }
@@ -427,18 +428,16 @@ func deliver(m *mailbox, msg ports.NewMessage, date time.Time) (string, string, 
 	return unique, tmp, nil
 }
 
-// addMessage links a delivered file into cur/ and records it in x under
-// uid (the caller holds the lock). On failure the file is removed again.
+// addMessage moves a delivered file into cur/ under a name that carries
+// uid (see uidName) and records it in x (the caller holds the lock, and
+// makes cur/ durable after). On failure the file is removed again.
 func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []string, msg ports.NewMessage, date time.Time) error {
-	file := fileFor(unique, flags)
+	file := fileFor(uidName(unique, uid), flags)
 	dst := filepath.Join(m.cur(), file)
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
 	err := func() error {
-		if err := syncDir(m.cur()); err != nil {
-			return err
-		}
 		cache, err := openCache(m, x)
 		if err != nil {
 			return err
@@ -530,17 +529,28 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			return false, err
 		}
 		var linked []string
+		undo := func() {
+			for _, f := range linked {
+				os.Remove(f)
+			}
+		}
+		lazy := true
 		for i, msg := range msgs {
 			uid := x.uidNext
 			if err := addMessage(m, x, tmps[i], uniques[i], uid, flags[i], msg, dates[i]); err != nil {
-				for _, f := range linked {
-					os.Remove(f)
-				}
+				undo()
 				return false, err
 			}
-			linked = append(linked, filepath.Join(m.cur(), fileFor(uniques[i], flags[i])))
+			linked = append(linked, filepath.Join(m.cur(), fileFor(uidName(uniques[i], uid), flags[i])))
 			res = append(res, ports.AppendResult{UIDValidity: x.uidValidity, UID: uid})
+			lazy = lazy && reproducible(flags[i], msg, dates[i])
 		}
+		if err := syncDir(m.cur()); err != nil {
+			undo()
+			return false, err
+		}
+		// The folder now tells all the frame would: see lazyFrame.
+		x.lazy = lazy
 		return true, nil
 	})
 	if err != nil {
