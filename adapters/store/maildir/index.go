@@ -53,12 +53,15 @@ type tomb struct {
 type index struct {
 	uidValidity uint32
 	uidNext     imap.UID
-	highest     uint64
-	recentUID   imap.UID
-	cacheGen    int   // the cache file in use: imapd-cache.<cacheGen>
-	curMtime    int64 // cur/'s mtime (ns) when it was last scanned
-	msgs        []entry
-	tombs       []tomb
+	// reserved bounds the UIDs that frames not fsynced may hand out
+	// (see lazyFrame); it is raised only by frames that are fsynced.
+	reserved  imap.UID
+	highest   uint64
+	recentUID imap.UID
+	cacheGen  int   // the cache file in use: imapd-cache.<cacheGen>
+	curMtime  int64 // cur/'s mtime (ns) when it was last scanned
+	msgs      []entry
+	tombs     []tomb
 
 	version int   // format of the snapshot read (1 has no log)
 	logOff  int64 // where the log starts in the cache file ("L")
@@ -176,8 +179,8 @@ func entryFlags(file string, kws []string) []string {
 func (x *index) encode() []byte {
 	var b bytes.Buffer
 	b.Grow(64 + 80*len(x.msgs) + 16*len(x.tombs))
-	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d\n", indexMagic, indexVersion,
-		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff)
+	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d K %d\n", indexMagic, indexVersion,
+		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff, x.reserved)
 	num := make([]byte, 0, 24)
 	for i := range x.msgs {
 		writeEntry(&b, &x.msgs[i], num)
@@ -266,8 +269,8 @@ func decode(data []byte) (*index, error) {
 		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
 			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime)
 	} else {
-		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d",
-			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff)
+		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d K %d",
+			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff, &x.reserved)
 		x.logEnd = x.logOff
 	}
 	if err != nil {
@@ -492,6 +495,10 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	if _, err := s.recoverLost(ctx, m, x, unknown); err != nil {
 		return false, err
 	}
+	// Frames a crash lost may have handed out UIDs whose files are gone
+	// since; none of them is above the reservation. An outside change
+	// costs the rest of the reservation, never a reused UID.
+	x.uidNext = max(x.uidNext, x.reserved)
 	modseq := x.highest + 1
 	bumped := false
 	kept := x.msgs[:0:0]

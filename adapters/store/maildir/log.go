@@ -29,7 +29,7 @@ import (
 //	CRC-32C                 uint32, of the two lengths, the blobs and the text
 //	blobs                   the structure blobs of the messages the change adds
 //	text                    the change, in lines like the snapshot's:
-//	    h V N H R C           the header values after the change
+//	    h V N H R C K         the header values after the change
 //	    m ...                 a message added or changed (the snapshot's m line)
 //	    d UID                 a message removed
 //	    x UID MODSEQ          a tombstone added
@@ -156,7 +156,7 @@ func (c *changeSet) parse(x *index, text []byte) error {
 		f := bytes.Fields(line[2:])
 		switch line[0] {
 		case 'h':
-			var v [5]int64
+			var v [6]int64
 			if len(f) != len(v) {
 				return errCorrupt
 			}
@@ -167,8 +167,8 @@ func (c *changeSet) parse(x *index, text []byte) error {
 				}
 				v[i] = n
 			}
-			x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime =
-				uint32(v[0]), imap.UID(v[1]), uint64(v[2]), imap.UID(v[3]), v[4]
+			x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved =
+				uint32(v[0]), imap.UID(v[1]), uint64(v[2]), imap.UID(v[3]), v[4], imap.UID(v[5])
 		case 'm':
 			e, err := parseEntry(f, shared)
 			if err != nil {
@@ -287,7 +287,7 @@ func sameFlags(a, b []string) bool {
 // diff writes the text of the frame that takes old to x.
 func diff(old, x *index) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "h %d %d %d %d %d\n", x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime)
+	fmt.Fprintf(&b, "h %d %d %d %d %d %d\n", x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved)
 	num := make([]byte, 0, 24)
 	i, j := 0, 0
 	for i < len(old.msgs) || j < len(x.msgs) {
@@ -337,7 +337,8 @@ func diff(old, x *index) []byte {
 func (s *Store) commit(m *mailbox, old, x *index) error {
 	text := diff(old, x)
 	if len(x.pending) == 0 && bytes.Count(text, []byte{'\n'}) == 1 && old.uidValidity == x.uidValidity &&
-		old.uidNext == x.uidNext && old.highest == x.highest && old.recentUID == x.recentUID && old.curMtime == x.curMtime {
+		old.uidNext == x.uidNext && old.highest == x.highest && old.recentUID == x.recentUID && old.curMtime == x.curMtime &&
+		old.reserved == x.reserved {
 		return nil // nothing changed
 	}
 	fr := frame(x.pending, text)

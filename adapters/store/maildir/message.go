@@ -550,7 +550,9 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			return false, err
 		}
 		// The folder now tells all the frame would: see lazyFrame.
-		x.lazy = lazy
+		if x.lazy = lazy && x.uidNext <= x.reserved; lazy && !x.lazy {
+			x.reserved = min(x.uidNext+reserveAhead, maxUID)
+		}
 		return true, nil
 	})
 	if err != nil {

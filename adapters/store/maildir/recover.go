@@ -29,6 +29,17 @@ import (
 // held. A message with keywords, an internal date in a zone other than
 // the server's, or a save date given by the caller is not reproducible:
 // its frame is fsynced.
+//
+// A frame left unsynced hands out only UIDs below the index's reservation,
+// which a frame that was fsynced recorded: when the reservation is used
+// up, the next APPEND's frame is fsynced and reserves reserveAhead more.
+// A scan that finds cur/ changed behind the index's back (after a crash,
+// or another program's work) moves UIDNEXT up to the reservation, so that
+// a lost frame's UID is never handed out again, even when its file was
+// deleted by another program before the crash.
+
+// reserveAhead is how many UIDs an fsynced APPEND frame reserves.
+const reserveAhead = 32
 
 // uidName is the unique part of the file name of the message with uid.
 func uidName(unique string, uid imap.UID) string {
