@@ -375,7 +375,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 	case full:
 		// The file's size changed, or the remnant was zeroed: both
 		// need the metadata too.
-		err = f.Sync()
+		err = fsync(f)
 	case !x.lazy:
 		err = fdatasync(f)
 	}
@@ -391,15 +391,20 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 	return nil
 }
 
-// fdatasync makes a file's data durable; counted in tests.
-var fdatasync = func(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if !errors.Is(err, unix.EINTR) {
-			return err
+// fsync and fdatasync make a file (or folder) durable, its data and
+// metadata or only what reading its data needs; every fsync of the
+// package goes through them, so that tests can count them.
+var (
+	fsync     = func(f *os.File) error { return f.Sync() }
+	fdatasync = func(f *os.File) error {
+		for {
+			err := unix.Fdatasync(int(f.Fd()))
+			if !errors.Is(err, unix.EINTR) {
+				return err
+			}
 		}
 	}
-}
+)
 
 // compact writes the live blobs of x into the next cache file and a
 // snapshot naming it (the caller holds the mailbox lock).
@@ -450,7 +455,7 @@ func (s *Store) compact(m *mailbox, x *index) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if err := dst.Sync(); err != nil {
+	if err := fsync(dst); err != nil {
 		return err
 	}
 	nx.logOff, nx.logEnd = off, off

@@ -364,3 +364,25 @@ func TestLostFrameDeleted(t *testing.T) {
 		t.Errorf("UID %d handed out again (after %d)", r.UID, lost.UID)
 	}
 }
+
+// TestAppendSyncs: an APPEND costs two fsyncs (the message file, cur/),
+// plus one in reserveAhead for the frame that reserves UIDs and, now and
+// then, the log's growth; one with a keyword, three.
+func TestAppendSyncs(t *testing.T) {
+	_, s := setup(t)
+	put(t, s, "INBOX", "Subject: first\r\n\r\nx\r\n")
+	count, stop := maildir.CountSyncs()
+	defer stop()
+	const n = 100
+	for i := range n {
+		put(t, s, "INBOX", fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i), `\Seen`)
+	}
+	if got := count(); got > 2*n+n/16 {
+		t.Errorf("%d APPENDs cost %d fsyncs, want at most %d", n, got, 2*n+n/16)
+	}
+	before := count()
+	put(t, s, "INBOX", "Subject: kw\r\n\r\nx\r\n", "$Label")
+	if got := count() - before; got != 3 {
+		t.Errorf("an APPEND with a keyword cost %d fsyncs, want 3", got)
+	}
+}

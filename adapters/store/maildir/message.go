@@ -405,7 +405,7 @@ func writeBody(path string, msg ports.NewMessage, date time.Time) error {
 		err = os.Chtimes(path, date, date)
 	}
 	if err == nil {
-		err = f.Sync()
+		err = fsync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -902,7 +902,7 @@ func linkOrCopy(from, to, tmpDir string) error {
 	}
 	_, err = io.Copy(out, in)
 	if err == nil {
-		err = out.Sync()
+		err = fsync(out)
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
