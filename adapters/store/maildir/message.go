@@ -558,6 +558,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 	if err != nil {
 		return nil, err
 	}
+	tmps = nil // all in cur/ now
 	return res, nil
 }
 
