@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -46,9 +47,10 @@ import (
 // When the log outgrows a limit, a writer compacts: it copies the live
 // blobs into imapd-cache.<G+1> (fsynced), then replaces the snapshot
 // (temporary file, fsync, rename, fsync of the folder) with one naming
-// G+1, and removes imapd-cache.<G-1>; the file of generation G stays for
-// readers that still hold the previous snapshot. A crash before the rename
-// leaves the old snapshot and log, whole; after it, the new ones.
+// G+1, and removes the files of generations before G; the file of
+// generation G stays for readers that still hold the previous snapshot.
+// A crash before the rename leaves the old snapshot and log, whole; after
+// it, the new ones.
 const (
 	frameMagic  = "IMXL"
 	frameHeader = 16
@@ -462,8 +464,23 @@ func (s *Store) compact(m *mailbox, x *index) error {
 	if err := s.writeIndex(m, nx); err != nil {
 		return err
 	}
-	if x.cacheGen > 0 {
-		os.Remove(m.file(cachePrefix + strconv.Itoa(x.cacheGen-1)))
-	}
+	removeOldCaches(m, x.cacheGen)
 	return nil
+}
+
+// removeOldCaches removes the cache files of generations before keep
+// (those left by a crash between a compaction's rename and its removal
+// included).
+func removeOldCaches(m *mailbox, keep int) {
+	d, err := os.Open(m.path)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		if g, err := strconv.Atoi(strings.TrimPrefix(n, cachePrefix)); err == nil && strings.HasPrefix(n, cachePrefix) && g < keep {
+			os.Remove(m.file(n))
+		}
+	}
 }
