@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sort"
@@ -63,9 +64,11 @@ type index struct {
 	msgs      []entry
 	tombs     []tomb
 
-	version int   // format of the snapshot read (1 has no log)
-	logOff  int64 // where the log starts in the cache file ("L")
-	logEnd  int64 // the end of the last frame applied
+	version int    // format of the snapshot read (1 has no log)
+	logOff  int64  // where the log starts in the cache file ("L")
+	logEnd  int64  // the end of the last frame applied
+	seed    uint32 // the snapshot's start of the log's CRC chain ("S")
+	chain   uint32 // the CRC of the last frame applied (seed if none)
 	// pending holds the blobs a writer adds for its next frame, which
 	// will start at logEnd.
 	pending []byte
@@ -179,8 +182,8 @@ func entryFlags(file string, kws []string) []string {
 func (x *index) encode() []byte {
 	var b bytes.Buffer
 	b.Grow(64 + 80*len(x.msgs) + 16*len(x.tombs))
-	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d K %d\n", indexMagic, indexVersion,
-		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff, x.reserved)
+	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d K %d S %d\n", indexMagic, indexVersion,
+		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff, x.reserved, x.seed)
 	num := make([]byte, 0, 24)
 	for i := range x.msgs {
 		writeEntry(&b, &x.msgs[i], num)
@@ -269,9 +272,9 @@ func decode(data []byte) (*index, error) {
 		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
 			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime)
 	} else {
-		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d K %d",
-			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff, &x.reserved)
-		x.logEnd = x.logOff
+		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d K %d S %d",
+			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff, &x.reserved, &x.seed)
+		x.logEnd, x.chain = x.logOff, x.seed
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", errCorrupt, err)
@@ -392,9 +395,12 @@ func (s *Store) forget(paths ...string) {
 	s.mu.Unlock()
 }
 
-// writeIndex replaces the index on disk with x (the caller holds the
-// mailbox lock) and remembers it.
+// writeIndex replaces the index on disk with x, a snapshot whose log
+// starts at x.logOff with a new seed (the caller holds the mailbox lock),
+// and remembers it.
 func (s *Store) writeIndex(m *mailbox, x *index) error {
+	x.seed = rand.Uint32()
+	x.logEnd, x.chain = x.logOff, x.seed
 	if err := writeAtomic(m.path, indexFile, x.encode()); err != nil {
 		return err
 	}

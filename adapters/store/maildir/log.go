@@ -27,7 +27,9 @@ import (
 //	"IMXL"                  4 bytes
 //	blob length             uint32, little endian
 //	text length             uint32, little endian
-//	CRC-32C                 uint32, of the two lengths, the blobs and the text
+//	CRC-32C                 uint32, of the previous frame's CRC (the
+//	                        snapshot's seed "S" for the first), the two
+//	                        lengths, the blobs and the text
 //	blobs                   the structure blobs of the messages the change adds
 //	text                    the change, in lines like the snapshot's:
 //	    h V N H R C K         the header values after the change
@@ -35,6 +37,11 @@ import (
 //	    d UID                 a message removed
 //	    x UID MODSEQ          a tombstone added
 //	    y UID                 a tombstone removed
+//
+// The chain of CRCs makes a frame valid only after the one it followed
+// when it was written: bytes of an older frame that a crash left beyond
+// the log's end, which later frames might come to end just before, are
+// never read as a change.
 //
 // The file is extended with zeros ahead of the frames, so that a frame is
 // written into blocks the file already has and made durable with one
@@ -64,49 +71,60 @@ var logLimit int64 = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// frame builds one log frame.
-func frame(blobs, text []byte) []byte {
+// frameCRC is the CRC of a frame following the one whose CRC is prev.
+func frameCRC(prev uint32, lengths, body []byte) uint32 {
+	var p [4]byte
+	binary.LittleEndian.PutUint32(p[:], prev)
+	crc := crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, lengths)
+	return crc32.Update(crc, castagnoli, body)
+}
+
+// frame builds one log frame following the one whose CRC is prev, and
+// returns it with its own CRC.
+func frame(prev uint32, blobs, text []byte) ([]byte, uint32) {
 	b := make([]byte, frameHeader, frameHeader+len(blobs)+len(text))
 	copy(b, frameMagic)
 	binary.LittleEndian.PutUint32(b[4:], uint32(len(blobs)))
 	binary.LittleEndian.PutUint32(b[8:], uint32(len(text)))
 	b = append(b, blobs...)
 	b = append(b, text...)
-	crc := crc32.Update(crc32.Checksum(b[4:12], castagnoli), castagnoli, b[frameHeader:])
+	crc := frameCRC(prev, b[4:12], b[frameHeader:])
 	binary.LittleEndian.PutUint32(b[12:], crc)
-	return b
+	return b, crc
 }
 
-// readFrames reads the whole frames from off on and returns their texts
-// and the offset after the last one.
-func readFrames(f *os.File, off int64) ([][]byte, int64, error) {
+// readFrames reads the whole frames from off on, the first following the
+// CRC prev, and returns their texts, the offset after the last one and its
+// CRC.
+func readFrames(f *os.File, off int64, prev uint32) ([][]byte, int64, uint32, error) {
 	var texts [][]byte
 	var hdr [frameHeader]byte
 	for {
 		n, err := f.ReadAt(hdr[:], off)
 		if n < frameHeader {
 			if err == nil || errors.Is(err, io.EOF) {
-				return texts, off, nil
+				return texts, off, prev, nil
 			}
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		if string(hdr[:4]) != frameMagic {
-			return texts, off, nil
+			return texts, off, prev, nil
 		}
 		bl, tl := int64(binary.LittleEndian.Uint32(hdr[4:])), int64(binary.LittleEndian.Uint32(hdr[8:]))
 		body := make([]byte, bl+tl)
 		if n, err := f.ReadAt(body, off+frameHeader); int64(n) < bl+tl {
 			if err == nil || errors.Is(err, io.EOF) {
-				return texts, off, nil
+				return texts, off, prev, nil
 			}
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
-		crc := crc32.Update(crc32.Checksum(hdr[4:12], castagnoli), castagnoli, body)
+		crc := frameCRC(prev, hdr[4:12], body)
 		if crc != binary.LittleEndian.Uint32(hdr[12:]) {
-			return texts, off, nil
+			return texts, off, prev, nil
 		}
 		texts = append(texts, body[bl:])
 		off += frameHeader + bl + tl
+		prev = crc
 	}
 }
 
@@ -120,7 +138,7 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 		return nil, err
 	}
 	defer f.Close()
-	texts, end, err := readFrames(f, x.logEnd)
+	texts, end, chain, err := readFrames(f, x.logEnd, x.chain)
 	if err != nil || len(texts) == 0 {
 		return x, err
 	}
@@ -132,7 +150,7 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 		}
 	}
 	ch.apply(nx)
-	nx.logEnd = end
+	nx.logEnd, nx.chain = end, chain
 	return nx, nil
 }
 
@@ -343,7 +361,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 		old.reserved == x.reserved {
 		return nil // nothing changed
 	}
-	fr := frame(x.pending, text)
+	fr, crc := frame(x.chain, x.pending, text)
 	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -385,7 +403,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 		return err
 	}
 	x.pending, x.lazy = nil, false
-	x.logEnd = end
+	x.logEnd, x.chain = end, crc
 	s.remember(m, x)
 	if n := x.logEnd - x.logOff; n > logLimit && n > x.logOff/2 {
 		return s.compact(m, x)
