@@ -353,23 +353,24 @@ func diff(old, x *index) []byte {
 // commit makes the change from old to x durable as one frame at the end
 // of the log (the caller holds the mailbox lock, and old is the index as
 // it read it under that lock), and compacts when the log has grown past
-// its limit.
-func (s *Store) commit(m *mailbox, old, x *index) error {
+// its limit. It returns the index as it then is: x, or the compacted
+// index, which later frames must follow.
+func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
 	text := diff(old, x)
 	if len(x.pending) == 0 && bytes.Count(text, []byte{'\n'}) == 1 && old.uidValidity == x.uidValidity &&
 		old.uidNext == x.uidNext && old.highest == x.highest && old.recentUID == x.recentUID && old.curMtime == x.curMtime &&
 		old.reserved == x.reserved {
-		return nil // nothing changed
+		return x, nil // nothing changed
 	}
 	fr, crc := frame(x.chain, x.pending, text)
 	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at, size := x.logEnd, fi.Size()
 	// A remnant of a frame a crash cut short lies where ours goes: zero
@@ -379,7 +380,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 	full := false
 	if n, _ := f.ReadAt(hdr[:], at); n > 0 && hdr != [frameHeader]byte{} {
 		if _, err := f.WriteAt(make([]byte, size-at), at); err != nil {
-			return err
+			return nil, err
 		}
 		full = true
 	}
@@ -389,7 +390,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 		full = true
 	}
 	if _, err := f.WriteAt(fr, at); err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case full:
@@ -400,7 +401,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 		err = fdatasync(f)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	x.pending, x.lazy = nil, false
 	x.logEnd, x.chain = end, crc
@@ -408,7 +409,7 @@ func (s *Store) commit(m *mailbox, old, x *index) error {
 	if n := x.logEnd - x.logOff; n > logLimit && n > x.logOff/2 {
 		return s.compact(m, x)
 	}
-	return nil
+	return x, nil
 }
 
 // fsync and fdatasync make a file (or folder) durable, its data and
@@ -427,19 +428,20 @@ var (
 )
 
 // compact writes the live blobs of x into the next cache file and a
-// snapshot naming it (the caller holds the mailbox lock).
-func (s *Store) compact(m *mailbox, x *index) error {
+// snapshot naming it (the caller holds the mailbox lock), and returns the
+// new index.
+func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	oldName := x.cacheName()
 	src, err := os.Open(m.file(oldName))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer src.Close()
 	nx := x.clone()
 	nx.cacheGen++
 	dst, err := os.OpenFile(m.file(nx.cacheName()), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer dst.Close()
 	// The whole old file in one read when it is not large; blob by blob
@@ -448,7 +450,7 @@ func (s *Store) compact(m *mailbox, x *index) error {
 	if fi, err := src.Stat(); err == nil && fi.Size() <= 64<<20 {
 		all = make([]byte, fi.Size())
 		if n, err := src.ReadAt(all, 0); n < len(all) && err != nil && !errors.Is(err, io.EOF) {
-			return err
+			return nil, err
 		}
 	}
 	w := bufio.NewWriterSize(dst, 256<<10)
@@ -460,30 +462,30 @@ func (s *Store) compact(m *mailbox, x *index) error {
 			if all != nil && e.soff+e.slen <= int64(len(all)) {
 				blob = all[e.soff : e.soff+e.slen]
 			} else if blob, err = readBlob(src, e); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if _, err := w.Write(blob); err != nil {
-			return err
+			return nil, err
 		}
 		e.soff = off
 		off += int64(len(blob))
 	}
 	if _, err := w.Write(make([]byte, padChunk)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.Flush(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := fsync(dst); err != nil {
-		return err
+		return nil, err
 	}
 	nx.logOff, nx.logEnd = off, off
 	if err := s.writeIndex(m, nx); err != nil {
-		return err
+		return nil, err
 	}
 	removeOldCaches(m, x.cacheGen)
-	return nil
+	return nx, nil
 }
 
 // removeOldCaches removes the cache files of generations before keep

@@ -1,9 +1,14 @@
 package maildir
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // TestFrameChain: a frame is read only after the frame it followed when
@@ -42,5 +47,51 @@ func TestFrameChain(t *testing.T) {
 		if err != nil || len(texts) != tt.texts || (tt.chain != 0 && chain != tt.chain) {
 			t.Errorf("%s: %d frames read (chain %d, %v), want %d", tt.name, len(texts), chain, err, tt.texts)
 		}
+	}
+}
+
+// TestCompactBeforeChange: when the frame of what a scan found compacts
+// the log, the change that follows in the same operation goes into the
+// new log, not the old one.
+func TestCompactBeforeChange(t *testing.T) {
+	defer func(old int64) { logLimit = old }(logLimit)
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: x\r\n\r\nx\r\n"
+	if _, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	// Another program delivers: the next operation's scan writes a
+	// frame, which compacts; the operation's own frame does not.
+	if err := os.WriteFile(filepath.Join(dir, "u", "new", "1700000000.P1.host"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logLimit = 0
+	m, err := s.box("t", "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.update(ctx, "t", []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+		logLimit = 1 << 40
+		xs[0].recentUID = xs[0].uidNext
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := other.Status(ctx, "u", "INBOX")
+	if err != nil || st.Messages != 2 || st.RecentUID != st.UIDNext {
+		t.Errorf("another store sees %+v, %v; want 2 messages, none recent", st, err)
 	}
 }

@@ -126,7 +126,7 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 		if changed {
 			// Recorded on its own, so that what fn adds is all a frame
 			// of its own refers to.
-			if err := s.commit(m, bases[i], x); err != nil {
+			if x, err = s.commit(m, bases[i], x); err != nil {
 				return nil, wrapErr(op, err)
 			}
 			bases[i], x = x, x.clone()
@@ -147,8 +147,13 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 		if i == 1 && ms[1].path == ms[0].path {
 			continue
 		}
-		if err := s.commit(ms[i], bases[i], xs[i]); err != nil {
+		x, err := s.commit(ms[i], bases[i], xs[i])
+		if err != nil {
 			return nil, wrapErr(op, err)
+		}
+		xs[i] = x
+		if len(ms) == 2 && ms[1].path == ms[0].path {
+			xs[1] = x
 		}
 	}
 	return xs, nil
