@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -63,6 +64,10 @@ type index struct {
 	curMtime  int64 // cur/'s mtime (ns) when it was last scanned
 	msgs      []entry
 	tombs     []tomb
+	// spare is set once a clone was given the spare capacity of msgs;
+	// owned, when msgs is no other index's (see clone).
+	spare *atomic.Bool
+	owned bool
 
 	version int    // format of the snapshot read (1 has no log)
 	logOff  int64  // where the log starts in the cache file ("L")
@@ -94,13 +99,29 @@ func stampOf(fi os.FileInfo) fileStamp {
 	return fileStamp{ino: ino, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 }
 
+// The clone shares x's messages: it may append to them (into x's spare
+// capacity, which only the first clone is given), but must call own
+// before it changes, inserts or removes any it shares.
 func (x *index) clone() *index {
 	c := *x
-	c.msgs = slices.Clone(x.msgs)
+	c.msgs = x.msgs[:len(x.msgs):len(x.msgs)]
+	if x.spare != nil && cap(x.msgs) > len(x.msgs) && x.spare.CompareAndSwap(false, true) {
+		c.msgs = x.msgs
+	}
+	c.spare = new(atomic.Bool)
+	c.owned = false
 	c.tombs = slices.Clone(x.tombs)
 	c.pending = nil
 	c.lazy = false
 	return &c
+}
+
+// own gives x a copy of the messages of its own, which it may change.
+func (x *index) own() {
+	if !x.owned {
+		x.msgs = slices.Clone(x.msgs)
+		x.owned = true
+	}
 }
 
 // find returns the position of uid in msgs, and whether it is there.

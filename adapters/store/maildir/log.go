@@ -227,6 +227,15 @@ func (c *changeSet) parse(x *index, text []byte) error {
 
 // apply rebuilds x's messages and tombstones with the changes.
 func (c *changeSet) apply(x *index) {
+	if c.appendsOnly(x) {
+		added := make([]entry, 0, len(c.ents))
+		for _, n := range c.ents {
+			added = append(added, *n)
+		}
+		slices.SortFunc(added, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
+		x.msgs = append(x.msgs, added...)
+		clear(c.ents)
+	}
 	if len(c.ents) > 0 {
 		out := make([]entry, 0, len(x.msgs)+len(c.ents))
 		for _, e := range x.msgs {
@@ -278,6 +287,24 @@ func (c *changeSet) apply(x *index) {
 	}
 }
 
+// appendsOnly reports whether the changes to messages only add some
+// after the last x has, which apply then appends (x a clone).
+func (c *changeSet) appendsOnly(x *index) bool {
+	if len(c.ents) == 0 {
+		return false
+	}
+	var last imap.UID
+	if len(x.msgs) > 0 {
+		last = x.msgs[len(x.msgs)-1].uid
+	}
+	for u, n := range c.ents {
+		if n == nil || u <= last {
+			return false
+		}
+	}
+	return true
+}
+
 func cmpUID(a, b imap.UID) int {
 	switch {
 	case a < b:
@@ -310,6 +337,11 @@ func diff(old, x *index) []byte {
 	fmt.Fprintf(&b, "h %d %d %d %d %d %d\n", x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved)
 	num := make([]byte, 0, 24)
 	i, j := 0, 0
+	if n := len(old.msgs); n > 0 && len(x.msgs) >= n && &x.msgs[0] == &old.msgs[0] {
+		// x still shares old's messages (see clone): they are as they
+		// were, and only those after them are new.
+		i, j = n, n
+	}
 	for i < len(old.msgs) || j < len(x.msgs) {
 		switch {
 		case j == len(x.msgs) || (i < len(old.msgs) && old.msgs[i].uid < x.msgs[j].uid):
@@ -455,6 +487,7 @@ func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	}
 	w := bufio.NewWriterSize(dst, 256<<10)
 	var off int64
+	nx.own()
 	for i := range nx.msgs {
 		e := &nx.msgs[i]
 		var blob []byte

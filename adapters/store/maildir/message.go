@@ -468,6 +468,9 @@ func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []
 			e.saved = msg.SaveDate.Unix()
 		}
 		i, _ := x.find(uid)
+		if i < len(x.msgs) {
+			x.own() // the insertion moves messages it may share
+		}
 		x.msgs = slices.Insert(x.msgs, i, e)
 		x.uidNext = max(x.uidNext, uid+1)
 		return nil
@@ -622,6 +625,9 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				return false, err
 			}
 		}
+		if len(pos) > 0 {
+			x.own()
+		}
 		for _, i := range pos {
 			e := &x.msgs[i]
 			next, diff := op.Apply(e.flags, flags)
@@ -724,13 +730,13 @@ func removeEntries(m *mailbox, x *index, pos []int, unlink bool) error {
 		drop[i] = true
 		x.tombs = append(x.tombs, tomb{x.msgs[i].uid, x.highest})
 	}
-	kept := x.msgs[:0]
+	kept := make([]entry, 0, len(x.msgs)-len(drop))
 	for i := range x.msgs {
 		if !drop[i] {
 			kept = append(kept, x.msgs[i])
 		}
 	}
-	x.msgs = kept
+	x.msgs, x.owned = kept, true
 	sortTombs(x)
 	return nil
 }
