@@ -44,10 +44,12 @@
 // a new message, and an index entry whose file is gone becomes an
 // expunge, so no UID is ever reused and no entry outlives its file.
 //
-// An APPEND costs three fsyncs: the message file in tmp/ (before it is
-// renamed into cur/, so that no reader nor crash sees part of it), cur/
-// (the new name), and the log frame (an fdatasync of blocks the file
-// already has, which waits for no journal commit).
+// An APPEND costs two fsyncs: the message file in tmp/ (before it is
+// renamed into cur/, so that no reader nor crash sees part of it) and cur/
+// (its new name, which carries its UID); its log frame is written but not
+// fsynced, since the folder tells all it holds (see lazyFrame in
+// recover.go). One with keywords, or a date in another zone, also
+// fdatasyncs its frame (blocks the file already has: no journal commit).
 package maildir
 
 import (
