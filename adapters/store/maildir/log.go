@@ -382,9 +382,10 @@ func diff(old, x *index) []byte {
 	return b.Bytes()
 }
 
-// commit makes the change from old to x durable as one frame at the end
-// of the log (the caller holds the mailbox lock, and old is the index as
-// it read it under that lock), and compacts when the log has grown past
+// commit writes the change from old to x as one frame at the end of the
+// log, made durable at once unless the folder can tell it again (x.lazy,
+// see lazyFrame); the caller holds the mailbox lock, and old is the index
+// as it read it under that lock. It compacts when the log has grown past
 // its limit. It returns the index as it then is: x, or the compacted
 // index, which later frames must follow.
 func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
