@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -92,7 +93,14 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 				break
 			}
 		}
-		return true, addMessage(m, x, tmp, unique, uid, flags, msg, date)
+		if err := addMessage(m, x, tmp, unique, uid, flags, msg, date); err != nil {
+			return false, err
+		}
+		if err := syncDir(m.cur()); err != nil {
+			os.Remove(filepath.Join(m.cur(), fileFor(uidName(unique, uid), flags)))
+			return false, err
+		}
+		return true, nil
 	})
 	if errors.Is(err, os.ErrNotExist) {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)

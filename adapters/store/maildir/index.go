@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,8 +21,14 @@ import (
 	"github.com/imapd-go/imapd/domain/message"
 )
 
-// indexMagic starts every index file; the number is the format version.
-const indexMagic = "imapd-maildir-index 1"
+// indexMagic starts every index file, followed by the format version:
+// 1, the whole index (read only, to upgrade it), or 2, a snapshot followed
+// by the change log in the cache file (see log.go). Version 1 programs
+// refuse a version 2 index as corrupt rather than miss the log.
+const (
+	indexMagic   = "imapd-maildir-index "
+	indexVersion = 2
+)
 
 // entry is one message of the index.
 type entry struct {
@@ -47,12 +55,30 @@ type tomb struct {
 type index struct {
 	uidValidity uint32
 	uidNext     imap.UID
-	highest     uint64
-	recentUID   imap.UID
-	cacheGen    int   // the cache file in use: imapd-cache.<cacheGen>
-	curMtime    int64 // cur/'s mtime (ns) when it was last scanned
-	msgs        []entry
-	tombs       []tomb
+	// reserved bounds the UIDs that frames not fsynced may hand out
+	// (see lazyFrame); it is raised only by frames that are fsynced.
+	reserved  imap.UID
+	highest   uint64
+	recentUID imap.UID
+	cacheGen  int   // the cache file in use: imapd-cache.<cacheGen>
+	curMtime  int64 // cur/'s mtime (ns) when it was last scanned
+	msgs      []entry
+	tombs     []tomb
+	// spare is set once a clone was given the spare capacity of msgs;
+	// owned, when msgs is no other index's (see clone).
+	spare *atomic.Bool
+	owned bool
+
+	version int    // format of the snapshot read (1 has no log)
+	logOff  int64  // where the log starts in the cache file ("L")
+	logEnd  int64  // the end of the last frame applied
+	seed    uint32 // the snapshot's start of the log's CRC chain ("S")
+	chain   uint32 // the CRC of the last frame applied (seed if none)
+	// pending holds the blobs a writer adds for its next frame, which
+	// will start at logEnd.
+	pending []byte
+	// lazy marks a change the folder can tell again (see lazyFrame).
+	lazy bool
 
 	stamp fileStamp // identity of the file this was read from
 }
@@ -73,11 +99,29 @@ func stampOf(fi os.FileInfo) fileStamp {
 	return fileStamp{ino: ino, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 }
 
+// The clone shares x's messages: it may append to them (into x's spare
+// capacity, which only the first clone is given), but must call own
+// before it changes, inserts or removes any it shares.
 func (x *index) clone() *index {
 	c := *x
-	c.msgs = slices.Clone(x.msgs)
+	c.msgs = x.msgs[:len(x.msgs):len(x.msgs)]
+	if x.spare != nil && cap(x.msgs) > len(x.msgs) && x.spare.CompareAndSwap(false, true) {
+		c.msgs = x.msgs
+	}
+	c.spare = new(atomic.Bool)
+	c.owned = false
 	c.tombs = slices.Clone(x.tombs)
+	c.pending = nil
+	c.lazy = false
 	return &c
+}
+
+// own gives x a copy of the messages of its own, which it may change.
+func (x *index) own() {
+	if !x.owned {
+		x.msgs = slices.Clone(x.msgs)
+		x.owned = true
+	}
 }
 
 // find returns the position of uid in msgs, and whether it is there.
@@ -153,28 +197,17 @@ func entryFlags(file string, kws []string) []string {
 	return append(out, kws...)
 }
 
-// encode writes the index in its text form: a header line, one "m" line
-// per message, one "x" line per tombstone, and an "end" line with counts
-// that proves the file whole.
+// encode writes the snapshot in its text form: a header line, one "m"
+// line per message, one "x" line per tombstone, and an "end" line with
+// counts that proves the file whole.
 func (x *index) encode() []byte {
 	var b bytes.Buffer
 	b.Grow(64 + 80*len(x.msgs) + 16*len(x.tombs))
-	fmt.Fprintf(&b, "%s\nV %d N %d H %d R %d G %d C %d\n", indexMagic,
-		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime)
+	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d K %d S %d\n", indexMagic, indexVersion,
+		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff, x.reserved, x.seed)
 	num := make([]byte, 0, 24)
 	for i := range x.msgs {
-		m := &x.msgs[i]
-		b.WriteString("m ")
-		for _, v := range []int64{int64(m.uid), int64(m.modseq), m.date, int64(m.zone), m.size, m.soff, m.slen, m.saved} {
-			b.Write(strconv.AppendInt(num[:0], v, 10))
-			b.WriteByte(' ')
-		}
-		b.WriteString(m.file)
-		for _, k := range keywords(m.flags) {
-			b.WriteByte(' ')
-			b.WriteString(k)
-		}
-		b.WriteByte('\n')
+		writeEntry(&b, &x.msgs[i], num)
 	}
 	for _, t := range x.tombs {
 		fmt.Fprintf(&b, "x %d %d\n", t.uid, t.modseq)
@@ -183,19 +216,88 @@ func (x *index) encode() []byte {
 	return b.Bytes()
 }
 
+// writeEntry writes one message's "m" line.
+func writeEntry(b *bytes.Buffer, m *entry, num []byte) {
+	b.WriteString("m ")
+	for _, v := range []int64{int64(m.uid), int64(m.modseq), m.date, int64(m.zone), m.size, m.soff, m.slen, m.saved} {
+		b.Write(strconv.AppendInt(num[:0], v, 10))
+		b.WriteByte(' ')
+	}
+	b.WriteString(m.file)
+	for _, k := range keywords(m.flags) {
+		b.WriteByte(' ')
+		b.WriteString(k)
+	}
+	b.WriteByte('\n')
+}
+
+// parseEntry reads the fields of an "m" line; shared gives one string
+// per distinct keyword.
+func parseEntry(f [][]byte, shared map[string]string) (entry, error) {
+	if len(f) < 8 {
+		return entry{}, errCorrupt
+	}
+	var v [7]int64
+	for i := range v {
+		n, err := strconv.ParseInt(string(f[i]), 10, 64)
+		if err != nil {
+			return entry{}, errCorrupt
+		}
+		v[i] = n
+	}
+	e := entry{uid: imap.UID(v[0]), modseq: uint64(v[1]), date: v[2], zone: int32(v[3]),
+		size: v[4], soff: v[5], slen: v[6], file: string(f[7])}
+	rest := f[8:]
+	// The save date came later, as an eighth number; a file name
+	// is never a number, so both forms read.
+	if n, err := strconv.ParseInt(string(f[7]), 10, 64); err == nil && len(f) >= 9 {
+		e.saved, e.file, rest = n, string(f[8]), f[9:]
+	}
+	var kws []string
+	for _, k := range rest {
+		s, ok := shared[string(k)]
+		if !ok {
+			s = string(k)
+			shared[s] = s
+		}
+		kws = append(kws, s)
+	}
+	e.flags = entryFlags(e.file, kws)
+	return e, nil
+}
+
 // errCorrupt reports an index that cannot be read.
 var errCorrupt = errors.New("index is corrupt")
 
-// decode parses an index file.
+// decode parses an index file of either version.
 func decode(data []byte) (*index, error) {
 	x := &index{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	if !sc.Scan() || sc.Text() != indexMagic || !sc.Scan() {
+	if !sc.Scan() {
 		return nil, errCorrupt
 	}
-	if _, err := fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
-		&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime); err != nil {
+	switch sc.Text() {
+	case indexMagic + "1":
+		x.version = 1
+	case indexMagic + strconv.Itoa(indexVersion):
+		x.version = indexVersion
+	default:
+		return nil, errCorrupt
+	}
+	if !sc.Scan() {
+		return nil, errCorrupt
+	}
+	var err error
+	if x.version == 1 {
+		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
+			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime)
+	} else {
+		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d K %d S %d",
+			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff, &x.reserved, &x.seed)
+		x.logEnd, x.chain = x.logOff, x.seed
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", errCorrupt, err)
 	}
 	shared := map[string]string{} // one string per distinct keyword
@@ -204,36 +306,10 @@ func decode(data []byte) (*index, error) {
 		line := sc.Bytes()
 		switch {
 		case bytes.HasPrefix(line, []byte("m ")):
-			f := bytes.Fields(line[2:])
-			if len(f) < 8 {
-				return nil, errCorrupt
+			e, err := parseEntry(bytes.Fields(line[2:]), shared)
+			if err != nil {
+				return nil, err
 			}
-			var v [7]int64
-			for i := range v {
-				n, err := strconv.ParseInt(string(f[i]), 10, 64)
-				if err != nil {
-					return nil, errCorrupt
-				}
-				v[i] = n
-			}
-			e := entry{uid: imap.UID(v[0]), modseq: uint64(v[1]), date: v[2], zone: int32(v[3]),
-				size: v[4], soff: v[5], slen: v[6], file: string(f[7])}
-			rest := f[8:]
-			// The save date came later, as an eighth number; a file name
-			// is never a number, so both forms read.
-			if n, err := strconv.ParseInt(string(f[7]), 10, 64); err == nil && len(f) >= 9 {
-				e.saved, e.file, rest = n, string(f[8]), f[9:]
-			}
-			var kws []string
-			for _, k := range rest {
-				s, ok := shared[string(k)]
-				if !ok {
-					s = string(k)
-					shared[s] = s
-				}
-				kws = append(kws, s)
-			}
-			e.flags = entryFlags(e.file, kws)
 			x.msgs = append(x.msgs, e)
 		case bytes.HasPrefix(line, []byte("x ")):
 			var t tomb
@@ -255,10 +331,38 @@ func decode(data []byte) (*index, error) {
 	return x, nil
 }
 
-// readIndex returns the mailbox's index as it is on disk, from the cache
-// when the file has not been replaced since; os.ErrNotExist if there is
-// none.
+// readIndex returns the mailbox's index as it is on disk: the snapshot
+// (from memory when the file has not been replaced since) with the frames
+// of the log applied, reading only those appended since the last look;
+// os.ErrNotExist if there is none.
 func (s *Store) readIndex(m *mailbox) (*index, error) {
+	for attempt := 0; ; attempt++ {
+		x, err := s.readSnapshot(m)
+		if err != nil || x.version < indexVersion {
+			return x, err
+		}
+		nx, err := catchUp(m, x)
+		if errors.Is(err, os.ErrNotExist) {
+			// No log yet, or a compaction removed it after we read
+			// the snapshot: then the snapshot has been replaced.
+			if fi, serr := os.Stat(m.file(indexFile)); serr == nil && stampOf(fi) != x.stamp && attempt < 3 {
+				continue
+			}
+			return x, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if nx != x {
+			s.rememberNewer(m, nx)
+		}
+		return nx, nil
+	}
+}
+
+// readSnapshot returns the index file as it is on disk, from memory
+// (with the frames read since) when the file has not been replaced.
+func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 	path := m.file(indexFile)
 	f, err := os.Open(path)
 	if err != nil {
@@ -271,22 +375,31 @@ func (s *Store) readIndex(m *mailbox) (*index, error) {
 	}
 	st := stampOf(fi)
 	s.mu.Lock()
-	c := s.cache[m.path]
+	x := s.cache[m.path]
 	s.mu.Unlock()
-	if c != nil && c.stamp == st {
-		return c, nil
+	if x != nil && x.stamp == st {
+		return x, nil
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
-	x, err := decode(data)
-	if err != nil {
+	if x, err = decode(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	x.stamp = st
 	s.remember(m, x)
 	return x, nil
+}
+
+// rememberNewer remembers x unless a later state of the same snapshot is
+// remembered already.
+func (s *Store) rememberNewer(m *mailbox, x *index) {
+	s.mu.Lock()
+	if c := s.cache[m.path]; c == nil || c.stamp != x.stamp || c.logEnd < x.logEnd {
+		s.cache[m.path] = x
+	}
+	s.mu.Unlock()
 }
 
 func (s *Store) remember(m *mailbox, x *index) {
@@ -303,9 +416,12 @@ func (s *Store) forget(paths ...string) {
 	s.mu.Unlock()
 }
 
-// writeIndex replaces the index on disk with x (the caller holds the
-// mailbox lock) and remembers it.
+// writeIndex replaces the index on disk with x, a snapshot whose log
+// starts at x.logOff with a new seed (the caller holds the mailbox lock),
+// and remembers it.
 func (s *Store) writeIndex(m *mailbox, x *index) error {
+	x.seed = rand.Uint32()
+	x.logEnd, x.chain = x.logOff, x.seed
 	if err := writeAtomic(m.path, indexFile, x.encode()); err != nil {
 		return err
 	}
@@ -393,6 +509,23 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 		u, _ := splitFile(n)
 		byUnique[u] = n
 	}
+	// Messages whose APPEND frames a crash lost come first, with the
+	// UIDs and mod-sequences those frames held.
+	unknown := make(map[string]string)
+	for u, n := range byUnique {
+		unknown[u] = n
+	}
+	for i := range x.msgs {
+		u, _ := splitFile(x.msgs[i].file)
+		delete(unknown, u)
+	}
+	if _, err := s.recoverLost(ctx, m, x, unknown); err != nil {
+		return false, err
+	}
+	// Frames a crash lost may have handed out UIDs whose files are gone
+	// since; none of them is above the reservation. An outside change
+	// costs the rest of the reservation, never a reused UID.
+	x.uidNext = max(x.uidNext, x.reserved)
 	modseq := x.highest + 1
 	bumped := false
 	kept := x.msgs[:0:0]
@@ -561,53 +694,30 @@ func structureOf(path string) ([]byte, error) {
 	return st.MarshalBinary()
 }
 
-// cacheFile appends structure blobs to a mailbox's cache file.
+// cacheFile gathers the structure blobs a writer adds: they go into the
+// writer's next log frame, at the offsets add returns.
 type cacheFile struct {
-	f     *os.File
-	off   int64
-	dirty bool
+	x *index
 }
 
-// openCache opens the cache file named by x for appending (the caller
-// holds the mailbox lock, so it is the only writer). Bytes after the last
-// blob an index refers to (left by a crash) are simply never read.
+// openCache starts adding blobs to x's next frame (the caller holds the
+// mailbox lock, so it is the only writer).
 func openCache(m *mailbox, x *index) (*cacheFile, error) {
-	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	off, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &cacheFile{f: f, off: off}, nil
+	return &cacheFile{x: x}, nil
 }
 
 // add appends a blob and returns its offset.
 func (c *cacheFile) add(blob []byte) (int64, error) {
-	off := c.off
-	if len(blob) == 0 {
-		return off, nil
-	}
-	if _, err := c.f.WriteAt(blob, off); err != nil {
-		return 0, err
-	}
-	c.off += int64(len(blob))
-	c.dirty = true
+	off := c.x.logEnd + frameHeader + int64(len(c.x.pending))
+	c.x.pending = append(c.x.pending, blob...)
 	return off, nil
 }
 
-// sync makes the blobs durable before an index refers to them.
-func (c *cacheFile) sync() error {
-	if !c.dirty {
-		return nil
-	}
-	c.dirty = false
-	return c.f.Sync()
-}
+// sync does nothing: the blobs are durable with the frame that records
+// the messages they belong to.
+func (c *cacheFile) sync() error { return nil }
 
-func (c *cacheFile) Close() error { return c.f.Close() }
+func (c *cacheFile) Close() error { return nil }
 
 // readBlob reads one structure blob from the mailbox's cache file.
 // blobSpan is a stretch of the cache file read at once: the structures of

@@ -52,7 +52,7 @@ func (s *Store) createFolder(m *mailbox, uidValidity uint32, uidNext imap.UID) e
 	// is empty and no other process writes here before we drop the tree
 	// lock... except that readers could see cur/ before the index: they
 	// create one under the mailbox lock, which we hold too.
-	if err := s.writeIndex(m, x); err != nil {
+	if _, err := s.startLog(m, x); err != nil {
 		return err
 	}
 	if err := syncDir(m.path); err != nil {

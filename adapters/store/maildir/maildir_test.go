@@ -2,6 +2,7 @@ package maildir_test
 
 import (
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
@@ -19,6 +20,10 @@ func open(t testing.TB, dir string) ports.Store {
 
 // TestMain lets the test binary serve as the suite's child process.
 func TestMain(m *testing.M) {
+	// Children of the compaction tests compact after a few appends.
+	if n, err := strconv.ParseInt(os.Getenv(logLimitEnv), 10, 64); err == nil {
+		maildir.SetLogLimit(n)
+	}
 	storetest.Child(func(dir string) (ports.Store, error) { return maildir.Open(dir) })
 	os.Exit(m.Run())
 }

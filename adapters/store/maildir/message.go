@@ -90,13 +90,13 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 		defer l.unlock()
 	}
 	xs := make([]*index, len(ms))
-	dirty := make([]bool, len(ms))
+	bases := make([]*index, len(ms)) // as on disk, for the frames' diffs
 	for i, m := range ms {
 		if !m.exists() {
 			return nil, imap.Errorf(op, kinds[i], "%q", m.name)
 		}
 		if i == 1 && m.path == ms[0].path {
-			xs[1] = xs[0]
+			xs[1], bases[1] = xs[0], bases[0]
 			continue
 		}
 		x, err := s.readIndex(m)
@@ -107,36 +107,73 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 			if err != nil {
 				return nil, wrapErr(op, err)
 			}
-			x, dirty[i] = freshIndex(v, 1), true
+			if x, err = s.startLog(m, freshIndex(v, 1)); err != nil {
+				return nil, wrapErr(op, err)
+			}
 		case err != nil:
 			return nil, wrapErr(op, err)
-		default:
-			x = x.clone()
+		case x.version < indexVersion:
+			// Written by a version without the log: upgraded in place.
+			if x, err = s.startLog(m, x.clone()); err != nil {
+				return nil, wrapErr(op, err)
+			}
 		}
+		bases[i], x = x, x.clone()
 		changed, err := s.scan(ctx, m, x)
 		if err != nil {
 			return nil, wrapErr(op, err)
 		}
-		xs[i], dirty[i] = x, dirty[i] || changed
+		if changed {
+			// Recorded on its own, so that what fn adds is all a frame
+			// of its own refers to.
+			if x, err = s.commit(m, bases[i], x); err != nil {
+				return nil, wrapErr(op, err)
+			}
+			bases[i], x = x, x.clone()
+		}
+		xs[i] = x
 	}
-	if fn != nil {
-		changed, err := fn(xs)
+	if fn == nil {
+		return xs, nil
+	}
+	changed, err := fn(xs)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if !changed {
+		return xs, nil
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		if i == 1 && ms[1].path == ms[0].path {
+			continue
+		}
+		x, err := s.commit(ms[i], bases[i], xs[i])
 		if err != nil {
 			return nil, wrapErr(op, err)
 		}
-		for i := range dirty {
-			dirty[i] = dirty[i] || changed
-		}
-	}
-	for i := len(ms) - 1; i >= 0; i-- {
-		if !dirty[i] || (i == 1 && ms[1].path == ms[0].path) {
-			continue
-		}
-		if err := s.writeIndex(ms[i], xs[i]); err != nil {
-			return nil, wrapErr(op, err)
+		xs[i] = x
+		if len(ms) == 2 && ms[1].path == ms[0].path {
+			xs[1] = x
 		}
 	}
 	return xs, nil
+}
+
+// startLog writes x as a snapshot whose log starts after everything the
+// cache file holds now (the caller holds the mailbox lock).
+func (s *Store) startLog(m *mailbox, x *index) (*index, error) {
+	x.version = indexVersion
+	x.logOff = 0
+	if fi, err := os.Stat(m.file(x.cacheName())); err == nil {
+		x.logOff = fi.Size()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	x.logEnd = x.logOff
+	if err := s.writeIndex(m, x); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 func cmpStr(a, b string) int {
@@ -151,7 +188,7 @@ func cmpStr(a, b string) int {
 
 // freshIndex is the index of a new, empty mailbox.
 func freshIndex(uidValidity uint32, uidNext imap.UID) *index {
-	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext}
+	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext, version: indexVersion}
 }
 
 // status computes a mailbox's counters from its index.
@@ -255,18 +292,32 @@ func picked(x *index, want []imap.UID) []int {
 // Fetch returns the records of the UIDs that exist, in UID order.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
-	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
-	if err != nil {
-		return nil, err
+	var m *mailbox
+	var x *index
+	var pos []int
+	var cache *os.File
+	for attempt := 0; ; attempt++ {
+		var err error
+		m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return nil, err
+		}
+		pos = picked(x, sortedUIDs(uids))
+		if len(pos) == 0 {
+			return nil, nil
+		}
+		cache, err = os.Open(m.file(x.cacheName()))
+		if err == nil || attempt == 2 || !errors.Is(err, os.ErrNotExist) {
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, wrapErr(op, err)
+			}
+			break
+		}
+		// Compacted twice since x was read: a fresh look names the
+		// cache file in use.
+		s.forget(m.path)
 	}
-	pos := picked(x, sortedUIDs(uids))
-	if len(pos) == 0 {
-		return nil, nil
-	}
-	cache, err := os.Open(m.file(x.cacheName()))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, wrapErr(op, err)
-	}
+	var err error
 	if cache != nil {
 		defer cache.Close()
 	}
@@ -355,13 +406,14 @@ func writeBody(path string, msg ports.NewMessage, date time.Time) error {
 		}
 	}
 	if err == nil {
-		err = f.Sync()
+		// Before the fsync, which makes the time durable with the data.
+		err = os.Chtimes(path, date, date)
+	}
+	if err == nil {
+		err = fsync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = os.Chtimes(path, date, date)
 	}
 	return err
 }
@@ -381,18 +433,16 @@ func deliver(m *mailbox, msg ports.NewMessage, date time.Time) (string, string, 
 	return unique, tmp, nil
 }
 
-// addMessage links a delivered file into cur/ and records it in x under
-// uid (the caller holds the lock). On failure the file is removed again.
+// addMessage moves a delivered file into cur/ under a name that carries
+// uid (see uidName) and records it in x (the caller holds the lock, and
+// makes cur/ durable after). On failure the file is removed again.
 func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []string, msg ports.NewMessage, date time.Time) error {
-	file := fileFor(unique, flags)
+	file := fileFor(uidName(unique, uid), flags)
 	dst := filepath.Join(m.cur(), file)
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
 	err := func() error {
-		if err := syncDir(m.cur()); err != nil {
-			return err
-		}
 		cache, err := openCache(m, x)
 		if err != nil {
 			return err
@@ -418,6 +468,9 @@ func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []
 			e.saved = msg.SaveDate.Unix()
 		}
 		i, _ := x.find(uid)
+		if i < len(x.msgs) {
+			x.own() // the insertion moves messages it may share
+		}
 		x.msgs = slices.Insert(x.msgs, i, e)
 		x.uidNext = max(x.uidNext, uid+1)
 		return nil
@@ -484,22 +537,36 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			return false, err
 		}
 		var linked []string
+		undo := func() {
+			for _, f := range linked {
+				os.Remove(f)
+			}
+		}
+		lazy := true
 		for i, msg := range msgs {
 			uid := x.uidNext
 			if err := addMessage(m, x, tmps[i], uniques[i], uid, flags[i], msg, dates[i]); err != nil {
-				for _, f := range linked {
-					os.Remove(f)
-				}
+				undo()
 				return false, err
 			}
-			linked = append(linked, filepath.Join(m.cur(), fileFor(uniques[i], flags[i])))
+			linked = append(linked, filepath.Join(m.cur(), fileFor(uidName(uniques[i], uid), flags[i])))
 			res = append(res, ports.AppendResult{UIDValidity: x.uidValidity, UID: uid})
+			lazy = lazy && reproducible(flags[i], msg, dates[i])
+		}
+		if err := syncDir(m.cur()); err != nil {
+			undo()
+			return false, err
+		}
+		// The folder now tells all the frame would: see lazyFrame.
+		if x.lazy = lazy && x.uidNext <= x.reserved; lazy && !x.lazy {
+			x.reserved = min(x.uidNext+reserveAhead, maxUID)
 		}
 		return true, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	tmps = nil // all in cur/ now
 	return res, nil
 }
 
@@ -557,6 +624,9 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 			if err := admitKeywords(opName, x, known.Missing(flags)); err != nil {
 				return false, err
 			}
+		}
+		if len(pos) > 0 {
+			x.own()
 		}
 		for _, i := range pos {
 			e := &x.msgs[i]
@@ -660,13 +730,13 @@ func removeEntries(m *mailbox, x *index, pos []int, unlink bool) error {
 		drop[i] = true
 		x.tombs = append(x.tombs, tomb{x.msgs[i].uid, x.highest})
 	}
-	kept := x.msgs[:0]
+	kept := make([]entry, 0, len(x.msgs)-len(drop))
 	for i := range x.msgs {
 		if !drop[i] {
 			kept = append(kept, x.msgs[i])
 		}
 	}
-	x.msgs = kept
+	x.msgs, x.owned = kept, true
 	sortTombs(x)
 	return nil
 }
@@ -844,7 +914,7 @@ func linkOrCopy(from, to, tmpDir string) error {
 	}
 	_, err = io.Copy(out, in)
 	if err == nil {
-		err = out.Sync()
+		err = fsync(out)
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr

@@ -27,18 +27,29 @@
 // beside cur/ new/ tmp/, never inside them: imapd-index (UIDVALIDITY,
 // UIDNEXT, HIGHESTMODSEQ, the \Recent mark, and per message its UID,
 // mod-sequence, internal date with zone, size, keywords and file name,
-// plus expunge tombstones) and imapd-cache.<n> (the structure blobs,
-// appended). The index is replaced as a whole (write temp, fsync, rename,
-// fsync folder) while holding an flock on imapd-lock, which every process
-// respects; readers need no lock.
+// plus expunge tombstones), a snapshot, and imapd-cache.<n>, the structure
+// blobs followed by the log of the changes made since the snapshot (see
+// log.go). A write appends one frame to the log and makes it durable with
+// one fdatasync, while holding an flock on imapd-lock, which every
+// process respects; readers need no lock and read only the frames added
+// since their last look. Now and then a writer compacts: the live blobs
+// go to the next cache file and a new snapshot (write temp, fsync,
+// rename, fsync folder) names it.
 //
 // Files another program puts into new/ or cur/ are given fresh UIDs (and
 // their structure is computed) at the next operation on the mailbox; a
 // file removed from outside is reported as expunged. A crash at any
-// moment leaves either the old index or the new one; a message file that
-// reached cur/ without its index entry is picked up as a new message, and
-// an index entry whose file is gone becomes an expunge, so no UID is ever
-// reused and no entry outlives its file.
+// moment leaves the snapshot and the log up to their last whole frame; a
+// message file that reached cur/ without its index entry is picked up as
+// a new message, and an index entry whose file is gone becomes an
+// expunge, so no UID is ever reused and no entry outlives its file.
+//
+// An APPEND costs two fsyncs: the message file in tmp/ (before it is
+// renamed into cur/, so that no reader nor crash sees part of it) and cur/
+// (its new name, which carries its UID); its log frame is written but not
+// fsynced, since the folder tells all it holds (see lazyFrame in
+// recover.go). One with keywords, or a date in another zone, also
+// fdatasyncs its frame (blocks the file already has: no journal commit).
 package maildir
 
 import (
@@ -287,7 +298,7 @@ func writeAtomic(dir, name string, data []byte) error {
 	}
 	_, err = f.Write(data)
 	if err == nil {
-		err = f.Sync()
+		err = fsync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -308,7 +319,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = d.Sync()
+	err = fsync(d)
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

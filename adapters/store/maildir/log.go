@@ -1,0 +1,540 @@
+package maildir
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+// The change log. From format version 2 on, imapd-index is a snapshot and
+// the cache file it names, imapd-cache.<G>, is also the log of the changes
+// made since: the snapshot's "L" is the offset where the log starts (every
+// byte before it is structure blobs, referred to by offset), and each
+// change after it is one frame:
+//
+//	"IMXL"                  4 bytes
+//	blob length             uint32, little endian
+//	text length             uint32, little endian
+//	CRC-32C                 uint32, of the previous frame's CRC (the
+//	                        snapshot's seed "S" for the first), the two
+//	                        lengths, the blobs and the text
+//	blobs                   the structure blobs of the messages the change adds
+//	text                    the change, in lines like the snapshot's:
+//	    h V N H R C K         the header values after the change
+//	    m ...                 a message added or changed (the snapshot's m line)
+//	    d UID                 a message removed
+//	    x UID MODSEQ          a tombstone added
+//	    y UID                 a tombstone removed
+//
+// The chain of CRCs makes a frame valid only after the one it followed
+// when it was written: bytes of an older frame that a crash left beyond
+// the log's end, which later frames might come to end just before, are
+// never read as a change.
+//
+// The file is extended with zeros ahead of the frames, so that a frame is
+// written into blocks the file already has and made durable with one
+// fdatasync that need not wait for the file system's journal. A reader
+// stops at the first header that is zeros, short, or fails its CRC: that
+// is the end of the log (an unfinished frame of a writer, or one a crash
+// cut); the next writer, holding the mailbox lock, zeros such a remnant
+// before it writes its own frame there.
+//
+// When the log outgrows a limit, a writer compacts: it copies the live
+// blobs into imapd-cache.<G+1> (fsynced), then replaces the snapshot
+// (temporary file, fsync, rename, fsync of the folder) with one naming
+// G+1, and removes the files of generations before G; the file of
+// generation G stays for readers that still hold the previous snapshot.
+// A crash before the rename leaves the old snapshot and log, whole; after
+// it, the new ones.
+const (
+	frameMagic  = "IMXL"
+	frameHeader = 16
+	// padChunk is how far ahead of the log's end the file is zeroed.
+	padChunk = 512 << 10
+)
+
+// logLimit is the log length (bytes after L) past which a writer compacts,
+// unless the log is still short beside the live blobs (half of them).
+var logLimit int64 = 1 << 20
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// frameCRC is the CRC of a frame following the one whose CRC is prev.
+func frameCRC(prev uint32, lengths, body []byte) uint32 {
+	var p [4]byte
+	binary.LittleEndian.PutUint32(p[:], prev)
+	crc := crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, lengths)
+	return crc32.Update(crc, castagnoli, body)
+}
+
+// frame builds one log frame following the one whose CRC is prev, and
+// returns it with its own CRC.
+func frame(prev uint32, blobs, text []byte) ([]byte, uint32) {
+	b := make([]byte, frameHeader, frameHeader+len(blobs)+len(text))
+	copy(b, frameMagic)
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(blobs)))
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(text)))
+	b = append(b, blobs...)
+	b = append(b, text...)
+	crc := frameCRC(prev, b[4:12], b[frameHeader:])
+	binary.LittleEndian.PutUint32(b[12:], crc)
+	return b, crc
+}
+
+// readFrames reads the whole frames from off on, the first following the
+// CRC prev, and returns their texts, the offset after the last one and its
+// CRC.
+func readFrames(f *os.File, off int64, prev uint32) ([][]byte, int64, uint32, error) {
+	var texts [][]byte
+	var hdr [frameHeader]byte
+	for {
+		n, err := f.ReadAt(hdr[:], off)
+		if n < frameHeader {
+			if err == nil || errors.Is(err, io.EOF) {
+				return texts, off, prev, nil
+			}
+			return nil, 0, 0, err
+		}
+		if string(hdr[:4]) != frameMagic {
+			return texts, off, prev, nil
+		}
+		bl, tl := int64(binary.LittleEndian.Uint32(hdr[4:])), int64(binary.LittleEndian.Uint32(hdr[8:]))
+		body := make([]byte, bl+tl)
+		if n, err := f.ReadAt(body, off+frameHeader); int64(n) < bl+tl {
+			if err == nil || errors.Is(err, io.EOF) {
+				return texts, off, prev, nil
+			}
+			return nil, 0, 0, err
+		}
+		crc := frameCRC(prev, hdr[4:12], body)
+		if crc != binary.LittleEndian.Uint32(hdr[12:]) {
+			return texts, off, prev, nil
+		}
+		texts = append(texts, body[bl:])
+		off += frameHeader + bl + tl
+		prev = crc
+	}
+}
+
+// catchUp returns x with the frames written after x.logEnd applied (x
+// itself when there are none); x is not changed. A missing cache file is
+// an empty log (os.ErrNotExist is returned with x, for the caller to
+// check whether a compaction removed it).
+func catchUp(m *mailbox, x *index) (*index, error) {
+	f, err := os.Open(m.file(x.cacheName()))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	texts, end, chain, err := readFrames(f, x.logEnd, x.chain)
+	if err != nil || len(texts) == 0 {
+		return x, err
+	}
+	nx := x.clone()
+	var ch changeSet
+	for _, t := range texts {
+		if err := ch.parse(nx, t); err != nil {
+			return nil, fmt.Errorf("%s at %d: %w", m.file(x.cacheName()), x.logEnd, err)
+		}
+	}
+	ch.apply(nx)
+	nx.logEnd, nx.chain = end, chain
+	return nx, nil
+}
+
+// changeSet gathers the changes of frames read in a row, so that the
+// index is rebuilt once for all of them.
+type changeSet struct {
+	ents  map[imap.UID]*entry // nil: removed
+	tombs map[imap.UID]*tomb  // nil: removed
+}
+
+func (c *changeSet) parse(x *index, text []byte) error {
+	if c.ents == nil {
+		c.ents, c.tombs = map[imap.UID]*entry{}, map[imap.UID]*tomb{}
+	}
+	shared := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) < 2 || line[1] != ' ' {
+			return errCorrupt
+		}
+		f := bytes.Fields(line[2:])
+		switch line[0] {
+		case 'h':
+			var v [6]int64
+			if len(f) != len(v) {
+				return errCorrupt
+			}
+			for i := range v {
+				n, err := strconv.ParseInt(string(f[i]), 10, 64)
+				if err != nil {
+					return errCorrupt
+				}
+				v[i] = n
+			}
+			x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved =
+				uint32(v[0]), imap.UID(v[1]), uint64(v[2]), imap.UID(v[3]), v[4], imap.UID(v[5])
+		case 'm':
+			e, err := parseEntry(f, shared)
+			if err != nil {
+				return err
+			}
+			c.ents[e.uid] = &e
+		case 'd', 'y':
+			if len(f) != 1 {
+				return errCorrupt
+			}
+			u, err := strconv.ParseUint(string(f[0]), 10, 32)
+			if err != nil {
+				return errCorrupt
+			}
+			if line[0] == 'd' {
+				c.ents[imap.UID(u)] = nil
+			} else {
+				c.tombs[imap.UID(u)] = nil
+			}
+		case 'x':
+			if len(f) != 2 {
+				return errCorrupt
+			}
+			u, err1 := strconv.ParseUint(string(f[0]), 10, 32)
+			ms, err2 := strconv.ParseUint(string(f[1]), 10, 64)
+			if err1 != nil || err2 != nil {
+				return errCorrupt
+			}
+			c.tombs[imap.UID(u)] = &tomb{imap.UID(u), ms}
+		default:
+			return errCorrupt
+		}
+	}
+	return sc.Err()
+}
+
+// apply rebuilds x's messages and tombstones with the changes.
+func (c *changeSet) apply(x *index) {
+	if c.appendsOnly(x) {
+		added := make([]entry, 0, len(c.ents))
+		for _, n := range c.ents {
+			added = append(added, *n)
+		}
+		slices.SortFunc(added, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
+		x.msgs = append(x.msgs, added...)
+		clear(c.ents)
+	}
+	if len(c.ents) > 0 {
+		out := make([]entry, 0, len(x.msgs)+len(c.ents))
+		for _, e := range x.msgs {
+			n, ok := c.ents[e.uid]
+			if !ok {
+				out = append(out, e)
+				continue
+			}
+			delete(c.ents, e.uid)
+			if n != nil {
+				out = append(out, *n)
+			}
+		}
+		sorted := true
+		for _, n := range c.ents {
+			if n == nil {
+				continue
+			}
+			if len(out) > 0 && out[len(out)-1].uid > n.uid {
+				sorted = false
+			}
+			out = append(out, *n)
+		}
+		if !sorted || !slices.IsSortedFunc(out, func(a, b entry) int { return cmpUID(a.uid, b.uid) }) {
+			slices.SortFunc(out, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
+		}
+		x.msgs = out
+	}
+	if len(c.tombs) > 0 {
+		out := make([]tomb, 0, len(x.tombs)+len(c.tombs))
+		for _, t := range x.tombs {
+			n, ok := c.tombs[t.uid]
+			if !ok {
+				out = append(out, t)
+				continue
+			}
+			delete(c.tombs, t.uid)
+			if n != nil {
+				out = append(out, *n)
+			}
+		}
+		for _, n := range c.tombs {
+			if n != nil {
+				out = append(out, *n)
+			}
+		}
+		x.tombs = out
+		sortTombs(x)
+	}
+}
+
+// appendsOnly reports whether the changes to messages only add some
+// after the last x has, which apply then appends (x a clone).
+func (c *changeSet) appendsOnly(x *index) bool {
+	if len(c.ents) == 0 {
+		return false
+	}
+	var last imap.UID
+	if len(x.msgs) > 0 {
+		last = x.msgs[len(x.msgs)-1].uid
+	}
+	for u, n := range c.ents {
+		if n == nil || u <= last {
+			return false
+		}
+	}
+	return true
+}
+
+func cmpUID(a, b imap.UID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// sameEntry reports whether two entries are equal in all they record.
+func sameEntry(a, b *entry) bool {
+	return a.uid == b.uid && a.modseq == b.modseq && a.date == b.date && a.zone == b.zone &&
+		a.size == b.size && a.soff == b.soff && a.slen == b.slen && a.saved == b.saved &&
+		a.file == b.file && sameFlags(a.flags, b.flags)
+}
+
+// sameFlags compares flag lists, at once when they are the same slice
+// (a clone shares the lists it does not change).
+func sameFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	return len(a) == 0 || &a[0] == &b[0] || slices.Equal(a, b)
+}
+
+// diff writes the text of the frame that takes old to x.
+func diff(old, x *index) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "h %d %d %d %d %d %d\n", x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved)
+	num := make([]byte, 0, 24)
+	i, j := 0, 0
+	if n := len(old.msgs); n > 0 && len(x.msgs) >= n && &x.msgs[0] == &old.msgs[0] {
+		// x still shares old's messages (see clone): they are as they
+		// were, and only those after them are new.
+		i, j = n, n
+	}
+	for i < len(old.msgs) || j < len(x.msgs) {
+		switch {
+		case j == len(x.msgs) || (i < len(old.msgs) && old.msgs[i].uid < x.msgs[j].uid):
+			b.WriteString("d ")
+			b.Write(strconv.AppendUint(num[:0], uint64(old.msgs[i].uid), 10))
+			b.WriteByte('\n')
+			i++
+		case i == len(old.msgs) || old.msgs[i].uid > x.msgs[j].uid:
+			writeEntry(&b, &x.msgs[j], num)
+			j++
+		default:
+			if !sameEntry(&old.msgs[i], &x.msgs[j]) {
+				writeEntry(&b, &x.msgs[j], num)
+			}
+			i++
+			j++
+		}
+	}
+	was := make(map[imap.UID]uint64, len(old.tombs))
+	if !slices.Equal(old.tombs, x.tombs[:min(len(old.tombs), len(x.tombs))]) {
+		for _, t := range old.tombs {
+			was[t.uid] = t.modseq
+		}
+		for _, t := range x.tombs {
+			if ms, ok := was[t.uid]; !ok || ms != t.modseq {
+				fmt.Fprintf(&b, "x %d %d\n", t.uid, t.modseq)
+			}
+			delete(was, t.uid)
+		}
+		for u := range was {
+			fmt.Fprintf(&b, "y %d\n", u)
+		}
+	} else {
+		for _, t := range x.tombs[len(old.tombs):] {
+			fmt.Fprintf(&b, "x %d %d\n", t.uid, t.modseq)
+		}
+	}
+	return b.Bytes()
+}
+
+// commit writes the change from old to x as one frame at the end of the
+// log, made durable at once unless the folder can tell it again (x.lazy,
+// see lazyFrame); the caller holds the mailbox lock, and old is the index
+// as it read it under that lock. It compacts when the log has grown past
+// its limit. It returns the index as it then is: x, or the compacted
+// index, which later frames must follow.
+func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
+	text := diff(old, x)
+	if len(x.pending) == 0 && bytes.Count(text, []byte{'\n'}) == 1 && old.uidValidity == x.uidValidity &&
+		old.uidNext == x.uidNext && old.highest == x.highest && old.recentUID == x.recentUID && old.curMtime == x.curMtime &&
+		old.reserved == x.reserved {
+		return x, nil // nothing changed
+	}
+	fr, crc := frame(x.chain, x.pending, text)
+	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	at, size := x.logEnd, fi.Size()
+	// A remnant of a frame a crash cut short lies where ours goes: zero
+	// it first, so that no byte of it can follow ours as if it were a
+	// frame. Zeros (or the file's end) are what a clean log ends with.
+	var hdr [frameHeader]byte
+	full := false
+	if n, _ := f.ReadAt(hdr[:], at); n > 0 && hdr != [frameHeader]byte{} {
+		if _, err := f.WriteAt(make([]byte, size-at), at); err != nil {
+			return nil, err
+		}
+		full = true
+	}
+	end := at + int64(len(fr))
+	if end > size {
+		fr = append(fr, make([]byte, padChunk)...)
+		full = true
+	}
+	if _, err := f.WriteAt(fr, at); err != nil {
+		return nil, err
+	}
+	switch {
+	case full:
+		// The file's size changed, or the remnant was zeroed: both
+		// need the metadata too.
+		err = fsync(f)
+	case !x.lazy:
+		err = fdatasync(f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	x.pending, x.lazy = nil, false
+	x.logEnd, x.chain = end, crc
+	s.remember(m, x)
+	if n := x.logEnd - x.logOff; n > logLimit && n > x.logOff/2 {
+		return s.compact(m, x)
+	}
+	return x, nil
+}
+
+// fsync and fdatasync make a file (or folder) durable, its data and
+// metadata or only what reading its data needs; every fsync of the
+// package goes through them, so that tests can count them.
+var (
+	fsync     = func(f *os.File) error { return f.Sync() }
+	fdatasync = func(f *os.File) error {
+		for {
+			err := unix.Fdatasync(int(f.Fd()))
+			if !errors.Is(err, unix.EINTR) {
+				return err
+			}
+		}
+	}
+)
+
+// compact writes the live blobs of x into the next cache file and a
+// snapshot naming it (the caller holds the mailbox lock), and returns the
+// new index.
+func (s *Store) compact(m *mailbox, x *index) (*index, error) {
+	oldName := x.cacheName()
+	src, err := os.Open(m.file(oldName))
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	nx := x.clone()
+	nx.cacheGen++
+	dst, err := os.OpenFile(m.file(nx.cacheName()), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer dst.Close()
+	// The whole old file in one read when it is not large; blob by blob
+	// otherwise.
+	var all []byte
+	if fi, err := src.Stat(); err == nil && fi.Size() <= 64<<20 {
+		all = make([]byte, fi.Size())
+		if n, err := src.ReadAt(all, 0); n < len(all) && err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+	}
+	w := bufio.NewWriterSize(dst, 256<<10)
+	var off int64
+	nx.own()
+	for i := range nx.msgs {
+		e := &nx.msgs[i]
+		var blob []byte
+		if e.slen > 0 {
+			if all != nil && e.soff+e.slen <= int64(len(all)) {
+				blob = all[e.soff : e.soff+e.slen]
+			} else if blob, err = readBlob(src, e); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := w.Write(blob); err != nil {
+			return nil, err
+		}
+		e.soff = off
+		off += int64(len(blob))
+	}
+	if _, err := w.Write(make([]byte, padChunk)); err != nil {
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	if err := fsync(dst); err != nil {
+		return nil, err
+	}
+	nx.logOff, nx.logEnd = off, off
+	if err := s.writeIndex(m, nx); err != nil {
+		return nil, err
+	}
+	removeOldCaches(m, x.cacheGen)
+	return nx, nil
+}
+
+// removeOldCaches removes the cache files of generations before keep
+// (those left by a crash between a compaction's rename and its removal
+// included).
+func removeOldCaches(m *mailbox, keep int) {
+	d, err := os.Open(m.path)
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, n := range names {
+		if g, err := strconv.Atoi(strings.TrimPrefix(n, cachePrefix)); err == nil && strings.HasPrefix(n, cachePrefix) && g < keep {
+			os.Remove(m.file(n))
+		}
+	}
+}
