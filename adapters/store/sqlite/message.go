@@ -112,6 +112,9 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			if err != nil {
 				return err
 			}
+			if err := indexBody(ctx, tx, bodyID, msg.Structure); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 				(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -643,6 +646,9 @@ func release(ctx context.Context, tx *sql.Tx, bodyIDs []int64) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bodies WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := unindexBody(ctx, tx, id); err != nil {
 			return err
 		}
 	}

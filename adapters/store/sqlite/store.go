@@ -44,7 +44,7 @@ const (
 	// time, so a few connections are plenty.
 	maxConns = 4
 	// schemaVersion is recorded in PRAGMA user_version.
-	schemaVersion = 4
+	schemaVersion = 5
 )
 
 // Store is a ports.Store on one SQLite database. It is safe for concurrent
@@ -188,6 +188,10 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.ensureTextTable(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -237,6 +241,13 @@ func (s *Store) init() error {
 		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
+		}
+		if v < 5 {
+			// Version 5 adds the full-text index's bookkeeping
+			// (textindex.go); bodies stored before are not indexed.
+			if _, err := tx.ExecContext(ctx, textIndexSchema); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err

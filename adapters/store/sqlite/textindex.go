@@ -1,0 +1,239 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"log"
+
+	"github.com/imapd-go/imapd/adapters/store/ftsindex"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
+	"github.com/imapd-go/imapd/domain/search"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// The full-text index (ports.TextIndex) keeps one document per body, so
+// that copies share it: the FTS5 table textTable, rowid the body's id, and
+// textIndexed, the bodies it holds. Both are written in the transaction
+// that stores the body (APPEND, import) and cleared with it, so the index
+// is exact after a crash. A body stored by a program without FTS5 is not
+// in textIndexed and so always a candidate; a trigger, which needs no
+// FTS5, drops a body from textIndexed when the body goes, so that a body
+// id SQLite gives again is never taken as indexed. The FTS5 table itself
+// exists only where FTS5 does (ensureTextTable); a document it keeps of
+// a body deleted without FTS5 is dropped when the id is indexed again.
+
+const textTable = "search_text"
+
+// textIndexSchema is schema version 5.
+const textIndexSchema = `
+CREATE TABLE IF NOT EXISTS search_indexed (
+	body_id INTEGER PRIMARY KEY
+);
+CREATE TRIGGER IF NOT EXISTS search_indexed_gone AFTER DELETE ON bodies BEGIN
+	DELETE FROM search_indexed WHERE body_id = old.id;
+END;
+`
+
+var _ ports.TextIndex = (*Store)(nil)
+
+// ensureTextTable creates the FTS5 table when this program has FTS5 and
+// the database does not have the table yet; without FTS5 it logs, once,
+// that searches read every message.
+func (s *Store) ensureTextTable(ctx context.Context) error {
+	if !ftsindex.Available() {
+		logNoFTS()
+		return nil
+	}
+	var n int
+	err := retryBusy(ctx, func() error {
+		return s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = ?`, textTable).Scan(&n)
+	})
+	if err != nil || n > 0 {
+		return wrapErr("open", err)
+	}
+	return s.write(ctx, "open", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, ftsindex.CreateTable(textTable))
+		return err
+	})
+}
+
+var noFTSLogged = make(chan struct{}, 1)
+
+func logNoFTS() {
+	select {
+	case noFTSLogged <- struct{}{}:
+		log.Print("sqlite: SQLite built without FTS5 (build tag sqlite_fts5): no full-text index, SEARCH reads every message")
+	default:
+	}
+}
+
+// indexBody adds the body to the index, in the transaction that stores
+// it. A structure that does not decode leaves the body out of the index,
+// a candidate of every search.
+func indexBody(ctx context.Context, tx *sql.Tx, id int64, structure []byte) error {
+	if !ftsindex.Available() {
+		return nil
+	}
+	st, err := message.Unmarshal(structure)
+	if err != nil || st == nil {
+		return nil
+	}
+	doc, err := search.MakeDoc(st, &chunkReader{ctx: ctx, tx: tx, id: id, seq: -1})
+	if err != nil {
+		return err
+	}
+	if err := ftsindex.Insert(ctx, tx, textTable, id, &doc); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO search_indexed (body_id) VALUES (?)`, id)
+	return err
+}
+
+// unindexBody drops a deleted body's document (search_indexed loses it
+// by the trigger).
+func unindexBody(ctx context.Context, tx *sql.Tx, id int64) error {
+	if !ftsindex.Available() {
+		return nil
+	}
+	return ftsindex.Delete(ctx, tx, textTable, id)
+}
+
+// chunkReader reads a body's chunks inside a transaction, one chunk kept.
+type chunkReader struct {
+	ctx  context.Context
+	tx   *sql.Tx
+	id   int64
+	seq  int64
+	data []byte
+}
+
+func (c *chunkReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		seq := (off + int64(n)) / chunkSize
+		if seq != c.seq {
+			c.data = c.data[:0]
+			err := c.tx.QueryRowContext(c.ctx, `SELECT data FROM chunks WHERE body_id = ? AND seq = ?`, c.id, seq).Scan(&c.data)
+			if errors.Is(err, sql.ErrNoRows) {
+				return n, io.EOF
+			}
+			if err != nil {
+				return n, err
+			}
+			c.seq = seq
+		}
+		in := (off + int64(n)) % chunkSize
+		if in >= int64(len(c.data)) {
+			return n, io.EOF
+		}
+		n += copy(p[n:], c.data[in:])
+	}
+	return n, nil
+}
+
+// TextCandidates returns the mailbox's messages whose body the index
+// finds for q, or has not indexed.
+func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
+	const op = "search"
+	if !ftsindex.Available() {
+		return nil, false, nil
+	}
+	var uids []imap.UID
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		uids = uids[:0]
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT uid FROM messages
+			WHERE mailbox_id = ? AND (
+				body_id IN (SELECT rowid FROM `+textTable+` WHERE `+textTable+` MATCH ?)
+				OR NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = messages.body_id))
+			ORDER BY uid`, m.id, ftsindex.Match(q))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u imap.UID
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			uids = append(uids, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return uids, true, nil
+}
+
+// buildBatch is how many bodies one transaction of BuildTextIndex indexes.
+const buildBatch = 64
+
+// BuildTextIndex indexes the user's bodies the index lacks (all of them
+// with rebuild), a batch per transaction. Losing a batch in a crash loses
+// its documents and their marks together, so it needs no fsync of its own.
+func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, progress func(done, total int)) error {
+	const op = "index"
+	if !ftsindex.Available() {
+		return imap.Errorf(op, imap.ErrCannot, "this program's SQLite has no FTS5 (build tag sqlite_fts5)")
+	}
+	var ids []int64
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT m.body_id FROM messages m
+			WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = (SELECT id FROM users WHERE name = ?))
+			AND (? OR NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = m.body_id))
+			ORDER BY m.body_id`, user, rebuild)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(0, len(ids))
+	}
+	for done := 0; done < len(ids); {
+		batch := ids[done:min(done+buildBatch, len(ids))]
+		err := s.writeLight(ctx, op, func(tx *sql.Tx) error {
+			for _, id := range batch {
+				var structure []byte
+				err := tx.QueryRowContext(ctx, `SELECT structure FROM bodies WHERE id = ?`, id).Scan(&structure)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // expunged meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				if err := indexBody(ctx, tx, id, structure); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		done += len(batch)
+		if progress != nil {
+			progress(done, len(ids))
+		}
+	}
+	return nil
+}
