@@ -42,7 +42,9 @@ func TestMatch(t *testing.T) {
 	if err := ftsindex.Insert(ctx, db, "t", 3, &docs[2]); err != nil {
 		t.Fatal(err)
 	}
-	k := func(op search.Op, field, value string) search.Key { return search.Key{Op: op, Field: field, Value: value} }
+	k := func(op search.Op, field, value string) search.Key {
+		return search.Key{Op: op, Field: field, Value: value}
+	}
 	tests := []search.Key{
 		k(search.OpHeader, "Subject", "quarterly"),
 		k(search.OpHeader, "subject", "QUARTERLY REP"),
