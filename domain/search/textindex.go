@@ -104,6 +104,9 @@ func MakeDoc(s *message.Structure, raw io.ReaderAt) (Doc, error) {
 		}
 		d[f] = strings.Join(vs, "\n")
 	}
+	if d[FieldHeader] != "" {
+		d[FieldHeader] += "\n" // headerText ends every line so
+	}
 	return d, nil
 }
 
