@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	_ "github.com/mattn/go-sqlite3"
 
@@ -57,12 +58,55 @@ func Insert(ctx context.Context, x Execer, table string, rowid int64, d *search.
 	args := make([]any, 0, 1+len(d))
 	args = append(args, rowid)
 	for _, c := range d {
-		args = append(args, c)
+		args = append(args, Compact(c))
 	}
 	_, err := x.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (rowid, %s) VALUES (?%s)`,
 		table, strings.Join(columns[:], ", "), strings.Repeat(", ?", len(d))), args...)
 	return err
 }
+
+// Compact returns a text that holds every trigram of s, shorter when s
+// repeats itself, as text does: the table keeps which trigrams a column
+// has, not where nor how often, and the tokenizer's time grows with the
+// text. s is cut into pieces, each a word and the white space after it;
+// every trigram of s starts in one piece and ends at most two runes past
+// it, so it lies in that piece with the next two runes appended. Compact
+// keeps the first of each such extended piece and drops the repeats; the
+// trigrams that straddle two kept pieces are extra, which a narrowing
+// index may have.
+func Compact(s string) string {
+	if len(s) < compactMin {
+		return s
+	}
+	seen := make(map[string]struct{}, len(s)/32)
+	var b strings.Builder
+	b.Grow(len(s) / 2)
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		k := j
+		for n := 0; n < 2 && k < len(s); n++ {
+			_, w := utf8.DecodeRuneInString(s[k:])
+			k += w
+		}
+		if _, ok := seen[s[i:k]]; !ok {
+			seen[s[i:k]] = struct{}{}
+			b.WriteString(s[i:k])
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// compactMin is the length under which Compact leaves text as it is.
+const compactMin = 256
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // Delete removes the document rowid from table, if it is there.
 func Delete(ctx context.Context, x Execer, table string, rowid int64) error {
