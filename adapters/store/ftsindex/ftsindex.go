@@ -115,7 +115,7 @@ func Delete(ctx context.Context, x Execer, table string, rowid int64) error {
 }
 
 // Match renders q as an FTS5 query on the table's columns: each search
-// string becomes the AND of its trigrams, in its columns.
+// string becomes the AND of trigrams that cover it, in its columns.
 func Match(q search.TextQuery) string {
 	var b strings.Builder
 	writeMatch(&b, q)
@@ -133,9 +133,14 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 			b.WriteString(columns[f])
 		}
 		b.WriteString("} : (")
+		// The trigrams that tile the term, the last one flush with its
+		// end: each doclist read costs, and the matcher confirms anyway.
 		r := []rune(q.Term)
 		seen := map[string]bool{}
-		for i := 0; i+3 <= len(r); i++ {
+		for i := 0; i+3 <= len(r); i += 3 {
+			if i > 0 && i+6 > len(r) {
+				i = len(r) - 3
+			}
 			t := string(r[i : i+3])
 			if seen[t] {
 				continue
