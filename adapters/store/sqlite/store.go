@@ -248,6 +248,9 @@ func (s *Store) init() error {
 			if _, err := tx.ExecContext(ctx, textIndexSchema); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, textIndexMigration); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err

@@ -16,26 +16,50 @@ import (
 
 // The full-text index (ports.TextIndex) keeps one document per body, so
 // that copies share it: the FTS5 table textTable, rowid the body's id, and
-// textIndexed, the bodies it holds. Both are written in the transaction
+// search_indexed, the bodies it holds. Both are written in the transaction
 // that stores the body (APPEND, import) and cleared with it, so the index
-// is exact after a crash. A body stored by a program without FTS5 is not
-// in textIndexed and so always a candidate; a trigger, which needs no
-// FTS5, drops a body from textIndexed when the body goes, so that a body
-// id SQLite gives again is never taken as indexed. The FTS5 table itself
-// exists only where FTS5 does (ensureTextTable); a document it keeps of
-// a body deleted without FTS5 is dropped when the id is indexed again.
+// is exact after a crash. search_pending lists the messages whose body is
+// not indexed (stored before the index existed, by a program without
+// FTS5, or whose structure does not decode): candidates of every search.
+// Triggers keep it and search_indexed, and need no FTS5, so that a program
+// without FTS5 keeps them true too: a message stored with a body not
+// indexed is pending, a message gone is no longer, and a body gone is no
+// longer indexed, so that a body id SQLite gives again is never taken as
+// indexed. The FTS5 table itself exists only where FTS5 does
+// (ensureTextTable); a document it keeps of a body deleted without FTS5 is
+// replaced when the id is indexed again.
 
 const textTable = "search_text"
 
-// textIndexSchema is schema version 5.
+// textIndexSchema is schema version 5; textIndexMigration marks every
+// message already stored as pending.
 const textIndexSchema = `
 CREATE TABLE IF NOT EXISTS search_indexed (
 	body_id INTEGER PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS search_pending (
+	mailbox_id INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS search_indexed_gone AFTER DELETE ON bodies BEGIN
 	DELETE FROM search_indexed WHERE body_id = old.id;
 END;
+CREATE TRIGGER IF NOT EXISTS search_pending_new AFTER INSERT ON messages
+WHEN NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = new.body_id) BEGIN
+	INSERT OR IGNORE INTO search_pending (mailbox_id, uid) VALUES (new.mailbox_id, new.uid);
+END;
+CREATE TRIGGER IF NOT EXISTS search_pending_moved AFTER UPDATE OF mailbox_id, uid, body_id ON messages BEGIN
+	DELETE FROM search_pending WHERE mailbox_id = old.mailbox_id AND uid = old.uid;
+	INSERT OR IGNORE INTO search_pending (mailbox_id, uid)
+		SELECT new.mailbox_id, new.uid WHERE NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = new.body_id);
+END;
+CREATE TRIGGER IF NOT EXISTS search_pending_gone AFTER DELETE ON messages BEGIN
+	DELETE FROM search_pending WHERE mailbox_id = old.mailbox_id AND uid = old.uid;
+END;
 `
+
+const textIndexMigration = `INSERT OR IGNORE INTO search_pending (mailbox_id, uid) SELECT mailbox_id, uid FROM messages`
 
 var _ ports.TextIndex = (*Store)(nil)
 
@@ -135,24 +159,25 @@ func (c *chunkReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // TextCandidates returns the mailbox's messages whose body the index
-// finds for q, or has not indexed.
+// finds for q, and those pending. One statement, no transaction: both
+// parts read one snapshot.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
 	const op = "search"
 	if !ftsindex.Available() {
 		return nil, false, nil
 	}
 	var uids []imap.UID
-	err := s.read(ctx, op, func(tx *sql.Tx) error {
+	err := retryBusy(ctx, func() error {
 		uids = uids[:0]
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT uid FROM messages
-			WHERE mailbox_id = ? AND (
-				body_id IN (SELECT rowid FROM `+textTable+` WHERE `+textTable+` MATCH ?)
-				OR NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = messages.body_id))
-			ORDER BY uid`, m.id, ftsindex.Match(q))
+		rows, err := s.r.QueryContext(ctx, `WITH mb AS (SELECT id FROM mailboxes
+				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
+			SELECT uid FROM messages WHERE mailbox_id = (SELECT id FROM mb)
+				AND body_id IN (SELECT rowid FROM `+textTable+` WHERE `+textTable+` MATCH ?)
+			UNION
+			SELECT uid FROM search_pending WHERE mailbox_id = (SELECT id FROM mb)
+			UNION
+			SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mb)
+			ORDER BY 1`, user, name, ftsindex.Match(q))
 		if err != nil {
 			return err
 		}
@@ -167,7 +192,11 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, wrapErr(op, err)
+	}
+	if len(uids) > 0 && uids[0] == 0 {
+		// UID 0 is never a message's: it says the mailbox is missing.
+		return nil, false, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
 	return uids, true, nil
 }
@@ -186,10 +215,16 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	var ids []int64
 	err := s.read(ctx, op, func(tx *sql.Tx) error {
 		ids = ids[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT m.body_id FROM messages m
+		query := `SELECT DISTINCT m.body_id FROM search_pending p
+			JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid
+			WHERE p.mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = (SELECT id FROM users WHERE name = ?))
+			ORDER BY m.body_id`
+		if rebuild {
+			query = `SELECT DISTINCT m.body_id FROM messages m
 			WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = (SELECT id FROM users WHERE name = ?))
-			AND (? OR NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = m.body_id))
-			ORDER BY m.body_id`, user, rebuild)
+			ORDER BY m.body_id`
+		}
+		rows, err := tx.QueryContext(ctx, query, user)
 		if err != nil {
 			return err
 		}
@@ -235,5 +270,13 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 			progress(done, len(ids))
 		}
 	}
-	return nil
+	// The user's messages whose body is now indexed are no longer
+	// pending.
+	return s.writeLight(ctx, op, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM search_pending
+			WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = (SELECT id FROM users WHERE name = ?))
+			AND EXISTS (SELECT 1 FROM messages m JOIN search_indexed i ON i.body_id = m.body_id
+				WHERE m.mailbox_id = search_pending.mailbox_id AND m.uid = search_pending.uid)`, user)
+		return err
+	})
 }
