@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
@@ -180,6 +181,27 @@ func (s *Store) textMissing(ctx context.Context, db *sql.DB, user, name string) 
 	st, metas, err := s.Snapshot(ctx, user, name)
 	if err != nil {
 		return st, nil, err
+	}
+	// Usually every message has its document and no other: two counts
+	// say so without listing the documents.
+	list := make([]byte, 0, 8*len(metas)+2)
+	list = append(list, '[')
+	for i, m := range metas {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendUint(list, uint64(m.UID), 10)
+	}
+	list = append(list, ']')
+	var held, all int
+	err = db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM docs WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3))),
+		(SELECT count(*) FROM docs WHERE mailbox = ?1 AND uidvalidity = ?2)`, name, st.UIDValidity, string(list)).Scan(&held, &all)
+	if err != nil {
+		return st, nil, wrapErr(op, err)
+	}
+	if held == len(metas) && all == len(metas) {
+		return st, nil, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, uid FROM docs WHERE mailbox = ? AND uidvalidity = ? ORDER BY uid`, name, st.UIDValidity)
 	if err != nil {
