@@ -49,9 +49,83 @@ type textDBs struct {
 type textDB struct {
 	db *sql.DB
 	fi os.FileInfo // the file opened, to notice a user deleted and made again
+
+	mu    sync.Mutex
+	known map[string]knownDocs // by mailbox name and UIDVALIDITY (knownKey)
 }
 
+// knownDocs are UIDs, ascending, whose documents were in the database
+// when meta's gen was gen.
+type knownDocs struct {
+	gen  int64
+	uids []imap.UID
+}
+
+func knownKey(name string, uidValidity uint32) string {
+	return name + "\x00" + strconv.FormatUint(uint64(uidValidity), 10)
+}
+
+// gen reads meta's gen.
+func (d *textDB) gen(ctx context.Context) (int64, error) {
+	var g int64
+	err := d.db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'gen'`).Scan(&g)
+	return g, err
+}
+
+// holds reports whether every message of metas was known to have its
+// document under gen.
+func (d *textDB) holds(key string, gen int64, metas []ports.MessageMeta) bool {
+	d.mu.Lock()
+	k, ok := d.known[key]
+	d.mu.Unlock()
+	if !ok || k.gen != gen {
+		return false
+	}
+	j := 0
+	for _, m := range metas {
+		for j < len(k.uids) && k.uids[j] < m.UID {
+			j++
+		}
+		if j == len(k.uids) || k.uids[j] != m.UID {
+			return false
+		}
+	}
+	return true
+}
+
+// remember records that the messages of metas, but those of failed, have
+// their documents under gen.
+func (d *textDB) remember(key string, gen int64, metas []ports.MessageMeta, failed []imap.UID) {
+	uids := make([]imap.UID, 0, len(metas))
+	for _, m := range metas {
+		if _, bad := slices.BinarySearch(failed, m.UID); !bad {
+			uids = append(uids, m.UID)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.known == nil {
+		d.known = map[string]knownDocs{}
+	}
+	d.known[key] = knownDocs{gen: gen, uids: uids}
+}
+
+// bumpGen marks, in a transaction that deletes documents, that what
+// processes remember no longer holds.
+func bumpGen(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE meta SET v = v + 1 WHERE k = 'gen'`)
+	return err
+}
+
+// meta's gen counts the transactions that deleted documents: a process
+// may remember which messages have one (textDB.known) for as long as gen
+// stays the same, since documents are only ever added otherwise.
 const textSchema = `
+CREATE TABLE IF NOT EXISTS meta (
+	k TEXT PRIMARY KEY,
+	v INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (k, v) VALUES ('gen', 0);
 CREATE TABLE IF NOT EXISTS docs (
 	id          INTEGER PRIMARY KEY,
 	mailbox     TEXT NOT NULL,
@@ -62,14 +136,14 @@ CREATE TABLE IF NOT EXISTS docs (
 `
 
 // textDB returns the user's index database, opened (and created) once.
-func (s *Store) textDB(root string) (*sql.DB, error) {
+func (s *Store) textDB(root string) (*textDB, error) {
 	t := &s.text
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	path := filepath.Join(root, textIndexFile)
 	if d, ok := t.dbs[root]; ok {
 		if fi, err := os.Stat(path); err == nil && os.SameFile(fi, d.fi) {
-			return d.db, nil
+			return d, nil
 		}
 		d.db.Close()
 		delete(t.dbs, root)
@@ -95,8 +169,9 @@ func (s *Store) textDB(root string) (*sql.DB, error) {
 	if t.dbs == nil {
 		t.dbs = map[string]*textDB{}
 	}
-	t.dbs[root] = &textDB{db: db, fi: fi}
-	return db, nil
+	d := &textDB{db: db, fi: fi}
+	t.dbs[root] = d
+	return d, nil
 }
 
 // closeText closes the open index databases.
@@ -135,19 +210,22 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 	if err != nil {
 		return nil, false, err
 	}
-	db, err := s.textDB(m.root)
+	d, err := s.textDB(m.root)
 	if err != nil {
 		return nil, false, wrapErr(op, err)
 	}
-	st, missing, err := s.textMissing(ctx, db, user, name)
+	st, metas, missing, gen, err := s.textMissing(ctx, d, user, name)
 	if err != nil {
 		return nil, false, err
 	}
-	unindexed, err := s.indexMessages(ctx, db, user, name, st.UIDValidity, missing, nil)
-	if err != nil {
-		return nil, false, err
+	var unindexed []imap.UID
+	if missing != nil {
+		if unindexed, err = s.indexMessages(ctx, d.db, user, name, st.UIDValidity, missing, nil); err != nil {
+			return nil, false, err
+		}
+		d.remember(knownKey(name, st.UIDValidity), gen, metas, unindexed)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT uid FROM docs
+	rows, err := d.db.QueryContext(ctx, `SELECT uid FROM docs
 		WHERE mailbox = ? AND uidvalidity = ? AND id IN (SELECT rowid FROM search_text WHERE search_text MATCH ?)
 		ORDER BY uid`, name, st.UIDValidity, ftsindex.Match(q))
 	if err != nil {
@@ -170,44 +248,61 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 		slices.Sort(uids)
 		uids = slices.Compact(uids)
 	}
-	return uids, true, nil
+	// Documents of messages expunged since the last clean-up stay until
+	// new mail makes textMissing look: only the snapshot's messages count.
+	out := uids[:0]
+	j := 0
+	for _, u := range uids {
+		for j < len(metas) && metas[j].UID < u {
+			j++
+		}
+		if j < len(metas) && metas[j].UID == u {
+			out = append(out, u)
+		}
+	}
+	return out, true, nil
 }
 
-// textMissing returns the mailbox's status and the UIDs it holds without
-// a document, ascending, and drops the documents of messages it no
-// longer holds.
-func (s *Store) textMissing(ctx context.Context, db *sql.DB, user, name string) (ports.MailboxStatus, []imap.UID, error) {
+// textMissing returns the mailbox's status and messages, and the UIDs
+// without a document, ascending, and drops the documents of messages it
+// no longer holds. missing is nil when the process knows that every
+// message has its document (textDB.known) under meta's gen, which it
+// returns as read before it looked.
+func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (st ports.MailboxStatus, metas []ports.MessageMeta, missing []imap.UID, gen int64, err error) {
 	const op = "search"
-	st, metas, err := s.Snapshot(ctx, user, name)
-	if err != nil {
-		return st, nil, err
+	if gen, err = d.gen(ctx); err != nil {
+		return st, nil, nil, 0, wrapErr(op, err)
 	}
-	// Usually every message has its document and no other: two counts
-	// say so without listing the documents.
-	list := make([]byte, 0, 8*len(metas)+2)
-	list = append(list, '[')
+	if st, metas, err = s.Snapshot(ctx, user, name); err != nil {
+		return st, nil, nil, 0, err
+	}
+	if d.holds(knownKey(name, st.UIDValidity), gen, metas) {
+		return st, metas, nil, gen, nil
+	}
+	missing = []imap.UID{}
+	db := d.db
+	// Usually every message has its document and no other: the list of
+	// the documents' UIDs, in one row, says so.
+	want := make([]byte, 0, 8*len(metas))
 	for i, m := range metas {
 		if i > 0 {
-			list = append(list, ',')
+			want = append(want, ',')
 		}
-		list = strconv.AppendUint(list, uint64(m.UID), 10)
+		want = strconv.AppendUint(want, uint64(m.UID), 10)
 	}
-	list = append(list, ']')
-	var held, all int
-	err = db.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM docs WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid IN (SELECT value FROM json_each(?3))),
-		(SELECT count(*) FROM docs WHERE mailbox = ?1 AND uidvalidity = ?2)`, name, st.UIDValidity, string(list)).Scan(&held, &all)
+	var have sql.NullString
+	err = db.QueryRowContext(ctx, `SELECT group_concat(uid, ',' ORDER BY uid) FROM docs WHERE mailbox = ? AND uidvalidity = ?`,
+		name, st.UIDValidity).Scan(&have)
 	if err != nil {
-		return st, nil, wrapErr(op, err)
+		return st, nil, nil, 0, wrapErr(op, err)
 	}
-	if held == len(metas) && all == len(metas) {
-		return st, nil, nil
+	if have.String == string(want) {
+		return st, metas, missing, gen, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, uid FROM docs WHERE mailbox = ? AND uidvalidity = ? ORDER BY uid`, name, st.UIDValidity)
 	if err != nil {
-		return st, nil, wrapErr(op, err)
+		return st, nil, nil, 0, wrapErr(op, err)
 	}
-	var missing []imap.UID
 	var gone []int64
 	i := 0
 	for rows.Next() {
@@ -215,7 +310,7 @@ func (s *Store) textMissing(ctx context.Context, db *sql.DB, user, name string) 
 		var u imap.UID
 		if err := rows.Scan(&id, &u); err != nil {
 			rows.Close()
-			return st, nil, wrapErr(op, err)
+			return st, nil, nil, 0, wrapErr(op, err)
 		}
 		for i < len(metas) && metas[i].UID < u {
 			missing = append(missing, metas[i].UID)
@@ -229,13 +324,16 @@ func (s *Store) textMissing(ctx context.Context, db *sql.DB, user, name string) 
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return st, nil, wrapErr(op, err)
+		return st, nil, nil, 0, wrapErr(op, err)
 	}
 	for ; i < len(metas); i++ {
 		missing = append(missing, metas[i].UID)
 	}
 	if len(gone) > 0 {
 		err := textWrite(ctx, db, func(tx *sql.Tx) error {
+			if err := bumpGen(ctx, tx); err != nil {
+				return err
+			}
 			for _, id := range gone {
 				if err := ftsindex.Delete(ctx, tx, "search_text", id); err != nil {
 					return err
@@ -247,10 +345,10 @@ func (s *Store) textMissing(ctx context.Context, db *sql.DB, user, name string) 
 			return nil
 		})
 		if err != nil {
-			return st, nil, wrapErr(op, err)
+			return st, nil, nil, 0, wrapErr(op, err)
 		}
 	}
-	return st, missing, nil
+	return st, metas, missing, gen, nil
 }
 
 func textWrite(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
@@ -362,12 +460,16 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	if err != nil {
 		return err
 	}
-	db, err := s.textDB(root)
+	d, err := s.textDB(root)
 	if err != nil {
 		return wrapErr(op, err)
 	}
+	db := d.db
 	if rebuild {
 		err := textWrite(ctx, db, func(tx *sql.Tx) error {
+			if err := bumpGen(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM docs`); err != nil {
 				return err
 			}
@@ -386,7 +488,7 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	var todo []work
 	total := 0
 	for _, b := range boxes {
-		st, missing, err := s.textMissing(ctx, db, user, b.Name)
+		st, _, missing, _, err := s.textMissing(ctx, d, user, b.Name)
 		if errors.Is(err, imap.ErrNonexistent) {
 			continue
 		}
@@ -425,6 +527,11 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 			gone = append(gone, id)
 		}
 		rows.Close()
+		if len(gone) > 0 {
+			if err := bumpGen(ctx, tx); err != nil {
+				return err
+			}
+		}
 		for _, id := range gone {
 			if err := ftsindex.Delete(ctx, tx, "search_text", id); err != nil {
 				return err
