@@ -86,9 +86,6 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		if err != nil {
 			return err
 		}
-		if err := indexBody(ctx, tx, bodyID, msg.Structure); err != nil {
-			return err
-		}
 		modseq := m.highest + 1
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)

@@ -114,9 +114,6 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			if err != nil {
 				return err
 			}
-			if err := indexBody(ctx, tx, bodyID, msg.Structure); err != nil {
-				return err
-			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 				(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"sync"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -16,16 +17,18 @@ import (
 
 // The full-text index (ports.TextIndex) keeps one document per body, so
 // that copies share it: the FTS5 table textTable, rowid the body's id, and
-// search_indexed, the bodies it holds. Both are written in the transaction
-// that stores the body (APPEND, import) and cleared with it, so the index
-// is exact after a crash. search_pending lists the messages whose body is
-// not indexed (stored before the index existed, by a program without
-// FTS5, or whose structure does not decode): candidates of every search.
-// Triggers keep it and search_indexed, and need no FTS5, so that a program
-// without FTS5 keeps them true too: a message stored with a body not
-// indexed is pending, a message gone is no longer, and a body gone is no
-// longer indexed, so that a body id SQLite gives again is never taken as
-// indexed. The FTS5 table itself exists only where FTS5 does
+// search_indexed, the bodies it holds. search_pending lists the messages
+// whose body is not indexed: candidates of every search, which indexes
+// the pending messages of its mailbox first, in batches (indexPending).
+// APPEND, COPY and MOVE only add to search_pending (a trigger), so they
+// write no index: a document costs a segment of the FTS5 table, written
+// per transaction, and one transaction for many documents writes one.
+// Triggers, which need no FTS5, keep both tables true in every program
+// that writes the database, with FTS5 or without: a message stored with a
+// body not indexed is pending, a message gone is no longer, and a body
+// gone is no longer indexed, so that a body id SQLite gives again is never
+// taken as indexed. The index is exact after a crash: a batch lost is
+// still pending. The FTS5 table itself exists only where FTS5 does
 // (ensureTextTable); a document it keeps of a body deleted without FTS5 is
 // replaced when the id is indexed again.
 
@@ -94,26 +97,125 @@ func logNoFTS() {
 	}
 }
 
-// indexBody adds the body to the index, in the transaction that stores
-// it. A structure that does not decode leaves the body out of the index,
-// a candidate of every search.
-func indexBody(ctx context.Context, tx *sql.Tx, id int64, structure []byte) error {
-	if !ftsindex.Available() {
-		return nil
-	}
+// indexBody adds the body to the index and reports whether it could: a
+// structure that does not decode leaves the body out, its messages
+// pending, candidates of every search.
+func indexBody(ctx context.Context, tx *sql.Tx, id int64, structure []byte) (bool, error) {
 	st, err := message.Unmarshal(structure)
 	if err != nil || st == nil {
-		return nil
+		return false, nil
 	}
 	doc, err := search.MakeDoc(st, &chunkReader{ctx: ctx, tx: tx, id: id, seq: -1})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := ftsindex.Insert(ctx, tx, textTable, id, &doc); err != nil {
-		return err
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO search_indexed (body_id) VALUES (?)`, id)
-	return err
+	return err == nil, err
+}
+
+// unindexable remembers, per database folder, the bodies this process
+// found it cannot index, so that searches stop trying.
+var unindexable sync.Map // bodyKey -> struct{}
+
+type bodyKey struct {
+	dir string
+	id  int64
+}
+
+// indexBodies indexes the bodies ids, a batch per transaction, those
+// known unindexable passed over; after each batch, clear (when not nil)
+// runs in the same transaction. done, when not
+// nil, is told how many bodies each batch covered.
+func (s *Store) indexBodies(ctx context.Context, op string, ids []int64, clear func(*sql.Tx) error, done func(n int)) error {
+	for len(ids) > 0 {
+		batch := ids[:min(buildBatch, len(ids))]
+		ids = ids[len(batch):]
+		err := s.writeLight(ctx, op, func(tx *sql.Tx) error {
+			for _, id := range batch {
+				if _, bad := unindexable.Load(bodyKey{s.dir, id}); bad {
+					continue
+				}
+				var structure []byte
+				err := tx.QueryRowContext(ctx, `SELECT structure FROM bodies WHERE id = ?`, id).Scan(&structure)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue // expunged meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				ok, err := indexBody(ctx, tx, id, structure)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					unindexable.Store(bodyKey{s.dir, id}, struct{}{})
+				}
+			}
+			if clear != nil {
+				return clear(tx)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			done(len(batch))
+		}
+	}
+	return nil
+}
+
+// indexPending indexes the bodies of the mailbox's pending messages and
+// reports whether it indexed any.
+func (s *Store) indexPending(ctx context.Context, user, name string) (bool, error) {
+	const op = "search"
+	var ids []int64
+	var mbox int64
+	err := s.read(ctx, op, func(tx *sql.Tx) error {
+		ids = ids[:0]
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		mbox = m.id
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT m.body_id FROM search_pending p
+			JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid
+			WHERE p.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = m.body_id)
+			ORDER BY 1`, m.id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if _, bad := unindexable.Load(bodyKey{s.dir, id}); !bad {
+				ids = append(ids, id)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return false, err
+	}
+	clear := func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM search_pending WHERE mailbox_id = ?
+			AND EXISTS (SELECT 1 FROM messages m JOIN search_indexed i ON i.body_id = m.body_id
+				WHERE m.mailbox_id = search_pending.mailbox_id AND m.uid = search_pending.uid)`, mbox)
+		return err
+	}
+	if len(ids) == 0 {
+		// Bodies indexed by another process: their messages are pending
+		// only until cleared.
+		return false, s.writeLight(ctx, op, clear)
+	}
+	return true, s.indexBodies(ctx, op, ids, clear, nil)
 }
 
 // unindexBody drops a deleted body's document (search_indexed loses it
@@ -158,36 +260,66 @@ func (c *chunkReader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// TextCandidates returns the mailbox's messages whose body the index
-// finds for q, and those pending. One statement, no transaction: both
-// parts read one snapshot.
+// TextCandidates indexes the mailbox's pending messages when it has any,
+// then returns its messages whose body the index finds for q, and those
+// still pending. The query is one statement, no transaction: both parts
+// read one snapshot.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
 	const op = "search"
 	if !ftsindex.Available() {
 		return nil, false, nil
 	}
+	match := ftsindex.Match(q)
+	for attempt := 0; ; attempt++ {
+		uids, pending, err := s.candidates(ctx, user, name, match)
+		if err != nil {
+			return nil, false, err
+		}
+		if !pending || attempt > 0 {
+			return uids, true, nil
+		}
+		indexed, err := s.indexPending(ctx, user, name)
+		if err != nil {
+			return nil, false, err
+		}
+		if !indexed {
+			return uids, true, nil
+		}
+	}
+}
+
+// candidates runs the query; pending reports pending messages among the
+// candidates.
+func (s *Store) candidates(ctx context.Context, user, name, match string) ([]imap.UID, bool, error) {
+	const op = "search"
 	var uids []imap.UID
+	var pending bool
 	err := retryBusy(ctx, func() error {
-		uids = uids[:0]
+		uids, pending = uids[:0], false
 		rows, err := s.r.QueryContext(ctx, `WITH mb AS (SELECT id FROM mailboxes
 				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
-			SELECT uid FROM messages WHERE mailbox_id = (SELECT id FROM mb)
+			SELECT uid, 0 FROM messages WHERE mailbox_id = (SELECT id FROM mb)
 				AND body_id IN (SELECT rowid FROM `+textTable+` WHERE `+textTable+` MATCH ?)
 			UNION
-			SELECT uid FROM search_pending WHERE mailbox_id = (SELECT id FROM mb)
+			SELECT uid, 1 FROM search_pending WHERE mailbox_id = (SELECT id FROM mb)
 			UNION
-			SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mb)
-			ORDER BY 1`, user, name, ftsindex.Match(q))
+			SELECT 0, 0 WHERE NOT EXISTS (SELECT 1 FROM mb)
+			ORDER BY 1`, user, name, match)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var u imap.UID
-			if err := rows.Scan(&u); err != nil {
+			var p bool
+			if err := rows.Scan(&u, &p); err != nil {
 				return err
 			}
+			if n := len(uids); n > 0 && uids[n-1] == u {
+				continue // both found and pending
+			}
 			uids = append(uids, u)
+			pending = pending || p
 		}
 		return rows.Err()
 	})
@@ -198,7 +330,7 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 		// UID 0 is never a message's: it says the mailbox is missing.
 		return nil, false, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
-	return uids, true, nil
+	return uids, pending, nil
 }
 
 // buildBatch is how many bodies one transaction of BuildTextIndex indexes.
@@ -244,31 +376,15 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	if progress != nil {
 		progress(0, len(ids))
 	}
-	for done := 0; done < len(ids); {
-		batch := ids[done:min(done+buildBatch, len(ids))]
-		err := s.writeLight(ctx, op, func(tx *sql.Tx) error {
-			for _, id := range batch {
-				var structure []byte
-				err := tx.QueryRowContext(ctx, `SELECT structure FROM bodies WHERE id = ?`, id).Scan(&structure)
-				if errors.Is(err, sql.ErrNoRows) {
-					continue // expunged meanwhile
-				}
-				if err != nil {
-					return err
-				}
-				if err := indexBody(ctx, tx, id, structure); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		done += len(batch)
+	done := 0
+	err = s.indexBodies(ctx, op, ids, nil, func(n int) {
+		done += n
 		if progress != nil {
 			progress(done, len(ids))
 		}
+	})
+	if err != nil {
+		return err
 	}
 	// The user's messages whose body is now indexed are no longer
 	// pending.
