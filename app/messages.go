@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/grammar"
@@ -291,6 +292,9 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
+// noTextIndex logs once that the store's index cannot answer.
+var noTextIndex sync.Once
+
 // searchCandidates returns, ascending, the sequence numbers of the
 // messages a search must look at: all of them, or those the store's
 // full-text index names when the criteria narrow (search.Narrowing). The
@@ -318,6 +322,9 @@ func (c *conn) searchCandidates(k search.Key) ([]uint32, error) {
 		return nil, err
 	}
 	if !ok {
+		noTextIndex.Do(func() {
+			c.srv.log.Warn("the store's full-text index is unavailable (SQLite without FTS5: build with -tags sqlite_fts5); SEARCH reads every message")
+		})
 		return all(), nil
 	}
 	// Both lists ascend: walk them together. A candidate the view does

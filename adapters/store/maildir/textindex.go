@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 	"slices"
@@ -187,23 +186,11 @@ func (s *Store) closeText() error {
 	return errors.Join(errs...)
 }
 
-var noFTSLogged sync.Once
-
-func textAvailable() bool {
-	if ftsindex.Available() {
-		return true
-	}
-	noFTSLogged.Do(func() {
-		log.Print("maildir: SQLite built without FTS5 (build tag sqlite_fts5): no full-text index, SEARCH reads every message")
-	})
-	return false
-}
-
 // TextCandidates brings the mailbox's documents up to date, then asks
 // them. A message that could not be indexed is a candidate.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
 	const op = "search"
-	if !textAvailable() {
+	if !ftsindex.Available() {
 		return nil, false, nil
 	}
 	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)

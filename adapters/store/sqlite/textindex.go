@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"io"
-	"log"
 	"sync"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
@@ -67,11 +66,9 @@ const textIndexMigration = `INSERT OR IGNORE INTO search_pending (mailbox_id, ui
 var _ ports.TextIndex = (*Store)(nil)
 
 // ensureTextTable creates the FTS5 table when this program has FTS5 and
-// the database does not have the table yet; without FTS5 it logs, once,
-// that searches read every message.
+// the database does not have the table yet.
 func (s *Store) ensureTextTable(ctx context.Context) error {
 	if !ftsindex.Available() {
-		logNoFTS()
 		return nil
 	}
 	var n int
@@ -85,16 +82,6 @@ func (s *Store) ensureTextTable(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, ftsindex.CreateTable(textTable))
 		return err
 	})
-}
-
-var noFTSLogged = make(chan struct{}, 1)
-
-func logNoFTS() {
-	select {
-	case noFTSLogged <- struct{}{}:
-		log.Print("sqlite: SQLite built without FTS5 (build tag sqlite_fts5): no full-text index, SEARCH reads every message")
-	default:
-	}
 }
 
 // indexBody adds the body to the index and reports whether it could: a
