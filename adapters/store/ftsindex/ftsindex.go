@@ -133,22 +133,10 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 			b.WriteString(columns[f])
 		}
 		b.WriteString("} : (")
-		// The trigrams that tile the term, the last one flush with its
-		// end: each doclist read costs, and the matcher confirms anyway.
-		r := []rune(q.Term)
-		seen := map[string]bool{}
-		for i := 0; i+3 <= len(r); i += 3 {
-			if i > 0 && i+6 > len(r) {
-				i = len(r) - 3
-			}
-			t := string(r[i : i+3])
-			if seen[t] {
-				continue
-			}
-			if len(seen) > 0 {
+		for i, t := range queryTrigrams(q.Term) {
+			if i > 0 {
 				b.WriteString(" AND ")
 			}
-			seen[t] = true
 			b.WriteByte('"')
 			b.WriteString(strings.ReplaceAll(t, `"`, `""`))
 			b.WriteByte('"')
@@ -168,6 +156,25 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 		}
 		b.WriteByte(')')
 	}
+}
+
+// queryTrigrams returns the trigrams a term is asked by: those that tile
+// it, the last flush with its end, distinct. Each doclist read costs, and
+// the matcher confirms every candidate anyway.
+func queryTrigrams(term string) []string {
+	r := []rune(term)
+	var out []string
+	seen := map[string]bool{}
+	for i := 0; i+3 <= len(r); i = min(i+3, len(r)-3) {
+		if t := string(r[i : i+3]); !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+		if i+3 == len(r) {
+			break
+		}
+	}
+	return out
 }
 
 var (

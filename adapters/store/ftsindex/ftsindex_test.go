@@ -173,3 +173,20 @@ func TestCompact(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryTrigrams(t *testing.T) {
+	for _, tc := range []struct{ term, want string }{
+		{"frobnicate", `{header} : ("fro" AND "bni" AND "cat" AND "ate")`},
+		{"quarterly", `{header} : ("qua" AND "rte" AND "rly")`},
+		{"carol", `{header} : ("car" AND "rol")`},
+		{"from", `{header} : ("fro" AND "rom")`},
+		{"abc", `{header} : ("abc")`},
+		{"grüße", `{header} : ("grü" AND "üße")`},
+		{`a"b"c`, `{header} : ("a""b" AND "b""c")`},
+	} {
+		got := ftsindex.Match(search.TextQuery{Op: search.TextTerm, Fields: []search.TextField{search.FieldHeader}, Term: tc.term})
+		if got != tc.want {
+			t.Errorf("Match(%q) = %s, want %s", tc.term, got, tc.want)
+		}
+	}
+}
