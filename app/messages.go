@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/grammar"
@@ -188,13 +189,17 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
+	seqs, err := c.searchCandidates(args.Criteria)
+	if err != nil {
+		return result{}, err
+	}
 	var msg search.Message // each message's, in turn
-	for start := uint32(1); start <= v.Len(); start += fetchBatch {
-		end := min(start+fetchBatch-1, v.Len())
+	for start := 0; start < len(seqs); start += fetchBatch {
+		batch := seqs[start:min(start+fetchBatch, len(seqs))]
 		var recs []ports.MessageRecord
 		if needRecord {
-			uids := make([]imap.UID, 0, end-start+1)
-			for seq := start; seq <= end; seq++ {
+			uids := make([]imap.UID, 0, len(batch))
+			for _, seq := range batch {
 				uids = append(uids, v.Entry(seq).UID)
 			}
 			var err error
@@ -202,7 +207,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				return result{}, err
 			}
 		}
-		for seq := start; seq <= end; seq++ {
+		for _, seq := range batch {
 			e := v.Entry(seq)
 			msg = search.Message{Seq: seq, UID: e.UID, Flags: c.flagsOf(e), ModSeq: e.ModSeq}
 			m := &msg
@@ -285,6 +290,56 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	c.w.Untagged(string(b))
 	return result{}, nil
+}
+
+// noTextIndex logs once that the store's index cannot answer.
+var noTextIndex sync.Once
+
+// searchCandidates returns, ascending, the sequence numbers of the
+// messages a search must look at: all of them, or those the store's
+// full-text index names when the criteria narrow (search.Narrowing). The
+// index names a superset of the matches, and the criteria are evaluated
+// on each candidate, so the result is the same either way.
+func (c *conn) searchCandidates(k search.Key) ([]uint32, error) {
+	v := c.sel.view
+	all := func() []uint32 {
+		seqs := make([]uint32, v.Len())
+		for i := range seqs {
+			seqs[i] = uint32(i + 1)
+		}
+		return seqs
+	}
+	ti, ok := c.srv.store.(ports.TextIndex)
+	if !ok || v.Len() == 0 {
+		return all(), nil
+	}
+	q, ok := search.Narrowing(k)
+	if !ok {
+		return all(), nil
+	}
+	uids, ok, err := ti.TextCandidates(c.ctx, c.user, c.sel.name, q)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		noTextIndex.Do(func() {
+			c.srv.log.Warn("the store's full-text index is unavailable (SQLite without FTS5: build with -tags sqlite_fts5); SEARCH reads every message")
+		})
+		return all(), nil
+	}
+	// Both lists ascend: walk them together. A candidate the view does
+	// not have (appended since) is left for the next search to see.
+	var seqs []uint32
+	for seq := uint32(1); seq <= v.Len() && len(uids) > 0; seq++ {
+		u := v.Entry(seq).UID
+		for len(uids) > 0 && uids[0] < u {
+			uids = uids[1:]
+		}
+		if len(uids) > 0 && uids[0] == u {
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs, nil
 }
 
 // esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/search"
 )
 
 // Store keeps users' mailboxes and messages. Implementations must be safe for
@@ -275,4 +276,25 @@ type MessageBody interface {
 	io.ReaderAt
 	io.Closer
 	Size() int64
+}
+
+// TextIndex is a full-text index a Store may keep of its messages, for
+// SEARCH to look at fewer of them. It only narrows: the caller still
+// evaluates the criteria on every candidate, so results stay exactly RFC
+// 3501's.
+type TextIndex interface {
+	// TextCandidates returns, ascending, UIDs of the mailbox's messages
+	// that may satisfy q: every message whose search.Doc satisfies q
+	// (q.Contains) is among them, and so is every message the index has
+	// not seen (appended by a program without the index, or before a
+	// crash the index did not survive); others may be too. ok is false
+	// when the index cannot answer at all (FTS5 not built in): then every
+	// message is a candidate. imap.ErrNonexistent if the mailbox is gone.
+	TextCandidates(ctx context.Context, user, name string, q search.TextQuery) (uids []imap.UID, ok bool, err error)
+
+	// BuildTextIndex indexes the user's messages the index has not seen,
+	// in every mailbox, calling progress (when not nil) with the number
+	// of messages done and to do as it goes; with rebuild, it forgets
+	// what the index holds of the user first and indexes everything.
+	BuildTextIndex(ctx context.Context, user string, rebuild bool, progress func(done, total int)) error
 }

@@ -44,7 +44,8 @@ const usage = `usage: imapctl [-C config-file] COMMAND
   mailbox list USER         list a user's mailboxes
   deliver USER [MAILBOX]    store the message on standard input
   migrate TO.conf [USER...] copy users' mail, with UIDs, to the store TO.conf names
-  import USER MAILBOX PATH  append an mbox file or a maildir folder's messages`
+  import USER MAILBOX PATH  append an mbox file or a maildir folder's messages
+  index [-rebuild] [USER...] build the full-text index of existing mail (all users by default)`
 
 // DefaultConfig is the configuration file read without -C.
 const DefaultConfig = "/etc/imapd.conf"
@@ -150,6 +151,7 @@ var commands = map[string]command{
 	"deliver":        {1, 1, 2, deliver},
 	"migrate":        {1, 1, 1 << 20, migrate},
 	"import":         {1, 3, 3, importMail},
+	"index":          {1, 0, 1 << 20, indexText},
 }
 
 // lookup finds the command named by args and checks its argument count.

@@ -362,13 +362,24 @@ func isAddressField(field string) bool {
 // local part unquoted, and the name of its group. The display name has
 // its encoded words decoded (RFC 2047); an obsolete route is left out.
 func (m matcher) matchAddresses(v string) bool {
+	found := false
+	eachAddressForm(v, func(s string) bool {
+		found = m.matchString(s)
+		return !found
+	})
+	return found
+}
+
+// eachAddressForm calls f with each parsed form of an address-list field
+// value that matchAddresses matches, until f returns false.
+func eachAddressForm(v string, f func(string) bool) {
 	for _, a := range message.ParseAddressList(v) {
-		if a.Group != "" && m.matchString(decodeHeader(a.Group)) {
-			return true
+		if a.Group != "" && !f(decodeHeader(a.Group)) {
+			return
 		}
 		if a.Mailbox == "" {
-			if a.Name != "" && m.matchString(decodeHeader(a.Name)) {
-				return true
+			if a.Name != "" && !f(decodeHeader(a.Name)) {
+				return
 			}
 			continue
 		}
@@ -380,19 +391,18 @@ func (m matcher) matchAddresses(v string) bool {
 		if a.Name != "" {
 			full = decodeHeader(a.Name) + " <" + spec + ">"
 		}
-		if m.matchString(full) {
-			return true
+		if !f(full) {
+			return
 		}
 		if unq := unquoteLocal(a.Mailbox); unq != a.Mailbox {
 			if a.Host != "" {
 				unq += "@" + a.Host
 			}
-			if m.matchString(unq) {
-				return true
+			if !f(unq) {
+				return
 			}
 		}
 	}
-	return false
 }
 
 // mayMatchAddresses is false when matchAddresses cannot match v: for a

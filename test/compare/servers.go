@@ -90,7 +90,7 @@ func write(path, text string) error { return os.WriteFile(path, []byte(text), 0o
 // buildOurs builds imapd and master into bin.
 func buildOurs(root, bin string) error {
 	for _, name := range []string{"imapd", "master"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./cmd/"+name)
+		cmd := exec.Command("go", "build", "-tags", "sqlite_fts5", "-o", filepath.Join(bin, name), "./cmd/"+name)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", name, err, out)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -81,9 +82,17 @@ func Child(open ChildOpener) {
 	pid := os.Getpid()
 	for i := 0; n == 0 || i < n; i++ {
 		body := ChildBody(pid, i)
+		// The real structure, so that a store's full-text index reads
+		// the message as it would the server's (checkCrashIndex).
+		st, err := message.Parse(bytes.NewReader(body))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		structure, _ := st.MarshalBinary()
 		r, err := s.Append(ctx, childUser, childBox, ports.NewMessage{
 			InternalDate: time.Now(), Size: int64(len(body)), Body: bytes.NewReader(body),
-			Structure: []byte("child structure"),
+			Structure: structure,
 		})
 		if err == nil && flag {
 			_, err = s.UpdateFlags(ctx, childUser, childBox, []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagSeen})
@@ -288,6 +297,7 @@ func RunCrash(t *testing.T, open Opener, helper Helper) {
 	s2 := open(t, dir)
 	defer s2.Close()
 	st, metas := checkStored(t, s2, acks)
+	checkCrashIndex(t, s2, metas)
 	if st.UIDValidity != before.UIDValidity {
 		t.Errorf("UIDVALIDITY changed from %d to %d", before.UIDValidity, st.UIDValidity)
 	}

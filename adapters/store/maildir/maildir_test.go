@@ -30,5 +30,6 @@ func TestMain(m *testing.M) {
 
 func TestContract(t *testing.T)  { storetest.Run(t, open) }
 func TestImporter(t *testing.T)  { storetest.RunImporter(t, open) }
+func TestTextIndex(t *testing.T) { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T) { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)     { storetest.RunCrash(t, open, storetest.ReExec) }

@@ -103,6 +103,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]*index // mailbox folder -> last index read or written
+
+	text textDBs // full-text index databases (textindex.go)
 }
 
 var (
@@ -122,8 +124,9 @@ func Open(dir string) (*Store, error) {
 	return &Store{dir: abs, cache: map[string]*index{}}, nil
 }
 
-// Close releases nothing: the store holds no open files between calls.
-func (s *Store) Close() error { return nil }
+// Close closes the full-text index databases; the store holds no other
+// open files between calls.
+func (s *Store) Close() error { return s.closeText() }
 
 // userRoot returns the user's Maildir++ root. A user name that is not a
 // single safe file name is imap.ErrNoUser.

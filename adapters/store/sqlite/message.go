@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -449,6 +451,21 @@ func uidQuery(ctx context.Context, tx *sql.Tx, query string, mbox int64, ranges 
 	if len(ranges) == 0 {
 		return nil
 	}
+	if list, ok := sparseUIDs(ranges); ok && strings.Contains(query, uidBetween) {
+		// Many lone UIDs (a search's candidates): one query that looks
+		// each up, instead of one query each.
+		rows, err := tx.QueryContext(ctx, strings.Replace(query, uidBetween, "uid IN (SELECT value FROM json_each(?))", 1), mbox, list)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		return rows.Close()
+	}
 	stmt, err := tx.PrepareContext(ctx, query)
 	if err != nil {
 		return err
@@ -470,6 +487,38 @@ func uidQuery(ctx context.Context, tx *sql.Tx, query string, mbox int64, ranges 
 		}
 	}
 	return nil
+}
+
+// uidBetween is how uidQuery's queries take their range.
+const uidBetween = "uid BETWEEN ? AND ?"
+
+// sparseUIDs lists the UIDs of ranges as a JSON array when there are more
+// ranges than a query each is worth and few UIDs in all.
+func sparseUIDs(ranges [][2]imap.UID) (string, bool) {
+	const minRanges, maxUIDs = 8, 4096
+	if len(ranges) < minRanges {
+		return "", false
+	}
+	n := 0
+	for _, r := range ranges {
+		if n += int(r[1]-r[0]) + 1; n > maxUIDs {
+			return "", false
+		}
+	}
+	b := make([]byte, 0, n*6+2)
+	b = append(b, '[')
+	for _, r := range ranges {
+		for u := r[0]; ; u++ {
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, uint64(u), 10)
+			if u == r[1] {
+				break
+			}
+		}
+	}
+	return string(append(b, ']')), true
 }
 
 // sortedUIDs returns the UIDs sorted, without duplicates or zero.
@@ -828,6 +877,9 @@ func release(ctx context.Context, tx *sql.Tx, bodyIDs []int64) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bodies WHERE id = ?`, id); err != nil {
+			return err
+		}
+		if err := unindexBody(ctx, tx, id); err != nil {
 			return err
 		}
 	}

@@ -19,7 +19,8 @@ const splitVersion = 1000
 
 // sharedTables are the tables of the shared layout, dropped from mail.db
 // by the split (their indexes go with them).
-var sharedTables = []string{"users", "mailboxes", "bodies", "chunks", "messages", "expunged", "subscriptions", "meta"}
+var sharedTables = []string{"users", "mailboxes", "bodies", "chunks", "messages", "expunged", "subscriptions", "meta",
+	"search_indexed", "search_pending"}
 
 // openLayout makes sure the store at s.dir is in the per-user layout: a
 // new store gets the directory database marked at splitVersion; a store in
@@ -194,6 +195,12 @@ func copyUser(ctx context.Context, conn *sql.Conn, id int64) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	// The full-text index is not copied: its triggers, made before the
+	// messages are copied, mark every message pending, and the user's
+	// first search (or imapctl index) indexes them in their database.
+	if _, err := tx.ExecContext(ctx, textIndexSchema); err != nil {
 		return err
 	}
 	for _, q := range []string{

@@ -188,6 +188,23 @@ func TestSplitSharedStore(t *testing.T) {
 			t.Errorf("%s has no database of their own: %v", user, err)
 		}
 	}
+	// The full-text index is not copied: every message of the split
+	// store is pending in its user's database, a candidate of every
+	// search until indexed there, and new mail is marked as it comes.
+	for _, user := range []string{"alice", "bob.smith@example.org"} {
+		u, err := s.acquire(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs, pending, triggers int
+		err = u.r.QueryRow(`SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM search_pending),
+			(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'search_%')`).Scan(&msgs, &pending, &triggers)
+		s.release(u)
+		if err != nil || msgs == 0 || pending != msgs || triggers != 4 {
+			t.Errorf("%s after the split: %d messages, %d pending, %d index triggers (%v); want all pending, 4 triggers",
+				user, msgs, pending, triggers, err)
+		}
+	}
 	var v, tables int
 	db := oldDB(t, dir)
 	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v <= schemaVersion {

@@ -29,6 +29,10 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, open)
 }
 
+func TestTextIndex(t *testing.T) {
+	storetest.RunTextIndex(t, open)
+}
+
 func TestImporter(t *testing.T) {
 	storetest.RunImporter(t, open)
 }

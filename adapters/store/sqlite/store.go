@@ -55,7 +55,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 4
+	schemaVersion = 5
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -254,6 +254,16 @@ func (d *db) init() error {
 		}
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
+		}
+		if v < 5 {
+			// Version 5 adds the full-text index's bookkeeping
+			// (textindex.go); bodies stored before are not indexed.
+			if _, err := tx.ExecContext(ctx, textIndexSchema); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, textIndexMigration); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion))
 		return err

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -75,6 +76,10 @@ func (s *Store) acquire(user string) (*userDB, error) {
 		return nil, err
 	}
 	if err := d.init(); err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := d.ensureTextTable(context.Background()); err != nil {
 		d.close()
 		return nil, err
 	}
