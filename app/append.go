@@ -209,6 +209,7 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	c.wrote(args.Mailbox)
 	uids := make([]imap.UID, len(res))
 	for i, r := range res {
 		uids[i] = r.UID

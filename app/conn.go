@@ -58,6 +58,9 @@ type conn struct {
 	sessionID string
 	// presence is set while Presence holds this session's login.
 	presence bool
+	// index keeps the full-text index current with what the session
+	// stores (textindex.go).
+	index indexer
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.
@@ -114,6 +117,10 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 			s.presence.Logout()
 		}
 		c.Close()
+		// The client is gone; the index catches up with what the
+		// session stored before the process takes the next one or
+		// exits.
+		cn.index.wg.Wait()
 	}()
 	err := cn.serve()
 	if cn.shutdown && err == nil {
@@ -200,6 +207,7 @@ func (c *conn) serve() (err error) {
 		if err := c.w.Flush(); err != nil {
 			return err
 		}
+		c.indexWritten()
 		c.srv.tel.Event(ports.Event{Kind: "command", User: c.user, Remote: c.c.RemoteAddr(), Command: cmd.Name, Status: status, Duration: time.Since(start)})
 	}
 	return nil

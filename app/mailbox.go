@@ -430,8 +430,12 @@ func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
 	c.saved = nil
 	c.state = session.Authenticated
 	if !sel.readOnly {
-		if _, err := c.srv.store.Expunge(c.ctx, c.user, sel.name, nil); err != nil {
+		gone, err := c.srv.store.Expunge(c.ctx, c.user, sel.name, nil)
+		if err != nil {
 			return result{}, err
+		}
+		if len(gone) > 0 {
+			c.wrote(sel.name) // the expunged messages leave its index
 		}
 	}
 	return result{}, nil

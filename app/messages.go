@@ -137,6 +137,9 @@ func (c *conn) transfer(cmd *grammar.Command, op func(ctx context.Context, user,
 		return ports.CopyResult{}, tryCreate(err)
 	}
 	res, err := op(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
+	if err == nil && len(res.Dest) > 0 {
+		c.wrote(args.Mailbox)
+	}
 	return res, tryCreate(err)
 }
 
@@ -171,6 +174,9 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 	gone, err := c.srv.store.Expunge(c.ctx, c.user, c.sel.name, uids)
 	if err != nil {
 		return result{}, err
+	}
+	if len(gone) > 0 {
+		c.wrote(c.sel.name) // the expunged messages leave its index
 	}
 	c.writeExpunged(c.sel.view.Expunge(gone))
 	return result{}, nil
@@ -453,6 +459,9 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 	res, err := c.transfer(cmd, c.srv.store.Move)
 	if err != nil {
 		return result{}, err
+	}
+	if len(res.Source) > 0 {
+		c.wrote(c.sel.name) // the moved messages leave its index
 	}
 	if len(res.Source) > 0 {
 		c.w.Untagged("OK [" + copyUID(res) + "] Moved")

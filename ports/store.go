@@ -292,6 +292,13 @@ type TextIndex interface {
 	// message is a candidate. imap.ErrNonexistent if the mailbox is gone.
 	TextCandidates(ctx context.Context, user, name string, q search.TextQuery) (uids []imap.UID, ok bool, err error)
 
+	// IndexMailbox indexes the mailbox's messages the index has not seen
+	// (those APPEND, COPY, MOVE and delivery stored since it last looked),
+	// so that the next search need not. It does nothing, successfully,
+	// when the index cannot answer (FTS5 not built in).
+	// imap.ErrNonexistent if the mailbox is gone.
+	IndexMailbox(ctx context.Context, user, name string) error
+
 	// BuildTextIndex indexes the user's messages the index has not seen,
 	// in every mailbox, calling progress (when not nil) with the number
 	// of messages done and to do as it goes; with rebuild, it forgets

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -119,6 +120,22 @@ func RunTextIndex(t *testing.T, open Opener) {
 	check("after a rebuild", "INBOX")
 	if _, _, err := ti.TextCandidates(e.ctx, "u", "missing", textQuery(t, Key(search.OpBody, "", "zanzibar"))); err == nil {
 		t.Error("TextCandidates of a missing mailbox: no error")
+	}
+
+	// IndexMailbox, as the server calls it after each write, leaves the
+	// candidates exact; it is idempotent, and a missing mailbox is
+	// imap.ErrNonexistent.
+	if _, err := e.s.Append(e.ctx, "u", "INBOX", RealMessage(t, "Subject: late\r\n\r\nZanzibar at last\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := ti.IndexMailbox(e.ctx, "u", "INBOX"); err != nil {
+			t.Fatalf("IndexMailbox: %v", err)
+		}
+	}
+	check("after IndexMailbox", "INBOX")
+	if err := ti.IndexMailbox(e.ctx, "u", "missing"); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("IndexMailbox of a missing mailbox = %v, want imap.ErrNonexistent", err)
 	}
 }
 

@@ -250,6 +250,32 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 	return out, true, nil
 }
 
+// IndexMailbox indexes the mailbox's messages without a document.
+func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
+	const op = "index"
+	if !ftsindex.Available() {
+		return nil
+	}
+	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return err
+	}
+	d, err := s.textDB(m.root)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	st, metas, missing, gen, err := s.textMissing(ctx, d, user, name)
+	if err != nil || missing == nil {
+		return err
+	}
+	unindexed, err := s.indexMessages(ctx, d.db, user, name, st.UIDValidity, missing, nil)
+	if err != nil {
+		return err
+	}
+	d.remember(knownKey(name, st.UIDValidity), gen, metas, unindexed)
+	return nil
+}
+
 // textMissing returns the mailbox's status and messages, and the UIDs
 // without a document, ascending, and drops the documents of messages it
 // no longer holds. missing is nil when the process knows that every

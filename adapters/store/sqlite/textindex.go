@@ -163,6 +163,7 @@ func (s *Store) indexPending(ctx context.Context, user, name string) (bool, erro
 	const op = "search"
 	var ids []int64
 	var mbox int64
+	var any bool
 	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
 		ids = ids[:0]
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
@@ -170,6 +171,10 @@ func (s *Store) indexPending(ctx context.Context, user, name string) (bool, erro
 			return err
 		}
 		mbox = m.id
+		err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_pending WHERE mailbox_id = ?)`, m.id).Scan(&any)
+		if err != nil || !any {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT m.body_id FROM search_pending p
 			JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid
 			WHERE p.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM search_indexed WHERE body_id = m.body_id)
@@ -189,7 +194,7 @@ func (s *Store) indexPending(ctx context.Context, user, name string) (bool, erro
 		}
 		return rows.Err()
 	})
-	if err != nil {
+	if err != nil || !any {
 		return false, err
 	}
 	clear := func(tx *sql.Tx) error {
@@ -274,6 +279,15 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 			return uids, true, nil
 		}
 	}
+}
+
+// IndexMailbox indexes the bodies of the mailbox's pending messages.
+func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
+	if !ftsindex.Available() {
+		return nil
+	}
+	_, err := s.indexPending(ctx, user, name)
+	return err
 }
 
 // candidates runs the query; pending reports pending messages among the

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/imapd-go/imapd/adapters/store/ftsindex"
+)
+
+// TestIndexFollowsWrites: the full-text index is kept current by the
+// writes themselves, not by the first SEARCH. After APPEND, COPY and MOVE,
+// with no SEARCH ever sent, the store's index comes to hold every message
+// (read from the store's own files: sqlite's search_pending empties,
+// maildir's search database gets a document per message, and loses those
+// of messages moved away or expunged).
+func TestIndexFollowsWrites(t *testing.T) {
+	if !ftsindex.Available() {
+		t.Skip("SQLite without FTS5 (build with -tags sqlite_fts5)")
+	}
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	for _, s := range []string{"zanzibar one", "timbuktu two", "samarkand three"} {
+		tc.ok("a APPEND INBOX " + literal("Subject: "+s+"\r\n\r\nbody of "+s+"\r\n"))
+	}
+	tc.ok("b CREATE Other")
+	tc.ok("c CREATE Third")
+	tc.ok("d SELECT INBOX")
+	tc.ok("e COPY 1 Other")
+	tc.ok("f MOVE 2 Third")
+	tc.ok("g APPEND INBOX " + literal("Subject: gone\r\n\r\nsoon expunged\r\n"))
+	tc.ok("h UID STORE 4 +FLAGS (\\Deleted)")
+	tc.ok("i EXPUNGE")
+	// INBOX keeps 1 and 3, Other has 1's copy, Third has 2; the moved
+	// and the expunged messages have left the index.
+	const messages = 4
+
+	spool := filepath.Join(e.dir, "spool")
+	unindexed := func() (int, error) {
+		switch e2eStore() {
+		case "sqlite":
+			db, err := sql.Open("sqlite3", "file:"+filepath.Join(spool, "users", "alice", "mail.db")+"?mode=ro")
+			if err != nil {
+				return 0, err
+			}
+			defer db.Close()
+			var n int
+			err = db.QueryRow(`SELECT count(*) FROM search_pending`).Scan(&n)
+			return n, err
+		default:
+			files, err := filepath.Glob(filepath.Join(spool, "*", "imapd-search.db"))
+			if err != nil || len(files) != 1 {
+				return messages, err
+			}
+			db, err := sql.Open("sqlite3", "file:"+files[0]+"?mode=ro")
+			if err != nil {
+				return 0, err
+			}
+			defer db.Close()
+			var n int
+			err = db.QueryRow(`SELECT count(*) FROM docs`).Scan(&n)
+			return messages - n, err
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := unindexed()
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages still not indexed 10 s after the writes (%v)", n, messages, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tc.ok("j LOGOUT")
+}
