@@ -313,6 +313,9 @@ func (b *body) Size() int64 { return b.size }
 // the index was read is found again through a fresh index.
 func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (ports.MessageBody, error) {
 	const op = "open"
+	if b := s.openKnown(ctx, user, name, uid); b != nil {
+		return b, nil
+	}
 	for attempt := 0; ; attempt++ {
 		m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
@@ -335,6 +338,43 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		// The index we read may predate a rename by another writer.
 		s.forget(m.path)
 	}
+}
+
+// openKnown is Open's fast path, for a FETCH that opens every message of
+// a mailbox in turn: the file name comes from the index this process last
+// read or wrote, verified as still the one on disk with a single stat,
+// without looking for mail waiting in new/ (which holds no message that
+// has a UID yet). It returns nil, for Open to take the full path, when
+// anything is not as remembered: no such index in memory, an index file
+// rewritten since, a UID the index does not hold, or a file that is gone
+// (renamed by another program, or expunged).
+func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) *body {
+	if ctx.Err() != nil {
+		return nil
+	}
+	m, err := s.box("open", user, name)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	x := s.cache[m.path]
+	s.mu.Unlock()
+	if x == nil {
+		return nil
+	}
+	i, ok := x.find(uid)
+	if !ok {
+		return nil
+	}
+	fi, err := os.Stat(m.file(indexFile))
+	if err != nil || stampOf(fi) != x.stamp {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(m.path, "cur", x.msgs[i].file))
+	if err != nil {
+		return nil
+	}
+	return &body{File: f, size: x.msgs[i].size}
 }
 
 // writeBody writes the message to tmp/ and makes it durable; its mtime is
