@@ -106,9 +106,13 @@ func (s *benchServer) connectTCP(b testing.TB) *rawClient {
 		b.Fatal(err)
 	}
 	c := &rawClient{b: b, conn: cli, r: bufio.NewReaderSize(cli, 256<<10), done: make(chan struct{})}
+	// A context that can end, as imapd's can: database/sql and the driver
+	// do more per query for one.
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
 	go func() {
 		defer close(c.done)
-		s.srv.ServeConn(context.Background(), tlsconf.NewConn(srv, tlsconf.ConnOptions{}))
+		s.srv.ServeConn(ctx, tlsconf.NewConn(srv, tlsconf.ConnOptions{}))
 	}()
 	if line := c.readResponse(); !strings.HasPrefix(line, "* OK") {
 		b.Fatalf("greeting %q", line)
