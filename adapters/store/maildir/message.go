@@ -396,12 +396,13 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 
 // openKnown is Open's fast path, for a FETCH that opens every message of
 // a mailbox in turn: the file name comes from the index this process last
-// read or wrote, verified as still the one on disk with a single stat,
-// without looking for mail waiting in new/ (which holds no message that
-// has a UID yet). It returns nil, for Open to take the full path, when
-// anything is not as remembered: no such index in memory, an index file
-// rewritten since, a UID the index does not hold, or a file that is gone
-// (renamed by another program, or expunged).
+// read or wrote (the FETCH's own Fetch of the records has just brought it
+// up to date), without reading the index file again or looking for mail
+// waiting in new/ (which holds no message that has a UID yet). Opening
+// the file is the check: maildir names are unique, so a file by that name
+// is that message. It returns nil, for Open to take the full path, when
+// there is no such index in memory, the index does not hold the UID, or
+// the file is gone (renamed by another program, or expunged).
 func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) *body {
 	if ctx.Err() != nil {
 		return nil
@@ -418,10 +419,6 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 	}
 	i, ok := x.find(uid)
 	if !ok {
-		return nil
-	}
-	fi, err := os.Stat(m.file(indexFile))
-	if err != nil || stampOf(fi) != x.stamp {
 		return nil
 	}
 	b, err := openBody(filepath.Join(m.path, "cur", x.msgs[i].file), x.msgs[i].size)
