@@ -314,8 +314,14 @@ func (c *conn) appendFetch(b []byte, seq uint32, uid imap.UID, rec *ports.Messag
 			fallthrough
 		default:
 			sec, name := sectionOf(it)
-			r, n, err := st.Section(raw, sec)
-			if err != nil {
+			var r io.Reader
+			var n int64
+			var err error
+			if st == nil && wholeMessage(it) {
+				// The message's bytes as stored, from 0 to the end: what
+				// Section returns for them, without decoding the structure.
+				r, n = io.NewSectionReader(raw, 0, rec.Size), rec.Size
+			} else if r, n, err = st.Section(raw, sec); err != nil {
 				return b, err
 			}
 			if it.Partial != nil {
@@ -360,8 +366,23 @@ func needsTree(items []grammar.FetchItem) bool {
 		switch it.Name {
 		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE":
 		default:
-			return true
+			if !wholeMessage(it) {
+				return true
+			}
 		}
+	}
+	return false
+}
+
+// wholeMessage reports whether it reads the whole message as stored
+// (RFC822, BODY[] and BODY.PEEK[], with or without <partial>), whose
+// bytes run from 0 to the record's size.
+func wholeMessage(it grammar.FetchItem) bool {
+	switch it.Name {
+	case "RFC822":
+		return true
+	case "BODY[]":
+		return it.Section != nil && len(it.Section.Path) == 0 && it.Section.Specifier == "" && len(it.Section.Fields) == 0
 	}
 	return false
 }

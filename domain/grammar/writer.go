@@ -20,9 +20,14 @@ type Writer struct {
 	buf []byte
 }
 
+// writeBuffer is the size of the Writer's buffer: several messages of a
+// FETCH BODY[] go out in each write(2), and a message file or chunk is
+// read into it in one piece.
+const writeBuffer = 128 << 10
+
 // NewWriter returns a Writer buffering onto w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, 16<<10)}
+	return &Writer{bw: bufio.NewWriterSize(w, writeBuffer)}
 }
 
 // Err returns the first write error.

@@ -246,3 +246,68 @@ func TestFolderNames(t *testing.T) {
 		t.Errorf("EnsureUser(../evil) = %v", err)
 	}
 }
+
+// TestOpenAfterOutsideChanges: Open finds a message again after another
+// program renamed its file, and reports a message that another process
+// expunged, or whose file another program deleted, as nonexistent, even
+// right after opening it (and remembering where it was) once.
+func TestOpenAfterOutsideChanges(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	cur := filepath.Join(dir, "u", "cur")
+	a := put(t, s, "INBOX", "Subject: a\r\n\r\nfirst\r\n")
+	b := put(t, s, "INBOX", "Subject: b\r\n\r\nsecond\r\n")
+	read := func(uid imap.UID) (string, error) {
+		t.Helper()
+		body, err := s.Open(ctx, "u", "INBOX", uid)
+		if err != nil {
+			return "", err
+		}
+		defer body.Close()
+		got := make([]byte, body.Size())
+		if _, err := body.ReadAt(got, 0); err != nil {
+			t.Fatalf("ReadAt UID %d: %v", uid, err)
+		}
+		return string(got), nil
+	}
+	for _, uid := range []imap.UID{a.UID, b.UID} {
+		if _, err := read(uid); err != nil {
+			t.Fatalf("Open UID %d: %v", uid, err)
+		}
+	}
+	// Another program sets a flag on a: its file gets a new name.
+	var fileA string
+	for _, f := range files(t, cur) {
+		if data, _ := os.ReadFile(filepath.Join(cur, f)); strings.Contains(string(data), "first") {
+			fileA = f
+		}
+	}
+	u, _, _ := strings.Cut(fileA, ":2,")
+	if err := os.Rename(filepath.Join(cur, fileA), filepath.Join(cur, u+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(a.UID); err != nil || got != "Subject: a\r\n\r\nfirst\r\n" {
+		t.Errorf("after an outside rename: %q, %v", got, err)
+	}
+	// Another process expunges b.
+	other, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.UpdateFlags(ctx, "u", "INBOX", []imap.UID{b.UID}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := other.Expunge(ctx, "u", "INBOX", []imap.UID{b.UID}); err != nil || len(gone) != 1 {
+		t.Fatalf("Expunge = %v, %v", gone, err)
+	}
+	if _, err := read(b.UID); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("after another process's expunge: %v, want ErrNonexistent", err)
+	}
+	// Another program deletes a's file.
+	if err := os.Remove(filepath.Join(cur, u+":2,F")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(a.UID); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("after an outside delete: %v, want ErrNonexistent", err)
+	}
+}

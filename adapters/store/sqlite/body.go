@@ -25,10 +25,14 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	// The body keeps the user's database open until it is closed.
 	b := &body{db: u.r, seq: -1, done: func() { s.release(u) }}
 	// One statement, no transaction: every FETCH of a body opens it.
+	// The statement reads one row: it runs to its end rather than under
+	// the session's context, which would have the driver and database/sql
+	// arm (and disarm) a cancellation for every message of a FETCH.
+	qctx := context.WithoutCancel(ctx)
 	err = retryBusy(ctx, func() error {
 		// Scalar subqueries rather than a three-way join: SQLite plans
 		// the join on every run, which cost twice the lookup itself.
-		rows, err := u.r.QueryContext(ctx, `SELECT m.body_id, m.size,
+		rows, err := u.r.QueryContext(qctx, `SELECT m.body_id, m.size,
 			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
 			FROM messages m
 			WHERE m.mailbox_id = (SELECT id FROM mailboxes
