@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,8 +195,9 @@ func (l *lazyBody) Close() {
 // need the decoded structure (needsTree, decided once per command).
 func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool) error {
 	var raw *lazyBody
-	if tree {
-		// Only items that take the decoded structure read the message.
+	if tree || slices.ContainsFunc(items, wholeMessage) {
+		// Only items that take the decoded structure, or the whole
+		// message, read the message.
 		raw = &lazyBody{c: c, uid: uid}
 	}
 	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)
