@@ -29,8 +29,12 @@ type Options struct {
 	NoPasswordCheck  bool          // -N
 	ExternalSSF      int           // -p ssf
 	LiteralMinus     bool          // literalminus: LITERAL- (RFC 7888) instead of LITERAL+
-	MaxLoginsPerUser int           // maxlogins_per_user: 0 = no limit
-	MaxLoginsPerHost int           // maxlogins_per_host: 0 = no limit
+	// IndexOnWrite is search_index_on_write: each session indexes what
+	// it stored once the command's answer is out, instead of leaving it
+	// to the next search (textindex.go).
+	IndexOnWrite     bool
+	MaxLoginsPerUser int // maxlogins_per_user: 0 = no limit
+	MaxLoginsPerHost int // maxlogins_per_host: 0 = no limit
 	// AutocreateFolders are created (and subscribed) with the INBOX at a
 	// user's first login: autocreate_inbox_folders.
 	AutocreateFolders []string

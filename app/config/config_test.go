@@ -314,7 +314,7 @@ func TestSettings(t *testing.T) {
 		"allowplaintext: yes\nsasl_mech_list: login plain\ntimeout: 45\nfailedloginpause: 1\n"+
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
 		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
-		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\n")
+		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func TestSettings(t *testing.T) {
 		Timeout: 45 * time.Minute, FailedLoginPause: time.Second, MaxMessageSize: 1000, IDResponse: false,
 		DebugCommand: "gdb %s %d", Debug: true, TLSServerCert: "/d/c.pem", TLSServerKey: "/k",
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
-		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux",
+		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)

@@ -33,6 +33,7 @@ type Settings struct {
 	FailedLoginPause     time.Duration // failedloginpause (seconds; default 3s)
 	IMAPIdleTimeout      time.Duration // imapidletimeout (minutes; 0 = timeout)
 	LiteralMinus         bool          // literalminus: advertise LITERAL- instead of LITERAL+
+	SearchIndexOnWrite   bool          // search_index_on_write: index each write's messages at once
 	MaxLoginsPerUser     int           // maxlogins_per_user: 0 = no limit
 	MaxLoginsPerHost     int           // maxlogins_per_host: 0 = no limit
 	TelemetryBySessionID bool          // telemetry_bysessionid
@@ -127,6 +128,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	if s.LiteralMinus, err = c.Bool("literalminus", false); err != nil {
+		return nil, err
+	}
+	if s.SearchIndexOnWrite, err = c.Bool("search_index_on_write", false); err != nil {
 		return nil, err
 	}
 	for _, k := range []struct {

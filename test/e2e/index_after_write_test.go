@@ -2,24 +2,34 @@ package e2e
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
+	"github.com/imapd-go/imapd/app"
 )
 
-// TestIndexFollowsWrites: the full-text index is kept current by the
-// writes themselves, not by the first SEARCH. After APPEND, COPY and MOVE,
-// with no SEARCH ever sent, the store's index comes to hold every message
-// (read from the store's own files: sqlite's search_pending empties,
-// maildir's search database gets a document per message, and loses those
-// of messages moved away or expunged).
+// TestIndexFollowsWrites: with search_index_on_write, the full-text index
+// is kept current by the writes themselves, not by the first SEARCH. After
+// APPEND, COPY, MOVE and EXPUNGE, with no SEARCH ever sent, the store's
+// index comes to hold every message (read from the store's own files:
+// sqlite's search_pending empties, maildir's search database gets a
+// document per message, and loses those of messages moved away or
+// expunged). Without the option, the writes leave the indexing to the
+// next SEARCH.
 func TestIndexFollowsWrites(t *testing.T) {
 	if !ftsindex.Available() {
 		t.Skip("SQLite without FTS5 (build with -tags sqlite_fts5)")
 	}
-	e := newEnv(t)
+	for _, onWrite := range []bool{true, false} {
+		t.Run(fmt.Sprintf("on-write=%v", onWrite), func(t *testing.T) { indexFollowsWrites(t, onWrite) })
+	}
+}
+
+func indexFollowsWrites(t *testing.T, onWrite bool) {
+	e := newEnvOpts(t, app.Options{IndexOnWrite: onWrite})
 	tc := e.rawLogin("alice")
 	for _, s := range []string{"zanzibar one", "timbuktu two", "samarkand three"} {
 		tc.ok("a APPEND INBOX " + literal("Subject: "+s+"\r\n\r\nbody of "+s+"\r\n"))
@@ -62,6 +72,19 @@ func TestIndexFollowsWrites(t *testing.T) {
 			err = db.QueryRow(`SELECT count(*) FROM docs`).Scan(&n)
 			return messages - n, err
 		}
+	}
+	if !onWrite {
+		// Given time, nothing is indexed until a search asks.
+		time.Sleep(300 * time.Millisecond)
+		if n, err := unindexed(); err != nil || n == 0 {
+			t.Fatalf("without search_index_on_write, %d messages unindexed after the writes (%v); want some", n, err)
+		}
+		tc.ok("s1 SELECT Other")
+		tc.ok("s2 SEARCH TEXT zanzibar")
+		tc.ok("s3 SELECT Third")
+		tc.ok("s4 SEARCH TEXT zanzibar")
+		tc.ok("s5 SELECT INBOX")
+		tc.ok("s6 SEARCH TEXT zanzibar")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

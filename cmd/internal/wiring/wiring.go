@@ -132,6 +132,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IdleTimeout:       s.Timeout,
 		IMAPIdleTimeout:   s.IMAPIdleTimeout,
 		LiteralMinus:      s.LiteralMinus,
+		IndexOnWrite:      s.SearchIndexOnWrite,
 		AutocreateFolders: s.AutocreateFolders,
 		MaxLoginsPerUser:  s.MaxLoginsPerUser,
 		MaxLoginsPerHost:  s.MaxLoginsPerHost,

@@ -151,14 +151,15 @@ func TestProvideTelemetry(t *testing.T) {
 	}
 }
 
-// TestOptionsIdleAndLiterals: imapidletimeout and literalminus reach the app.
+// TestOptionsIdleAndLiterals: imapidletimeout, literalminus and
+// search_index_on_write reach the app.
 func TestOptionsIdleAndLiterals(t *testing.T) {
-	o := ProvideOptions(settings(t, "imapidletimeout: 5\nliteralminus: yes\nautocreate_inbox_folders: Sent | Drafts|Trash \n"), Flags{})
-	if o.IMAPIdleTimeout != 5*time.Minute || !o.LiteralMinus || strings.Join(o.AutocreateFolders, ",") != "Sent,Drafts,Trash" {
+	o := ProvideOptions(settings(t, "imapidletimeout: 5\nliteralminus: yes\nautocreate_inbox_folders: Sent | Drafts|Trash \nsearch_index_on_write: 1\n"), Flags{})
+	if o.IMAPIdleTimeout != 5*time.Minute || !o.LiteralMinus || strings.Join(o.AutocreateFolders, ",") != "Sent,Drafts,Trash" || !o.IndexOnWrite {
 		t.Fatalf("options %+v", o)
 	}
 	o = ProvideOptions(settings(t, ""), Flags{})
-	if o.IMAPIdleTimeout != 0 || o.LiteralMinus {
+	if o.IMAPIdleTimeout != 0 || o.LiteralMinus || o.IndexOnWrite {
 		t.Fatalf("defaults %+v", o)
 	}
 }
