@@ -343,25 +343,32 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 		missing = append(missing, metas[i].UID)
 	}
 	if len(gone) > 0 {
-		err := textWrite(ctx, db, func(tx *sql.Tx) error {
-			if err := bumpGen(ctx, tx); err != nil {
-				return err
-			}
-			for _, id := range gone {
-				if err := ftsindex.Delete(ctx, tx, "search_text", id); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE id = ?`, id); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := textWrite(ctx, db, func(tx *sql.Tx) error { return dropDocs(ctx, tx, gone) })
 		if err != nil {
 			return st, nil, nil, 0, wrapErr(op, err)
 		}
 	}
 	return st, metas, missing, gen, nil
+}
+
+// dropDocs removes the documents ids from the index, and tells other
+// processes (bumpGen) that what they knew of it may no longer hold.
+func dropDocs(ctx context.Context, tx *sql.Tx, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := bumpGen(ctx, tx); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := ftsindex.Delete(ctx, tx, "search_text", id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE id = ?`, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func textWrite(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
@@ -540,20 +547,7 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 			gone = append(gone, id)
 		}
 		rows.Close()
-		if len(gone) > 0 {
-			if err := bumpGen(ctx, tx); err != nil {
-				return err
-			}
-		}
-		for _, id := range gone {
-			if err := ftsindex.Delete(ctx, tx, "search_text", id); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE id = ?`, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return dropDocs(ctx, tx, gone)
 	})
 	if err != nil {
 		return wrapErr(op, err)

@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
-	"github.com/imapd-go/imapd/domain/message"
-	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/storetest"
 )
 
 // BenchmarkAppendIndexed: a durable APPEND of a small message, alone and
@@ -18,14 +17,6 @@ func BenchmarkAppendIndexed(b *testing.B) {
 	}
 	raw := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: lunch on friday\r\nMessage-ID: <x@example.org>\r\n\r\n" +
 		strings.Repeat("Shall we meet at noon by the fountain? ", 40) + "\r\n"
-	st, err := message.Parse(strings.NewReader(raw))
-	if err != nil {
-		b.Fatal(err)
-	}
-	blob, err := st.MarshalBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, index := range []bool{false, true} {
 		name := "append"
 		if index {
@@ -42,8 +33,7 @@ func BenchmarkAppendIndexed(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				m := ports.NewMessage{Size: int64(len(raw)), Body: strings.NewReader(raw), Structure: blob}
-				if _, err := s.Append(ctx, "u", "INBOX", m); err != nil {
+				if _, err := s.Append(ctx, "u", "INBOX", storetest.RealMessage(b, raw)); err != nil {
 					b.Fatal(err)
 				}
 				if index {

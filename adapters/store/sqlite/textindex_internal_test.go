@@ -4,29 +4,13 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
 	"github.com/imapd-go/imapd/domain/imap"
-	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/domain/search"
-	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/storetest"
 )
-
-func realMessage(t *testing.T, raw string) ports.NewMessage {
-	t.Helper()
-	st, err := message.Parse(strings.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ports.NewMessage{InternalDate: time.Now(), Size: int64(len(raw)), Body: strings.NewReader(raw), Structure: b}
-}
 
 // TestTextIndexUpgrade: messages stored before the index existed (a
 // version 4 database) are pending, as are messages appended since, and
@@ -46,7 +30,7 @@ func TestTextIndexUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"Subject: one\r\n\r\nzanzibar\r\n", "Subject: two\r\n\r\ntimbuktu\r\n"} {
-		if _, err := s.Append(ctx, "u", "INBOX", realMessage(t, m)); err != nil {
+		if _, err := s.Append(ctx, "u", "INBOX", storetest.RealMessage(t, m)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,7 +53,7 @@ func TestTextIndexUpgrade(t *testing.T) {
 		t.Fatalf("reopening a version 4 database: %v", err)
 	}
 	defer s.Close()
-	if _, err := s.Append(ctx, "u", "INBOX", realMessage(t, "Subject: three\r\n\r\nzanzibar again\r\n")); err != nil {
+	if _, err := s.Append(ctx, "u", "INBOX", storetest.RealMessage(t, "Subject: three\r\n\r\nzanzibar again\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	pending := func(box string) int {
@@ -112,7 +96,7 @@ func TestTextIndexUpgrade(t *testing.T) {
 		t.Errorf("candidates of zanzibar %v, want 1 3", got)
 	}
 	// A search indexes what arrived since.
-	if _, err := s.Append(ctx, "u", "INBOX", realMessage(t, "Subject: four\r\n\r\nzanzibar four\r\n")); err != nil {
+	if _, err := s.Append(ctx, "u", "INBOX", storetest.RealMessage(t, "Subject: four\r\n\r\nzanzibar four\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	if got := cands("INBOX", "timbuktu"); !slices.Equal(got, []imap.UID{2}) || pending("INBOX") != 0 {
@@ -132,7 +116,7 @@ func TestTextIndexUpgrade(t *testing.T) {
 	if n := pending("Copy"); n != 0 {
 		t.Errorf("%d copies of indexed messages pending", n)
 	}
-	bad := realMessage(t, "Subject: bad\r\n\r\nnothing\r\n")
+	bad := storetest.RealMessage(t, "Subject: bad\r\n\r\nnothing\r\n")
 	bad.Structure = []byte("not a structure")
 	if _, err := s.Append(ctx, "u", "Copy", bad); err != nil {
 		t.Fatal(err)
