@@ -18,7 +18,8 @@ import (
 // that copies share it: the FTS5 table textTable, rowid the body's id, and
 // search_indexed, the bodies it holds. search_pending lists the messages
 // whose body is not indexed: candidates of every search, which indexes
-// the pending messages of its mailbox first, in batches (indexPending).
+// the pending messages of its mailbox first, in batches (indexPending),
+// as IndexMailbox does when the server indexes after each write.
 // APPEND, COPY and MOVE only add to search_pending (a trigger), so they
 // write no index: a document costs a segment of the FTS5 table, written
 // per transaction, and one transaction for many documents writes one.
