@@ -176,25 +176,6 @@ func (c *structures) put(box structureBox, id structureID, blob []byte) []byte {
 	return b
 }
 
-// ownStructures gives the records copies of their structures of their
-// own, all in one allocation; each record's slice is capped at its end.
-func ownStructures(recs []ports.MessageRecord) {
-	total := 0
-	for i := range recs {
-		total += len(recs[i].Structure)
-	}
-	buf := make([]byte, 0, total)
-	for i := range recs {
-		r := &recs[i]
-		if r.Structure == nil {
-			continue
-		}
-		n := len(buf)
-		buf = append(buf, r.Structure...)
-		r.Structure = buf[n:len(buf):len(buf)]
-	}
-}
-
 // status computes a mailbox's counters inside tx.
 func status(ctx context.Context, tx *sql.Tx, m mailbox) (ports.MailboxStatus, error) {
 	st := ports.MailboxStatus{
@@ -599,8 +580,8 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 			}
 			r.UID, r.ModSeq = imap.UID(uid), uint64(modseq)
 			id := structureID{uid: r.UID, body: bodyID, size: r.Size}
-			// Until the end, records hold the blobs the cache keeps (or a
-			// copy when it is full), which the caller must not see.
+			// Records hold the blobs the cache keeps (or a copy when it
+			// is full): read-only, never changed (ports.Store.Fetch).
 			if warm {
 				if b, ok := s.structures.get(box, id); ok {
 					r.Structure = b
@@ -637,7 +618,6 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 				r.Structure = s.structures.put(box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
 			}
 		}
-		ownStructures(out)
 		return nil
 	})
 	if err != nil {
