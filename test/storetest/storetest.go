@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"CountersOtherHandle", testCountersOtherHandle},
 		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},
+		{"FetchPieces", testFetchPieces},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},
 		{"Concurrency", testConcurrency},

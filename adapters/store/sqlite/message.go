@@ -532,27 +532,41 @@ func keepUIDs[T any](xs []T, uidOf func(*T) imap.UID, want []imap.UID) []T {
 
 // Fetch returns the records of the UIDs that exist, in UID order.
 //
-// The structures come from s.structures when it holds them for the
-// mailbox: the message rows are then read alone, without the join that
-// brings each body's blob through SQLite and cgo (two thirds of the cost
-// of a FETCH ENVELOPE of 500 messages). Structures it lacks are read one
-// by one and kept.
+// While the mailbox's row is as it was when s.records kept the records of
+// a span holding the wanted UIDs, they come from there, with no message
+// row read (see records). Otherwise they are read, and the structures
+// come from s.structures when it holds them for the mailbox: the message
+// rows are then read alone, without the join that brings each body's blob
+// through SQLite and cgo (two thirds of the cost of a FETCH ENVELOPE of
+// 500 messages). Structures it lacks are read one by one and kept.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	want := sortedUIDs(uids)
 	var out []ports.MessageRecord
 	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
-		out = out[:0]
+		out = nil
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
 		}
+		if len(want) == 0 {
+			return nil
+		}
+		if recs, ok := s.records.get(user, m, want); ok {
+			out = recs
+			return nil
+		}
+		// A read of one span of UIDs reads every message in it: s.records
+		// keeps those.
+		ranges := uidRanges(want)
+		whole := len(ranges) == 1
+		if whole {
+			ranges[0][0] = s.records.from(user, m, ranges[0][0], ranges[0][1])
+		}
 		box := structureBox{user: user, id: m.id, uidValidity: m.uidValidity}
 		warm := s.structures.holds(box)
 		p := flagParser{}
-		if out == nil {
-			out = make([]ports.MessageRecord, 0, min(len(want), 4096))
-		}
+		out = make([]ports.MessageRecord, 0, min(len(want), 4096))
 		// One set of scan targets for all rows, of types database/sql
 		// assigns without reflection (imap.UID and uint64 take a detour
 		// through a string).
@@ -573,7 +587,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		}
 		var missing []int // records whose structure is still to be read
 		var missingBodies []int64
-		err = uidQuery(ctx, tx, query, m.id, uidRanges(want), func(rows *sql.Rows) error {
+		err = uidQuery(ctx, tx, query, m.id, ranges, func(rows *sql.Rows) error {
 			r = ports.MessageRecord{}
 			if err := rows.Scan(dest...); err != nil {
 				return err
@@ -618,12 +632,16 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 				r.Structure = s.structures.put(box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
 			}
 		}
+		if whole {
+			s.records.put(user, m, ranges[0][0], ranges[0][1], out)
+		}
+		out = pickRecords(out, want)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return keepUIDs(out, func(r *ports.MessageRecord) imap.UID { return r.UID }, want), nil
+	return out, nil
 }
 
 // UpdateFlags changes the flags of the given messages. Every message that
