@@ -441,3 +441,38 @@ func TestOpenReadsEveryChunk(t *testing.T) {
 		t.Errorf("Open in a missing mailbox: %v", err)
 	}
 }
+
+func TestPickRecords(t *testing.T) {
+	var recs []ports.MessageRecord
+	for _, u := range []imap.UID{2, 3, 4, 7, 8, 10} {
+		recs = append(recs, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: u}})
+	}
+	tests := []struct {
+		want, got []imap.UID
+	}{
+		{[]imap.UID{2, 3, 4, 7, 8, 10}, []imap.UID{2, 3, 4, 7, 8, 10}},
+		{[]imap.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, []imap.UID{2, 3, 4, 7, 8, 10}},
+		{[]imap.UID{1}, nil},
+		{[]imap.UID{11, 12}, nil},
+		{[]imap.UID{3, 4}, []imap.UID{3, 4}},
+		{[]imap.UID{4, 5, 6, 7}, []imap.UID{4, 7}},
+		{[]imap.UID{2, 8, 9, 10}, []imap.UID{2, 8, 10}},
+		{[]imap.UID{5, 6, 9}, nil},
+	}
+	for _, tt := range tests {
+		var got []imap.UID
+		picked := pickRecords(recs, tt.want)
+		for _, r := range picked {
+			got = append(got, r.UID)
+		}
+		if !slices.Equal(got, tt.got) {
+			t.Errorf("pickRecords(%v) = %v, want %v", tt.want, got, tt.got)
+		}
+		if len(picked) > 0 {
+			picked[0].UID = 99
+			if recs[0].UID == 99 || recs[1].UID == 99 || recs[3].UID == 99 {
+				t.Fatalf("pickRecords(%v) shares the records' slice", tt.want)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -61,19 +62,25 @@ func (c *records) get(user string, m mailbox, want []imap.UID) ([]ports.MessageR
 }
 
 // pickRecords returns, in a new slice, the records of recs (in UID order)
-// whose UID is in want (sorted).
+// whose UID is in want (sorted). Runs of consecutive records wanted, the
+// usual case, are copied at once.
 func pickRecords(recs []ports.MessageRecord, want []imap.UID) []ports.MessageRecord {
 	out := make([]ports.MessageRecord, 0, min(len(want), len(recs)))
-	i := 0
-	for _, u := range want {
-		for i < len(recs) && recs[i].UID < u {
+	i := sort.Search(len(recs), func(i int) bool { return recs[i].UID >= want[0] })
+	for k := 0; i < len(recs) && k < len(want); {
+		switch u := recs[i].UID; {
+		case u < want[k]:
 			i++
-		}
-		if i == len(recs) {
-			break
-		}
-		if recs[i].UID == u {
-			out = append(out, recs[i])
+		case u > want[k]:
+			k++
+		default:
+			j := i
+			for j < len(recs) && k < len(want) && recs[j].UID == want[k] {
+				j++
+				k++
+			}
+			out = append(out, recs[i:j]...)
+			i = j
 		}
 	}
 	return out
