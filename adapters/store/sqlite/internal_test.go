@@ -442,7 +442,9 @@ func TestOpenReadsEveryChunk(t *testing.T) {
 	}
 }
 
-func TestPickRecords(t *testing.T) {
+// TestWantedRecords: pickRecords and wantedRecords (which shares a run of
+// consecutive records) give the same records.
+func TestWantedRecords(t *testing.T) {
 	var recs []ports.MessageRecord
 	for _, u := range []imap.UID{2, 3, 4, 7, 8, 10} {
 		recs = append(recs, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: u}})
@@ -460,18 +462,21 @@ func TestPickRecords(t *testing.T) {
 		{[]imap.UID{5, 6, 9}, nil},
 	}
 	for _, tt := range tests {
-		var got []imap.UID
-		picked := pickRecords(recs, tt.want)
-		for _, r := range picked {
-			got = append(got, r.UID)
-		}
-		if !slices.Equal(got, tt.got) {
-			t.Errorf("pickRecords(%v) = %v, want %v", tt.want, got, tt.got)
-		}
-		if len(picked) > 0 {
-			picked[0].UID = 99
-			if recs[0].UID == 99 || recs[1].UID == 99 || recs[3].UID == 99 {
-				t.Fatalf("pickRecords(%v) shares the records' slice", tt.want)
+		for _, pick := range []func([]ports.MessageRecord, []imap.UID) []ports.MessageRecord{pickRecords, wantedRecords} {
+			var got []imap.UID
+			picked := pick(recs, tt.want)
+			for _, r := range picked {
+				got = append(got, r.UID)
+			}
+			if !slices.Equal(got, tt.got) {
+				t.Errorf("%v: got %v, want %v", tt.want, got, tt.got)
+			}
+			shared := false // picked is a part of recs
+			for k := range recs {
+				shared = shared || len(picked) > 0 && &recs[k] == &picked[0]
+			}
+			if shared && cap(picked) != len(picked) {
+				t.Errorf("%v: cap %d beyond len %d: appending would write into the records", tt.want, cap(picked), len(picked))
 			}
 		}
 	}

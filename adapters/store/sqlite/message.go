@@ -635,7 +635,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		if whole {
 			s.records.put(user, m, ranges[0][0], ranges[0][1], out)
 		}
-		out = pickRecords(out, want)
+		out = wantedRecords(out, want)
 		return nil
 	})
 	if err != nil {

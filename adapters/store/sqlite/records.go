@@ -20,8 +20,8 @@ import (
 // row at all; the first change sends the next Fetch to the database, which
 // keeps what it read in place of the old set.
 //
-// The records' Flags and Structure are shared with every caller, which
-// ports.Store.Fetch allows (read-only, never changed).
+// The records are shared with every caller, which ports.Store.Fetch
+// allows (read-only, never changed).
 type records struct {
 	mu    sync.Mutex
 	m     map[countsKey]*recordSet
@@ -49,8 +49,8 @@ func recordBytes(r *ports.MessageRecord) int {
 }
 
 // get returns the records of the wanted UIDs (sorted, not empty) that
-// exist, in a slice of the caller's own, when the set kept for m's row
-// spans them all.
+// exist when the set kept for m's row spans them all (shared, read-only:
+// see wantedRecords).
 func (c *records) get(user string, m mailbox, want []imap.UID) ([]ports.MessageRecord, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -58,7 +58,29 @@ func (c *records) get(user string, m mailbox, want []imap.UID) ([]ports.MessageR
 	if e == nil || e.row != m || want[0] < e.lo || want[len(want)-1] > e.hi {
 		return nil, false
 	}
-	return pickRecords(e.recs, want), true
+	return wantedRecords(e.recs, want), true
+}
+
+// wantedRecords returns the records of recs (in UID order) whose UID is in
+// want (sorted, not empty): a part of recs, capped at its end, when they
+// are consecutive there (a FETCH of a whole mailbox or of a range), a
+// copy otherwise. Either way the caller must not change the records.
+func wantedRecords(recs []ports.MessageRecord, want []imap.UID) []ports.MessageRecord {
+	i := sort.Search(len(recs), func(i int) bool { return recs[i].UID >= want[0] })
+	if j := i + len(want); j <= len(recs) && recs[j-1].UID == want[len(want)-1] {
+		run := recs[i:j:j]
+		same := true
+		for k := range run {
+			if run[k].UID != want[k] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return run
+		}
+	}
+	return pickRecords(recs, want)
 }
 
 // pickRecords returns, in a new slice, the records of recs (in UID order)
@@ -122,8 +144,8 @@ func (c *records) put(user string, m mailbox, lo, hi imap.UID, recs []ports.Mess
 		delete(c.m, k)
 		switch {
 		case e.row == m && lo == e.hi+1 && e.bytes+n <= maxRecordBytes/2:
-			// Records handed out are copies (pickRecords): the set's
-			// own slice may grow in place.
+			// Records handed out are capped at their end
+			// (wantedRecords): the set's own slice may grow in place.
 			lo, recs, n = e.lo, append(e.recs, recs...), e.bytes+n
 		case e.row == m && lo >= e.lo && hi <= e.hi:
 			lo, hi, recs, n = e.lo, e.hi, e.recs, e.bytes
