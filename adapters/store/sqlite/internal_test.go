@@ -481,3 +481,37 @@ func TestWantedRecords(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeRecords(t *testing.T) {
+	recs := func(spec ...uint64) []ports.MessageRecord { // UID, ModSeq pairs
+		var out []ports.MessageRecord
+		for i := 0; i < len(spec); i += 2 {
+			out = append(out, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: imap.UID(spec[i]), ModSeq: spec[i+1]}})
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		old, changed []ports.MessageRecord
+		gone         []imap.UID
+		want         []ports.MessageRecord
+	}{
+		{"nothing", recs(1, 1, 2, 1), nil, nil, recs(1, 1, 2, 1)},
+		{"flags", recs(1, 1, 2, 1, 3, 1), recs(2, 5), nil, recs(1, 1, 2, 5, 3, 1)},
+		{"new at the end", recs(1, 1), recs(4, 5, 6, 5), nil, recs(1, 1, 4, 5, 6, 5)},
+		{"expunged", recs(1, 1, 2, 1, 3, 1), nil, []imap.UID{1, 3}, recs(2, 1)},
+		{"all of it", recs(1, 1, 3, 1, 5, 1), recs(2, 7, 5, 7, 6, 7), []imap.UID{3, 4}, recs(1, 1, 2, 7, 5, 7, 6, 7)},
+		{"from nothing", nil, recs(2, 3), []imap.UID{1}, recs(2, 3)},
+		{"to nothing", recs(1, 1), nil, []imap.UID{1}, []ports.MessageRecord{}},
+	}
+	for _, tt := range tests {
+		before := slices.Clone(tt.old)
+		got := mergeRecords(tt.old, tt.changed, tt.gone)
+		if !slices.EqualFunc(got, tt.want, func(a, b ports.MessageRecord) bool { return a.UID == b.UID && a.ModSeq == b.ModSeq }) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+		if !slices.EqualFunc(before, tt.old, func(a, b ports.MessageRecord) bool { return a.UID == b.UID && a.ModSeq == b.ModSeq }) {
+			t.Errorf("%s: the old records changed", tt.name)
+		}
+	}
+}

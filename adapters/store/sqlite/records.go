@@ -61,6 +61,48 @@ func (c *records) get(user string, m mailbox, want []imap.UID) ([]ports.MessageR
 	return wantedRecords(e.recs, want), true
 }
 
+// older returns the set kept for m's mailbox as of an earlier state of its
+// row (same UIDVALIDITY, highestmodseq and uidnext no higher) when it
+// spans the wanted UIDs (sorted, not empty): what changed since can be
+// read on top of it (refreshRecords). Its records are shared, read-only.
+func (c *records) older(user string, m mailbox, want []imap.UID) (recordSet, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[countsKey{user, m.id}]
+	if e == nil || e.row.uidValidity != m.uidValidity || e.row.highest > m.highest || e.row.uidNext > m.uidNext ||
+		want[0] < e.lo || want[len(want)-1] > e.hi {
+		return recordSet{}, false
+	}
+	return *e, true
+}
+
+// mergeRecords returns, in a new slice, the records of old (in UID order)
+// with those of changed (in UID order) in place of or besides them, and
+// without the UIDs of gone (sorted).
+func mergeRecords(old, changed []ports.MessageRecord, gone []imap.UID) []ports.MessageRecord {
+	out := make([]ports.MessageRecord, 0, len(old)+len(changed))
+	i, j, k := 0, 0, 0
+	for i < len(old) || j < len(changed) {
+		if j < len(changed) && (i == len(old) || changed[j].UID <= old[i].UID) {
+			if i < len(old) && old[i].UID == changed[j].UID {
+				i++
+			}
+			out = append(out, changed[j])
+			j++
+			continue
+		}
+		u := old[i].UID
+		for k < len(gone) && gone[k] < u {
+			k++
+		}
+		if k == len(gone) || gone[k] != u {
+			out = append(out, old[i])
+		}
+		i++
+	}
+	return out
+}
+
 // wantedRecords returns the records of recs (in UID order) whose UID is in
 // want (sorted, not empty): a part of recs, capped at its end, when they
 // are consecutive there (a FETCH of a whole mailbox or of a range), a
