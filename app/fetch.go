@@ -150,16 +150,21 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 		}
 	}
 	tree := needsTree(items)
+	next := 0 // where the record of the next message usually is
 	for _, seq := range seqs {
 		e := v.Entry(seq)
 		var rec *ports.MessageRecord
 		if needRecord {
-			// The records come in UID order (ports.Store.Fetch).
-			i := sort.Search(len(recs), func(i int) bool { return recs[i].UID >= e.UID })
+			// The records come in UID order (ports.Store.Fetch), as
+			// ascending sequence numbers do.
+			i := next
+			if i >= len(recs) || recs[i].UID != e.UID {
+				i = sort.Search(len(recs), func(i int) bool { return recs[i].UID >= e.UID })
+			}
 			if i == len(recs) || recs[i].UID != e.UID {
 				continue // expunged by another session meanwhile
 			}
-			rec = &recs[i]
+			rec, next = &recs[i], i+1
 		}
 		if err := c.fetchOne(seq, e.UID, rec, items, tree); err != nil {
 			return err

@@ -102,10 +102,14 @@ type Store interface {
 	ChangesSince(ctx context.Context, user, name string, modseq uint64) (Changes, error)
 
 	// Fetch returns the full records of the given UIDs (those that still
-	// exist, in UID order; missing UIDs are skipped silently). The records
-	// and their byte slices belong to the caller: no later call changes
-	// them, and the caller may keep or change them (message.Unmarshal keeps
-	// references into Structure).
+	// exist, in UID order; missing UIDs are skipped silently). The
+	// records, the slice and what they point to (Flags, Structure) alike,
+	// may be shared and are read-only: the caller must not change them
+	// (appending to the slice is fine), and no later call of any method
+	// changes them, so they stay valid as long as the caller keeps them
+	// (message.Unmarshal keeps references into Structure). A store may so
+	// hand out the same records to every caller instead of copying them
+	// per Fetch.
 	Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]MessageRecord, error)
 
 	// Open returns the raw RFC 5322 bytes of one message for random access.

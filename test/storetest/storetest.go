@@ -46,7 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"SaveDate", testSaveDate},
 		{"AppendAll", testAppendAll},
 		{"AppendAndRead", testAppendAndRead},
-		{"FetchRecordsOwned", testFetchRecordsOwned},
+		{"FetchRecordsStay", testFetchRecordsStay},
 		{"FetchStructures", testFetchStructures},
 		{"AppendSizeMismatch", testAppendSizeMismatch},
 		{"RandomAccess", testRandomAccess},
@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"CountersOtherHandle", testCountersOtherHandle},
 		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},
+		{"FetchPieces", testFetchPieces},
 		{"ClaimRecent", testClaimRecent},
 		{"LargeMessage", testLargeMessage},
 		{"Concurrency", testConcurrency},
@@ -1343,11 +1344,13 @@ func testContextCanceled(t *testing.T, e *env) {
 	}
 }
 
-// testFetchRecordsOwned: the records Fetch returns are the caller's. A
-// later Fetch neither changes the structure bytes handed out before nor
-// sees what the caller wrote into them (message.Unmarshal keeps
-// references into them instead of copying).
-func testFetchRecordsOwned(t *testing.T, e *env) {
+// testFetchRecordsStay: the records Fetch returns, with what they point
+// to (Flags, Structure), stay as they were handed out through later calls
+// that change the mailbox: flags set, messages expunged and appended, the
+// same records fetched again (message.Unmarshal keeps references into
+// Structure instead of copying); appending to the slice changes nothing
+// another caller sees.
+func testFetchRecordsStay(t *testing.T, e *env) {
 	e.user("u")
 	var uids []imap.UID
 	for _, body := range []string{"one\r\n", "two\r\n", "three\r\n"} {
@@ -1357,31 +1360,41 @@ func testFetchRecordsOwned(t *testing.T, e *env) {
 	if err != nil || len(first) != 3 {
 		t.Fatalf("Fetch = %+v, %v", first, err)
 	}
-	want := make([]string, len(first))
-	for i := range first {
-		want[i] = string(first[i].Structure)
+	type kept struct {
+		uid       imap.UID
+		flags     string
+		structure string
 	}
-	for i := range first {
-		for j := range first[i].Structure {
-			first[i].Structure[j] = 'X'
+	snap := func(recs []ports.MessageRecord) []kept {
+		var out []kept
+		for _, r := range recs {
+			out = append(out, kept{r.UID, strings.Join(r.Flags, " "), string(r.Structure)})
 		}
+		return out
 	}
+	want := snap(first)
+	// Appending to the slice is the caller's right.
+	_ = append(first, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: 999}})
 	again, err := e.s.Fetch(e.ctx, "u", "INBOX", uids)
-	if err != nil || len(again) != 3 {
-		t.Fatalf("second Fetch = %+v, %v", again, err)
-	}
-	for i := range again {
-		if got := string(again[i].Structure); got != want[i] {
-			t.Errorf("second Fetch sees %q, want %q", got, want[i])
-		}
-	}
-	// And the second batch stays as it was through a third Fetch.
-	if _, err := e.s.Fetch(e.ctx, "u", "INBOX", uids); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range again {
-		if got := string(again[i].Structure); got != want[i] {
-			t.Errorf("a later Fetch changed a returned record: %q, want %q", got, want[i])
+	if got := snap(again); !slices.Equal(got, want) {
+		t.Errorf("second Fetch = %v, want %v", got, want)
+	}
+	e.setFlags("u", "INBOX", ports.FlagsAdd, []string{`\Deleted`, "$later"}, uids[1])
+	if gone, err := e.s.Expunge(e.ctx, "u", "INBOX", []imap.UID{uids[1]}); err != nil || len(gone) != 1 {
+		t.Fatalf("Expunge = %v, %v", gone, err)
+	}
+	e.setFlags("u", "INBOX", ports.FlagsAdd, []string{`\Flagged`}, uids[0], uids[2])
+	e.append("u", "INBOX", "four\r\n")
+	third, err := e.s.Fetch(e.ctx, "u", "INBOX", uids)
+	if err != nil || len(third) != 2 || !imap.HasFlag(third[0].Flags, `\Flagged`) {
+		t.Fatalf("third Fetch = %+v, %v", third, err)
+	}
+	for _, recs := range [][]ports.MessageRecord{first, again} {
+		if got := snap(recs); !slices.Equal(got, want) {
+			t.Errorf("records handed out before are now %v, want %v", got, want)
 		}
 	}
 }

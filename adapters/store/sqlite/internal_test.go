@@ -441,3 +441,77 @@ func TestOpenReadsEveryChunk(t *testing.T) {
 		t.Errorf("Open in a missing mailbox: %v", err)
 	}
 }
+
+// TestWantedRecords: pickRecords and wantedRecords (which shares a run of
+// consecutive records) give the same records.
+func TestWantedRecords(t *testing.T) {
+	var recs []ports.MessageRecord
+	for _, u := range []imap.UID{2, 3, 4, 7, 8, 10} {
+		recs = append(recs, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: u}})
+	}
+	tests := []struct {
+		want, got []imap.UID
+	}{
+		{[]imap.UID{2, 3, 4, 7, 8, 10}, []imap.UID{2, 3, 4, 7, 8, 10}},
+		{[]imap.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, []imap.UID{2, 3, 4, 7, 8, 10}},
+		{[]imap.UID{1}, nil},
+		{[]imap.UID{11, 12}, nil},
+		{[]imap.UID{3, 4}, []imap.UID{3, 4}},
+		{[]imap.UID{4, 5, 6, 7}, []imap.UID{4, 7}},
+		{[]imap.UID{2, 8, 9, 10}, []imap.UID{2, 8, 10}},
+		{[]imap.UID{5, 6, 9}, nil},
+	}
+	for _, tt := range tests {
+		for _, pick := range []func([]ports.MessageRecord, []imap.UID) []ports.MessageRecord{pickRecords, wantedRecords} {
+			var got []imap.UID
+			picked := pick(recs, tt.want)
+			for _, r := range picked {
+				got = append(got, r.UID)
+			}
+			if !slices.Equal(got, tt.got) {
+				t.Errorf("%v: got %v, want %v", tt.want, got, tt.got)
+			}
+			shared := false // picked is a part of recs
+			for k := range recs {
+				shared = shared || len(picked) > 0 && &recs[k] == &picked[0]
+			}
+			if shared && cap(picked) != len(picked) {
+				t.Errorf("%v: cap %d beyond len %d: appending would write into the records", tt.want, cap(picked), len(picked))
+			}
+		}
+	}
+}
+
+func TestMergeRecords(t *testing.T) {
+	recs := func(spec ...uint64) []ports.MessageRecord { // UID, ModSeq pairs
+		var out []ports.MessageRecord
+		for i := 0; i < len(spec); i += 2 {
+			out = append(out, ports.MessageRecord{MessageMeta: ports.MessageMeta{UID: imap.UID(spec[i]), ModSeq: spec[i+1]}})
+		}
+		return out
+	}
+	tests := []struct {
+		name         string
+		old, changed []ports.MessageRecord
+		gone         []imap.UID
+		want         []ports.MessageRecord
+	}{
+		{"nothing", recs(1, 1, 2, 1), nil, nil, recs(1, 1, 2, 1)},
+		{"flags", recs(1, 1, 2, 1, 3, 1), recs(2, 5), nil, recs(1, 1, 2, 5, 3, 1)},
+		{"new at the end", recs(1, 1), recs(4, 5, 6, 5), nil, recs(1, 1, 4, 5, 6, 5)},
+		{"expunged", recs(1, 1, 2, 1, 3, 1), nil, []imap.UID{1, 3}, recs(2, 1)},
+		{"all of it", recs(1, 1, 3, 1, 5, 1), recs(2, 7, 5, 7, 6, 7), []imap.UID{3, 4}, recs(1, 1, 2, 7, 5, 7, 6, 7)},
+		{"from nothing", nil, recs(2, 3), []imap.UID{1}, recs(2, 3)},
+		{"to nothing", recs(1, 1), nil, []imap.UID{1}, []ports.MessageRecord{}},
+	}
+	for _, tt := range tests {
+		before := slices.Clone(tt.old)
+		got := mergeRecords(tt.old, tt.changed, tt.gone)
+		if !slices.EqualFunc(got, tt.want, func(a, b ports.MessageRecord) bool { return a.UID == b.UID && a.ModSeq == b.ModSeq }) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+		if !slices.EqualFunc(before, tt.old, func(a, b ports.MessageRecord) bool { return a.UID == b.UID && a.ModSeq == b.ModSeq }) {
+			t.Errorf("%s: the old records changed", tt.name)
+		}
+	}
+}

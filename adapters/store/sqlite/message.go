@@ -176,25 +176,6 @@ func (c *structures) put(box structureBox, id structureID, blob []byte) []byte {
 	return b
 }
 
-// ownStructures gives the records copies of their structures of their
-// own, all in one allocation; each record's slice is capped at its end.
-func ownStructures(recs []ports.MessageRecord) {
-	total := 0
-	for i := range recs {
-		total += len(recs[i].Structure)
-	}
-	buf := make([]byte, 0, total)
-	for i := range recs {
-		r := &recs[i]
-		if r.Structure == nil {
-			continue
-		}
-		n := len(buf)
-		buf = append(buf, r.Structure...)
-		r.Structure = buf[n:len(buf):len(buf)]
-	}
-}
-
 // status computes a mailbox's counters inside tx.
 func status(ctx context.Context, tx *sql.Tx, m mailbox) (ports.MailboxStatus, error) {
 	st := ports.MailboxStatus{
@@ -551,99 +532,169 @@ func keepUIDs[T any](xs []T, uidOf func(*T) imap.UID, want []imap.UID) []T {
 
 // Fetch returns the records of the UIDs that exist, in UID order.
 //
-// The structures come from s.structures when it holds them for the
-// mailbox: the message rows are then read alone, without the join that
-// brings each body's blob through SQLite and cgo (two thirds of the cost
-// of a FETCH ENVELOPE of 500 messages). Structures it lacks are read one
-// by one and kept.
+// While the mailbox's row is as it was when s.records kept the records of
+// a span holding the wanted UIDs, they come from there, with no message
+// row read (see records); when the row moved on since, only what changed
+// is read (refreshRecords). Otherwise they are read (readRecords).
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	want := sortedUIDs(uids)
 	var out []ports.MessageRecord
 	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
-		out = out[:0]
+		out = nil
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
 		}
-		box := structureBox{user: user, id: m.id, uidValidity: m.uidValidity}
-		warm := s.structures.holds(box)
-		p := flagParser{}
-		if out == nil {
-			out = make([]ports.MessageRecord, 0, min(len(want), 4096))
-		}
-		// One set of scan targets for all rows, of types database/sql
-		// assigns without reflection (imap.UID and uint64 take a detour
-		// through a string).
-		var r ports.MessageRecord
-		var flags, structure sql.RawBytes
-		var uid, modseq, sec, zone, saved, bodyID int64
-		dest := []any{&uid, &modseq, &flags, &sec, &zone, &r.Size, &saved, &bodyID, &structure}
-		query := `
-			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, m.body_id, b.structure
-			FROM messages m JOIN bodies b ON b.id = m.body_id
-			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
-		if warm {
-			dest = dest[:len(dest)-1]
-			query = `
-				SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, m.body_id
-				FROM messages m
-				WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`
-		}
-		var missing []int // records whose structure is still to be read
-		var missingBodies []int64
-		err = uidQuery(ctx, tx, query, m.id, uidRanges(want), func(rows *sql.Rows) error {
-			r = ports.MessageRecord{}
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			r.UID, r.ModSeq = imap.UID(uid), uint64(modseq)
-			id := structureID{uid: r.UID, body: bodyID, size: r.Size}
-			// Until the end, records hold the blobs the cache keeps (or a
-			// copy when it is full), which the caller must not see.
-			if warm {
-				if b, ok := s.structures.get(box, id); ok {
-					r.Structure = b
-				} else {
-					missing = append(missing, len(out))
-					missingBodies = append(missingBodies, bodyID)
-				}
-			} else {
-				r.Structure = s.structures.put(box, id, structure)
-			}
-			if saved != 0 {
-				r.SaveDate = time.Unix(saved, 0)
-			}
-			r.Flags = p.parse(flags)
-			r.InternalDate = dateOut(sec, zone)
-			out = append(out, r)
+		if len(want) == 0 {
 			return nil
-		})
-		if err != nil {
-			return err
 		}
-		if len(missing) > 0 {
-			stmt, err := tx.PrepareContext(ctx, `SELECT structure FROM bodies WHERE id = ?`)
+		if recs, ok := s.records.get(user, m, want); ok {
+			out = recs
+			return nil
+		}
+		if base, ok := s.records.older(user, m, want); ok {
+			// Only what changed since the kept set's row is read.
+			recs, err := s.refreshRecords(ctx, tx, user, m, base)
 			if err != nil {
 				return err
 			}
-			defer stmt.Close()
-			for i, at := range missing {
-				var blob []byte
-				if err := stmt.QueryRowContext(ctx, missingBodies[i]).Scan(&blob); err != nil {
-					return err
-				}
-				r := &out[at]
-				r.Structure = s.structures.put(box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
-			}
+			s.records.put(user, m, base.lo, base.hi, recs)
+			out = wantedRecords(recs, want)
+			return nil
 		}
-		ownStructures(out)
+		// A read of one span of UIDs reads every message in it: s.records
+		// keeps those.
+		ranges := uidRanges(want)
+		whole := len(ranges) == 1
+		if whole {
+			ranges[0][0] = s.records.from(user, m, ranges[0][0], ranges[0][1])
+		}
+		if out, err = s.readRecords(ctx, tx, user, m, ranges, 0, min(len(want), 4096)); err != nil {
+			return err
+		}
+		if whole {
+			s.records.put(user, m, ranges[0][0], ranges[0][1], out)
+		}
+		out = wantedRecords(out, want)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return keepUIDs(out, func(r *ports.MessageRecord) imap.UID { return r.UID }, want), nil
+	return out, nil
+}
+
+// readRecords reads the records of the messages within ranges of m inside
+// tx, in UID order; with since above 0, only those whose mod-sequence is
+// greater. The structures come from s.structures when it holds them for
+// the mailbox: the message rows are then read alone, without the join
+// that brings each body's blob through SQLite and cgo (two thirds of the
+// cost of a FETCH ENVELOPE of 500 messages). Structures it lacks are read
+// one by one and kept.
+func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mailbox, ranges [][2]imap.UID, since uint64, capacity int) ([]ports.MessageRecord, error) {
+	newer := ""
+	if since > 0 {
+		newer = " AND m.modseq > " + strconv.FormatUint(since, 10)
+	}
+	box := structureBox{user: user, id: m.id, uidValidity: m.uidValidity}
+	warm := s.structures.holds(box)
+	p := flagParser{}
+	out := make([]ports.MessageRecord, 0, capacity)
+	// One set of scan targets for all rows, of types database/sql
+	// assigns without reflection (imap.UID and uint64 take a detour
+	// through a string).
+	var r ports.MessageRecord
+	var flags, structure sql.RawBytes
+	var uid, modseq, sec, zone, saved, bodyID int64
+	dest := []any{&uid, &modseq, &flags, &sec, &zone, &r.Size, &saved, &bodyID, &structure}
+	query := `
+		SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, m.body_id, b.structure
+		FROM messages m JOIN bodies b ON b.id = m.body_id
+		WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?` + newer + ` ORDER BY m.uid`
+	if warm {
+		dest = dest[:len(dest)-1]
+		query = `
+			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, m.body_id
+			FROM messages m
+			WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ?` + newer + ` ORDER BY m.uid`
+	}
+	var missing []int // records whose structure is still to be read
+	var missingBodies []int64
+	err := uidQuery(ctx, tx, query, m.id, ranges, func(rows *sql.Rows) error {
+		r = ports.MessageRecord{}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		r.UID, r.ModSeq = imap.UID(uid), uint64(modseq)
+		id := structureID{uid: r.UID, body: bodyID, size: r.Size}
+		// Records hold the blobs the cache keeps (or a copy when it
+		// is full): read-only, never changed (ports.Store.Fetch).
+		if warm {
+			if b, ok := s.structures.get(box, id); ok {
+				r.Structure = b
+			} else {
+				missing = append(missing, len(out))
+				missingBodies = append(missingBodies, bodyID)
+			}
+		} else {
+			r.Structure = s.structures.put(box, id, structure)
+		}
+		if saved != 0 {
+			r.SaveDate = time.Unix(saved, 0)
+		}
+		r.Flags = p.parse(flags)
+		r.InternalDate = dateOut(sec, zone)
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(missing) > 0 {
+		stmt, err := tx.PrepareContext(ctx, `SELECT structure FROM bodies WHERE id = ?`)
+		if err != nil {
+			return nil, err
+		}
+		defer stmt.Close()
+		for i, at := range missing {
+			var blob []byte
+			if err := stmt.QueryRowContext(ctx, missingBodies[i]).Scan(&blob); err != nil {
+				return nil, err
+			}
+			r := &out[at]
+			r.Structure = s.structures.put(box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
+		}
+	}
+	return out, nil
+}
+
+// refreshRecords brings base, the records s.records kept of a span of m
+// as of an earlier state of m's row, to the state tx sees: the rows whose
+// mod-sequence went past the old row's highest (flags changed, messages
+// new in the span) are read again, and the UIDs expunged since dropped.
+// Every change to a message gives it, or its tombstone, a mod-sequence
+// above the mailbox's highest before it.
+func (s *Store) refreshRecords(ctx context.Context, tx *sql.Tx, user string, m mailbox, base recordSet) ([]ports.MessageRecord, error) {
+	span := [][2]imap.UID{{base.lo, base.hi}}
+	changed, err := s.readRecords(ctx, tx, user, m, span, base.row.highest, 16)
+	if err != nil {
+		return nil, err
+	}
+	var gone []imap.UID
+	if err := uidQuery(ctx, tx, `SELECT uid FROM expunged
+		WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND modseq > `+strconv.FormatUint(base.row.highest, 10)+` ORDER BY uid`,
+		m.id, span, func(rows *sql.Rows) error {
+			var uid imap.UID
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			gone = append(gone, uid)
+			return nil
+		}); err != nil {
+		return nil, err
+	}
+	return mergeRecords(base.recs, changed, gone), nil
 }
 
 // UpdateFlags changes the flags of the given messages. Every message that

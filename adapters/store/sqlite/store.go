@@ -72,6 +72,7 @@ type Store struct {
 	// user database of the process.
 	counts     counts     // mailbox counters last counted (see counts)
 	structures structures // structure blobs last read (see structures)
+	records    records    // message records last read (see records)
 }
 
 // db is one SQLite database file with its three connection pools.
