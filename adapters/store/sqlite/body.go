@@ -32,8 +32,12 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	err = retryBusy(ctx, func() error {
 		// Scalar subqueries rather than a three-way join: SQLite plans
 		// the join on every run, which cost twice the lookup itself.
+		// A body of one chunk comes with its chunk's rowid and the
+		// connection's handle: the chunk is read through the blob API
+		// (blob.go) while this statement, still open, holds the snapshot.
 		rows, err := u.r.QueryContext(qctx, `SELECT m.body_id, m.size,
-			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
+			CASE WHEN m.size <= ? THEN (SELECT rowid FROM chunks WHERE body_id = m.body_id AND seq = 0) END,
+			imapd_connection()
 			FROM messages m
 			WHERE m.mailbox_id = (SELECT id FROM mailboxes
 				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
@@ -48,12 +52,15 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 			}
 			return sql.ErrNoRows
 		}
-		var data sql.RawBytes
-		if err := rows.Scan(&b.id, &b.size, &data); err != nil {
+		var row sql.NullInt64
+		var conn int64
+		if err := rows.Scan(&b.id, &b.size, &row, &conn); err != nil {
 			return err
 		}
-		if data != nil {
-			b.keep(0, data)
+		if row.Valid {
+			if err := b.read(conn, row.Int64); err != nil {
+				return err
+			}
 		}
 		return rows.Close()
 	})
@@ -119,6 +126,23 @@ func (b *body) keep(seq int64, data []byte) {
 	b.data = append((*b.buf)[:0], data...)
 	*b.buf = b.data
 	b.seq = seq
+}
+
+// read reads chunk 0, the whole body, from row of chunks on conn (see
+// readChunk) into the body's buffer.
+func (b *body) read(conn, row int64) error {
+	if b.buf == nil {
+		b.buf = chunkBufs.Get().(*[]byte)
+	}
+	if int64(cap(*b.buf)) < b.size {
+		*b.buf = make([]byte, b.size, max(b.size, chunkSize))
+	}
+	data := (*b.buf)[:b.size]
+	if err := readChunk(conn, row, data); err != nil {
+		return err
+	}
+	b.data, b.seq = data, 0
+	return nil
 }
 
 // ReadAt implements io.ReaderAt.
