@@ -58,7 +58,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 			return err
 		}
 		if row.Valid {
-			if err := b.read(conn, row.Int64); err != nil {
+			if err := b.read(conn, row.Int64, 0, b.size); err != nil {
 				return err
 			}
 		}
@@ -71,10 +71,6 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	if err != nil {
 		b.Close()
 		return nil, wrapErr(op, err)
-	}
-	if b.seq == 0 && int64(len(b.data)) != b.size {
-		b.Close()
-		return nil, fmt.Errorf("sqlite: open: chunk 0 of body %d has %d bytes, want %d", b.id, len(b.data), b.size)
 	}
 	return b, nil
 }
@@ -118,30 +114,22 @@ func (b *body) Close() error {
 	return nil
 }
 
-// keep copies chunk seq, which the driver owns, into the body's buffer.
-func (b *body) keep(seq int64, data []byte) {
-	if b.buf == nil {
-		b.buf = chunkBufs.Get().(*[]byte)
-	}
-	b.data = append((*b.buf)[:0], data...)
-	*b.buf = b.data
-	b.seq = seq
-}
-
-// read reads chunk 0, the whole body, from row of chunks on conn (see
+// read reads chunk seq, of n bytes, from row of chunks on conn (see
 // readChunk) into the body's buffer.
-func (b *body) read(conn, row int64) error {
+func (b *body) read(conn, row, seq, n int64) error {
 	if b.buf == nil {
 		b.buf = chunkBufs.Get().(*[]byte)
 	}
-	if int64(cap(*b.buf)) < b.size {
-		*b.buf = make([]byte, b.size, max(b.size, chunkSize))
+	if int64(cap(*b.buf)) < n {
+		*b.buf = make([]byte, n, max(n, chunkSize))
 	}
-	data := (*b.buf)[:b.size]
+	// The buffer no longer holds the chunk kept until now.
+	b.data, b.seq = nil, -1
+	data := (*b.buf)[:n]
 	if err := readChunk(conn, row, data); err != nil {
 		return err
 	}
-	b.data, b.seq = data, 0
+	b.data, b.seq = data, seq
 	return nil
 }
 
@@ -174,9 +162,10 @@ func (b *body) load(seq int64) error {
 		return nil
 	}
 	// The caller's context may have ended with the request that opened
-	// the body; a read of one chunk is short, so it runs unbounded.
+	// the body; a read of one chunk is short, so it runs unbounded. The
+	// chunk is read as in Open, while the statement is open.
 	rows, err := b.db.QueryContext(context.Background(),
-		`SELECT data FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq)
+		`SELECT rowid, imapd_connection() FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq)
 	if err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
@@ -187,16 +176,12 @@ func (b *body) load(seq int64) error {
 		}
 		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
-	// RawBytes is the driver's copy, valid until the next Scan: copied
-	// once more into a recycled buffer instead of a fresh one per chunk.
-	var data sql.RawBytes
-	if err := rows.Scan(&data); err != nil {
+	var row, conn int64
+	if err := rows.Scan(&row, &conn); err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
-	want := min(chunkSize, b.size-seq*chunkSize)
-	if int64(len(data)) != want {
-		return fmt.Errorf("sqlite: read: chunk %d of body %d has %d bytes, want %d", seq, b.id, len(data), want)
+	if err := b.read(conn, row, seq, min(chunkSize, b.size-seq*chunkSize)); err != nil {
+		return fmt.Errorf("sqlite: read: chunk %d of body %d: %w", seq, b.id, err)
 	}
-	b.keep(seq, data)
-	return nil
+	return rows.Close()
 }

@@ -441,3 +441,50 @@ func TestOpenReadsEveryChunk(t *testing.T) {
 		t.Errorf("Open in a missing mailbox: %v", err)
 	}
 }
+
+// TestOpenRefusesChunkOfWrongSize: a chunk whose stored length disagrees
+// with its body's size is an error, in the chunk Open reads with the
+// lookup as in one a later read loads, never bytes past the chunk's end.
+func TestOpenRefusesChunkOfWrongSize(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size int
+		seq  int // the chunk cut short
+	}{
+		{100, 0},
+		{2*chunkSize + 10, 1},
+	} {
+		msg := strings.Repeat("x", tc.size)
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(tc.size), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.acquire("u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = u.w.Exec(`UPDATE chunks SET data = substr(data, 1, 10)
+			WHERE seq = ? AND body_id = (SELECT max(id) FROM bodies)`, tc.seq)
+		s.release(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Open(ctx, "u", "INBOX", res.UID)
+		if err == nil {
+			buf := make([]byte, tc.size)
+			_, err = b.ReadAt(buf, 0)
+			b.Close()
+		}
+		if err == nil || errors.Is(err, imap.ErrNonexistent) {
+			t.Errorf("size %d, chunk %d cut to 10 bytes: read gave %v, want an error", tc.size, tc.seq, err)
+		}
+	}
+}
