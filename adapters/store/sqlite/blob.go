@@ -43,15 +43,16 @@ static void imapd_connection(sqlite3_context *ctx, int argc, sqlite3_value **arg
 static int imapd_connection_init(sqlite3 *db, char **err, const sqlite3_api_routines *api) {
 	(void)err;
 	(void)api;
-	// 1 is SQLITE_UTF8: the function takes no text.
-	return sqlite3_create_function(db, "imapd_connection", 0, 1, 0, imapd_connection, 0, 0);
+	// SQLITE_UTF8 (1), the function taking no text, and SQLITE_DIRECTONLY
+	// (0x80000): a trigger or view in a database file cannot call it.
+	return sqlite3_create_function(db, "imapd_connection", 0, 1 | 0x80000, 0, imapd_connection, 0, 0);
 }
 
 static int imapd_register(void) {
 	return sqlite3_auto_extension((void (*)(void))imapd_connection_init);
 }
 
-// imapd_blob_size opens the blob, checks its size and reads it whole into
+// imapd_read_blob opens the blob, checks its size and reads it whole into
 // buf; -1 for a blob of another size, else an SQLite result code.
 static int imapd_read_blob(uintptr_t db, long long row, void *buf, int n) {
 	sqlite3_blob *b = 0;
