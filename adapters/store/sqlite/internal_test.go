@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -487,4 +489,97 @@ func TestOpenRefusesChunkOfWrongSize(t *testing.T) {
 			t.Errorf("size %d, chunk %d cut to 10 bytes: read gave %v, want an error", tc.size, tc.seq, err)
 		}
 	}
+}
+
+// TestOpenWhileExpunging reads bodies from several goroutines while
+// another appends and expunges, so that chunk rows come and go (and their
+// rowids are reused): every read gives the message's own bytes or says it
+// was expunged, never another message's bytes.
+func TestOpenWhileExpunging(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	bodies := map[imap.UID]string{}
+	appendOne := func(i int) imap.UID {
+		msg := fmt.Sprintf("Subject: %d\r\n\r\n%s", i, strings.Repeat(string(rune('a'+i%26)), 1000+i%3*chunkSize/2+i%2*5))
+		// Under mu: a reader may open the message as soon as it is
+		// committed, and then waits for its bytes to compare.
+		mu.Lock()
+		defer mu.Unlock()
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		bodies[res.UID] = msg
+		return res.UID
+	}
+	var uids []imap.UID
+	for i := range 20 {
+		uids = append(uids, appendOne(i))
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				uid := imap.UID(1 + (i*7+r)%60)
+				b, err := s.Open(ctx, "u", "INBOX", uid)
+				if errors.Is(err, imap.ErrNonexistent) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got := make([]byte, b.Size())
+				_, err = b.ReadAt(got, 0)
+				b.Close()
+				if errors.Is(err, imap.ErrNonexistent) {
+					continue
+				}
+				mu.Lock()
+				want := bodies[uid]
+				mu.Unlock()
+				if err != nil || string(got) != want {
+					t.Errorf("UID %d: read %d bytes (%v), want its own %d", uid, len(got), err, len(want))
+					return
+				}
+			}
+		}()
+	}
+	for i := 20; i < 60; i++ {
+		uids = append(uids, appendOne(i))
+		// The newest message half the time: its chunks have the
+		// highest rowids, which the next append takes again.
+		old := uids[0]
+		if i%2 == 0 {
+			old = uids[len(uids)-1]
+			uids = uids[:len(uids)-1]
+		} else {
+			uids = uids[1:]
+		}
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{old}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
 }
