@@ -23,7 +23,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		return nil, wrapErr(op, err)
 	}
 	// The body keeps the user's database open until it is closed.
-	b := &body{db: u.r, seq: -1, done: func() { s.release(u) }}
+	b := &body{db: u.r, uid: uid, seq: -1, done: func() { s.release(u) }}
 	// One statement, no transaction: every FETCH of a body opens it.
 	// The statement reads one row: it runs to its end rather than under
 	// the session's context, which would have the driver and database/sql
@@ -37,7 +37,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		// (blob.go) while this statement, still open, holds the snapshot.
 		rows, err := u.r.QueryContext(qctx, `SELECT m.body_id, m.size,
 			CASE WHEN m.size <= ? THEN (SELECT rowid FROM chunks WHERE body_id = m.body_id AND seq = 0) END,
-			imapd_connection()
+			imapd_connection(), m.mailbox_id, (SELECT uidvalidity FROM mailboxes WHERE id = m.mailbox_id)
 			FROM messages m
 			WHERE m.mailbox_id = (SELECT id FROM mailboxes
 				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
@@ -54,7 +54,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		}
 		var row sql.NullInt64
 		var conn int64
-		if err := rows.Scan(&b.id, &b.size, &row, &conn); err != nil {
+		if err := rows.Scan(&b.id, &b.size, &row, &conn, &b.mailbox, &b.uidValidity); err != nil {
 			return err
 		}
 		if row.Valid {
@@ -81,13 +81,19 @@ var chunkBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // body reads one stored body chunk by chunk. It keeps the last chunk read,
 // because callers usually read sequentially in pieces smaller than a chunk.
-// A body's bytes never change, so reads need no common transaction; if
-// every message using the body is expunged meanwhile, reads fail.
+// A body's bytes never change, so reads need no common transaction; but
+// once every message using the body is expunged, its id (and its chunks'
+// rowids) may be given to a new body, so each read checks that the
+// message it opened still exists, and fails if not. A message is known by
+// its mailbox's id, UIDVALIDITY and its UID, which no later message has.
 type body struct {
-	db   *sql.DB
-	id   int64
-	size int64
-	done func() // called once, by the first Close
+	db          *sql.DB
+	id          int64
+	size        int64
+	mailbox     int64
+	uidValidity int64
+	uid         imap.UID
+	done        func() // called once, by the first Close
 
 	mu   sync.Mutex // guards seq, data and buf, for concurrent ReadAt calls
 	seq  int64
@@ -165,7 +171,10 @@ func (b *body) load(seq int64) error {
 	// the body; a read of one chunk is short, so it runs unbounded. The
 	// chunk is read as in Open, while the statement is open.
 	rows, err := b.db.QueryContext(context.Background(),
-		`SELECT rowid, imapd_connection() FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq)
+		`SELECT rowid, imapd_connection() FROM chunks WHERE body_id = ?1 AND seq = ?2
+			AND EXISTS (SELECT 1 FROM messages WHERE mailbox_id = ?3 AND uid = ?4 AND body_id = ?1)
+			AND (SELECT uidvalidity FROM mailboxes WHERE id = ?3) = ?5`,
+		b.id, seq, b.mailbox, b.uid, b.uidValidity)
 	if err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}

@@ -583,3 +583,59 @@ func TestOpenWhileExpunging(t *testing.T) {
 	close(done)
 	wg.Wait()
 }
+
+// TestReadAfterExpungeAndReuse: a body's later chunks are read after
+// Open, by statements of their own; if the message is expunged meanwhile
+// and a new one takes its body's id (and its chunks' rowids), the read
+// says the message was expunged instead of giving the new one's bytes.
+func TestReadAfterExpungeAndReuse(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c string) imap.UID {
+		msg := strings.Repeat(c, 2*chunkSize)
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.UID
+	}
+	for _, reopen := range []bool{false, true} {
+		uid := put("a")
+		b, err := s.Open(ctx, "u", "INBOX", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first [1]byte
+		if _, err := b.ReadAt(first[:], 0); err != nil || first[0] != 'a' {
+			t.Fatalf("first byte %q, %v", first, err)
+		}
+		if reopen {
+			// Close drops the kept chunk: chunk 0 is read again.
+			b.Close()
+		}
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{uid}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{uid}); err != nil {
+			t.Fatal(err)
+		}
+		put("b")
+		for _, off := range []int64{chunkSize, 0} {
+			var got [1]byte
+			// The chunk kept from before the expunge is the message's
+			// own: reading from it is right too.
+			_, err := b.ReadAt(got[:], off)
+			if !errors.Is(err, imap.ErrNonexistent) && (err != nil || got[0] != 'a') {
+				t.Errorf("reopen %v: byte %d of the expunged message: %q, %v; want 'a' or ErrNonexistent", reopen, off, got, err)
+			}
+		}
+		b.Close()
+	}
+}
