@@ -170,11 +170,15 @@ func (b *body) load(seq int64) error {
 	// The caller's context may have ended with the request that opened
 	// the body; a read of one chunk is short, so it runs unbounded. The
 	// chunk is read as in Open, while the statement is open.
+	// The message's body id and its mailbox's UIDVALIDITY come back as
+	// columns and are compared here: compared in SQL with parameters,
+	// they had SQLite prepare the statement again on every run.
 	rows, err := b.db.QueryContext(context.Background(),
-		`SELECT rowid, imapd_connection() FROM chunks WHERE body_id = ?1 AND seq = ?2
-			AND EXISTS (SELECT 1 FROM messages WHERE mailbox_id = ?3 AND uid = ?4 AND body_id = ?1)
-			AND (SELECT uidvalidity FROM mailboxes WHERE id = ?3) = ?5`,
-		b.id, seq, b.mailbox, b.uid, b.uidValidity)
+		`SELECT rowid, imapd_connection(),
+			(SELECT body_id FROM messages WHERE mailbox_id = ? AND uid = ?),
+			(SELECT uidvalidity FROM mailboxes WHERE id = ?)
+			FROM chunks WHERE body_id = ? AND seq = ?`,
+		b.mailbox, b.uid, b.mailbox, b.id, seq)
 	if err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
@@ -186,8 +190,12 @@ func (b *body) load(seq int64) error {
 		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
 	var row, conn int64
-	if err := rows.Scan(&row, &conn); err != nil {
+	var id, uidValidity sql.NullInt64
+	if err := rows.Scan(&row, &conn, &id, &uidValidity); err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
+	}
+	if id.Int64 != b.id || uidValidity.Int64 != b.uidValidity || !id.Valid || !uidValidity.Valid {
+		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
 	if err := b.read(conn, row, seq, min(chunkSize, b.size-seq*chunkSize)); err != nil {
 		return fmt.Errorf("sqlite: read: chunk %d of body %d: %w", seq, b.id, err)
