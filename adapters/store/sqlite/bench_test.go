@@ -106,13 +106,20 @@ func BenchmarkUpdateFlags(b *testing.B) {
 // BenchmarkReadBodies measures what FETCH 1:* BODY[] asks of the store:
 // open each of 300 distinct 30 KB messages and read it whole in 16 KB
 // pieces (the response writer's buffer).
-func BenchmarkReadBodies(b *testing.B) {
+func BenchmarkReadBodies(b *testing.B) { benchReadBodies(b, 300, 30<<10) }
+
+// BenchmarkReadLargeBodies is BenchmarkReadBodies with 50 messages of
+// 190 KB, three chunks each: the mail with attachments of the
+// comparison's corpus.
+func BenchmarkReadLargeBodies(b *testing.B) { benchReadBodies(b, 50, 190<<10) }
+
+func benchReadBodies(b *testing.B, count, size int) {
 	s := benchStore(b)
 	ctx := context.Background()
-	text := bytes.Repeat([]byte("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n"), 30<<10/66)
+	text := bytes.Repeat([]byte("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do.\r\n"), size/66)
 	var uids []imap.UID
 	var total int64
-	for i := range 300 {
+	for i := range count {
 		msg := append([]byte("Subject: "+strconv.Itoa(i)+"\r\n\r\n"), text...)
 		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{
 			InternalDate: time.Now(), Size: int64(len(msg)), Body: bytes.NewReader(msg), Structure: []byte("s"),

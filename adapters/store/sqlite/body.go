@@ -23,7 +23,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		return nil, wrapErr(op, err)
 	}
 	// The body keeps the user's database open until it is closed.
-	b := &body{db: u.r, seq: -1, done: func() { s.release(u) }}
+	b := &body{db: u.r, uid: uid, seq: -1, done: func() { s.release(u) }}
 	// One statement, no transaction: every FETCH of a body opens it.
 	// The statement reads one row: it runs to its end rather than under
 	// the session's context, which would have the driver and database/sql
@@ -32,8 +32,12 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	err = retryBusy(ctx, func() error {
 		// Scalar subqueries rather than a three-way join: SQLite plans
 		// the join on every run, which cost twice the lookup itself.
+		// A body of one chunk comes with its chunk's rowid and the
+		// connection's handle: the chunk is read through the blob API
+		// (blob.go) while this statement, still open, holds the snapshot.
 		rows, err := u.r.QueryContext(qctx, `SELECT m.body_id, m.size,
-			CASE WHEN m.size <= ? THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
+			CASE WHEN m.size <= ? THEN (SELECT rowid FROM chunks WHERE body_id = m.body_id AND seq = 0) END,
+			imapd_connection(), m.mailbox_id, (SELECT uidvalidity FROM mailboxes WHERE id = m.mailbox_id)
 			FROM messages m
 			WHERE m.mailbox_id = (SELECT id FROM mailboxes
 				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
@@ -48,12 +52,15 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 			}
 			return sql.ErrNoRows
 		}
-		var data sql.RawBytes
-		if err := rows.Scan(&b.id, &b.size, &data); err != nil {
+		var row sql.NullInt64
+		var conn int64
+		if err := rows.Scan(&b.id, &b.size, &row, &conn, &b.mailbox, &b.uidValidity); err != nil {
 			return err
 		}
-		if data != nil {
-			b.keep(0, data)
+		if row.Valid {
+			if err := b.read(conn, row.Int64, 0, b.size); err != nil {
+				return err
+			}
 		}
 		return rows.Close()
 	})
@@ -65,10 +72,6 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		b.Close()
 		return nil, wrapErr(op, err)
 	}
-	if b.seq == 0 && int64(len(b.data)) != b.size {
-		b.Close()
-		return nil, fmt.Errorf("sqlite: open: chunk 0 of body %d has %d bytes, want %d", b.id, len(b.data), b.size)
-	}
 	return b, nil
 }
 
@@ -78,13 +81,19 @@ var chunkBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // body reads one stored body chunk by chunk. It keeps the last chunk read,
 // because callers usually read sequentially in pieces smaller than a chunk.
-// A body's bytes never change, so reads need no common transaction; if
-// every message using the body is expunged meanwhile, reads fail.
+// A body's bytes never change, so reads need no common transaction; but
+// once every message using the body is expunged, its id (and its chunks'
+// rowids) may be given to a new body, so each read checks that the
+// message it opened still exists, and fails if not. A message is known by
+// its mailbox's id, UIDVALIDITY and its UID, which no later message has.
 type body struct {
-	db   *sql.DB
-	id   int64
-	size int64
-	done func() // called once, by the first Close
+	db          *sql.DB
+	id          int64
+	size        int64
+	mailbox     int64
+	uidValidity int64
+	uid         imap.UID
+	done        func() // called once, by the first Close
 
 	mu   sync.Mutex // guards seq, data and buf, for concurrent ReadAt calls
 	seq  int64
@@ -111,14 +120,23 @@ func (b *body) Close() error {
 	return nil
 }
 
-// keep copies chunk seq, which the driver owns, into the body's buffer.
-func (b *body) keep(seq int64, data []byte) {
+// read reads chunk seq, of n bytes, from row of chunks on conn (see
+// readChunk) into the body's buffer.
+func (b *body) read(conn, row, seq, n int64) error {
 	if b.buf == nil {
 		b.buf = chunkBufs.Get().(*[]byte)
 	}
-	b.data = append((*b.buf)[:0], data...)
-	*b.buf = b.data
-	b.seq = seq
+	if int64(cap(*b.buf)) < n {
+		*b.buf = make([]byte, n, max(n, chunkSize))
+	}
+	// The buffer no longer holds the chunk kept until now.
+	b.data, b.seq = nil, -1
+	data := (*b.buf)[:n]
+	if err := readChunk(conn, row, data); err != nil {
+		return err
+	}
+	b.data, b.seq = data, seq
+	return nil
 }
 
 // ReadAt implements io.ReaderAt.
@@ -150,9 +168,17 @@ func (b *body) load(seq int64) error {
 		return nil
 	}
 	// The caller's context may have ended with the request that opened
-	// the body; a read of one chunk is short, so it runs unbounded.
+	// the body; a read of one chunk is short, so it runs unbounded. The
+	// chunk is read as in Open, while the statement is open.
+	// The message's body id and its mailbox's UIDVALIDITY come back as
+	// columns and are compared here: compared in SQL with parameters,
+	// they had SQLite prepare the statement again on every run.
 	rows, err := b.db.QueryContext(context.Background(),
-		`SELECT data FROM chunks WHERE body_id = ? AND seq = ?`, b.id, seq)
+		`SELECT rowid, imapd_connection(),
+			(SELECT body_id FROM messages WHERE mailbox_id = ? AND uid = ?),
+			(SELECT uidvalidity FROM mailboxes WHERE id = ?)
+			FROM chunks WHERE body_id = ? AND seq = ?`,
+		b.mailbox, b.uid, b.mailbox, b.id, seq)
 	if err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
@@ -163,16 +189,16 @@ func (b *body) load(seq int64) error {
 		}
 		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
-	// RawBytes is the driver's copy, valid until the next Scan: copied
-	// once more into a recycled buffer instead of a fresh one per chunk.
-	var data sql.RawBytes
-	if err := rows.Scan(&data); err != nil {
+	var row, conn int64
+	var id, uidValidity sql.NullInt64
+	if err := rows.Scan(&row, &conn, &id, &uidValidity); err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
-	want := min(chunkSize, b.size-seq*chunkSize)
-	if int64(len(data)) != want {
-		return fmt.Errorf("sqlite: read: chunk %d of body %d has %d bytes, want %d", seq, b.id, len(data), want)
+	if id.Int64 != b.id || uidValidity.Int64 != b.uidValidity || !id.Valid || !uidValidity.Valid {
+		return imap.Errorf("read", imap.ErrNonexistent, "message was expunged")
 	}
-	b.keep(seq, data)
-	return nil
+	if err := b.read(conn, row, seq, min(chunkSize, b.size-seq*chunkSize)); err != nil {
+		return fmt.Errorf("sqlite: read: chunk %d of body %d: %w", seq, b.id, err)
+	}
+	return rows.Close()
 }

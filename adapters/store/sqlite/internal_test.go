@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -513,5 +515,201 @@ func TestMergeRecords(t *testing.T) {
 		if !slices.EqualFunc(before, tt.old, func(a, b ports.MessageRecord) bool { return a.UID == b.UID && a.ModSeq == b.ModSeq }) {
 			t.Errorf("%s: the old records changed", tt.name)
 		}
+	}
+}
+
+// TestOpenRefusesChunkOfWrongSize: a chunk whose stored length disagrees
+// with its body's size is an error, in the chunk Open reads with the
+// lookup as in one a later read loads, never bytes past the chunk's end.
+func TestOpenRefusesChunkOfWrongSize(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		size int
+		seq  int // the chunk cut short
+	}{
+		{100, 0},
+		{2*chunkSize + 10, 1},
+	} {
+		msg := strings.Repeat("x", tc.size)
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(tc.size), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.acquire("u")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = u.w.Exec(`UPDATE chunks SET data = substr(data, 1, 10)
+			WHERE seq = ? AND body_id = (SELECT max(id) FROM bodies)`, tc.seq)
+		s.release(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Open(ctx, "u", "INBOX", res.UID)
+		if err == nil {
+			buf := make([]byte, tc.size)
+			_, err = b.ReadAt(buf, 0)
+			b.Close()
+		}
+		if err == nil || errors.Is(err, imap.ErrNonexistent) {
+			t.Errorf("size %d, chunk %d cut to 10 bytes: read gave %v, want an error", tc.size, tc.seq, err)
+		}
+	}
+}
+
+// TestOpenWhileExpunging reads bodies from several goroutines while
+// another appends and expunges, so that chunk rows come and go (and their
+// rowids are reused): every read gives the message's own bytes or says it
+// was expunged, never another message's bytes.
+func TestOpenWhileExpunging(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	bodies := map[imap.UID]string{}
+	appendOne := func(i int) imap.UID {
+		msg := fmt.Sprintf("Subject: %d\r\n\r\n%s", i, strings.Repeat(string(rune('a'+i%26)), 1000+i%3*chunkSize/2+i%2*5))
+		// Under mu: a reader may open the message as soon as it is
+		// committed, and then waits for its bytes to compare.
+		mu.Lock()
+		defer mu.Unlock()
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		bodies[res.UID] = msg
+		return res.UID
+	}
+	var uids []imap.UID
+	for i := range 20 {
+		uids = append(uids, appendOne(i))
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				uid := imap.UID(1 + (i*7+r)%60)
+				b, err := s.Open(ctx, "u", "INBOX", uid)
+				if errors.Is(err, imap.ErrNonexistent) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got := make([]byte, b.Size())
+				_, err = b.ReadAt(got, 0)
+				b.Close()
+				if errors.Is(err, imap.ErrNonexistent) {
+					continue
+				}
+				mu.Lock()
+				want := bodies[uid]
+				mu.Unlock()
+				if err != nil || string(got) != want {
+					t.Errorf("UID %d: read %d bytes (%v), want its own %d", uid, len(got), err, len(want))
+					return
+				}
+			}
+		}()
+	}
+	for i := 20; i < 60; i++ {
+		uids = append(uids, appendOne(i))
+		// The newest message half the time: its chunks have the
+		// highest rowids, which the next append takes again.
+		old := uids[0]
+		if i%2 == 0 {
+			old = uids[len(uids)-1]
+			uids = uids[:len(uids)-1]
+		} else {
+			uids = uids[1:]
+		}
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{old}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+}
+
+// TestReadAfterExpungeAndReuse: a body's later chunks are read after
+// Open, by statements of their own; if the message is expunged meanwhile
+// and a new one takes its body's id (and its chunks' rowids), the read
+// says the message was expunged instead of giving the new one's bytes.
+func TestReadAfterExpungeAndReuse(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c string) imap.UID {
+		msg := strings.Repeat(c, 2*chunkSize)
+		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg), Structure: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.UID
+	}
+	for _, reopen := range []bool{false, true} {
+		uid := put("a")
+		b, err := s.Open(ctx, "u", "INBOX", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first [1]byte
+		if _, err := b.ReadAt(first[:], 0); err != nil || first[0] != 'a' {
+			t.Fatalf("first byte %q, %v", first, err)
+		}
+		if reopen {
+			// Close drops the kept chunk: chunk 0 is read again.
+			b.Close()
+		}
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{uid}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{uid}); err != nil {
+			t.Fatal(err)
+		}
+		put("b")
+		for _, off := range []int64{chunkSize, 0} {
+			var got [1]byte
+			// The chunk kept from before the expunge is the message's
+			// own: reading from it is right too.
+			_, err := b.ReadAt(got[:], off)
+			if !errors.Is(err, imap.ErrNonexistent) && (err != nil || got[0] != 'a') {
+				t.Errorf("reopen %v: byte %d of the expunged message: %q, %v; want 'a' or ErrNonexistent", reopen, off, got, err)
+			}
+		}
+		b.Close()
 	}
 }
