@@ -17,6 +17,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -133,7 +134,11 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 			b.WriteString(columns[f])
 		}
 		b.WriteString("} : (")
-		for i, t := range queryTrigrams(q.Term) {
+		trigrams := queryTrigrams(q.Term)
+		if slices.Contains(q.Fields, search.FieldHeader) {
+			trigrams = rareInHeaders(trigrams)
+		}
+		for i, t := range trigrams {
 			if i > 0 {
 				b.WriteString(" AND ")
 			}
@@ -175,6 +180,28 @@ func queryTrigrams(term string) []string {
 		}
 	}
 	return out
+}
+
+// headerCommon holds the text of the lines nearly every header has, as the
+// header column keeps them ("name: value", lower case): a trigram of it
+// is in almost every document's header column, so asking for it costs a
+// doclist of every document and narrows nothing.
+const headerCommon = "\nreturn-path: \nreceived: from by with for \ndate: \nfrom: \nto: \ncc: \nsubject: \nmessage-id: \nmime-version: \ncontent-type: \ncontent-transfer-encoding: \n"
+
+// rareInHeaders returns the trigrams that are not headerCommon's, or all
+// of them when every one is: any subset of a term's trigrams still names
+// every document that holds the term.
+func rareInHeaders(trigrams []string) []string {
+	var rare []string
+	for _, t := range trigrams {
+		if !strings.Contains(headerCommon, t) {
+			rare = append(rare, t)
+		}
+	}
+	if len(rare) == 0 {
+		return trigrams
+	}
+	return rare
 }
 
 var (
