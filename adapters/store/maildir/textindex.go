@@ -51,6 +51,25 @@ type textDB struct {
 
 	mu    sync.Mutex
 	known map[string]knownDocs // by mailbox name and UIDVALIDITY (knownKey)
+	stmts map[string]*sql.Stmt // prepared once: a search's statements cost more to prepare than to run
+}
+
+// stmt returns query prepared on d's database, once.
+func (d *textDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := d.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[query] = st
+	return st, nil
 }
 
 // knownDocs are UIDs, ascending, whose documents were in the database
@@ -66,8 +85,12 @@ func knownKey(name string, uidValidity uint32) string {
 
 // gen reads meta's gen.
 func (d *textDB) gen(ctx context.Context) (int64, error) {
+	st, err := d.stmt(ctx, `SELECT v FROM meta WHERE k = 'gen'`)
+	if err != nil {
+		return 0, err
+	}
 	var g int64
-	err := d.db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'gen'`).Scan(&g)
+	err = st.QueryRowContext(ctx).Scan(&g)
 	return g, err
 }
 
@@ -212,9 +235,13 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 		}
 		d.remember(knownKey(name, st.UIDValidity), gen, metas, unindexed)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT uid FROM docs
+	query, err := d.stmt(ctx, `SELECT uid FROM docs
 		WHERE mailbox = ? AND uidvalidity = ? AND id IN (SELECT rowid FROM search_text WHERE search_text MATCH ?)
-		ORDER BY uid`, name, st.UIDValidity, ftsindex.Match(q))
+		ORDER BY uid`)
+	if err != nil {
+		return nil, false, wrapErr(op, err)
+	}
+	rows, err := query.QueryContext(ctx, name, st.UIDValidity, ftsindex.Match(q))
 	if err != nil {
 		return nil, false, wrapErr(op, err)
 	}
