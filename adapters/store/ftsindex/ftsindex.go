@@ -115,6 +115,17 @@ func Delete(ctx context.Context, x Execer, table string, rowid int64) error {
 	return err
 }
 
+// Merge merges table's segments towards one, up to some pages of work in
+// proportion to the docs documents just added: each transaction that adds
+// documents writes a segment of its own, and a query looks a trigram up
+// in every segment (on 500 messages indexed in batches of 64, a header
+// term's query took twice as long as on one segment). A merge left
+// unfinished goes on at the next.
+func Merge(ctx context.Context, x Execer, table string, docs int) error {
+	_, err := x.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (%s, rank) VALUES ('merge', ?)`, table, table), -max(64, 8*docs))
+	return err
+}
+
 // Match renders q as an FTS5 query on the table's columns: each search
 // string becomes the AND of trigrams that cover it, in its columns.
 func Match(q search.TextQuery) string {

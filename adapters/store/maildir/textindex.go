@@ -409,6 +409,7 @@ func textWrite(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 func (s *Store) indexMessages(ctx context.Context, db *sql.DB, user, name string, uidValidity uint32, uids []imap.UID, progress func(n int)) ([]imap.UID, error) {
 	const op = "index"
 	var failed []imap.UID
+	indexed := 0
 	for len(uids) > 0 {
 		batch := uids[:min(textBatch, len(uids))]
 		uids = uids[len(batch):]
@@ -457,6 +458,12 @@ func (s *Store) indexMessages(ctx context.Context, db *sql.DB, user, name string
 		}
 		if progress != nil {
 			progress(len(batch))
+		}
+		indexed += len(docs)
+	}
+	if indexed > 0 {
+		if err := textWrite(ctx, db, func(tx *sql.Tx) error { return ftsindex.Merge(ctx, tx, "search_text", indexed) }); err != nil {
+			return nil, wrapErr(op, err)
 		}
 	}
 	return failed, nil

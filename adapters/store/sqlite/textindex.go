@@ -211,7 +211,19 @@ func (s *Store) indexPending(ctx context.Context, user, name string) (bool, erro
 		// only until cleared.
 		return false, s.writeLight(ctx, user, op, clear)
 	}
-	return true, s.indexBodies(ctx, user, op, ids, clear, nil)
+	if err := s.indexBodies(ctx, user, op, ids, clear, nil); err != nil {
+		return true, err
+	}
+	return true, s.mergeText(ctx, user, op, len(ids))
+}
+
+// mergeText merges the index's segments after docs documents were added
+// (ftsindex.Merge), in a transaction of its own: the documents are kept
+// whether it is done or not.
+func (s *Store) mergeText(ctx context.Context, user, op string, docs int) error {
+	return s.writeLight(ctx, user, op, func(tx *sql.Tx) error {
+		return ftsindex.Merge(ctx, tx, textTable, docs)
+	})
 }
 
 // unindexBody drops a deleted body's document (search_indexed loses it
@@ -488,6 +500,11 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	})
 	if err != nil {
 		return err
+	}
+	if len(ids) > 0 {
+		if err := s.mergeText(ctx, user, op, len(ids)); err != nil {
+			return err
+		}
 	}
 	// The user's messages whose body is now indexed are no longer
 	// pending.
