@@ -293,6 +293,12 @@ func picked(x *index, want []imap.UID) []int {
 
 // Fetch returns the records of the UIDs that exist, in UID order.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
+	return s.fetch(ctx, user, name, uids, nil, nil)
+}
+
+// fetch is Fetch from the index x of mailbox m when x is not nil, as
+// read by the caller; from a fresh look when its cache file is gone.
+func (s *Store) fetch(ctx context.Context, user, name string, uids []imap.UID, m0 *mailbox, x0 *index) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	var m *mailbox
 	var x *index
@@ -302,8 +308,9 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 	var cache *os.File
 	for attempt := 0; ; attempt++ {
 		var err error
-		m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
+		if attempt == 0 && x0 != nil {
+			m, x = m0, x0
+		} else if m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent); err != nil {
 			return nil, err
 		}
 		pos = picked(x, sortedUIDs(uids))

@@ -34,7 +34,7 @@ import (
 
 const textIndexFile = "imapd-search.db"
 
-var _ ports.TextIndex = (*Store)(nil)
+var _ ports.TextRecords = (*Store)(nil)
 
 // textBatch is how many messages one transaction indexes.
 const textBatch = 64
@@ -212,26 +212,45 @@ func (s *Store) closeText() error {
 // TextCandidates brings the mailbox's documents up to date, then asks
 // them. A message that could not be indexed is a candidate.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
+	uids, _, _, ok, err := s.textCandidates(ctx, user, name, q)
+	return uids, ok, err
+}
+
+// TextCandidateRecords is TextCandidates with the candidates' records,
+// read from the index the candidates were checked against: one look at
+// the mailbox instead of two.
+func (s *Store) TextCandidateRecords(ctx context.Context, user, name string, q search.TextQuery) ([]ports.MessageRecord, bool, error) {
+	uids, m, x, ok, err := s.textCandidates(ctx, user, name, q)
+	if err != nil || !ok || len(uids) == 0 {
+		return nil, ok, err
+	}
+	recs, err := s.fetch(ctx, user, name, uids, m, x)
+	return recs, err == nil, err
+}
+
+// textCandidates is TextCandidates, which also returns the mailbox and
+// the index the candidates are of.
+func (s *Store) textCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, *mailbox, *index, bool, error) {
 	const op = "search"
 	if !ftsindex.Available() {
-		return nil, false, nil
+		return nil, nil, nil, false, nil
 	}
 	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, nil, false, err
 	}
 	d, err := s.textDB(m.root)
 	if err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
-	st, metas, missing, gen, err := s.textMissing(ctx, d, user, name)
+	st, metas, missing, gen, m, x, err := s.textMissingView(ctx, d, user, name)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, nil, false, err
 	}
 	var unindexed []imap.UID
 	if missing != nil {
 		if unindexed, err = s.indexMessages(ctx, d.db, user, name, st.UIDValidity, missing, nil); err != nil {
-			return nil, false, err
+			return nil, nil, nil, false, err
 		}
 		d.remember(knownKey(name, st.UIDValidity), gen, metas, unindexed)
 	}
@@ -239,23 +258,23 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 		WHERE mailbox = ? AND uidvalidity = ? AND id IN (SELECT rowid FROM search_text WHERE search_text MATCH ?)
 		ORDER BY uid`)
 	if err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
 	rows, err := query.QueryContext(ctx, name, st.UIDValidity, ftsindex.Match(q))
 	if err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
 	defer rows.Close()
 	var uids []imap.UID
 	for rows.Next() {
 		var u imap.UID
 		if err := rows.Scan(&u); err != nil {
-			return nil, false, wrapErr(op, err)
+			return nil, nil, nil, false, wrapErr(op, err)
 		}
 		uids = append(uids, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
 	if len(unindexed) > 0 {
 		uids = append(uids, unindexed...)
@@ -274,7 +293,7 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 			out = append(out, u)
 		}
 	}
-	return out, true, nil
+	return out, m, x, true, nil
 }
 
 // IndexMailbox indexes the mailbox's messages without a document.
@@ -309,15 +328,26 @@ func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
 // message has its document (textDB.known) under meta's gen, which it
 // returns as read before it looked.
 func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (st ports.MailboxStatus, metas []ports.MessageMeta, missing []imap.UID, gen int64, err error) {
+	st, metas, missing, gen, _, _, err = s.textMissingView(ctx, d, user, name)
+	return st, metas, missing, gen, err
+}
+
+// textMissingView is textMissing that also returns the mailbox and the
+// index it looked at.
+func (s *Store) textMissingView(ctx context.Context, d *textDB, user, name string) (st ports.MailboxStatus, metas []ports.MessageMeta, missing []imap.UID, gen int64, m *mailbox, x *index, err error) {
 	const op = "search"
 	if gen, err = d.gen(ctx); err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
-	if st, metas, err = s.Snapshot(ctx, user, name); err != nil {
-		return st, nil, nil, 0, err
+	if m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+		return st, nil, nil, 0, nil, nil, err
+	}
+	st, metas = status(x), make([]ports.MessageMeta, len(x.msgs))
+	for i := range x.msgs {
+		metas[i] = x.msgs[i].meta()
 	}
 	if d.holds(knownKey(name, st.UIDValidity), gen, metas) {
-		return st, metas, nil, gen, nil
+		return st, metas, nil, gen, m, x, nil
 	}
 	missing = []imap.UID{}
 	db := d.db
@@ -334,14 +364,14 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 	err = db.QueryRowContext(ctx, `SELECT group_concat(uid, ',' ORDER BY uid) FROM docs WHERE mailbox = ? AND uidvalidity = ?`,
 		name, st.UIDValidity).Scan(&have)
 	if err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	if have.String == string(want) {
-		return st, metas, missing, gen, nil
+		return st, metas, missing, gen, m, x, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, uid FROM docs WHERE mailbox = ? AND uidvalidity = ? ORDER BY uid`, name, st.UIDValidity)
 	if err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	var gone []int64
 	i := 0
@@ -350,7 +380,7 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 		var u imap.UID
 		if err := rows.Scan(&id, &u); err != nil {
 			rows.Close()
-			return st, nil, nil, 0, wrapErr(op, err)
+			return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 		}
 		for i < len(metas) && metas[i].UID < u {
 			missing = append(missing, metas[i].UID)
@@ -364,7 +394,7 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	for ; i < len(metas); i++ {
 		missing = append(missing, metas[i].UID)
@@ -385,10 +415,10 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 			return nil
 		})
 		if err != nil {
-			return st, nil, nil, 0, wrapErr(op, err)
+			return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 		}
 	}
-	return st, metas, missing, gen, nil
+	return st, metas, missing, gen, m, x, nil
 }
 
 func textWrite(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
