@@ -195,15 +195,14 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
-	seqs, err := c.searchCandidates(args.Criteria)
+	seqs, recs, given, err := c.searchCandidates(args.Criteria, needRecord)
 	if err != nil {
 		return result{}, err
 	}
 	var msg search.Message // each message's, in turn
 	for start := 0; start < len(seqs); start += fetchBatch {
 		batch := seqs[start:min(start+fetchBatch, len(seqs))]
-		var recs []ports.MessageRecord
-		if needRecord {
+		if needRecord && !given {
 			uids := make([]imap.UID, 0, len(batch))
 			for _, seq := range batch {
 				uids = append(uids, v.Entry(seq).UID)
@@ -305,8 +304,11 @@ var noTextIndex sync.Once
 // messages a search must look at: all of them, or those the store's
 // full-text index names when the criteria narrow (search.Narrowing). The
 // index names a superset of the matches, and the criteria are evaluated
-// on each candidate, so the result is the same either way.
-func (c *conn) searchCandidates(k search.Key) ([]uint32, error) {
+// on each candidate, so the result is the same either way. With
+// needRecord, a store that can (ports.TextRecords) returns the
+// candidates' records in the same read: given is then true and recs
+// holds them, in UID order.
+func (c *conn) searchCandidates(k search.Key, needRecord bool) (seqs []uint32, recs []ports.MessageRecord, given bool, err error) {
 	v := c.sel.view
 	all := func() []uint32 {
 		seqs := make([]uint32, v.Len())
@@ -317,25 +319,34 @@ func (c *conn) searchCandidates(k search.Key) ([]uint32, error) {
 	}
 	ti, ok := c.srv.store.(ports.TextIndex)
 	if !ok || v.Len() == 0 {
-		return all(), nil
+		return all(), nil, false, nil
 	}
 	q, ok := search.Narrowing(k)
 	if !ok {
-		return all(), nil
+		return all(), nil, false, nil
 	}
-	uids, ok, err := ti.TextCandidates(c.ctx, c.user, c.sel.name, q)
+	var uids []imap.UID
+	if tr, isTR := ti.(ports.TextRecords); isTR && needRecord {
+		recs, ok, err = tr.TextCandidateRecords(c.ctx, c.user, c.sel.name, q)
+		uids = make([]imap.UID, len(recs))
+		for i := range recs {
+			uids[i] = recs[i].UID
+		}
+		given = ok
+	} else {
+		uids, ok, err = ti.TextCandidates(c.ctx, c.user, c.sel.name, q)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	if !ok {
 		noTextIndex.Do(func() {
 			c.srv.log.Warn("the store's full-text index is unavailable (SQLite without FTS5: build with -tags sqlite_fts5); SEARCH reads every message")
 		})
-		return all(), nil
+		return all(), nil, false, nil
 	}
 	// Both lists ascend: walk them together. A candidate the view does
 	// not have (appended since) is left for the next search to see.
-	var seqs []uint32
 	for seq := uint32(1); seq <= v.Len() && len(uids) > 0; seq++ {
 		u := v.Entry(seq).UID
 		for len(uids) > 0 && uids[0] < u {
@@ -345,7 +356,7 @@ func (c *conn) searchCandidates(k search.Key) ([]uint32, error) {
 			seqs = append(seqs, seq)
 		}
 	}
-	return seqs, nil
+	return seqs, recs, given, nil
 }
 
 // esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the

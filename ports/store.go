@@ -309,3 +309,15 @@ type TextIndex interface {
 	// what the index holds of the user first and indexes everything.
 	BuildTextIndex(ctx context.Context, user string, rebuild bool, progress func(done, total int)) error
 }
+
+// TextRecords is a TextIndex that can return the candidates' records with
+// them, as Fetch would, for a search whose criteria need more than UIDs
+// and flags: one read of the store instead of two.
+type TextRecords interface {
+	TextIndex
+
+	// TextCandidateRecords is TextCandidates returning, in UID order,
+	// the record of each candidate the mailbox still holds (as Fetch
+	// returns them) instead of its UID.
+	TextCandidateRecords(ctx context.Context, user, name string, q search.TextQuery) (recs []MessageRecord, ok bool, err error)
+}

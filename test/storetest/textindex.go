@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
@@ -203,6 +205,44 @@ func CheckCandidates(t testing.TB, s ports.Store, user, box string, k search.Key
 		if _, found := slices.BinarySearch(cands, u); !found {
 			t.Errorf("%s: %s: UID %d matches %+v but is no candidate (candidates %v)", when, box, u, k, cands)
 		}
+	}
+	checkCandidateRecords(t, s, user, box, q, cands, when)
+}
+
+// checkCandidateRecords checks, of a store that returns them, that the
+// candidates' records are those of the candidates, as Fetch returns them.
+func checkCandidateRecords(t testing.TB, s ports.Store, user, box string, q search.TextQuery, cands []imap.UID, when string) {
+	t.Helper()
+	tr, ok := s.(ports.TextRecords)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	recs, ok, err := tr.TextCandidateRecords(ctx, user, box, q)
+	if err != nil || !ok {
+		t.Fatalf("%s: TextCandidateRecords(%s, %+v) = %v, %v", when, box, q, ok, err)
+	}
+	got := make([]imap.UID, len(recs))
+	for i := range recs {
+		got[i] = recs[i].UID
+	}
+	if !slices.Equal(got, cands) {
+		t.Fatalf("%s: %s: TextCandidateRecords names %v, TextCandidates %v", when, box, got, cands)
+	}
+	want, err := s.Fetch(ctx, user, box, cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		g, w := recs[i], want[i]
+		if g.UID != w.UID || g.ModSeq != w.ModSeq || !slices.Equal(g.Flags, w.Flags) || !g.InternalDate.Equal(w.InternalDate) ||
+			g.InternalDate.Format(time.RFC3339) != w.InternalDate.Format(time.RFC3339) || g.Size != w.Size ||
+			!g.SaveDate.Equal(w.SaveDate) || !bytes.Equal(g.Structure, w.Structure) {
+			t.Errorf("%s: %s: TextCandidateRecords' record %+v, Fetch's %+v", when, box, g, w)
+		}
+	}
+	if _, _, err := tr.TextCandidateRecords(ctx, user, "missing", q); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("TextCandidateRecords of a missing mailbox = %v, want imap.ErrNonexistent", err)
 	}
 }
 

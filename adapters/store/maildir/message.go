@@ -293,20 +293,44 @@ func picked(x *index, want []imap.UID) []int {
 
 // Fetch returns the records of the UIDs that exist, in UID order.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
+	return s.fetch(ctx, user, name, uids, nil, nil)
+}
+
+// fetch is Fetch from the index x of mailbox m when x is not nil, as
+// read by the caller; from a fresh look when its cache file is gone.
+func (s *Store) fetch(ctx context.Context, user, name string, uids []imap.UID, m0 *mailbox, x0 *index) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	var m *mailbox
 	var x *index
-	var pos []int
+	var pos, missing []int // missing: indexes in pos
+	var blobs [][]byte     // of each of pos
+	var box structureBox
 	var cache *os.File
 	for attempt := 0; ; attempt++ {
 		var err error
-		m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
+		if attempt == 0 && x0 != nil {
+			m, x = m0, x0
+		} else if m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent); err != nil {
 			return nil, err
 		}
 		pos = picked(x, sortedUIDs(uids))
 		if len(pos) == 0 {
 			return nil, nil
+		}
+		// The blobs this process read lately need no read of the file.
+		box = structureBox{path: m.path, uidValidity: x.uidValidity}
+		blobs, missing = make([][]byte, len(pos)), missing[:0]
+		for k, i := range pos {
+			if e := &x.msgs[i]; e.slen > 0 {
+				b, ok := s.structures.get(box, blobID(e))
+				if !ok {
+					missing = append(missing, k)
+				}
+				blobs[k] = b
+			}
+		}
+		if len(missing) == 0 {
+			break
 		}
 		cache, err = os.Open(m.file(x.cacheName()))
 		if err == nil || attempt == 2 || !errors.Is(err, os.ErrNotExist) {
@@ -319,27 +343,46 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		// cache file in use.
 		s.forget(m.path)
 	}
-	var err error
 	if cache != nil {
 		defer cache.Close()
+		at := make([]int, len(missing))
+		for j, k := range missing {
+			at[j] = pos[k]
+		}
+		span := readSpan(cache, x, at)
+		for _, k := range missing {
+			e := &x.msgs[pos[k]]
+			b, ok := span.blob(e)
+			if ok {
+				b = slices.Clone(b)
+			} else {
+				var err error
+				if b, err = readBlob(cache, e); err != nil {
+					return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
+				}
+			}
+			s.structures.put(box, blobID(e), b)
+			blobs[k] = b
+		}
 	}
-	var span blobSpan
-	if cache != nil {
-		span = readSpan(cache, x, pos)
+	// The records get copies of their own, in one allocation: the
+	// cache's must not change.
+	total := 0
+	for _, b := range blobs {
+		total += len(b)
 	}
+	buf := make([]byte, 0, total)
 	out := make([]ports.MessageRecord, 0, len(pos))
-	for _, i := range pos {
+	for k, i := range pos {
 		e := &x.msgs[i]
 		r := ports.MessageRecord{MessageMeta: e.meta(), InternalDate: dateOut(e.date, e.zone), Size: e.size}
 		if e.saved != 0 {
 			r.SaveDate = time.Unix(e.saved, 0)
 		}
-		if b, ok := span.blob(e); ok {
-			r.Structure = b
-		} else if e.slen > 0 && cache != nil {
-			if r.Structure, err = readBlob(cache, e); err != nil {
-				return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
-			}
+		if b := blobs[k]; b != nil {
+			n := len(buf)
+			buf = append(buf, b...)
+			r.Structure = buf[n:len(buf):len(buf)]
 		}
 		out = append(out, r)
 	}

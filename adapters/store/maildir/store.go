@@ -105,6 +105,8 @@ type Store struct {
 	cache map[string]*index // mailbox folder -> last index read or written
 
 	text textDBs // full-text index databases (textindex.go)
+
+	structures structures // blobs read lately, of one mailbox (structures.go)
 }
 
 var (

@@ -34,7 +34,7 @@ import (
 
 const textIndexFile = "imapd-search.db"
 
-var _ ports.TextIndex = (*Store)(nil)
+var _ ports.TextRecords = (*Store)(nil)
 
 // textBatch is how many messages one transaction indexes.
 const textBatch = 64
@@ -51,6 +51,25 @@ type textDB struct {
 
 	mu    sync.Mutex
 	known map[string]knownDocs // by mailbox name and UIDVALIDITY (knownKey)
+	stmts map[string]*sql.Stmt // prepared once: a search's statements cost more to prepare than to run
+}
+
+// stmt returns query prepared on d's database, once.
+func (d *textDB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if st, ok := d.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := d.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if d.stmts == nil {
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[query] = st
+	return st, nil
 }
 
 // knownDocs are UIDs, ascending, whose documents were in the database
@@ -66,8 +85,12 @@ func knownKey(name string, uidValidity uint32) string {
 
 // gen reads meta's gen.
 func (d *textDB) gen(ctx context.Context) (int64, error) {
+	st, err := d.stmt(ctx, `SELECT v FROM meta WHERE k = 'gen'`)
+	if err != nil {
+		return 0, err
+	}
 	var g int64
-	err := d.db.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'gen'`).Scan(&g)
+	err = st.QueryRowContext(ctx).Scan(&g)
 	return g, err
 }
 
@@ -189,46 +212,69 @@ func (s *Store) closeText() error {
 // TextCandidates brings the mailbox's documents up to date, then asks
 // them. A message that could not be indexed is a candidate.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
+	uids, _, _, ok, err := s.textCandidates(ctx, user, name, q)
+	return uids, ok, err
+}
+
+// TextCandidateRecords is TextCandidates with the candidates' records,
+// read from the index the candidates were checked against: one look at
+// the mailbox instead of two.
+func (s *Store) TextCandidateRecords(ctx context.Context, user, name string, q search.TextQuery) ([]ports.MessageRecord, bool, error) {
+	uids, m, x, ok, err := s.textCandidates(ctx, user, name, q)
+	if err != nil || !ok || len(uids) == 0 {
+		return nil, ok, err
+	}
+	recs, err := s.fetch(ctx, user, name, uids, m, x)
+	return recs, err == nil, err
+}
+
+// textCandidates is TextCandidates, which also returns the mailbox and
+// the index the candidates are of.
+func (s *Store) textCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, *mailbox, *index, bool, error) {
 	const op = "search"
 	if !ftsindex.Available() {
-		return nil, false, nil
+		return nil, nil, nil, false, nil
 	}
 	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, nil, false, err
 	}
 	d, err := s.textDB(m.root)
 	if err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
-	st, metas, missing, gen, err := s.textMissing(ctx, d, user, name)
+	st, metas, missing, gen, m, x, err := s.textMissingView(ctx, d, user, name)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, nil, false, err
 	}
 	var unindexed []imap.UID
 	if missing != nil {
 		if unindexed, err = s.indexMessages(ctx, d.db, user, name, st.UIDValidity, missing, nil); err != nil {
-			return nil, false, err
+			return nil, nil, nil, false, err
 		}
 		d.remember(knownKey(name, st.UIDValidity), gen, metas, unindexed)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT uid FROM docs
+	query, err := d.stmt(ctx, `SELECT uid FROM docs
 		WHERE mailbox = ? AND uidvalidity = ? AND id IN (SELECT rowid FROM search_text WHERE search_text MATCH ?)
-		ORDER BY uid`, name, st.UIDValidity, ftsindex.Match(q))
+		ORDER BY uid`)
 	if err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
+	}
+	rows, err := query.QueryContext(ctx, name, st.UIDValidity, ftsindex.Match(q))
+	if err != nil {
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
 	defer rows.Close()
 	var uids []imap.UID
 	for rows.Next() {
 		var u imap.UID
 		if err := rows.Scan(&u); err != nil {
-			return nil, false, wrapErr(op, err)
+			return nil, nil, nil, false, wrapErr(op, err)
 		}
 		uids = append(uids, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, wrapErr(op, err)
+		return nil, nil, nil, false, wrapErr(op, err)
 	}
 	if len(unindexed) > 0 {
 		uids = append(uids, unindexed...)
@@ -247,7 +293,7 @@ func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.
 			out = append(out, u)
 		}
 	}
-	return out, true, nil
+	return out, m, x, true, nil
 }
 
 // IndexMailbox indexes the mailbox's messages without a document.
@@ -282,15 +328,26 @@ func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
 // message has its document (textDB.known) under meta's gen, which it
 // returns as read before it looked.
 func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (st ports.MailboxStatus, metas []ports.MessageMeta, missing []imap.UID, gen int64, err error) {
+	st, metas, missing, gen, _, _, err = s.textMissingView(ctx, d, user, name)
+	return st, metas, missing, gen, err
+}
+
+// textMissingView is textMissing that also returns the mailbox and the
+// index it looked at.
+func (s *Store) textMissingView(ctx context.Context, d *textDB, user, name string) (st ports.MailboxStatus, metas []ports.MessageMeta, missing []imap.UID, gen int64, m *mailbox, x *index, err error) {
 	const op = "search"
 	if gen, err = d.gen(ctx); err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
-	if st, metas, err = s.Snapshot(ctx, user, name); err != nil {
-		return st, nil, nil, 0, err
+	if m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+		return st, nil, nil, 0, nil, nil, err
+	}
+	st, metas = status(x), make([]ports.MessageMeta, len(x.msgs))
+	for i := range x.msgs {
+		metas[i] = x.msgs[i].meta()
 	}
 	if d.holds(knownKey(name, st.UIDValidity), gen, metas) {
-		return st, metas, nil, gen, nil
+		return st, metas, nil, gen, m, x, nil
 	}
 	missing = []imap.UID{}
 	db := d.db
@@ -307,14 +364,14 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 	err = db.QueryRowContext(ctx, `SELECT group_concat(uid, ',' ORDER BY uid) FROM docs WHERE mailbox = ? AND uidvalidity = ?`,
 		name, st.UIDValidity).Scan(&have)
 	if err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	if have.String == string(want) {
-		return st, metas, missing, gen, nil
+		return st, metas, missing, gen, m, x, nil
 	}
 	rows, err := db.QueryContext(ctx, `SELECT id, uid FROM docs WHERE mailbox = ? AND uidvalidity = ? ORDER BY uid`, name, st.UIDValidity)
 	if err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	var gone []int64
 	i := 0
@@ -323,7 +380,7 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 		var u imap.UID
 		if err := rows.Scan(&id, &u); err != nil {
 			rows.Close()
-			return st, nil, nil, 0, wrapErr(op, err)
+			return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 		}
 		for i < len(metas) && metas[i].UID < u {
 			missing = append(missing, metas[i].UID)
@@ -337,7 +394,7 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return st, nil, nil, 0, wrapErr(op, err)
+		return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 	}
 	for ; i < len(metas); i++ {
 		missing = append(missing, metas[i].UID)
@@ -345,10 +402,10 @@ func (s *Store) textMissing(ctx context.Context, d *textDB, user, name string) (
 	if len(gone) > 0 {
 		err := textWrite(ctx, db, func(tx *sql.Tx) error { return dropDocs(ctx, tx, gone) })
 		if err != nil {
-			return st, nil, nil, 0, wrapErr(op, err)
+			return st, nil, nil, 0, nil, nil, wrapErr(op, err)
 		}
 	}
-	return st, metas, missing, gen, nil
+	return st, metas, missing, gen, m, x, nil
 }
 
 // dropDocs removes the documents ids from the index, and tells other
@@ -389,6 +446,7 @@ func textWrite(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 func (s *Store) indexMessages(ctx context.Context, db *sql.DB, user, name string, uidValidity uint32, uids []imap.UID, progress func(n int)) ([]imap.UID, error) {
 	const op = "index"
 	var failed []imap.UID
+	indexed := 0
 	for len(uids) > 0 {
 		batch := uids[:min(textBatch, len(uids))]
 		uids = uids[len(batch):]
@@ -437,6 +495,12 @@ func (s *Store) indexMessages(ctx context.Context, db *sql.DB, user, name string
 		}
 		if progress != nil {
 			progress(len(batch))
+		}
+		indexed += len(docs)
+	}
+	if indexed > 0 {
+		if err := textWrite(ctx, db, func(tx *sql.Tx) error { return ftsindex.Merge(ctx, tx, "search_text", indexed) }); err != nil {
+			return nil, wrapErr(op, err)
 		}
 	}
 	return failed, nil

@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"io"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -209,7 +212,19 @@ func (s *Store) indexPending(ctx context.Context, user, name string) (bool, erro
 		// only until cleared.
 		return false, s.writeLight(ctx, user, op, clear)
 	}
-	return true, s.indexBodies(ctx, user, op, ids, clear, nil)
+	if err := s.indexBodies(ctx, user, op, ids, clear, nil); err != nil {
+		return true, err
+	}
+	return true, s.mergeText(ctx, user, op, len(ids))
+}
+
+// mergeText merges the index's segments after docs documents were added
+// (ftsindex.Merge), in a transaction of its own: the documents are kept
+// whether it is done or not.
+func (s *Store) mergeText(ctx context.Context, user, op string, docs int) error {
+	return s.writeLight(ctx, user, op, func(tx *sql.Tx) error {
+		return ftsindex.Merge(ctx, tx, textTable, docs)
+	})
 }
 
 // unindexBody drops a deleted body's document (search_indexed loses it
@@ -259,25 +274,45 @@ func (c *chunkReader) ReadAt(p []byte, off int64) (int, error) {
 // still pending. The query is one statement, no transaction: both parts
 // read one snapshot.
 func (s *Store) TextCandidates(ctx context.Context, user, name string, q search.TextQuery) ([]imap.UID, bool, error) {
-	const op = "search"
+	recs, ok, err := s.textCandidates(ctx, user, name, q, false)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	uids := make([]imap.UID, len(recs))
+	for i := range recs {
+		uids[i] = recs[i].UID
+	}
+	return uids, true, nil
+}
+
+// TextCandidateRecords is TextCandidates with the candidates' records,
+// read by the same statement: the structures come from the cache Fetch
+// fills, and only those it lacks are fetched.
+func (s *Store) TextCandidateRecords(ctx context.Context, user, name string, q search.TextQuery) ([]ports.MessageRecord, bool, error) {
+	return s.textCandidates(ctx, user, name, q, true)
+}
+
+// textCandidates returns the candidates' records, whole with full, else
+// holding their UIDs only.
+func (s *Store) textCandidates(ctx context.Context, user, name string, q search.TextQuery, full bool) ([]ports.MessageRecord, bool, error) {
 	if !ftsindex.Available() {
 		return nil, false, nil
 	}
 	match := ftsindex.Match(q)
 	for attempt := 0; ; attempt++ {
-		uids, pending, err := s.candidates(ctx, user, name, match)
+		recs, pending, err := s.candidates(ctx, user, name, match, full)
 		if err != nil {
 			return nil, false, err
 		}
 		if !pending || attempt > 0 {
-			return uids, true, nil
+			return recs, true, nil
 		}
 		indexed, err := s.indexPending(ctx, user, name)
 		if err != nil {
 			return nil, false, err
 		}
 		if !indexed {
-			return uids, true, nil
+			return recs, true, nil
 		}
 	}
 }
@@ -292,53 +327,126 @@ func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
 }
 
 // candidates runs the query; pending reports pending messages among the
-// candidates.
-func (s *Store) candidates(ctx context.Context, user, name, match string) ([]imap.UID, bool, error) {
+// candidates. With full, each record is whole (as Fetch returns it).
+func (s *Store) candidates(ctx context.Context, user, name, match string, full bool) ([]ports.MessageRecord, bool, error) {
 	const op = "search"
-	var uids []imap.UID
+	var recs []ports.MessageRecord
 	var pending bool
 	u, err := s.acquire(user)
 	if err != nil {
 		return nil, false, wrapErr(op, err)
 	}
 	defer s.release(u)
-	err = retryBusy(ctx, func() error {
-		uids, pending = uids[:0], false
-		rows, err := u.r.QueryContext(ctx, `WITH mb AS (SELECT id FROM mailboxes
+	query := `WITH mb AS (SELECT id FROM mailboxes
+			WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
+		SELECT uid, 0 FROM messages WHERE mailbox_id = (SELECT id FROM mb)
+			AND body_id IN (SELECT rowid FROM ` + textTable + ` WHERE ` + textTable + ` MATCH ?)
+		UNION
+		SELECT uid, 1 FROM search_pending WHERE mailbox_id = (SELECT id FROM mb)
+		UNION
+		SELECT 0, 0 WHERE NOT EXISTS (SELECT 1 FROM mb)
+		ORDER BY 1`
+	if full {
+		// A first row of UID 0 holds the mailbox's id (0 when it is
+		// missing) and UIDVALIDITY.
+		query = `WITH mb AS (SELECT id, uidvalidity FROM mailboxes
 				WHERE user_id = (SELECT id FROM users WHERE name = ?) AND name = ?)
-			SELECT uid, 0 FROM messages WHERE mailbox_id = (SELECT id FROM mb)
-				AND body_id IN (SELECT rowid FROM `+textTable+` WHERE `+textTable+` MATCH ?)
-			UNION
-			SELECT uid, 1 FROM search_pending WHERE mailbox_id = (SELECT id FROM mb)
-			UNION
-			SELECT 0, 0 WHERE NOT EXISTS (SELECT 1 FROM mb)
-			ORDER BY 1`, user, name, match)
+			SELECT uid, 0, modseq, flags, internaldate, zone, size, savedate, body_id FROM messages
+				WHERE mailbox_id = (SELECT id FROM mb)
+				AND body_id IN (SELECT rowid FROM ` + textTable + ` WHERE ` + textTable + ` MATCH ?)
+			UNION ALL
+			SELECT m.uid, 1, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, m.body_id
+				FROM search_pending p JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid
+				WHERE p.mailbox_id = (SELECT id FROM mb)
+			UNION ALL
+			SELECT 0, 0, coalesce((SELECT id FROM mb), 0), NULL, coalesce((SELECT uidvalidity FROM mb), 0), 0, 0, 0, 0
+			ORDER BY 1`
+	}
+	var box structureBox
+	var missing []imap.UID // records whose structure the cache lacks
+	err = retryBusy(ctx, func() error {
+		recs, pending, missing = recs[:0], false, missing[:0]
+		rows, err := u.r.QueryContext(ctx, query, user, name, match)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		var r ports.MessageRecord
+		var p bool
+		var flags sql.RawBytes
+		var uid, modseq, sec, zone, saved, bodyID int64
+		dest := []any{&uid, &p}
+		if full {
+			dest = append(dest, &modseq, &flags, &sec, &zone, &r.Size, &saved, &bodyID)
+		}
+		fp := flagParser{}
 		for rows.Next() {
-			var u imap.UID
-			var p bool
-			if err := rows.Scan(&u, &p); err != nil {
+			r = ports.MessageRecord{}
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			if n := len(uids); n > 0 && uids[n-1] == u {
+			if full && uid == 0 {
+				// The mailbox's row: its id (0 when it is missing) and
+				// UIDVALIDITY name the structure cache's box.
+				if modseq == 0 {
+					recs = append(recs, r)
+				}
+				box = structureBox{user: user, id: modseq, uidValidity: uint32(sec)}
+				continue
+			}
+			pending = pending || p
+			if n := len(recs); n > 0 && recs[n-1].UID == imap.UID(uid) {
 				continue // both found and pending
 			}
-			uids = append(uids, u)
-			pending = pending || p
+			r.UID = imap.UID(uid)
+			if full {
+				r.ModSeq = uint64(modseq)
+				if b, ok := s.structures.get(box, structureID{uid: r.UID, body: bodyID, size: r.Size}); ok {
+					r.Structure = b
+				} else {
+					missing = append(missing, r.UID)
+				}
+				if saved != 0 {
+					r.SaveDate = time.Unix(saved, 0)
+				}
+				r.Flags = fp.parse(flags)
+				r.InternalDate = dateOut(sec, zone)
+			}
+			recs = append(recs, r)
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return nil, false, wrapErr(op, err)
 	}
-	if len(uids) > 0 && uids[0] == 0 {
+	if len(recs) > 0 && recs[0].UID == 0 {
 		// UID 0 is never a message's: it says the mailbox is missing.
 		return nil, false, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
-	return uids, pending, nil
+	if full {
+		ownStructures(recs)
+	}
+	if len(missing) > 0 {
+		// Fetch reads them (and keeps them for the next search); a
+		// message it no longer finds was expunged meanwhile.
+		fetched, err := s.Fetch(ctx, user, name, missing)
+		if err != nil {
+			return nil, false, err
+		}
+		out := recs[:0]
+		for _, r := range recs {
+			if _, miss := slices.BinarySearch(missing, r.UID); miss {
+				i, ok := slices.BinarySearchFunc(fetched, r.UID, func(f ports.MessageRecord, u imap.UID) int { return cmp.Compare(f.UID, u) })
+				if !ok {
+					continue
+				}
+				r = fetched[i]
+			}
+			out = append(out, r)
+		}
+		recs = out
+	}
+	return recs, pending, nil
 }
 
 // buildBatch is how many bodies one transaction of BuildTextIndex indexes.
@@ -393,6 +501,11 @@ func (s *Store) BuildTextIndex(ctx context.Context, user string, rebuild bool, p
 	})
 	if err != nil {
 		return err
+	}
+	if len(ids) > 0 {
+		if err := s.mergeText(ctx, user, op, len(ids)); err != nil {
+			return err
+		}
 	}
 	// The user's messages whose body is now indexed are no longer
 	// pending.
