@@ -423,9 +423,8 @@ func (s *Store) candidates(ctx context.Context, user, name, match string, full b
 		// UID 0 is never a message's: it says the mailbox is missing.
 		return nil, false, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
-	if full {
-		ownStructures(recs)
-	}
+	// The records are read-only to the caller, as Fetch's are: the
+	// structures are the cache's own, which no one changes.
 	if len(missing) > 0 {
 		// Fetch reads them (and keeps them for the next search); a
 		// message it no longer finds was expunged meanwhile.
