@@ -237,54 +237,41 @@ func (c *changeSet) apply(x *index) {
 		clear(c.ents)
 	}
 	if len(c.ents) > 0 {
-		out := make([]entry, 0, len(x.msgs)+len(c.ents))
-		for _, e := range x.msgs {
-			n, ok := c.ents[e.uid]
-			if !ok {
-				out = append(out, e)
-				continue
-			}
-			delete(c.ents, e.uid)
-			if n != nil {
-				out = append(out, *n)
-			}
+		x.msgs = mergeChanges(x.msgs, c.ents, func(e *entry) imap.UID { return e.uid })
+		if !slices.IsSortedFunc(x.msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) }) {
+			slices.SortFunc(x.msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
 		}
-		sorted := true
-		for _, n := range c.ents {
-			if n == nil {
-				continue
-			}
-			if len(out) > 0 && out[len(out)-1].uid > n.uid {
-				sorted = false
-			}
-			out = append(out, *n)
-		}
-		if !sorted || !slices.IsSortedFunc(out, func(a, b entry) int { return cmpUID(a.uid, b.uid) }) {
-			slices.SortFunc(out, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
-		}
-		x.msgs = out
 	}
 	if len(c.tombs) > 0 {
-		out := make([]tomb, 0, len(x.tombs)+len(c.tombs))
-		for _, t := range x.tombs {
-			n, ok := c.tombs[t.uid]
-			if !ok {
-				out = append(out, t)
-				continue
-			}
-			delete(c.tombs, t.uid)
-			if n != nil {
-				out = append(out, *n)
-			}
-		}
-		for _, n := range c.tombs {
-			if n != nil {
-				out = append(out, *n)
-			}
-		}
-		x.tombs = out
+		x.tombs = mergeChanges(x.tombs, c.tombs, func(t *tomb) imap.UID { return t.uid })
 		sortTombs(x)
 	}
+}
+
+// mergeChanges returns a new list: old with each element that changes
+// names by UID replaced (or dropped, when its change is nil), then the
+// changes of UIDs old does not have, in no particular order. It empties
+// changes.
+func mergeChanges[T any](old []T, changes map[imap.UID]*T, uid func(*T) imap.UID) []T {
+	out := make([]T, 0, len(old)+len(changes))
+	for i := range old {
+		n, ok := changes[uid(&old[i])]
+		if !ok {
+			out = append(out, old[i])
+			continue
+		}
+		delete(changes, uid(&old[i]))
+		if n != nil {
+			out = append(out, *n)
+		}
+	}
+	for _, n := range changes {
+		if n != nil {
+			out = append(out, *n)
+		}
+	}
+	clear(changes)
+	return out
 }
 
 // appendsOnly reports whether the changes to messages only add some
