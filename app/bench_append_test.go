@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// BenchmarkAppendStore is BenchmarkAppend on each store: one durable
+// BenchmarkAppendStore measures, on each store, one durable
 // APPEND of a 4 KB message per iteration over one connection, as make
 // compare's APPEND row does.
 func BenchmarkAppendStore(b *testing.B) {

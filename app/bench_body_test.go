@@ -46,42 +46,29 @@ func newStoreServer(b *testing.B, kind string) (*benchServer, int64) {
 // messages over a socket, on each store; the MB/s figure is message
 // bytes sent.
 func BenchmarkFetchBody(b *testing.B) {
-	for _, kind := range []string{"sqlite", "maildir"} {
-		b.Run(kind, func(b *testing.B) {
-			s, total := newStoreServer(b, kind)
-			c := s.connect(b)
-			defer c.close()
-			c.cmd("l", "LOGIN alice secret")
-			c.cmd("s", "EXAMINE INBOX")
-			b.SetBytes(total)
-			b.ResetTimer()
-			cpu := cpuTime()
-			for i := 0; i < b.N; i++ {
-				if n := c.cmd("f", "FETCH 1:* BODY.PEEK[]"); n != bodyCount {
-					b.Fatalf("FETCH returned %d responses", n)
-				}
-			}
-			reportCPU(b, cpu)
-		})
-	}
+	benchFetchBody(b, (*benchServer).connect, "EXAMINE INBOX", "FETCH 1:* BODY.PEEK[]")
 }
 
 // BenchmarkFetchBodyTCP is BenchmarkFetchBody over a loopback TCP
 // connection wrapped as the master transport wraps it, the comparison's
 // setting (a socket pair reaches other kernel paths).
 func BenchmarkFetchBodyTCP(b *testing.B) {
+	benchFetchBody(b, (*benchServer).connectTCP, "SELECT INBOX", "FETCH 1:* BODY[]")
+}
+
+func benchFetchBody(b *testing.B, connect func(*benchServer, testing.TB) *rawClient, open, fetch string) {
 	for _, kind := range []string{"sqlite", "maildir"} {
 		b.Run(kind, func(b *testing.B) {
 			s, total := newStoreServer(b, kind)
-			c := s.connectTCP(b)
+			c := connect(s, b)
 			defer c.close()
 			c.cmd("l", "LOGIN alice secret")
-			c.cmd("s", "SELECT INBOX")
+			c.cmd("s", open)
 			b.SetBytes(total)
 			b.ResetTimer()
 			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
-				if n := c.cmd("f", "FETCH 1:* BODY[]"); n != bodyCount {
+				if n := c.cmd("f", fetch); n != bodyCount {
 					b.Fatalf("FETCH returned %d responses", n)
 				}
 			}

@@ -147,21 +147,6 @@ func benchMessage(i int, size int, word string) string {
 	return sb.String()
 }
 
-func BenchmarkAppend(b *testing.B) {
-	s := newBenchServer(b, b.TempDir())
-	c := s.connect(b)
-	defer c.close()
-	c.cmd("l", "LOGIN alice secret")
-	msg := benchMessage(1, 4096, "")
-	command := "APPEND INBOX (\\Seen) {" + strconv.Itoa(len(msg)) + "+}\r\n" + msg
-	b.SetBytes(int64(len(msg)))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		c.cmd("a", command)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
-}
-
 // bigMailbox is a 10,000-message INBOX prepared once per process; every
 // hundredth message holds the word "zanzibar".
 var (
