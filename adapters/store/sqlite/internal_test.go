@@ -132,15 +132,7 @@ func TestUIDRanges(t *testing.T) {
 // TestManyUIDs drives the span scan and the point queries of uidQuery
 // through Fetch, UpdateFlags, Copy and Expunge.
 func TestManyUIDs(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	if err := s.CreateMailbox(ctx, "u", "dest"); err != nil {
 		t.Fatal(err)
 	}
@@ -245,15 +237,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 // keywords, an import included (which leaves it unknown), so the limit
 // holds whichever way the keywords came.
 func TestKeywordBound(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	if err := s.ImportMailbox(ctx, "u", "old", 7, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -360,15 +344,7 @@ func TestDatabasesAreWAL(t *testing.T) {
 // without its own fsync on a write connection, which then goes back to
 // synchronous=FULL for the durable writes that follow on it.
 func TestLightWriteKeepsWritesDurable(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	u, err := s.acquire("u")
 	if err != nil {
 		t.Fatal(err)
@@ -390,15 +366,7 @@ func TestLightWriteKeepsWritesDurable(t *testing.T) {
 // TestOpenReadsEveryChunk reads bodies around the chunk size whole, in
 // pieces, across chunk boundaries and after Close.
 func TestOpenReadsEveryChunk(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	for _, size := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 3*chunkSize + 7} {
 		msg := make([]byte, size)
 		for i := range msg {
@@ -522,15 +490,7 @@ func TestMergeRecords(t *testing.T) {
 // with its body's size is an error, in the chunk Open reads with the
 // lookup as in one a later read loads, never bytes past the chunk's end.
 func TestOpenRefusesChunkOfWrongSize(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	for _, tc := range []struct {
 		size int
 		seq  int // the chunk cut short
@@ -570,15 +530,7 @@ func TestOpenRefusesChunkOfWrongSize(t *testing.T) {
 // rowids are reused): every read gives the message's own bytes or says it
 // was expunged, never another message's bytes.
 func TestOpenWhileExpunging(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	var mu sync.Mutex
 	bodies := map[imap.UID]string{}
 	appendOne := func(i int) imap.UID {
@@ -663,15 +615,7 @@ func TestOpenWhileExpunging(t *testing.T) {
 // and a new one takes its body's id (and its chunks' rowids), the read
 // says the message was expunged instead of giving the new one's bytes.
 func TestReadAfterExpungeAndReuse(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	s, ctx := userStore(t)
 	put := func(c string) imap.UID {
 		msg := strings.Repeat(c, 2*chunkSize)
 		res, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg), Structure: []byte("s")})
@@ -712,4 +656,20 @@ func TestReadAfterExpungeAndReuse(t *testing.T) {
 		}
 		b.Close()
 	}
+}
+
+// userStore opens a store in a temporary folder, closed when the test
+// ends, with user "u" made.
+func userStore(t *testing.T) (*Store, context.Context) {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	return s, ctx
 }
