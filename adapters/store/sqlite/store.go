@@ -219,22 +219,36 @@ func openDB(path string) (*db, error) {
 // schemaVersion; later opens only read the version, so many processes
 // starting together do not queue for the lock.
 func (d *db) init() error {
+	_, err := d.initText()
+	return err
+}
+
+// initText is init that also reports whether the database has the
+// full-text index's FTS5 table (ensureTextTable), read with the version
+// in one statement: a user's database is opened at every session.
+func (d *db) initText() (hasText bool, err error) {
 	ctx := context.Background()
 	var v int
-	err := retryBusy(ctx, func() error {
-		return d.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	err = retryBusy(ctx, func() error {
+		return d.r.QueryRowContext(ctx, `SELECT user_version,
+			EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?) FROM pragma_user_version`, textTable).Scan(&v, &hasText)
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: open: %w", err)
+		return false, fmt.Errorf("sqlite: open: %w", err)
 	}
 	if v == schemaVersion {
-		return nil
+		return hasText, nil
 	}
+	return false, d.upgradeFrom(ctx, v)
+}
+
+// upgradeFrom brings a database at version v to schemaVersion.
+func (d *db) upgradeFrom(ctx context.Context, v int) error {
 	if v > schemaVersion {
 		return fmt.Errorf("sqlite: open: database schema %d is newer than this program (%d)", v, schemaVersion)
 	}
 	// WAL mode is kept in the file; it cannot change inside a transaction.
-	err = retryBusy(ctx, func() error {
+	err := retryBusy(ctx, func() error {
 		var mode string
 		return d.w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
 	})

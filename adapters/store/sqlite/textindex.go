@@ -69,18 +69,11 @@ const textIndexMigration = `INSERT OR IGNORE INTO search_pending (mailbox_id, ui
 
 var _ ports.TextIndex = (*Store)(nil)
 
-// ensureTextTable creates the FTS5 table when this program has FTS5 and
-// the database does not have the table yet.
+// ensureTextTable creates the FTS5 table, if it is missing, when this
+// program has FTS5; the caller found it missing (initText).
 func (d *db) ensureTextTable(ctx context.Context) error {
 	if !ftsindex.Available() {
 		return nil
-	}
-	var n int
-	err := retryBusy(ctx, func() error {
-		return d.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = ?`, textTable).Scan(&n)
-	})
-	if err != nil || n > 0 {
-		return wrapErr("open", err)
 	}
 	return d.write(ctx, "open", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, ftsindex.CreateTable(textTable))

@@ -75,11 +75,11 @@ func (s *Store) acquire(user string) (*userDB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.init(); err != nil {
-		d.close()
-		return nil, err
+	hasText, err := d.initText()
+	if err == nil && !hasText {
+		err = d.ensureTextTable(context.Background())
 	}
-	if err := d.ensureTextTable(context.Background()); err != nil {
+	if err != nil {
 		d.close()
 		return nil, err
 	}
