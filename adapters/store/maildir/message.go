@@ -322,7 +322,7 @@ func (s *Store) fetch(ctx context.Context, user, name string, uids []imap.UID, m
 		blobs, missing = make([][]byte, len(pos)), missing[:0]
 		for k, i := range pos {
 			if e := &x.msgs[i]; e.slen > 0 {
-				b, ok := s.structures.get(box, blobID(e))
+				b, ok := s.structures.Get(box, blobID(e))
 				if !ok {
 					missing = append(missing, k)
 				}
@@ -361,7 +361,7 @@ func (s *Store) fetch(ctx context.Context, user, name string, uids []imap.UID, m
 					return nil, wrapErr(op, fmt.Errorf("structure of UID %d: %w", e.uid, err))
 				}
 			}
-			s.structures.put(box, blobID(e), b)
+			s.structures.Put(box, blobID(e), b)
 			blobs[k] = b
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/imapd-go/imapd/adapters/store/internal/blobcache"
 	"io"
 	"slices"
 	"strconv"
@@ -108,13 +109,7 @@ func (c *counts) status(ctx context.Context, tx *sql.Tx, user string, m mailbox)
 // is never rewritten. Each blob is still checked against the body row and
 // size the message row names. Only rows read in the caller's transaction
 // are answered from it, so an expunged message is never returned.
-type structures struct {
-	mu    sync.Mutex
-	box   structureBox
-	blobs map[structureID][]byte // nil values: a body without structure
-	bytes int
-	full  bool // a blob was left out for want of room
-}
+type structures = blobcache.Cache[structureBox, structureID]
 
 // structureBox names one mailbox for structures.
 type structureBox struct {
@@ -130,49 +125,15 @@ type structureID struct {
 	size int64
 }
 
-// maxStructureBytes bounds the blob bytes structures keeps: past it, it
-// keeps no more (a mailbox of 10,000 messages of 1.5 KB fits).
-const maxStructureBytes = 16 << 20
-
-// holds reports whether the cache is for box and holds some of its blobs,
-// with room for those it lacks: a mailbox too big for it is better read
-// with the join than with a query per blob left out.
-func (c *structures) holds(box structureBox) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.box == box && len(c.blobs) > 0 && !c.full
-}
-
-// get returns the blob kept for id in box; the caller must not change it.
-func (c *structures) get(box structureBox, id structureID) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.box != box {
-		return nil, false
-	}
-	b, ok := c.blobs[id]
-	return b, ok
-}
-
-// put keeps a copy of blob for id in box, in place of the blobs of any
-// other mailbox, and returns it; the caller must not change it. When the
-// cache is full, the copy is returned without being kept.
-func (c *structures) put(box structureBox, id structureID, blob []byte) []byte {
+// keepStructure keeps a copy of blob for id in box, and returns the copy;
+// the caller must not change it. A nil blob (a body without structure)
+// stays nil.
+func keepStructure(c *structures, box structureBox, id structureID, blob []byte) []byte {
 	if blob == nil {
 		return nil
 	}
 	b := append(make([]byte, 0, len(blob)), blob...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.box != box || c.blobs == nil {
-		c.box, c.blobs, c.bytes, c.full = box, make(map[structureID][]byte), 0, false
-	}
-	if c.bytes+len(b) <= maxStructureBytes {
-		c.blobs[id] = b
-		c.bytes += len(b)
-	} else {
-		c.full = true
-	}
+	c.Put(box, id, b)
 	return b
 }
 
@@ -598,7 +559,7 @@ func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mail
 		newer = " AND m.modseq > " + strconv.FormatUint(since, 10)
 	}
 	box := structureBox{user: user, id: m.id, uidValidity: m.uidValidity}
-	warm := s.structures.holds(box)
+	warm := s.structures.Holds(box)
 	p := flagParser{}
 	out := make([]ports.MessageRecord, 0, capacity)
 	// One set of scan targets for all rows, of types database/sql
@@ -631,14 +592,14 @@ func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mail
 		// Records hold the blobs the cache keeps (or a copy when it
 		// is full): read-only, never changed (ports.Store.Fetch).
 		if warm {
-			if b, ok := s.structures.get(box, id); ok {
+			if b, ok := s.structures.Get(box, id); ok {
 				r.Structure = b
 			} else {
 				missing = append(missing, len(out))
 				missingBodies = append(missingBodies, bodyID)
 			}
 		} else {
-			r.Structure = s.structures.put(box, id, structure)
+			r.Structure = keepStructure(&s.structures, box, id, structure)
 		}
 		if saved != 0 {
 			r.SaveDate = time.Unix(saved, 0)
@@ -663,7 +624,7 @@ func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mail
 				return nil, err
 			}
 			r := &out[at]
-			r.Structure = s.structures.put(box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
+			r.Structure = keepStructure(&s.structures, box, structureID{uid: r.UID, body: missingBodies[i], size: r.Size}, blob)
 		}
 	}
 	return out, nil

@@ -394,7 +394,7 @@ func (s *Store) candidates(ctx context.Context, user, name, match string, full b
 			r.UID = imap.UID(uid)
 			if full {
 				r.ModSeq = uint64(modseq)
-				if b, ok := s.structures.get(box, structureID{uid: r.UID, body: bodyID, size: r.Size}); ok {
+				if b, ok := s.structures.Get(box, structureID{uid: r.UID, body: bodyID, size: r.Size}); ok {
 					r.Structure = b
 				} else {
 					missing = append(missing, r.UID)
