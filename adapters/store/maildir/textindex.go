@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
@@ -92,6 +93,18 @@ func (d *textDB) gen(ctx context.Context) (int64, error) {
 	var g int64
 	err = st.QueryRowContext(ctx).Scan(&g)
 	return g, err
+}
+
+// forget sets aside what the process knew of the mailbox's documents,
+// under every UIDVALIDITY.
+func (d *textDB) forget(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.known {
+		if strings.HasPrefix(k, name+"\x00") {
+			delete(d.known, k)
+		}
+	}
 }
 
 // holds reports whether every message of metas was known to have its
@@ -296,7 +309,11 @@ func (s *Store) textCandidates(ctx context.Context, user, name string, q search.
 	return out, m, x, true, nil
 }
 
-// IndexMailbox indexes the mailbox's messages without a document.
+// IndexMailbox indexes the mailbox's messages without a document, and
+// drops the documents of messages it no longer holds: what this process
+// knew of the mailbox's documents is set aside first, since knowing that
+// every message has one (textDB.holds) says nothing of documents whose
+// message an EXPUNGE or MOVE took away since.
 func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
 	const op = "index"
 	if !ftsindex.Available() {
@@ -310,6 +327,7 @@ func (s *Store) IndexMailbox(ctx context.Context, user, name string) error {
 	if err != nil {
 		return wrapErr(op, err)
 	}
+	d.forget(name)
 	st, metas, missing, gen, err := s.textMissing(ctx, d, user, name)
 	if err != nil || missing == nil {
 		return err
