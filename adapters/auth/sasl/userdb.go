@@ -3,10 +3,6 @@ package sasl
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -15,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -52,10 +47,11 @@ var (
 type UserDB struct {
 	dir string
 
-	mu      sync.Mutex
-	stamp   fileStamp                // identity of the file the cache was read from
-	cache   map[string]entry         // name -> credentials
-	checked map[string]verifiedEntry // name -> a recent successful check
+	mu    sync.Mutex
+	stamp fileStamp        // identity of the file the cache was read from
+	cache map[string]entry // name -> credentials
+
+	logins *loginCache // recent successful password checks
 }
 
 // entry is what one line holds after "name:": the bcrypt hash, then, each
@@ -112,9 +108,22 @@ type fileStamp struct {
 }
 
 // Open returns the user database kept in configDir. Nothing is read until
-// it is used; a missing file is an empty database.
+// it is used; a missing file is an empty database. Successful password
+// checks are remembered for DefaultCacheTTL in this process's memory only;
+// OpenWithCache shares them between processes.
 func Open(configDir string) *UserDB {
-	return &UserDB{dir: configDir}
+	return &UserDB{dir: configDir, logins: newLoginCache(configDir, "", DefaultCacheTTL, nil)}
+}
+
+// OpenWithCache is Open with the login cache shared by every process of
+// configDir, in a folder of a tmpfs (see logincache.go and README.md);
+// changing a password or deleting a user removes the user's entry.
+func OpenWithCache(configDir string, o CacheOptions) *UserDB {
+	parent := o.Dir
+	if parent == "" {
+		parent = DefaultCacheDir
+	}
+	return &UserDB{dir: configDir, logins: newLoginCache(configDir, parent, o.TTL, o.Log)}
 }
 
 // Path is the password file's path.
@@ -203,8 +212,10 @@ func parsePasswd(path string, f *os.File) (map[string]entry, error) {
 }
 
 // update runs change on the current contents under the writers' lock and
-// replaces the file atomically with the result.
-func (db *UserDB) update(change func(users map[string]entry) error) error {
+// replaces the file atomically with the result; then the login cache
+// forgets user, whose entry no longer matches (a new user of an old name
+// has a new hash too, but no entry should outlive its user).
+func (db *UserDB) update(change func(users map[string]entry) error, user string) error {
 	lock, err := os.OpenFile(filepath.Join(db.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -235,7 +246,11 @@ func (db *UserDB) update(change func(users map[string]entry) error) error {
 	for _, n := range names {
 		buf.WriteString(n + ":" + users[n].String() + "\n")
 	}
-	return writeAtomic(db.dir, PasswdFile, buf.Bytes())
+	if err := writeAtomic(db.dir, PasswdFile, buf.Bytes()); err != nil {
+		return err
+	}
+	db.logins.forget(user)
+	return nil
 }
 
 func flock(f *os.File) error {
@@ -310,7 +325,7 @@ func (db *UserDB) Add(name, password string) error {
 		}
 		users[name] = h
 		return nil
-	})
+	}, name)
 }
 
 // SetPassword changes a user's password (its bcrypt hash and SCRAM keys,
@@ -327,7 +342,7 @@ func (db *UserDB) SetPassword(name, password string) error {
 		}
 		users[name] = h
 		return nil
-	})
+	}, name)
 }
 
 // Delete removes a user; an error wrapping imap.ErrNoUser if there is no
@@ -339,7 +354,7 @@ func (db *UserDB) Delete(name string) error {
 		}
 		delete(users, name)
 		return nil
-	})
+	}, name)
 }
 
 // List returns the user names, sorted.
@@ -385,70 +400,23 @@ func (db *UserDB) Verify(name, password string) error {
 		dummyOnce.Do(func() {
 			dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcryptCost)
 		})
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = compareHash(dummyHash, []byte(password))
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
-	if db.verified(name, e.hash, password) {
+	// A successful check is remembered (the login cache), never a failed
+	// one: a wrong password always costs bcrypt.
+	if db.logins.check(name, e.hash, password) {
 		return nil
 	}
-	if err := bcrypt.CompareHashAndPassword([]byte(e.hash), []byte(password)); err != nil {
+	if err := compareHash([]byte(e.hash), []byte(password)); err != nil {
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
-	db.remember(name, e.hash, password)
+	db.logins.remember(name, e.hash, password)
 	return nil
 }
 
-// A process under master serves many sessions, often of the same users; a
-// successful bcrypt check is remembered for verifiedTTL as a keyed hash
-// (never the password), so the next LOGIN costs microseconds, not the
-// tens of milliseconds bcrypt is meant to cost an attacker. A changed
-// password (another stored hash) never matches a remembered check.
-const verifiedTTL = 10 * time.Minute
-
-var (
-	verifyKeyOnce sync.Once
-	verifyKey     [32]byte
-)
-
-type verifiedEntry struct {
-	mac     [32]byte
-	expires time.Time
-}
-
-func verifiedMAC(name, hash, password string) [32]byte {
-	verifyKeyOnce.Do(func() { rand.Read(verifyKey[:]) })
-	m := hmac.New(sha256.New, verifyKey[:])
-	for _, s := range []string{name, hash, password} {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(s)))
-		m.Write(n[:])
-		m.Write([]byte(s))
-	}
-	var out [32]byte
-	copy(out[:], m.Sum(nil))
-	return out
-}
-
-func (db *UserDB) verified(name, hash, password string) bool {
-	db.mu.Lock()
-	v, ok := db.checked[name]
-	db.mu.Unlock()
-	if !ok || time.Now().After(v.expires) {
-		return false
-	}
-	mac := verifiedMAC(name, hash, password)
-	return hmac.Equal(mac[:], v.mac[:])
-}
-
-func (db *UserDB) remember(name, hash, password string) {
-	mac := verifiedMAC(name, hash, password)
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.checked == nil || len(db.checked) > 10000 {
-		db.checked = map[string]verifiedEntry{}
-	}
-	db.checked[name] = verifiedEntry{mac: mac, expires: time.Now().Add(verifiedTTL)}
-}
+// compareHash is bcrypt's check; tests count its calls.
+var compareHash = bcrypt.CompareHashAndPassword
 
 // ScramKeys returns name's SCRAM-SHA-256 keys; ok is false when there is no
 // such user or the user's line has no keys (it was written before they were
