@@ -302,6 +302,7 @@ func TestSettings(t *testing.T) {
 		Timeout: 32 * time.Minute, FailedLoginPause: 3 * time.Second,
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
+		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -314,7 +315,8 @@ func TestSettings(t *testing.T) {
 		"allowplaintext: yes\nsasl_mech_list: login plain\ntimeout: 45\nfailedloginpause: 1\n"+
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
 		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
-		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n")
+		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n"+
+		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -326,9 +328,39 @@ func TestSettings(t *testing.T) {
 		DebugCommand: "gdb %s %d", Debug: true, TLSServerCert: "/d/c.pem", TLSServerKey: "/k",
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
 		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
+		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)
+	}
+}
+
+func TestSettingsLoginCache(t *testing.T) {
+	tests := []struct {
+		text string
+		ttl  time.Duration
+		dir  string
+		err  string
+	}{
+		{text: "", ttl: 10 * time.Minute, dir: "/dev/shm"},
+		{text: "logincache_ttl: 30\n", ttl: 30 * time.Minute, dir: "/dev/shm"},
+		{text: "logincache_ttl: 1h30m\n", ttl: 90 * time.Minute, dir: "/dev/shm"},
+		{text: "logincache_ttl: 0\nlogincache_dir: {configdirectory}/shm\n", ttl: 0, dir: "/d/shm"},
+		{text: "logincache_ttl: -1\n", err: "/etc/imapd.conf:2: option logincache_ttl: must not be negative"},
+		{text: "logincache_ttl: soon\n", err: "/etc/imapd.conf:2: option logincache_ttl"},
+		{text: "logincache_dir: shm\n", err: "/etc/imapd.conf:2: option logincache_dir: must be an absolute path"},
+	}
+	for _, tt := range tests {
+		s, err := parse(t, tt.text).Settings()
+		if tt.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
+				t.Errorf("%q: err = %v, want prefix %q", tt.text, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || s.LoginCacheTTL != tt.ttl || s.LoginCacheDir != tt.dir {
+			t.Errorf("%q: %v %q %v, want %v %q", tt.text, s.LoginCacheTTL, s.LoginCacheDir, err, tt.ttl, tt.dir)
+		}
 	}
 }
 

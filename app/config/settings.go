@@ -49,6 +49,12 @@ type Settings struct {
 	TLSClientCAFile   string // tls_client_ca_file: verify client certificates (EXTERNAL)
 	TLSVersions       string // tls_versions (default "tls1_2 tls1_3")
 	TLSRequired       bool   // tls_required: no authentication before TLS
+	// LoginCacheDir is logincache_dir: the tmpfs folder that holds the
+	// login cache's folder (default /dev/shm).
+	LoginCacheDir string
+	// LoginCacheTTL is logincache_ttl: how long a successful password
+	// check is remembered (minutes; default 10m; 0 = not at all).
+	LoginCacheTTL time.Duration
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
@@ -161,7 +167,28 @@ func (c *Config) Settings() (*Settings, error) {
 	if s.MaxMessageSize, err = c.Size("maxmessagesize", 0); err != nil {
 		return nil, err
 	}
+	if err := s.loginCache(c); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// loginCache reads logincache_dir and logincache_ttl.
+func (s *Settings) loginCache(c *Config) error {
+	s.LoginCacheDir = c.String("logincache_dir", "/dev/shm")
+	if !filepath.IsAbs(s.LoginCacheDir) {
+		e, _ := c.lookup("logincache_dir")
+		return e.errorf("option logincache_dir: must be an absolute path")
+	}
+	var err error
+	if s.LoginCacheTTL, err = c.Duration("logincache_ttl", time.Minute, 10*time.Minute); err != nil {
+		return err
+	}
+	if s.LoginCacheTTL < 0 {
+		e, _ := c.lookup("logincache_ttl")
+		return e.errorf("option logincache_ttl: must not be negative")
+	}
+	return nil
 }
 
 // String describes the settings in one line, for debug logs.

@@ -21,9 +21,9 @@ func initServer(s *config.Settings, f wiring.Flags) (*app.Server, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	userDB := wiring.ProvideUserDB(s)
-	auth := wiring.ProvideAuth(s, userDB)
 	logger := wiring.ProvideLogger(s)
+	userDB := wiring.ProvideUserDB(s, logger)
+	auth := wiring.ProvideAuth(s, userDB)
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
 	presence := wiring.ProvidePresence(s, f)
 	server := wiring.ProvideServer(appOptions, store, auth, telemetry, logger, presence)

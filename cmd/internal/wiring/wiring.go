@@ -71,9 +71,11 @@ func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
 	}
 }
 
-// ProvideUserDB returns the password file in configdirectory.
-func ProvideUserDB(s *config.Settings) *sasl.UserDB {
-	return sasl.Open(s.ConfigDir)
+// ProvideUserDB returns the password file in configdirectory, with the
+// login cache shared by the processes of that configdirectory
+// (logincache_dir, logincache_ttl).
+func ProvideUserDB(s *config.Settings, log *slog.Logger) *sasl.UserDB {
+	return sasl.OpenWithCache(s.ConfigDir, sasl.CacheOptions{Dir: s.LoginCacheDir, TTL: s.LoginCacheTTL, Log: log})
 }
 
 // ProvideAuth returns the SASL mechanisms, the plaintext policy and the

@@ -89,7 +89,7 @@ func TestProvideOptions(t *testing.T) {
 
 func TestProvideAuth(t *testing.T) {
 	s := settings(t, "allowplaintext: no\nsasl_mech_list: LOGIN\nadmins: cyrus\n")
-	a := ProvideAuth(s, ProvideUserDB(s))
+	a := ProvideAuth(s, ProvideUserDB(s, nil))
 	if got := a.Mechanisms(ports.ConnInfo{SSF: 0}); len(got) != 0 {
 		t.Errorf("Mechanisms(0) = %q", got)
 	}
@@ -119,18 +119,18 @@ func TestProvideAuthSASLKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := settings(t, tt.conf)
-		if got := ProvideAuth(s, ProvideUserDB(s)).Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
+		if got := ProvideAuth(s, ProvideUserDB(s, nil)).Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q: Mechanisms(%d) = %q, want %q", tt.conf, tt.ssf, got, tt.want)
 		}
 	}
 	s := settings(t, "sasl_pwcheck_method: alwaystrue\n")
-	if u, err := ProvideAuth(s, ProvideUserDB(s)).CheckPassword(context.Background(), "anyone", "x"); err != nil || u != "anyone" {
+	if u, err := ProvideAuth(s, ProvideUserDB(s, nil)).CheckPassword(context.Background(), "anyone", "x"); err != nil || u != "anyone" {
 		t.Errorf("alwaystrue: %q %v", u, err)
 	}
 	// The saslauthd socket is the configured one: a missing socket is a
 	// fault naming it.
 	s = settings(t, "sasl_pwcheck_method: saslauthd\nsasl_saslauthd_path: /nonexistent/mux\n")
-	if _, err := ProvideAuth(s, ProvideUserDB(s)).CheckPassword(context.Background(), "bob", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/mux") {
+	if _, err := ProvideAuth(s, ProvideUserDB(s, nil)).CheckPassword(context.Background(), "bob", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/mux") {
 		t.Errorf("saslauthd path: %v", err)
 	}
 }
