@@ -70,6 +70,9 @@ func newProcessConfig(t testing.TB, extra []string) string {
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "store:") }) {
 		lines = append(lines, "store: "+e2eStore())
 	}
+	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "logincache_dir:") }) {
+		lines = append(lines, "logincache_dir: "+tmpfsDir(t)) // not /dev/shm itself: removed after the test
+	}
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
