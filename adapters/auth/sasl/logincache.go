@@ -135,7 +135,7 @@ func (c *loginCache) remember(name, hash, password string) {
 		} else if err != nil {
 			c.warnOnce("write", "login cache: cannot write an entry", "err", err)
 		} else {
-			c.maybeSweep(fd)
+			c.maybeSweep(fd, key)
 		}
 	})
 	if gone {
@@ -478,8 +478,10 @@ func (c *loginCache) writeEntry(dirfd int, key []byte, name, hash, password stri
 // maybeSweep removes expired entries, at most once per TTL (and at least
 // a minute apart) across all processes: the stamp file's modification
 // time tells when the last sweep began. Entries of users who stopped
-// logging in would otherwise stay in memory until the next boot.
-func (c *loginCache) maybeSweep(dirfd int) {
+// logging in would otherwise stay in memory until the next boot; so would
+// the folders of configdirectories that are gone, which sweepStale
+// removes.
+func (c *loginCache) maybeSweep(dirfd int, key []byte) {
 	now := c.now()
 	c.mu.Lock()
 	due := !now.Before(c.nextSweep)
@@ -504,6 +506,7 @@ func (c *loginCache) maybeSweep(dirfd int) {
 	unix.UtimesNanoAt(dirfd, sweepStamp, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
 	unix.Close(fd)
 	sweep(dirfd, now)
+	sweepStale(c.parent, dirName(key), now)
 }
 
 // sweep removes the entries that expired before now and temporary files
@@ -531,6 +534,44 @@ func sweep(dirfd int, now time.Time) {
 			unix.Unlinkat(dirfd, n, 0)
 		}
 	}
+}
+
+// staleAfter is how long a cache folder goes without a write before any
+// process of the same uid may remove it: every LOGIN that misses writes
+// in its folder, so one unused that long holds no live entry unless its
+// TTL is longer, and removing a live folder only costs one bcrypt check.
+const staleAfter = 24 * time.Hour
+
+// sweepStale removes the cache folders in parent, other than own, that
+// belong to the effective uid and were not written for staleAfter.
+func sweepStale(parent, own string, now time.Time) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, cacheDirPrefix) && n != own && e.IsDir() {
+			removeStale(filepath.Join(parent, n), now)
+		}
+	}
+}
+
+func removeStale(path string, now time.Time) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	d := os.NewFile(uintptr(fd), path)
+	defer d.Close()
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || int(st.Uid) != os.Geteuid() || now.Sub(time.Unix(st.Mtim.Unix())) < staleAfter {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		unix.Unlinkat(fd, n, 0) // files only: a folder inside stays, and so does this one
+	}
+	unix.Rmdir(path) // fails, harmlessly, if path is no longer this folder
 }
 
 // The in-process map, when the shared folder cannot be used: the MAC's key

@@ -501,3 +501,49 @@ func TestLoginCacheSweepAndRemovedFolder(t *testing.T) {
 	e.verify(a, "first", true, 1) // makes it again
 	e.verify(e.open(), "first", true, 0)
 }
+
+// The folders of configdirectories that are gone are removed after a day
+// without a write; others' folders, fresh ones and links are left alone.
+func TestLoginCacheSweepStale(t *testing.T) {
+	parent := t.TempDir()
+	now := time.Now()
+	old := now.Add(-staleAfter - time.Hour)
+	mk := func(name string, files ...string) string {
+		d := filepath.Join(parent, name)
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			os.WriteFile(filepath.Join(d, f), []byte("x"), 0o600)
+		}
+		os.Chtimes(d, old, old)
+		return d
+	}
+	stale := mk(cacheDirPrefix+"stale", "a", ".sweep", tmpPrefix+"b")
+	own := mk(cacheDirPrefix+"own", "a")
+	fresh := mk(cacheDirPrefix+"fresh", "a")
+	os.Chtimes(fresh, now, now)
+	other := mk("unrelated", "a")
+	target := mk("target", "a")
+	if err := os.Symlink(target, filepath.Join(parent, cacheDirPrefix+"link")); err != nil {
+		t.Fatal(err)
+	}
+	var foreign string
+	if os.Geteuid() == 0 {
+		uid, gid := nobody(t)
+		foreign = mk(cacheDirPrefix+"foreign", "a")
+		os.Chown(foreign, uid, gid)
+	}
+	sweepStale(parent, cacheDirPrefix+"own", now)
+	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale folder left: %v", err)
+	}
+	for _, d := range []string{own, fresh, other, target, foreign} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "a")); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+}
