@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -545,5 +546,28 @@ func TestLoginCacheSweepStale(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(d, "a")); err != nil {
 			t.Errorf("%s: %v", d, err)
 		}
+	}
+}
+
+// imapctl run as root removes the entry from the folder of an imapd that
+// runs as another user, with that user's key.
+func TestLoginCacheForgetAsRoot(t *testing.T) {
+	e := newCacheEnv(t)
+	e.verify(e.open(), "first", true, 1)
+	uid, gid := nobody(t)
+	entry := e.entry("ann")
+	for _, p := range []string{filepath.Join(e.configDir, KeyFile), e.dir(), entry} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.open().SetPassword("ann", "second"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(entry); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("entry left: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(e.configDir, KeyFile)); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(uid) {
+		t.Errorf("key replaced: %v", err)
 	}
 }
