@@ -571,3 +571,33 @@ func TestLoginCacheForgetAsRoot(t *testing.T) {
 		t.Errorf("key replaced: %v", err)
 	}
 }
+
+// Sessions of one process and of others check at once, while the folder
+// is removed under them: every right password passes, no wrong one does.
+func TestLoginCacheConcurrent(t *testing.T) {
+	e := newCacheEnv(t)
+	dbs := []*UserDB{e.open(), e.open()}
+	e.verify(dbs[0], "first", true, 1)
+	dir := e.dir()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db := dbs[i%2]
+			for j := range 30 {
+				pw := "first"
+				if j%7 == 3 {
+					pw = "wrong"
+				}
+				if err := db.Verify("ann", pw); (err == nil) != (pw == "first") {
+					t.Errorf("Verify(ann, %q) = %v", pw, err)
+				}
+				if i == 0 && j%10 == 5 {
+					os.RemoveAll(dir)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
