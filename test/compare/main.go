@@ -56,6 +56,7 @@ type options struct {
 	idleCap      int   // the most idle sessions asked of a server that runs a process per session
 	idleCyrus    int   // the most asked of Cyrus
 	idleWait     time.Duration
+	idleOnly     bool // the idle rows only
 }
 
 // columnNames are the -servers names of the columns.
@@ -105,7 +106,15 @@ func parseFlags() options {
 	flag.IntVar(&o.idleCap, "idle-max-procs", 1000, "the most idle sessions asked of a server with a process per session (ours single, Dovecot)")
 	flag.IntVar(&o.idleCyrus, "idle-cyrus", 100, "the most idle sessions asked of Cyrus")
 	flag.DurationVar(&o.idleWait, "idle-wait", 5*time.Second, "how long the wake-up check of the idle sessions waits for EXISTS")
+	flag.BoolVar(&o.idleOnly, "idle-only", false, "measure the idle sessions only (with -idle), without the single-connection table and the mixed load")
 	flag.Parse()
+	if o.idleOnly {
+		o.mixed = true // no single-connection table
+		if *idle == "" {
+			fmt.Fprintln(os.Stderr, "-idle-only wants -idle")
+			os.Exit(2)
+		}
+	}
 	switch *auth {
 	case "bcrypt":
 		o.bcrypt = true
@@ -406,6 +415,9 @@ func main() {
 
 	// The mixed load, one server at a time.
 	var mixed []*row
+	if o.idleOnly {
+		o.clients = nil
+	}
 	for _, n := range o.clients {
 		r := &row{name: fmt.Sprintf("mixed load, %d clients", n), unit: "cmd/s"}
 		for c, s := range servers {
@@ -561,7 +573,9 @@ func printTable(w *os.File, servers []*server, rows []*row, searches, notes []st
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
 		o.msgs, o.mb, o.seed, o.reps)
-	fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	if len(o.clients) > 0 {
+		fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	}
 	if o.bcrypt {
 		fmt.Fprintf(w, "Passwords: ours and Dovecot check the same bcrypt hashes (cost %d); Dovecot's auth cache is on; Cyrus takes any password (alwaystrue).\n", bcryptCost)
 	} else {
