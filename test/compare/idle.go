@@ -471,8 +471,8 @@ func idleRows(servers []*server, users []string, o options, notes *[]string, log
 					s.name, n, r.openTime.Round(time.Millisecond), r.procs, r.during.pss-r.before.pss, r.during.rss-r.before.rss, r.pss, r.rss,
 					r.woke, r.watched, o.idleWait, r.wakeMax.Round(time.Millisecond))
 				if r.woke < r.watched {
-					*notes = append(*notes, fmt.Sprintf("IDLE wake-up: %s, %d sessions: %d of the %d sessions on the hot mailbox saw no EXISTS within %s (the figure is the slowest of the others).",
-						s.name, n, r.watched-r.woke, r.watched, o.idleWait))
+					*notes = append(*notes, fmt.Sprintf("IDLE wake-up: %s, %d sessions: %d of the %d sessions on the hot mailbox saw no EXISTS within %s (-idle-wait, the figure shown); the others within %s.",
+						s.name, n, r.watched-r.woke, r.watched, o.idleWait, r.wakeMax.Round(time.Millisecond)))
 				}
 			}
 			start = waitProcs(s, start, 10*time.Second)
