@@ -402,19 +402,6 @@ func makeIdleMailboxes(s *server, users []string) error {
 	return <-errs
 }
 
-// waitProcs waits, up to patience, until the server has at most procs
-// processes (sessions closed, processes that served them gone).
-func waitProcs(s *server, procs int, patience time.Duration) int {
-	deadline := time.Now().Add(patience)
-	for {
-		m := memoryOf(s)
-		if m.procs <= procs || time.Now().After(deadline) {
-			return m.procs
-		}
-		time.Sleep(time.Second)
-	}
-}
-
 // idleRows measures the memory of idle sessions on each server, one
 // server and one count at a time, and returns the rows: PSS and RSS per
 // session, and the wake-up latency of the hot mailbox's sessions.
@@ -442,15 +429,6 @@ func idleRows(servers []*server, users []string, o options, notes *[]string, log
 			*notes = append(*notes, fmt.Sprintf("Idle memory: %s: creating the mailboxes: %v", s.name, err))
 			continue
 		}
-		// Processes left idle by earlier sessions (Dovecot's go at
-		// once; ours in single mode waits for another session, for
-		// ever without -T) take sessions without new memory: they are
-		// in the baseline, and the note says how many there were.
-		start := waitProcs(s, s.startProcs, 10*time.Second)
-		if start > s.startProcs && s.perSession {
-			*notes = append(*notes, fmt.Sprintf("Idle memory: %s had %d processes before the sessions, %d when it started: those left by earlier sessions are in the baseline.",
-				s.name, start, s.startProcs))
-		}
 		for _, n := range asked {
 			// Dovecot and Cyrus's per-session processes stay below the cap;
 			// ours in multi mode is stopped if it forks that many.
@@ -458,7 +436,16 @@ func idleRows(servers []*server, users []string, o options, notes *[]string, log
 			if !s.perSession {
 				maxProcs = o.idleCap + 100
 			}
-			log("idle sessions: %s: opening %d (%d processes now)", s.name, n, start)
+			// Each count on a server started again: processes left idle
+			// by earlier sessions (ours in single mode keeps them for
+			// further sessions) would take sessions without new memory,
+			// and memory freed by them would be reused.
+			if err := s.fresh(); err != nil {
+				*notes = append(*notes, fmt.Sprintf("Idle memory: %s, %d sessions: starting it again: %v", s.name, n, err))
+				break
+			}
+			time.Sleep(time.Second)
+			log("idle sessions: %s: opening %d (%d processes now)", s.name, n, memoryOf(s).procs)
 			r := idleRun(s, n, users, maxProcs, o.idleWait)
 			results[key{col, n}] = r
 			counts[n] = true
@@ -475,7 +462,6 @@ func idleRows(servers []*server, users []string, o options, notes *[]string, log
 						s.name, n, r.watched-r.woke, r.watched, o.idleWait, r.wakeMax.Round(time.Millisecond)))
 				}
 			}
-			start = waitProcs(s, start, 10*time.Second)
 		}
 	}
 	var ns []int

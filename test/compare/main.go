@@ -250,7 +250,7 @@ func main() {
 			continue
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); servers[col] = f() }()
+		go func() { defer wg.Done(); servers[col] = f(); servers[col].restart = f }()
 	}
 	wg.Wait()
 	stopAll := func() {

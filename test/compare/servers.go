@@ -36,6 +36,23 @@ type server struct {
 	perSession bool
 	cyrus      bool
 	startProcs int // its processes once it answered
+	// restart starts the server again on the same folders (the same
+	// mailboxes), at another address.
+	restart func() *server
+}
+
+// fresh stops s and starts it again in its place: a master with no
+// processes left from earlier measurements and no memory grown by them.
+func (s *server) fresh() error {
+	s.stop()
+	ns := s.restart()
+	ns.restart = s.restart
+	*s = *ns
+	if !s.up() {
+		return errors.New(s.absent)
+	}
+	s.startProcs = memoryOf(s).procs
+	return nil
 }
 
 // passwords are the users' password and, with -auth bcrypt, each user's
