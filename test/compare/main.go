@@ -571,8 +571,11 @@ func printTable(w *os.File, servers []*server, rows []*row, searches, notes []st
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
-		o.msgs, o.mb, o.seed, o.reps)
+	fmt.Fprintln(w)
+	if !o.mixed {
+		fmt.Fprintf(w, "%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
+			o.msgs, o.mb, o.seed, o.reps)
+	}
 	if len(o.clients) > 0 {
 		fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
 	}
