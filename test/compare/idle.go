@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -46,9 +45,25 @@ func countsFor(asked []int, limit int) []int {
 	return out
 }
 
-// idleCounts are the counts asked of a server that runs a process per
-// session when at most limit are.
-func idleCounts(asked []int, limit int) []int { return countsFor(asked, limit) }
+// firstError keeps the first of the errors of many goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
 
 // memUsage is the sum over a set of processes of their smaps_rollup.
 type memUsage struct {
@@ -189,14 +204,14 @@ func hotSessions(n, users int) int {
 
 // idleResult is one idle-memory run of one server.
 type idleResult struct {
-	n                  int
-	pss, rss           float64 // kB per session
-	procs              int     // the server's processes while the sessions were open
-	watched, woke      int     // sessions on the hot mailbox; those that saw EXISTS in time
-	wakeMax            time.Duration
-	err                error
-	before, during     memUsage
-	openTime, settleAt time.Duration
+	n              int
+	pss, rss       float64 // kB per session
+	procs          int     // the server's processes while the sessions were open
+	watched, woke  int     // sessions on the hot mailbox; those that saw EXISTS in time
+	wakeMax        time.Duration
+	err            error
+	before, during memUsage
+	openTime       time.Duration
 }
 
 // idleSession is one connection left in IDLE.
@@ -225,7 +240,7 @@ func idleRun(s *server, n int, users []string, maxProcs int, wait time.Duration)
 		}
 	}()
 	start := time.Now()
-	var stop atomic.Value // error
+	var stop firstError
 	guard := make(chan struct{})
 	go func() {
 		for {
@@ -235,17 +250,17 @@ func idleRun(s *server, n int, users []string, maxProcs int, wait time.Duration)
 			case <-time.After(500 * time.Millisecond):
 			}
 			if m := memoryOf(s); m.procs > maxProcs {
-				stop.CompareAndSwap(nil, fmt.Errorf("%w at %d processes: the server runs about a process per session", errGuard, m.procs))
+				stop.set(fmt.Errorf("%w at %d processes: the server runs about a process per session", errGuard, m.procs))
 			}
 			if avail := memAvailable(); avail >= 0 && avail < 2<<20 {
-				stop.CompareAndSwap(nil, fmt.Errorf("%w: less than 2 GB of memory left on the machine", errGuard))
+				stop.set(fmt.Errorf("%w: less than 2 GB of memory left on the machine", errGuard))
 			}
 		}
 	}()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i := range n {
-		if stop.Load() != nil {
+		if stop.get() != nil {
 			break
 		}
 		sem <- struct{}{}
@@ -253,13 +268,13 @@ func idleRun(s *server, n int, users []string, maxProcs int, wait time.Duration)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if stop.Load() != nil {
+			if stop.get() != nil {
 				return
 			}
 			u, m := placement(i, n, len(users))
 			cl, err := openIdle(s, users[u], idleMailboxes[m])
 			if err != nil {
-				stop.CompareAndSwap(nil, fmt.Errorf("session %d (%s %s): %w", i, users[u], idleMailboxes[m], err))
+				stop.set(fmt.Errorf("session %d (%s %s): %w", i, users[u], idleMailboxes[m], err))
 				return
 			}
 			sessions[i] = &idleSession{cl: cl, hot: u == 0 && m == 0}
@@ -267,8 +282,8 @@ func idleRun(s *server, n int, users []string, maxProcs int, wait time.Duration)
 	}
 	wg.Wait()
 	close(guard)
-	if e := stop.Load(); e != nil {
-		res.err = e.(error)
+	if err := stop.get(); err != nil {
+		res.err = err
 		return res
 	}
 	res.openTime = time.Since(start)

@@ -1,8 +1,9 @@
 // Command compare measures our imapd side by side with the reference
 // servers on this machine, on the same data and the same workloads, and
-// prints one table: ours on each store (sqlite, maildir), Cyrus imapd under
-// its own master, and Dovecot 2.3 unpacked from Debian's packages without
-// installing them. A server that cannot be started is shown as absent.
+// prints one table: ours on each store (sqlite, maildir), with a session
+// per process and in multi-session mode, Cyrus imapd under its own master,
+// and Dovecot 2.3 unpacked from Debian's packages without installing them.
+// A server that cannot be started is shown as absent.
 //
 // It runs as root (Cyrus's master starts as root; Dovecot runs in a mount
 // namespace of its own); `make compare` runs it. See README.md, "Reading
@@ -13,7 +14,9 @@
 // To look at one thing alone: -servers picks the columns that are started
 // (say -servers sqlite,maildir for ours only), -mixed-only skips the
 // single-connection table, and -cpu reports, for each mixed-load run, the
-// CPU time the server's processes and this load generator used.
+// CPU time the server's processes and this load generator used. -auth
+// plain makes passwords cost nothing (bcrypt by default). -idle 1000,10000
+// adds the memory of that many idle sessions (-idle-only: that alone).
 package main
 
 import (
@@ -226,7 +229,7 @@ func main() {
 	}
 	// Dovecot accepts as many sessions as the idle rows ask of it.
 	dovecotMax := 0
-	for _, n := range idleCounts(o.idle, o.idleCap) {
+	for _, n := range countsFor(o.idle, o.idleCap) {
 		dovecotMax = max(dovecotMax, n)
 	}
 

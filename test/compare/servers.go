@@ -395,7 +395,7 @@ func startDovecot(cache, dir string, users []string, pw passwords, sessions int)
 		s.absent = fmt.Sprintf("chown: %v %s", err, out)
 		return s
 	}
-	hash, scheme, cache := pw.hash, "{BLF-CRYPT}", "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nauth_cache_negative_ttl = 0\n" +
+	hash, scheme, cache := pw.hash, "{BLF-CRYPT}", "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nauth_cache_negative_ttl = 0\n"+
 		"auth_cache_verify_password_with_worker = yes\n"
 	if hash == nil {
 		hash, scheme, cache = map[string]string{}, "{PLAIN}", ""
