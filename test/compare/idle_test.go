@@ -125,6 +125,13 @@ func TestMixedGoals(t *testing.T) {
 	if m[1].goal != ">= 2x Dovecot, >= 1x own 10-client" {
 		t.Errorf("goal %q", m[1].goal)
 	}
+	// Without Dovecot the ratio cannot be told: the goal is not known.
+	m = rows()
+	m[1].values[colDovecot] = 0
+	mixedGoals(m, o)
+	if text, _, known := m[1].met(m[1], colSqlite); known || text != "n/a 0.95x own" {
+		t.Errorf("50 clients without Dovecot: %q, known %v", text, known)
+	}
 	o.bcrypt = false
 	m = rows()
 	mixedGoals(m, o)

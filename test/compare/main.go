@@ -44,6 +44,7 @@ type options struct {
 	perUser  int
 	clients  []int
 	duration time.Duration
+	warmup   time.Duration // the mixed load, untimed, before each timed run
 	prefork  int
 	cache    string
 	keep     bool
@@ -97,6 +98,7 @@ func parseFlags() options {
 	flag.IntVar(&o.perUser, "user-msgs", 10, "messages in each mixed-load user's INBOX beforehand")
 	flag.StringVar(&clients, "clients", "10,50", "client counts of the mixed load")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each mixed-load run")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "the mixed load runs this long untimed before each timed run (the processes started, the users' passwords checked once)")
 	flag.IntVar(&o.prefork, "prefork", 5, "prefork of the Cyrus-style masters")
 	flag.StringVar(&o.cache, "cache", "/tmp/imapd-compare", "where Dovecot's packages are unpacked and kept between runs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the servers' folders (printed) instead of removing them")
@@ -427,6 +429,9 @@ func main() {
 			if !s.up() {
 				continue
 			}
+			if o.warmup > 0 {
+				mixedLoad(s, loadUsers, small, n, o.warmup)
+			}
 			before := sampleCPU(s)
 			st := mixedLoad(s, loadUsers, small, n, o.duration)
 			r.values[c] = float64(st.commands.Load()) / o.duration.Seconds()
@@ -505,7 +510,7 @@ func allOf(checks []func(r *row, col int) (string, bool, bool)) func(r *row, col
 			all = all && ok
 			texts = append(texts, t)
 		}
-		return strings.Join(texts, " "), all && known, true
+		return strings.Join(texts, " "), all && known, known
 	}
 }
 
@@ -560,6 +565,8 @@ func printTable(w *os.File, servers []*server, rows []*row, searches, notes []st
 				}
 				text, ok, known := r.met(r, c)
 				switch {
+				case !known && text != "":
+					parts = append(parts, "n/a "+text)
 				case !known:
 					parts = append(parts, "n/a")
 				case ok:
