@@ -473,8 +473,12 @@ func idleRows(servers []*server, users []string, o options, notes *[]string, log
 					s.name, n, r.openTime.Round(time.Millisecond), r.procs, r.during.pss-r.before.pss, r.during.rss-r.before.rss, r.pss, r.rss,
 					r.woke, r.watched, o.idleWait, r.wakeMax.Round(time.Millisecond))
 				if r.woke < r.watched {
-					*notes = append(*notes, fmt.Sprintf("IDLE wake-up: %s, %d sessions: %d of the %d sessions on the hot mailbox saw no EXISTS within %s (-idle-wait, the figure shown); the others within %s.",
-						s.name, n, r.watched-r.woke, r.watched, o.idleWait, r.wakeMax.Round(time.Millisecond)))
+					others := ""
+					if r.woke > 0 {
+						others = fmt.Sprintf("; the others within %s", r.wakeMax.Round(time.Millisecond))
+					}
+					*notes = append(*notes, fmt.Sprintf("IDLE wake-up: %s, %d sessions: %d of the %d sessions on the hot mailbox saw no EXISTS within %s (-idle-wait, the figure shown)%s.",
+						s.name, n, r.watched-r.woke, r.watched, o.idleWait, others))
 				}
 			}
 		}
