@@ -1,8 +1,9 @@
 // Command compare measures our imapd side by side with the reference
 // servers on this machine, on the same data and the same workloads, and
-// prints one table: ours on each store (sqlite, maildir), Cyrus imapd under
-// its own master, and Dovecot 2.3 unpacked from Debian's packages without
-// installing them. A server that cannot be started is shown as absent.
+// prints one table: ours on each store (sqlite, maildir), with a session
+// per process and in multi-session mode, Cyrus imapd under its own master,
+// and Dovecot 2.3 unpacked from Debian's packages without installing them.
+// A server that cannot be started is shown as absent.
 //
 // It runs as root (Cyrus's master starts as root; Dovecot runs in a mount
 // namespace of its own); `make compare` runs it. See README.md, "Reading
@@ -13,7 +14,9 @@
 // To look at one thing alone: -servers picks the columns that are started
 // (say -servers sqlite,maildir for ours only), -mixed-only skips the
 // single-connection table, and -cpu reports, for each mixed-load run, the
-// CPU time the server's processes and this load generator used.
+// CPU time the server's processes and this load generator used. -auth
+// plain makes passwords cost nothing (bcrypt by default). -idle 1000,10000
+// adds the memory of that many idle sessions (-idle-only: that alone).
 package main
 
 import (
@@ -41,6 +44,7 @@ type options struct {
 	perUser  int
 	clients  []int
 	duration time.Duration
+	warmup   time.Duration // the mixed load, untimed, before each timed run
 	prefork  int
 	cache    string
 	keep     bool
@@ -48,10 +52,40 @@ type options struct {
 	servers  [ncols]bool
 	mixed    bool // the mixed load only
 	cpu      bool // report the CPU time of each mixed-load run
+	// bcrypt: the load users have bcrypt hashes (at our DefaultCost) on
+	// ours and Dovecot; otherwise passwords cost nothing anywhere.
+	bcrypt       bool
+	multiPrefork int   // prefork of ours in multi-session mode
+	idle         []int // session counts of the idle-memory rows; none: not measured
+	idleCap      int   // the most idle sessions asked of a server that runs a process per session
+	idleCyrus    int   // the most asked of Cyrus
+	idleWait     time.Duration
+	idleOnly     bool // the idle rows only
 }
 
 // columnNames are the -servers names of the columns.
-var columnNames = [ncols]string{colSqlite: "sqlite", colMaildir: "maildir", colCyrus: "cyrus", colDovecot: "dovecot"}
+var columnNames = [ncols]string{colSqlite: "sqlite", colMaildir: "maildir", colMultiSqlite: "multi-sqlite",
+	colMultiMaildir: "multi-maildir", colCyrus: "cyrus", colDovecot: "dovecot"}
+
+// columnHeads are the columns' titles in the table.
+var columnHeads = [ncols]string{colSqlite: "ours sqlite", colMaildir: "ours maildir", colMultiSqlite: "ours-multi sqlite",
+	colMultiMaildir: "ours-multi maildir", colCyrus: "Cyrus", colDovecot: "Dovecot"}
+
+// oursCols are the columns of our imapd, the ones goals apply to.
+var oursCols = []int{colSqlite, colMaildir, colMultiSqlite, colMultiMaildir}
+
+// parseCounts reads "10,50" into positive counts.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, c := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want positive counts separated by commas", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
 
 func parseFlags() options {
 	var o options
@@ -64,13 +98,44 @@ func parseFlags() options {
 	flag.IntVar(&o.perUser, "user-msgs", 10, "messages in each mixed-load user's INBOX beforehand")
 	flag.StringVar(&clients, "clients", "10,50", "client counts of the mixed load")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each mixed-load run")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "the mixed load runs this long untimed before each timed run (the processes started, the users' passwords checked once)")
 	flag.IntVar(&o.prefork, "prefork", 5, "prefork of the Cyrus-style masters")
 	flag.StringVar(&o.cache, "cache", "/tmp/imapd-compare", "where Dovecot's packages are unpacked and kept between runs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the servers' folders (printed) instead of removing them")
 	flag.StringVar(&servers, "servers", strings.Join(columnNames[:], ","), "the servers to start, separated by commas (the others show as absent)")
 	flag.BoolVar(&o.mixed, "mixed-only", false, "run the mixed load only, without the single-connection table")
 	flag.BoolVar(&o.cpu, "cpu", false, "after each mixed-load run, print the CPU time used by the server's processes, by this program and by the whole machine")
+	auth := flag.String("auth", "bcrypt", "passwords: bcrypt (ours and Dovecot check the same bcrypt hashes, Dovecot with its auth cache; Cyrus alwaystrue) or plain (no password costs anything: alwaystrue, Dovecot {PLAIN})")
+	flag.IntVar(&o.multiPrefork, "multi-prefork", 1, "prefork of ours in multi-session mode (multi-sqlite, multi-maildir)")
+	idle := flag.String("idle", "", "measure the memory of this many idle sessions (LOGIN, SELECT, IDLE), e.g. 1000,10000; empty: not measured")
+	flag.IntVar(&o.idleCap, "idle-max-procs", 1000, "the most idle sessions asked of a server with a process per session (ours single, Dovecot)")
+	flag.IntVar(&o.idleCyrus, "idle-cyrus", 100, "the most idle sessions asked of Cyrus")
+	flag.DurationVar(&o.idleWait, "idle-wait", 5*time.Second, "how long the wake-up check of the idle sessions waits for EXISTS")
+	flag.BoolVar(&o.idleOnly, "idle-only", false, "measure the idle sessions only (with -idle), without the single-connection table and the mixed load")
 	flag.Parse()
+	if o.idleOnly {
+		o.mixed = true // no single-connection table
+		if *idle == "" {
+			fmt.Fprintln(os.Stderr, "-idle-only wants -idle")
+			os.Exit(2)
+		}
+	}
+	switch *auth {
+	case "bcrypt":
+		o.bcrypt = true
+	case "plain":
+	default:
+		fmt.Fprintf(os.Stderr, "-auth %q: want bcrypt or plain\n", *auth)
+		os.Exit(2)
+	}
+	if *idle != "" {
+		n, err := parseCounts(*idle)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "-idle %v\n", err)
+			os.Exit(2)
+		}
+		o.idle = n
+	}
 	for _, name := range strings.Split(servers, ",") {
 		i := slices.Index(columnNames[:], strings.TrimSpace(name))
 		if i < 0 {
@@ -79,14 +144,12 @@ func parseFlags() options {
 		}
 		o.servers[i] = true
 	}
-	for _, c := range strings.Split(clients, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n <= 0 {
-			fmt.Fprintf(os.Stderr, "-clients %q: want counts separated by commas\n", clients)
-			os.Exit(2)
-		}
-		o.clients = append(o.clients, n)
+	n, err := parseCounts(clients)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "-clients %v\n", err)
+		os.Exit(2)
 	}
+	o.clients = n
 	return o
 }
 
@@ -94,6 +157,8 @@ func parseFlags() options {
 const (
 	colSqlite = iota
 	colMaildir
+	colMultiSqlite
+	colMultiMaildir
 	colCyrus
 	colDovecot
 	ncols
@@ -103,16 +168,34 @@ const (
 type row struct {
 	name, unit string
 	values     [ncols]float64
+	lower      bool // lower is better
 	goal       string
-	// met reports, per store of ours, whether the goal is met; nil: no goal.
-	met func(r *row, col int) (float64, bool, bool)
+	// met reports, per column of ours, whether the goal is met, with the
+	// figure that says so; known is false when it cannot be told; nil: no goal.
+	met func(r *row, col int) (text string, ok, known bool)
 	// same marks a row whose figure bounds every server alike.
 	same bool
+}
+
+// ratioGoal is a goal of ours over another column (Dovecot) of at least x.
+func ratioGoal(of int, x float64) func(r *row, col int) (string, bool, bool) {
+	return func(r *row, col int) (string, bool, bool) {
+		if r.values[of] == 0 || r.values[col] == 0 {
+			return "", false, false
+		}
+		v := r.values[col] / r.values[of]
+		return fmt.Sprintf("%.2fx", v), v >= x, true
+	}
 }
 
 func main() {
 	o := parseFlags()
 	log := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "compare: "+format+"\n", args...) }
+	// Many idle sessions take as many descriptors here: the soft limit
+	// goes up to the hard one in this process only (and its children).
+	if err := raiseFileLimit(); err != nil {
+		log("raising the file limit: %v", err)
+	}
 	root, err := repoRoot()
 	if err != nil {
 		log("%v", err)
@@ -137,22 +220,42 @@ func main() {
 		loadUsers = append(loadUsers, fmt.Sprintf("load%d", i))
 	}
 	users = append(users, loadUsers...)
+	pw := passwords{pass: "secret"}
+	if o.bcrypt {
+		start := time.Now()
+		if pw.hash, err = bcryptHashes(users, pw.pass); err != nil {
+			log("%v", err)
+			os.Exit(1)
+		}
+		log("bcrypt hashes (cost %d) of %d users made in %s", bcryptCost, len(users), time.Since(start).Round(time.Millisecond))
+	}
+	// Dovecot accepts as many sessions as the idle rows ask of it.
+	dovecotMax := 0
+	for _, n := range countsFor(o.idle, o.idleCap) {
+		dovecotMax = max(dovecotMax, n)
+	}
 
 	log("starting the servers")
 	servers := make([]*server, ncols)
 	var wg sync.WaitGroup
 	for col, f := range []func() *server{
-		func() *server { return startOurs(bin, filepath.Join(tmp, "sqlite"), "sqlite", o.prefork) },
-		func() *server { return startOurs(bin, filepath.Join(tmp, "maildir"), "maildir", o.prefork) },
+		func() *server { return startOurs(bin, filepath.Join(tmp, "sqlite"), "sqlite", false, o.prefork, pw) },
+		func() *server { return startOurs(bin, filepath.Join(tmp, "maildir"), "maildir", false, o.prefork, pw) },
+		func() *server {
+			return startOurs(bin, filepath.Join(tmp, "multi-sqlite"), "sqlite", true, o.multiPrefork, pw)
+		},
+		func() *server {
+			return startOurs(bin, filepath.Join(tmp, "multi-maildir"), "maildir", true, o.multiPrefork, pw)
+		},
 		func() *server { return startCyrus(filepath.Join(tmp, "cyrus"), o.prefork) },
-		func() *server { return startDovecot(o.cache, filepath.Join(tmp, "dovecot"), users) },
+		func() *server { return startDovecot(o.cache, filepath.Join(tmp, "dovecot"), users, pw, dovecotMax) },
 	} {
 		if !o.servers[col] {
 			servers[col] = &server{name: columnNames[col], absent: "not asked for (-servers)"}
 			continue
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); servers[col] = f() }()
+		go func() { defer wg.Done(); servers[col] = f(); servers[col].restart = f }()
 	}
 	wg.Wait()
 	stopAll := func() {
@@ -176,6 +279,7 @@ func main() {
 	defer stopAll()
 	for _, s := range servers {
 		if s.up() {
+			s.startProcs = memoryOf(s).procs
 			log("%s: listening on %s", s.name, s.addr)
 		} else {
 			log("%s: absent: %s", s.name, s.absent)
@@ -238,7 +342,7 @@ func main() {
 	ps := probes(msgs, o.appends)
 	sessions := make([]*session, ncols)
 	for c, s := range servers {
-		if !s.up() {
+		if !s.up() || o.mixed {
 			continue
 		}
 		ss, err := openSession(s)
@@ -286,14 +390,7 @@ func main() {
 		}
 		if p.goal > 0 {
 			r.goal = fmt.Sprintf(">= %gx Dovecot", p.goal)
-			goal := p.goal
-			r.met = func(r *row, col int) (float64, bool, bool) {
-				if r.values[colDovecot] == 0 || r.values[col] == 0 {
-					return 0, false, false
-				}
-				x := r.values[col] / r.values[colDovecot]
-				return x, x >= goal, true
-			}
+			r.met = ratioGoal(colDovecot, p.goal)
 		}
 		rows = append(rows, r)
 	}
@@ -323,11 +420,17 @@ func main() {
 
 	// The mixed load, one server at a time.
 	var mixed []*row
+	if o.idleOnly {
+		o.clients = nil
+	}
 	for _, n := range o.clients {
 		r := &row{name: fmt.Sprintf("mixed load, %d clients", n), unit: "cmd/s"}
 		for c, s := range servers {
 			if !s.up() {
 				continue
+			}
+			if o.warmup > 0 {
+				mixedLoad(s, loadUsers, small, n, o.warmup)
 			}
 			before := sampleCPU(s)
 			st := mixedLoad(s, loadUsers, small, n, o.duration)
@@ -341,41 +444,108 @@ func main() {
 		mixed = append(mixed, r)
 		rows = append(rows, r)
 	}
-	// The goal of the load: 50 clients get at least 1.8 times what 10 get.
+	mixedGoals(mixed, o)
+
+	// Memory of idle sessions, one server and one count at a time.
+	var notes []string
+	if len(o.idle) > 0 {
+		rows = append(rows, idleRows(servers, loadUsers, o, &notes, log)...)
+	}
+
+	printTable(os.Stdout, servers, rows, searches, notes, o)
+}
+
+// mixedGoals sets the goals of the mixed-load rows. With bcrypt passwords
+// (issue 10): every count at least 2x Dovecot, and 50 clients not below
+// our own 10 clients. With plain passwords (the earlier goal): 50 clients
+// at least 1.8x our own 10 clients.
+func mixedGoals(mixed []*row, o options) {
 	var r10 *row
 	for i, n := range o.clients {
 		if n == 10 {
 			r10 = mixed[i]
 		}
 	}
+	own := 1.8
+	if o.bcrypt {
+		own = 1.0
+	}
 	for i, n := range o.clients {
+		r := mixed[i]
+		var parts []string
+		var checks []func(r *row, col int) (string, bool, bool)
+		if o.bcrypt {
+			parts = append(parts, ">= 2x Dovecot")
+			checks = append(checks, ratioGoal(colDovecot, 2))
+		}
 		if n == 50 && r10 != nil {
-			mixed[i].goal = ">= 1.8x own 10-client"
-			mixed[i].met = func(r *row, col int) (float64, bool, bool) {
+			parts = append(parts, fmt.Sprintf(">= %gx own 10-client", own))
+			checks = append(checks, func(r *row, col int) (string, bool, bool) {
 				if r10.values[col] == 0 || r.values[col] == 0 {
-					return 0, false, false
+					return "", false, false
 				}
 				x := r.values[col] / r10.values[col]
-				return x, x >= 1.8, true
-			}
+				return fmt.Sprintf("%.2fx own", x), x >= own, true
+			})
 		}
+		if len(checks) == 0 {
+			continue
+		}
+		r.goal = strings.Join(parts, ", ")
+		r.met = allOf(checks)
 	}
+}
 
-	printTable(os.Stdout, servers, rows, searches, o)
+// allOf meets a goal when every check does; its text is theirs together.
+func allOf(checks []func(r *row, col int) (string, bool, bool)) func(r *row, col int) (string, bool, bool) {
+	return func(r *row, col int) (string, bool, bool) {
+		var texts []string
+		all, known := true, true
+		for _, c := range checks {
+			t, ok, k := c(r, col)
+			if !k {
+				known = false
+				t = "n/a"
+			}
+			all = all && ok
+			texts = append(texts, t)
+		}
+		return strings.Join(texts, " "), all && known, known
+	}
 }
 
 // printTable writes the one table.
-func printTable(w *os.File, servers []*server, rows []*row, searches []string, o options) {
+func printTable(w *os.File, servers []*server, rows []*row, searches, notes []string, o options) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	head := []string{"measurement", "unit", "better", "ours sqlite", "ours maildir", "Cyrus", "Dovecot",
-		"sqlite/Dovecot", "maildir/Dovecot", "sqlite/Cyrus", "maildir/Cyrus", "goal", "met (sqlite, maildir)"}
+	head := []string{"measurement", "unit", "better"}
+	head = append(head, columnHeads[:]...)
+	// Ratios of ours over Dovecot and Cyrus, where both ran.
+	var pairs [][2]int
+	for _, ref := range []int{colDovecot, colCyrus} {
+		for _, c := range oursCols {
+			if servers[c].up() && servers[ref].up() {
+				pairs = append(pairs, [2]int{c, ref})
+				head = append(head, columnNames[c]+"/"+columnHeads[ref])
+			}
+		}
+	}
+	var metCols []string
+	for _, c := range oursCols {
+		if servers[c].up() {
+			metCols = append(metCols, columnNames[c])
+		}
+	}
+	head = append(head, "goal", "met ("+strings.Join(metCols, ", ")+")")
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for _, r := range rows {
 		cells := []string{r.name, r.unit, "higher"}
+		if r.lower {
+			cells[2] = "lower"
+		}
 		for c := range ncols {
 			cells = append(cells, figure(r.values[c], servers[c].up() || r.same))
 		}
-		for _, pair := range [][2]int{{colSqlite, colDovecot}, {colMaildir, colDovecot}, {colSqlite, colCyrus}, {colMaildir, colCyrus}} {
+		for _, pair := range pairs {
 			if r.same || r.values[pair[0]] == 0 || r.values[pair[1]] == 0 {
 				cells = append(cells, "")
 			} else {
@@ -389,15 +559,20 @@ func printTable(w *os.File, servers []*server, rows []*row, searches []string, o
 		met := ""
 		if r.met != nil {
 			var parts []string
-			for _, c := range []int{colSqlite, colMaildir} {
-				x, ok, known := r.met(r, c)
+			for _, c := range oursCols {
+				if !servers[c].up() {
+					continue
+				}
+				text, ok, known := r.met(r, c)
 				switch {
+				case !known && text != "":
+					parts = append(parts, "n/a "+text)
 				case !known:
 					parts = append(parts, "n/a")
 				case ok:
-					parts = append(parts, fmt.Sprintf("yes %.2fx", x))
+					parts = append(parts, "yes "+text)
 				default:
-					parts = append(parts, fmt.Sprintf("no %.2fx", x))
+					parts = append(parts, "no "+text)
 				}
 			}
 			met = strings.Join(parts, ", ")
@@ -406,13 +581,33 @@ func printTable(w *os.File, servers []*server, rows []*row, searches []string, o
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
-		o.msgs, o.mb, o.seed, o.reps)
-	fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	fmt.Fprintln(w)
+	if !o.mixed {
+		fmt.Fprintf(w, "%d messages, %.1f MB, generated with seed %d. Single connection: median of %d repetitions, servers interleaved.\n",
+			o.msgs, o.mb, o.seed, o.reps)
+	}
+	if len(o.clients) > 0 {
+		fmt.Fprintf(w, "Mixed load: %s per run, one server at a time, %d users with %d messages each beforehand.\n", o.duration, o.users, o.perUser)
+	}
+	if o.bcrypt {
+		fmt.Fprintf(w, "Passwords: ours and Dovecot check the same bcrypt hashes (cost %d); Dovecot's auth cache is on; Cyrus takes any password (alwaystrue).\n", bcryptCost)
+	} else {
+		fmt.Fprintln(w, "Passwords cost nothing: alwaystrue on ours and Cyrus, a {PLAIN} passwd-file on Dovecot (-auth plain).")
+	}
+	fmt.Fprintf(w, "Ours: a session per process under our master (prefork %d); ours-multi: multisession: yes, -U 100000, prefork %d.\n", o.prefork, o.multiPrefork)
 	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back on every server: ours fsyncs, Dovecot has mail_fsync = always,\n"+
 		"and Cyrus, by default, fsyncs the message file, cyrus.cache and cyrus.index before its OK.")
-	fmt.Fprintln(w, "Every figure is a rate: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
-	fmt.Fprintf(w, "Messages found (one number: the same on every server): %s.\n", strings.Join(searches, "; "))
+	fmt.Fprintln(w, "Rates: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
+	if len(o.idle) > 0 {
+		fmt.Fprintln(w, "Idle memory: lower is better (a ratio below 1 means ours uses less); the figure is the growth of the sum over the server's\n"+
+			"processes of smaps_rollup's Pss or Rss, from before the sessions to while they are all in IDLE, divided by the sessions.")
+	}
+	if !o.mixed {
+		fmt.Fprintf(w, "Messages found (one number: the same on every server): %s.\n", strings.Join(searches, "; "))
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
 	for _, s := range servers {
 		if !s.up() {
 			fmt.Fprintf(w, "absent: %s: %s\n", s.name, s.absent)

@@ -8,9 +8,16 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
 )
 
 // server is one IMAP server under measurement; addr is empty when it
@@ -24,6 +31,80 @@ type server struct {
 	logs   string        // where its logs go, for the report of a failure
 	// Users the measurements log in as, with their password.
 	pass string
+	// perSession: the server runs a process per session (ours in single
+	// mode, Cyrus, Dovecot's imap), which bounds the idle sessions asked.
+	perSession bool
+	cyrus      bool
+	startProcs int // its processes once it answered
+	// restart starts the server again on the same folders (the same
+	// mailboxes), at another address.
+	restart func() *server
+}
+
+// fresh stops s and starts it again in its place: a master with no
+// processes left from earlier measurements and no memory grown by them.
+func (s *server) fresh() error {
+	s.stop()
+	ns := s.restart()
+	ns.restart = s.restart
+	*s = *ns
+	if !s.up() {
+		return errors.New(s.absent)
+	}
+	s.startProcs = memoryOf(s).procs
+	return nil
+}
+
+// passwords are the users' password and, with -auth bcrypt, each user's
+// bcrypt hash of it (nil: passwords cost nothing).
+type passwords struct {
+	pass string
+	hash map[string]string
+}
+
+// bcryptCost is the work factor of the hashes: our user database's default.
+const bcryptCost = sasl.DefaultCost
+
+// bcryptHashes hashes pass for each user (a salt of its own each), on
+// every core.
+func bcryptHashes(users []string, pass string) (map[string]string, error) {
+	out := make(map[string]string, len(users))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var first error
+	sem := make(chan struct{}, runtime.NumCPU())
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			h, err := bcrypt.GenerateFromPassword([]byte(pass), bcryptCost)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			out[u] = string(h)
+		}()
+	}
+	wg.Wait()
+	return out, first
+}
+
+// passwdLines is a passwd file with one "user:<prefix><hash><suffix>"
+// line per user, in a fixed order.
+func passwdLines(hash map[string]string, prefix, suffix func(user string) string) string {
+	users := make([]string, 0, len(hash))
+	for u := range hash {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	var b strings.Builder
+	for _, u := range users {
+		fmt.Fprintf(&b, "%s:%s%s%s\n", u, prefix(u), hash[u], suffix(u))
+	}
+	return b.String()
 }
 
 func (s *server) up() bool { return s.addr != "" }
@@ -99,11 +180,18 @@ func buildOurs(root, bin string) error {
 	return nil
 }
 
-// startOurs runs our imapd with store under our own master, in dir.
-// Passwords are checked by alwaystrue, as for Cyrus, so that a login costs
-// the session and not a password hash.
-func startOurs(bin, dir, store string, prefork int) *server {
-	s := &server{name: "ours (" + store + ")", pass: "secret"}
+// startOurs runs our imapd with store under our own master, in dir: a
+// session per process, or with multi many (multisession: yes, and -U high
+// enough that a process does not end while the measurements run). With
+// bcrypt hashes the users are in the password file (what `imapctl user
+// add` writes, a bcrypt hash at DefaultCost per user); without, any
+// password is good (alwaystrue, as for Cyrus), so that a login costs the
+// session and not a password hash.
+func startOurs(bin, dir, store string, multi bool, prefork int, pw passwords) *server {
+	s := &server{name: "ours (" + store + ")", pass: pw.pass, perSession: !multi}
+	if multi {
+		s.name = "ours-multi (" + store + ")"
+	}
 	conf := filepath.Join(dir, "conf")
 	for _, d := range []string{"conf/socket", "conf/spool"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -117,11 +205,26 @@ func startOurs(bin, dir, store string, prefork int) *server {
 		return s
 	}
 	imapdConf := filepath.Join(dir, "imapd.conf")
-	write(imapdConf, "configdirectory: "+conf+"\npartition-default: "+conf+"/spool\nstore: "+store+
-		"\nsasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nservername: ours\nfailedloginpause: 0\n")
+	text := "configdirectory: " + conf + "\npartition-default: " + conf + "/spool\nstore: " + store +
+		"\nallowplaintext: yes\nservername: ours\nfailedloginpause: 0\n"
+	if pw.hash == nil {
+		text += "sasl_pwcheck_method: alwaystrue\n"
+	} else {
+		none := func(string) string { return "" }
+		if err := os.WriteFile(filepath.Join(conf, sasl.PasswdFile), []byte(passwdLines(pw.hash, none, none)), 0o600); err != nil {
+			s.absent = err.Error()
+			return s
+		}
+	}
+	uses := ""
+	if multi {
+		text += "multisession: yes\n"
+		uses = " -U 100000"
+	}
+	write(imapdConf, text)
 	cyrusConf := filepath.Join(dir, "cyrus.conf")
-	write(cyrusConf, fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=%d\n}\n",
-		filepath.Join(bin, "imapd"), imapdConf, addr, prefork))
+	write(cyrusConf, fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s%s\" listen=\"%s\" prefork=%d\n}\n",
+		filepath.Join(bin, "imapd"), imapdConf, uses, addr, prefork))
 	s.logs = filepath.Join(dir, "master.log")
 	if err := s.start(exec.Command(filepath.Join(bin, "master"), "-C", imapdConf, "-M", cyrusConf, "-p", filepath.Join(dir, "master.pid"), "-L", s.logs)); err != nil {
 		s.absent = err.Error()
@@ -147,7 +250,7 @@ const (
 // (sasl_pwcheck_method: alwaystrue). By default Cyrus fsyncs the message
 // file, cyrus.cache and cyrus.index before it answers an APPEND.
 func startCyrus(dir string, prefork int) *server {
-	s := &server{name: "Cyrus", pass: "secret"}
+	s := &server{name: "Cyrus", pass: "secret", perSession: true, cyrus: true}
 	if _, err := os.Stat(cyrusImapd); err != nil {
 		s.absent = "not installed (" + cyrusImapd + ")"
 		return s
@@ -247,8 +350,16 @@ func lastLine(out []byte) string {
 //
 // Durability: mail_fsync = always, so that an APPEND is on disk when its
 // OK is sent, as with ours.
-func startDovecot(cache, dir string, users []string) *server {
-	s := &server{name: "Dovecot", pass: "secret"}
+//
+// Passwords: with bcrypt hashes, the passwd-file holds them as
+// {BLF-CRYPT} and the auth cache is on. Dovecot's cache keeps the hash,
+// not a cheaper proof, so every LOGIN still runs bcrypt: by default in the
+// one auth process; auth_cache_verify_password_with_worker spreads that
+// over its auth-worker processes, on every core, as its documentation
+// advises for strong hashes. Without hashes, {PLAIN}. Its process and client limits
+// let sessions sessions in at once (besides the defaults' 100 and 1000).
+func startDovecot(cache, dir string, users []string, pw passwords, sessions int) *server {
+	s := &server{name: "Dovecot", pass: pw.pass, perSession: true}
 	if os.Geteuid() != 0 {
 		s.absent = "needs root (a private mount namespace for its built-in paths)"
 		return s
@@ -284,11 +395,17 @@ func startDovecot(cache, dir string, users []string) *server {
 		s.absent = fmt.Sprintf("chown: %v %s", err, out)
 		return s
 	}
-	var passwd strings.Builder
-	for _, u := range users {
-		fmt.Fprintf(&passwd, "%s:{PLAIN}%s:%s:%s::%s/mail/%s\n", u, s.pass, nobody.Uid, nobody.Gid, dir, u)
+	hash, scheme, cache := pw.hash, "{BLF-CRYPT}", "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\nauth_cache_negative_ttl = 0\n"+
+		"auth_cache_verify_password_with_worker = yes\n"
+	if hash == nil {
+		hash, scheme, cache = map[string]string{}, "{PLAIN}", ""
+		for _, u := range users {
+			hash[u] = s.pass
+		}
 	}
-	write(filepath.Join(dir, "passwd"), passwd.String())
+	rest := func(u string) string { return fmt.Sprintf(":%s:%s::%s/mail/%s", nobody.Uid, nobody.Gid, dir, u) }
+	write(filepath.Join(dir, "passwd"), passwdLines(hash, func(string) string { return scheme }, rest))
+	limits := max(sessions+100, 1000)
 	addr, err := freePort()
 	if err != nil {
 		s.absent = err.Error()
@@ -314,10 +431,18 @@ default_internal_group = %[3]s
 first_valid_uid = 1
 mail_location = maildir:%[1]s/mail/%%u
 mail_fsync = always
-mail_max_userip_connections = 10000
+mail_max_userip_connections = 100000
+%[5]sdefault_process_limit = %[6]d
+default_client_limit = %[7]d
+service imap {
+  process_limit = %[6]d
+}
+service imap-login {
+  process_limit = %[6]d
+}
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN %[1]s/passwd
+  args = %[1]s/passwd
 }
 userdb {
   driver = passwd-file
@@ -332,7 +457,7 @@ service imap-login {
     port = 0
   }
 }
-`, dir, nobody.Username, group.Name, port))
+`, dir, nobody.Username, group.Name, port, cache, limits, 4*limits))
 	script := fmt.Sprintf("mount -t overlay overlay -o lowerdir=%[1]s/usr/lib:/usr/lib /usr/lib && "+
 		"mount -t overlay overlay -o lowerdir=%[1]s/usr/bin:/usr/bin /usr/bin && "+
 		"LD_LIBRARY_PATH=/usr/lib/dovecot exec %[1]s/usr/sbin/dovecot -F -c %[2]s", root, conf)
