@@ -205,6 +205,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		// message, read the message.
 		raw = &lazyBody{c: c, uid: uid}
 	}
+	c.takeFetchBuf()
 	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)
 	if raw != nil {
 		raw.Close()

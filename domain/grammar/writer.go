@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -15,7 +16,8 @@ import (
 // sticky: after the first write error every call is a no-op and Err (and
 // Flush) report it.
 type Writer struct {
-	bw  *bufio.Writer
+	bw  *bufio.Writer // nil while released
+	dst io.Writer
 	err error
 	buf []byte
 }
@@ -27,7 +29,36 @@ const writeBuffer = 128 << 10
 
 // NewWriter returns a Writer buffering onto w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, writeBuffer)}
+	return &Writer{dst: w}
+}
+
+// writers are the buffers of Writers that hold nothing: an idle session
+// waiting for its client keeps none.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}
+
+// buffer returns the Writer's buffer, taking one from the pool when it has
+// none.
+func (w *Writer) buffer() *bufio.Writer {
+	if w.bw == nil {
+		w.bw = writers.Get().(*bufio.Writer)
+		w.bw.Reset(w.dst)
+	}
+	return w.bw
+}
+
+// Release gives the buffer back to a pool shared by all Writers when
+// nothing is waiting in it (after Flush); the next write takes one again.
+// A session calls it before waiting for its client.
+func (w *Writer) Release() {
+	if cap(w.buf) > 4<<10 {
+		w.buf = nil
+	}
+	if w.bw == nil || w.bw.Buffered() > 0 {
+		return
+	}
+	w.bw.Reset(nil)
+	writers.Put(w.bw)
+	w.bw = nil
 }
 
 // Err returns the first write error.
@@ -35,7 +66,7 @@ func (w *Writer) Err() error { return w.err }
 
 func (w *Writer) write(b []byte) {
 	if w.err == nil {
-		_, w.err = w.bw.Write(b)
+		_, w.err = w.buffer().Write(b)
 	}
 }
 
@@ -126,7 +157,7 @@ func (w *Writer) literal(open string, r io.Reader, n int64) {
 		return
 	}
 	var c int64
-	c, w.err = io.CopyN(w.bw, r, n)
+	c, w.err = io.CopyN(w.buffer(), r, n)
 	if w.err == io.EOF && c < n {
 		w.err = io.ErrUnexpectedEOF
 	}
@@ -152,7 +183,7 @@ func (z *noNUL) Read(p []byte) (int, error) {
 
 // Flush sends what is buffered.
 func (w *Writer) Flush() error {
-	if w.err == nil {
+	if w.err == nil && w.bw != nil {
 		w.err = w.bw.Flush()
 	}
 	return w.err
