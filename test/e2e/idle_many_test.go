@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,22 @@ import (
 // IdleSessionsEnv sets how many sessions TestManyIdleSessions opens
 // (1,000 by default; each takes two descriptors).
 const IdleSessionsEnv = "IMAPD_IDLE_SESSIONS"
+
+// IdleProfileEnv names a file where TestManyIdleSessions writes a heap
+// profile once its sessions are idle (go tool pprof -top -sample_index=inuse_space).
+const IdleProfileEnv = "IMAPD_IDLE_PROFILE"
+
+// writeHeapProfile writes the heap profile to path.
+func writeHeapProfile(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // idleSessionBudget is what an idle session may cost, heap and stacks:
 // issue 10's goal.
@@ -72,13 +89,13 @@ func raiseFileLimit(t *testing.T, need uint64) {
 
 // memInUse is the heap and stack memory in use after collecting garbage
 // (twice more, so that sync.Pool's victims are gone and stacks shrunk).
-func memInUse() uint64 {
+func memInUse() (heap, stack uint64) {
 	var m runtime.MemStats
 	for range 3 {
 		runtime.GC()
 	}
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
+	return m.HeapInuse, m.StackInuse
 }
 
 // idleSession connects a session served on its own goroutine, as the
@@ -157,7 +174,8 @@ func TestManyIdleSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, goBefore := memInUse(), runtime.NumGoroutine()
+	heapBefore, stackBefore := memInUse()
+	goBefore := runtime.NumGoroutine()
 	start := time.Now()
 	var mu sync.Mutex
 	var workers sync.WaitGroup
@@ -180,10 +198,16 @@ func TestManyIdleSessions(t *testing.T) {
 		return
 	}
 	opened := time.Since(start)
-	after, goAfter := memInUse(), runtime.NumGoroutine()
-	perSession := float64(int64(after)-int64(before)) / float64(n)
-	t.Logf("%s store: %d IDLE sessions opened in %v: %.1f KB (heap+stack) and %.2f goroutines per session",
-		e2eStore(), n, opened.Round(time.Millisecond), perSession/1024, float64(goAfter-goBefore)/float64(n))
+	heapAfter, stackAfter := memInUse()
+	goAfter := runtime.NumGoroutine()
+	heap := float64(int64(heapAfter)-int64(heapBefore)) / float64(n)
+	stack := float64(int64(stackAfter)-int64(stackBefore)) / float64(n)
+	perSession := heap + stack
+	t.Logf("%s store: %d IDLE sessions opened in %v: %.1f KB per session (heap %.1f KB, stacks %.1f KB), %.2f goroutines per session",
+		e2eStore(), n, opened.Round(time.Millisecond), perSession/1024, heap/1024, stack/1024, float64(goAfter-goBefore)/float64(n))
+	if f := os.Getenv(IdleProfileEnv); f != "" {
+		writeHeapProfile(t, f)
+	}
 	if perSession > idleSessionBudget {
 		t.Errorf("an idle session costs %.1f KB, more than %d KB", perSession/1024, idleSessionBudget>>10)
 	}
