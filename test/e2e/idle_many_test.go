@@ -30,6 +30,11 @@ import (
 // (1,000 by default; each takes two descriptors).
 const IdleSessionsEnv = "IMAPD_IDLE_SESSIONS"
 
+// IdleMessagesEnv sets how many messages INBOX holds when the sessions
+// select it (none by default): a session's view of the mailbox grows
+// with it.
+const IdleMessagesEnv = "IMAPD_IDLE_MESSAGES"
+
 // IdleProfileEnv names a file where TestManyIdleSessions writes a heap
 // profile once its sessions are idle (go tool pprof -top -sample_index=inuse_space).
 const IdleProfileEnv = "IMAPD_IDLE_PROFILE"
@@ -151,6 +156,18 @@ func TestManyIdleSessions(t *testing.T) {
 	srv := app.New(opts, st, anyUser{}, filelog.New(dir, "imap", logger), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	messages := 0
+	if s := os.Getenv(IdleMessagesEnv); s != "" {
+		var err error
+		if messages, err = strconv.Atoi(s); err != nil || messages < 0 {
+			t.Fatalf("%s=%q", IdleMessagesEnv, s)
+		}
+	}
+	for i := range messages {
+		if _, err := srv.Deliver(ctx, "alice", "INBOX", strings.NewReader(testMessage("old "+strconv.Itoa(i), "x"))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var wg sync.WaitGroup
 	conns := make([]net.Conn, 0, n+1)
 	defer func() {
@@ -203,8 +220,8 @@ func TestManyIdleSessions(t *testing.T) {
 	heap := float64(int64(heapAfter)-int64(heapBefore)) / float64(n)
 	stack := float64(int64(stackAfter)-int64(stackBefore)) / float64(n)
 	perSession := heap + stack
-	t.Logf("%s store: %d IDLE sessions opened in %v: %.1f KB per session (heap %.1f KB, stacks %.1f KB), %.2f goroutines per session",
-		e2eStore(), n, opened.Round(time.Millisecond), perSession/1024, heap/1024, stack/1024, float64(goAfter-goBefore)/float64(n))
+	t.Logf("%s store: %d IDLE sessions on %d messages opened in %v: %.1f KB per session (heap %.1f KB, stacks %.1f KB), %.2f goroutines per session",
+		e2eStore(), n, messages, opened.Round(time.Millisecond), perSession/1024, heap/1024, stack/1024, float64(goAfter-goBefore)/float64(n))
 	if f := os.Getenv(IdleProfileEnv); f != "" {
 		writeHeapProfile(t, f)
 	}
@@ -230,6 +247,7 @@ func TestManyIdleSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := start.Add(time.Second)
+	exists := []byte("* " + strconv.Itoa(messages+1) + " EXISTS\r\n")
 	var late, slowest = 0, time.Duration(0)
 	var readers sync.WaitGroup
 	for _, c := range conns {
@@ -237,7 +255,7 @@ func TestManyIdleSessions(t *testing.T) {
 			c.SetReadDeadline(deadline)
 			var got []byte
 			var buf [256]byte
-			for !bytes.Contains(got, []byte("* 1 EXISTS\r\n")) {
+			for !bytes.Contains(got, exists) {
 				k, err := c.Read(buf[:])
 				got = append(got, buf[:k]...)
 				if err != nil {
