@@ -19,8 +19,41 @@ import (
 // readBuffer is the size of a session's read buffer while it works.
 const readBuffer = 16 << 10
 
-// readers are the read buffers of the sessions that wait for their client.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+// readers are the read buffers of the sessions that wait for their
+// client. A few are kept across garbage collections (which empty a
+// sync.Pool), so that a busy session going from command to command does
+// not allocate a new one after each collection.
+var readers = struct {
+	sync.Mutex
+	free []*bufio.Reader
+	pool sync.Pool
+}{pool: sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}}
+
+// keptReaders is how many free read buffers outlive a collection.
+const keptReaders = 8
+
+func getReader() *bufio.Reader {
+	readers.Lock()
+	if n := len(readers.free); n > 0 {
+		br := readers.free[n-1]
+		readers.free = readers.free[:n-1]
+		readers.Unlock()
+		return br
+	}
+	readers.Unlock()
+	return readers.pool.Get().(*bufio.Reader)
+}
+
+func putReader(br *bufio.Reader) {
+	readers.Lock()
+	if len(readers.free) < keptReaders {
+		readers.free = append(readers.free, br)
+		readers.Unlock()
+		return
+	}
+	readers.Unlock()
+	readers.pool.Put(br)
+}
 
 // fetchBufs are FETCH's line buffers (*[]byte) of idle sessions.
 var fetchBufs sync.Pool
@@ -63,7 +96,8 @@ func (c *conn) releaseOutput() {
 	c.mu.Lock()
 	c.w.Release()
 	c.mu.Unlock()
-	if cap(c.fetchBuf) > 0 {
+	// A small one (the usual FETCH line) costs less kept than pooled.
+	if cap(c.fetchBuf) > 1<<10 {
 		b := c.fetchBuf[:0]
 		fetchBufs.Put(&b)
 		c.fetchBuf = nil
@@ -86,7 +120,7 @@ func (c *conn) releaseInput() {
 		return
 	}
 	c.br.Reset(nil)
-	readers.Put(c.br)
+	putReader(c.br)
 	c.br = nil
 	c.p.SetReader(nil)
 }
@@ -103,7 +137,7 @@ func (c *conn) awaitInput() {
 	w.src = c.in
 	n, err := c.in.Read(w.head[:])
 	w.hs, w.he, w.err = 0, n, err
-	c.br = readers.Get().(*bufio.Reader)
+	c.br = getReader()
 	c.br.Reset(w)
 	c.p.SetReader(c.br)
 }

@@ -33,14 +33,46 @@ func NewWriter(w io.Writer) *Writer {
 }
 
 // writers are the buffers of Writers that hold nothing: an idle session
-// waiting for its client keeps none.
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}
+// waiting for its client keeps none. A few are kept across garbage
+// collections (which empty a sync.Pool), so that a busy session going from
+// command to command does not allocate a new one after each collection.
+var writers = struct {
+	sync.Mutex
+	free []*bufio.Writer
+	pool sync.Pool
+}{pool: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}}
+
+// keptWriters is how many free buffers outlive a collection.
+const keptWriters = 8
+
+func getWriter() *bufio.Writer {
+	writers.Lock()
+	if n := len(writers.free); n > 0 {
+		bw := writers.free[n-1]
+		writers.free = writers.free[:n-1]
+		writers.Unlock()
+		return bw
+	}
+	writers.Unlock()
+	return writers.pool.Get().(*bufio.Writer)
+}
+
+func putWriter(bw *bufio.Writer) {
+	writers.Lock()
+	if len(writers.free) < keptWriters {
+		writers.free = append(writers.free, bw)
+		writers.Unlock()
+		return
+	}
+	writers.Unlock()
+	writers.pool.Put(bw)
+}
 
 // buffer returns the Writer's buffer, taking one from the pool when it has
 // none.
 func (w *Writer) buffer() *bufio.Writer {
 	if w.bw == nil {
-		w.bw = writers.Get().(*bufio.Writer)
+		w.bw = getWriter()
 		w.bw.Reset(w.dst)
 	}
 	return w.bw
@@ -57,7 +89,7 @@ func (w *Writer) Release() {
 		return
 	}
 	w.bw.Reset(nil)
-	writers.Put(w.bw)
+	putWriter(w.bw)
 	w.bw = nil
 }
 
