@@ -51,6 +51,8 @@ type conn struct {
 	saved map[imap.UID]bool
 	// fetchBuf is reused by FETCH to build each response line.
 	fetchBuf []byte
+	// wake holds the first bytes of input after a wait (buffers.go).
+	wake wakeReader
 
 	// shutdown is set when msg/shutdown ended the session in IDLE.
 	shutdown bool
@@ -106,9 +108,9 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		strconv.FormatInt(time.Now().Unix(), 10) + "-" + strconv.FormatUint(s.sessions.Add(1), 10)
 	cn.in = &tapReader{r: c}
 	cn.out = &tapWriter{w: c}
-	cn.br = bufio.NewReaderSize(cn.in, 16<<10)
+	// br is taken when input comes (buffers.go).
 	cn.w = grammar.NewWriter(cn.out)
-	cn.p = grammar.NewParser(cn.br, cn.continueLiteral, s.limits())
+	cn.p = grammar.NewParser(nil, cn.continueLiteral, s.limits())
 	defer func() {
 		if cn.in.log != nil {
 			cn.in.log.Close()
@@ -117,6 +119,7 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 			s.presence.Logout()
 		}
 		c.Close()
+		cn.releaseOutput()
 		// The client is gone; the index catches up with what the
 		// session stored before the process takes the next one or
 		// exits.
@@ -229,7 +232,7 @@ func (c *conn) readCommand() (*grammar.Command, error) {
 			c.c.Close()
 		}
 	})
-	cmd, err := c.p.Next()
+	cmd, err := c.nextCommand()
 	t.Stop()
 	c.mu.Lock()
 	c.waiting = false

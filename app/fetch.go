@@ -205,6 +205,7 @@ func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, item
 		// message, read the message.
 		raw = &lazyBody{c: c, uid: uid}
 	}
+	c.takeFetchBuf()
 	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)
 	if raw != nil {
 		raw.Close()
@@ -351,7 +352,7 @@ func (c *conn) appendFetch(b []byte, seq uint32, uid imap.UID, rec *ports.Messag
 
 // appendFlags appends a message's flags as this session shows them, as
 // grammar.AppendFlags(b, c.flagsOf(e)) does, without building the list.
-func (c *conn) appendFlags(b []byte, e *session.Entry) []byte {
+func (c *conn) appendFlags(b []byte, e session.Entry) []byte {
 	b = grammar.AppendFlags(b, e.Flags)
 	if c.sel.view.IsRecent(e.UID) && !c.rev2() {
 		b = b[:len(b)-1] // the closing parenthesis

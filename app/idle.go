@@ -36,8 +36,12 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 		b   []byte
 		err error
 	}
+	// Nothing is buffered while the session waits (buffers.go).
+	c.releaseOutput()
+	c.releaseInput()
 	lines := make(chan line, 1)
 	go func() {
+		c.awaitInput()
 		b, err := c.p.ReadLine()
 		lines <- line{b, err}
 	}()
@@ -69,6 +73,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 			if err := c.w.Flush(); err != nil {
 				return result{}, fmt.Errorf("%w: %v", errConnection, err)
 			}
+			c.releaseOutput()
 		case <-check.C:
 			if c.admin {
 				continue

@@ -229,7 +229,7 @@ func (c *conn) writeFlags(seq uint32, withUID bool) {
 
 // flagsOf returns a message's flags as this session shows them (\Recent
 // added).
-func (c *conn) flagsOf(e *session.Entry) []string {
+func (c *conn) flagsOf(e session.Entry) []string {
 	if c.sel.view.IsRecent(e.UID) && !c.rev2() {
 		return append(append(make([]string, 0, len(e.Flags)+1), e.Flags...), imap.FlagRecent)
 	}

@@ -117,6 +117,17 @@ func NewParser(r *bufio.Reader, cont func() error, lim Limits) *Parser {
 	return &Parser{r: r, cont: cont, lim: lim.withDefaults()}
 }
 
+// SetReader makes the parser read from r from now on. A session swaps
+// readers between commands, when the one it had holds no byte, so that
+// an idle session keeps no read buffer. It also drops a line buffer that
+// a long command grew.
+func (p *Parser) SetReader(r *bufio.Reader) {
+	p.r = r
+	if cap(p.buf) > 4<<10 {
+		p.buf = nil
+	}
+}
+
 // SetLimits changes the budgets from the next command on (e.g. after login,
 // when the user's APPENDLIMIT is known).
 func (p *Parser) SetLimits(lim Limits) { p.lim = lim.withDefaults() }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -15,7 +16,8 @@ import (
 // sticky: after the first write error every call is a no-op and Err (and
 // Flush) report it.
 type Writer struct {
-	bw  *bufio.Writer
+	bw  *bufio.Writer // nil while released
+	dst io.Writer
 	err error
 	buf []byte
 }
@@ -27,7 +29,68 @@ const writeBuffer = 128 << 10
 
 // NewWriter returns a Writer buffering onto w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, writeBuffer)}
+	return &Writer{dst: w}
+}
+
+// writers are the buffers of Writers that hold nothing: an idle session
+// waiting for its client keeps none. A few are kept across garbage
+// collections (which empty a sync.Pool), so that a busy session going from
+// command to command does not allocate a new one after each collection.
+var writers = struct {
+	sync.Mutex
+	free []*bufio.Writer
+	pool sync.Pool
+}{pool: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}}
+
+// keptWriters is how many free buffers outlive a collection.
+const keptWriters = 8
+
+func getWriter() *bufio.Writer {
+	writers.Lock()
+	if n := len(writers.free); n > 0 {
+		bw := writers.free[n-1]
+		writers.free = writers.free[:n-1]
+		writers.Unlock()
+		return bw
+	}
+	writers.Unlock()
+	return writers.pool.Get().(*bufio.Writer)
+}
+
+func putWriter(bw *bufio.Writer) {
+	writers.Lock()
+	if len(writers.free) < keptWriters {
+		writers.free = append(writers.free, bw)
+		writers.Unlock()
+		return
+	}
+	writers.Unlock()
+	writers.pool.Put(bw)
+}
+
+// buffer returns the Writer's buffer, taking one from the pool when it has
+// none.
+func (w *Writer) buffer() *bufio.Writer {
+	if w.bw == nil {
+		w.bw = getWriter()
+		w.bw.Reset(w.dst)
+	}
+	return w.bw
+}
+
+// Release gives the buffer back to a pool shared by all Writers when
+// nothing is waiting in it (after Flush); the next write takes one again.
+// A session calls it before waiting for its client.
+func (w *Writer) Release() {
+	if cap(w.buf) > 4<<10 {
+		w.buf = nil
+	}
+	if w.bw == nil || w.bw.Buffered() > 0 {
+		return
+	}
+	w.bw.Reset(nil)
+	putWriter(w.bw)
+	w.bw = nil
 }
 
 // Err returns the first write error.
@@ -35,7 +98,7 @@ func (w *Writer) Err() error { return w.err }
 
 func (w *Writer) write(b []byte) {
 	if w.err == nil {
-		_, w.err = w.bw.Write(b)
+		_, w.err = w.buffer().Write(b)
 	}
 }
 
@@ -126,7 +189,7 @@ func (w *Writer) literal(open string, r io.Reader, n int64) {
 		return
 	}
 	var c int64
-	c, w.err = io.CopyN(w.bw, r, n)
+	c, w.err = io.CopyN(w.buffer(), r, n)
 	if w.err == io.EOF && c < n {
 		w.err = io.ErrUnexpectedEOF
 	}
@@ -152,7 +215,7 @@ func (z *noNUL) Read(p []byte) (int, error) {
 
 // Flush sends what is buffered.
 func (w *Writer) Flush() error {
-	if w.err == nil {
+	if w.err == nil && w.bw != nil {
 		w.err = w.bw.Flush()
 	}
 	return w.err

@@ -168,3 +168,23 @@ func TestAppendFlagsSkipsNonAtoms(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestWriterReleaseKeepsPendingBytes(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter(&out)
+	w.Untagged("1 EXISTS")
+	w.Release() // holds a byte: kept
+	w.Untagged("2 EXISTS")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	w.Release()
+	if w.bw != nil {
+		t.Fatal("an empty buffer was not released")
+	}
+	w.Tagged("a1", "OK", "", "done")
+	w.Flush()
+	if got, want := out.String(), "* 1 EXISTS\r\n* 2 EXISTS\r\na1 OK done\r\n"; got != want {
+		t.Fatalf("wrote %q, want %q", got, want)
+	}
+}

@@ -6,7 +6,7 @@
 package session
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/imapd-go/imapd/domain/imap"
 )
@@ -29,11 +29,19 @@ type Entry struct {
 }
 
 // View is the selected mailbox as the client currently sees it. Sequence
-// number n is Entries[n-1]. Messages expunged by others stay in the view
+// number n is the n-th message. Messages expunged by others stay in the view
 // (as "ghosts") until the client may be told, so sequence numbers never
 // shift under a command that forbids EXPUNGE responses.
+//
+// A session keeps its view while idle, so the view is compact: 16 bytes a
+// message (UID, mod-sequence, and the number of its flag set in a table of
+// the distinct sets the view met, which few mailboxes have many of).
 type View struct {
-	entries []Entry
+	uids    []imap.UID
+	modseqs []uint64
+	flags   []uint32   // index in sets
+	sets    [][]string // distinct flag sets
+	setIDs  map[string]uint32
 	ghosts  map[imap.UID]bool // expunged in the store, not yet reported
 	recent  []imap.Range      // UIDs \Recent in this session
 	// ModSeq is the highest mod-sequence the view has applied from the
@@ -46,27 +54,75 @@ type View struct {
 
 // NewView builds a view from a snapshot (entries in UID order).
 func NewView(entries []Entry, modseq uint64) *View {
-	return &View{entries: entries, ghosts: map[imap.UID]bool{}, ModSeq: modseq}
+	v := &View{
+		uids:    make([]imap.UID, 0, len(entries)),
+		modseqs: make([]uint64, 0, len(entries)),
+		flags:   make([]uint32, 0, len(entries)),
+		ghosts:  map[imap.UID]bool{},
+		ModSeq:  modseq,
+	}
+	for _, e := range entries {
+		v.add(e)
+	}
+	return v
+}
+
+// add appends a message.
+func (v *View) add(e Entry) {
+	v.uids = append(v.uids, e.UID)
+	v.modseqs = append(v.modseqs, e.ModSeq)
+	v.flags = append(v.flags, v.setID(e.Flags))
+}
+
+// setID returns the number of a flag set, adding it to the table when new.
+// Sets are told apart by their flags in order, as the client is shown them.
+func (v *View) setID(flags []string) uint32 {
+	if v.setIDs == nil {
+		v.setIDs = map[string]uint32{}
+	}
+	var key []byte
+	var buf [128]byte
+	key = buf[:0]
+	for i, f := range flags {
+		if i > 0 {
+			key = append(key, ' ') // no flag holds a space
+		}
+		key = append(key, f...)
+	}
+	if id, ok := v.setIDs[string(key)]; ok {
+		return id
+	}
+	id := uint32(len(v.sets))
+	v.sets = append(v.sets, flags)
+	v.setIDs[string(key)] = id
+	return id
 }
 
 // Len is the number of messages the client knows of (EXISTS).
-func (v *View) Len() uint32 { return uint32(len(v.entries)) }
+func (v *View) Len() uint32 { return uint32(len(v.uids)) }
 
-// Entry returns the message with sequence number seq (1-based).
-func (v *View) Entry(seq uint32) *Entry { return &v.entries[seq-1] }
+// Entry returns the message with sequence number seq (1-based). Its Flags
+// are shared with the view: the caller must not change them.
+func (v *View) Entry(seq uint32) Entry {
+	i := seq - 1
+	return Entry{UID: v.uids[i], Flags: v.sets[v.flags[i]], ModSeq: v.modseqs[i]}
+}
+
+// UID returns the UID of the message with sequence number seq (1-based).
+func (v *View) UID(seq uint32) imap.UID { return v.uids[seq-1] }
 
 // MaxUID is the UID of the last message, 0 when empty.
 func (v *View) MaxUID() imap.UID {
-	if len(v.entries) == 0 {
+	if len(v.uids) == 0 {
 		return 0
 	}
-	return v.entries[len(v.entries)-1].UID
+	return v.uids[len(v.uids)-1]
 }
 
 // SeqOf returns the sequence number of uid, 0 when not in the view.
 func (v *View) SeqOf(uid imap.UID) uint32 {
-	i := sort.Search(len(v.entries), func(i int) bool { return v.entries[i].UID >= uid })
-	if i < len(v.entries) && v.entries[i].UID == uid {
+	i, found := slices.BinarySearch(v.uids, uid)
+	if found {
 		return uint32(i + 1)
 	}
 	return 0
@@ -97,8 +153,8 @@ func (v *View) IsRecent(uid imap.UID) bool {
 // RecentCount is the number of \Recent messages in the view.
 func (v *View) RecentCount() uint32 {
 	n := uint32(0)
-	for _, e := range v.entries {
-		if v.IsRecent(e.UID) {
+	for _, uid := range v.uids {
+		if v.IsRecent(uid) {
 			n++
 		}
 	}
@@ -131,9 +187,9 @@ func (v *View) UIDSeqs(set imap.NumSet) []uint32 {
 	var seqs []uint32
 	star := uint32(v.MaxUID())
 	bounds := set.Bounds(star)
-	for i, e := range v.entries {
+	for i, uid := range v.uids {
 		for _, r := range bounds {
-			if uint32(e.UID) >= r.Start && uint32(e.UID) <= r.Stop {
+			if uint32(uid) >= r.Start && uint32(uid) <= r.Stop {
 				seqs = append(seqs, uint32(i+1))
 				break
 			}
@@ -168,7 +224,7 @@ func (v *View) Apply(updated []Entry, expunged []imap.UID, modseq uint64, allowE
 	last := v.MaxUID()
 	for _, e := range updated {
 		if e.UID > last {
-			v.entries = append(v.entries, e)
+			v.add(e)
 			last = e.UID
 			u.Exists = true
 			continue
@@ -177,12 +233,12 @@ func (v *View) Apply(updated []Entry, expunged []imap.UID, modseq uint64, allowE
 		if seq == 0 || v.ghosts[e.UID] {
 			continue
 		}
-		cur := &v.entries[seq-1]
-		if e.ModSeq <= cur.ModSeq {
+		i := seq - 1
+		if e.ModSeq <= v.modseqs[i] {
 			continue // this session already knows (its own change)
 		}
-		changed := !imap.SameFlags(cur.Flags, e.Flags)
-		cur.Flags, cur.ModSeq = e.Flags, e.ModSeq
+		changed := !imap.SameFlags(v.sets[v.flags[i]], e.Flags)
+		v.flags[i], v.modseqs[i] = v.setID(e.Flags), e.ModSeq
 		if changed {
 			u.Flags = append(u.Flags, seq)
 		}
@@ -202,10 +258,10 @@ func (v *View) flushGhosts() ([]uint32, []imap.UID) {
 	}
 	var seqs []uint32
 	var uids []imap.UID
-	for i := len(v.entries) - 1; i >= 0; i-- {
-		if v.ghosts[v.entries[i].UID] {
+	for i := len(v.uids) - 1; i >= 0; i-- {
+		if v.ghosts[v.uids[i]] {
 			seqs = append(seqs, uint32(i+1))
-			uids = append(uids, v.entries[i].UID)
+			uids = append(uids, v.uids[i])
 		}
 	}
 	v.removeUIDs(v.ghosts)
@@ -229,14 +285,15 @@ func (v *View) Expunge(uids []imap.UID) ([]uint32, []imap.UID) {
 }
 
 func (v *View) removeUIDs(gone map[imap.UID]bool) {
-	kept := v.entries[:0]
-	for _, e := range v.entries {
-		if gone[e.UID] {
+	k := 0
+	for i, uid := range v.uids {
+		if gone[uid] {
 			continue
 		}
-		kept = append(kept, e)
+		v.uids[k], v.modseqs[k], v.flags[k] = uid, v.modseqs[i], v.flags[i]
+		k++
 	}
-	v.entries = kept
+	v.uids, v.modseqs, v.flags = v.uids[:k], v.modseqs[:k], v.flags[:k]
 }
 
 // SetFlags records flags this session itself changed (their new
@@ -244,8 +301,7 @@ func (v *View) removeUIDs(gone map[imap.UID]bool) {
 func (v *View) SetFlags(uid imap.UID, flags []string, modseq uint64) (seq uint32) {
 	seq = v.SeqOf(uid)
 	if seq != 0 {
-		e := &v.entries[seq-1]
-		e.Flags, e.ModSeq = flags, modseq
+		v.flags[seq-1], v.modseqs[seq-1] = v.setID(flags), modseq
 	}
 	return seq
 }

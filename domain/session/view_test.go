@@ -2,6 +2,7 @@ package session
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -75,5 +76,42 @@ func TestRecent(t *testing.T) {
 	}
 	if v.RecentCount() != 1 {
 		t.Fatalf("RecentCount = %d", v.RecentCount())
+	}
+}
+
+// The view is kept by every idle session: a flag set shared by many
+// messages is stored once, and changing one message's flags leaves the
+// others' alone.
+func TestViewSharesFlagSets(t *testing.T) {
+	var es []Entry
+	for u := imap.UID(1); u <= 1000; u++ {
+		flags := []string{imap.FlagSeen}
+		if u%2 == 0 {
+			flags = []string{imap.FlagSeen, "$Junk"}
+		}
+		es = append(es, Entry{UID: u, Flags: flags, ModSeq: 1})
+	}
+	v := NewView(es, 1)
+	if len(v.sets) != 2 {
+		t.Fatalf("%d flag sets kept for two distinct ones", len(v.sets))
+	}
+	v.SetFlags(3, []string{imap.FlagSeen, imap.FlagFlagged}, 2)
+	up := v.Apply([]Entry{{UID: 5, Flags: nil, ModSeq: 3}}, nil, 3, true)
+	if len(up.Flags) != 1 || up.Flags[0] != 5 {
+		t.Fatalf("Apply reported flag changes at %v, want [5]", up.Flags)
+	}
+	for seq, want := range map[uint32][]string{
+		1: {imap.FlagSeen}, 2: {imap.FlagSeen, "$Junk"}, 3: {imap.FlagSeen, imap.FlagFlagged},
+		5: nil, 7: {imap.FlagSeen},
+	} {
+		if e := v.Entry(seq); !slices.Equal(e.Flags, want) || e.UID != imap.UID(seq) {
+			t.Errorf("message %d: UID %d flags %v, want %v", seq, e.UID, e.Flags, want)
+		}
+	}
+	if e := v.Entry(3); e.ModSeq != 2 {
+		t.Errorf("message 3: mod-sequence %d, want 2", e.ModSeq)
+	}
+	if len(v.sets) != 4 {
+		t.Errorf("%d flag sets, want 4", len(v.sets))
 	}
 }

@@ -3,6 +3,12 @@
 // with a slow periodic wake-up as the fallback for file systems that do not
 // report changes (network mounts). Store adapters share it; it knows nothing
 // of IMAP.
+//
+// A process holds one inotify instance however many watchers it has (the
+// kernel allows a user only a few, 128 by default): a folder is watched once,
+// for as long as some watcher wants it, and its events are fanned out to all
+// of them. A thousand sessions IDLE on one mailbox cost one kernel watch, one
+// reader goroutine for the whole process, and a channel each.
 package fswatch
 
 import (
@@ -11,6 +17,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,97 +29,343 @@ const Settle = 2 * time.Millisecond
 // Fallback is the period of the wake-up sent even when no event came.
 const Fallback = 5 * time.Second
 
+// settleAfter are the follow-up wake-ups after an event. A write is often
+// seen before the writer finished its commit (SQLite writes the WAL, then
+// publishes it in its shared-memory index, which inotify does not report;
+// maildir renames the file, then writes its own index), so every event is
+// followed by later wake-ups that see the finished change.
+var settleAfter = [...]time.Duration{Settle, 10 * Settle, 100 * Settle}
+
+// watchMask is what a watched folder or file reports.
+const watchMask = unix.IN_MODIFY | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_CLOSE_WRITE
+
 // Watch returns a channel (buffer of one, so wake-ups coalesce) that
 // receives a value after any change to the given folders or files, and at
-// least every fallback; it is closed when ctx ends. A folder that cannot
-// be watched leaves only the fallback.
+// least every fallback; it is closed when ctx ends, and receives nothing
+// after that. A folder that cannot be watched leaves only the fallback.
 func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan struct{}, error) {
-	ch := make(chan struct{}, 1)
-	wake := func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+	return defaultHub.watch(ctx, fallback, paths)
+}
+
+var defaultHub = newHub()
+
+// hub is the process's inotify instance and its watchers.
+type hub struct {
+	mu sync.Mutex
+	// fd is the inotify descriptor, or -1 until the first Watch (and
+	// after a failed attempt: the next Watch tries again).
+	fd int
+	f  *os.File
+	// done is closed when the reader goroutine ends (close only).
+	done chan struct{}
+	// watches are the kernel's watch descriptors in use.
+	watches map[int32]*watch
+	// settling are the watches with follow-up wake-ups due; settleT
+	// fires at the earliest.
+	settling map[*watch]struct{}
+	settleT  *time.Timer
+	// tickers send the fallback wake-up, one per period in use.
+	tickers map[time.Duration]*ticker
+	closed  bool
+}
+
+// watch is one kernel watch and who listens to it.
+type watch struct {
+	wd   int32
+	subs map[*sub]struct{}
+	// due are the follow-up wake-ups still to come (zero: none).
+	due [len(settleAfter)]time.Time
+}
+
+// sub is one Watch call.
+type sub struct {
+	ch       chan struct{}
+	watches  []*watch
+	fallback time.Duration
+	stop     func() bool
+}
+
+func (s *sub) wake() {
+	select {
+	case s.ch <- struct{}{}:
+	default:
 	}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	var f *os.File
-	if err == nil {
-		watched := 0
+}
+
+// ticker is the fallback wake-up shared by the subscribers of one period.
+type ticker struct {
+	t    *time.Timer
+	subs map[*sub]struct{}
+}
+
+func newHub() *hub {
+	return &hub{fd: -1, watches: map[int32]*watch{}, settling: map[*watch]struct{}{}, tickers: map[time.Duration]*ticker{}}
+}
+
+func (h *hub) watch(ctx context.Context, fallback time.Duration, paths []string) (<-chan struct{}, error) {
+	s := &sub{ch: make(chan struct{}, 1), fallback: fallback}
+	h.mu.Lock()
+	if ctx.Err() != nil || h.closed {
+		h.mu.Unlock()
+		close(s.ch)
+		return s.ch, nil
+	}
+	if h.fd < 0 {
+		h.open()
+	}
+	if h.fd >= 0 {
 		for _, p := range paths {
-			if _, err := unix.InotifyAddWatch(fd, p, unix.IN_MODIFY|unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_CLOSE_WRITE); err == nil {
-				watched++
+			wd, err := unix.InotifyAddWatch(h.fd, p, watchMask)
+			if err != nil {
+				continue
+			}
+			w := h.watches[int32(wd)]
+			if w == nil {
+				w = &watch{wd: int32(wd), subs: map[*sub]struct{}{}}
+				h.watches[w.wd] = w
+			}
+			if _, dup := w.subs[s]; !dup {
+				w.subs[s] = struct{}{}
+				s.watches = append(s.watches, w)
 			}
 		}
-		if watched > 0 {
-			// A non-blocking descriptor makes the File pollable, so
-			// Close below ends a pending Read.
-			f = os.NewFile(uintptr(fd), "inotify")
-		} else {
-			unix.Close(fd)
+	}
+	t := h.tickers[fallback]
+	if t == nil {
+		t = &ticker{subs: map[*sub]struct{}{}}
+		t.t = time.AfterFunc(fallback, func() { h.tick(fallback, t) })
+		h.tickers[fallback] = t
+	}
+	t.subs[s] = struct{}{}
+	h.mu.Unlock()
+	s.stop = context.AfterFunc(ctx, func() { h.remove(s) })
+	return s.ch, nil
+}
+
+// open makes the inotify instance and starts its reader. Called with mu
+// held.
+func (h *hub) open() {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	h.fd = fd
+	// A non-blocking descriptor makes the File pollable: a pending Read
+	// parks the goroutine rather than a thread, and Close ends it.
+	h.f = os.NewFile(uintptr(fd), "inotify")
+	h.done = make(chan struct{})
+	go h.read(h.f, h.done)
+}
+
+// remove ends a subscriber: it leaves its watches (the last one out removes
+// the kernel watch) and its ticker, and its channel is closed.
+func (h *hub) remove(s *sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range s.watches {
+		delete(w.subs, s)
+		if len(w.subs) == 0 && h.watches[w.wd] == w {
+			// (A watch the kernel already ended is no longer in
+			// the map, and its number may name another one now.)
+			h.drop(w)
+			unix.InotifyRmWatch(h.fd, uint32(w.wd))
 		}
 	}
-	readerDone := make(chan struct{})
-	// A write is often seen before the writer finished its commit (SQLite
-	// writes the WAL, then publishes it in its index; maildir renames the
-	// file, then writes its own index), so every event is followed by three
-	// later wake-ups that see the finished change.
-	var mu sync.Mutex
-	stopped := false
-	later := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			wake()
+	s.watches = nil
+	if t := h.tickers[s.fallback]; t != nil {
+		delete(t.subs, s)
+		if len(t.subs) == 0 {
+			t.t.Stop()
+			delete(h.tickers, s.fallback)
 		}
 	}
-	var settle1, settle2, settle3 *time.Timer
-	if f == nil {
-		close(readerDone)
-	} else {
-		settle1 = time.AfterFunc(time.Hour, later)
-		settle2 = time.AfterFunc(time.Hour, later)
-		settle3 = time.AfterFunc(time.Hour, later)
-		go func() {
-			defer close(readerDone)
-			buf := make([]byte, 4096)
-			for {
-				if _, err := f.Read(buf); err != nil {
-					if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
-						return
-					}
-					// Overflow or a transient error: wake and go on.
-				}
-				wake()
-				settle1.Reset(Settle)
-				settle2.Reset(10 * Settle)
-				settle3.Reset(100 * Settle)
-			}
-		}()
+	// Every wake-up is sent with mu held by a sender that found s in a
+	// set it has just left: none can follow the close.
+	close(s.ch)
+}
+
+// drop forgets a watch. Called with mu held.
+func (h *hub) drop(w *watch) {
+	if h.watches[w.wd] == w {
+		delete(h.watches, w.wd)
 	}
-	go func() {
-		t := time.NewTicker(fallback)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				if f != nil {
-					f.Close()
-				}
-				<-readerDone // no wake-up may follow the close
-				mu.Lock()
-				stopped = true
-				mu.Unlock()
-				if settle1 != nil {
-					settle1.Stop()
-					settle2.Stop()
-					settle3.Stop()
-				}
-				close(ch)
+	delete(h.settling, w)
+}
+
+// tick sends the fallback wake-up to the subscribers of one period.
+func (h *hub) tick(period time.Duration, t *ticker) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.tickers[period] != t {
+		return // stopped after it fired
+	}
+	for s := range t.subs {
+		s.wake()
+	}
+	t.t.Reset(period)
+}
+
+// read takes the kernel's events and wakes their watches' subscribers.
+func (h *hub) read(f *os.File, done chan struct{}) {
+	defer close(done)
+	buf := make([]byte, 16*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := f.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrClosed) {
 				return
-			case <-t.C:
-				wake()
+			}
+			// A transient error: wake everyone, as for an overflow.
+			h.events(nil, true)
+			continue
+		}
+		h.events(buf[:n], false)
+	}
+}
+
+// events handles a batch of inotify events; all wakes everyone (the
+// kernel's queue overflowed, so events were lost).
+func (h *hub) events(b []byte, all bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	var woken []*watch
+	for len(b) >= unix.SizeofInotifyEvent {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
+		b = b[min(len(b), unix.SizeofInotifyEvent+int(ev.Len)):]
+		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+			all = true
+			continue
+		}
+		w := h.watches[ev.Wd]
+		if w == nil {
+			continue // removed meanwhile
+		}
+		if ev.Mask&unix.IN_IGNORED != 0 {
+			// The folder went away (or the watch was removed): its
+			// subscribers keep the fallback, and a new Watch adds a
+			// new kernel watch.
+			h.drop(w)
+		}
+		woken = append(woken, w)
+	}
+	if all {
+		woken = woken[:0]
+		for _, w := range h.watches {
+			woken = append(woken, w)
+		}
+		for _, t := range h.tickers {
+			for s := range t.subs {
+				s.wake()
 			}
 		}
-	}()
-	return ch, nil
+	}
+	for _, w := range woken {
+		for s := range w.subs {
+			s.wake()
+		}
+		if h.watches[w.wd] != w {
+			continue
+		}
+		for i, d := range settleAfter {
+			w.due[i] = now.Add(d)
+		}
+		h.settling[w] = struct{}{}
+	}
+	h.armSettle(now)
+}
+
+// armSettle sets the settle timer for the earliest follow-up due. Called
+// with mu held.
+func (h *hub) armSettle(now time.Time) {
+	var next time.Time
+	for w := range h.settling {
+		for _, d := range w.due {
+			if !d.IsZero() && (next.IsZero() || d.Before(next)) {
+				next = d
+			}
+		}
+	}
+	if next.IsZero() {
+		return
+	}
+	if h.settleT == nil {
+		h.settleT = time.AfterFunc(next.Sub(now), h.settle)
+	} else {
+		h.settleT.Reset(next.Sub(now))
+	}
+}
+
+// settle sends the follow-up wake-ups that are due, once for all of a
+// watch's subscribers.
+func (h *hub) settle() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	for w := range h.settling {
+		fire, left := false, false
+		for i, d := range w.due {
+			switch {
+			case d.IsZero():
+			case !d.After(now):
+				fire = true
+				w.due[i] = time.Time{}
+			default:
+				left = true
+			}
+		}
+		if fire {
+			for s := range w.subs {
+				s.wake()
+			}
+		}
+		if !left {
+			delete(h.settling, w)
+		}
+	}
+	h.armSettle(now)
+}
+
+// close ends the hub (tests): the inotify instance is closed and every
+// subscriber's channel with it.
+func (h *hub) close() {
+	h.mu.Lock()
+	var subs []*sub
+	seen := map[*sub]bool{}
+	for _, t := range h.tickers {
+		for s := range t.subs {
+			if !seen[s] {
+				seen[s] = true
+				subs = append(subs, s)
+			}
+		}
+	}
+	h.closed = true
+	h.mu.Unlock()
+	for _, s := range subs {
+		if s.stop() {
+			h.remove(s)
+		}
+	}
+	h.mu.Lock()
+	f, done := h.f, h.done
+	h.f, h.fd = nil, -1
+	if h.settleT != nil {
+		h.settleT.Stop()
+	}
+	h.mu.Unlock()
+	if f != nil {
+		f.Close()
+		<-done
+	}
+}
+
+// counts reports the kernel watches and subscribers held (tests).
+func (h *hub) counts() (watches, subs int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.tickers {
+		subs += len(t.subs)
+	}
+	return len(h.watches), subs
 }

@@ -1067,9 +1067,16 @@ func linkOrCopy(from, to, tmpDir string) error {
 // mark to UIDNEXT, under the mailbox lock.
 func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
 	const op = "claim recent"
-	m, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
+	// Most calls find nothing to claim: after a change every session of
+	// the mailbox polls and one of them claims. The index, read without
+	// the lock, answers those; taking the lock would wake every watcher
+	// of the mailbox again.
+	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
 		return 0, 0, err
+	}
+	if x.recentUID >= x.uidNext {
+		return x.uidNext, x.uidNext, nil
 	}
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		x := xs[0]

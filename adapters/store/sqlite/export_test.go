@@ -44,3 +44,15 @@ func BulkAppend(s *Store, user, name string, n int, body []byte, flags string) e
 		return err
 	})
 }
+
+// Held reports the operations using the user's open database and the
+// connections it has in use (0, 0 when it is not open).
+func Held(s *Store, user string) (refs, inUse int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.dbs[user]
+	if u == nil {
+		return 0, 0
+	}
+	return u.refs, u.w.Stats().InUse + u.r.Stats().InUse
+}

@@ -1037,6 +1037,21 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 // processes) never both claim a message.
 func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
 	const op = "claim recent"
+	// Most calls find nothing to claim: after a change every session of
+	// the mailbox polls and one of them claims. A read answers those
+	// without the write lock and without a commit, whose notification
+	// would wake every watcher of the user again.
+	none := false
+	err = s.read(ctx, user, op, func(tx *sql.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err == nil && m.recentUID >= m.uidNext {
+			from, to, none = m.uidNext, m.uidNext, true
+		}
+		return err
+	})
+	if err != nil || none {
+		return from, to, err
+	}
 	err = s.writeLight(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
 		if err != nil {
