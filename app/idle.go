@@ -37,10 +37,10 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 		err error
 	}
 	lines := make(chan line, 1)
-	go func() {
+	c.safeGo(func() {
 		b, err := c.p.ReadLine()
 		lines <- line{b, err}
-	}()
+	})
 	timeout := time.NewTimer(c.srv.idleTimeout())
 	defer timeout.Stop()
 	check := time.NewTicker(shutdownCheck)
