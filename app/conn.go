@@ -57,8 +57,9 @@ type conn struct {
 	shutdown bool
 	// sessionID names the session in logs and in LOGIN's answer.
 	sessionID string
-	// presence is set while Presence holds this session's login.
-	presence bool
+	// logout drops this session's Presence record; nil when there is
+	// none.
+	logout func()
 	// index keeps the full-text index current with what the session
 	// stores (textindex.go).
 	index indexer
@@ -121,8 +122,8 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		if cn.in.log != nil {
 			cn.in.log.Close()
 		}
-		if cn.presence {
-			s.presence.Logout()
+		if cn.logout != nil {
+			cn.logout()
 		}
 		c.Close()
 		// The client is gone; the index catches up with what the
