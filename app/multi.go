@@ -22,8 +22,11 @@ import (
 //     shutdownPoll sends `* BYE [ALERT] <first line>` to every non-admin
 //     authenticated session waiting for a command and closes it; a session
 //     in the middle of a command sees the file when it ends (or within
-//     IDLE's own check). The process then stops accepting, as one that
-//     served a single session does after a shutdown.
+//     IDLE's own check). Once it ended a session so, the process stops
+//     accepting, as one that served a single session does after a
+//     shutdown; a process that ended none keeps accepting (each new
+//     session is refused at login), or master would fork a replacement
+//     every few seconds for as long as the file is there.
 //   - SIGTERM (Shutdown): every session gets `* BYE Server shutting down`;
 //     a command running finishes first, a read in progress (IDLE, a
 //     literal) is cut short.

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/tls"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/transport/master"
+	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 )
 
 // testPanicMailbox is app.TestPanicMailbox (defined only in the build
@@ -112,6 +114,33 @@ func TestMultiServiceProtocol(t *testing.T) {
 		if code := f.exit(); code != 0 {
 			t.Errorf("exit %d", code)
 		}
+	})
+	t.Run("-s: a slow handshake holds up no other client", func(t *testing.T) {
+		dir := t.TempDir()
+		cert, key, err := tlsconf.SelfSigned([]string{"127.0.0.1"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "cert.pem"), cert, 0o600)
+		os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600)
+		f := startFakeConf(t, conf+"tls_server_cert: "+dir+"/cert.pem\ntls_server_key: "+dir+"/key.pem\n", "-s")
+		// A client that connects and never starts its handshake.
+		slow, err := net.Dial("tcp", f.ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer slow.Close()
+		f.expect(master.StatusConnectionMulti)
+		c, err := tls.Dial("tcp", f.ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := newRaw(t, c, true)
+		if !strings.HasPrefix(r.greeting, "* OK ") {
+			t.Fatalf("greeting over TLS: %q", r.greeting)
+		}
+		r.ok("a1", "LOGOUT")
 	})
 	t.Run("SIGTERM says BYE", func(t *testing.T) {
 		f := startFakeConf(t, conf)
