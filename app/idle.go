@@ -40,7 +40,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	c.safeGo(func() {
 		b, err := c.p.ReadLine()
 		lines <- line{b, err}
-	})
+	}, func(err error) { lines <- line{nil, err} })
 	timeout := time.NewTimer(c.srv.idleTimeout())
 	defer timeout.Stop()
 	check := time.NewTicker(shutdownCheck)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -266,13 +267,18 @@ func (c *conn) sayPendingBye() {
 }
 
 // safeGo runs f in a goroutine of the session whose panic ends the
-// session's connection rather than the process.
-func (c *conn) safeGo(f func()) {
+// session's connection rather than the process: it is logged with its
+// stack, the connection is closed, and onPanic (if not nil) is called
+// with an error that says so, for whoever waits on f.
+func (c *conn) safeGo(f func(), onPanic func(error)) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				c.srv.log.Error("panic in session goroutine", "panic", r, "user", c.user, "stack", string(debug.Stack()))
 				c.c.Close()
+				if onPanic != nil {
+					onPanic(fmt.Errorf("panic: %v", r))
+				}
 			}
 		}()
 		f()

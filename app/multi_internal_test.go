@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,12 @@ type multiRig struct {
 
 func newMultiRig(t *testing.T) *multiRig {
 	t.Helper()
+	return newMultiRigWith(t, func(st *sqlite.Store) ports.Store { return panicStore{st} }, Options{})
+}
+
+// newMultiRigWith is newMultiRig with the store wrapped by wrap, and opts.
+func newMultiRigWith(t *testing.T, wrap func(*sqlite.Store) ports.Store, opts Options) *multiRig {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(filepath.Join(dir, "spool"))
 	if err != nil {
@@ -97,7 +104,8 @@ func newMultiRig(t *testing.T) *multiRig {
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true, Admins: []string{"root"}}, db)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	srv := New(Options{ServerName: "test", ConfigDir: dir, MultiSession: true}, panicStore{st}, auth, filelog.New(dir, "imap", log), log)
+	opts.ServerName, opts.ConfigDir, opts.MultiSession = "test", dir, true
+	srv := New(opts, wrap(st), auth, filelog.New(dir, "imap", log), log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -281,4 +289,34 @@ func TestMultiReleasesMemoryOnlyWhenNoSession(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("memory never released once the last session ended")
+}
+
+// indexPanicStore panics when indexing a mailbox named "Panic": in the
+// goroutine a session starts to index what it stored.
+type indexPanicStore struct {
+	ports.Store
+	ports.TextIndex
+}
+
+func (p indexPanicStore) IndexMailbox(ctx context.Context, user, name string) error {
+	if name == "Panic" {
+		panic("index broken")
+	}
+	return p.TextIndex.IndexMailbox(ctx, user, name)
+}
+
+// A panic in a goroutine a session started (the indexer of
+// search_index_on_write) ends that session, not the process.
+func TestMultiPanicInSessionGoroutine(t *testing.T) {
+	r := newMultiRigWith(t, func(st *sqlite.Store) ports.Store { return indexPanicStore{st, st} }, Options{IndexOnWrite: true})
+	a, b := r.login("alice"), r.login("bob")
+	a.run("c CREATE Panic", "c OK")
+	msg := "Subject: x\r\n\r\ny\r\n"
+	a.run("p APPEND Panic {"+strconv.Itoa(len(msg))+"+}\r\n"+msg, "p OK")
+	a.expectEOF()
+	b.run("n NOOP", "n OK")
+	r.login("alice").run("n NOOP", "n OK")
+	if logs := r.logs.String(); !strings.Contains(logs, "panic in session goroutine") || !strings.Contains(logs, "IndexMailbox") {
+		t.Errorf("panic not logged with its stack:\n%s", logs)
+	}
 }

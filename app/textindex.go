@@ -81,5 +81,5 @@ func (c *conn) indexWritten() {
 				c.srv.log.Warn("indexing for search", "user", c.user, "mailbox", name, "err", err)
 			}
 		}
-	})
+	}, nil)
 }
