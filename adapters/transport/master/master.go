@@ -376,10 +376,11 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 	// In multi mode the process waits for connections while it serves
 	// others: the timeout runs only while no session is open, and is
 	// armed again when the last one closes during the wait.
+	uses := t.uses // arm may run in the watching goroutine
 	var timeout <-chan time.Time
 	var tm *time.Timer
 	arm := func() {
-		if tm != nil || t.uses == 0 || t.opts.ReuseTimeout <= 0 || (t.opts.Multi && t.open.Load() > 0) {
+		if tm != nil || uses == 0 || t.opts.ReuseTimeout <= 0 || (t.opts.Multi && t.open.Load() > 0) {
 			return
 		}
 		secs := int64(t.opts.ReuseTimeout / time.Second)
@@ -395,7 +396,6 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 		idle = t.idle
 	}
 	var tmMu sync.Mutex
-	uses := t.uses
 	tick := time.NewTicker(t.opts.ExeCheck)
 	stopc := make(chan struct{})
 	over := make(chan struct{})

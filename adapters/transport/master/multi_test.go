@@ -97,3 +97,32 @@ func TestMultiReuseTimeoutOnlyWhenIdle(t *testing.T) {
 	}
 	g.expect(StatusUnavailable)
 }
+
+// A session that closes during a wait arms the reuse timeout from the
+// watching goroutine; a connection that comes next is taken as usual (run
+// with -race: the watcher must not read what Accept then updates).
+func TestMultiIdleThenConnection(t *testing.T) {
+	g := newRig(t, "tcp", Options{Uses: 100, Multi: true, ReuseTimeout: time.Hour})
+	c := g.accept()
+	g.expect(StatusConnectionMulti)
+	for i := 0; i < 3; i++ {
+		got := make(chan ports.Conn, 1)
+		go func() {
+			n, err := g.tr.Accept(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- n
+		}()
+		time.Sleep(20 * time.Millisecond)
+		c.Close() // the process is idle: the timeout is armed
+		time.Sleep(20 * time.Millisecond)
+		g.dial()
+		c = <-got
+		if c == nil {
+			return
+		}
+		g.expect(StatusConnectionMulti)
+	}
+	c.Close()
+}
