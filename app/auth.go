@@ -154,19 +154,19 @@ func (c *conn) checkLimits(user string) error {
 	if p == nil || (c.srv.opts.MaxLoginsPerUser <= 0 && c.srv.opts.MaxLoginsPerHost <= 0) {
 		return nil
 	}
-	sameUser, sameHost, err := p.Login(user, c.host())
+	sameUser, sameHost, logout, err := p.Login(user, c.host())
 	if err != nil {
 		return err
 	}
-	c.presence = true
+	c.logout = logout
 	if max := c.srv.opts.MaxLoginsPerUser; max > 0 && sameUser >= max {
-		p.Logout()
-		c.presence = false
+		logout()
+		c.logout = nil
 		return &grammar.Error{Status: "NO", Code: "LIMIT", Text: "Too many open connections for this user"}
 	}
 	if max := c.srv.opts.MaxLoginsPerHost; max > 0 && sameHost >= max {
-		p.Logout()
-		c.presence = false
+		logout()
+		c.logout = nil
 		return &grammar.Error{Status: "NO", Code: "LIMIT", Text: "Too many open connections from this host"}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,8 +59,9 @@ type conn struct {
 	shutdown bool
 	// sessionID names the session in logs and in LOGIN's answer.
 	sessionID string
-	// presence is set while Presence holds this session's login.
-	presence bool
+	// logout drops this session's Presence record; nil when there is
+	// none.
+	logout func()
 	// index keeps the full-text index current with what the session
 	// stores (textindex.go).
 	index indexer
@@ -69,6 +71,11 @@ type conn struct {
 	mu       sync.Mutex
 	waiting  bool
 	timedOut bool
+
+	// pendingBye is a BYE asked for from outside the command loop
+	// (multi.go: SIGTERM, msg/shutdown), under mu; byeSent once it went.
+	pendingBye *bye
+	byeSent    bool
 }
 
 // tapReader hands what the client sends to the session log, when there is
@@ -111,12 +118,14 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	// br is taken when input comes (buffers.go).
 	cn.w = grammar.NewWriter(cn.out)
 	cn.p = grammar.NewParser(nil, cn.continueLiteral, s.limits())
+	s.enter(cn)
+	defer s.leave(cn)
 	defer func() {
 		if cn.in.log != nil {
 			cn.in.log.Close()
 		}
-		if cn.presence {
-			s.presence.Logout()
+		if cn.logout != nil {
+			cn.logout()
 		}
 		c.Close()
 		cn.releaseOutput()
@@ -126,6 +135,7 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		cn.index.wg.Wait()
 	}()
 	err := cn.serve()
+	cn.sayPendingBye()
 	if cn.shutdown && err == nil {
 		err = ErrShutdown
 	}
@@ -162,7 +172,7 @@ func (c *conn) serve() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			// A broken invariant: log it, tell the client, end the session.
-			c.srv.log.Error("panic in session", "panic", r, "user", c.user)
+			c.srv.log.Error("panic in session", "panic", r, "user", c.user, "stack", string(debug.Stack()))
 			c.w.Tagged("*", "BYE", "SERVERBUG", "internal error")
 			c.w.Flush()
 			err = fmt.Errorf("panic: %v", r)
@@ -221,6 +231,7 @@ func (c *conn) serve() (err error) {
 func (c *conn) readCommand() (*grammar.Command, error) {
 	c.mu.Lock()
 	c.waiting = true
+	c.sayByeLocked() // a BYE that came while the last command ran
 	c.mu.Unlock()
 	t := time.AfterFunc(c.srv.opts.IdleTimeout, func() {
 		c.mu.Lock()
@@ -246,19 +257,7 @@ func (c *conn) readCommand() (*grammar.Command, error) {
 
 // shutdownMessage returns the first line of msg/shutdown.<service> or
 // msg/shutdown when either exists.
-func (c *conn) shutdownMessage() string {
-	dir := filepath.Join(c.srv.opts.ConfigDir, "msg")
-	for _, name := range []string{"shutdown." + c.srv.opts.Service, "shutdown"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			msg := firstLine(filepath.Join(dir, name))
-			if msg == "" {
-				msg = "Server shutting down"
-			}
-			return msg
-		}
-	}
-	return ""
-}
+func (c *conn) shutdownMessage() string { return c.srv.shutdownMessage() }
 
 // firstLine returns the first line of a small file, "" when it cannot be
 // read.

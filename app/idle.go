@@ -40,11 +40,11 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	c.releaseOutput()
 	c.releaseInput()
 	lines := make(chan line, 1)
-	go func() {
+	c.safeGo(func() {
 		c.awaitInput()
 		b, err := c.p.ReadLine()
 		lines <- line{b, err}
-	}()
+	}, func(err error) { lines <- line{nil, err} })
 	timeout := time.NewTimer(c.srv.idleTimeout())
 	defer timeout.Stop()
 	check := time.NewTicker(shutdownCheck)

@@ -38,6 +38,9 @@ type Options struct {
 	// AutocreateFolders are created (and subscribed) with the INBOX at a
 	// user's first login: autocreate_inbox_folders.
 	AutocreateFolders []string
+	// MultiSession is multisession: Serve runs many sessions at once, a
+	// goroutine each (multi.go); off, one after the other.
+	MultiSession bool
 }
 
 // Server serves IMAP sessions on connections from a Transport.
@@ -49,6 +52,7 @@ type Server struct {
 	log      *slog.Logger
 	presence ports.Presence // nil: no login limits
 	sessions atomic.Uint64  // sessions served, for session ids
+	reg      registry       // the live sessions (multi.go)
 
 	// After a session, Serve calls releaseMemory once no connection has
 	// come for releaseDelay (replaced in tests).
@@ -76,7 +80,13 @@ func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, 
 
 // Serve serves connections from t, one at a time, until t.Accept returns
 // io.EOF (then Serve returns nil) or ctx ends.
+//
+// With Options.MultiSession it serves many connections at once instead,
+// and returns once the transport gives no more and the sessions ended.
 func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
+	if s.opts.MultiSession {
+		return s.serveMulti(ctx, t)
+	}
 	var release *time.Timer
 	for {
 		c, err := t.Accept(ctx)

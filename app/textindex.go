@@ -63,7 +63,7 @@ func (c *conn) indexWritten() {
 	}
 	x.running = true
 	x.wg.Add(1)
-	go func() {
+	c.safeGo(func() {
 		defer x.wg.Done()
 		for {
 			x.mu.Lock()
@@ -81,5 +81,5 @@ func (c *conn) indexWritten() {
 				c.srv.log.Warn("indexing for search", "user", c.user, "mailbox", name, "err", err)
 			}
 		}
-	}()
+	}, nil)
 }

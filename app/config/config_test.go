@@ -409,3 +409,29 @@ func TestSettingsRules(t *testing.T) {
 		t.Errorf("relative configdirectory: %v", err)
 	}
 }
+
+// multisession is off by default and set per service with
+// <service>_multisession.
+func TestMultiSessionPerService(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imapd.conf")
+	writeFile(t, path, "configdirectory: "+dir+"\nimap_multisession: yes\n")
+	for service, want := range map[string]bool{"imap": true, "imaps": false} {
+		c, err := Load(path, service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.MultiSession != want {
+			t.Errorf("service %s: MultiSession = %v, want %v", service, s.MultiSession, want)
+		}
+	}
+	writeFile(t, path, "configdirectory: "+dir+"\nmultisession: maybe\n")
+	c, _ := Load(path, "imap")
+	if _, err := c.Settings(); err == nil {
+		t.Error("multisession: maybe accepted")
+	}
+}

@@ -37,6 +37,9 @@ type Settings struct {
 	MaxLoginsPerUser     int           // maxlogins_per_user: 0 = no limit
 	MaxLoginsPerHost     int           // maxlogins_per_host: 0 = no limit
 	TelemetryBySessionID bool          // telemetry_bysessionid
+	// MultiSession is multisession (per service: <service>_multisession):
+	// under master, one process serves many sessions at once.
+	MultiSession bool
 	// AutocreateFolders is autocreate_inbox_folders: names separated by
 	// "|", created with a user's INBOX.
 	AutocreateFolders []string
@@ -150,6 +153,9 @@ func (c *Config) Settings() (*Settings, error) {
 		*k.dst = int(n)
 	}
 	if s.TelemetryBySessionID, err = c.Bool("telemetry_bysessionid", false); err != nil {
+		return nil, err
+	}
+	if s.MultiSession, err = c.Bool("multisession", false); err != nil {
 		return nil, err
 	}
 	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {

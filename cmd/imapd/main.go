@@ -14,7 +14,9 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -41,7 +43,8 @@ func main() {
 	// session ends normally. (Notify rather than Ignore, so that the
 	// debug_command's shell does not inherit an ignored SIGPIPE.)
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	// A process serves one session at a time, and master runs as many
+	// A process serves one session at a time (multisession changes that,
+	// once the configuration is read: tuneMulti), and master runs as many
 	// processes as there are sessions: they are the parallelism. A second
 	// P in each process only adds hand-offs between threads (every
 	// goroutine a query or a transaction starts wakes another thread),
@@ -80,6 +83,33 @@ var stopProfile = func() {}
 // collections, and GOGC=400 took that off at the cost of a heap of tens of
 // MB rather than a few.
 const gcPercent = 400
+
+// shutdownGrace is how long SIGTERM waits, in multi mode, for the sessions
+// told BYE to end before the process exits.
+const shutdownGrace = 2 * time.Second
+
+// multiGCPercent is the collector's target in multi mode: Go's default.
+// There the live heap is the sum of every open session's state, so it is
+// large and a collection already comes only after that much allocation;
+// gcPercent's 400 would let the heap of many sessions peak at five times
+// what they keep alive, where the point of the mode is to hold idle
+// sessions in little memory.
+const multiGCPercent = 100
+
+// tuneMulti undoes, for multi mode, what main set for one session per
+// process: all cores (the sessions of one process are now the
+// parallelism) and multiGCPercent, unless the environment decides.
+func tuneMulti(multi bool) {
+	if !multi {
+		return
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.NumCPU())
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(multiGCPercent)
+	}
+}
 
 // tuneGC sets gcPercent unless GOGC in the environment says otherwise.
 func tuneGC() {
@@ -133,7 +163,13 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 
 	var tr ports.Transport
 	hangup := func() {}
-	if master.Detect(service) {
+	underMaster := master.Detect(service)
+	if !underMaster {
+		// One session on standard input and output: nothing to share.
+		settings.MultiSession = false
+	}
+	tuneMulti(settings.MultiSession)
+	if underMaster {
 		mt, err := master.FromEnv(master.Options{
 			Service:      o.Service,
 			ConfigDir:    settings.ConfigDir,
@@ -142,6 +178,7 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 			TLS:          tlsCfg,
 			ImmediateTLS: o.TLS,
 			Log:          logger,
+			Multi:        settings.MultiSession,
 		})
 		if err != nil {
 			return fatal(exitSoftware, "%v", err)
@@ -159,13 +196,22 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 		tr = stdio.NewWithOptions(stdin, stdout, stdio.Options{SSF: o.ExternalSSF, TLS: tlsCfg, ImmediateTLS: o.TLS, Log: logger})
 	}
 
-	ctx, stop := signalContext(hangup)
+	var terminate atomic.Pointer[func()]
+	ctx, stop := signalContext(hangup, func() {
+		if f := terminate.Load(); f != nil {
+			(*f)()
+		}
+	})
 	defer stop()
 	srv, cleanup, err := initServer(settings, o.Flags)
 	if err != nil {
 		return fatal(exitTempFail, "%v", err)
 	}
 	defer cleanup()
+	if settings.MultiSession {
+		bye := func() { srv.Shutdown("Server shutting down", shutdownGrace) }
+		terminate.Store(&bye)
+	}
 	if err := srv.Serve(ctx, tr); err != nil && !errors.Is(err, context.Canceled) {
 		return fatal(exitSoftware, "%v", err)
 	}
@@ -185,17 +231,20 @@ func runDebugCommand(command string, stderr io.Writer) {
 }
 
 // signalContext handles the signals master sends: SIGTERM, SIGINT and
-// SIGQUIT end the process at once with EX_TEMPFAIL and no BYE (a process
-// that dies by a signal counts as a failure for master); SIGHUP calls
-// hangup, which lets the current session finish and then ends the process
-// (with a single stdio session there is nothing more to do after it).
-func signalContext(hangup func()) (context.Context, func()) {
+// SIGQUIT end the process with EX_TEMPFAIL (a process that dies by a
+// signal counts as a failure for master), after terminate: nothing in
+// single mode (no BYE, at once, as Cyrus), a BYE to every session in multi
+// mode. SIGHUP calls hangup, which lets the current sessions finish and
+// then ends the process (with a single stdio session there is nothing
+// more to do after it).
+func signalContext(hangup, terminate func()) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 	go func() {
 		for sig := range ch {
 			if sig != syscall.SIGHUP {
+				terminate()
 				stopProfile()
 				os.Exit(exitTempFail)
 			}

@@ -57,9 +57,27 @@ func e2eStore() string {
 	return "sqlite"
 }
 
+// ModeEnv names the way sessions reach the server: "single" (the default:
+// each dial runs app.Server.ServeConn on a socket pair) or "multi" (each
+// dial connects to a listening socket that a master.Transport in multi
+// mode accepts on for app.Server.Serve, many sessions in one server, as
+// multisession runs them under master).
+const ModeEnv = "IMAPD_E2E_MODE"
+
+// e2eMode is the mode of this run, read while the tests run.
+func e2eMode() string {
+	if m := os.Getenv(ModeEnv); m != "" {
+		return m
+	}
+	return "single"
+}
+
 func TestMain(m *testing.M) {
 	store := e2eStore()
 	code := m.Run()
+	if e2eMode() != "single" {
+		store += " mode=" + e2eMode()
+	}
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -98,6 +116,8 @@ type env struct {
 	store ports.Store
 	srv   *app.Server
 	ctx   context.Context
+
+	multi *multiServer // multi mode: started by the first dial
 }
 
 // newEnv starts a server with the real adapters in a temporary folder.
@@ -126,6 +146,13 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 	}
 	if opts.FailedLoginPause == 0 {
 		opts.FailedLoginPause = 10 * time.Millisecond
+	}
+	switch mode := e2eMode(); mode {
+	case "single":
+	case "multi":
+		opts.MultiSession = true
+	default:
+		t.Fatalf("%s=%q: no such mode", ModeEnv, mode)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -156,6 +183,9 @@ func socketPair(t testing.TB) (client, server net.Conn) {
 // The session's goroutine is waited for at the end of the test.
 func (e *env) dial() net.Conn {
 	e.t.Helper()
+	if e2eMode() == "multi" {
+		return e.dialMulti()
+	}
 	cli, srvConn := socketPair(e.t)
 	done := make(chan struct{})
 	go func() {

@@ -53,6 +53,14 @@ func binaries(t *testing.T) string {
 				return
 			}
 		}
+		// imapd with the test hook of app/testpanic.go: STATUS of
+		// app.TestPanicMailbox panics.
+		cmd := exec.Command("go", "build", "-tags", "imapd_testpanic,sqlite_fts5", "-o", filepath.Join(buildDir, "imapd-testpanic"), "./cmd/imapd")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build imapd-testpanic: %v\n%s", err, out)
+			return
+		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -117,6 +125,8 @@ type layout struct {
 	socketDir bool
 	// conf is added to imapd.conf.
 	conf string
+	// testPanic runs the imapd built with the imapd_testpanic tag.
+	testPanic bool
 }
 
 // startLayout is start with the configdirectory laid out as l says.
@@ -139,7 +149,11 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		}
 	}
 	for _, b := range []string{"imapd", "master"} {
-		copyFile(t, filepath.Join(bins, b), filepath.Join(dir, "bin", b), 0o755)
+		from := b
+		if b == "imapd" && l.testPanic {
+			from = "imapd-testpanic"
+		}
+		copyFile(t, filepath.Join(bins, from), filepath.Join(dir, "bin", b), 0o755)
 	}
 	certPEM, keyPEM, err := tlsconf.SelfSigned([]string{"localhost", "127.0.0.1"}, time.Hour)
 	if err != nil {

@@ -25,10 +25,16 @@ type fake struct {
 
 func startFake(t *testing.T, args ...string) *fake {
 	t.Helper()
+	return startFakeConf(t, "", args...)
+}
+
+// startFakeConf is startFake with more lines in imapd.conf.
+func startFakeConf(t *testing.T, more string, args ...string) *fake {
+	t.Helper()
 	bins := binaries(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "imapd.conf")
-	os.WriteFile(conf, []byte("configdirectory: "+dir+"\nservername: fake\nfailedloginpause: 0\n"), 0o644)
+	os.WriteFile(conf, []byte("configdirectory: "+dir+"\nservername: fake\nfailedloginpause: 0\n"+more), 0o644)
 	os.MkdirAll(filepath.Join(dir, "socket"), 0o755)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

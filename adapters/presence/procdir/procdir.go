@@ -1,8 +1,11 @@
-// Package procdir implements ports.Presence as Cyrus does: one file per
-// imapd process in {configdirectory}/proc/, named by its process id and
-// holding "<service>\t<host>\t<user>\n". Counting logins means reading the
-// folder, skipping files of processes that no longer run (a crash leaves
-// its file behind). It depends on ports only.
+// Package procdir implements ports.Presence after Cyrus: records in
+// {configdirectory}/proc/ holding "<service>\t<host>\t<user>\n". Cyrus
+// keeps one per process, named by its process id; a process of ours may
+// serve many sessions (multisession), so there is one per session, named
+// "<pid>-<n>" (n counts the process's logins). Counting logins means
+// reading the folder, skipping records of processes that no longer run (a
+// crash leaves its files behind); records named by a bare pid, as Cyrus
+// writes them, count too. It depends on ports only.
 package procdir
 
 import (
@@ -11,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/imapd-go/imapd/ports"
@@ -24,6 +29,7 @@ type Presence struct {
 	dir     string
 	service string
 	pid     int
+	n       atomic.Uint64
 }
 
 var _ ports.Presence = (*Presence)(nil)
@@ -33,27 +39,32 @@ func New(configDir, service string) *Presence {
 	return &Presence{dir: filepath.Join(configDir, Dir), service: service, pid: os.Getpid()}
 }
 
-func (p *Presence) file(pid int) string { return filepath.Join(p.dir, strconv.Itoa(pid)) }
-
-// Login writes this process's record, then counts the others.
-func (p *Presence) Login(user, host string) (sameUser, sameHost int, err error) {
+// Login writes this session's record, then counts the others: every other
+// record of this process, and those of other processes that run.
+func (p *Presence) Login(user, host string) (sameUser, sameHost int, logout func(), err error) {
 	if err := os.MkdirAll(p.dir, 0o750); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
+	own := strconv.Itoa(p.pid) + "-" + strconv.FormatUint(p.n.Add(1), 10)
+	file := filepath.Join(p.dir, own)
 	rec := p.service + "\t" + clean(host) + "\t" + clean(user) + "\n"
-	if err := os.WriteFile(p.file(p.pid), []byte(rec), 0o640); err != nil {
-		return 0, 0, err
+	if err := os.WriteFile(file, []byte(rec), 0o640); err != nil {
+		return 0, 0, nil, err
 	}
+	var once sync.Once
+	logout = func() { once.Do(func() { os.Remove(file) }) }
 	entries, err := os.ReadDir(p.dir)
 	if err != nil {
-		return 0, 0, err
+		logout()
+		return 0, 0, nil, err
 	}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == p.pid || !alive(pid) {
+		name := e.Name()
+		pid, ok := recordPid(name)
+		if !ok || name == own || (pid != p.pid && !alive(pid)) {
 			continue
 		}
-		b, err := os.ReadFile(p.file(pid))
+		b, err := os.ReadFile(filepath.Join(p.dir, name))
 		if err != nil {
 			continue // gone meanwhile
 		}
@@ -68,12 +79,23 @@ func (p *Presence) Login(user, host string) (sameUser, sameHost int, err error) 
 			sameHost++
 		}
 	}
-	return sameUser, sameHost, nil
+	return sameUser, sameHost, logout, nil
 }
 
-// Logout removes this process's record.
-func (p *Presence) Logout() {
-	os.Remove(p.file(p.pid))
+// recordPid returns the process of a record named "<pid>" or
+// "<pid>-<n>".
+func recordPid(name string) (int, bool) {
+	p, n, multi := strings.Cut(name, "-")
+	pid, err := strconv.Atoi(p)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if multi {
+		if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+			return 0, false
+		}
+	}
+	return pid, true
 }
 
 // alive reports whether a process runs (kill with signal 0; EPERM means

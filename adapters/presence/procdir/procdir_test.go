@@ -3,6 +3,7 @@ package procdir
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -23,19 +24,48 @@ func TestCountsLiveProcessesOnly(t *testing.T) {
 	os.WriteFile(dir+"/proc/"+strconv.Itoa(child.Process.Pid), []byte("imap\th1\talice\n"), 0o640)
 	dead := exec.Command("true")
 	dead.Run()
-	os.WriteFile(dir+"/proc/"+strconv.Itoa(dead.Process.Pid), []byte("imap\th1\talice\n"), 0o640)
+	os.WriteFile(dir+"/proc/"+strconv.Itoa(dead.Process.Pid)+"-1", []byte("imap\th1\talice\n"), 0o640)
 	os.WriteFile(dir+"/proc/notapid", []byte("x"), 0o640)
 
-	u, h, err := p.Login("alice", "h1")
+	u, h, out, err := p.Login("alice", "h1")
 	if err != nil || u != 1 || h != 1 {
 		t.Fatalf("Login = %d, %d, %v; want 1, 1", u, h, err)
 	}
-	u, h, _ = p.Login("bob", "h2")
+	out()
+	u, h, out, _ = p.Login("bob", "h2")
 	if u != 0 || h != 0 {
 		t.Fatalf("Login(bob) = %d, %d", u, h)
 	}
-	p.Logout()
-	if _, err := os.Stat(dir + "/proc/" + strconv.Itoa(os.Getpid())); !os.IsNotExist(err) {
-		t.Fatalf("record left after Logout: %v", err)
+	out()
+	out() // a second call does nothing
+	left, _ := filepath.Glob(filepath.Join(dir, "proc", strconv.Itoa(os.Getpid())+"*"))
+	if len(left) != 0 {
+		t.Fatalf("records left after logout: %v", left)
+	}
+}
+
+// Sessions of one process (multisession) count each other, and each
+// logout removes its own record only.
+func TestSessionsOfOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	p := New(dir, "imap")
+	var outs []func()
+	for i := 0; i < 3; i++ {
+		u, h, out, err := p.Login("alice", "h1")
+		if err != nil || u != i || h != i {
+			t.Fatalf("login %d = %d, %d, %v; want %d, %d", i, u, h, err, i, i)
+		}
+		outs = append(outs, out)
+	}
+	outs[1]()
+	u, _, out, _ := p.Login("alice", "h2")
+	if u != 2 {
+		t.Fatalf("after one logout: %d others, want 2", u)
+	}
+	out()
+	outs[0]()
+	outs[2]()
+	if left, _ := os.ReadDir(filepath.Join(dir, "proc")); len(left) != 0 {
+		t.Fatalf("records left: %d", len(left))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imapd-go/imapd/ports"
@@ -25,9 +26,16 @@ type Telemetry struct {
 	// BySessionID names log files by session id instead of process id
 	// (telemetry_bysessionid).
 	BySessionID bool
-	log         *slog.Logger
-	pid         int
-	now         func() time.Time
+	// Multi is set when the process serves many sessions at once
+	// (multisession): each session's log is then <service>-<pid>-<n>,
+	// n counting the process's sessions from 1, so that two sessions of
+	// one user neither interleave nor share a file.
+	Multi bool
+	n     atomic.Uint64
+
+	log *slog.Logger
+	pid int
+	now func() time.Time
 }
 
 var _ ports.Telemetry = (*Telemetry)(nil)
@@ -44,8 +52,8 @@ func New(configDir, service string, log *slog.Logger) *Telemetry {
 // ctimeLayout is C's ctime(3) format (day of month padded with a space).
 const ctimeLayout = "Mon Jan _2 15:04:05 2006\n"
 
-// SessionLog opens log/<user>/<service>-<pid> (or log/<user>/<sessionID>
-// with BySessionID) for appending when the folder
+// SessionLog opens log/<user>/<service>-<pid> (<service>-<pid>-<n> with
+// Multi, log/<user>/<sessionID> with BySessionID) for appending when the folder
 // log/<user> exists (nothing creates it: an administrator does, to watch a
 // user), and writes the header: "---------- <user> <ctime>" and a blank
 // line. It returns nil otherwise, or when the file cannot be opened.
@@ -58,6 +66,9 @@ func (t *Telemetry) SessionLog(user, sessionID string) ports.SessionLog {
 		return nil
 	}
 	name := filepath.Join(dir, t.service+"-"+strconv.Itoa(t.pid))
+	if t.Multi {
+		name += "-" + strconv.FormatUint(t.n.Add(1), 10)
+	}
 	if t.BySessionID && sessionID != "" && !strings.ContainsAny(sessionID, "/\x00") {
 		name = filepath.Join(dir, sessionID)
 	}

@@ -108,3 +108,29 @@ func TestEventLevels(t *testing.T) {
 		}
 	}
 }
+
+// With Multi, two sessions of one user in one process each write their own
+// file, <service>-<pid>-<n>, and neither sees the other's lines.
+func TestSessionLogMulti(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "log", "alice"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tel := New(dir, "imap", nil)
+	tel.Multi = true
+	a, b := tel.SessionLog("alice", ""), tel.SessionLog("alice", "")
+	a.Read([]byte("a1 NOOP\r\n"))
+	b.Read([]byte("b1 NOOP\r\n"))
+	a.Close()
+	b.Close()
+	pid := strconv.Itoa(os.Getpid())
+	for i, want := range []string{"a1 NOOP", "b1 NOOP"} {
+		data, err := os.ReadFile(filepath.Join(dir, "log", "alice", "imap-"+pid+"-"+strconv.Itoa(i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), want) || strings.Count(string(data), "NOOP") != 1 {
+			t.Errorf("session %d log:\n%s", i+1, data)
+		}
+	}
+}

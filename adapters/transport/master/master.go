@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -76,6 +77,11 @@ type Options struct {
 	Exe string
 	// ExeCheck is how often Exe is checked while waiting (default 1s).
 	ExeCheck time.Duration
+
+	// Multi is the many-sessions mode (multisession: yes): see AcceptMulti
+	// in multi.go. The process accepts while its sessions run, reports
+	// CONNECTION_MULTI per connection and stays ready.
+	Multi bool
 }
 
 // Transport accepts master's connections one at a time.
@@ -96,6 +102,11 @@ type Transport struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	// multi mode only (multi.go)
+	open     atomic.Int64  // connections accepted and not yet closed
+	idle     chan struct{} // a connection closed and none is open
+	sentDown bool          // UNAVAILABLE was sent: master counts us busy
 }
 
 var _ ports.Transport = (*Transport)(nil)
@@ -140,7 +151,8 @@ func New(status, listener *os.File, o Options) (*Transport, error) {
 		unix.Close(lfd)
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	t := &Transport{opts: o, status: status, lfd: lfd, wakeR: p[0], wakeW: p[1], hup: make(chan struct{}), closed: make(chan struct{})}
+	t := &Transport{opts: o, status: status, lfd: lfd, wakeR: p[0], wakeW: p[1], hup: make(chan struct{}), closed: make(chan struct{}),
+		idle: make(chan struct{}, 1)}
 	if sa, err := unix.Getsockname(lfd); err == nil {
 		_, t.unix = sa.(*unix.SockaddrUnix)
 	}
@@ -222,6 +234,9 @@ func (t *Transport) send(msg int32) {
 // process should exit quietly: uses spent, SIGHUP, reuse timeout, the
 // executable changed, or the transport was closed.
 func (t *Transport) Accept(ctx context.Context) (ports.Conn, error) {
+	if t.opts.Multi {
+		return t.acceptMulti(ctx)
+	}
 	for {
 		if t.uses > 0 {
 			if t.hungUp() || t.uses >= t.maxUses() {
@@ -280,6 +295,15 @@ func (t *Transport) wait(ctx context.Context) (net.Conn, error) {
 				defer lockFile(t.lock, unix.F_UNLCK)
 			}
 		case <-stop:
+			// The lock may still come; whoever gets it must give it
+			// back, or siblings wait on a process that no longer
+			// accepts (in multi mode it lives on while its sessions
+			// finish).
+			go func() {
+				if <-got == nil {
+					lockFile(t.lock, unix.F_UNLCK)
+				}
+			}()
 			return nil, why()
 		}
 	}
@@ -348,9 +372,17 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 	// Cyrus arms the reuse timeout only once the process has served a
 	// connection, with a random value in [T, 2T-1] seconds so that idle
 	// siblings do not all expire together.
+	//
+	// In multi mode the process waits for connections while it serves
+	// others: the timeout runs only while no session is open, and is
+	// armed again when the last one closes during the wait.
+	uses := t.uses // arm may run in the watching goroutine
 	var timeout <-chan time.Time
 	var tm *time.Timer
-	if t.uses > 0 && t.opts.ReuseTimeout > 0 {
+	arm := func() {
+		if tm != nil || uses == 0 || t.opts.ReuseTimeout <= 0 || (t.opts.Multi && t.open.Load() > 0) {
+			return
+		}
 		secs := int64(t.opts.ReuseTimeout / time.Second)
 		if secs < 1 {
 			secs = 1
@@ -358,7 +390,12 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 		tm = time.NewTimer(time.Duration(secs+rand.Int64N(secs)) * time.Second)
 		timeout = tm.C
 	}
-	uses := t.uses
+	arm()
+	var idle <-chan struct{}
+	if t.opts.Multi {
+		idle = t.idle
+	}
+	var tmMu sync.Mutex
 	tick := time.NewTicker(t.opts.ExeCheck)
 	stopc := make(chan struct{})
 	over := make(chan struct{})
@@ -375,6 +412,11 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 				reason = io.EOF
 			case <-t.hup:
 				reason = io.EOF
+			case <-idle:
+				tmMu.Lock()
+				arm()
+				tmMu.Unlock()
+				continue
 			case <-timeout:
 				t.opts.Log.Debug("reuse timeout", "uses", uses)
 				reason = io.EOF
@@ -392,9 +434,11 @@ func (t *Transport) watch(ctx context.Context) (stop <-chan struct{}, why func()
 	var once sync.Once
 	return stopc, func() error { return reason }, func() {
 		once.Do(func() { close(over) })
+		tmMu.Lock()
 		if tm != nil {
 			tm.Stop()
 		}
+		tmMu.Unlock()
 	}
 }
 

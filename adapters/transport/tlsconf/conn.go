@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -140,3 +141,8 @@ func (c *Conn) Handshake(ctx context.Context, log *slog.Logger) error {
 	}
 	return err
 }
+
+// SetReadDeadline sets the deadline of reads on the connection (and on
+// its TLS layer once there is one): a server ending a session from
+// another goroutine cuts a read short with it.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.current().SetReadDeadline(t) }

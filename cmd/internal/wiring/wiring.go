@@ -96,6 +96,7 @@ func ProvideAuth(s *config.Settings, db *sasl.UserDB) ports.Auth {
 func ProvideTelemetry(s *config.Settings, f Flags, log *slog.Logger) ports.Telemetry {
 	t := filelog.New(s.ConfigDir, ServiceName(f.Service), log)
 	t.BySessionID = s.TelemetryBySessionID
+	t.Multi = s.MultiSession
 	return t
 }
 
@@ -143,6 +144,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IDResponse:        s.IDResponse,
 		NoPasswordCheck:   f.NoPasswordCheck,
 		ExternalSSF:       f.ExternalSSF,
+		MultiSession:      s.MultiSession,
 	}
 }
 
