@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,7 +69,14 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 				continue
 			}
 			if err := c.poll(true); err != nil {
-				return result{}, err
+				if errors.Is(err, errConnection) {
+					return result{}, err
+				}
+				// IDLE ends only with DONE, and the goroutine reading
+				// for it owns the session's input until then: a store
+				// that fails for a moment is retried at the next
+				// wake-up (the fallback comes within seconds).
+				c.srv.log.Warn("IDLE: looking for changes failed", "user", c.user, "mailbox", c.sel.name, "err", err)
 			}
 			if err := c.w.Flush(); err != nil {
 				return result{}, fmt.Errorf("%w: %v", errConnection, err)
