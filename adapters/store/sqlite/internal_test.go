@@ -673,3 +673,50 @@ func userStore(t *testing.T) (*Store, context.Context) {
 	}
 	return s, ctx
 }
+
+// A store keeps maxOpenUsers idle user databases open unless KeepOpen
+// says how many; the least recently used beyond the bound are closed, and
+// lowering the bound closes the surplus at once.
+func TestKeepOpen(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	open := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.dbs)
+	}
+	use := func(n int) {
+		for i := range n {
+			if err := s.EnsureUser(ctx, fmt.Sprintf("u%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	use(20)
+	if got := open(); got != maxOpenUsers {
+		t.Errorf("default: %d open, want %d", got, maxOpenUsers)
+	}
+	s.KeepOpen(30)
+	use(40)
+	if got := open(); got != 30 {
+		t.Errorf("KeepOpen(30): %d open, want 30", got)
+	}
+	s.mu.Lock()
+	_, newest := s.dbs["u39"]
+	_, oldest := s.dbs["u0"]
+	s.mu.Unlock()
+	if !newest || oldest {
+		t.Errorf("kept u39 %v (want true), u0 %v (want false)", newest, oldest)
+	}
+	s.KeepOpen(5)
+	if got := open(); got != 5 {
+		t.Errorf("KeepOpen(5): %d open, want 5", got)
+	}
+	if _, _, err := s.Snapshot(ctx, "u0", "INBOX"); err != nil {
+		t.Errorf("a closed user's database opens again: %v", err)
+	}
+}

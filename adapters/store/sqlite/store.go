@@ -51,6 +51,9 @@ const (
 	// maxConns caps each connection pool: a process serves one session at a
 	// time, so a few connections are plenty.
 	maxConns = 4
+	// idleConnTime is how long a connection no operation uses stays open:
+	// its page cache and statements go with it (maxOpenUsers).
+	idleConnTime = 2 * time.Minute
 	// schemaVersion is recorded in PRAGMA user_version of each user's
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
@@ -67,6 +70,8 @@ type Store struct {
 	mu   sync.Mutex
 	dbs  map[string]*userDB // open databases, by user
 	tick uint64             // counts releases, for least-recently-used
+	// keepOpen is KeepOpen's bound; 0 = maxOpenUsers.
+	keepOpen int
 
 	// Both caches key their entries by user, so one of each serves every
 	// user database of the process.
@@ -211,6 +216,7 @@ func openDB(path string) (*db, error) {
 	for _, p := range []*sql.DB{w, r} {
 		p.SetMaxOpenConns(maxConns)
 		p.SetMaxIdleConns(maxConns)
+		p.SetConnMaxIdleTime(idleConnTime)
 	}
 	return &db{w: w, r: r, dir: filepath.Dir(path)}, nil
 }

@@ -16,9 +16,27 @@ import (
 const UsersDir = "users"
 
 // maxOpenUsers bounds the user databases a process keeps open when no
-// operation uses them: a process under master serves one session at a
-// time, but imapctl may go through every user.
+// operation uses them, unless KeepOpen says otherwise: a process under
+// master that serves one session at a time sees few users, and imapctl,
+// which may go through every user, needs none kept.
 const maxOpenUsers = 8
+
+// KeepOpen sets how many user databases the store keeps open when no
+// operation uses them (maxOpenUsers by default). A process with many
+// sessions at once serves many users in turn: closing a database
+// checkpoints its WAL, and the next session of that user opens it again,
+// milliseconds each time, so such a process keeps more. Idle connections
+// close after idleConnTime whatever the bound, so a database kept open
+// costs a few descriptors and kilobytes, not its page cache.
+func (s *Store) KeepOpen(n int) {
+	s.mu.Lock()
+	s.keepOpen = max(n, 1)
+	evicted := s.evictLocked()
+	s.mu.Unlock()
+	for _, e := range evicted {
+		e.close()
+	}
+}
 
 // userDB is a user's open database, counted while operations use it.
 type userDB struct {
@@ -85,16 +103,22 @@ func (s *Store) acquire(user string) (*userDB, error) {
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if u := s.dbs[user]; u != nil {
 		// Another goroutine opened it meanwhile.
-		d.close()
 		u.refs++
+		s.mu.Unlock()
+		d.close()
 		return u, nil
 	}
 	u := &userDB{db: d, user: user, refs: 1}
 	s.dbs[user] = u
-	s.evictLocked()
+	evicted := s.evictLocked()
+	s.mu.Unlock()
+	// Closing checkpoints the WAL (with fsyncs): never under s.mu, which
+	// every operation of every user takes.
+	for _, e := range evicted {
+		e.close()
+	}
 	return u, nil
 }
 
@@ -107,10 +131,15 @@ func (s *Store) release(u *userDB) {
 	u.used = s.tick
 }
 
-// evictLocked closes the least recently used idle databases beyond
-// maxOpenUsers. A database in use is never closed.
-func (s *Store) evictLocked() {
-	for len(s.dbs) > maxOpenUsers {
+// evictLocked takes the least recently used idle databases beyond the
+// bound (KeepOpen) out of s.dbs and returns them, for the caller to close
+// once it has let go of s.mu. A database in use is never taken.
+func (s *Store) evictLocked() (evicted []*userDB) {
+	keep := s.keepOpen
+	if keep == 0 {
+		keep = maxOpenUsers
+	}
+	for len(s.dbs) > keep {
 		var oldest *userDB
 		for _, u := range s.dbs {
 			if u.refs == 0 && (oldest == nil || u.used < oldest.used) {
@@ -121,6 +150,7 @@ func (s *Store) evictLocked() {
 			return
 		}
 		delete(s.dbs, oldest.user)
-		oldest.close()
+		evicted = append(evicted, oldest)
 	}
+	return evicted
 }

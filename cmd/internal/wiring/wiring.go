@@ -67,9 +67,17 @@ func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("open store in %s: %w", s.Partition, err)
 		}
+		if s.MultiSession {
+			st.KeepOpen(multiSessionOpenUsers)
+		}
 		return st, func() { st.Close() }, nil
 	}
 }
+
+// multiSessionOpenUsers is how many user databases a multi-session
+// process keeps open between their uses: its sessions come from many
+// users, and reopening costs milliseconds (sqlite.Store.KeepOpen).
+const multiSessionOpenUsers = 256
 
 // ProvideUserDB returns the password file in configdirectory, with the
 // login cache shared by the processes of that configdirectory
