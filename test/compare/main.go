@@ -207,6 +207,11 @@ func main() {
 		os.Exit(1)
 	}
 	os.Chmod(tmp, 0o755)
+	// Our servers' login cache lives on tmpfs, in a folder of this run's.
+	if d, err := os.MkdirTemp("/dev/shm", "imapd-compare-"); err == nil {
+		os.Chmod(d, 0o755)
+		loginCacheDir = d
+	}
 	bin := filepath.Join(tmp, "bin")
 	log("building our imapd and master into %s", bin)
 	if err := buildOurs(root, bin); err != nil {
@@ -266,6 +271,9 @@ func main() {
 			log("the servers' folders are in %s", tmp)
 		} else {
 			os.RemoveAll(tmp)
+		}
+		if loginCacheDir != "" {
+			os.RemoveAll(loginCacheDir)
 		}
 	}
 	sig := make(chan os.Signal, 1)

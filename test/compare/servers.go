@@ -20,6 +20,10 @@ import (
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
 )
 
+// loginCacheDir is the logincache_dir of our servers: a tmpfs folder the
+// run removes at its end ("" = imapd's default, /dev/shm).
+var loginCacheDir string
+
 // server is one IMAP server under measurement; addr is empty when it
 // could not be started, and absent says why.
 type server struct {
@@ -215,6 +219,9 @@ func startOurs(bin, dir, store string, multi bool, prefork int, pw passwords) *s
 			s.absent = err.Error()
 			return s
 		}
+	}
+	if loginCacheDir != "" {
+		text += "logincache_dir: " + loginCacheDir + "\n"
 	}
 	uses := ""
 	if multi {

@@ -129,6 +129,20 @@ type layout struct {
 	testPanic bool
 }
 
+// loginCacheConf puts the login cache of a test's processes in a tmpfs
+// folder of the test's own, removed at its end (imapd's default, /dev/shm
+// itself, would keep the cache's folder until a day's sweep). The folder
+// is writable by all, as /dev/shm is: Cyrus's master runs imapd as cyrus.
+func loginCacheConf(t *testing.T) string {
+	d, err := os.MkdirTemp("/dev/shm", "imapd-master-")
+	if err != nil {
+		return ""
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	os.Chmod(d, 0o1777)
+	return "logincache_dir: " + d + "\n"
+}
+
 // startLayout is start with the configdirectory laid out as l says.
 func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 	t.Helper()
@@ -167,7 +181,8 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		"failedloginpause: 0\n"+
 		"tls_server_cert: "+e.confDir+"/cert.pem\n"+
 		"tls_server_key: "+e.confDir+"/key.pem\n"+
-		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n"+l.conf)
+		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n"+
+		loginCacheConf(t)+l.conf)
 	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
 	if !l.socketDir {
 		if err := os.Remove(filepath.Join(e.confDir, "socket")); err != nil {
