@@ -82,6 +82,7 @@ type sub struct {
 	ch       chan struct{}
 	watches  []*watch
 	fallback time.Duration
+	group    int // its group of the fallback ticker
 	stop     func() bool
 }
 
@@ -93,10 +94,30 @@ func (s *sub) wake() {
 }
 
 // ticker is the fallback wake-up shared by the subscribers of one period.
+// It wakes them in turns, one group per slice of the period, each group
+// once a period: thousands of sessions in IDLE then never all poll their
+// store at the same moment (a thundering herd that, on SQLite, opened a
+// connection per poll running at once).
 type ticker struct {
-	t    *time.Timer
-	subs map[*sub]struct{}
+	t      *time.Timer
+	groups [fallbackGroups]map[*sub]struct{}
+	n      int // subscribers
+	next   int // the group the next fire wakes
+	added  int // subscribers ever added, for round-robin placement
 }
+
+// each calls f for every subscriber of t.
+func (t *ticker) each(f func(*sub)) {
+	for _, g := range t.groups {
+		for s := range g {
+			f(s)
+		}
+	}
+}
+
+// fallbackGroups is how many turns the fallback wake-up of a period is
+// spread over.
+const fallbackGroups = 16
 
 func newHub() *hub {
 	return &hub{fd: -1, watches: map[int32]*watch{}, settling: map[*watch]struct{}{}, tickers: map[time.Duration]*ticker{}}
@@ -132,11 +153,17 @@ func (h *hub) watch(ctx context.Context, fallback time.Duration, paths []string)
 	}
 	t := h.tickers[fallback]
 	if t == nil {
-		t = &ticker{subs: map[*sub]struct{}{}}
-		t.t = time.AfterFunc(fallback, func() { h.tick(fallback, t) })
+		t = &ticker{}
+		for i := range t.groups {
+			t.groups[i] = map[*sub]struct{}{}
+		}
+		t.t = time.AfterFunc(fallback/fallbackGroups, func() { h.tick(fallback, t) })
 		h.tickers[fallback] = t
 	}
-	t.subs[s] = struct{}{}
+	s.group = t.added % fallbackGroups
+	t.added++
+	t.groups[s.group][s] = struct{}{}
+	t.n++
 	h.mu.Unlock()
 	s.stop = context.AfterFunc(ctx, func() { h.remove(s) })
 	return s.ch, nil
@@ -173,8 +200,11 @@ func (h *hub) remove(s *sub) {
 	}
 	s.watches = nil
 	if t := h.tickers[s.fallback]; t != nil {
-		delete(t.subs, s)
-		if len(t.subs) == 0 {
+		if _, ok := t.groups[s.group][s]; ok {
+			delete(t.groups[s.group], s)
+			t.n--
+		}
+		if t.n == 0 {
 			t.t.Stop()
 			delete(h.tickers, s.fallback)
 		}
@@ -192,17 +222,19 @@ func (h *hub) drop(w *watch) {
 	delete(h.settling, w)
 }
 
-// tick sends the fallback wake-up to the subscribers of one period.
+// tick sends the fallback wake-up to the next group of the subscribers of
+// one period.
 func (h *hub) tick(period time.Duration, t *ticker) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.tickers[period] != t {
 		return // stopped after it fired
 	}
-	for s := range t.subs {
+	for s := range t.groups[t.next] {
 		s.wake()
 	}
-	t.t.Reset(period)
+	t.next = (t.next + 1) % fallbackGroups
+	t.t.Reset(period / fallbackGroups)
 }
 
 // read takes the kernel's events and wakes their watches' subscribers.
@@ -255,9 +287,7 @@ func (h *hub) events(b []byte, all bool) {
 			woken = append(woken, w)
 		}
 		for _, t := range h.tickers {
-			for s := range t.subs {
-				s.wake()
-			}
+			t.each((*sub).wake)
 		}
 	}
 	for _, w := range woken {
@@ -333,12 +363,12 @@ func (h *hub) close() {
 	var subs []*sub
 	seen := map[*sub]bool{}
 	for _, t := range h.tickers {
-		for s := range t.subs {
+		t.each(func(s *sub) {
 			if !seen[s] {
 				seen[s] = true
 				subs = append(subs, s)
 			}
-		}
+		})
 	}
 	h.closed = true
 	h.mu.Unlock()
@@ -365,7 +395,7 @@ func (h *hub) counts() (watches, subs int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, t := range h.tickers {
-		subs += len(t.subs)
+		subs += t.n
 	}
 	return len(h.watches), subs
 }

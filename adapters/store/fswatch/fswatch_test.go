@@ -223,3 +223,43 @@ func TestFolderRemovedKeepsFallback(t *testing.T) {
 	}
 	waitWake(t, ch, 5*time.Second, "fallback after removal")
 }
+
+// The fallback wakes its subscribers in turns, a group per slice of the
+// period, never all at once; each is woken once a period.
+func TestFallbackInTurns(t *testing.T) {
+	h := newHub()
+	defer h.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const period = time.Hour // the timer never fires: the test ticks
+	const n = 10 * fallbackGroups
+	chans := make([]<-chan struct{}, n)
+	for i := range chans {
+		chans[i], _ = h.watch(ctx, period, nil)
+	}
+	woken := func() (count int) {
+		for _, ch := range chans {
+			select {
+			case <-ch:
+				count++
+			default:
+			}
+		}
+		return count
+	}
+	tk := h.tickers[period]
+	for turn := range fallbackGroups {
+		h.tick(period, tk)
+		if got := woken(); got != n/fallbackGroups {
+			t.Fatalf("turn %d woke %d subscribers, want %d", turn, got, n/fallbackGroups)
+		}
+	}
+	// A whole period woke every subscriber once; the next turn starts
+	// again with the first group.
+	h.tick(period, tk)
+	select {
+	case <-chans[0]:
+	default:
+		t.Error("the first subscriber was not woken in the next period's first turn")
+	}
+}
