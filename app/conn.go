@@ -215,6 +215,7 @@ func (c *conn) serve() (err error) {
 				return err
 			}
 		}
+		c.srv.activity.Add(1)
 		start := time.Now()
 		status := c.dispatch(cmd)
 		if err := c.w.Flush(); err != nil {

@@ -173,11 +173,15 @@ func (s *Server) runSession(ctx context.Context, c ports.Conn) (shutdown bool) {
 func (s *Server) watchShutdown(t ports.Transport, stop <-chan struct{}) {
 	tick := time.NewTicker(shutdownPoll)
 	defer tick.Stop()
+	var q quiet
 	for {
 		select {
 		case <-stop:
 			return
 		case <-tick.C:
+		}
+		if q.settled(s.activity.Load() + s.sessions.Load()) {
+			s.releaseMemory()
 		}
 		msg := s.shutdownMessage()
 		if msg == "" {
@@ -193,6 +197,30 @@ func (s *Server) watchShutdown(t ports.Transport, stop <-chan struct{}) {
 			t.Close()
 		}
 	}
+}
+
+// quiet tells when a multi-session process has gone quiet after work:
+// no command for a whole period (shutdownPoll) since it last looked, and
+// some since the last release. Its sessions are then idle, and what the
+// work left (buffers pooled, garbage not yet collected, heap the runtime
+// keeps for the next burst) goes back to the system at once, as single
+// mode does between sessions: thousands of idle sessions then cost their
+// live memory, not the peak of the burst that opened them. A process
+// that never goes quiet for a period leaves it to Go's scavenger.
+type quiet struct {
+	last     uint64 // activity at the previous look
+	released uint64 // activity at the last release
+}
+
+// settled takes the activity count now and reports whether to release.
+func (q *quiet) settled(now uint64) bool {
+	still := now == q.last
+	q.last = now
+	if !still || now == q.released {
+		return false
+	}
+	q.released = now
+	return true
 }
 
 // Shutdown tells every live session BYE with text, ends them, and waits

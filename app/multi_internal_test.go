@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,8 +260,9 @@ func TestMultiShutdownSaysBye(t *testing.T) {
 	}
 }
 
-// In multi mode memory is released only once no session is open.
-func TestMultiReleasesMemoryOnlyWhenNoSession(t *testing.T) {
+// In multi mode memory is released once the last session ends, not at the
+// end of each session while others are open and busy.
+func TestMultiReleasesMemoryWhenNoSession(t *testing.T) {
 	r := newMultiRig(t)
 	var mu sync.Mutex
 	released := 0
@@ -291,6 +293,29 @@ func TestMultiReleasesMemoryOnlyWhenNoSession(t *testing.T) {
 	t.Fatal("memory never released once the last session ended")
 }
 
+// With sessions open, memory is released once the process has gone a
+// whole period without a command: the sessions are idle.
+func TestMultiReleasesMemoryWhenQuiet(t *testing.T) {
+	r := newMultiRig(t)
+	var released atomic.Int32
+	r.srv.releaseMemory = func() { released.Add(1) }
+	a := r.login("alice")
+	a.run("s SELECT INBOX", "s OK")
+	a.run("i IDLE", "+ ")
+	deadline := time.Now().Add(3*shutdownPoll + time.Second)
+	for released.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("memory not released while the only session idled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Once per quiet spell: not again while nothing happens.
+	time.Sleep(2*shutdownPoll + 100*time.Millisecond)
+	if n := released.Load(); n != 1 {
+		t.Errorf("released %d times in one quiet spell, want 1", n)
+	}
+}
+
 // indexPanicStore panics when indexing a mailbox named "Panic": in the
 // goroutine a session starts to index what it stored.
 type indexPanicStore struct {
@@ -318,5 +343,31 @@ func TestMultiPanicInSessionGoroutine(t *testing.T) {
 	r.login("alice").run("n NOOP", "n OK")
 	if logs := r.logs.String(); !strings.Contains(logs, "panic in session goroutine") || !strings.Contains(logs, "IndexMailbox") {
 		t.Errorf("panic not logged with its stack:\n%s", logs)
+	}
+}
+
+// quiet releases once per burst of work, after a whole period without
+// any, and never while work goes on or when nothing happened since.
+func TestQuietReleasesOncePerBurst(t *testing.T) {
+	var q quiet
+	steps := []struct {
+		activity uint64
+		release  bool
+	}{
+		{0, false}, // nothing ever happened
+		{5, false}, // work
+		{9, false}, // more work
+		{9, true},  // a period without any: release
+		{9, false}, // still quiet: released already
+		{12, false},
+		{12, true},
+		{13, false},
+		{14, false},
+		{14, true},
+	}
+	for i, st := range steps {
+		if got := q.settled(st.activity); got != st.release {
+			t.Errorf("step %d (activity %d): release %v, want %v", i, st.activity, got, st.release)
+		}
 	}
 }

@@ -52,7 +52,10 @@ type Server struct {
 	log      *slog.Logger
 	presence ports.Presence // nil: no login limits
 	sessions atomic.Uint64  // sessions served, for session ids
-	reg      registry       // the live sessions (multi.go)
+	// activity counts commands; with sessions, a multi-session process
+	// sees when it stops moving and releases memory (quiet).
+	activity atomic.Uint64
+	reg      registry // the live sessions (multi.go)
 
 	// After a session, Serve calls releaseMemory once no connection has
 	// come for releaseDelay (replaced in tests).
@@ -74,8 +77,20 @@ func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, 
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{opts: opts, store: store, auth: auth, tel: tel, log: log,
-		releaseDelay: releaseDelay, releaseMemory: debug.FreeOSMemory}
+	s := &Server{opts: opts, store: store, auth: auth, tel: tel, log: log, releaseDelay: releaseDelay}
+	s.releaseMemory = s.freeMemory
+	return s
+}
+
+// freeMemory gives back what the store keeps for speed (ports.
+// MemoryReleaser) and what Go's heap holds unused.
+func (s *Server) freeMemory() {
+	start := time.Now()
+	if r, ok := s.store.(ports.MemoryReleaser); ok {
+		r.ReleaseMemory()
+	}
+	debug.FreeOSMemory()
+	s.log.Debug("memory released", "sessions", s.Live(), "took", time.Since(start))
 }
 
 // Serve serves connections from t, one at a time, until t.Accept returns

@@ -321,3 +321,12 @@ type TextRecords interface {
 	// returns them) instead of its UID.
 	TextCandidateRecords(ctx context.Context, user, name string, q search.TextQuery) (recs []MessageRecord, ok bool, err error)
 }
+
+// MemoryReleaser is implemented by a store that holds memory it can give
+// back while the process is idle (connections and caches kept for speed).
+// The app calls ReleaseMemory when the process has gone quiet: between
+// sessions in a process that serves one at a time, and after a period
+// without commands in one that serves many. Operations may run meanwhile.
+type MemoryReleaser interface {
+	ReleaseMemory()
+}

@@ -178,6 +178,9 @@ func parseMemAvailable(text string) int64 {
 // idleMailboxes are the mailboxes each load user's idle sessions select.
 var idleMailboxes = []string{"INBOX", "Work", "Lists"}
 
+// idleSettle is how long the sessions idle before their memory is read.
+const idleSettle = 6 * time.Second
+
 // placement says which user and mailbox idle session i of n selects: the
 // first tenth (at least one) all select the first user's INBOX, the hot
 // mailbox of the wake-up check (1,000 sessions when n is 10,000); the
@@ -287,8 +290,11 @@ func idleRun(s *server, n int, users []string, maxProcs int, wait time.Duration)
 		return res
 	}
 	res.openTime = time.Since(start)
-	// Let what the logins left behind settle before reading.
-	time.Sleep(3 * time.Second)
+	// Let what the logins left behind settle before reading: a
+	// multi-session imapd gives memory back after two seconds without a
+	// command (looking every two), Dovecot's processes and ours in single
+	// mode are settled by then.
+	time.Sleep(idleSettle)
 	res.during = memoryOf(s)
 	res.procs = res.during.procs
 	res.pss = float64(res.during.pss-res.before.pss) / float64(n)

@@ -720,3 +720,58 @@ func TestKeepOpen(t *testing.T) {
 		t.Errorf("a closed user's database opens again: %v", err)
 	}
 }
+
+// ReleaseMemory closes the idle connections of each open database but
+// one per pool, leaving the databases open and usable.
+func TestReleaseMemory(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.acquire("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.release(u)
+	var conns []*sql.Conn
+	for range maxConns {
+		c, err := u.r.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if st := u.r.Stats(); st.Idle != maxConns {
+		t.Fatalf("before: %d idle connections, want %d", st.Idle, maxConns)
+	}
+	s.ReleaseMemory()
+	if st := u.r.Stats(); st.OpenConnections != 1 || st.Idle != 1 {
+		t.Errorf("after: %d open, %d idle; want 1 and 1", st.OpenConnections, st.Idle)
+	}
+	if _, _, err := s.Snapshot(ctx, "alice", "INBOX"); err != nil {
+		t.Errorf("after ReleaseMemory: %v", err)
+	}
+	// A busy user may keep maxConns idle again.
+	conns = conns[:0]
+	for range maxConns {
+		c, err := u.r.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if st := u.r.Stats(); st.Idle != maxConns {
+		t.Errorf("busy again: %d idle connections, want %d", st.Idle, maxConns)
+	}
+}
