@@ -722,7 +722,7 @@ func TestKeepOpen(t *testing.T) {
 }
 
 // ReleaseMemory closes the idle connections of each open database but
-// one per pool, leaving the databases open and usable.
+// one read connection, leaving the databases open and usable.
 func TestReleaseMemory(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
@@ -731,6 +731,9 @@ func TestReleaseMemory(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	if err := s.EnsureUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMailbox(ctx, "alice", "Work"); err != nil {
 		t.Fatal(err)
 	}
 	u, err := s.acquire("alice")
@@ -755,6 +758,9 @@ func TestReleaseMemory(t *testing.T) {
 	s.ReleaseMemory()
 	if st := u.r.Stats(); st.OpenConnections != 1 || st.Idle != 1 {
 		t.Errorf("after: %d open, %d idle; want 1 and 1", st.OpenConnections, st.Idle)
+	}
+	if st := u.w.Stats(); st.OpenConnections != 0 {
+		t.Errorf("after: %d write connections open, want 0", st.OpenConnections)
 	}
 	if _, _, err := s.Snapshot(ctx, "alice", "INBOX"); err != nil {
 		t.Errorf("after ReleaseMemory: %v", err)

@@ -15,12 +15,14 @@ package sqlite
 */
 import "C"
 
-// ReleaseMemory closes the idle connections of the open user databases
-// but one per pool, then returns the C heap's free pages to the system.
-// The app calls it when the process has gone quiet. One connection stays:
-// closing a database's last connection checkpoints its WAL and removes
-// the file, which wakes every session watching that user's folder, whose
-// polls, all at once, open as many connections again. An operation
+// ReleaseMemory closes the idle connections of the open user databases,
+// but one of each database's read pool, then returns the C heap's free
+// pages to the system. The app calls it when the process has gone quiet:
+// sessions then mostly wait, and a waiting session's only use of the
+// store is IDLE's poll, a read. One connection stays: closing a
+// database's last connection checkpoints its WAL and removes the file,
+// which wakes every session watching that user's folder, whose polls,
+// all at once, would open as many connections again. An operation
 // running meanwhile keeps its connection.
 func (s *Store) ReleaseMemory() {
 	s.mu.Lock()
@@ -30,12 +32,12 @@ func (s *Store) ReleaseMemory() {
 	}
 	s.mu.Unlock()
 	for _, u := range open {
-		for _, p := range []interface{ SetMaxIdleConns(int) }{u.w, u.r} {
-			// Lowering the bound closes the surplus idle connections
-			// at once; raising it again lets a busy user keep more.
-			p.SetMaxIdleConns(1)
-			p.SetMaxIdleConns(maxConns)
-		}
+		// Lowering a bound closes the surplus idle connections at
+		// once; raising it again lets a busy user keep more.
+		u.r.SetMaxIdleConns(1)
+		u.r.SetMaxIdleConns(maxConns)
+		u.w.SetMaxIdleConns(0)
+		u.w.SetMaxIdleConns(maxConns)
 	}
 	C.malloc_trim(0)
 }
