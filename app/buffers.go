@@ -20,40 +20,8 @@ import (
 const readBuffer = 16 << 10
 
 // readers are the read buffers of the sessions that wait for their
-// client. A few are kept across garbage collections (which empty a
-// sync.Pool), so that a busy session going from command to command does
-// not allocate a new one after each collection.
-var readers = struct {
-	sync.Mutex
-	free []*bufio.Reader
-	pool sync.Pool
-}{pool: sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}}
-
-// keptReaders is how many free read buffers outlive a collection.
-const keptReaders = 8
-
-func getReader() *bufio.Reader {
-	readers.Lock()
-	if n := len(readers.free); n > 0 {
-		br := readers.free[n-1]
-		readers.free = readers.free[:n-1]
-		readers.Unlock()
-		return br
-	}
-	readers.Unlock()
-	return readers.pool.Get().(*bufio.Reader)
-}
-
-func putReader(br *bufio.Reader) {
-	readers.Lock()
-	if len(readers.free) < keptReaders {
-		readers.free = append(readers.free, br)
-		readers.Unlock()
-		return
-	}
-	readers.Unlock()
-	readers.pool.Put(br)
-}
+// client.
+var readers = grammar.NewBufferPool(func() *bufio.Reader { return bufio.NewReaderSize(nil, readBuffer) })
 
 // fetchBufs are FETCH's line buffers (*[]byte) of idle sessions.
 var fetchBufs sync.Pool
@@ -120,7 +88,7 @@ func (c *conn) releaseInput() {
 		return
 	}
 	c.br.Reset(nil)
-	putReader(c.br)
+	readers.Put(c.br)
 	c.br = nil
 	c.p.SetReader(nil)
 }
@@ -137,7 +105,7 @@ func (c *conn) awaitInput() {
 	w.src = c.in
 	n, err := c.in.Read(w.head[:])
 	w.hs, w.he, w.err = 0, n, err
-	c.br = getReader()
+	c.br = readers.Get()
 	c.br.Reset(w)
 	c.p.SetReader(c.br)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -32,47 +31,11 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{dst: w}
 }
 
-// writers are the buffers of Writers that hold nothing: an idle session
-// waiting for its client keeps none. A few are kept across garbage
-// collections (which empty a sync.Pool), so that a busy session going from
-// command to command does not allocate a new one after each collection.
-var writers = struct {
-	sync.Mutex
-	free []*bufio.Writer
-	pool sync.Pool
-}{pool: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}}
-
-// keptWriters is how many free buffers outlive a collection.
-const keptWriters = 8
-
-func getWriter() *bufio.Writer {
-	writers.Lock()
-	if n := len(writers.free); n > 0 {
-		bw := writers.free[n-1]
-		writers.free = writers.free[:n-1]
-		writers.Unlock()
-		return bw
-	}
-	writers.Unlock()
-	return writers.pool.Get().(*bufio.Writer)
-}
-
-func putWriter(bw *bufio.Writer) {
-	writers.Lock()
-	if len(writers.free) < keptWriters {
-		writers.free = append(writers.free, bw)
-		writers.Unlock()
-		return
-	}
-	writers.Unlock()
-	writers.pool.Put(bw)
-}
-
 // buffer returns the Writer's buffer, taking one from the pool when it has
 // none.
 func (w *Writer) buffer() *bufio.Writer {
 	if w.bw == nil {
-		w.bw = getWriter()
+		w.bw = writers.Get()
 		w.bw.Reset(w.dst)
 	}
 	return w.bw
@@ -89,7 +52,7 @@ func (w *Writer) Release() {
 		return
 	}
 	w.bw.Reset(nil)
-	putWriter(w.bw)
+	writers.Put(w.bw)
 	w.bw = nil
 }
 
