@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,20 +66,7 @@ func cacheEntries(t testing.TB, parent string) []string {
 // alone: not the process's start nor its greeting.
 func loginInNewProcess(t testing.TB, bins binaries, conf, user, password, status string) time.Duration {
 	t.Helper()
-	cmd := exec.Command(bins.imapd, "-C", conf)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout, stderr := spawnImapd(t, bins, conf)
 	defer func() {
 		stdin.Close()
 		if err := cmd.Wait(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,24 +94,32 @@ type process struct {
 	stderr *bytes.Buffer
 }
 
-// startImapd starts imapd -C conf and reads its greeting.
-func startImapd(t testing.TB, bins binaries, conf string) *process {
+// spawnImapd starts imapd -C conf with pipes for its standard input and
+// output, and its standard error kept.
+func spawnImapd(t testing.TB, bins binaries, conf string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout io.ReadCloser, stderr *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(bins.imapd, "-C", conf)
+	cmd = exec.Command(bins.imapd, "-C", conf)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
+	stdout, err = cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, stderr: &stderr}
+	return cmd, stdin, stdout, stderr
+}
+
+// startImapd starts imapd -C conf and reads its greeting.
+func startImapd(t testing.TB, bins binaries, conf string) *process {
+	t.Helper()
+	cmd, stdin, stdout, stderr := spawnImapd(t, bins, conf)
+	p := &process{cmd: cmd, stderr: stderr}
 	p.transcript = newTranscript(t, stdout, stdin, stdout)
 	t.Cleanup(func() {
 		stdin.Close()

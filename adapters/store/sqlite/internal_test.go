@@ -741,17 +741,7 @@ func TestReleaseMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.release(u)
-	var conns []*sql.Conn
-	for range maxConns {
-		c, err := u.r.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
-	for _, c := range conns {
-		c.Close()
-	}
+	busyReads(t, u)
 	if st := u.r.Stats(); st.Idle != maxConns {
 		t.Fatalf("before: %d idle connections, want %d", st.Idle, maxConns)
 	}
@@ -766,9 +756,19 @@ func TestReleaseMemory(t *testing.T) {
 		t.Errorf("after ReleaseMemory: %v", err)
 	}
 	// A busy user may keep maxConns idle again.
-	conns = conns[:0]
+	busyReads(t, u)
+	if st := u.r.Stats(); st.Idle != maxConns {
+		t.Errorf("busy again: %d idle connections, want %d", st.Idle, maxConns)
+	}
+}
+
+// busyReads has maxConns read connections of u in use at once, then
+// gives them back: as many idle connections as the pool keeps.
+func busyReads(t *testing.T, u *userDB) {
+	t.Helper()
+	var conns []*sql.Conn
 	for range maxConns {
-		c, err := u.r.Conn(ctx)
+		c, err := u.r.Conn(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -776,8 +776,5 @@ func TestReleaseMemory(t *testing.T) {
 	}
 	for _, c := range conns {
 		c.Close()
-	}
-	if st := u.r.Stats(); st.Idle != maxConns {
-		t.Errorf("busy again: %d idle connections, want %d", st.Idle, maxConns)
 	}
 }
