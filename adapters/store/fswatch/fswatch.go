@@ -209,9 +209,28 @@ func (h *hub) remove(s *sub) {
 			delete(h.tickers, s.fallback)
 		}
 	}
+	if len(h.tickers) == 0 && h.f != nil {
+		h.release()
+	}
 	// Every wake-up is sent with mu held by a sender that found s in a
 	// set it has just left: none can follow the close.
 	close(s.ch)
+}
+
+// release closes the inotify instance once nobody watches: the kernel
+// allows a user few of them (128 by default), and a process that serves a
+// session at a time would otherwise keep its own while it waits for the
+// next one. The next Watch opens one again. Its reader ends on its own;
+// events it read before the close are ignored (events). Called with mu
+// held.
+func (h *hub) release() {
+	h.f.Close()
+	h.f, h.fd, h.done = nil, -1, nil
+	clear(h.watches)
+	clear(h.settling)
+	if h.settleT != nil {
+		h.settleT.Stop()
+	}
 }
 
 // drop forgets a watch. Called with mu held.
@@ -248,18 +267,23 @@ func (h *hub) read(f *os.File, done chan struct{}) {
 				return
 			}
 			// A transient error: wake everyone, as for an overflow.
-			h.events(nil, true)
+			h.events(f, nil, true)
 			continue
 		}
-		h.events(buf[:n], false)
+		h.events(f, buf[:n], false)
 	}
 }
 
-// events handles a batch of inotify events; all wakes everyone (the
-// kernel's queue overflowed, so events were lost).
-func (h *hub) events(b []byte, all bool) {
+// events handles a batch of inotify events read from f; all wakes
+// everyone (the kernel's queue overflowed, so events were lost). A batch
+// from an instance released meanwhile is ignored: its watch numbers may
+// name other watches in the next one.
+func (h *hub) events(f *os.File, b []byte, all bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.f != f {
+		return
+	}
 	now := time.Now()
 	var woken []*watch
 	for len(b) >= unix.SizeofInotifyEvent {

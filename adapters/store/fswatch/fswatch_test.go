@@ -263,3 +263,36 @@ func TestFallbackInTurns(t *testing.T) {
 		t.Error("the first subscriber was not woken in the next period's first turn")
 	}
 }
+
+// The inotify instance goes with the last subscriber (a user may have few
+// of them), and the next Watch opens another that works.
+func TestInstanceReleasedWhenNobodyWatches(t *testing.T) {
+	h := newHub()
+	defer h.close()
+	needInotify(t, h)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, _ := h.watch(ctx, time.Hour, []string{dir})
+	b, _ := h.watch(ctx, time.Hour, []string{dir})
+	cancel()
+	for range a {
+	}
+	for range b {
+	}
+	h.mu.Lock()
+	fd := h.fd
+	h.mu.Unlock()
+	if fd >= 0 {
+		t.Fatalf("inotify descriptor %d still open with no subscriber", fd)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	c, _ := h.watch(ctx2, time.Hour, []string{dir})
+	if w, _ := h.counts(); w != 1 {
+		t.Fatalf("kernel watches %d after a new Watch, want 1", w)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitWake(t, c, 5*time.Second, "change after the instance was opened again")
+}
