@@ -393,34 +393,15 @@ func openIdle(s *server, user, mailbox string) (*client, error) {
 // makeIdleMailboxes creates each user's mailboxes besides INBOX (a
 // mailbox that exists already is fine).
 func makeIdleMailboxes(s *server, users []string) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, len(users))
-	sem := make(chan struct{}, 8)
-	for _, u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cl, err := login(s.addr, u, s.pass, cmdTimeout)
-			if err != nil {
-				errs <- fmt.Errorf("%s: %w", u, err)
-				return
+	return eachUser(s, users, func(_ int, cl *client) error {
+		for _, m := range idleMailboxes[1:] {
+			cl.run(cmdTimeout, "", "CREATE %s", m)
+			if _, err := cl.ok(cmdTimeout, "", "EXAMINE %s", m); err != nil {
+				return err
 			}
-			defer cl.Close()
-			for _, m := range idleMailboxes[1:] {
-				cl.run(cmdTimeout, "", "CREATE %s", m)
-				if _, err := cl.ok(cmdTimeout, "", "EXAMINE %s", m); err != nil {
-					errs <- fmt.Errorf("%s: %w", u, err)
-					return
-				}
-			}
-			cl.ok(cmdTimeout, "", "LOGOUT")
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+		}
+		return nil
+	})
 }
 
 // idleRows measures the memory of idle sessions on each server, one

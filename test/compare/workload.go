@@ -35,6 +35,19 @@ func load(s *server, msgs []message, small [][]byte, users []string, perUser int
 	if want := fmt.Sprintf("* %d EXISTS", len(msgs)); !slices.Contains(r.kept, want) {
 		return fmt.Errorf("bench's INBOX: want %q, got %q", want, r.kept)
 	}
+	return eachUser(s, users, func(i int, cl *client) error {
+		for j := 0; j < perUser; j++ {
+			if _, err := cl.appendMsg(cmdTimeout, "INBOX", small[(i+j)%len(small)]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// eachUser logs each user in, eight at a time, runs fn on the session
+// and logs out; it returns the first error, naming its user.
+func eachUser(s *server, users []string, fn func(i int, cl *client) error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(users))
 	sem := make(chan struct{}, 8)
@@ -50,11 +63,9 @@ func load(s *server, msgs []message, small [][]byte, users []string, perUser int
 				return
 			}
 			defer cl.Close()
-			for j := 0; j < perUser; j++ {
-				if _, err := cl.appendMsg(cmdTimeout, "INBOX", small[(i+j)%len(small)]); err != nil {
-					errs <- fmt.Errorf("%s: %w", u, err)
-					return
-				}
+			if err := fn(i, cl); err != nil {
+				errs <- fmt.Errorf("%s: %w", u, err)
+				return
 			}
 			cl.ok(cmdTimeout, "", "LOGOUT")
 		}()

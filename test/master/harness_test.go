@@ -467,6 +467,13 @@ func (r *raw) cmd(tag, text string) []string {
 	}
 }
 
+// finish checks that the session still answers (NOOP), then logs out.
+func (r *raw) finish() {
+	r.t.Helper()
+	r.ok("n", "NOOP")
+	r.ok("o", "LOGOUT")
+}
+
 // ok runs a command that must answer OK and returns its lines.
 func (r *raw) ok(tag, text string) []string {
 	r.t.Helper()

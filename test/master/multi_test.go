@@ -328,12 +328,10 @@ var multiChecks = []struct {
 			t.Errorf("%d sessions in the spent process, want still 3", got)
 		}
 		for _, r := range rs {
-			r.ok("n", "NOOP")
-			r.ok("o", "LOGOUT")
+			r.finish()
 		}
 		e.eventually("the spent process to exit", func() bool { return !alive(first) })
-		d.ok("n", "NOOP")
-		d.ok("o", "LOGOUT")
+		d.finish()
 	}},
 
 	{"msg/shutdown ends every session", func(t *testing.T, e *env) {
@@ -360,11 +358,9 @@ var multiChecks = []struct {
 			return len(p) == 2 && slices.Contains(p, pid)
 		})
 		b := e.login("imapm")
-		a.ok("n", "NOOP")
-		a.ok("o", "LOGOUT")
+		a.finish()
 		e.eventually("the old process to exit", func() bool { return !alive(pid) })
-		b.ok("n", "NOOP")
-		b.ok("o", "LOGOUT")
+		b.finish()
 	}},
 
 	{"SIGTERM says BYE and master replaces the process", func(t *testing.T, e *env) {
