@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -26,8 +27,17 @@ import (
 // comes; more follow at ten and a hundred times that.
 const Settle = 2 * time.Millisecond
 
-// Fallback is the period of the wake-up sent even when no event came.
+// Fallback is the period of the wake-up sent even when no event came, on
+// file systems where inotify may miss changes (network mounts), and when a
+// path could not be watched.
 const Fallback = 5 * time.Second
+
+// LocalFallback is the period of that wake-up when every path is watched
+// on a local file system, where inotify reports every change: it is only a
+// safety net there, and a short one would have every idle watcher go to
+// its store every few seconds for nothing (on SQLite, opening a connection
+// the process had given back).
+const LocalFallback = time.Minute
 
 // settleAfter are the follow-up wake-ups after an event. A write is often
 // seen before the writer finished its commit (SQLite writes the WAL, then
@@ -41,8 +51,10 @@ const watchMask = unix.IN_MODIFY | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOV
 
 // Watch returns a channel (buffer of one, so wake-ups coalesce) that
 // receives a value after any change to the given folders or files, and at
-// least every fallback; it is closed when ctx ends, and receives nothing
-// after that. A folder that cannot be watched leaves only the fallback.
+// least every fallback (every LocalFallback, if longer, when all the paths
+// are watched on local file systems); it is closed when ctx ends, and
+// receives nothing after that. A folder that cannot be watched leaves only
+// the fallback.
 func Watch(ctx context.Context, fallback time.Duration, paths ...string) (<-chan struct{}, error) {
 	return defaultHub.watch(ctx, fallback, paths)
 }
@@ -79,11 +91,14 @@ type watch struct {
 
 // sub is one Watch call.
 type sub struct {
-	ch       chan struct{}
-	watches  []*watch
-	fallback time.Duration
-	group    int // its group of the fallback ticker
-	stop     func() bool
+	ch      chan struct{}
+	watches []*watch
+	// fallback is the period of its fallback wake-up: asked, the
+	// caller's, or LocalFallback while all its paths are watched on local
+	// file systems.
+	fallback, asked time.Duration
+	group           int // its group of the fallback ticker
+	stop            func() bool
 }
 
 func (s *sub) wake() {
@@ -124,7 +139,8 @@ func newHub() *hub {
 }
 
 func (h *hub) watch(ctx context.Context, fallback time.Duration, paths []string) (<-chan struct{}, error) {
-	s := &sub{ch: make(chan struct{}, 1), fallback: fallback}
+	s := &sub{ch: make(chan struct{}, 1), fallback: fallback, asked: fallback}
+	local := 0
 	h.mu.Lock()
 	if ctx.Err() != nil || h.closed {
 		h.mu.Unlock()
@@ -149,21 +165,15 @@ func (h *hub) watch(ctx context.Context, fallback time.Duration, paths []string)
 				w.subs[s] = struct{}{}
 				s.watches = append(s.watches, w)
 			}
+			if localFS(p) {
+				local++
+			}
 		}
 	}
-	t := h.tickers[fallback]
-	if t == nil {
-		t = &ticker{}
-		for i := range t.groups {
-			t.groups[i] = map[*sub]struct{}{}
-		}
-		t.t = time.AfterFunc(fallback/fallbackGroups, func() { h.tick(fallback, t) })
-		h.tickers[fallback] = t
+	if len(s.watches) > 0 && local == len(paths) {
+		s.fallback = max(fallback, LocalFallback)
 	}
-	s.group = t.added % fallbackGroups
-	t.added++
-	t.groups[s.group][s] = struct{}{}
-	t.n++
+	h.join(s)
 	h.mu.Unlock()
 	s.stop = context.AfterFunc(ctx, func() { h.remove(s) })
 	return s.ch, nil
@@ -199,16 +209,7 @@ func (h *hub) remove(s *sub) {
 		}
 	}
 	s.watches = nil
-	if t := h.tickers[s.fallback]; t != nil {
-		if _, ok := t.groups[s.group][s]; ok {
-			delete(t.groups[s.group], s)
-			t.n--
-		}
-		if t.n == 0 {
-			t.t.Stop()
-			delete(h.tickers, s.fallback)
-		}
-	}
+	h.leave(s)
 	if len(h.tickers) == 0 && h.f != nil {
 		h.release()
 	}
@@ -233,13 +234,81 @@ func (h *hub) release() {
 	}
 }
 
-// drop forgets a watch. Called with mu held.
+// drop forgets a watch. Its subscribers that are left with no watch go
+// back to the fallback they asked for: nothing else wakes them now.
+// Called with mu held.
 func (h *hub) drop(w *watch) {
 	if h.watches[w.wd] == w {
 		delete(h.watches, w.wd)
 	}
 	delete(h.settling, w)
+	for s := range w.subs {
+		s.watches = slices.DeleteFunc(s.watches, func(x *watch) bool { return x == w })
+		if len(s.watches) == 0 && s.fallback != s.asked {
+			h.leave(s)
+			s.fallback = s.asked
+			h.join(s)
+		}
+	}
 }
+
+// join adds s to the ticker of its fallback period, starting the ticker
+// if s is its first subscriber. Called with mu held.
+func (h *hub) join(s *sub) {
+	period := s.fallback
+	t := h.tickers[period]
+	if t == nil {
+		t = &ticker{}
+		for i := range t.groups {
+			t.groups[i] = map[*sub]struct{}{}
+		}
+		t.t = time.AfterFunc(period/fallbackGroups, func() { h.tick(period, t) })
+		h.tickers[period] = t
+	}
+	s.group = t.added % fallbackGroups
+	t.added++
+	t.groups[s.group][s] = struct{}{}
+	t.n++
+}
+
+// leave takes s out of its ticker, stopping the ticker if s was its last
+// subscriber. Called with mu held.
+func (h *hub) leave(s *sub) {
+	t := h.tickers[s.fallback]
+	if t == nil {
+		return
+	}
+	if _, ok := t.groups[s.group][s]; ok {
+		delete(t.groups[s.group], s)
+		t.n--
+	}
+	if t.n == 0 {
+		t.t.Stop()
+		delete(h.tickers, s.fallback)
+	}
+}
+
+// localFS tells whether path is on a file system whose every change,
+// whichever process or host made it, inotify reports: a local disk or
+// memory. Changes made on another host to a network file system (NFS,
+// SMB, FUSE mounts such as sshfs or GlusterFS) are not reported, so there
+// the fallback is what finds them.
+func localFS(path string) bool {
+	var st unix.Statfs_t
+	if unix.Statfs(path, &st) != nil {
+		return false
+	}
+	switch uint32(st.Type) {
+	case unix.EXT4_SUPER_MAGIC, unix.XFS_SUPER_MAGIC, unix.BTRFS_SUPER_MAGIC, unix.TMPFS_MAGIC,
+		unix.OVERLAYFS_SUPER_MAGIC, unix.F2FS_SUPER_MAGIC, unix.BCACHEFS_SUPER_MAGIC,
+		zfsSuperMagic:
+		return true
+	}
+	return false
+}
+
+// zfsSuperMagic is OpenZFS's statfs type (not in x/sys/unix).
+const zfsSuperMagic = 0x2fc12fc1
 
 // tick sends the fallback wake-up to the next group of the subscribers of
 // one period.

@@ -185,15 +185,41 @@ func TestFallbackSharedAndWhenUnwatchable(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	a, _ := h.watch(ctx, 20*time.Millisecond, []string{filepath.Join(dir, "missing")})
-	b, _ := h.watch(ctx, 20*time.Millisecond, []string{dir})
+	b, _ := h.watch(ctx, 20*time.Millisecond, []string{filepath.Join(dir, "gone"), dir})
 	if w, _ := h.counts(); w != 1 {
-		t.Fatalf("kernel watches %d, want 1 (the missing folder has none)", w)
+		t.Fatalf("kernel watches %d, want 1 (the missing folders have none)", w)
 	}
-	if len(h.tickers) != 1 {
-		t.Fatalf("%d fallback timers for one period", len(h.tickers))
+	if len(h.tickers) != 1 || h.tickers[20*time.Millisecond] == nil {
+		t.Fatalf("fallback timers %v, want one for the asked period", h.tickers)
 	}
 	waitWake(t, a, 5*time.Second, "unwatchable folder's fallback")
-	waitWake(t, b, 5*time.Second, "fallback")
+	waitWake(t, b, 5*time.Second, "fallback of a watch with an unwatchable path")
+}
+
+// A folder watched on a local file system, where inotify sees every
+// change, has the slow fallback: idle watchers are not sent to their
+// store every few seconds for nothing. Changes still wake them at once.
+func TestLocalFolderSlowFallback(t *testing.T) {
+	dir := t.TempDir()
+	if !localFS(dir) {
+		t.Skip("the temporary folder is not on a file system known to be local")
+	}
+	h := newHub()
+	defer h.close()
+	needInotify(t, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, _ := h.watch(ctx, 20*time.Millisecond, []string{dir})
+	if len(h.tickers) != 1 || h.tickers[LocalFallback] == nil {
+		t.Fatalf("fallback timers %v, want one of LocalFallback", h.tickers)
+	}
+	select {
+	case <-ch:
+		t.Fatal("woken with no change, before LocalFallback")
+	case <-time.After(300 * time.Millisecond):
+	}
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o600)
+	waitWake(t, ch, 5*time.Second, "change")
 }
 
 func TestFolderRemovedKeepsFallback(t *testing.T) {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -721,8 +723,8 @@ func TestKeepOpen(t *testing.T) {
 	}
 }
 
-// ReleaseMemory closes the idle connections of each open database but
-// one read connection, leaving the databases open and usable.
+// ReleaseMemory closes the idle connections of each open database,
+// leaving the databases open and usable.
 func TestReleaseMemory(t *testing.T) {
 	s, err := Open(t.TempDir())
 	if err != nil {
@@ -746,8 +748,8 @@ func TestReleaseMemory(t *testing.T) {
 		t.Fatalf("before: %d idle connections, want %d", st.Idle, maxConns)
 	}
 	s.ReleaseMemory()
-	if st := u.r.Stats(); st.OpenConnections != 1 || st.Idle != 1 {
-		t.Errorf("after: %d open, %d idle; want 1 and 1", st.OpenConnections, st.Idle)
+	if st := u.r.Stats(); st.OpenConnections != 0 {
+		t.Errorf("after: %d read connections open, want 0", st.OpenConnections)
 	}
 	if st := u.w.Stats(); st.OpenConnections != 0 {
 		t.Errorf("after: %d write connections open, want 0", st.OpenConnections)
@@ -760,6 +762,66 @@ func TestReleaseMemory(t *testing.T) {
 	if st := u.r.Stats(); st.Idle != maxConns {
 		t.Errorf("busy again: %d idle connections, want %d", st.Idle, maxConns)
 	}
+}
+
+// Closing a database's last connection checkpoints and removes its WAL;
+// that is no commit, and must not wake the sessions watching the user
+// (they would all open connections again at once). A commit by another
+// process still wakes them.
+func TestReleaseDoesNotWakeWatchers(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.EnsureUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "alice", "INBOX", rawMessage("one")); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(ctx, "alice", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal := userPath(dir, "alice") + "-wal"
+	if _, err := os.Stat(wal); err != nil {
+		t.Fatalf("no WAL before the release: %v", err)
+	}
+	for len(ch) > 0 {
+		<-ch
+	}
+	s.ReleaseMemory()
+	if _, err := os.Stat(wal); !os.IsNotExist(err) {
+		t.Fatalf("the WAL is still there after the last connection closed (%v): the test shows nothing", err)
+	}
+	select {
+	case <-ch:
+		t.Fatal("a watcher was woken by the release of the connections")
+	case <-time.After(300 * time.Millisecond):
+	}
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Append(ctx, "alice", "INBOX", rawMessage("two")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a commit by another store did not wake the watcher")
+	}
+}
+
+// rawMessage is a small message whose subject is subj.
+func rawMessage(subj string) ports.NewMessage {
+	msg := "Subject: " + subj + "\r\n\r\nbody\r\n"
+	return ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg)}
 }
 
 // busyReads has maxConns read connections of u in use at once, then

@@ -16,13 +16,11 @@ package sqlite
 import "C"
 
 // ReleaseMemory closes the idle connections of the open user databases,
-// but one of each database's read pool, then returns the C heap's free
-// pages to the system. The app calls it when the process has gone quiet:
-// sessions then mostly wait, and a waiting session's only use of the
-// store is IDLE's poll, a read. One connection stays: closing a
-// database's last connection checkpoints its WAL and removes the file,
-// which wakes every session watching that user's folder, whose polls,
-// all at once, would open as many connections again. An operation
+// then returns the C heap's free pages to the system. The app calls it
+// when the process has gone quiet: sessions then mostly wait, and a
+// waiting session does not touch its store until a commit wakes it (Watch
+// reports commits only, so the checkpoint and removal of the WAL that the
+// close of a database's last connection does wake nobody). An operation
 // running meanwhile keeps its connection.
 func (s *Store) ReleaseMemory() {
 	s.mu.Lock()
@@ -34,7 +32,7 @@ func (s *Store) ReleaseMemory() {
 	for _, u := range open {
 		// Lowering a bound closes the surplus idle connections at
 		// once; raising it again lets a busy user keep more.
-		u.r.SetMaxIdleConns(1)
+		u.r.SetMaxIdleConns(0)
 		u.r.SetMaxIdleConns(maxConns)
 		u.w.SetMaxIdleConns(0)
 		u.w.SetMaxIdleConns(maxConns)

@@ -518,12 +518,21 @@ func wrapErr(op string, err error) error {
 }
 
 // Watch wakes the caller after any commit to the user's database by any
-// process: every commit writes the WAL file and NotifyFile, which inotify
-// reports. The wake-up is not specific to the mailbox; the caller asks
-// ChangesSince, which is cheap.
+// process: every commit writes NotifyFile, which inotify reports. The
+// wake-up is not specific to the mailbox; the caller asks ChangesSince,
+// which is cheap. Only NotifyFile is watched, not the folder: the WAL and
+// shared-memory files also change when nothing was committed (a reader
+// opening the database creates them, the last connection to close
+// checkpoints and removes them), and a wake-up for those would send every
+// session watching the user to its store for nothing.
 func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, error) {
 	if _, err := s.Status(ctx, user, name); err != nil {
 		return nil, err
 	}
-	return fswatch.Watch(ctx, fswatch.Fallback, filepath.Dir(userPath(s.dir, user)))
+	dir := filepath.Dir(userPath(s.dir, user))
+	notify := filepath.Join(dir, NotifyFile)
+	if f, err := os.OpenFile(notify, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	return fswatch.Watch(ctx, fswatch.Fallback, notify)
 }
