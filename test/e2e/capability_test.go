@@ -1,0 +1,257 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// capabilityProbe uses one capability the way a client that saw it
+// advertised would, and fails the test unless the server does what the
+// capability promises. tc is logged in as alice with INBOX selected,
+// holding two messages; probes of what comes before login open their own
+// session.
+type capabilityProbe func(t *testing.T, e *env, tc *transcript, arg string)
+
+// capabilityProbes has a probe for every capability imapd may advertise,
+// keyed by the capability, or by its name up to "=" for those with a
+// parameter that varies (AUTH=, APPENDLIMIT=). A capability advertised
+// without a probe here fails TestEveryCapabilityWorks: nothing is
+// advertised before it works.
+var capabilityProbes = map[string]capabilityProbe{
+	"IMAP4rev1": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 FETCH 1 (ENVELOPE)")
+	},
+	"IMAP4rev2": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.rawLogin("alice")
+		tc.ok("p1 ENABLE IMAP4rev2")
+		tc.mustHave("* ENABLED IMAP4rev2")
+	},
+	"SASL-IR": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.raw()
+		tc.ok("p1 AUTHENTICATE PLAIN " + b64("\x00alice\x00secret"))
+	},
+	"ID": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 ID ("name" "probe")`)
+		if len(tc.withPrefix("* ID ")) != 1 {
+			t.Errorf("ID: %q", tc.untagged)
+		}
+	},
+	"ENABLE": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.rawLogin("alice")
+		tc.ok("p1 ENABLE CONDSTORE")
+		tc.mustHave("* ENABLED CONDSTORE")
+	},
+	"LITERAL+": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 APPEND INBOX " + literalPlus(testMessage("literal plus", "x")))
+	},
+	"LITERAL-": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 APPEND INBOX " + literalPlus(testMessage("literal minus", "x")))
+	},
+	"STARTTLS": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.raw()
+		tc.ok("p1 STARTTLS")
+	},
+	"LOGINDISABLED": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.raw()
+		tc.no("p1 LOGIN alice secret", "")
+	},
+	"AUTH=": func(t *testing.T, e *env, _ *transcript, mech string) {
+		// A mechanism the server has starts its exchange; the client's
+		// "*" cancels it (RFC 9051 section 6.2.2).
+		tc := e.raw()
+		tc.send("p1 AUTHENTICATE " + mech + "\r\n")
+		if s := tc.next(); !strings.HasPrefix(s, "+") {
+			t.Fatalf("AUTHENTICATE %s: got %q, want a continuation", mech, s)
+		}
+		tc.send("*\r\n")
+		if s := tc.finish("p1"); !strings.HasPrefix(s, "p1 BAD") {
+			t.Errorf("AUTHENTICATE %s cancelled: %q", mech, s)
+		}
+	},
+	"BINARY": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 FETCH 1 (BINARY.SIZE[1])")
+		if len(tc.withPrefix("* 1 FETCH (BINARY.SIZE[1] ")) != 1 {
+			t.Errorf("BINARY.SIZE: %q", tc.untagged)
+		}
+	},
+	"CHILDREN": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE kids/one")
+		tc.ok(`p2 LIST "" kids`)
+		if l := tc.withPrefix("* LIST "); len(l) != 1 || !strings.Contains(l[0], `\HasChildren`) {
+			t.Errorf("LIST: %q", tc.untagged)
+		}
+	},
+	"CONDSTORE": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.rawLogin("alice")
+		tc.ok("p1 SELECT INBOX (CONDSTORE)")
+		if len(tc.withPrefix("* OK [HIGHESTMODSEQ ")) != 1 {
+			t.Errorf("SELECT (CONDSTORE): %q", tc.untagged)
+		}
+	},
+	"CREATE-SPECIAL-USE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 CREATE Archived (USE (\Archive))`)
+		tc.ok(`p2 LIST "" Archived RETURN (SPECIAL-USE)`)
+		if l := tc.withPrefix("* LIST "); len(l) != 1 || !strings.Contains(l[0], `\Archive`) {
+			t.Errorf("LIST: %q", tc.untagged)
+		}
+	},
+	"SPECIAL-USE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 CREATE Junked (USE (\Junk))`)
+		tc.ok(`p2 LIST (SPECIAL-USE) "" *`)
+		if l := tc.withPrefix("* LIST "); len(l) != 1 || !strings.Contains(l[0], `\Junk`) {
+			t.Errorf("LIST (SPECIAL-USE): %q", tc.untagged)
+		}
+	},
+	"ESEARCH": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SEARCH RETURN (COUNT) ALL")
+		tc.mustHave(`* ESEARCH (TAG "p1") COUNT 2`)
+	},
+	"IDLE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.send("p1 IDLE\r\n")
+		tc.expect("+ ")
+		tc.send("DONE\r\n")
+		if s := tc.finish("p1"); !strings.HasPrefix(s, "p1 OK") {
+			t.Errorf("IDLE: %q", s)
+		}
+	},
+	"LIST-EXTENDED": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 SUBSCRIBE INBOX`)
+		tc.ok(`p2 LIST (SUBSCRIBED) "" *`)
+		if l := tc.withPrefix("* LIST "); len(l) != 1 || !strings.Contains(l[0], `\Subscribed`) {
+			t.Errorf("LIST (SUBSCRIBED): %q", tc.untagged)
+		}
+	},
+	"LIST-STATUS": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 LIST "" INBOX RETURN (STATUS (MESSAGES))`)
+		tc.mustHave("* STATUS INBOX (MESSAGES 2)")
+	},
+	"MOVE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Moved")
+		tc.ok("p2 MOVE 2 Moved")
+		tc.mustHave("* 2 EXPUNGE")
+	},
+	"MULTIAPPEND": func(t *testing.T, e *env, tc *transcript, _ string) {
+		s := tc.ok("p1 APPEND INBOX " + literalPlus(testMessage("multi 1", "x")) + " " + literalPlus(testMessage("multi 2", "x")))
+		if !strings.Contains(s, "[APPENDUID ") || !strings.Contains(s, ":") {
+			t.Errorf("MULTIAPPEND: %q", s)
+		}
+	},
+	"NAMESPACE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 NAMESPACE")
+		if len(tc.withPrefix("* NAMESPACE ")) != 1 {
+			t.Errorf("NAMESPACE: %q", tc.untagged)
+		}
+	},
+	"QRESYNC": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 STATUS INBOX (UIDVALIDITY)")
+		f := strings.Fields(strings.Trim(tc.withPrefix("* STATUS ")[0], "()"))
+		q := e.rawLogin("alice")
+		q.ok("p2 ENABLE QRESYNC")
+		q.ok("p3 SELECT INBOX (QRESYNC (" + strings.TrimSuffix(f[len(f)-1], ")") + " 1))")
+		if len(q.withPrefix("* 1 FETCH (")) == 0 {
+			t.Errorf("SELECT (QRESYNC): %q", q.untagged)
+		}
+	},
+	"SEARCHRES": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SEARCH RETURN (SAVE) ALL")
+		tc.ok("p2 FETCH $ (UID)")
+		if n := len(tc.withPrefix("* ")); n != 2 {
+			t.Errorf("FETCH $: %q", tc.untagged)
+		}
+	},
+	"STATUS=SIZE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 STATUS INBOX (SIZE)")
+		if s := tc.withPrefix("* STATUS "); len(s) != 1 || !strings.Contains(s[0], "(SIZE ") {
+			t.Errorf("STATUS SIZE: %q", tc.untagged)
+		}
+	},
+	"SAVEDATE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 FETCH 1 (SAVEDATE)")
+		if len(tc.withPrefix(`* 1 FETCH (SAVEDATE "`)) != 1 {
+			t.Errorf("SAVEDATE: %q", tc.untagged)
+		}
+	},
+	"UIDPLUS": func(t *testing.T, e *env, tc *transcript, _ string) {
+		if s := tc.ok("p1 APPEND INBOX " + literalPlus(testMessage("uidplus", "x"))); !strings.Contains(s, "[APPENDUID ") {
+			t.Errorf("APPEND: %q", s)
+		}
+	},
+	"UNSELECT": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 STORE 1 +FLAGS (\\Deleted)")
+		tc.ok("p2 UNSELECT")
+		tc.ok("p3 SELECT INBOX")
+		tc.mustHave("* 2 EXISTS") // UNSELECT does not expunge
+	},
+	"UTF8=ACCEPT": func(t *testing.T, e *env, _ *transcript, _ string) {
+		tc := e.rawLogin("alice")
+		tc.ok("p1 ENABLE UTF8=ACCEPT")
+		tc.mustHave("* ENABLED UTF8=ACCEPT")
+		tc.ok("p2 CREATE \"caf\xc3\xa9\"")
+	},
+	"WITHIN": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SEARCH YOUNGER 3600")
+		tc.mustHave("* SEARCH 1 2")
+	},
+	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
+		n, err := strconv.ParseInt(limit, 10, 64)
+		if err != nil {
+			t.Fatalf("APPENDLIMIT=%s", limit)
+		}
+		tc.send("p1 APPEND INBOX {" + strconv.FormatInt(n+1, 10) + "}\r\n")
+		if s := tc.finish("p1"); !strings.HasPrefix(s, "p1 NO [TOOBIG]") {
+			t.Errorf("APPEND over APPENDLIMIT: %q", s)
+		}
+	},
+}
+
+// probeKey is the key of capability c in capabilityProbes, and its
+// parameter.
+func probeKey(c string) (key, arg string) {
+	if _, ok := capabilityProbes[c]; ok {
+		return c, ""
+	}
+	if name, param, ok := strings.Cut(c, "="); ok {
+		return name + "=", param
+	}
+	return c, ""
+}
+
+// Every capability imapd advertises, before and after login, works as a
+// client that believes it expects; one it advertises with no probe fails.
+func TestEveryCapabilityWorks(t *testing.T) {
+	e := newEnv(t)
+	pre := e.raw()
+	pre.ok("c1 CAPABILITY")
+	before := strings.Fields(strings.TrimPrefix(pre.withPrefix("* CAPABILITY ")[0], "* CAPABILITY "))
+	tc := e.rawLogin("alice")
+	tc.ok("c2 CAPABILITY")
+	after := strings.Fields(strings.TrimPrefix(tc.withPrefix("* CAPABILITY ")[0], "* CAPABILITY "))
+	seen := map[string]bool{}
+	for _, c := range append(before, after...) {
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		key, arg := probeKey(c)
+		probe := capabilityProbes[key]
+		if probe == nil {
+			t.Errorf("%s is advertised but has no probe in capabilityProbes", c)
+			continue
+		}
+		t.Run(c, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			tc := e.rawLogin("alice")
+			tc.ok("s1 APPEND INBOX " + literalPlus(testMessage("first", "one")))
+			tc.ok("s2 APPEND INBOX " + literalPlus(testMessage("second", "two")))
+			tc.ok("s3 SELECT INBOX")
+			probe(t, e, tc, arg)
+		})
+	}
+	for _, must := range []string{"IMAP4rev1", "IMAP4rev2", "AUTH=PLAIN", "IDLE"} {
+		if !seen[must] {
+			t.Errorf("%s is not advertised", must)
+		}
+	}
+}
