@@ -766,8 +766,8 @@ func TestReleaseMemory(t *testing.T) {
 
 // Closing a database's last connection checkpoints and removes its WAL;
 // that is no commit, and must not wake the sessions watching the user
-// (they would all open connections again at once). A commit by another
-// process still wakes them.
+// (they would all open connections again at once), nor must another
+// session's Watch. A commit by another process still wakes them.
 func TestReleaseDoesNotWakeWatchers(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
@@ -793,6 +793,15 @@ func TestReleaseDoesNotWakeWatchers(t *testing.T) {
 	}
 	for len(ch) > 0 {
 		<-ch
+	}
+	// Nor does another session starting to watch the same user.
+	if _, err := s.Watch(ctx, "alice", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+		t.Fatal("a watcher was woken by another Watch")
+	case <-time.After(300 * time.Millisecond):
 	}
 	s.ReleaseMemory()
 	if _, err := os.Stat(wal); !os.IsNotExist(err) {

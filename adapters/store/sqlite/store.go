@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/imapd-go/imapd/adapters/store/fswatch"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -531,8 +532,13 @@ func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, 
 	}
 	dir := filepath.Dir(userPath(s.dir, user))
 	notify := filepath.Join(dir, NotifyFile)
-	if f, err := os.OpenFile(notify, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
-		f.Close()
+	// Made if missing (no commit since the layout came), and only then:
+	// closing a descriptor opened for writing is an event, and would wake
+	// every session already watching the user.
+	if _, err := os.Lstat(notify); errors.Is(err, fs.ErrNotExist) {
+		if f, err := os.OpenFile(notify, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
 	}
 	return fswatch.Watch(ctx, fswatch.Fallback, notify)
 }
