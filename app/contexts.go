@@ -85,7 +85,7 @@ func (c *conn) contextsExpunged(seqs []uint32, uids []imap.UID) {
 // those that entered or left the result (RFC 5267 4.3.3, 4.3.4). It runs
 // after EXISTS, so that the numbers of new messages are valid. Criteria
 // with message numbers are evaluated on every message, as an expunge
-// renumbers them.
+// renumbers them (with no uids, only those are).
 func (c *conn) refreshContexts(uids []imap.UID) error {
 	if c.sel == nil || len(c.sel.contexts) == 0 {
 		return nil

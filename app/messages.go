@@ -188,7 +188,7 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 		c.wrote(c.sel.name) // the expunged messages leave its index
 	}
 	c.writeExpunged(c.sel.view.Expunge(gone))
-	return result{}, nil
+	return result{}, c.refreshContexts(nil)
 }
 
 func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
@@ -472,7 +472,7 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged("OK [" + copyUID(res) + "] Moved")
 	}
 	c.writeExpunged(c.sel.view.Expunge(res.Source))
-	return result{}, nil
+	return result{}, c.refreshContexts(nil)
 }
 
 // writeExpunged reports expunged messages: EXPUNGE responses, or one

@@ -197,3 +197,19 @@ func TestContextSearchProcesses(t *testing.T) {
 	b.ok("b9 LOGOUT")
 	a.ok("a6 LOGOUT")
 }
+
+// TestContextSearchSeqCriteria: a context whose criteria name message
+// numbers follows the renumbering an expunge brings: the message that
+// moves into the set joins the result.
+func TestContextSearchSeqCriteria(t *testing.T) {
+	e := newEnv(t)
+	a := e.rawLogin("alice")
+	fillInbox(a, 4, func(int) string { return "" })
+	a.ok("s0 SELECT INBOX")
+	a.ok("E01 UID SEARCH RETURN (UPDATE ALL) 1:2")
+	a.mustHave(`* ESEARCH (TAG "E01") UID ALL 1:2`)
+	a.ok(`e1 STORE 1 +FLAGS.SILENT (\Deleted)`)
+	a.ok("e2 EXPUNGE")
+	a.before(`* ESEARCH (TAG "E01") UID REMOVEFROM (0 1)`, "* 1 EXPUNGE")
+	a.before("* 1 EXPUNGE", `* ESEARCH (TAG "E01") UID ADDTO (0 3)`)
+}
