@@ -130,7 +130,11 @@ func (c *conn) refreshContexts(uids []imap.UID) error {
 			lookUIDs[i] = v.UID(seq)
 			matches[i] = matched[lookUIDs[i]]
 		}
-		c.writeChanges(ctx, ctx.Apply(lookUIDs, matches), v.SeqOf)
+		changes, err := ctx.Apply(lookUIDs, matches)
+		if err != nil {
+			return err
+		}
+		c.writeChanges(ctx, changes, v.SeqOf)
 	}
 	return nil
 }

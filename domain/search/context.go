@@ -15,15 +15,18 @@ import (
 // A SEARCH context keeps its members in mailbox (UID) order and reports
 // every change at position 0 (RFC 5267 sections 4.3.3, 4.3.4). A SORT
 // context (CONTEXT=SORT) keeps them in sort order and reports positions:
-// make it with Positional set and hand Replace the new result in sort
-// order.
+// make it with Positional set and Order putting UIDs in sort order (Apply
+// then uses it), or hand Replace the new result in sort order.
 type UpdateContext struct {
 	Tag        string
 	UID        bool              // results are UIDs (UID SEARCH / UID SORT)
 	Criteria   Key               // what the searching command asked
 	Saved      map[imap.UID]bool // "$" as it was when the context was made
 	Positional bool              // report positions (sorted results)
-	members    []imap.UID        // in result order
+	// Order, when set, returns the UIDs given (ascending) in result
+	// order: a SORT context's sort program. Nil keeps UID order.
+	Order   func(uids []imap.UID) ([]imap.UID, error)
+	members []imap.UID // in result order
 }
 
 // NewUpdateContext makes a context holding the result members, in result order.
@@ -69,9 +72,10 @@ func (c *UpdateContext) Remove(uids []imap.UID) []Change {
 	return c.Replace(next)
 }
 
-// Apply updates a SEARCH context with whether each of uids matches now
+// Apply updates the context with whether each of uids matches now
 // (matches[i] for uids[i]) and returns the REMOVEFROM and ADDTO pairs.
-func (c *UpdateContext) Apply(uids []imap.UID, matches []bool) []Change {
+// Only Order's error is returned.
+func (c *UpdateContext) Apply(uids []imap.UID, matches []bool) ([]Change, error) {
 	set := map[imap.UID]bool{}
 	for _, u := range c.members {
 		set[u] = true
@@ -88,7 +92,13 @@ func (c *UpdateContext) Apply(uids []imap.UID, matches []bool) []Change {
 		next = append(next, u)
 	}
 	slices.Sort(next)
-	return c.Replace(next)
+	if c.Order != nil {
+		var err error
+		if next, err = c.Order(next); err != nil {
+			return nil, err
+		}
+	}
+	return c.Replace(next), nil
 }
 
 // Replace makes next (in result order) the result and returns what the

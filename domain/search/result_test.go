@@ -2,6 +2,7 @@ package search
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -82,7 +83,7 @@ func TestAppendOrderedSet(t *testing.T) {
 func TestUpdateContext(t *testing.T) {
 	uids := func(u ...imap.UID) []imap.UID { return u }
 	ctx := NewUpdateContext("B01", true, Key{Op: OpAll}, nil, uids(2, 4, 6))
-	got := ctx.Apply(uids(4, 8, 9, 5), []bool{false, true, true, true})
+	got, _ := ctx.Apply(uids(4, 8, 9, 5), []bool{false, true, true, true})
 	want := []Change{{Add: false, UIDs: uids(4)}, {Add: true, UIDs: uids(5, 8, 9)}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Apply: %+v, want %+v", got, want)
@@ -123,5 +124,28 @@ func TestUpdateContext(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cur, uids(2731, 2734, 2733)) {
 		t.Errorf("sorted changes %+v give %v", got, cur)
+	}
+}
+
+// TestUpdateContextOrder: a sorted context puts what Apply finds in its
+// order and reports positions.
+func TestUpdateContextOrder(t *testing.T) {
+	desc := func(u []imap.UID) ([]imap.UID, error) {
+		out := slices.Clone(u)
+		slices.Reverse(out)
+		return out, nil
+	}
+	ctx := NewUpdateContext("S01", true, Key{Op: OpAll}, nil, []imap.UID{9, 5, 1})
+	ctx.Positional, ctx.Order = true, desc
+	got, err := ctx.Apply([]imap.UID{7, 5, 10}, []bool{true, false, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Change{{Position: 2, UIDs: []imap.UID{5}}, {Add: true, Position: 1, UIDs: []imap.UID{10}}, {Add: true, Position: 3, UIDs: []imap.UID{7}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %+v, want %+v", got, want)
+	}
+	if m := ctx.Members(); !reflect.DeepEqual(m, []imap.UID{10, 9, 7, 1}) {
+		t.Errorf("members %v", m)
 	}
 }
