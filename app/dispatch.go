@@ -77,6 +77,7 @@ func init() {
 		"FETCH":        {cmdFetch, selState},
 		"STORE":        {cmdStore, selState},
 		"COPY":         {cmdCopy, selState},
+		"CANCELUPDATE": {cmdCancelUpdate, selState},
 	}
 }
 

@@ -76,6 +76,12 @@ func cmdFetch(c *conn, cmd *grammar.Command) (result, error) {
 			}
 		}
 	}
+	if args.Partial != nil {
+		// RFC 9394 3.3: only the messages at these positions among those
+		// named (and changed, with CHANGEDSINCE, RFC 9394 3.4).
+		from, to := args.Partial.Window(len(seqs))
+		seqs = seqs[from:to]
+	}
 	if cmd.UID && !hasItem(items, "UID") {
 		// RFC 3501 6.4.8: UID FETCH always returns the UID.
 		items = append([]grammar.FetchItem{{Name: "UID"}}, items...)

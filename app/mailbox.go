@@ -9,6 +9,7 @@ import (
 
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/search"
 	"github.com/imapd-go/imapd/domain/session"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -18,7 +19,8 @@ type selected struct {
 	name     string
 	readOnly bool
 	view     *session.View
-	keywords map[string]string // keywords announced in FLAGS, by folded name
+	keywords map[string]string       // keywords announced in FLAGS, by folded name
+	contexts []*search.UpdateContext // results kept up to date (RFC 5267 CONTEXT=SEARCH)
 }
 
 // announceKeywords sends FLAGS again when flags carry a keyword the client
@@ -180,6 +182,7 @@ func (c *conn) poll(allowExpunge bool) error {
 	if err != nil {
 		return err
 	}
+	lastUID := sel.view.MaxUID()
 	up := sel.view.Apply(entries(ch.Updated), ch.Expunged, ch.Status.HighestModSeq, allowExpunge)
 	c.writeExpunged(up.Expunged, up.Vanished)
 	if up.Exists {
@@ -198,6 +201,17 @@ func (c *conn) poll(allowExpunge bool) error {
 	for _, seq := range up.Flags {
 		c.announceKeywords(sel.view.Entry(seq).Flags)
 		c.writeFlags(seq, false)
+	}
+	if len(sel.contexts) > 0 && (up.Exists || len(up.Flags) > 0 || len(up.Expunged) > 0) {
+		// RFC 5267 4.3.3: ADDTO for new messages after their EXISTS.
+		var changed []imap.UID
+		for seq := sel.view.Len(); seq > 0 && sel.view.UID(seq) > lastUID; seq-- {
+			changed = append(changed, sel.view.UID(seq))
+		}
+		for _, seq := range up.Flags {
+			changed = append(changed, sel.view.UID(seq))
+		}
+		return c.refreshContexts(changed)
 	}
 	return nil
 }

@@ -94,6 +94,15 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 			c.w.Untagged(string(b))
 		}
 	}
+	if len(metas) > 0 && len(c.sel.contexts) > 0 {
+		changed := make([]imap.UID, len(metas))
+		for i, m := range metas {
+			changed[i] = m.UID
+		}
+		if err := c.refreshContexts(changed); err != nil {
+			return result{}, err
+		}
+	}
 	if len(modified) > 0 {
 		// RFC 7162 3.1.3: MODIFIED names the messages left unchanged, as
 		// UIDs for UID STORE, sequence numbers otherwise.
@@ -179,26 +188,88 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 		c.wrote(c.sel.name) // the expunged messages leave its index
 	}
 	c.writeExpunged(c.sel.view.Expunge(gone))
-	return result{}, nil
+	return result{}, c.refreshContexts(nil)
 }
 
 func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.SearchArgs)
-	v := c.sel.view
-	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: c.saved}
-	needRecord := keyNeedsRecord(args.Criteria)
-	headerOnly := !search.NeedsStructure(args.Criteria)
-	var hits []uint32
-	var matched []imap.UID
-	var modseqs []uint64 // of each hit, with a MODSEQ criterion
+	ret := search.ReturnOf(args.Return, args.Partial)
+	if ret.Update && c.sel.context(cmd.Tag) != nil {
+		// RFC 5267 4.3: a tag already naming an updating context.
+		return result{}, bad("Tag reuse")
+	}
 	withModSeq := hasOp(args.Criteria, search.OpModSeq)
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
-	seqs, recs, given, err := c.searchCandidates(args.Criteria, needRecord)
+	seqs, recs, given, err := c.searchCandidates(args.Criteria, keyNeedsRecord(args.Criteria))
 	if err != nil {
 		return result{}, err
 	}
+	saved := c.saved // "$" for this search, before SAVE replaces it
+	found, err := c.evalSearch(args.Criteria, saved, seqs, recs, given)
+	if err != nil {
+		return result{}, err
+	}
+	res := search.Result{IDs: make([]uint32, len(found))}
+	uids := make([]imap.UID, len(found))
+	if withModSeq {
+		res.ModSeqs = make([]uint64, len(found))
+	}
+	for i, f := range found {
+		res.IDs[i] = f.seq
+		if cmd.UID {
+			res.IDs[i] = uint32(f.uid)
+		}
+		uids[i] = f.uid
+		if withModSeq {
+			res.ModSeqs[i] = f.modseq
+		}
+	}
+	if args.ESearch || c.rev2() {
+		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
+		if !args.ESearch {
+			ret = search.Return{All: true}
+		}
+		c.esearch(cmd, ret, res, uids)
+		if ret.Update {
+			c.keepContext(cmd, args.Criteria, saved, uids)
+		}
+		return result{}, nil
+	}
+	b := make([]byte, 0, 16+len(found)*6)
+	b = append(b, "SEARCH"...)
+	for _, h := range res.IDs {
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(h), 10)
+	}
+	if len(res.ModSeqs) > 0 {
+		// RFC 7162 3.1.5: the highest mod-sequence of the messages found.
+		b = append(b, " (MODSEQ "...)
+		b = strconv.AppendUint(b, slices.Max(res.ModSeqs), 10)
+		b = append(b, ')')
+	}
+	c.w.Untagged(string(b))
+	return result{}, nil
+}
+
+// found is one message a search matched.
+type found struct {
+	seq    uint32
+	uid    imap.UID
+	modseq uint64
+}
+
+// evalSearch evaluates criteria k, with saved as "$", on the messages
+// with sequence numbers seqs (ascending) and returns those that match, in
+// order. When given, recs holds the messages' records (in UID order);
+// otherwise they are read from the store as the criteria need them.
+func (c *conn) evalSearch(k search.Key, saved map[imap.UID]bool, seqs []uint32, recs []ports.MessageRecord, given bool) ([]found, error) {
+	v := c.sel.view
+	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: saved}
+	needRecord := keyNeedsRecord(k)
+	headerOnly := !search.NeedsStructure(k)
+	var hits []found
 	var msg search.Message // each message's, in turn
 	for start := 0; start < len(seqs); start += fetchBatch {
 		batch := seqs[start:min(start+fetchBatch, len(seqs))]
@@ -209,7 +280,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 			}
 			var err error
 			if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
-				return result{}, err
+				return nil, err
 			}
 		}
 		for _, seq := range batch {
@@ -232,69 +303,39 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				if headerOnly {
 					hdr, err := message.StoredHeader(rec.Structure)
 					if err != nil {
-						return result{}, err
+						return nil, err
 					}
 					m.Header = hdr // nil when too long to keep
 				}
 				if m.Header == nil {
 					st, err := message.Unmarshal(rec.Structure)
 					if err != nil {
-						return result{}, err
+						return nil, err
 					}
 					m.Structure = st
 				}
 			}
 			var raw *lazyBody
-			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {
+			if m.Structure != nil && search.NeedsRawFor(k, m.Structure) {
 				raw = &lazyBody{c: c, uid: e.UID}
 				m.Raw = raw
 			}
-			ok, err := search.Match(sctx, args.Criteria, m)
+			ok, err := search.Match(sctx, k, m)
 			if raw != nil {
 				raw.Close()
 			}
 			if err != nil {
-				return result{}, err
+				return nil, err
 			}
 			if ok {
-				if withModSeq {
-					modseqs = append(modseqs, e.ModSeq)
-				}
-				matched = append(matched, e.UID)
-				if cmd.UID {
-					hits = append(hits, uint32(e.UID))
-				} else {
-					hits = append(hits, seq)
-				}
+				hits = append(hits, found{seq: seq, uid: e.UID, modseq: e.ModSeq})
 			}
 		}
 		if err := c.ctx.Err(); err != nil {
-			return result{}, err
+			return nil, err
 		}
 	}
-	if args.ESearch || c.rev2() {
-		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
-		opts := args.Return
-		if !args.ESearch {
-			opts = []string{"ALL"}
-		}
-		c.esearch(cmd, opts, hits, matched, modseqs)
-		return result{}, nil
-	}
-	b := make([]byte, 0, 16+len(hits)*6)
-	b = append(b, "SEARCH"...)
-	for _, h := range hits {
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(h), 10)
-	}
-	if len(modseqs) > 0 {
-		// RFC 7162 3.1.5: the highest mod-sequence of the messages found.
-		b = append(b, " (MODSEQ "...)
-		b = strconv.AppendUint(b, slices.Max(modseqs), 10)
-		b = append(b, ')')
-	}
-	c.w.Untagged(string(b))
-	return result{}, nil
+	return hits, nil
 }
 
 // noTextIndex logs once that the store's index cannot answer.
@@ -359,79 +400,32 @@ func (c *conn) searchCandidates(k search.Key, needRecord bool) (seqs []uint32, r
 	return seqs, recs, given, nil
 }
 
-// esearch answers a SEARCH with RETURN options (RFC 4731) and keeps the
-// result for "$" when SAVE is among them (RFC 5182). modseqs holds the
-// mod-sequence of each hit when the criteria have MODSEQ, nil otherwise.
-func (c *conn) esearch(cmd *grammar.Command, opts []string, hits []uint32, uids []imap.UID, modseqs []uint64) {
-	want := map[string]bool{}
-	for _, o := range opts {
-		want[o] = true
-	}
-	if want["SAVE"] {
-		// RFC 5182 2.1: with MIN or MAX (and no ALL/COUNT) only those are
-		// saved.
+// esearch answers a SEARCH with RETURN options (RFC 4731, RFC 9394
+// PARTIAL) and keeps the result for "$" when SAVE is among them (RFC 5182,
+// with RFC 9394 section 3.2 for PARTIAL). uids are the results' UIDs.
+func (c *conn) esearch(cmd *grammar.Command, ret search.Return, res search.Result, uids []imap.UID) {
+	if ret.Save {
 		c.saved = map[imap.UID]bool{}
-		switch {
-		case len(uids) == 0:
-		case (want["MIN"] || want["MAX"]) && !want["ALL"] && !want["COUNT"]:
-			if want["MIN"] {
-				c.saved[uids[0]] = true
-			}
-			if want["MAX"] {
-				c.saved[uids[len(uids)-1]] = true
-			}
-		default:
-			for _, u := range uids {
-				c.saved[u] = true
-			}
+		for _, i := range res.Returned(ret) {
+			c.saved[uids[i]] = true
 		}
-		if len(opts) == 1 {
+		if !ret.HasData() && !ret.Update {
 			return // SAVE alone: no ESEARCH response (RFC 5182 2.4)
 		}
 	}
+	c.w.Untagged(string(res.AppendData(esearchHead(cmd.Tag, cmd.UID), ret)))
+}
+
+// esearchHead starts an ESEARCH response: the search correlator, and UID
+// when the results are UIDs.
+func esearchHead(tag string, uid bool) []byte {
 	b := []byte(`ESEARCH (TAG `)
-	b = imap.AppendString(b, cmd.Tag)
+	b = imap.AppendString(b, tag)
 	b = append(b, ')')
-	if cmd.UID {
+	if uid {
 		b = append(b, " UID"...)
 	}
-	if len(hits) > 0 {
-		if want["MIN"] {
-			b = append(b, " MIN "...)
-			b = strconv.AppendUint(b, uint64(hits[0]), 10)
-		}
-		if want["MAX"] {
-			b = append(b, " MAX "...)
-			b = strconv.AppendUint(b, uint64(hits[len(hits)-1]), 10)
-		}
-		if want["ALL"] {
-			b = append(b, " ALL "...)
-			b = append(b, compactSet(hits)...)
-		}
-	}
-	if want["COUNT"] {
-		b = append(b, " COUNT "...)
-		b = strconv.AppendInt(b, int64(len(hits)), 10)
-	}
-	if len(modseqs) > 0 {
-		// RFC 4731 3.2, RFC 7162 3.1.5: the highest mod-sequence of the
-		// messages returned: with MIN and/or MAX alone, of those only.
-		var modseq uint64
-		switch {
-		case want["ALL"] || want["COUNT"] || !want["MIN"] && !want["MAX"]:
-			modseq = slices.Max(modseqs)
-		default:
-			if want["MIN"] {
-				modseq = modseqs[0]
-			}
-			if want["MAX"] {
-				modseq = max(modseq, modseqs[len(modseqs)-1])
-			}
-		}
-		b = append(b, " MODSEQ "...)
-		b = strconv.AppendUint(b, modseq, 10)
-	}
-	c.w.Untagged(string(b))
+	return b
 }
 
 // compactSet renders ascending numbers as a sequence set.
@@ -478,12 +472,13 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged("OK [" + copyUID(res) + "] Moved")
 	}
 	c.writeExpunged(c.sel.view.Expunge(res.Source))
-	return result{}, nil
+	return result{}, c.refreshContexts(nil)
 }
 
 // writeExpunged reports expunged messages: EXPUNGE responses, or one
 // VANISHED response once QRESYNC is enabled (RFC 7162 3.2.10).
 func (c *conn) writeExpunged(seqs []uint32, uids []imap.UID) {
+	c.contextsExpunged(seqs, uids)
 	if c.qresync() {
 		if len(uids) > 0 {
 			c.w.Untagged("VANISHED " + imap.SetOfUIDs(uids))

@@ -145,6 +145,10 @@ type FetchArgs struct {
 	SavedResult  bool
 	ChangedSince uint64
 	Vanished     bool
+	// Partial is the PARTIAL fetch modifier (RFC 9394 section 3.3): only
+	// the messages at these positions among those the set names (after
+	// CHANGEDSINCE) are fetched. Nil when absent.
+	Partial *search.PartialRange
 }
 
 // FetchItem is one fetch attribute. Name is upper-case and one of ENVELOPE,
@@ -204,10 +208,17 @@ type CopyArgs struct {
 // without duplicates, from MIN, MAX, ALL, COUNT, SAVE (RFC 5182); an empty
 // "RETURN ()" is stored as ["ALL"] (RFC 4731 section 3.1). Unknown options
 // are BAD.
+//
+// PARTIAL (RFC 9394), CONTEXT and UPDATE (RFC 5267 CONTEXT=SEARCH) are
+// among the options too: Partial holds PARTIAL's range (nil when absent).
+// The parser refuses PARTIAL twice, and PARTIAL with ALL (RFC 9394 section
+// 3.1). Only when no option but CONTEXT was given does ALL stand for the
+// empty list. search.ReturnOf(Return, Partial) gives them as one value.
 type SearchArgs struct {
 	Charset  string
 	Criteria search.Key
 	Return   []string
+	Partial  *search.PartialRange
 	ESearch  bool
 }
 

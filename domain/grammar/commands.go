@@ -145,6 +145,10 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &SearchArgs{}
 		cmd.Args = a
 		return p.searchArgs(a)
+	case "CANCELUPDATE":
+		a := &CancelUpdateArgs{}
+		cmd.Args = a
+		return p.cancelUpdate(a)
 	case "ENABLE":
 		a := &EnableArgs{}
 		cmd.Args = a

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/search"
 )
 
 // EnableArgs: ENABLE capability... (RFC 5161). Caps are upper-case.
@@ -450,6 +451,13 @@ func (p *Parser) fetchModifiers(a *FetchArgs, uid bool) bool {
 		case "VANISHED":
 			a.Vanished = true
 			return true
+		case "PARTIAL":
+			// RFC 9394 section 3.3.
+			if a.Partial != nil {
+				return p.bad("PARTIAL given twice")
+			}
+			a.Partial = new(search.PartialRange)
+			return p.sp() && p.partialRange(a.Partial)
 		}
 		return p.bad("Unknown fetch modifier " + o)
 	}) {
@@ -486,17 +494,21 @@ func (p *Parser) searchReturn(a *SearchArgs) bool {
 	a.Return = []string{}
 	if !p.optionList("search return option", true, func(o string) bool {
 		switch o {
-		case "MIN", "MAX", "ALL", "COUNT", "SAVE":
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE", "CONTEXT":
 			addOnce(&a.Return, o)
 			return true
+		case "PARTIAL":
+			// RFC 9394 section 3.1: one PARTIAL at most.
+			if a.Partial != nil {
+				return p.bad("PARTIAL given twice")
+			}
+			a.Partial = new(search.PartialRange)
+			a.Return = append(a.Return, o)
+			return p.sp() && p.partialRange(a.Partial)
 		}
 		return p.bad("Unknown search return option " + o)
 	}) {
 		return false
 	}
-	if len(a.Return) == 0 {
-		// RFC 4731 section 3.1: "RETURN ()" means RETURN (ALL).
-		a.Return = append(a.Return, "ALL")
-	}
-	return true
+	return p.checkReturn(a)
 }

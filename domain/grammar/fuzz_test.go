@@ -26,6 +26,8 @@ func FuzzParser(f *testing.F) {
 		"a CREATE x (USE (\\Sent \\Foo))\r\n",
 		"a APPEND x ~{3+}\r\na\x00c (\\Seen) {2}\r\nhi UTF8 (~{1}\r\nz)\r\nb NOOP\r\n",
 		"a LOGIN {5000+}\r\nxx\r\n",
+		"a UID SEARCH RETURN (PARTIAL -1:-100 UPDATE CONTEXT COUNT) UNDELETED\r\n",
+		"a UID FETCH 1:* (FLAGS) (PARTIAL 500:1 CHANGEDSINCE 7)\r\nb CANCELUPDATE \"a\" \"b\"\r\n",
 	} {
 		f.Add([]byte(s))
 	}
