@@ -193,6 +193,22 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.ok("p1 SEARCH YOUNGER 3600")
 		tc.mustHave("* SEARCH 1 2")
 	},
+	"PARTIAL": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SEARCH RETURN (PARTIAL -1:-1) ALL")
+		tc.mustHave(`* ESEARCH (TAG "p1") PARTIAL (-1:-1 2)`)
+		tc.ok("p2 FETCH 1:* (UID) (PARTIAL 1:1)")
+		if n := len(tc.withPrefix("* ")); n != 1 {
+			t.Errorf("FETCH (PARTIAL 1:1): %q", tc.untagged)
+		}
+	},
+	"CONTEXT=SEARCH": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SEARCH RETURN (UPDATE) UNSEEN")
+		other := e.rawLogin("alice")
+		other.ok("p2 APPEND INBOX " + literalPlus(testMessage("context", "x")))
+		tc.ok("p3 NOOP")
+		tc.mustHave(`* ESEARCH (TAG "p1") ADDTO (0 3)`)
+		tc.ok(`p4 CANCELUPDATE "p1"`)
+	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)
 		if err != nil {
