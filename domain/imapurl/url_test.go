@@ -55,13 +55,13 @@ func TestParseErrors(t *testing.T) {
 		"",
 		"http://h/INBOX/;UID=1",
 		"imap://h",
-		"imap://h/INBOX",                      // no UID
-		"imap://h/INBOX;UID=1",                // UID needs the "/" before it
-		"imap://h/;UID=1",                     // no mailbox
-		"imap://h/INBOX/;UID=0",               // nz-number
-		"imap://h/INBOX/;UID=01",              // nz-number
-		"imap://h/INBOX/;UID=4294967296",      // out of range
-		"imap://h/INBOX/;UID=1/",              // trailing slash
+		"imap://h/INBOX",                       // no UID
+		"imap://h/INBOX;UID=1",                 // UID needs the "/" before it
+		"imap://h/;UID=1",                      // no mailbox
+		"imap://h/INBOX/;UID=0",                // nz-number
+		"imap://h/INBOX/;UID=01",               // nz-number
+		"imap://h/INBOX/;UID=4294967296",       // out of range
+		"imap://h/INBOX/;UID=1/",               // trailing slash
 		"imap://h/INBOX/;UID=1/;UIDVALIDITY=3", // out of order
 		"imap://h/INBOX/;UID=1/;SECTION=",
 		"imap://h/INBOX/;UID=1/;SECTION=1%2",
