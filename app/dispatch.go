@@ -77,6 +77,9 @@ func init() {
 		"FETCH":        {cmdFetch, selState},
 		"STORE":        {cmdStore, selState},
 		"COPY":         {cmdCopy, selState},
+		"GENURLAUTH":   {cmdGenURLAuth, authed},
+		"RESETKEY":     {cmdResetKey, authed},
+		"URLFETCH":     {cmdURLFetch, authed},
 	}
 }
 
