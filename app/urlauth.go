@@ -257,76 +257,93 @@ func cmdResetKey(c *conn, cmd *grammar.Command) (result, error) {
 // cmdURLFetch fetches URLAUTH-authorized URLs (RFC 4467 section 6.3), with
 // RFC 5524's BODYPARTSTRUCTURE, BINARY and BODY in the extended form. A
 // URL that is invalid, expired, not signed or not for this session gives
-// NIL for it, not a failed command.
+// NIL for it, not a failed command. All URLs are answered in one
+// "* URLFETCH" response (urlfetch-data = "* URLFETCH" 1*(SP url-full SP
+// nstring)), as Cyrus does; every part is opened before the response
+// starts, so that a store failure fails the command cleanly.
 func cmdURLFetch(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.URLFetchArgs)
-	for _, it := range args.Items {
-		if err := c.urlFetchOne(it); err != nil {
+	parts := make([]*urlPart, len(args.Items))
+	defer func() {
+		for _, p := range parts {
+			if p != nil {
+				p.Close()
+			}
+		}
+	}()
+	for i, it := range args.Items {
+		u, err := imapurl.Parse(it.URL)
+		if err != nil {
+			continue
+		}
+		parts[i], err = c.openAuthorized(u)
+		if errors.Is(err, errBadURL) {
+			continue
+		}
+		if err != nil {
 			return result{}, err
 		}
 	}
-	return result{}, nil
+	b := []byte("* URLFETCH")
+	for i, it := range args.Items {
+		b = append(b, ' ')
+		b = imap.AppendString(b, it.URL)
+		b = append(b, ' ')
+		var err error
+		if b, err = c.urlFetchData(b, it, parts[i]); err != nil {
+			return result{}, err
+		}
+	}
+	c.w.Raw(append(b, "\r\n"...))
+	return result{}, c.w.Err()
 }
 
-func (c *conn) urlFetchOne(it grammar.URLFetchItem) error {
-	b := imap.AppendString([]byte("* URLFETCH "), it.URL)
-	b = append(b, ' ')
-	var part *urlPart
-	u, err := imapurl.Parse(it.URL)
-	if err == nil {
-		part, err = c.openAuthorized(u)
+// urlFetchData appends (or writes, for literals) one URL's data: NIL when
+// part is nil, the part's bytes, or RFC 5524's metadata items, each in
+// parentheses of its own: url SP "(" "BODYPARTSTRUCTURE" SP body ")" SP
+// "(" "BINARY" SP nstring8 ")". It returns what is left to write.
+func (c *conn) urlFetchData(b []byte, it grammar.URLFetchItem, part *urlPart) ([]byte, error) {
+	if part == nil {
+		return append(b, "NIL"...), nil
 	}
-	if errors.Is(err, errBadURL) || errors.Is(err, imapurl.ErrSyntax) {
-		c.w.Raw(append(b, "NIL\r\n"...))
-		return c.w.Err()
-	}
-	if err != nil {
-		return err
-	}
-	defer part.Close()
 	if !it.Extended {
 		r, n, err := part.section()
 		if err != nil {
-			return err
+			return b, err
 		}
 		c.w.Raw(b)
 		c.w.Literal(r, n)
-		c.w.Raw([]byte("\r\n"))
-		return c.w.Err()
+		return b[:0], c.w.Err()
 	}
-	b = append(b, '(')
 	if it.BodyPartStructure {
-		b = append(b, "BODYPARTSTRUCTURE "...)
-		var ok bool
-		if part.sec.Specifier != "" && part.sec.Specifier != "TEXT" {
+		b = append(b, "(BODYPARTSTRUCTURE "...)
+		ok := false
+		if part.sec.Specifier == "" || part.sec.Specifier == "TEXT" {
 			// A header has no body structure of its own.
-			ok = false
-		} else {
 			b, ok = part.st.AppendPartStructure(b, part.sec.Path)
 		}
 		if !ok {
 			b = append(b, "NIL"...)
 		}
+		b = append(b, ')')
 		if it.Binary || it.Body {
 			b = append(b, ' ')
 		}
 	}
 	switch {
 	case it.Binary:
-		b = append(b, "BINARY "...)
+		b = append(b, "(BINARY "...)
 		if part.sec.Specifier != "" {
-			// RFC 5524 section 4: BINARY decodes a body part; a header
+			// RFC 5524 section 3.1: BINARY decodes a body part; a header
 			// or text section has nothing to decode.
-			b = append(b, "NIL"...)
-			break
+			return append(b, "NIL)"...), nil
 		}
 		r, n, err := part.st.Decoded(part.body, part.sec.Path)
 		if errors.Is(err, message.ErrUnknownCTE) {
-			b = append(b, "NIL"...)
-			break
+			return append(b, "NIL)"...), nil
 		}
 		if err != nil {
-			return err
+			return b, err
 		}
 		if part.u.HasPartial {
 			count := part.u.Count
@@ -337,17 +354,16 @@ func (c *conn) urlFetchOne(it grammar.URLFetchItem) error {
 		}
 		c.w.Raw(b)
 		c.w.Literal8(r, n)
-		b = b[:0]
+		b = append(b[:0], ')')
 	case it.Body:
-		b = append(b, "BODY "...)
+		b = append(b, "(BODY "...)
 		r, n, err := part.section()
 		if err != nil {
-			return err
+			return b, err
 		}
 		c.w.Raw(b)
 		c.w.Literal(r, n)
-		b = b[:0]
+		b = append(b[:0], ')')
 	}
-	c.w.Raw(append(b, ")\r\n"...))
-	return c.w.Err()
+	return b, c.w.Err()
 }

@@ -306,7 +306,7 @@ func TestURLAuthRFC4467Example(t *testing.T) {
 	// Several URLs in one command, one of them wrong: NIL for that one.
 	bad := full[:len(full)-1] + map[bool]string{true: "1", false: "0"}[full[len(full)-1] == '0']
 	bob.ok(`b4 URLFETCH "` + bad + `" "` + full + `"`)
-	if len(bob.withPrefix(`* URLFETCH "`+bad+`" NIL`)) != 1 || len(bob.withPrefix(`* URLFETCH "`+full+`" {`)) != 1 {
+	if len(bob.withPrefix(`* URLFETCH "`+bad+`" NIL "`+full+`" {`)) != 1 {
 		t.Errorf("mixed URLFETCH: %q", bob.untagged)
 	}
 	// Expiry.
@@ -384,7 +384,7 @@ func TestURLFetchBinary(t *testing.T) {
 	_, uid := appendDraft(t, tc, "a1", "INBOX", urlDraft)
 	att := genurlauth(t, tc, "a2", "imap://alice@test.example/INBOX/;UID="+uid+"/;SECTION=2;URLAUTH=authuser")
 	got := urlfetch(t, tc, "a3", `("`+att+`" BODYPARTSTRUCTURE BINARY)`, att)
-	want := `(BODYPARTSTRUCTURE ("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BASE64" 16 NIL NIL NIL NIL) BINARY ~{10}` + "\r\n\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09)"
+	want := `(BODYPARTSTRUCTURE ("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BASE64" 16 NIL NIL NIL NIL)) (BINARY ~{10}` + "\r\n\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09)"
 	if got != want {
 		t.Errorf("BODYPARTSTRUCTURE BINARY:\n got %q\nwant %q", got, want)
 	}
