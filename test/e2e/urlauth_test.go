@@ -263,6 +263,9 @@ func TestURLAuthRFC4467Example(t *testing.T) {
 	alice := e.rawLogin("alice")
 	_, uid := appendDraft(t, alice, "a1", "INBOX", urlDraft)
 	alice.ok("a2 SELECT INBOX")
+	if len(alice.withPrefix("* OK [URLMECH INTERNAL]")) != 1 {
+		t.Errorf("SELECT without URLMECH: %q", alice.untagged)
+	}
 	text := fetchBody(t, alice, "a3", uid, "1")
 
 	rump := "imap://alice@test.example/INBOX/;uid=" + uid + "/;section=1;urlauth=submit+alice"
