@@ -147,6 +147,12 @@ func TestCatenateForms(t *testing.T) {
 	if body := fetchBody(t, tc, "b4", m[2], ""); body != urlDraft {
 		t.Errorf("third message %q", body)
 	}
+	// Mailbox names are UTF-8 and percent-encoded in URLs (RFC 5092 3.1),
+	// whatever their form on the wire (modified UTF-7 here).
+	tc.ok(`b4a CREATE "Entw&APw-rfe 2"`)
+	_, uid3 := appendDraft(t, tc, "b4b", `"Entw&APw-rfe 2"`, testMessage("umlaut", "in a mailbox with a non-ASCII name"))
+	check("b4c", `APPEND Drafts CATENATE (URL "/Entw%C3%BCrfe%202/;UID=`+uid3+`")`, testMessage("umlaut", "in a mailbox with a non-ASCII name"))
+	tc.no(`b4d APPEND Drafts CATENATE (URL "/Entw&APw-rfe 2/;UID=`+uid3+`")`, "BADURL")
 	// A binary TEXT literal (RFC 3516 with RFC 4469).
 	bin := "Subject: b\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\r\n"
 	m = catAppendUID.FindStringSubmatch(tc.ok(`b5 APPEND Drafts CATENATE (TEXT ~` + literalPlus(bin) + `)`))
