@@ -160,7 +160,7 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 		c.p.DiscardCommand()
 		return result{}, err
 	}
-	next := &grammar.AppendMessage{Flags: args.Flags, Date: args.Date, HasDate: args.HasDate, Size: args.Size, Body: args.Body, Binary: args.Binary}
+	next := &grammar.AppendMessage{Flags: args.Flags, Date: args.Date, HasDate: args.HasDate, Size: args.Size, Body: args.Body, Binary: args.Binary, Catenate: args.Catenate}
 	var msgs []ports.NewMessage
 	var spools []*spool
 	memBudget := int64(multiAppendMemory)
@@ -170,16 +170,30 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 		}
 	}()
 	for next != nil {
-		sp, err := newSpool(next.Body, next.Size, min(memBudget, memSpoolLimit))
+		body, size := next.Body, next.Size
+		var cat *catReader
+		if next.Catenate {
+			// RFC 4469: the parts, read one after the other, up to the
+			// message size limit.
+			cat = &catReader{c: c}
+			body, size = cat, c.srv.maxMessage()
+		}
+		sp, err := newSpool(body, size, min(memBudget, memSpoolLimit))
+		if cat != nil {
+			cat.closePart()
+			if err != nil {
+				return result{}, c.catError(err)
+			}
+		}
 		if err != nil {
 			return result{}, fmt.Errorf("%w: reading APPEND literal: %v", errConnection, err)
 		}
 		spools = append(spools, sp)
 		memBudget -= int64(len(sp.mem))
-		if sp.size != next.Size {
+		if cat == nil && sp.size != next.Size {
 			return result{}, fmt.Errorf("%w: APPEND literal cut short", errConnection)
 		}
-		if next.Size == 0 {
+		if sp.size == 0 {
 			c.p.DiscardCommand()
 			return result{}, bad("Empty message")
 		}

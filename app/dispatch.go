@@ -78,6 +78,9 @@ func init() {
 		"STORE":        {cmdStore, selState},
 		"COPY":         {cmdCopy, selState},
 		"CANCELUPDATE": {cmdCancelUpdate, selState},
+		"GENURLAUTH":   {cmdGenURLAuth, authed},
+		"RESETKEY":     {cmdResetKey, authed},
+		"URLFETCH":     {cmdURLFetch, authed},
 	}
 }
 

@@ -125,6 +125,9 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	// enabled or not (Cyrus does too). So a later CONDSTORE enabling
 	// command never needs to report it.
 	c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
+	// RFC 4467 section 3: the URLAUTH mechanisms the mailbox's access
+	// key serves, in SELECT's answer (as Cyrus sends it).
+	c.w.Untagged("OK [URLMECH INTERNAL] URLAUTH mechanisms")
 	if args.QResync != nil && args.QResync.UIDValidity == st.UIDValidity {
 		if err := c.resync(args.QResync); err != nil {
 			return result{}, err

@@ -38,6 +38,9 @@ type Options struct {
 	// AutocreateFolders are created (and subscribed) with the INBOX at a
 	// user's first login: autocreate_inbox_folders.
 	AutocreateFolders []string
+	// SubmitServers are submitservers: the users (message submission
+	// agents) that may fetch "submit+" URLAUTH URLs (RFC 4467 section 3).
+	SubmitServers []string
 	// MultiSession is multisession: Serve runs many sessions at once, a
 	// goroutine each (multi.go); off, one after the other.
 	MultiSession bool

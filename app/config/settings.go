@@ -43,15 +43,18 @@ type Settings struct {
 	// AutocreateFolders is autocreate_inbox_folders: names separated by
 	// "|", created with a user's INBOX.
 	AutocreateFolders []string
-	MaxMessageSize    int64  // maxmessagesize in bytes; 0 = built-in limit
-	IDResponse        bool   // imapidresponse (default yes)
-	DebugCommand      string // debug_command, for -D
-	Debug             bool   // debug: log at debug level
-	TLSServerCert     string // tls_server_cert
-	TLSServerKey      string // tls_server_key
-	TLSClientCAFile   string // tls_client_ca_file: verify client certificates (EXTERNAL)
-	TLSVersions       string // tls_versions (default "tls1_2 tls1_3")
-	TLSRequired       bool   // tls_required: no authentication before TLS
+	// SubmitServers is submitservers: users that may fetch URLAUTH
+	// URLs with a "submit+" access identifier (RFC 4467).
+	SubmitServers   []string
+	MaxMessageSize  int64  // maxmessagesize in bytes; 0 = built-in limit
+	IDResponse      bool   // imapidresponse (default yes)
+	DebugCommand    string // debug_command, for -D
+	Debug           bool   // debug: log at debug level
+	TLSServerCert   string // tls_server_cert
+	TLSServerKey    string // tls_server_key
+	TLSClientCAFile string // tls_client_ca_file: verify client certificates (EXTERNAL)
+	TLSVersions     string // tls_versions (default "tls1_2 tls1_3")
+	TLSRequired     bool   // tls_required: no authentication before TLS
 	// LoginCacheDir is logincache_dir: the tmpfs folder that holds the
 	// login cache's folder (default /dev/shm).
 	LoginCacheDir string
@@ -158,6 +161,7 @@ func (c *Config) Settings() (*Settings, error) {
 	if s.MultiSession, err = c.Bool("multisession", false); err != nil {
 		return nil, err
 	}
+	s.SubmitServers = c.List("submitservers", nil)
 	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {
 		if f = strings.TrimSpace(f); f != "" {
 			s.AutocreateFolders = append(s.AutocreateFolders, f)

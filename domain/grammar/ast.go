@@ -126,6 +126,7 @@ type AppendArgs struct {
 	Size       int64
 	Body       io.Reader
 	Binary     bool
+	Catenate   bool // RFC 4469: read the parts with Parser.NextCatPart
 }
 
 // FetchArgs: FETCH / UID FETCH. Macros (ALL, FAST, FULL) are expanded.

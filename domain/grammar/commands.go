@@ -157,6 +157,8 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &IDArgs{}
 		cmd.Args = a
 		return p.id(a)
+	case "GENURLAUTH", "RESETKEY", "URLFETCH":
+		return p.urlauthArgs(cmd)
 	}
 	return p.bad("Unrecognized command")
 }
@@ -271,6 +273,7 @@ func (p *Parser) append(a *AppendArgs) bool {
 		return false
 	}
 	a.Flags, a.Date, a.HasDate, a.Size, a.Body, a.Binary = m.Flags, m.Date, m.HasDate, m.Size, m.Body, m.Binary
+	a.Catenate = m.Catenate
 	return true
 }
 
@@ -294,6 +297,11 @@ func (p *Parser) appendMessage(m *AppendMessage) bool {
 	case '~':
 		p.pos++
 		return p.appendLiteral(m, true)
+	case 'C', 'c':
+		if !strings.EqualFold(p.word(imap.IsAtomChar), "CATENATE") {
+			return p.bad("Invalid APPEND data")
+		}
+		return p.catenate(m)
 	case 'U', 'u':
 		if !strings.EqualFold(p.word(imap.IsAtomChar), "UTF8") {
 			return p.bad("Invalid APPEND data")

@@ -58,6 +58,9 @@ type AppendMessage struct {
 	Size    int64
 	Body    io.Reader
 	Binary  bool
+	// Catenate is true for RFC 4469's CATENATE form: Size and Body are
+	// unset and the handler reads the parts with NextCatPart.
+	Catenate bool
 }
 
 // Canonical SPECIAL-USE attributes (RFC 6154 section 2).
@@ -76,18 +79,31 @@ const maxModSeq = 1<<63 - 1
 // client sends it. Errors are those of Next; after one the command is over.
 // Outside an APPEND it returns nil, nil.
 func (p *Parser) NextAppend() (*AppendMessage, error) {
-	if !p.inAppend {
+	if !p.inAppend && !p.appendMid {
 		return nil, nil
 	}
-	if err := p.DiscardLiteral(); err != nil {
-		p.inAppend, p.appendClose = false, false
+	if p.inCat {
+		err := p.DiscardCommand()
+		if err == nil {
+			err = &Error{Tag: p.errTag(), Status: "BAD", Text: "Unfinished CATENATE"}
+		}
 		return nil, err
 	}
-	p.inAppend = false
-	p.err = nil
-	p.ended = false
-	if !p.readLine(false) || !p.closeAppendData() {
-		return nil, p.finish()
+	if p.appendMid {
+		p.appendMid = false
+		p.err = nil
+		p.ended = false
+	} else {
+		if err := p.DiscardLiteral(); err != nil {
+			p.inAppend, p.appendClose = false, false
+			return nil, err
+		}
+		p.inAppend = false
+		p.err = nil
+		p.ended = false
+		if !p.readLine(false) || !p.closeAppendData() {
+			return nil, p.finish()
+		}
 	}
 	if p.eol() {
 		p.ended = true
@@ -108,25 +124,38 @@ func (p *Parser) NextAppend() (*AppendMessage, error) {
 // dropped (RFC 7888 section 4) when it is within MaxAppend, else the error
 // wraps ErrFatal. Outside an APPEND it does nothing.
 func (p *Parser) DiscardCommand() error {
-	if !p.inAppend {
+	if !p.inAppend && !p.appendMid {
 		return nil
 	}
-	err := p.DiscardLiteral()
-	p.inAppend, p.appendClose = false, false
+	mid := p.appendMid
+	var err error
+	if !mid {
+		err = p.DiscardLiteral()
+	}
+	p.abortAppend()
 	p.ended = true
 	if err != nil {
 		return err
 	}
 	for n := 0; ; n++ {
-		line, tooLong, tail, err := p.readRaw(p.lim.MaxLine)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+		var line []byte
+		if mid {
+			// The rest of the current line is unread: it may announce
+			// a literal.
+			line, mid = p.line[p.pos:], false
+		} else {
+			var tooLong bool
+			var tail []byte
+			line, tooLong, tail, err = p.readRaw(p.lim.MaxLine)
+			if err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
 			}
-			return err
-		}
-		if tooLong {
-			line = tail
+			if tooLong {
+				line = tail
+			}
 		}
 		size, sync, ok := trailingLiteral(line)
 		if !ok || sync {

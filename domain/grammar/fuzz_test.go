@@ -28,6 +28,9 @@ func FuzzParser(f *testing.F) {
 		"a LOGIN {5000+}\r\nxx\r\n",
 		"a UID SEARCH RETURN (PARTIAL -1:-100 UPDATE CONTEXT COUNT) UNDELETED\r\n",
 		"a UID FETCH 1:* (FLAGS) (PARTIAL 500:1 CHANGEDSINCE 7)\r\nb CANCELUPDATE \"a\" \"b\"\r\n",
+		"a APPEND x CATENATE (URL \"/a;UID=1/;SECTION=1\" TEXT {3+}\r\nabc URL {4+}\r\n;UID) {1}\r\nz CATENATE (TEXT ~{1}\r\n\x00)\r\nb NOOP\r\n",
+		"a URLFETCH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser:internal:91354a473744909de610943775f92038\" (\"/b\" BODYPARTSTRUCTURE BINARY)\r\n",
+		"a GENURLAUTH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nb RESETKEY INBOX INTERNAL\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -57,8 +60,30 @@ func FuzzParser(f *testing.F) {
 					t.Fatalf("incomplete command %+v", cmd)
 				}
 				if a, ok := cmd.Args.(*AppendArgs); ok {
-					body, size := a.Body, a.Size
+					body, size, cat := a.Body, a.Size, a.Catenate
 					for msgs := 0; ; msgs++ {
+						if cat {
+							var perr error
+							for parts := 0; ; parts++ {
+								var part *CatPart
+								if part, perr = p.NextCatPart(); perr != nil || part == nil {
+									break
+								}
+								if parts > lim.MaxLiterals+1 && part.Body != nil {
+									t.Fatalf("%d parts in one CATENATE", parts)
+								}
+								if part.Body != nil {
+									io.Copy(io.Discard, io.LimitReader(part.Body, part.Size/2))
+								}
+							}
+							if perr != nil {
+								if !errors.As(perr, &e) {
+									return
+								}
+								break
+							}
+							body, size = bytes.NewReader(nil), 0
+						}
 						n, rerr := io.Copy(io.Discard, io.LimitReader(body, size/2))
 						if rerr != nil && rerr != io.ErrUnexpectedEOF {
 							t.Fatalf("Body: %v", rerr)
@@ -80,7 +105,7 @@ func FuzzParser(f *testing.F) {
 								if msgs > lim.MaxLiterals {
 									t.Fatalf("%d messages in one APPEND", msgs)
 								}
-								body, size = m.Body, m.Size
+								body, size, cat = m.Body, m.Size, m.Catenate
 								continue
 							}
 						}

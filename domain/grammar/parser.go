@@ -106,6 +106,10 @@ type Parser struct {
 	appendLeft  int64
 	appendGen   int
 	appendClose bool // the literal was RFC 6855's "UTF8 (~{n})": a ")" follows it
+	// CATENATE (RFC 4469, urlauth.go): appendMid says the APPEND command
+	// goes on in p.line from p.pos (no literal is being streamed); inCat
+	// that its parts are being read, catFirst that none has been yet.
+	appendMid, inCat, catFirst bool
 
 	utf8 bool // UTF8=ACCEPT is enabled (RFC 6855)
 }
@@ -149,7 +153,7 @@ func (p *Parser) SetUTF8(on bool) { p.utf8 = on }
 // AppendArgs.Body and then calls EndCommand. If the handler calls Next
 // without EndCommand, Next calls it first and returns its error, if any.
 func (p *Parser) Next() (*Command, error) {
-	if p.inAppend {
+	if p.inAppend || p.appendMid {
 		if err := p.EndCommand(); err != nil {
 			return nil, err
 		}
@@ -176,18 +180,32 @@ func (p *Parser) Next() (*Command, error) {
 // gives a *Error BAD (the input is then at the next command). Outside an
 // APPEND it does nothing.
 func (p *Parser) EndCommand() error {
-	if !p.inAppend {
+	if !p.inAppend && !p.appendMid {
 		return nil
 	}
-	if err := p.DiscardLiteral(); err != nil {
-		p.inAppend = false
+	if p.inCat {
+		// The handler stopped inside a CATENATE list.
+		err := p.DiscardCommand()
+		if err == nil {
+			err = &Error{Tag: p.errTag(), Status: "BAD", Text: "Unfinished CATENATE"}
+		}
 		return err
 	}
-	p.inAppend = false
-	p.err = nil
-	p.ended = false
-	if !p.readLine(false) || !p.closeAppendData() {
-		return p.finish()
+	if p.appendMid {
+		p.appendMid = false
+		p.err = nil
+		p.ended = false
+	} else {
+		if err := p.DiscardLiteral(); err != nil {
+			p.inAppend = false
+			return err
+		}
+		p.inAppend = false
+		p.err = nil
+		p.ended = false
+		if !p.readLine(false) || !p.closeAppendData() {
+			return p.finish()
+		}
 	}
 	if !p.eol() {
 		p.bad("Junk after message literal")

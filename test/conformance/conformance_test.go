@@ -235,7 +235,7 @@ var groupOf = map[string]string{
 	"MOVE": "move", "MULTIAPPEND": "multiappend", "NAMESPACE": "namespace", "QRESYNC": "qresync",
 	"SEARCHRES": "searchres", "SPECIAL-USE": "special-use", "STATUS=SIZE": "status-size",
 	"SAVEDATE": "savedate", "UIDPLUS": "uidplus", "UNSELECT": "unselect", "UTF8=ACCEPT": "utf8",
-	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
+	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "CATENATE": "catenate", "URLAUTH": "urlauth", "URLAUTH=BINARY": "urlauth-binary", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
 	"PARTIAL": "partial", "CONTEXT=SEARCH": "context-search",
 }
 

@@ -209,6 +209,33 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.mustHave(`* ESEARCH (TAG "p1") ADDTO (0 3)`)
 		tc.ok(`p4 CANCELUPDATE "p1"`)
 	},
+	"CATENATE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		s := tc.ok(`p1 APPEND INBOX CATENATE (URL "/INBOX/;UID=1/;SECTION=HEADER" TEXT ` + literalPlus("joined\r\n") + ")")
+		if !strings.Contains(s, "[APPENDUID ") {
+			t.Fatalf("APPEND CATENATE: %q", s)
+		}
+		tc.ok("p2 NOOP")
+		tc.ok("p3 FETCH 3 (BODY.PEEK[])")
+		if f := tc.withPrefix("* 3 FETCH "); len(f) != 1 || !strings.Contains(f[0], "Subject: first") || !strings.HasSuffix(f[0], "joined\r\n)") {
+			t.Errorf("the joined message: %q", tc.untagged)
+		}
+	},
+	"URLAUTH": func(t *testing.T, e *env, tc *transcript, _ string) {
+		url := genurlauth(t, tc, "p1", "imap://alice@test.example/INBOX/;UID=1;URLAUTH=authuser")
+		if got := urlfetch(t, tc, "p2", `"`+url+`"`, url); !strings.Contains(got, "Subject: first") {
+			t.Errorf("URLFETCH: %q", got)
+		}
+		tc.ok("p3 RESETKEY")
+		if got := urlfetch(t, tc, "p4", `"`+url+`"`, url); got != "NIL" {
+			t.Errorf("URLFETCH after RESETKEY: %q", got)
+		}
+	},
+	"URLAUTH=BINARY": func(t *testing.T, e *env, tc *transcript, _ string) {
+		url := genurlauth(t, tc, "p1", "imap://alice@test.example/INBOX/;UID=1;URLAUTH=authuser")
+		if got := urlfetch(t, tc, "p2", `("`+url+`" BODYPARTSTRUCTURE)`, url); !strings.Contains(got, "BODYPARTSTRUCTURE") {
+			t.Errorf("URLFETCH BODYPARTSTRUCTURE: %q", got)
+		}
+	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)
 		if err != nil {

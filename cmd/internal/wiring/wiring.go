@@ -145,6 +145,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		LiteralMinus:      s.LiteralMinus,
 		IndexOnWrite:      s.SearchIndexOnWrite,
 		AutocreateFolders: s.AutocreateFolders,
+		SubmitServers:     s.SubmitServers,
 		MaxLoginsPerUser:  s.MaxLoginsPerUser,
 		MaxLoginsPerHost:  s.MaxLoginsPerHost,
 		FailedLoginPause:  s.FailedLoginPause,
