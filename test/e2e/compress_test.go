@@ -1,18 +1,29 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/adapters/transport/stdio"
 	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
+	"github.com/imapd-go/imapd/app"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // countingReader counts the bytes that came off the wire.
@@ -180,5 +191,109 @@ func expectSkipping(tc *transcript, want string, skip ...string) {
 		if !ok {
 			tc.t.Fatalf("got %q, want %q", s, want)
 		}
+	}
+}
+
+// compressedIdleSession is idleSession with COMPRESS DEFLATE before SELECT
+// and IDLE. start is the client's compressed "SELECT INBOX" and "IDLE"
+// (the same bytes open every client's stream); the client's reader of the
+// server's stream is dropped once IDLE is on, so that the test process
+// holds no decompressor per session.
+func compressedIdleSession(t *testing.T, ctx context.Context, srv interface {
+	ServeConn(context.Context, ports.Conn) error
+}, wg *sync.WaitGroup, start []byte) (net.Conn, error) {
+	cli, sc := socketPair(t)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.ServeConn(ctx, stdio.NewConn(sc, "test", 0))
+	}()
+	cli.SetDeadline(time.Now().Add(ioTimeout))
+	defer cli.SetDeadline(time.Time{})
+	tc := newTranscript(t, cli, cli, nil)
+	if _, err := io.WriteString(cli, "a LOGIN alice secret\r\nz COMPRESS DEFLATE\r\n"); err != nil {
+		return cli, err
+	}
+	for {
+		s, err := tc.read()
+		if err != nil {
+			return cli, err
+		}
+		if strings.HasPrefix(s, "z ") {
+			if !strings.HasPrefix(s, "z OK") {
+				return cli, fmt.Errorf("COMPRESS: %q", s)
+			}
+			break
+		}
+	}
+	if _, err := cli.Write(start); err != nil {
+		return cli, err
+	}
+	zr := bufio.NewReader(flate.NewReader(tc.r))
+	for {
+		line, err := zr.ReadString('\n')
+		if err != nil {
+			return cli, fmt.Errorf("IDLE session: %v after %q", err, line)
+		}
+		if strings.HasPrefix(line, "+ ") {
+			return cli, nil
+		}
+	}
+}
+
+// TestCompressedIdleSessions reports what an idle compressed session
+// costs: COMPRESS keeps no flate writer (about 1 MB) between bursts, only
+// its reader's 32 KB window and tables.
+func TestCompressedIdleSessions(t *testing.T) {
+	n := 200
+	if s := os.Getenv(IdleSessionsEnv); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("%s=%q", IdleSessionsEnv, s)
+		}
+	}
+	raiseFileLimit(t, uint64(2*n+200))
+	dir := t.TempDir()
+	st := openStore(t, filepath.Join(dir, "spool"))
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := app.Options{ConfigDir: dir, ServerName: "test.example", IdleTimeout: time.Hour}
+	srv := app.New(opts, st, anyUser{}, filelog.New(dir, "imap", logger), logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var start bytes.Buffer
+	fw, _ := flate.NewWriter(&start, flate.BestSpeed)
+	io.WriteString(fw, "b SELECT INBOX\r\nc IDLE\r\n")
+	fw.Flush()
+	var wg sync.WaitGroup
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+	c, err := compressedIdleSession(t, ctx, srv, &wg, start.Bytes())
+	conns = append(conns, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heapBefore, stackBefore := memInUse()
+	for range n {
+		c, err := compressedIdleSession(t, ctx, srv, &wg, start.Bytes())
+		conns = append(conns, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	heapAfter, stackAfter := memInUse()
+	heap := float64(int64(heapAfter)-int64(heapBefore)) / float64(n)
+	stack := float64(int64(stackAfter)-int64(stackBefore)) / float64(n)
+	t.Logf("%s store: %d compressed IDLE sessions: %.1f KB per session (heap %.1f KB, stacks %.1f KB)",
+		e2eStore(), n, (heap+stack)/1024, heap/1024, stack/1024)
+	// The reader's window (32 KB) and tables come on top of an idle
+	// session's budget; a flate writer per session would be ~1 MB.
+	if budget := float64(idleSessionBudget + 64<<10); heap+stack > budget {
+		t.Errorf("an idle compressed session costs %.1f KB, more than %.0f KB", (heap+stack)/1024, budget/1024)
 	}
 }
