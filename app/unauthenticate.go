@@ -7,10 +7,11 @@ import (
 )
 
 // cmdUnauthenticate returns the session to the not-authenticated state
-// (RFC 8437 section 3), as if it had just connected: everything the
-// session held for the user goes. The layers under the protocol stay
-// (TLS, COMPRESS: RFC 8437 section 3 keeps them), and so does the
-// session's id.
+// (RFC 8437), as if it had just connected: everything the session held
+// for the user goes, ENABLE included, so that the next user starts as on
+// a new connection. The layers under the protocol are the connection's
+// and stay (TLS, COMPRESS; we have no SASL security layer), and so does
+// the session's id.
 func cmdUnauthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	// The search index goroutine works as the user: it finishes the
 	// mailboxes written so far before the user changes.
@@ -27,7 +28,7 @@ func cmdUnauthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	c.sel = nil
 	c.saved = nil
 	c.condstore = false
-	c.enabled = nil // RFC 8437 section 3: ENABLE is undone too
+	c.enabled = nil
 	c.p.SetUTF8(false)
 	c.user = ""
 	c.admin = false

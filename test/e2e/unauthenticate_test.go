@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/imapd-go/imapd/adapters/presence/procdir"
+	"github.com/imapd-go/imapd/app"
+)
+
+// TestUnauthenticate: RFC 8437. The session goes back to the
+// not-authenticated state with nothing of the first user left (selected
+// mailbox, ENABLE, the login record), and another user logs in on it.
+func TestUnauthenticate(t *testing.T) {
+	e := newEnvOpts(t, app.Options{MaxLoginsPerUser: 1})
+	e.srv.SetPresence(procdir.New(e.dir, "imap"))
+	tc := e.raw()
+	// Advertised after login only; before, it is a command of the
+	// authenticated state.
+	tc.ok("c1 CAPABILITY")
+	if strings.Contains(tc.untagged[0], "UNAUTHENTICATE") {
+		t.Errorf("UNAUTHENTICATE advertised before login: %q", tc.untagged[0])
+	}
+	tc.bad("u0 UNAUTHENTICATE")
+	tc.ok("l1 LOGIN alice secret")
+	tc.ok("c2 CAPABILITY")
+	if !strings.Contains(tc.untagged[0], " UNAUTHENTICATE") {
+		t.Errorf("UNAUTHENTICATE not advertised after login: %q", tc.untagged[0])
+	}
+	tc.ok("a1 APPEND INBOX " + literal(testMessage("alice's", "x")))
+	tc.ok("e1 ENABLE QRESYNC")
+	tc.mustHave("* ENABLED QRESYNC")
+	tc.ok("s1 SELECT INBOX")
+	tc.mustHave("* 1 EXISTS")
+	tc.bad("u1 UNAUTHENTICATE extra")
+	ok := tc.ok("u2 UNAUTHENTICATE")
+	// The new capabilities come with the OK: the pre-login list.
+	if code, _, _ := strings.Cut(ok, "]"); !strings.Contains(code, "AUTH=PLAIN") || strings.Contains(code, "UNAUTHENTICATE") {
+		t.Errorf("UNAUTHENTICATE's OK: %q", ok)
+	}
+	// Not authenticated: no mailbox, no commands of the other states.
+	tc.bad("f1 FETCH 1 FLAGS")
+	tc.bad("s2 SELECT INBOX")
+	tc.bad("u3 UNAUTHENTICATE")
+	// The login record went: alice may log in elsewhere up to the
+	// limit of one session, which this one no longer counts in.
+	other := e.raw()
+	other.ok("l2 LOGIN alice secret")
+	other.ok("o1 LOGOUT")
+	// Another user on the same connection sees only their own.
+	tc.ok("l3 LOGIN bob secret")
+	tc.ok("s3 SELECT INBOX")
+	tc.mustHave("* 0 EXISTS")
+	tc.ok("u4 UNAUTHENTICATE")
+	// ENABLE starts over.
+	tc.ok("l4 LOGIN alice secret")
+	tc.ok("e2 ENABLE QRESYNC")
+	tc.mustHave("* ENABLED QRESYNC")
+	tc.ok("s4 SELECT INBOX")
+	tc.mustHave("* 1 EXISTS")
+	tc.ok("z1 LOGOUT")
+}
+
+// TestUnauthenticateCompressed: COMPRESS stays on across UNAUTHENTICATE
+// (the layer is the connection's, not the user's) and AUTHENTICATE works
+// through it.
+func TestUnauthenticateCompressed(t *testing.T) {
+	e := newEnv(t)
+	pre := e.rawLogin("alice")
+	tc, _ := compressed(t, pre, pre.w)
+	tc.ok("u1 UNAUTHENTICATE")
+	tc.bad("z1 COMPRESS DEFLATE")
+	tc.ok("a1 AUTHENTICATE PLAIN " + b64("\x00bob\x00secret"))
+	tc.ok("s1 SELECT INBOX")
+	tc.no("z2 COMPRESS DEFLATE", "COMPRESSIONACTIVE")
+	tc.ok("z3 LOGOUT")
+}
