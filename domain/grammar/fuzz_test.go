@@ -26,6 +26,8 @@ func FuzzParser(f *testing.F) {
 		"a CREATE x (USE (\\Sent \\Foo))\r\n",
 		"a APPEND x ~{3+}\r\na\x00c (\\Seen) {2}\r\nhi UTF8 (~{1}\r\nz)\r\nb NOOP\r\n",
 		"a LOGIN {5000+}\r\nxx\r\n",
+		"a COMPRESS DEFLATE\r\nb UNAUTHENTICATE\r\n",
+		"a UID REPLACE 4 Drafts (\\Seen) \"01-Jan-2015 00:05:00 -0500\" ~{3+}\r\na\x00c\r\nb REPLACE * x {1}\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -54,8 +56,15 @@ func FuzzParser(f *testing.F) {
 				if cmd == nil || cmd.Tag == "" || cmd.Name == "" {
 					t.Fatalf("incomplete command %+v", cmd)
 				}
-				if a, ok := cmd.Args.(*AppendArgs); ok {
-					body, size := a.Body, a.Size
+				var body io.Reader
+				var size int64
+				switch a := cmd.Args.(type) {
+				case *AppendArgs:
+					body, size = a.Body, a.Size
+				case *ReplaceArgs:
+					body, size = a.Body, a.Size
+				}
+				if body != nil {
 					for msgs := 0; ; msgs++ {
 						n, rerr := io.Copy(io.Discard, io.LimitReader(body, size/2))
 						if rerr != nil && rerr != io.ErrUnexpectedEOF {
