@@ -194,8 +194,10 @@ func cmdCompress(c *conn, cmd *grammar.Command) (result, error) {
 		return result{}, bad("Unknown COMPRESS algorithm")
 	}
 	if c.compress != nil {
-		// RFC 5530's code; RFC 4978 section 3 allows one COMPRESS.
-		return result{}, &grammar.Error{Status: "NO", Code: "COMPRESSIONACTIVE", Text: "DEFLATE is active already"}
+		// RFC 4978 section 3: COMPRESS when it is active already is
+		// BAD (NO is for compression by another layer), with RFC
+		// 5530's code, as Cyrus 3.6 answers.
+		return result{}, &grammar.Error{Status: "BAD", Code: "COMPRESSIONACTIVE", Text: "DEFLATE active via COMPRESS"}
 	}
 	if c.state == session.Selected {
 		// What changed goes before the OK, in clear, rather than
@@ -240,4 +242,12 @@ func (c *conn) releaseCompressed() {
 	if c.compress != nil {
 		c.compress.in.release()
 	}
+}
+
+// canStartTLS: TLS can start on the connection, and no COMPRESS layer is
+// on, which would then run under TLS (back in the not-authenticated state
+// after UNAUTHENTICATE, STARTTLS is refused: TLS would have to go under
+// a compression the client has already started).
+func (c *conn) canStartTLS() bool {
+	return c.compress == nil && c.c.CanStartTLS()
 }
