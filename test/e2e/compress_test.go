@@ -320,3 +320,24 @@ func TestCompressedIdleSessions(t *testing.T) {
 		t.Errorf("an idle compressed session costs %.1f KB, more than %.0f KB", (heap+stack)/1024, budget/1024)
 	}
 }
+
+// TestCompressPipelined: a client that sends compressed commands right
+// behind COMPRESS, before the OK (RFC 4978 asks it to wait), has them
+// read as the start of its compressed stream, not as clear text.
+func TestCompressPipelined(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	io.WriteString(fw, "a1 NOOP\r\na2 LOGOUT\r\n")
+	fw.Flush()
+	tc.send("z0 COMPRESS DEFLATE\r\n" + z.String())
+	tc.expect("z0 OK")
+	zr := bufio.NewReader(flate.NewReader(tc.r))
+	for _, want := range []string{"a1 OK", "* BYE", "a2 OK"} {
+		line, err := zr.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, want) {
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+	}
+}
