@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/imapd-go/imapd/adapters/presence/procdir"
 	"github.com/imapd-go/imapd/app"
 )
@@ -74,4 +76,39 @@ func TestUnauthenticateCompressed(t *testing.T) {
 	tc.ok("s1 SELECT INBOX")
 	tc.status("z2 COMPRESS DEFLATE", "BAD", "COMPRESSIONACTIVE")
 	tc.ok("z3 LOGOUT")
+}
+
+// TestUnauthenticateImapclient: go-imap v2 speaks UNAUTHENTICATE; its
+// client sees the capability after login, goes back to the
+// not-authenticated state, and logs in as another user.
+func TestUnauthenticateImapclient(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("alice", nil)
+	appendUID(t, c, "INBOX", "alice's")
+	caps, err := c.Capability().Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !caps.Has(imap.CapUnauthenticate) {
+		t.Fatalf("no UNAUTHENTICATE in %v", caps)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unauthenticate().Wait(); err != nil {
+		t.Fatalf("UNAUTHENTICATE: %v", err)
+	}
+	if st := c.State(); st != imap.ConnStateNotAuthenticated {
+		t.Fatalf("state after UNAUTHENTICATE: %v", st)
+	}
+	if err := c.Login("bob", testUsers["bob"]).Wait(); err != nil {
+		t.Fatalf("LOGIN bob: %v", err)
+	}
+	data, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data.NumMessages != 0 {
+		t.Errorf("bob's INBOX has %d messages", data.NumMessages)
+	}
 }
