@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,5 +112,43 @@ func TestUnauthenticateImapclient(t *testing.T) {
 	}
 	if data.NumMessages != 0 {
 		t.Errorf("bob's INBOX has %d messages", data.NumMessages)
+	}
+}
+
+// TestUnauthenticateSessionLog: each user's session log (telemetry) holds
+// that user's part of the session only, in clear although the wire is
+// compressed.
+func TestUnauthenticateSessionLog(t *testing.T) {
+	e := newEnv(t)
+	for _, u := range []string{"alice", "bob"} {
+		if err := os.MkdirAll(filepath.Join(e.dir, "log", u), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pre := e.rawLogin("alice")
+	tc, _ := compressed(t, pre, pre.w)
+	tc.ok("a1 SELECT INBOX")
+	tc.ok("a2 UNAUTHENTICATE")
+	tc.ok("b0 LOGIN bob secret")
+	tc.ok(`b1 LIST "" *`)
+	tc.ok("b2 LOGOUT")
+	tc.expectEOF()
+	read := func(u string) string {
+		files, _ := filepath.Glob(filepath.Join(e.dir, "log", u, "*"))
+		if len(files) != 1 {
+			t.Fatalf("%s's session logs: %q", u, files)
+		}
+		b, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	alice, bob := read("alice"), read("bob")
+	if !strings.Contains(alice, "a1 SELECT INBOX\r\n") || strings.Contains(alice, "b1 LIST") {
+		t.Errorf("alice's log:\n%s", alice)
+	}
+	if !strings.Contains(bob, "b1 LIST") || strings.Contains(bob, "a1 SELECT") || !strings.Contains(bob, "* BYE LOGOUT received") {
+		t.Errorf("bob's log:\n%s", bob)
 	}
 }
