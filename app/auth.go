@@ -34,12 +34,13 @@ func (c *conn) capabilities() string {
 	}
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities
+		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
 	}
 	ssf := c.ssf()
-	if c.c.CanStartTLS() {
+	if c.canStartTLS() {
 		caps += " STARTTLS"
 	}
 	if !c.srv.auth.PlaintextAllowed(ssf) {
@@ -240,7 +241,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // Whatever the client sent after the command in plaintext is dropped, so
 // that nothing injected before the handshake is read as protected.
 func cmdStartTLS(c *conn, cmd *grammar.Command) (result, error) {
-	if !c.c.CanStartTLS() {
+	if !c.canStartTLS() {
 		// RFC 3501 6.2.1 gives STARTTLS only OK or BAD: without TLS (none
 		// configured, or the layer is already on) the command is unknown.
 		return result{}, &grammar.Error{Status: "BAD", Text: "STARTTLS not available"}

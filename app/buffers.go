@@ -84,6 +84,7 @@ func (c *conn) takeFetchBuf() {
 // releaseInput gives back the read buffer unless it holds input already
 // (pipelined commands): those are read first.
 func (c *conn) releaseInput() {
+	c.releaseCompressed()
 	if c.br == nil || c.br.Buffered() > 0 {
 		return
 	}

@@ -50,6 +50,8 @@ type conn struct {
 	enabled map[string]bool
 	// saved is the saved search result, as UIDs (RFC 5182).
 	saved map[imap.UID]bool
+	// compress is the COMPRESS=DEFLATE layer once on (compress.go).
+	compress *compression
 	// fetchBuf is reused by FETCH to build each response line.
 	fetchBuf []byte
 	// wake holds the first bytes of input after a wait (buffers.go).
@@ -97,6 +99,15 @@ func (t *tapReader) Read(p []byte) (int, error) {
 type tapWriter struct {
 	w   io.Writer
 	log ports.SessionLog
+}
+
+// Flush passes the end of a burst of output to a layer below that holds
+// bytes back (COMPRESS's compressor).
+func (t *tapWriter) Flush() error {
+	if f, ok := t.w.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
 }
 
 func (t *tapWriter) Write(p []byte) (int, error) {

@@ -81,6 +81,10 @@ func init() {
 		"GENURLAUTH":   {cmdGenURLAuth, authed},
 		"RESETKEY":     {cmdResetKey, authed},
 		"URLFETCH":     {cmdURLFetch, authed},
+		// RFC 4978; Cyrus 3.6 too refuses it before login.
+		"COMPRESS":       {cmdCompress, authed},
+		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
+		"REPLACE":        {cmdReplace, selState},
 	}
 }
 
@@ -89,14 +93,14 @@ func init() {
 func (c *conn) dispatch(cmd *grammar.Command) string {
 	def, ok := commands[cmd.Name]
 	if !ok {
-		if cmd.Name == "APPEND" {
+		if cmd.Name == "APPEND" || cmd.Name == "REPLACE" {
 			c.p.EndCommand()
 		}
 		c.w.Tagged(cmd.Tag, "BAD", "", "Unrecognized command")
 		return "BAD"
 	}
 	if !stateIn(c.state, def.states) {
-		if cmd.Name == "APPEND" {
+		if cmd.Name == "APPEND" || cmd.Name == "REPLACE" {
 			// The literal is on its way: read it off the wire.
 			c.discardAppend(cmd)
 		}

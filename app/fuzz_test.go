@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"io"
 	"strings"
@@ -62,6 +63,15 @@ func FuzzSession(f *testing.F) {
 		"a LOGIN alice x\r\nb SELECT INBOX\r\nc COPY 1:* Trash\r\nd UID COPY 1 INBOX\r\ne CLOSE\r\nf STATUS INBOX (MESSAGES UNSEEN UIDNEXT RECENT UIDVALIDITY)\r\n",
 		"a LOGIN alice x\r\nb APPEND INBOX {20+}\r\nSubject: hi\r\n\r\nbody\r\nc SELECT INBOX\r\nd APPEND INBOX CATENATE (URL \";UID=1/;SECTION=HEADER\" TEXT {6+}\r\nhello! URL \"/INBOX/;UID=1/;SECTION=1/;PARTIAL=0.2\")\r\ne GENURLAUTH \"imap://alice@fuzz/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nf URLFETCH (\"imap://alice@fuzz/INBOX/;UID=1;URLAUTH=authuser:internal:0123456789abcdef0123456789abcdef\" BODYPARTSTRUCTURE BINARY)\r\ng RESETKEY INBOX\r\n",
 	}
+	// After COMPRESS the rest of the input is a DEFLATE stream.
+	var z bytes.Buffer
+	zw, _ := flate.NewWriter(&z, flate.BestSpeed)
+	io.WriteString(zw, "i NOOP\r\nj SELECT INBOX\r\nk REPLACE 1 INBOX {3}\r\nabc\r\nl LOGOUT\r\n")
+	zw.Flush()
+	seeds = append(seeds,
+		"a LOGIN alice x\r\nb SELECT INBOX\r\nc APPEND INBOX {5+}\r\nhello\r\nd REPLACE 1 INBOX (\\Seen) {6+}\r\nhello2\r\n"+
+			"e UID REPLACE 9 INBOX {1+}\r\nx\r\nf UNAUTHENTICATE\r\ng LOGIN alice x\r\nh COMPRESS DEFLATE\r\n"+z.String(),
+		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

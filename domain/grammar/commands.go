@@ -40,7 +40,7 @@ func (p *Parser) command() *Command {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(sub)
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "REPLACE":
 		default:
 			p.bad("Unrecognized UID command")
 			return nil
@@ -54,7 +54,7 @@ func (p *Parser) command() *Command {
 
 func (p *Parser) args(cmd *Command) bool {
 	switch cmd.Name {
-	case "CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "IDLE", "NAMESPACE":
+	case "CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "CHECK", "CLOSE", "UNSELECT", "IDLE", "NAMESPACE", "UNAUTHENTICATE":
 		return p.end()
 	case "EXPUNGE":
 		if !cmd.UID {
@@ -123,6 +123,14 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &AppendArgs{}
 		cmd.Args = a
 		return p.append(a)
+	case "REPLACE":
+		a := &ReplaceArgs{}
+		cmd.Args = a
+		return p.replace(a)
+	case "COMPRESS":
+		a := &CompressArgs{}
+		cmd.Args = a
+		return p.compress(a)
 	case "FETCH":
 		a := &FetchArgs{}
 		cmd.Args = a

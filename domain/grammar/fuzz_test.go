@@ -31,6 +31,8 @@ func FuzzParser(f *testing.F) {
 		"a APPEND x CATENATE (URL \"/a;UID=1/;SECTION=1\" TEXT {3+}\r\nabc URL {4+}\r\n;UID) {1}\r\nz CATENATE (TEXT ~{1}\r\n\x00)\r\nb NOOP\r\n",
 		"a URLFETCH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser:internal:91354a473744909de610943775f92038\" (\"/b\" BODYPARTSTRUCTURE BINARY)\r\n",
 		"a GENURLAUTH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nb RESETKEY INBOX INTERNAL\r\n",
+		"a COMPRESS DEFLATE\r\nb UNAUTHENTICATE\r\n",
+		"a UID REPLACE 4 Drafts (\\Seen) \"01-Jan-2015 00:05:00 -0500\" ~{3+}\r\na\x00c\r\nb REPLACE * x {1}\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -59,8 +61,16 @@ func FuzzParser(f *testing.F) {
 				if cmd == nil || cmd.Tag == "" || cmd.Name == "" {
 					t.Fatalf("incomplete command %+v", cmd)
 				}
-				if a, ok := cmd.Args.(*AppendArgs); ok {
-					body, size, cat := a.Body, a.Size, a.Catenate
+				var body io.Reader
+				var size int64
+				var cat bool
+				switch a := cmd.Args.(type) {
+				case *AppendArgs:
+					body, size, cat = a.Body, a.Size, a.Catenate
+				case *ReplaceArgs:
+					body, size = a.Body, a.Size
+				}
+				if body != nil || cat {
 					for msgs := 0; ; msgs++ {
 						if cat {
 							var perr error

@@ -180,6 +180,11 @@ func (z *noNUL) Read(p []byte) (int, error) {
 func (w *Writer) Flush() error {
 	if w.err == nil && w.bw != nil {
 		w.err = w.bw.Flush()
+		if f, ok := w.dst.(interface{ Flush() error }); ok && w.err == nil {
+			// A layer below (COMPRESS) that holds bytes back sends
+			// them now: the client must not wait for them.
+			w.err = f.Flush()
+		}
 	}
 	return w.err
 }

@@ -236,6 +236,28 @@ var capabilityProbes = map[string]capabilityProbe{
 			t.Errorf("URLFETCH BODYPARTSTRUCTURE: %q", got)
 		}
 	},
+	"COMPRESS=DEFLATE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		z, _ := compressed(t, tc, tc.w)
+		z.ok("p1 FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+		if f := z.withPrefix("* 1 FETCH "); len(f) != 1 || !strings.Contains(f[0], "Subject: first") {
+			t.Errorf("FETCH through COMPRESS: %q", z.untagged)
+		}
+	},
+	"UNAUTHENTICATE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 UNAUTHENTICATE")
+		tc.bad("p2 SELECT INBOX")
+		tc.ok("p3 LOGIN bob secret")
+		tc.ok("p4 SELECT INBOX")
+		tc.mustHave("* 0 EXISTS")
+	},
+	"REPLACE": func(t *testing.T, e *env, tc *transcript, _ string) {
+		s := tc.ok("p1 REPLACE 1 INBOX " + literalPlus(testMessage("replaced", "x")))
+		if !strings.Contains(strings.Join(tc.untagged, "\n"), "APPENDUID ") || !tc.has("* 1 EXPUNGE") {
+			t.Errorf("REPLACE: %q %q", tc.untagged, s)
+		}
+		tc.ok("p2 SEARCH ALL")
+		tc.mustHave("* SEARCH 1 2")
+	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)
 		if err != nil {
