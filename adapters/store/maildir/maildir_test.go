@@ -1,11 +1,14 @@
 package maildir_test
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 	"github.com/imapd-go/imapd/test/storetest"
 )
@@ -30,6 +33,41 @@ func TestMain(m *testing.M) {
 
 func TestContract(t *testing.T)  { storetest.Run(t, open) }
 func TestImporter(t *testing.T)  { storetest.RunImporter(t, open) }
+func TestObjectIDs(t *testing.T) { storetest.RunObjectIDs(t, open) }
 func TestTextIndex(t *testing.T) { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T) { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)     { storetest.RunCrash(t, open, storetest.ReExec) }
+
+// A tree written before mailboxes had ids gets them when first asked,
+// and keeps them.
+func TestMailboxIDUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	s, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMailbox(ctx, "u", "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dir, "u", "imapd-mailboxid"), filepath.Join(dir, "u", ".a", "imapd-mailboxid")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := s.MailboxID(ctx, "u", "INBOX")
+	if err != nil || !imap.IsObjectID(in) {
+		t.Fatalf("MailboxID(INBOX) = %q, %v", in, err)
+	}
+	a, err := s.MailboxID(ctx, "u", "a")
+	if err != nil || a == in {
+		t.Fatalf("MailboxID(a) = %q, %v (INBOX %q)", a, err, in)
+	}
+	if again, _ := s.MailboxID(ctx, "u", "INBOX"); again != in {
+		t.Errorf("INBOX id changed from %q to %q", in, again)
+	}
+}
