@@ -192,6 +192,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	var matched []imap.UID
 	var modseqs []uint64 // of each hit, with a MODSEQ criterion
 	withModSeq := hasOp(args.Criteria, search.OpModSeq)
+	withObjectIDs := hasOp(args.Criteria, search.OpEmailID) || hasOp(args.Criteria, search.OpThreadID)
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
@@ -227,6 +228,11 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				}
 				rec := &recs[0]
 				m.InternalDate, m.Size, m.SaveDate = rec.InternalDate, rec.Size, rec.SaveDate
+				if withObjectIDs {
+					if m.EmailID, m.ThreadID, err = objectIDsOf(rec); err != nil {
+						return result{}, err
+					}
+				}
 				// Header keys alone need only the header, kept at the
 				// start of the stored structure: the rest is not decoded.
 				if headerOnly {

@@ -101,11 +101,20 @@ func Cut(s string, n int) string {
 	return s[:i]
 }
 
+// inline are the elements that do not break a word: "<b>pre</b>view" is
+// one word. Every other tag is a word break.
+var inline = map[string]bool{
+	"a": true, "abbr": true, "b": true, "big": true, "code": true, "em": true, "font": true, "i": true,
+	"mark": true, "q": true, "s": true, "small": true, "span": true, "strike": true, "strong": true,
+	"sub": true, "sup": true, "tt": true, "u": true,
+}
+
 // hidden are the elements whose content is not text a reader sees.
 var hidden = []string{"script", "style", "head", "title"}
 
 // FromHTML reduces HTML to its text: tags, comments and the content of
-// script, style and head elements dropped, each tag a word break,
+// script, style and head elements dropped, each tag but inline ones a
+// word break,
 // character references decoded.
 func FromHTML(s string) string {
 	var b strings.Builder
@@ -131,8 +140,10 @@ func FromHTML(s string) string {
 		}
 		tag := s[1:end]
 		s = s[end+1:]
-		b.WriteByte(' ')
-		name := strings.ToLower(tagName(tag))
+		name := strings.ToLower(tagName(strings.TrimPrefix(tag, "/")))
+		if !inline[name] {
+			b.WriteByte(' ')
+		}
 		for _, h := range hidden {
 			if name == h && !strings.HasSuffix(tag, "/") {
 				s = skipTo(s, "</"+h)

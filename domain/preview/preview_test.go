@@ -77,6 +77,8 @@ func TestFromHTML(t *testing.T) {
 		{"<p>a</p><p>b</p>", "a b"},
 		{"x<SCRIPT type=x>no</Script>y", "x y"},
 		{"a<br/>b", "a b"},
+		{"<b>pre</b>view<span>!</span>", "preview!"},
+		{"<B>x</B><DIV>y</DIV>", "x y"},
 		{"unclosed <b", "unclosed "},
 		{"&lt;tag&gt;", "<tag>"},
 		{"a<!-- never closed", "a"},
