@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/app"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
