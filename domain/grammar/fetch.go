@@ -16,9 +16,10 @@ var fetchMacros = map[string][]string{
 var fetchAtts = map[string]bool{
 	"ENVELOPE": true, "FLAGS": true, "INTERNALDATE": true, "RFC822": true, "RFC822.HEADER": true,
 	"RFC822.SIZE": true, "RFC822.TEXT": true, "BODY": true, "BODYSTRUCTURE": true, "UID": true,
-	"MODSEQ":   true,                   // RFC 7162 section 3.1.4.1
-	"SAVEDATE": true,                   // RFC 8514
-	"EMAILID":  true, "THREADID": true, // RFC 8474 section 5
+	"MODSEQ":   true, // RFC 7162 section 3.1.4.1
+	"SAVEDATE": true, // RFC 8514
+	"EMAILID":  true, // RFC 8474 section 5
+	"THREADID": true, // RFC 8474 section 5
 }
 
 func isAttChar(c byte) bool {
