@@ -137,6 +137,15 @@ func (c *conn) appendObjectItem(b []byte, it grammar.FetchItem, uid imap.UID, re
 	return imap.AppendString(b, text), nil
 }
 
+// objectIDCapability is " OBJECTID" when the store keeps mailbox ids
+// (both of ours do), else "".
+func (c *conn) objectIDCapability() string {
+	if _, ok := c.srv.store.(ports.ObjectIDs); ok {
+		return " OBJECTID"
+	}
+	return ""
+}
+
 // mailboxID returns the mailbox's MAILBOXID, or "" when the store keeps
 // none.
 func (c *conn) mailboxID(name string) (string, error) {
