@@ -63,14 +63,16 @@ func (s *Store) SetMailboxID(ctx context.Context, user, name, id string) error {
 }
 
 // AssignThread looks msgIDs up in the thread index and records the id it
-// returns for those it lacks, in one transaction.
+// returns for those it lacks, in one transaction. It commits without an
+// fsync of its own (writeLight): the APPEND that follows makes it durable,
+// and an entry lost in a power cut only leaves a later reply unthreaded.
 func (s *Store) AssignThread(ctx context.Context, user string, msgIDs []string, fresh string) (string, error) {
 	const op = "thread"
 	if len(msgIDs) == 0 {
 		return fresh, nil
 	}
 	thread := fresh
-	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
+	err := s.writeLight(ctx, user, op, func(tx *sql.Tx) error {
 		thread = fresh
 		for _, m := range msgIDs {
 			var t string
