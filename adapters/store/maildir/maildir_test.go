@@ -71,3 +71,46 @@ func TestMailboxIDUpgrade(t *testing.T) {
 		t.Errorf("INBOX id changed from %q to %q", in, again)
 	}
 }
+
+// The thread index survives a line cut short by a crash: the cut line is
+// ignored, and what comes after it reads, in this process and another.
+func TestThreadIndexCutLine(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir).(*maildir.Store)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"a@x"}, "T1"); err != nil || th != "T1" {
+		t.Fatalf("AssignThread = %q, %v", th, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "u", "imapd-threads"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("cut@x T1 ")
+	f.Close()
+	for _, st := range []*maildir.Store{s, open(t, dir).(*maildir.Store)} {
+		if th, err := st.AssignThread(ctx, "u", []string{"b@x", "a@x"}, "T9"); err != nil || th != "T1" {
+			t.Errorf("AssignThread(b, a) = %q, %v; want T1", th, err)
+		}
+	}
+	other := open(t, dir).(*maildir.Store)
+	defer other.Close()
+	for _, id := range []string{"a@x", "b@x"} {
+		if th, err := other.AssignThread(ctx, "u", []string{id}, "T5"); err != nil || th != "T1" {
+			t.Errorf("%s: thread %q, %v; want T1", id, th, err)
+		}
+	}
+	if th, err := other.AssignThread(ctx, "u", []string{"c@x"}, "T7"); err != nil || th != "T7" {
+		t.Errorf("c: thread %q, %v; want T7", th, err)
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"c@x"}, "T8"); err != nil || th != "T7" {
+		t.Errorf("c from the first handle: thread %q, %v; want T7", th, err)
+	}
+	// The cut line is no entry.
+	if th, err := other.AssignThread(ctx, "u", []string{"cut@x"}, "T6"); err != nil || th != "T6" {
+		t.Errorf("cut: thread %q, %v; want T6", th, err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -105,10 +107,11 @@ func (s *Store) SetMailboxID(ctx context.Context, user, name, id string) error {
 }
 
 // AssignThread looks msgIDs up in the user's thread index, a file of
-// "<msgid> <threadid>" lines that only grows, and appends the entries it
+// "<msgid> <threadid> ." lines that only grows, and appends the entries it
 // lacks, under the index's lock. The lines are not fsynced: the index only
 // guides the threading of later messages, and a crash that loses its last
-// lines costs no stored data.
+// lines costs no stored data. The process keeps what it has read of the
+// file (threadCache) and reads only what was added since.
 func (s *Store) AssignThread(ctx context.Context, user string, msgIDs []string, fresh string) (string, error) {
 	const op = "thread"
 	var ids []string
@@ -132,46 +135,122 @@ func (s *Store) AssignThread(ctx context.Context, user string, msgIDs []string, 
 		return "", wrapErr(op, err)
 	}
 	defer l.unlock()
-	known := map[string]string{}
-	want := map[string]bool{}
-	for _, m := range ids {
-		want[m] = true
+	f, err := os.OpenFile(filepath.Join(root, threadsFile), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", wrapErr(op, err)
 	}
-	err = readThreads(root, func(m, t string) error {
-		if want[m] {
-			known[m] = t
-		}
-		return nil
-	})
+	defer f.Close()
+	x, err := s.threads.catchUp(root, f)
 	if err != nil {
 		return "", wrapErr(op, err)
 	}
 	thread := fresh
 	for _, m := range ids {
-		if t, ok := known[m]; ok {
+		if t, ok := x.ids[m]; ok {
 			thread = t
 			break
 		}
 	}
 	var add bytes.Buffer
+	if x.partial {
+		add.WriteByte('\n') // end a line a crash cut short
+	}
 	for _, m := range ids {
-		if _, ok := known[m]; !ok {
-			known[m] = thread
-			fmt.Fprintf(&add, "%s %s\n", m, thread)
+		if _, ok := x.ids[m]; !ok {
+			x.ids[m] = thread
+			fmt.Fprintf(&add, "%s %s .\n", m, thread)
 		}
 	}
-	if add.Len() == 0 {
+	if add.Len() == 1 && x.partial || add.Len() == 0 {
 		return thread, nil
 	}
-	f, err := os.OpenFile(filepath.Join(root, threadsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
+	if _, err := f.Write(add.Bytes()); err != nil {
+		s.threads.forget(root)
 		return "", wrapErr(op, err)
 	}
-	_, err = f.Write(add.Bytes())
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	x.off += int64(add.Len())
+	x.partial = false
+	return thread, nil
+}
+
+// threadCache keeps, per user root, the thread index as far as this
+// process has read it.
+type threadCache struct {
+	mu sync.Mutex
+	m  map[string]*threadIndex
+}
+
+// maxCachedThreadIndexes bounds the users whose index a process keeps.
+const maxCachedThreadIndexes = 8
+
+type threadIndex struct {
+	ino     uint64
+	off     int64 // bytes read: up to the end of the last whole line
+	partial bool  // the file goes on after off without a line end
+	ids     map[string]string
+}
+
+// catchUp returns the cached index of root brought up to the end of f
+// (the index file, locked by the caller).
+func (c *threadCache) catchUp(root string, f *os.File) (*threadIndex, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
 	}
-	return thread, wrapErr(op, err)
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > maxCachedThreadIndexes {
+		c.m = map[string]*threadIndex{}
+	}
+	x := c.m[root]
+	if x == nil || x.ino != ino || fi.Size() < x.off {
+		x = &threadIndex{ino: ino, ids: map[string]string{}}
+		c.m[root] = x
+	}
+	if fi.Size() == x.off {
+		return x, nil
+	}
+	buf := make([]byte, fi.Size()-x.off)
+	if _, err := f.ReadAt(buf, x.off); err != nil {
+		delete(c.m, root)
+		return nil, err
+	}
+	whole := bytes.LastIndexByte(buf, '\n') + 1
+	for _, line := range strings.Split(string(buf[:whole]), "\n") {
+		if m, t, ok := threadLine(line); ok {
+			if _, known := x.ids[m]; !known {
+				x.ids[m] = t
+			}
+		}
+	}
+	x.off += int64(whole)
+	x.partial = whole < len(buf)
+	if x.partial {
+		// The cut line is ended by the next write; count it as read.
+		x.off = fi.Size()
+	}
+	return x, nil
+}
+
+func (c *threadCache) forget(root string) {
+	c.mu.Lock()
+	delete(c.m, root)
+	c.mu.Unlock()
+}
+
+// threadLine splits a line of the thread index, "<msgid> <threadid> .":
+// the final dot tells a whole line from one a crash cut short.
+func threadLine(line string) (msgID, threadID string, ok bool) {
+	rest, ok := strings.CutSuffix(line, " .")
+	if !ok {
+		return "", "", false
+	}
+	msgID, threadID, ok = strings.Cut(rest, " ")
+	return msgID, threadID, ok && msgID != "" && imap.IsObjectID(threadID)
 }
 
 // readThreads calls f with each whole line of the user's thread index.
@@ -187,8 +266,8 @@ func readThreads(root string, f func(msgID, threadID string) error) error {
 	sc := bufio.NewScanner(file)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		m, t, ok := strings.Cut(sc.Text(), " ")
-		if !ok || !imap.IsObjectID(t) {
+		m, t, ok := threadLine(sc.Text())
+		if !ok {
 			continue // a line cut short by a crash
 		}
 		if err := f(m, t); err != nil {
