@@ -16,6 +16,7 @@ import (
 	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -312,6 +313,17 @@ func TestImportMboxAndMaildir(t *testing.T) {
 			}
 			if got := readAll(t, st, "Old", metas[1].UID); got != "Subject: two\r\n\r\nsecond\r\n" {
 				t.Errorf("second mbox message = %q", got)
+			}
+			// Imported messages are stamped as APPEND stamps them (RFC 8474,
+			// RFC 8970).
+			for _, r := range recs {
+				x, err := message.ExtrasOf(r.Structure)
+				if err != nil || !imap.IsObjectID(x.EmailID) || !imap.IsObjectID(x.ThreadID) || !x.HasPreview {
+					t.Errorf("UID %d: extras %+v, %v", r.UID, x, err)
+				}
+			}
+			if x, _ := message.ExtrasOf(recs[1].Structure); x.Preview != "second" {
+				t.Errorf("preview %q, want %q", x.Preview, "second")
 			}
 			_, metas, _ = st.Snapshot(ctx, "alice", "INBOX")
 			recs, _ = st.Fetch(ctx, "alice", "INBOX", uidList(metas))
