@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,7 @@ func readMailboxID(m *mailbox) (string, error) {
 		if !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
-		tmp := m.file(fmt.Sprintf(".%s.%d", mailboxIDFile, os.Getpid()))
+		tmp := m.file(fmt.Sprintf(".%s.%d.%d", mailboxIDFile, os.Getpid(), rand.Uint64()))
 		if err := os.WriteFile(tmp, []byte(imap.NewObjectID(imap.MailboxIDPrefix)+"\n"), 0o600); err != nil {
 			return "", err
 		}
