@@ -61,7 +61,8 @@ func readMailboxID(m *mailbox) (string, error) {
 			return "", err
 		}
 		tmp := m.file(fmt.Sprintf(".%s.%d.%d", mailboxIDFile, os.Getpid(), rand.Uint64()))
-		if err := os.WriteFile(tmp, []byte(imap.NewObjectID(imap.MailboxIDPrefix)+"\n"), 0o600); err != nil {
+		if err := writeSynced(tmp, []byte(imap.NewObjectID(imap.MailboxIDPrefix)+"\n")); err != nil {
+			os.Remove(tmp)
 			return "", err
 		}
 		err = os.Link(tmp, m.file(mailboxIDFile))
@@ -76,6 +77,22 @@ func readMailboxID(m *mailbox) (string, error) {
 		}
 	}
 	return "", errors.New("mailbox id: the file keeps changing")
+}
+
+// writeSynced creates the file at path with data, durably.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeMailboxID gives the folder the id, replacing any it had.
