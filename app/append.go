@@ -129,6 +129,7 @@ func newMessage(s *spool, flags []string, date time.Time) (ports.NewMessage, err
 			return ports.NewMessage{}, err
 		}
 	}
+	StampExtras(st, s.readerAt())
 	blob, err := st.MarshalBinary()
 	if err != nil {
 		return ports.NewMessage{}, err
@@ -202,6 +203,9 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 			date = time.Now()
 		}
 		msg, err := newMessage(sp, next.Flags, date)
+		if err == nil {
+			err = c.srv.threadMessage(c.ctx, c.user, &msg)
+		}
 		if err != nil {
 			c.p.DiscardCommand()
 			return result{}, err
@@ -261,6 +265,9 @@ func (s *Server) Deliver(ctx context.Context, user, mailbox string, r io.Reader)
 		return ports.AppendResult{}, imap.Errorf("deliver", imap.ErrCannot, "empty message")
 	}
 	msg, err := newMessage(sp, nil, time.Now())
+	if err == nil {
+		err = s.threadMessage(ctx, user, &msg)
+	}
 	if err != nil {
 		return ports.AppendResult{}, err
 	}

@@ -22,7 +22,7 @@ import (
 const baseCapabilities = "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE"
 
 // authCapabilities are added once the user is logged in.
-const authCapabilities = "BINARY CATENATE CHILDREN CONDSTORE CONTEXT=SEARCH CREATE-SPECIAL-USE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE PARTIAL QRESYNC SEARCHRES SPECIAL-USE STATUS=SIZE SAVEDATE UIDPLUS UNSELECT URLAUTH URLAUTH=BINARY UTF8=ACCEPT WITHIN"
+const authCapabilities = "BINARY CATENATE CHILDREN CONDSTORE CONTEXT=SEARCH CREATE-SPECIAL-USE ESEARCH IDLE LIST-EXTENDED LIST-STATUS MOVE MULTIAPPEND NAMESPACE PARTIAL PREVIEW QRESYNC SEARCHRES SPECIAL-USE STATUS=SIZE SAVEDATE UIDPLUS UNSELECT URLAUTH URLAUTH=BINARY UTF8=ACCEPT WITHIN"
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
@@ -33,7 +33,7 @@ func (c *conn) capabilities() string {
 		caps += " LITERAL+"
 	}
 	if c.state != session.NotAuthenticated {
-		caps += " " + authCapabilities
+		caps += " " + authCapabilities + c.objectIDCapability()
 		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())

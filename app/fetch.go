@@ -282,6 +282,11 @@ func (c *conn) appendFetch(b []byte, seq uint32, uid imap.UID, rec *ports.Messag
 					return b, err
 				}
 			}
+		case "EMAILID", "THREADID", "PREVIEW":
+			var err error
+			if b, err = c.appendObjectItem(b, it, uid, rec, st); err != nil {
+				return b, err
+			}
 		case "MODSEQ":
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendUint(b, c.sel.view.Entry(seq).ModSeq, 10)
@@ -378,7 +383,8 @@ func (c *conn) appendFlags(b []byte, e session.Entry) []byte {
 func needsTree(items []grammar.FetchItem) bool {
 	for _, it := range items {
 		switch it.Name {
-		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE":
+		case "UID", "FLAGS", "MODSEQ", "INTERNALDATE", "SAVEDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE",
+			"EMAILID", "THREADID", "PREVIEW":
 		default:
 			if !wholeMessage(it) {
 				return true

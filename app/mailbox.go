@@ -125,6 +125,12 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	// enabled or not (Cyrus does too). So a later CONDSTORE enabling
 	// command never needs to report it.
 	c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
+	// RFC 8474 section 4.1: SELECT and EXAMINE report the MAILBOXID.
+	if code, err := c.mailboxIDCode(name); err != nil {
+		return result{}, err
+	} else if code != "" {
+		c.w.Untagged("OK [" + code + "] Ok")
+	}
 	// RFC 4467 section 3: the URLAUTH mechanisms the mailbox's access
 	// key serves, in SELECT's answer (as Cyrus sends it).
 	c.w.Untagged("OK [URLMECH INTERNAL] URLAUTH mechanisms")
@@ -273,7 +279,12 @@ func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
-	return result{}, nil
+	// RFC 8474 section 4.1: the new mailbox's MAILBOXID.
+	code, err := c.mailboxIDCode(name)
+	if err != nil {
+		return result{}, err
+	}
+	return result{code: code}, nil
 }
 
 func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
@@ -420,6 +431,10 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 			// RFC 7889 4: the largest APPEND the mailbox takes, the
 			// same for every mailbox here.
 			b = append(b, itoa(c.srv.maxMessage())...)
+		case "MAILBOXID":
+			if b, err = c.appendMailboxIDStatus(b, name); err != nil {
+				return "", err
+			}
 		case "HIGHESTMODSEQ":
 			c.enableCondstore()
 			b = append(b, strconv.FormatUint(st.HighestModSeq, 10)...)

@@ -269,6 +269,7 @@ func (c *conn) evalSearch(k search.Key, saved map[imap.UID]bool, seqs []uint32, 
 	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: saved}
 	needRecord := keyNeedsRecord(k)
 	headerOnly := !search.NeedsStructure(k)
+	withObjectIDs := hasOp(k, search.OpEmailID) || hasOp(k, search.OpThreadID)
 	var hits []found
 	var msg search.Message // each message's, in turn
 	for start := 0; start < len(seqs); start += fetchBatch {
@@ -298,6 +299,12 @@ func (c *conn) evalSearch(k search.Key, saved map[imap.UID]bool, seqs []uint32, 
 				}
 				rec := &recs[0]
 				m.InternalDate, m.Size, m.SaveDate = rec.InternalDate, rec.Size, rec.SaveDate
+				if withObjectIDs {
+					var err error
+					if m.EmailID, m.ThreadID, err = objectIDsOf(rec); err != nil {
+						return nil, err
+					}
+				}
 				// Header keys alone need only the header, kept at the
 				// start of the stored structure: the rest is not decoded.
 				if headerOnly {

@@ -57,6 +57,9 @@ func cmdReplace(c *conn, cmd *grammar.Command) (result, error) {
 		date = time.Now()
 	}
 	msg, err := newMessage(sp, args.Flags, date)
+	if err == nil {
+		err = c.srv.threadMessage(c.ctx, c.user, &msg)
+	}
 	if err != nil {
 		return result{}, err
 	}

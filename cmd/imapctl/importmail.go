@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
@@ -61,6 +62,9 @@ func importMail(ctx context.Context, t *tool, args []string, _ *os.File, stdout,
 		if err != nil {
 			return err
 		}
+		if err := app.ThreadMessage(ctx, t.Store, user, &msg); err != nil {
+			return err
+		}
 		if _, err := t.Store.Append(ctx, user, box, msg); err != nil {
 			return err
 		}
@@ -100,6 +104,7 @@ func (m imported) message() (ports.NewMessage, error) {
 			return ports.NewMessage{}, err
 		}
 	}
+	app.StampExtras(st, bytes.NewReader(m.body))
 	blob, err := st.MarshalBinary()
 	if err != nil {
 		return ports.NewMessage{}, err

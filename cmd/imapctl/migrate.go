@@ -116,9 +116,56 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 				return nil, fmt.Errorf("%s: %w", b.Name, err)
 			}
 		}
+		if err := migrateMailboxID(ctx, src, dst, user, b.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name, err)
+		}
+	}
+	if err := migrateThreads(ctx, src, dst, user); err != nil {
+		return nil, err
 	}
 	prog.finish()
 	return problems, nil
+}
+
+// migrateMailboxID gives the mailbox in dst the RFC 8474 MAILBOXID it has
+// in src, so that clients keep knowing it; nothing when either store
+// keeps no ids. (EMAILID and THREADID travel in the structure blobs.)
+func migrateMailboxID(ctx context.Context, src, dst ports.Store, user, name string) error {
+	so, ok1 := src.(ports.ObjectIDs)
+	do, ok2 := dst.(ports.ObjectIDs)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	id, err := so.MailboxID(ctx, user, name)
+	if err != nil {
+		return err
+	}
+	return do.SetMailboxID(ctx, user, name, id)
+}
+
+// migrateThreads copies the user's Message-ID thread index, so that
+// replies arriving after the migration join their threads; one step per
+// thread, entries the target knows already kept as they are.
+func migrateThreads(ctx context.Context, src, dst ports.Store, user string) error {
+	so, ok1 := src.(ports.ObjectIDs)
+	do, ok2 := dst.(ports.ObjectIDs)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	byThread := map[string][]string{}
+	err := so.Threads(ctx, user, func(msgID, thread string) error {
+		byThread[thread] = append(byThread[thread], msgID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for thread, ids := range byThread {
+		if _, err := do.AssignThread(ctx, user, ids, thread); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sizes returns the size of every message of the mailbox, by UID.

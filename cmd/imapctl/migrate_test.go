@@ -16,6 +16,7 @@ import (
 	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -91,6 +92,40 @@ func fill(t *testing.T, s ports.Store) {
 	}
 	if err := s.SetSpecialUse(ctx, "alice", "Sent", []string{`\Sent`}); err != nil {
 		t.Fatal(err)
+	}
+	ids := s.(ports.ObjectIDs)
+	for _, e := range [][]string{{"T1", "root@x", "reply@x"}, {"T2", "other@x"}} {
+		if _, err := ids.AssignThread(ctx, "alice", e[1:], e[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// sameObjectIDs fails unless b has a's MAILBOXIDs and thread index for
+// alice (EMAILID and THREADID are in the structures sameMail compares).
+func sameObjectIDs(t *testing.T, a, b ports.Store) {
+	t.Helper()
+	ctx := context.Background()
+	ia, ib := a.(ports.ObjectIDs), b.(ports.ObjectIDs)
+	boxes, _ := a.ListMailboxes(ctx, "alice")
+	for _, mb := range boxes {
+		x, err := ia.MailboxID(ctx, "alice", mb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if y, err := ib.MailboxID(ctx, "alice", mb.Name); err != nil || x != y {
+			t.Errorf("%s: MAILBOXID %q, %v; want %q", mb.Name, y, err, x)
+		}
+	}
+	threads := func(s ports.ObjectIDs) map[string]string {
+		m := map[string]string{}
+		if err := s.Threads(ctx, "alice", func(id, th string) error { m[id] = th; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if x, y := threads(ia), threads(ib); fmt.Sprint(x) != fmt.Sprint(y) {
+		t.Errorf("thread index %v, want %v", y, x)
 	}
 }
 
@@ -181,6 +216,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	}
 	m := mid.open(t)
 	sameMail(t, src, m)
+	sameObjectIDs(t, src, m)
 	if err := sasl.Open(mid.dir).Verify("alice", "secret"); err != nil {
 		t.Errorf("password not migrated: %v", err)
 	}
@@ -209,6 +245,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatalf("migrate back: exit %d, %s %s", code, out, errOut)
 	}
 	sameMail(t, src, back.open(t))
+	sameObjectIDs(t, src, back.open(t))
 
 	// A target that differs where a restart does not copy (flags of a
 	// message already there) is reported, with a failing status.
@@ -276,6 +313,17 @@ func TestImportMboxAndMaildir(t *testing.T) {
 			}
 			if got := readAll(t, st, "Old", metas[1].UID); got != "Subject: two\r\n\r\nsecond\r\n" {
 				t.Errorf("second mbox message = %q", got)
+			}
+			// Imported messages are stamped as APPEND stamps them (RFC 8474,
+			// RFC 8970).
+			for _, r := range recs {
+				x, err := message.ExtrasOf(r.Structure)
+				if err != nil || !imap.IsObjectID(x.EmailID) || !imap.IsObjectID(x.ThreadID) || !x.HasPreview {
+					t.Errorf("UID %d: extras %+v, %v", r.UID, x, err)
+				}
+			}
+			if x, _ := message.ExtrasOf(recs[1].Structure); x.Preview != "second" {
+				t.Errorf("preview %q, want %q", x.Preview, "second")
 			}
 			_, metas, _ = st.Snapshot(ctx, "alice", "INBOX")
 			recs, _ = st.Fetch(ctx, "alice", "INBOX", uidList(metas))

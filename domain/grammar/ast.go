@@ -165,6 +165,7 @@ type FetchItem struct {
 	Section *message.Section // for BODY[...] / BODY.PEEK[...]
 	Peek    bool
 	Partial *message.Partial
+	Lazy    bool // PREVIEW (LAZY), RFC 8970
 }
 
 // StoreOp says how STORE changes flags.

@@ -18,6 +18,8 @@ var fetchAtts = map[string]bool{
 	"RFC822.SIZE": true, "RFC822.TEXT": true, "BODY": true, "BODYSTRUCTURE": true, "UID": true,
 	"MODSEQ":   true, // RFC 7162 section 3.1.4.1
 	"SAVEDATE": true, // RFC 8514
+	"EMAILID":  true, // RFC 8474 section 5
+	"THREADID": true, // RFC 8474 section 5
 }
 
 func isAttChar(c byte) bool {
@@ -78,6 +80,8 @@ func (p *Parser) fetchAtt(dst *[]FetchItem) bool {
 		}
 	}
 	switch name {
+	case "PREVIEW":
+		return p.previewAtt(dst)
 	case "BINARY", "BINARY.PEEK", "BINARY.SIZE":
 		// RFC 3516 section 4.2: "BINARY" [".PEEK"] section-binary
 		// [partial] / "BINARY.SIZE" section-binary.

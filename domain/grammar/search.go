@@ -134,6 +134,10 @@ func (p *Parser) searchKey(k *search.Key, depth int) bool {
 		*k = sk
 		return true
 	}
+	if op, ok := objectIDKeys[name]; ok {
+		k.Op = op
+		return p.sp() && p.objectID(&k.Value)
+	}
 	if op, ok := dateKeys[name]; ok {
 		k.Op = op
 		return p.sp() && p.searchDate(&k.Date)

@@ -15,9 +15,15 @@ import (
 // parts and parsing addresses for every message (a server that caches
 // them in its index does no more). Blobs stored in version 1 still decode
 // and render from their parts.
+//
+// Version 3 adds, after the rendered texts, what is computed at APPEND
+// beside the structure: the RFC 8970 preview (with a presence byte) and
+// the RFC 8474 EMAILID and THREADID (empty when not assigned). Blobs of
+// versions 1 and 2 have none of them (see Extras).
 const (
 	formatV1      = 1
-	formatVersion = 2
+	formatV2      = 2
+	formatVersion = 3
 )
 
 // renderVersion names the rendering code that wrote the texts a version 2
@@ -65,6 +71,7 @@ func (s *Structure) MarshalBinary() ([]byte, error) {
 	b = binary.AppendUvarint(b, renderVersion)
 	b = appendBytes(b, env)
 	b = appendBytes(b, bs)
+	b = s.ext.append(b)
 	return s.appendV1(b), nil
 }
 
@@ -256,6 +263,7 @@ func (d *decoder) kvs() []kv {
 // nil for a version 1 blob or one written by other rendering code.
 type rendered struct {
 	env, bs []byte
+	ext     extRaw
 }
 
 // openBlob checks the version byte of a marshalled Structure and reads
@@ -269,14 +277,17 @@ func openBlob(b []byte) (decoder, rendered, error) {
 	var r rendered
 	switch b[0] {
 	case formatV1:
-	case formatVersion:
+	case formatV2, formatVersion:
 		v := d.uint()
 		env, bs := d.bytes(), d.bytes()
+		if b[0] == formatVersion {
+			r.ext = d.extras()
+		}
 		if d.err != nil {
 			return decoder{}, rendered{}, d.err
 		}
 		if v == renderVersion {
-			r = rendered{env: env, bs: bs}
+			r.env, r.bs = env, bs
 		}
 	default:
 		return decoder{}, rendered{}, fmt.Errorf("%w %d", ErrVersion, b[0])
@@ -320,7 +331,7 @@ func Unmarshal(b []byte) (*Structure, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Structure{envText: r.env, bsText: r.bs}
+	s := &Structure{envText: r.env, bsText: r.bs, ext: r.ext.extras()}
 	switch d.uint() {
 	case 1:
 		s.hdrOK = true

@@ -90,7 +90,7 @@ func withTexts(t *testing.T, blob []byte, version uint64, env, bs string) []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := []byte{formatVersion}
+	b := []byte{formatV2}
 	b = binary.AppendUvarint(b, version)
 	b = appendStr(b, env)
 	b = appendStr(b, bs)

@@ -26,6 +26,7 @@ type Structure struct {
 	// The ENVELOPE and BODYSTRUCTURE as a stored blob held them rendered
 	// (see formatVersion); nil otherwise.
 	envText, bsText []byte
+	ext             Extras
 }
 
 // Envelope header fields, in ENVELOPE order (RFC 3501 section 7.4.2).

@@ -61,6 +61,10 @@ const (
 	// OpSaveDateSupported: SAVEDATESUPPORTED (RFC 8514): true when the
 	// mailbox keeps save dates, which every mailbox of this server does.
 	OpSaveDateSupported
+	// OpEmailID, OpThreadID: EMAILID and THREADID (RFC 8474 section 6):
+	// the message's id equals Value.
+	OpEmailID
+	OpThreadID
 )
 
 // Key is one node of a criteria tree. BCC, CC, FROM, SUBJECT and TO are

@@ -33,6 +33,9 @@ type Message struct {
 	Raw      io.ReaderAt // may be nil when NeedsRaw is false
 	ModSeq   uint64      // for MODSEQ (RFC 7162)
 	SaveDate time.Time   // for SAVED* (RFC 8514); zero when unknown
+	// EmailID and ThreadID are the RFC 8474 ids, for EMAILID and
+	// THREADID; ThreadID is empty when the message has none.
+	EmailID, ThreadID string
 }
 
 // Context holds the values of "*" and the time zone for date comparisons.
@@ -221,6 +224,10 @@ func (e *evaluator) match(k Key) (bool, error) {
 		return compareDay(k.Op-OpSavedBefore, m.SaveDate.In(loc), k.Date), nil
 	case OpSaveDateSupported:
 		return true, nil
+	case OpEmailID:
+		return m.EmailID != "" && m.EmailID == k.Value, nil
+	case OpThreadID:
+		return m.ThreadID != "" && m.ThreadID == k.Value, nil
 	case OpHeader:
 		return e.header(k.Field, k.Value)
 	case OpBody:

@@ -238,6 +238,7 @@ var groupOf = map[string]string{
 	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "CATENATE": "catenate", "URLAUTH": "urlauth", "URLAUTH=BINARY": "urlauth-binary", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
 	"PARTIAL": "partial", "CONTEXT=SEARCH": "context-search",
 	"COMPRESS=DEFLATE": "compress", "UNAUTHENTICATE": "unauthenticate", "REPLACE": "replace",
+	"OBJECTID": "objectid", "PREVIEW": "preview",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or

@@ -258,6 +258,32 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.ok("p2 SEARCH ALL")
 		tc.mustHave("* SEARCH 1 2")
 	},
+	"OBJECTID": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 STATUS INBOX (MAILBOXID)")
+		if st := tc.withPrefix("* STATUS "); len(st) != 1 || !strings.Contains(st[0], "(MAILBOXID (") {
+			t.Errorf("STATUS MAILBOXID: %q", tc.untagged)
+		}
+		// A reply, put in by REPLACE, joins its parent's thread.
+		reply := strings.Replace(testMessage("reply", "x"), "\r\n\r\n", "\r\nIn-Reply-To: <first@example.com>\r\n\r\n", 1)
+		tc.ok("p2 REPLACE 2 INBOX " + literalPlus(reply))
+		tc.ok("p3 FETCH 1:* (EMAILID THREADID)")
+		f := tc.withPrefix("* ")
+		threads := map[string]bool{}
+		for _, l := range f {
+			_, th, ok := strings.Cut(l, "THREADID (")
+			if !ok || !strings.Contains(l, "EMAILID (") {
+				t.Fatalf("FETCH EMAILID THREADID: %q", f)
+			}
+			threads[th] = true
+		}
+		if len(f) != 2 || len(threads) != 1 {
+			t.Errorf("a reply and its parent: %q", f)
+		}
+	},
+	"PREVIEW": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 FETCH 1 (PREVIEW)")
+		tc.mustHave(`* 1 FETCH (PREVIEW "one")`)
+	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)
 		if err != nil {

@@ -39,7 +39,7 @@ func TestClientExtensions(t *testing.T) {
 	c := e.login("alice", nil)
 	for _, capa := range []imap.Cap{imap.CapUIDPlus, imap.CapMove, imap.CapCondStore, imap.CapESearch, imap.CapSearchRes,
 		imap.CapListStatus, imap.CapSpecialUse, imap.CapCreateSpecialUse, imap.CapNamespace, imap.CapID,
-		imap.CapUnselect, imap.CapEnable, imap.CapStatusSize, imap.CapBinary, imap.CapIdle} {
+		imap.CapUnselect, imap.CapEnable, imap.CapStatusSize, imap.CapBinary, imap.CapIdle, imap.CapPreview} {
 		if !c.Caps().Has(capa) {
 			t.Errorf("capability %s not advertised", capa)
 		}

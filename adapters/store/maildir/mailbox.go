@@ -42,6 +42,10 @@ func (s *Store) createFolder(m *mailbox, uidValidity uint32, uidNext imap.UID) e
 			return err
 		}
 	}
+	// RFC 8474: a new mailbox gets a new id, never one of another.
+	if err := writeMailboxID(m, imap.NewObjectID(imap.MailboxIDPrefix)); err != nil {
+		return err
+	}
 	x := freshIndex(uidValidity, uidNext)
 	for _, d := range []string{"tmp", "new", "cur"} {
 		if err := os.Mkdir(m.file(d), 0o750); err != nil && !errors.Is(err, os.ErrExist) {
@@ -404,7 +408,20 @@ func (s *Store) renameInbox(ctx context.Context, src, dst *mailbox) error {
 	if err := s.create(ctx, dst); err != nil {
 		return err
 	}
-	_, err := s.updateHeld(ctx, "rename", []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+	// RFC 8474 section 4.2: the new mailbox takes INBOX's MAILBOXID and
+	// INBOX gets a new one (INBOX's first, so that a crash between the
+	// two never leaves one id on two mailboxes).
+	id, err := readMailboxID(src)
+	if err != nil {
+		return err
+	}
+	if err := writeMailboxID(src, imap.NewObjectID(imap.MailboxIDPrefix)); err != nil {
+		return err
+	}
+	if err := writeMailboxID(dst, id); err != nil {
+		return err
+	}
+	_, err = s.updateHeld(ctx, "rename", []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		if len(xs[0].msgs) == 0 {
 			return false, nil
 		}

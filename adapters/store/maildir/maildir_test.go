@@ -1,11 +1,14 @@
 package maildir_test
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 	"github.com/imapd-go/imapd/test/storetest"
 )
@@ -30,6 +33,84 @@ func TestMain(m *testing.M) {
 
 func TestContract(t *testing.T)  { storetest.Run(t, open) }
 func TestImporter(t *testing.T)  { storetest.RunImporter(t, open) }
+func TestObjectIDs(t *testing.T) { storetest.RunObjectIDs(t, open) }
 func TestTextIndex(t *testing.T) { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T) { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)     { storetest.RunCrash(t, open, storetest.ReExec) }
+
+// A tree written before mailboxes had ids gets them when first asked,
+// and keeps them.
+func TestMailboxIDUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	s, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMailbox(ctx, "u", "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dir, "u", "imapd-mailboxid"), filepath.Join(dir, "u", ".a", "imapd-mailboxid")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := s.MailboxID(ctx, "u", "INBOX")
+	if err != nil || !imap.IsObjectID(in) {
+		t.Fatalf("MailboxID(INBOX) = %q, %v", in, err)
+	}
+	a, err := s.MailboxID(ctx, "u", "a")
+	if err != nil || a == in {
+		t.Fatalf("MailboxID(a) = %q, %v (INBOX %q)", a, err, in)
+	}
+	if again, _ := s.MailboxID(ctx, "u", "INBOX"); again != in {
+		t.Errorf("INBOX id changed from %q to %q", in, again)
+	}
+}
+
+// The thread index survives a line cut short by a crash: the cut line is
+// ignored, and what comes after it reads, in this process and another.
+func TestThreadIndexCutLine(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir).(*maildir.Store)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"a@x"}, "T1"); err != nil || th != "T1" {
+		t.Fatalf("AssignThread = %q, %v", th, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "u", "imapd-threads"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("cut@x T1 ")
+	f.Close()
+	for _, st := range []*maildir.Store{s, open(t, dir).(*maildir.Store)} {
+		if th, err := st.AssignThread(ctx, "u", []string{"b@x", "a@x"}, "T9"); err != nil || th != "T1" {
+			t.Errorf("AssignThread(b, a) = %q, %v; want T1", th, err)
+		}
+	}
+	other := open(t, dir).(*maildir.Store)
+	defer other.Close()
+	for _, id := range []string{"a@x", "b@x"} {
+		if th, err := other.AssignThread(ctx, "u", []string{id}, "T5"); err != nil || th != "T1" {
+			t.Errorf("%s: thread %q, %v; want T1", id, th, err)
+		}
+	}
+	if th, err := other.AssignThread(ctx, "u", []string{"c@x"}, "T7"); err != nil || th != "T7" {
+		t.Errorf("c: thread %q, %v; want T7", th, err)
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"c@x"}, "T8"); err != nil || th != "T7" {
+		t.Errorf("c from the first handle: thread %q, %v; want T7", th, err)
+	}
+	// The cut line is no entry.
+	if th, err := other.AssignThread(ctx, "u", []string{"cut@x"}, "T6"); err != nil || th != "T6" {
+		t.Errorf("cut: thread %q, %v; want T6", th, err)
+	}
+}

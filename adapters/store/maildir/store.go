@@ -107,6 +107,8 @@ type Store struct {
 	text textDBs // full-text index databases (textindex.go)
 
 	structures structures // blobs read lately, of one mailbox (structures.go)
+
+	threads threadCache // thread indexes read lately (objectid.go)
 }
 
 var (

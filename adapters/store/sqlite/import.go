@@ -45,7 +45,7 @@ func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidit
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO mailboxes
-			(user_id, name, uidvalidity, uidnext, highestmodseq, recentuid) VALUES (?, ?, ?, ?, 1, ?)`,
+			(user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, mailboxid) VALUES (?, ?, ?, ?, 1, ?, `+newMailboxIDSQL+`)`,
 			uid, name, uidValidity, uidNext, uidNext)
 		return err
 	})

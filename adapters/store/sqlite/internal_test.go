@@ -220,7 +220,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 			t.Fatal(err)
 		}
 	}, `ALTER TABLE mailboxes DROP COLUMN specialuse`, `ALTER TABLE mailboxes DROP COLUMN keywords`,
-		`ALTER TABLE messages DROP COLUMN savedate`, `PRAGMA user_version = 1`)
+		`ALTER TABLE messages DROP COLUMN savedate`, `ALTER TABLE mailboxes DROP COLUMN mailboxid`, `DROP TABLE threads`,
+		`PRAGMA user_version = 1`)
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatalf("opening a version 1 database: %v", err)
@@ -232,6 +233,55 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	infos, err := s.ListMailboxes(ctx, "u")
 	if err != nil || len(infos) != 1 || len(infos[0].SpecialUse) != 1 {
 		t.Fatalf("ListMailboxes = %+v, %v", infos, err)
+	}
+	// Version 6: the mailbox got an id, kept, and the thread index works.
+	id, err := s.MailboxID(ctx, "u", "INBOX")
+	if err != nil || !imap.IsObjectID(id) {
+		t.Fatalf("MailboxID = %q, %v", id, err)
+	}
+	if again, _ := s.MailboxID(ctx, "u", "INBOX"); again != id {
+		t.Errorf("MailboxID changed from %q to %q", id, again)
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"a@b"}, "T1"); err != nil || th != "T1" {
+		t.Errorf("AssignThread = %q, %v", th, err)
+	}
+}
+
+// TestUpgradeFromVersion5: a per-user database of version 5 (before RFC
+// 8474) is upgraded in place: every mailbox gets its own id.
+func TestUpgradeFromVersion5(t *testing.T) {
+	s, ctx := userStore(t)
+	for _, n := range []string{"a", "b"} {
+		if err := s.CreateMailbox(ctx, "u", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN mailboxid`, `DROP TABLE threads`, `PRAGMA user_version = 5`} {
+		if _, err := u.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.release(u)
+	s.Close()
+	s, err = Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seen := map[string]bool{}
+	for _, n := range []string{"INBOX", "a", "b"} {
+		id, err := s.MailboxID(ctx, "u", n)
+		if err != nil || !imap.IsObjectID(id) || seen[id] {
+			t.Fatalf("%s: MailboxID = %q, %v (seen %v)", n, id, err, seen[id])
+		}
+		seen[id] = true
+	}
+	if th, err := s.AssignThread(ctx, "u", []string{"a@b"}, "T1"); err != nil || th != "T1" {
+		t.Errorf("AssignThread = %q, %v", th, err)
 	}
 }
 

@@ -83,7 +83,7 @@ func createOne(ctx context.Context, tx *sql.Tx, uid int64, name string) (int64, 
 		return 0, 0, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO mailboxes
-		(user_id, name, uidvalidity, uidnext, highestmodseq, recentuid) VALUES (?, ?, ?, 1, 1, 1)`,
+		(user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, mailboxid) VALUES (?, ?, ?, 1, 1, 1, `+newMailboxIDSQL+`)`,
 		uid, name, v)
 	if err != nil {
 		return 0, 0, err
@@ -393,6 +393,15 @@ func renameInbox(ctx context.Context, tx *sql.Tx, op string, uid int64, src mail
 	}
 	dst, _, err := createOne(ctx, tx, uid, to)
 	if err != nil {
+		return err
+	}
+	// RFC 8474 section 4.2: the new mailbox takes INBOX's MAILBOXID and
+	// INBOX gets a new one.
+	if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET mailboxid =
+		(SELECT mailboxid FROM mailboxes WHERE id = ?) WHERE id = ?`, src.id, dst); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET mailboxid = `+newMailboxIDSQL+` WHERE id = ?`, src.id); err != nil {
 		return err
 	}
 	// Messages keep their flags, dates and bodies; the new UIDs follow the

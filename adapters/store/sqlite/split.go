@@ -20,7 +20,7 @@ const splitVersion = 1000
 // sharedTables are the tables of the shared layout, dropped from mail.db
 // by the split (their indexes go with them).
 var sharedTables = []string{"users", "mailboxes", "bodies", "chunks", "messages", "expunged", "subscriptions", "meta",
-	"search_indexed", "search_pending"}
+	"search_indexed", "search_pending", "threads"}
 
 // openLayout makes sure the store at s.dir is in the per-user layout: a
 // new store gets the directory database marked at splitVersion; a store in
@@ -206,8 +206,8 @@ func copyUser(ctx context.Context, conn *sql.Conn, id int64) error {
 	for _, q := range []string{
 		`INSERT INTO main.meta SELECT * FROM old.meta`,
 		`INSERT INTO main.users SELECT * FROM old.users WHERE id = ?1`,
-		`INSERT INTO main.mailboxes (id, user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, specialuse, keywords)
-			SELECT id, user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, specialuse, keywords
+		`INSERT INTO main.mailboxes (id, user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, specialuse, keywords, mailboxid)
+			SELECT id, user_id, name, uidvalidity, uidnext, highestmodseq, recentuid, specialuse, keywords, mailboxid
 			FROM old.mailboxes WHERE user_id = ?1`,
 		`INSERT INTO main.messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 			SELECT mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate

@@ -37,6 +37,10 @@ func TestImporter(t *testing.T) {
 	storetest.RunImporter(t, open)
 }
 
+func TestObjectIDs(t *testing.T) {
+	storetest.RunObjectIDs(t, open)
+}
+
 func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, open, storetest.ReExec)
 }

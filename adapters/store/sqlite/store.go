@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 5
+	schemaVersion = 6
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -119,6 +119,7 @@ CREATE TABLE IF NOT EXISTS mailboxes (
 	recentuid     INTEGER NOT NULL,
 	specialuse    TEXT NOT NULL DEFAULT '',
 	keywords      TEXT,
+	mailboxid     TEXT,
 	UNIQUE (user_id, name)
 );
 CREATE TABLE IF NOT EXISTS bodies (
@@ -153,6 +154,10 @@ CREATE TABLE IF NOT EXISTS expunged (
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);
+CREATE TABLE IF NOT EXISTS threads (
+	msgid    TEXT PRIMARY KEY,
+	threadid TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (
 	user_id INTEGER NOT NULL,
 	name    TEXT NOT NULL,
@@ -312,6 +317,16 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	if v >= 1 && v < 4 {
 		// Version 4 adds the mailbox's keyword bound (admitKeywords).
 		if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN keywords TEXT`); err != nil {
+			return err
+		}
+	}
+	if v >= 1 && v < 6 {
+		// Version 6 adds RFC 8474 mailbox ids (given here to the
+		// mailboxes that have none) and the thread index (schema).
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE mailboxes ADD COLUMN mailboxid TEXT`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET mailboxid = `+newMailboxIDSQL); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ asserting each result; exits 0 when every check passes.
 """
 
 import imaplib
+import re
 import shlex
 import sys
 import time
@@ -90,6 +91,14 @@ def main():
     check(data == [b"2"], "EXPUNGE %r" % data)
     data = ok(m.status("Archive", "(MESSAGES UNSEEN)"), "STATUS")
     check(b"MESSAGES 2" in data[0] and b"UNSEEN 1" in data[0], "STATUS %r" % data)
+
+    # OBJECTID (RFC 8474) and PREVIEW (RFC 8970) through imaplib's generic
+    # fetch and status.
+    data = ok(m.fetch("1", "(EMAILID THREADID PREVIEW)"), "FETCH EMAILID THREADID PREVIEW")
+    check(re.search(rb"EMAILID \(M[0-9a-f]+\)", data[0]) and re.search(rb"THREADID \(T[0-9a-f]+\)", data[0])
+          and b"PREVIEW \"Sent from imaplib with a unique word: zanzibar.\"" in data[0], "FETCH EMAILID THREADID PREVIEW %r" % data)
+    data = ok(m.status("Archive", "(MAILBOXID)"), "STATUS MAILBOXID")
+    check(re.search(rb"MAILBOXID \(F[0-9a-f]+\)", data[0]), "STATUS MAILBOXID %r" % data)
 
     ok(m.close(), "CLOSE")
     typ, data = m.logout()
