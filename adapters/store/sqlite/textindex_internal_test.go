@@ -37,7 +37,8 @@ func TestTextIndexUpgrade(t *testing.T) {
 	// Back to version 4: no index at all.
 	for _, q := range []string{`DROP TABLE search_text`, `DROP TABLE search_indexed`, `DROP TABLE search_pending`,
 		`DROP TRIGGER search_indexed_gone`, `DROP TRIGGER search_pending_new`, `DROP TRIGGER search_pending_moved`,
-		`DROP TRIGGER search_pending_gone`, `PRAGMA user_version = 4`} {
+		`DROP TRIGGER search_pending_gone`, `ALTER TABLE mailboxes DROP COLUMN mailboxid`, `DROP TABLE threads`,
+		`PRAGMA user_version = 4`} {
 		u, err := s.acquire("u")
 		if err != nil {
 			t.Fatal(err)
