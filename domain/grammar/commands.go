@@ -40,7 +40,7 @@ func (p *Parser) command() *Command {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(sub)
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT", "THREAD":
 		default:
 			p.bad("Unrecognized UID command")
 			return nil
@@ -145,6 +145,14 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &SearchArgs{}
 		cmd.Args = a
 		return p.searchArgs(a)
+	case "SORT":
+		a := &SortArgs{}
+		cmd.Args = a
+		return p.sortArgs(a)
+	case "THREAD":
+		a := &ThreadArgs{}
+		cmd.Args = a
+		return p.threadArgs(a)
 	case "ENABLE":
 		a := &EnableArgs{}
 		cmd.Args = a
