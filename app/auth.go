@@ -34,6 +34,7 @@ func (c *conn) capabilities() string {
 	}
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities
+		caps += " " + sortCapabilities
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps

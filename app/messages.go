@@ -184,20 +184,78 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 
 func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.SearchArgs)
+	found, err := c.search(args.Criteria)
+	if err != nil {
+		return result{}, err
+	}
+	hits := found.seqs
+	if cmd.UID {
+		hits = uidNums(found.uids)
+	}
+	if args.ESearch || c.rev2() {
+		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
+		opts := args.Return
+		if !args.ESearch {
+			opts = []string{"ALL"}
+		}
+		c.esearch(cmd, opts, hits, found.uids, found.modseqs)
+		return result{}, nil
+	}
+	b := make([]byte, 0, 16+len(hits)*6)
+	b = append(b, "SEARCH"...)
+	for _, h := range hits {
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(h), 10)
+	}
+	b = appendModSeq(b, found.modseqs)
+	c.w.Untagged(string(b))
+	return result{}, nil
+}
+
+// appendModSeq appends, when the criteria had MODSEQ (modseqs not nil),
+// the highest mod-sequence of the messages found (RFC 7162 3.1.5).
+func appendModSeq(b []byte, modseqs []uint64) []byte {
+	if len(modseqs) == 0 {
+		return b
+	}
+	b = append(b, " (MODSEQ "...)
+	b = strconv.AppendUint(b, slices.Max(modseqs), 10)
+	return append(b, ')')
+}
+
+// uidNums returns UIDs as the numbers a UID command answers with.
+func uidNums(uids []imap.UID) []uint32 {
+	out := make([]uint32, len(uids))
+	for i, u := range uids {
+		out[i] = uint32(u)
+	}
+	return out
+}
+
+// found is the result of evaluating search criteria on the selected
+// mailbox: the matching messages in mailbox order, by sequence number and
+// by UID, and with a MODSEQ criterion each one's mod-sequence.
+type found struct {
+	seqs    []uint32
+	uids    []imap.UID
+	modseqs []uint64
+}
+
+// search evaluates the criteria on every message of the selected mailbox
+// (SEARCH, SORT and THREAD share it).
+func (c *conn) search(crit search.Key) (found, error) {
+	var out found
 	v := c.sel.view
 	sctx := search.Context{MaxSeq: v.Len(), MaxUID: v.MaxUID(), Location: time.Local, Saved: c.saved}
-	needRecord := keyNeedsRecord(args.Criteria)
-	headerOnly := !search.NeedsStructure(args.Criteria)
-	var hits []uint32
-	var matched []imap.UID
-	var modseqs []uint64 // of each hit, with a MODSEQ criterion
-	withModSeq := hasOp(args.Criteria, search.OpModSeq)
+	needRecord := keyNeedsRecord(crit)
+	headerOnly := !search.NeedsStructure(crit)
+	withModSeq := hasOp(crit, search.OpModSeq)
 	if withModSeq {
 		c.enableCondstore() // RFC 7162 3.1: a CONDSTORE enabling command
 	}
-	seqs, recs, given, err := c.searchCandidates(args.Criteria, needRecord)
+	seqs, recs, given, err := c.searchCandidates(crit, needRecord)
 	if err != nil {
-		return result{}, err
+		return out, err
 	}
 	var msg search.Message // each message's, in turn
 	for start := 0; start < len(seqs); start += fetchBatch {
@@ -209,7 +267,7 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 			}
 			var err error
 			if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
-				return result{}, err
+				return out, err
 			}
 		}
 		for _, seq := range batch {
@@ -232,69 +290,43 @@ func cmdSearch(c *conn, cmd *grammar.Command) (result, error) {
 				if headerOnly {
 					hdr, err := message.StoredHeader(rec.Structure)
 					if err != nil {
-						return result{}, err
+						return out, err
 					}
 					m.Header = hdr // nil when too long to keep
 				}
 				if m.Header == nil {
 					st, err := message.Unmarshal(rec.Structure)
 					if err != nil {
-						return result{}, err
+						return out, err
 					}
 					m.Structure = st
 				}
 			}
 			var raw *lazyBody
-			if m.Structure != nil && search.NeedsRawFor(args.Criteria, m.Structure) {
+			if m.Structure != nil && search.NeedsRawFor(crit, m.Structure) {
 				raw = &lazyBody{c: c, uid: e.UID}
 				m.Raw = raw
 			}
-			ok, err := search.Match(sctx, args.Criteria, m)
+			ok, err := search.Match(sctx, crit, m)
 			if raw != nil {
 				raw.Close()
 			}
 			if err != nil {
-				return result{}, err
+				return out, err
 			}
 			if ok {
 				if withModSeq {
-					modseqs = append(modseqs, e.ModSeq)
+					out.modseqs = append(out.modseqs, e.ModSeq)
 				}
-				matched = append(matched, e.UID)
-				if cmd.UID {
-					hits = append(hits, uint32(e.UID))
-				} else {
-					hits = append(hits, seq)
-				}
+				out.uids = append(out.uids, e.UID)
+				out.seqs = append(out.seqs, seq)
 			}
 		}
 		if err := c.ctx.Err(); err != nil {
-			return result{}, err
+			return out, err
 		}
 	}
-	if args.ESearch || c.rev2() {
-		// RFC 9051 6.4.4: IMAP4rev2 answers every SEARCH with ESEARCH.
-		opts := args.Return
-		if !args.ESearch {
-			opts = []string{"ALL"}
-		}
-		c.esearch(cmd, opts, hits, matched, modseqs)
-		return result{}, nil
-	}
-	b := make([]byte, 0, 16+len(hits)*6)
-	b = append(b, "SEARCH"...)
-	for _, h := range hits {
-		b = append(b, ' ')
-		b = strconv.AppendUint(b, uint64(h), 10)
-	}
-	if len(modseqs) > 0 {
-		// RFC 7162 3.1.5: the highest mod-sequence of the messages found.
-		b = append(b, " (MODSEQ "...)
-		b = strconv.AppendUint(b, slices.Max(modseqs), 10)
-		b = append(b, ')')
-	}
-	c.w.Untagged(string(b))
-	return result{}, nil
+	return out, nil
 }
 
 // noTextIndex logs once that the store's index cannot answer.
