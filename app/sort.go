@@ -134,4 +134,3 @@ func (c *conn) sortItems(f found) ([]sortkey.Item, error) {
 	}
 	return items, nil
 }
-
