@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -157,4 +158,19 @@ func TestSortNoExpungeResponses(t *testing.T) {
 	tc.mustNotContain("EXPUNGE")
 	tc.ok("c UID SORT (ARRIVAL) UTF-8 ALL")
 	tc.mustHave("* 1 EXPUNGE")
+}
+
+// TestImaplibSortThread runs testdata/imaplib_sort.py: Python's imaplib
+// calls sort() and thread() on the imapd binary over a stdio pipe.
+func TestImaplibSortThread(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed")
+	}
+	bins := buildBinaries(t)
+	conf := newProcessConfig(t, nil)
+	out, err := exec.Command(python, "testdata/imaplib_sort.py", bins.imapd, conf).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imaplib sort session passed") {
+		t.Fatalf("imaplib sort session failed: %v\n%s", err, out)
+	}
 }
