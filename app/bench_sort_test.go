@@ -56,7 +56,7 @@ func sortCorpusMessage(r *rand.Rand, i int, roots *[]int) string {
 
 // sortCorpusServer is a server on a store of the given kind whose alice's
 // INBOX holds the sort corpus, built once per process with AppendAll.
-func sortCorpusServer(b *testing.B, kind string) *benchServer {
+func sortCorpusServer(b *testing.B, kind string) (*benchServer, ports.Store) {
 	sortCorpusMu.Lock()
 	defer sortCorpusMu.Unlock()
 	dir, ok := sortCorpusDirs[kind]
@@ -98,12 +98,15 @@ func sortCorpusServer(b *testing.B, kind string) *benchServer {
 	}
 	st := openBenchStore(b, kind, dir)
 	b.Cleanup(func() { st.Close() })
-	return newBenchServerOn(b, dir, st)
+	return newBenchServerOn(b, dir, st), st
 }
 
 // BenchmarkSort measures SORT by ARRIVAL, DATE, SUBJECT and FROM and
 // THREAD=REFERENCES over all of a 100,000-message mailbox, on each store,
-// in ms per command (goal: under 150).
+// in ms per command (goal: under 150). The process has sorted the
+// mailbox once before (its sort records are cached, as in a webmail
+// session paging through a listing); BenchmarkSortCold measures the first
+// SORT of a process.
 func BenchmarkSort(b *testing.B) {
 	cmds := []struct{ name, cmd string }{
 		{"arrival", "SORT (ARRIVAL) UTF-8 ALL"},
@@ -115,14 +118,45 @@ func BenchmarkSort(b *testing.B) {
 	for _, kind := range []string{"sqlite", "maildir"} {
 		for _, k := range cmds {
 			b.Run(kind+"/"+k.name, func(b *testing.B) {
-				s := sortCorpusServer(b, kind)
+				s, _ := sortCorpusServer(b, kind)
 				c := s.connect(b)
 				defer c.close()
 				c.cmd("l", "LOGIN alice secret")
 				c.cmd("s", "EXAMINE INBOX")
+				c.cmd("w", k.cmd)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					c.cmd("q", k.cmd)
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+			})
+		}
+	}
+}
+
+// BenchmarkSortCold measures the first SORT (DATE) and THREAD=REFERENCES
+// of a process on the 100,000-message mailbox: every sort record is read
+// from the store.
+func BenchmarkSortCold(b *testing.B) {
+	cmds := []struct{ name, cmd string }{
+		{"date", "SORT (DATE) UTF-8 ALL"},
+		{"thread-references", "THREAD REFERENCES UTF-8 ALL"},
+	}
+	for _, kind := range []string{"sqlite", "maildir"} {
+		for _, k := range cmds {
+			b.Run(kind+"/"+k.name, func(b *testing.B) {
+				s, st := sortCorpusServer(b, kind)
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					s2 := newBenchServerOn(b, s.dir, st)
+					c := s2.connect(b)
+					c.cmd("l", "LOGIN alice secret")
+					c.cmd("s", "EXAMINE INBOX")
+					b.StartTimer()
+					c.cmd("q", k.cmd)
+					b.StopTimer()
+					c.close()
+					b.StartTimer()
 				}
 				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
 			})

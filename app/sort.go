@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/imapd-go/imapd/domain/grammar"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/search"
 	"github.com/imapd-go/imapd/domain/sortkey"
 	"github.com/imapd-go/imapd/ports"
@@ -81,56 +82,86 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 }
 
 // sortItems returns the sort record of each message found, in mailbox
-// order: from the store when it keeps them (ports.SortRecorder), else
-// computed from the structure blob stored at APPEND. A message expunged
-// meanwhile by another session is left out.
+// order. Records come from the process's cache (sortcache.go); the
+// others from the store when it keeps them (ports.SortRecorder), else
+// computed from the structure blob stored at APPEND, and are then cached.
+// A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f found) ([]sortkey.Item, error) {
-	items := make([]sortkey.Item, 0, len(f.seqs))
-	if sr, ok := c.srv.store.(ports.SortRecorder); ok {
-		recs, err := sr.SortRecords(c.ctx, c.user, c.sel.name, f.uids)
+	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
+	recs := c.srv.sorts.lookup(key, f.uids)
+	var missing []imap.UID
+	for i, r := range recs {
+		if r == nil {
+			missing = append(missing, f.uids[i])
+		}
+	}
+	if len(missing) > 0 {
+		got, gotRecs, err := c.loadSortRecords(missing)
 		if err != nil {
 			return nil, err
 		}
+		c.srv.sorts.add(key, got, gotRecs)
+		// Both lists ascend: fill the gaps.
 		j := 0
 		for i := range recs {
-			for j < len(f.uids) && f.uids[j] < recs[i].UID {
-				j++
-			}
-			if j < len(f.uids) && f.uids[j] == recs[i].UID {
-				items = append(items, sortkey.Item{Seq: f.seqs[j], Rec: &recs[i].Record})
-			}
-		}
-		return items, nil
-	}
-	recs := make([]sortkey.Record, 0, len(f.uids))
-	for start := 0; start < len(f.uids); start += fetchBatch {
-		batch := f.uids[start:min(start+fetchBatch, len(f.uids))]
-		mrs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, batch)
-		if err != nil {
-			return nil, err
-		}
-		j := start
-		for i := range mrs {
-			m := &mrs[i]
-			for j < len(f.uids) && f.uids[j] < m.UID {
-				j++
-			}
-			if j == len(f.uids) || f.uids[j] != m.UID {
+			if recs[i] != nil {
 				continue
 			}
-			r, err := sortkey.FromBlob(m.Structure, m.InternalDate, m.Size)
-			if err != nil {
-				return nil, err
+			for j < len(got) && got[j] < f.uids[i] {
+				j++
 			}
-			recs = append(recs, r)
-			items = append(items, sortkey.Item{Seq: f.seqs[j]})
-		}
-		if err := c.ctx.Err(); err != nil {
-			return nil, err
+			if j < len(got) && got[j] == f.uids[i] {
+				recs[i] = gotRecs[j]
+			}
 		}
 	}
-	for i := range items {
-		items[i].Rec = &recs[i]
+	items := make([]sortkey.Item, 0, len(recs))
+	for i, r := range recs {
+		if r != nil {
+			items = append(items, sortkey.Item{Seq: f.seqs[i], Rec: r})
+		}
 	}
 	return items, nil
+}
+
+// loadSortRecords reads or computes the sort records of uids (ascending);
+// it returns those the mailbox still holds, with their UIDs.
+func (c *conn) loadSortRecords(uids []imap.UID) ([]imap.UID, []*sortkey.Record, error) {
+	if sr, ok := c.srv.store.(ports.SortRecorder); ok {
+		srs, err := sr.SortRecords(c.ctx, c.user, c.sel.name, uids)
+		if err != nil {
+			return nil, nil, err
+		}
+		got := make([]imap.UID, len(srs))
+		recs := make([]*sortkey.Record, len(srs))
+		for i := range srs {
+			got[i], recs[i] = srs[i].UID, &srs[i].Record
+		}
+		return got, recs, nil
+	}
+	got := make([]imap.UID, 0, len(uids))
+	all := make([]sortkey.Record, 0, len(uids))
+	for start := 0; start < len(uids); start += fetchBatch {
+		mrs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids[start:min(start+fetchBatch, len(uids))])
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range mrs {
+			m := &mrs[i]
+			r, err := sortkey.FromBlob(m.Structure, m.InternalDate, m.Size)
+			if err != nil {
+				return nil, nil, err
+			}
+			got = append(got, m.UID)
+			all = append(all, r)
+		}
+		if err := c.ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	recs := make([]*sortkey.Record, len(all))
+	for i := range all {
+		recs[i] = &all[i]
+	}
+	return got, recs, nil
 }
