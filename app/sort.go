@@ -7,7 +7,6 @@ import (
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/search"
 	"github.com/imapd-go/imapd/domain/sortkey"
-	"github.com/imapd-go/imapd/ports"
 )
 
 // sortCapabilities are the SORT and THREAD extensions (RFC 5256, RFC
@@ -83,8 +82,8 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 
 // sortItems returns the sort record of each message found, in mailbox
 // order. Records come from the process's cache (sortcache.go); the
-// others from the store when it keeps them (ports.SortRecorder), else
-// computed from the structure blob stored at APPEND, and are then cached.
+// others are computed from the structure blob stored at APPEND (Fetch),
+// and then cached.
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f found) ([]sortkey.Item, error) {
 	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
@@ -124,21 +123,9 @@ func (c *conn) sortItems(f found) ([]sortkey.Item, error) {
 	return items, nil
 }
 
-// loadSortRecords reads or computes the sort records of uids (ascending);
+// loadSortRecords computes the sort records of uids (ascending);
 // it returns those the mailbox still holds, with their UIDs.
 func (c *conn) loadSortRecords(uids []imap.UID) ([]imap.UID, []*sortkey.Record, error) {
-	if sr, ok := c.srv.store.(ports.SortRecorder); ok {
-		srs, err := sr.SortRecords(c.ctx, c.user, c.sel.name, uids)
-		if err != nil {
-			return nil, nil, err
-		}
-		got := make([]imap.UID, len(srs))
-		recs := make([]*sortkey.Record, len(srs))
-		for i := range srs {
-			got[i], recs[i] = srs[i].UID, &srs[i].Record
-		}
-		return got, recs, nil
-	}
 	got := make([]imap.UID, 0, len(uids))
 	all := make([]sortkey.Record, 0, len(uids))
 	for start := 0; start < len(uids); start += fetchBatch {
