@@ -236,6 +236,7 @@ var groupOf = map[string]string{
 	"SEARCHRES": "searchres", "SPECIAL-USE": "special-use", "STATUS=SIZE": "status-size",
 	"SAVEDATE": "savedate", "UIDPLUS": "uidplus", "UNSELECT": "unselect", "UTF8=ACCEPT": "utf8",
 	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
+	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or
