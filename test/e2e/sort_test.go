@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // sortMail is a message for the SORT and THREAD transcripts: header
@@ -172,5 +176,39 @@ func TestImaplibSortThread(t *testing.T) {
 	out, err := exec.Command(python, "testdata/imaplib_sort.py", bins.imapd, conf).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "imaplib sort session passed") {
 		t.Fatalf("imaplib sort session failed: %v\n%s", err, out)
+	}
+}
+
+// TestSortThreadGoIMAP: go-imap v2's imapclient speaks SORT and THREAD;
+// it reads our answers as the transcripts expect them.
+func TestSortThreadGoIMAP(t *testing.T) {
+	e, tc := sortMailbox(t)
+	tc.ok("t0 LOGOUT")
+	c := e.login("alice", nil)
+	defer c.Close()
+	if caps := c.Caps(); !caps.Has("SORT") || len(caps.ThreadAlgorithms()) != 3 {
+		t.Fatalf("capabilities %v", caps)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	nums, err := c.Sort(&imapclient.SortOptions{
+		SearchCriteria: &imap.SearchCriteria{},
+		SortCriteria:   []imapclient.SortCriterion{{Key: imapclient.SortKeySubject}, {Key: imapclient.SortKeyDate, Reverse: true}},
+	}).Wait()
+	if err != nil || fmt.Sprint(nums) != "[4 2 1 3 5]" {
+		t.Errorf("SORT (SUBJECT REVERSE DATE): %v, %v", nums, err)
+	}
+	nums, err = c.UIDSort(&imapclient.SortOptions{
+		SearchCriteria: &imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Subject", Value: "banana"}}},
+		SortCriteria:   []imapclient.SortCriterion{{Key: imapclient.SortKeyArrival}},
+	}).Wait()
+	if err != nil || fmt.Sprint(nums) != "[2 4]" {
+		t.Errorf("UID SORT (ARRIVAL) SUBJECT banana: %v, %v", nums, err)
+	}
+	threads, err := c.Thread(&imapclient.ThreadOptions{Algorithm: imap.ThreadReferences, SearchCriteria: &imap.SearchCriteria{}}).Wait()
+	// (5)(2 4)(3 1): 2 answered by 4, 3 by 1, 5 alone.
+	if err != nil || fmt.Sprint(threads) != "[{[5] []} {[2 4] []} {[3 1] []}]" {
+		t.Errorf("THREAD REFERENCES: %v, %v", threads, err)
 	}
 }
