@@ -9,7 +9,7 @@ import (
 
 // maxSortCached bounds the sort records a process keeps, over all
 // mailboxes (a record takes some 200 bytes).
-const maxSortCached = 400000
+const maxSortCached = 300000
 
 // sortCache keeps the sort records SORT and THREAD computed, per mailbox
 // and UIDVALIDITY, so that sorting a mailbox again (the next page of a

@@ -212,3 +212,25 @@ func TestSortThreadGoIMAP(t *testing.T) {
 		t.Errorf("THREAD REFERENCES: %v, %v", threads, err)
 	}
 }
+
+// TestSortCacheUIDValidity: the sort records a process keeps belong to
+// one UIDVALIDITY; a mailbox deleted and made again under the same name
+// reuses UIDs for other messages, which must not take the old records.
+func TestSortCacheUIDValidity(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	tc.ok("a1 CREATE box")
+	tc.ok("a2 APPEND box " + literal(testMessage("bbb", "x")))
+	tc.ok("a3 APPEND box " + literal(testMessage("aaa", "x")))
+	tc.ok("a4 SELECT box")
+	tc.ok("a5 SORT (SUBJECT) UTF-8 ALL")
+	tc.mustHave("* SORT 2 1")
+	tc.ok("a6 UNSELECT")
+	tc.ok("a7 DELETE box")
+	tc.ok("a8 CREATE box")
+	tc.ok("a9 APPEND box " + literal(testMessage("aaa", "x")))
+	tc.ok("b1 APPEND box " + literal(testMessage("bbb", "x")))
+	tc.ok("b2 SELECT box")
+	tc.ok("b3 SORT (SUBJECT) UTF-8 ALL")
+	tc.mustHave("* SORT 1 2")
+}
