@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/search"
 	"github.com/imapd-go/imapd/domain/sortkey"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // sortCapabilities are the SORT and THREAD extensions (RFC 5256, RFC
@@ -124,26 +126,47 @@ func (c *conn) sortItems(f found) ([]sortkey.Item, error) {
 }
 
 // loadSortRecords computes the sort records of uids (ascending);
-// it returns those the mailbox still holds, with their UIDs.
+// it returns those the mailbox still holds, with their UIDs. The store
+// reads the next batch while this one's records are computed.
 func (c *conn) loadSortRecords(uids []imap.UID) ([]imap.UID, []*sortkey.Record, error) {
+	type batch struct {
+		mrs []ports.MessageRecord
+		err error
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	batches := make(chan batch, 1)
+	go func() {
+		defer close(batches)
+		for start := 0; start < len(uids); start += fetchBatch {
+			mrs, err := c.srv.store.Fetch(ctx, c.user, c.sel.name, uids[start:min(start+fetchBatch, len(uids))])
+			if err == nil {
+				err = ctx.Err()
+			}
+			select {
+			case batches <- batch{mrs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	got := make([]imap.UID, 0, len(uids))
 	all := make([]sortkey.Record, 0, len(uids))
-	for start := 0; start < len(uids); start += fetchBatch {
-		mrs, err := c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids[start:min(start+fetchBatch, len(uids))])
-		if err != nil {
-			return nil, nil, err
+	for b := range batches {
+		if b.err != nil {
+			return nil, nil, b.err
 		}
-		for i := range mrs {
-			m := &mrs[i]
+		for i := range b.mrs {
+			m := &b.mrs[i]
 			r, err := sortkey.FromBlob(m.Structure, m.InternalDate, m.Size)
 			if err != nil {
 				return nil, nil, err
 			}
 			got = append(got, m.UID)
 			all = append(all, r)
-		}
-		if err := c.ctx.Err(); err != nil {
-			return nil, nil, err
 		}
 	}
 	recs := make([]*sortkey.Record, len(all))
