@@ -301,3 +301,18 @@ func TestRefs(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// FuzzBaseSubject: any subject gives a base, no longer than itself,
+// without panicking; so does collating it.
+func FuzzBaseSubject(f *testing.F) {
+	for _, s := range []string{"Re: test", "[fwd: [x] Re: y (fwd)]", "[", "]", "re[", "Fw : [a]:", "(fwd)(fwd)", "\t\r\n "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		base, _ := BaseSubject(s)
+		if len(base) > len(s) {
+			t.Errorf("%q: base %q is longer", s, base)
+		}
+		Collate(base)
+	})
+}
