@@ -316,3 +316,38 @@ func FuzzBaseSubject(f *testing.F) {
 		Collate(base)
 	})
 }
+
+// BenchmarkReferences threads 100,000 messages: threads of a few replies
+// each, as in app's BenchmarkSort corpus.
+func BenchmarkReferences(b *testing.B) {
+	const n = 100000
+	items := make([]Item, n)
+	roots := []int{}
+	for i := range items {
+		var refs []string
+		subject := "topic " + string(rune('a'+i%26)) + string(rune('a'+(i/26)%26))
+		if i%4 != 0 && len(roots) > 0 {
+			root := roots[len(roots)-1-i%min(len(roots), 50)]
+			refs = []string{"m" + itoaTest(root)}
+			subject = "Re: " + subject
+		} else {
+			roots = append(roots, i)
+		}
+		items[i] = msg(uint32(i+1), i%5000, subject, "m"+itoaTest(i), refs...)
+	}
+	b.ResetTimer()
+	for range b.N {
+		References(items)
+	}
+}
+
+func itoaTest(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}

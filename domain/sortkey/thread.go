@@ -45,7 +45,7 @@ func OrderedSubject(items []Item) []*Thread {
 		cur = &Thread{Item: it}
 		roots = append(roots, cur)
 	}
-	slices.SortStableFunc(roots, bySent)
+	slices.SortFunc(roots, bySent)
 	return roots
 }
 
@@ -56,10 +56,10 @@ func References(items []Item) []*Thread {
 	// Step 4: the root set by sent date, a dummy by its first child's.
 	for _, t := range roots {
 		if t.Item == nil {
-			slices.SortStableFunc(t.Children, bySent)
+			slices.SortFunc(t.Children, bySent)
 		}
 	}
-	slices.SortStableFunc(roots, bySent)
+	slices.SortFunc(roots, bySent)
 	roots = groupSubjects(roots)
 	// Step 6: every set of siblings by sent date, depth first.
 	sortTree(roots, bySent)
@@ -76,7 +76,7 @@ func Refs(items []Item) []*Thread {
 		t.key = latest(t)
 	}
 	sortTree(roots, bySentArrival)
-	slices.SortStableFunc(roots, func(a, b *Thread) int {
+	slices.SortFunc(roots, func(a, b *Thread) int {
 		if r := cmp.Compare(a.key, b.key); r != 0 {
 			return r
 		}
@@ -148,35 +148,34 @@ func sortTree(ts []*Thread, f func(a, b *Thread) int) {
 			sortTree(t.Children, f)
 		}
 	}
-	slices.SortStableFunc(ts, f)
+	slices.SortFunc(ts, f)
 }
 
 // linkTree does REFERENCES steps 1 to 3: it links the messages by their
 // references, gathers the root set and prunes the dummies.
 func linkTree(items []Item) []*Thread {
-	byID := make(map[string]*Thread, len(items))
-	var order []*Thread // containers in creation order, for a stable root set
-	container := func(id string) *Thread {
-		t := byID[id]
-		if t == nil {
-			t = &Thread{}
-			byID[id] = t
-			order = append(order, t)
-		}
-		return t
-	}
+	byID := make(map[string]*Thread, 2*len(items))
+	// A message's container comes from one slab; order lists containers
+	// in creation order, which makes the root set's order stable.
+	slab := make([]Thread, len(items))
+	order := make([]*Thread, 0, len(items))
 	for i := range items {
 		it := &items[i]
 		// Step 1: a message without a Message-ID, or with one another
 		// message already has, gets a container of its own.
 		var cur *Thread
 		if id := it.Rec.MessageID; id != "" {
-			if t := byID[id]; t == nil || t.Item == nil {
-				cur = container(id)
+			switch t := byID[id]; {
+			case t == nil:
+				cur = &slab[i]
+				byID[id] = cur
+				order = append(order, cur)
+			case t.Item == nil:
+				cur = t // a reference seen before the message
 			}
 		}
 		if cur == nil {
-			cur = &Thread{}
+			cur = &slab[i]
 			order = append(order, cur)
 		}
 		cur.Item = it
@@ -184,7 +183,12 @@ func linkTree(items []Item) []*Thread {
 		// never changing an existing link nor making a loop.
 		var parent *Thread
 		for _, ref := range it.Rec.Refs {
-			r := container(ref)
+			r := byID[ref]
+			if r == nil {
+				r = &Thread{}
+				byID[ref] = r
+				order = append(order, r)
+			}
 			if parent != nil && r.parent == nil && !descends(parent, r) {
 				adopt(parent, r)
 			}
