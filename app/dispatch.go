@@ -74,6 +74,8 @@ func init() {
 		"ENABLE":       {cmdEnable, authed},
 		"EXPUNGE":      {cmdExpunge, selState},
 		"SEARCH":       {cmdSearch, selState},
+		"SORT":         {cmdSort, selState},
+		"THREAD":       {cmdThread, selState},
 		"FETCH":        {cmdFetch, selState},
 		"STORE":        {cmdStore, selState},
 		"COPY":         {cmdCopy, selState},
@@ -121,8 +123,9 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 	}
 	if c.state == session.Selected && cmd.Name != "SELECT" && cmd.Name != "EXAMINE" {
 		// RFC 3501 7.4.1: no EXPUNGE responses while answering FETCH,
-		// STORE or SEARCH (the UID forms may have them).
-		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH")
+		// STORE or SEARCH (the UID forms may have them), nor SORT or THREAD
+		// (RFC 5256 section 4), which answer with sequence numbers too.
+		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH" && cmd.Name != "SORT" && cmd.Name != "THREAD")
 		if perr := c.poll(allowExpunge); perr != nil && err == nil {
 			err = perr
 		}

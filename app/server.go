@@ -64,6 +64,8 @@ type Server struct {
 	// come for releaseDelay (replaced in tests).
 	releaseDelay  time.Duration
 	releaseMemory func()
+
+	sorts sortCache // SORT and THREAD's records (sortcache.go)
 }
 
 // SetPresence enables maxlogins_per_user and maxlogins_per_host through p.

@@ -40,7 +40,7 @@ func (p *Parser) command() *Command {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(sub)
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "REPLACE":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "REPLACE", "SORT", "THREAD":
 		default:
 			p.bad("Unrecognized UID command")
 			return nil
@@ -157,6 +157,14 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &CancelUpdateArgs{}
 		cmd.Args = a
 		return p.cancelUpdate(a)
+	case "SORT":
+		a := &SortArgs{}
+		cmd.Args = a
+		return p.sortArgs(a)
+	case "THREAD":
+		a := &ThreadArgs{}
+		cmd.Args = a
+		return p.threadArgs(a)
 	case "ENABLE":
 		a := &EnableArgs{}
 		cmd.Args = a

@@ -117,6 +117,9 @@ func (s *Structure) SentDate() time.Time {
 // comments, missing day of week, missing seconds, odd spacing.
 func parseDate(v string) time.Time {
 	v = strings.TrimSpace(stripComments(v))
+	if t, ok := parseDateFast(v); ok {
+		return t
+	}
 	if t, err := mail.ParseDate(v); err == nil {
 		return t
 	}
@@ -142,6 +145,85 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// parseDateFast parses the form nearly every message's Date field has,
+// "[Mon, ]2 Jan 2006 15:04[:05] -0700", without the allocations of
+// mail.ParseDate's tries (SORT reads the dates of a whole mailbox); ok
+// is false for anything else, which the slow path then reads.
+func parseDateFast(v string) (t time.Time, ok bool) {
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		if i > 9 {
+			return t, false
+		}
+		v = strings.TrimLeft(v[i+1:], " ")
+	}
+	num := func(s string) (int, bool) {
+		if s == "" || len(s) > 4 {
+			return 0, false
+		}
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	var f [5]string
+	for i := range f {
+		j := strings.IndexByte(v, ' ')
+		if i == len(f)-1 {
+			if j >= 0 {
+				return t, false
+			}
+			j = len(v)
+		} else if j < 0 {
+			return t, false
+		}
+		f[i], v = v[:j], v[min(j+1, len(v)):]
+	}
+	day, ok1 := num(f[0])
+	year, ok2 := num(f[2])
+	if !ok1 || !ok2 || len(f[2]) != 4 || len(f[1]) != 3 {
+		return t, false
+	}
+	month := 0
+	for m := 1; m <= 12; m++ {
+		if strings.EqualFold(f[1], time.Month(m).String()[:3]) {
+			month = m
+			break
+		}
+	}
+	clock := f[3]
+	if month == 0 || (len(clock) != 5 && len(clock) != 8) || clock[2] != ':' || (len(clock) == 8 && clock[5] != ':') {
+		return t, false
+	}
+	hh, ok1 := num(clock[0:2])
+	mm, ok2 := num(clock[3:5])
+	ss, ok3 := 0, true
+	if len(clock) == 8 {
+		ss, ok3 = num(clock[6:8])
+	}
+	zone := f[4]
+	if !ok1 || !ok2 || !ok3 || len(zone) != 5 || (zone[0] != '+' && zone[0] != '-') {
+		return t, false
+	}
+	zh, ok1 := num(zone[1:3])
+	zm, ok2 := num(zone[3:5])
+	if !ok1 || !ok2 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59 {
+		return t, false
+	}
+	off := zh*3600 + zm*60
+	if zone[0] == '-' {
+		off = -off
+	}
+	t = time.Date(year, time.Month(month), day, hh, mm, ss, 0, time.FixedZone("", off))
+	if t.Day() != day {
+		return time.Time{}, false // 31 Feb and the like: the slow path decides
+	}
+	return t, true
 }
 
 // stripComments removes RFC 5322 comments (nested parentheses) outside

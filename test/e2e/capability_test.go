@@ -284,6 +284,22 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.ok("p1 FETCH 1 (PREVIEW)")
 		tc.mustHave(`* 1 FETCH (PREVIEW "one")`)
 	},
+	"SORT": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SORT (REVERSE SUBJECT) UTF-8 ALL")
+		tc.mustHave("* SORT 2 1") // "second" after "first", reversed
+	},
+	"SORT=DISPLAY": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 UID SORT (DISPLAYFROM) UTF-8 ALL")
+		if len(tc.withPrefix("* SORT ")) != 1 {
+			t.Errorf("SORT DISPLAYFROM: %q", tc.untagged)
+		}
+	},
+	"THREAD=": func(t *testing.T, e *env, tc *transcript, alg string) {
+		tc.ok("p1 THREAD " + alg + " UTF-8 ALL")
+		if th := tc.withPrefix("* THREAD "); len(th) != 1 || !strings.Contains(th[0], "(1)") || !strings.Contains(th[0], "(2)") {
+			t.Errorf("THREAD %s: %q", alg, tc.untagged)
+		}
+	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)
 		if err != nil {
