@@ -299,17 +299,7 @@ func (l *lock) unlock() {
 // that readers and a crash see either the old or the new content.
 func writeAtomic(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.%d", name, os.Getpid(), rand.Uint64()))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = fsync(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := writeSynced(tmp, data)
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
