@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -167,16 +166,7 @@ func TestSortNoExpungeResponses(t *testing.T) {
 // TestImaplibSortThread runs testdata/imaplib_sort.py: Python's imaplib
 // calls sort() and thread() on the imapd binary over a stdio pipe.
 func TestImaplibSortThread(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed")
-	}
-	bins := buildBinaries(t)
-	conf := newProcessConfig(t, nil)
-	out, err := exec.Command(python, "testdata/imaplib_sort.py", bins.imapd, conf).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "imaplib sort session passed") {
-		t.Fatalf("imaplib sort session failed: %v\n%s", err, out)
-	}
+	runImaplib(t, "imaplib_sort.py", "imaplib sort session passed")
 }
 
 // TestSortThreadGoIMAP: go-imap v2's imapclient speaks SORT and THREAD;

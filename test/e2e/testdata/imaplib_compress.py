@@ -13,6 +13,8 @@ import shlex
 import sys
 import zlib
 
+from imapcheck import check, ok
+
 imaplib.Commands.setdefault("COMPRESS", ("AUTH", "SELECTED"))
 imaplib.Commands.setdefault("UNAUTHENTICATE", ("AUTH", "SELECTED"))
 imaplib.Commands.setdefault("REPLACE", ("SELECTED",))
@@ -63,18 +65,6 @@ class Compressed(imaplib.IMAP4_stream):
             self._fill()
         data, self.zbuf = self.zbuf[:size], self.zbuf[size:]
         return data
-
-
-def check(cond, what):
-    if not cond:
-        print("FAILED: " + what, file=sys.stderr)
-        sys.exit(1)
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", "%s: %s %r" % (what, typ, data))
-    return data
 
 
 def main():

@@ -12,6 +12,8 @@ import shlex
 import sys
 import time
 
+from imapcheck import check, ok
+
 MESSAGE = (
     b"From: Alice <alice@example.com>\r\n"
     b"To: Bob <bob@example.com>\r\n"
@@ -21,18 +23,6 @@ MESSAGE = (
     b"\r\n"
     b"Sent from imaplib with a unique word: zanzibar.\r\n"
 )
-
-
-def check(cond, what):
-    if not cond:
-        print("FAILED: " + what, file=sys.stderr)
-        sys.exit(1)
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", "%s: %s %r" % (what, typ, data))
-    return data
 
 
 def main():

@@ -11,24 +11,14 @@ import imaplib
 import shlex
 import sys
 
+from imapcheck import check, ok
+
 
 def msg(subject, sender, date, mid, refs=None):
     h = "Subject: %s\r\nFrom: %s\r\nDate: %s\r\nMessage-ID: %s\r\n" % (subject, sender, date, mid)
     if refs:
         h += "References: %s\r\n" % refs
     return (h + "\r\nbody\r\n").encode()
-
-
-def check(cond, what):
-    if not cond:
-        print("FAILED: " + what, file=sys.stderr)
-        sys.exit(1)
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", "%s: %s %r" % (what, typ, data))
-    return data
 
 
 def main():
