@@ -10,9 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,13 +266,7 @@ func compressedIdleSession(t *testing.T, ctx context.Context, srv interface {
 // costs: COMPRESS keeps no flate writer (about 1 MB) between bursts, only
 // its reader's 32 KB window and tables.
 func TestCompressedIdleSessions(t *testing.T) {
-	n := 200
-	if s := os.Getenv(IdleSessionsEnv); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			t.Fatalf("%s=%q", IdleSessionsEnv, s)
-		}
-	}
+	n := idleSessions(t, 200)
 	raiseFileLimit(t, uint64(2*n+200))
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "spool"))

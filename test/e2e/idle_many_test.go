@@ -133,19 +133,28 @@ func idleSession(t *testing.T, ctx context.Context, srv *app.Server, wg *sync.Wa
 	return cli, nil
 }
 
+// idleSessions is how many sessions the idle-session tests open: def,
+// or IdleSessionsEnv's number.
+func idleSessions(t *testing.T, def int) int {
+	t.Helper()
+	s := os.Getenv(IdleSessionsEnv)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q", IdleSessionsEnv, s)
+	}
+	return n
+}
+
 // TestManyIdleSessions opens many sessions in one process, each SELECTed
 // and IDLE on the same INBOX, and reports what one costs (heap and
 // stacks, goroutines) against the budget of issue 10; then a message
 // delivered through a second store on the same spool, as another process
 // would, must reach every one of them as EXISTS within a second.
 func TestManyIdleSessions(t *testing.T) {
-	n := 1000
-	if s := os.Getenv(IdleSessionsEnv); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			t.Fatalf("%s=%q", IdleSessionsEnv, s)
-		}
-	}
+	n := idleSessions(t, 1000)
 	raiseFileLimit(t, uint64(2*n+200))
 	dir := t.TempDir()
 	spool := filepath.Join(dir, "spool")
