@@ -241,3 +241,20 @@ func TestContextSortProcesses(t *testing.T) {
 	b.ok("b10 LOGOUT")
 	a.ok("a8 LOGOUT")
 }
+
+// TestContextSortLimit: SORT and SEARCH contexts share the session's
+// limit; past it, a SORT with UPDATE gets NOUPDATE and its other return
+// options are still answered (RFC 5267 4.3.1).
+func TestContextSortLimit(t *testing.T) {
+	_, tc := sortMailbox(t)
+	for i := 0; i < 5; i++ {
+		tc.ok("S" + itoa(i) + " SEARCH RETURN (UPDATE) ALL")
+		tc.ok("T" + itoa(i) + " SORT RETURN (UPDATE) (DATE) UTF-8 ALL")
+	}
+	tc.ok("U1 UID SORT RETURN (UPDATE MIN COUNT) (DATE) UTF-8 ALL")
+	tc.mustHave(`* NO [NOUPDATE "U1"] Too many contexts`, `* ESEARCH (TAG "U1") UID MIN 6 COUNT 5`)
+	tc.ok(`c1 CANCELUPDATE "T0"`)
+	tc.ok("U2 SORT RETURN (UPDATE MIN) (REVERSE DATE) UTF-8 ALL")
+	tc.mustHave(`* ESEARCH (TAG "U2") MIN 1`)
+	tc.mustNotContain("NOUPDATE")
+}
