@@ -31,16 +31,19 @@ func (s *selected) context(tag string) *search.UpdateContext {
 // keepContext keeps the result of a searching command that asked for
 // UPDATE (RFC 5267 4.3): uids are its members, in result order. Past the
 // limit the client is told with NOUPDATE, and the command still succeeds
-// with its other return options honoured (RFC 5267 4.3.1).
-func (c *conn) keepContext(cmd *grammar.Command, criteria search.Key, saved map[imap.UID]bool, uids []imap.UID) {
+// with its other return options honoured (RFC 5267 4.3.1): the context
+// kept is returned, nil past the limit.
+func (c *conn) keepContext(cmd *grammar.Command, criteria search.Key, saved map[imap.UID]bool, uids []imap.UID) *search.UpdateContext {
 	if len(c.sel.contexts) >= maxUpdateContexts {
 		b := []byte("NO [NOUPDATE ")
 		b = imap.AppendString(b, cmd.Tag)
 		b = append(b, "] Too many contexts"...)
 		c.w.Untagged(string(b))
-		return
+		return nil
 	}
-	c.sel.contexts = append(c.sel.contexts, search.NewUpdateContext(cmd.Tag, cmd.UID, criteria, saved, uids))
+	ctx := search.NewUpdateContext(cmd.Tag, cmd.UID, criteria, saved, uids)
+	c.sel.contexts = append(c.sel.contexts, ctx)
+	return ctx
 }
 
 // cmdCancelUpdate stops the updates of the contexts named (RFC 5267

@@ -71,7 +71,10 @@ func FuzzSession(f *testing.F) {
 	seeds = append(seeds,
 		"a LOGIN alice x\r\nb SELECT INBOX\r\nc APPEND INBOX {5+}\r\nhello\r\nd REPLACE 1 INBOX (\\Seen) {6+}\r\nhello2\r\n"+
 			"e UID REPLACE 9 INBOX {1+}\r\nx\r\nf UNAUTHENTICATE\r\ng LOGIN alice x\r\nh COMPRESS DEFLATE\r\n"+z.String(),
-		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage")
+		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage",
+		"a LOGIN alice x\r\nb APPEND INBOX {20+}\r\nSubject: hi\r\n\r\nbody\r\nc SELECT INBOX\r\n"+
+			"d UID SORT RETURN (UPDATE MIN MAX PARTIAL -1:-5) (REVERSE SUBJECT) UTF-8 UNSEEN\r\ne SORT RETURN (SAVE) (DATE) UTF-8 ALL\r\n"+
+			"f APPEND INBOX {20+}\r\nSubject: ho\r\n\r\nbody\r\ng STORE 1 +FLAGS (\\Seen \\Deleted)\r\nh EXPUNGE\r\ni CANCELUPDATE \"d\"\r\n")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

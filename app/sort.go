@@ -22,6 +22,9 @@ const sortCapabilities = "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFEREN
 // had one.
 func cmdSort(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.SortArgs)
+	if args.ESort {
+		return c.esort(cmd, args) // esort.go
+	}
 	items, m, err := c.sorted(args.Criteria, args.Keys)
 	if err != nil {
 		return result{}, err

@@ -10,11 +10,16 @@ import (
 
 // SortArgs: SORT / UID SORT (RFC 5256 section 4, RFC 5957's display
 // keys). Criteria is an OpAnd key holding the top-level search keys;
-// Charset is upper-case.
+// Charset is upper-case. ESort is set for the extended SORT of RFC 5267
+// section 3 (ESORT), which takes RETURN options as SEARCH does (Return
+// and Partial as in SearchArgs) and is answered with ESEARCH.
 type SortArgs struct {
 	Keys     []sortkey.Criterion
 	Charset  string
 	Criteria search.Key
+	Return   []string
+	Partial  *search.PartialRange
+	ESort    bool
 }
 
 // ThreadArgs: THREAD / UID THREAD (RFC 5256 section 4). Algorithm is
@@ -25,12 +30,29 @@ type ThreadArgs struct {
 	Criteria  search.Key
 }
 
-// sortArgs: SORT SP sort-criteria SP search-criteria
+// sortArgs: SORT [search-return-opts] SP sort-criteria SP search-criteria
 //
+//	extended-sort  = ["UID" SP] "SORT" search-return-opts SP
+//	                 sort-criteria SP search-criteria  ; RFC 5267 section 6
 //	sort-criteria  = "(" sort-criterion *(SP sort-criterion) ")"
 //	sort-criterion = ["REVERSE" SP] sort-key
 func (p *Parser) sortArgs(a *SortArgs) bool {
-	if !p.sp() || !p.expect('(', "Missing sort criteria") {
+	if !p.sp() {
+		return false
+	}
+	save := p.pos
+	if strings.EqualFold(p.word(imap.IsAtomChar), "RETURN") && p.peekIs(' ') {
+		// search-return-opts as SEARCH takes them (RFC 4466, RFC 5267
+		// section 3.1, RFC 9394's PARTIAL).
+		var r SearchArgs
+		if !p.sp() || !p.searchReturn(&r) || !p.sp() {
+			return false
+		}
+		a.ESort, a.Return, a.Partial = true, r.Return, r.Partial
+	} else {
+		p.pos = save
+	}
+	if !p.expect('(', "Missing sort criteria") {
 		return false
 	}
 	for {

@@ -236,7 +236,7 @@ var groupOf = map[string]string{
 	"SEARCHRES": "searchres", "SPECIAL-USE": "special-use", "STATUS=SIZE": "status-size",
 	"SAVEDATE": "savedate", "UIDPLUS": "uidplus", "UNSELECT": "unselect", "UTF8=ACCEPT": "utf8",
 	"WITHIN": "within", "APPENDLIMIT": "appendlimit", "CATENATE": "catenate", "URLAUTH": "urlauth", "URLAUTH=BINARY": "urlauth-binary", "STARTTLS": "rfc3501", "LOGINDISABLED": "rfc3501",
-	"PARTIAL": "partial", "CONTEXT=SEARCH": "context-search",
+	"PARTIAL": "partial", "CONTEXT=SEARCH": "context-search", "ESORT": "esort", "CONTEXT=SORT": "context-sort",
 	"COMPRESS=DEFLATE": "compress", "UNAUTHENTICATE": "unauthenticate", "REPLACE": "replace",
 	"OBJECTID": "objectid", "PREVIEW": "preview",
 	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",

@@ -288,6 +288,18 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.ok("p1 SORT (REVERSE SUBJECT) UTF-8 ALL")
 		tc.mustHave("* SORT 2 1") // "second" after "first", reversed
 	},
+	"ESORT": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SORT RETURN (MIN MAX ALL COUNT) (REVERSE SUBJECT) UTF-8 ALL")
+		tc.mustHave(`* ESEARCH (TAG "p1") MIN 2 MAX 1 ALL 2,1 COUNT 2`)
+	},
+	"CONTEXT=SORT": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL")
+		other := e.rawLogin("alice")
+		other.ok("p2 APPEND INBOX " + literalPlus(testMessage("context", "x")))
+		tc.ok("p3 NOOP")
+		tc.mustHave(`* ESEARCH (TAG "p1") ADDTO (1 3)`) // "context" sorts first
+		tc.ok(`p4 CANCELUPDATE "p1"`)
+	},
 	"SORT=DISPLAY": func(t *testing.T, e *env, tc *transcript, _ string) {
 		tc.ok("p1 UID SORT (DISPLAYFROM) UTF-8 ALL")
 		if len(tc.withPrefix("* SORT ")) != 1 {
