@@ -85,6 +85,7 @@ func init() {
 		"COMPRESS":       {cmdCompress, authed},
 		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
 		"REPLACE":        {cmdReplace, selState},
+		"NOTIFY":         {cmdNotify, authed}, // notify.go
 	}
 }
 
@@ -114,6 +115,7 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 		}
 		return "BAD"
 	}
+	c.notifyBefore(cmd)
 	res, err := def.h(c, cmd)
 	if c.state == session.Logout {
 		c.w.Tagged(cmd.Tag, "OK", res.code, orText(res.text, "LOGOUT completed"))
@@ -122,10 +124,13 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 	if c.state == session.Selected && cmd.Name != "SELECT" && cmd.Name != "EXAMINE" {
 		// RFC 3501 7.4.1: no EXPUNGE responses while answering FETCH,
 		// STORE or SEARCH (the UID forms may have them).
-		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH")
+		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH") || c.notifySelectedExpunge()
 		if perr := c.poll(allowExpunge); perr != nil && err == nil {
 			err = perr
 		}
+	}
+	if nerr := c.notifyAfter(cmd); nerr != nil && err == nil {
+		err = nerr
 	}
 	if res.written && err == nil {
 		return "OK"
@@ -165,6 +170,9 @@ func stateIn(s session.State, list []session.State) bool {
 func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, text string) {
 	var be *badError
 	var pe *grammar.Error
+	if code, text, ok := notifyErrorResponse(err); ok {
+		return "NO", code, text
+	}
 	switch {
 	case errors.As(err, &be):
 		return "BAD", be.code, be.text

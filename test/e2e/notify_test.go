@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// uidValidity returns the mailbox's UIDVALIDITY, asked with STATUS.
+func uidValidity(tc *transcript, box string) string {
+	tc.t.Helper()
+	tc.ok("uv STATUS " + box + " (UIDVALIDITY)")
+	for _, u := range tc.untagged {
+		if m := regexp.MustCompile(`UIDVALIDITY (\d+)`).FindStringSubmatch(u); m != nil {
+			return m[1]
+		}
+	}
+	tc.t.Fatalf("no UIDVALIDITY in %q", tc.untagged)
+	return ""
+}
+
+// waitNotify runs cmd (a NOOP, usually) until its untagged responses,
+// gathered over the runs, hold each of want: what another session or
+// process did reaches this one's watch within moments, not at once. It
+// returns every untagged response seen.
+func waitNotify(tc *transcript, cmd string, want ...string) []string {
+	tc.t.Helper()
+	var seen []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tc.ok(cmd)
+		seen = append(seen, tc.untagged...)
+		tc.untagged = seen
+		missing := false
+		for _, w := range want {
+			if !tc.has(w) {
+				missing = true
+			}
+		}
+		if !missing {
+			return seen
+		}
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("%s: untagged responses %q lack some of %q", cmd, seen, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// idleUntil waits, in IDLE, for each of want, in any order, and returns
+// the lines seen.
+func idleUntil(tc *transcript, want ...string) []string {
+	tc.t.Helper()
+	var seen []string
+	left := map[string]bool{}
+	for _, w := range want {
+		left[unquoteAtoms(w)] = true
+	}
+	for len(left) > 0 {
+		line := tc.next()
+		if !strings.HasPrefix(line, "* ") {
+			tc.t.Fatalf("got %q in IDLE while waiting for %q", line, want)
+		}
+		seen = append(seen, line)
+		delete(left, unquoteAtoms(line))
+	}
+	return seen
+}
+
+// TestNotifyRFCExample follows RFC 5465 section 3.1's example: NOTIFY
+// SET STATUS with the selected mailbox (MessageNew with fetch
+// attributes, MessageExpunge) and a SUBTREE; then what another session
+// does arrives, between commands and in IDLE.
+func TestNotifyRFCExample(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	other := e.rawLogin("alice")
+	tc.ok("a1 CREATE Lists/Lemonade")
+	tc.ok("a2 CREATE Lists/Other")
+	tc.ok("a3 CREATE Elsewhere")
+	other.ok("o1 APPEND Lists/Lemonade " + literalPlus(testMessage("one", "x")))
+	tc.ok("a4 SELECT INBOX")
+	v := uidValidity(tc, "Lists/Lemonade")
+	vo := uidValidity(tc, "Lists/Other")
+	tc.ok("A02 NOTIFY SET STATUS (selected (MessageNew (uid body.peek[header.fields (from to subject)]) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))")
+	tc.mustHave(
+		"* STATUS Lists/Lemonade (MESSAGES 1 UIDNEXT 2 UIDVALIDITY "+v+" UNSEEN 1)",
+		"* STATUS Lists/Other (MESSAGES 0 UIDNEXT 1 UIDVALIDITY "+vo+" UNSEEN 0)",
+	)
+	tc.mustNotContain("Elsewhere")
+	tc.mustNotContain("STATUS INBOX")
+
+	// Between commands: STATUS for the subtree, EXISTS then the fetch
+	// attributes for the selected mailbox, nothing for Elsewhere.
+	other.ok("o2 APPEND Lists/Lemonade " + literalPlus(testMessage("two", "x")))
+	other.ok("o3 APPEND Elsewhere " + literalPlus(testMessage("three", "x")))
+	other.ok("o4 APPEND INBOX " + literalPlus("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n"))
+	seen := waitNotify(tc, "a5 NOOP", "* STATUS Lists/Lemonade (MESSAGES 2 UIDNEXT 3 UNSEEN 2)", "* 1 EXISTS")
+	joined := strings.Join(seen, "\n")
+	if strings.Contains(joined, "Elsewhere") {
+		t.Errorf("a mailbox outside the NOTIFY got a notification: %q", seen)
+	}
+	if !strings.Contains(joined, "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (FROM TO SUBJECT)] {") {
+		t.Errorf("MessageNew's fetch attributes missing: %q", seen)
+	}
+
+	// In IDLE: an expunge in the subtree, and one in the selected
+	// mailbox, sent at once.
+	tc.send("a6 IDLE\r\n")
+	tc.expect("+ ")
+	other.ok("o5 SELECT Lists/Lemonade")
+	other.ok("o6 STORE 1 +FLAGS (\\Deleted)")
+	other.ok("o7 EXPUNGE")
+	idleUntil(tc, "* STATUS Lists/Lemonade (MESSAGES 1 UIDNEXT 3 UNSEEN 1)")
+	other.ok("o8 SELECT INBOX")
+	other.ok("o9 STORE 1 +FLAGS (\\Deleted)")
+	other.ok("o10 EXPUNGE")
+	idleUntil(tc, "* 1 EXPUNGE")
+	tc.send("DONE\r\n")
+	tc.expect("a6 OK")
+
+	// NOTIFY NONE: nothing more, except what RFC 3501 itself requires
+	// for the selected mailbox.
+	tc.ok("a7 NOTIFY NONE")
+	other.ok("o11 APPEND Lists/Lemonade " + literalPlus(testMessage("four", "x")))
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("a8 NOOP")
+	tc.mustNotContain("STATUS")
+}
+
+// TestNotifyMailboxNameAndSubscription: MailboxName (create, rename
+// with OLDNAME, delete as \NonExistent) and SubscriptionChange (RFC 5465
+// 5.4, 5.5), made by another session; the session's own changes are not
+// reported (section 5).
+func TestNotifyMailboxNameAndSubscription(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	other := e.rawLogin("alice")
+	tc.ok("a1 NOTIFY SET (personal (MailboxName SubscriptionChange))")
+	if len(tc.untagged) != 0 {
+		t.Errorf("NOTIFY SET without STATUS sent %q", tc.untagged)
+	}
+	other.ok("o1 CREATE Work")
+	waitNotify(tc, "a2 NOOP", `* LIST () "/" Work`)
+	other.ok("o2 CREATE Work/Sub")
+	waitNotify(tc, "a2 NOOP", `* LIST () "/" Work/Sub`)
+	other.ok("o3 RENAME Work Job")
+	waitNotify(tc, "a3 NOOP", `* LIST () "/" Job ("OLDNAME" (Work))`, `* LIST () "/" Job/Sub ("OLDNAME" (Work/Sub))`)
+	other.ok("o4 SUBSCRIBE Job")
+	waitNotify(tc, "a4 NOOP", `* LIST (\Subscribed) "/" Job`)
+	other.ok("o5 UNSUBSCRIBE Job")
+	waitNotify(tc, "a5 NOOP", `* LIST () "/" Job`)
+	other.ok("o6 DELETE Job/Sub")
+	waitNotify(tc, "a6 NOOP", `* LIST (\NonExistent) "/" Job/Sub`)
+
+	// The session's own changes: no notification.
+	tc.ok("a7 CREATE Mine")
+	tc.ok("a8 SUBSCRIBE Mine")
+	tc.ok("a9 RENAME Mine Ours")
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("a10 NOOP")
+	tc.mustNotContain("LIST")
+
+	// In IDLE.
+	tc.send("a11 IDLE\r\n")
+	tc.expect("+ ")
+	other.ok("o7 CREATE Fresh")
+	idleUntil(tc, `* LIST () "/" Fresh`)
+	tc.send("DONE\r\n")
+	tc.expect("a11 OK")
+}
+
+// TestNotifyFlagChange: FlagChange on the selected mailbox carries the
+// UID (RFC 5465 5.1), and on another one is a STATUS with the
+// mod-sequence; SELECTED lets expunges come even after FETCH (6.1),
+// SELECTED-DELAYED does not.
+func TestNotifyFlagChange(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	other := e.rawLogin("alice")
+	tc.ok("a1 CREATE Box")
+	for i := 0; i < 3; i++ {
+		other.ok("o1 APPEND INBOX " + literalPlus(testMessage("m", "x")))
+	}
+	other.ok("o2 APPEND Box " + literalPlus(testMessage("b", "x")))
+	tc.ok("a2 SELECT INBOX")
+	tc.ok("a3 NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) (mailboxes Box (MessageNew MessageExpunge FlagChange))")
+	other.ok("o3 SELECT INBOX")
+	other.ok("o4 STORE 2 +FLAGS (\\Flagged)")
+	waitNotify(tc, "a4 NOOP", `* 2 FETCH (UID 2 FLAGS (\Flagged \Recent))`)
+
+	other.ok("o5 SELECT Box")
+	other.ok("o6 STORE 1 +FLAGS (\\Seen)")
+	other.ok("o6 STATUS Box (HIGHESTMODSEQ)")
+	modseq := regexp.MustCompile(`HIGHESTMODSEQ (\d+)`).FindStringSubmatch(other.untagged[0])[1]
+	waitNotify(tc, "a5 NOOP", "* STATUS Box (UIDVALIDITY "+uidValidity(other, "Box")+" UNSEEN 0 HIGHESTMODSEQ "+modseq+")")
+
+	// SELECTED: an expunge comes even at the end of FETCH.
+	other.ok("o7 SELECT INBOX")
+	other.ok("o8 STORE 3 +FLAGS (\\Deleted)")
+	other.ok("o9 EXPUNGE")
+	waitNotify(tc, "a7 FETCH 1 (FLAGS)", "* 3 EXPUNGE")
+
+	// SELECTED-DELAYED: not at the end of FETCH, at the NOOP.
+	tc.ok("a8 NOTIFY SET (selected-delayed (MessageNew MessageExpunge FlagChange))")
+	other.ok("o10 STORE 2 +FLAGS (\\Deleted)")
+	other.ok("o11 EXPUNGE")
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("a9 FETCH 1 (FLAGS)")
+	tc.mustNotContain("EXPUNGE")
+	tc.ok("a10 NOOP")
+	tc.mustHave("* 2 EXPUNGE")
+}
+
+// TestNotifyErrors: BAD for what the grammar or section 5's rules
+// refuse, NO [BADEVENT] listing what we support for events we do not
+// report (RFC 5465 3.1), and NOTIFY before login.
+func TestNotifyErrors(t *testing.T) {
+	e := newEnv(t)
+	pre := e.raw()
+	pre.bad("n0 NOTIFY NONE")
+	tc := e.rawLogin("alice")
+	for _, cmd := range []string{
+		"n1 NOTIFY",
+		"n2 NOTIFY SET",
+		"n3 NOTIFY SET (selected)",
+		"n4 NOTIFY SET (personal (MessageNew))",
+		"n5 NOTIFY SET (personal (FlagChange))",
+		"n6 NOTIFY SET (selected (MailboxName))",
+		"n7 NOTIFY SET (selected NONE) (selected-delayed NONE)",
+		"n8 NOTIFY SET (elsewhere (MessageNew MessageExpunge))",
+		"n9 NOTIFY SET (subtree (MessageNew MessageExpunge))",
+		"n10 NOTIFY SET (personal NONE) garbage",
+	} {
+		tc.bad(cmd)
+	}
+	for _, cmd := range []string{
+		"m1 NOTIFY SET (personal (MailboxMetadataChange))",
+		"m2 NOTIFY SET (selected (MessageNew MessageExpunge AnnotationChange))",
+		"m3 NOTIFY SET (personal (SomeVendorEvent))",
+	} {
+		s := tc.no(cmd, "BADEVENT")
+		if !strings.Contains(s, "[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]") {
+			t.Errorf("%s: %q", cmd, s)
+		}
+	}
+	tc.ok("o1 NOTIFY SET (selected NONE) (inboxes NONE)")
+	tc.ok("o2 NOTIFY NONE")
+	tc.ok("o3 NOTIFY NONE")
+}
