@@ -35,7 +35,8 @@ func (c *conn) capabilities() string {
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities + c.objectIDCapability()
 		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
-		caps += " NOTIFY"                                  // notify.go
+		// RFC 5465, notify.go.
+		caps += " NOTIFY"
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
