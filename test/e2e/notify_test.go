@@ -249,3 +249,40 @@ func TestNotifyErrors(t *testing.T) {
 	tc.ok("o2 NOTIFY NONE")
 	tc.ok("o3 NOTIFY NONE")
 }
+
+// TestNotifyAcrossProcesses: what a session of another imapd process
+// does reaches a NOTIFY session in IDLE, on each store: STATUS for a new
+// message in another mailbox, LIST for a new mailbox and a subscription.
+func TestNotifyAcrossProcesses(t *testing.T) {
+	bins := buildBinaries(t)
+	store := e2eStore()
+	conf := newProcessConfig(t, []string{"store: " + store})
+	a := startImapd(t, bins, conf)
+	b := startImapd(t, bins, conf)
+	a.ok("a1 LOGIN alice secret")
+	b.ok("b1 LOGIN alice secret")
+	a.ok("a2 CREATE Archive")
+	a.ok("a3 SELECT INBOX")
+	a.ok("a4 NOTIFY SET (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))")
+	a.send("a5 IDLE\r\n")
+	a.expect("+ ")
+	start := time.Now()
+	b.ok("b2 APPEND Archive " + literal(testMessage("archived", "x")))
+	idleUntil(a.transcript, "* STATUS Archive (MESSAGES 1 UIDNEXT 2 UNSEEN 1)")
+	t.Logf("%s: STATUS seen %v after the APPEND answered", store, time.Since(start))
+	b.ok("b3 CREATE Projects")
+	idleUntil(a.transcript, `* LIST () "/" Projects`)
+	b.ok("b4 SUBSCRIBE Projects")
+	idleUntil(a.transcript, `* LIST (\Subscribed) "/" Projects`)
+	// A mailbox created after NOTIFY SET is watched too.
+	b.ok("b5 APPEND Projects " + literal(testMessage("plan", "x")))
+	idleUntil(a.transcript, "* STATUS Projects (MESSAGES 1 UIDNEXT 2 UNSEEN 1)")
+	b.ok("b6 APPEND INBOX " + literal(testMessage("hello", "x")))
+	idleUntil(a.transcript, "* 1 EXISTS")
+	a.send("DONE\r\n")
+	if s := a.transcript.finish("a5"); !strings.HasPrefix(s, "a5 OK") {
+		t.Fatalf("IDLE ended with %q", s)
+	}
+	a.ok("a6 LOGOUT")
+	b.ok("b7 LOGOUT")
+}
