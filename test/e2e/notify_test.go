@@ -286,3 +286,47 @@ func TestNotifyAcrossProcesses(t *testing.T) {
 	a.ok("a6 LOGOUT")
 	b.ok("b7 LOGOUT")
 }
+
+// TestNotifyCondstoreAndOwnChanges: once CONDSTORE is on, the STATUS
+// notifications carry HIGHESTMODSEQ (RFC 5465 5.2, 5.3); what the
+// session itself appends or copies to a watched mailbox is not notified
+// (section 5), and a mailbox the session selected and left does not get
+// a STATUS for what the session saw while it was selected.
+func TestNotifyCondstoreAndOwnChanges(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	other := e.rawLogin("alice")
+	tc.ok("a1 CREATE Box")
+	tc.ok("a2 ENABLE CONDSTORE")
+	v := uidValidity(tc, "Box")
+	tc.ok("a3 NOTIFY SET STATUS (personal (MessageNew MessageExpunge FlagChange))")
+	if !strings.Contains(unquoteAtoms(strings.Join(tc.untagged, "\n")), "* STATUS Box (MESSAGES 0 UIDNEXT 1 UIDVALIDITY "+v+" UNSEEN 0 HIGHESTMODSEQ ") {
+		t.Errorf("NOTIFY SET STATUS with CONDSTORE: %q", tc.untagged)
+	}
+	other.ok("o1 APPEND Box " + literalPlus(testMessage("one", "x")))
+	other.ok("o2 STATUS Box (HIGHESTMODSEQ)")
+	modseq := regexp.MustCompile(`HIGHESTMODSEQ (\d+)`).FindStringSubmatch(other.untagged[0])[1]
+	waitNotify(tc, "a4 NOOP", "* STATUS Box (MESSAGES 1 UIDNEXT 2 UNSEEN 1 HIGHESTMODSEQ "+modseq+")")
+
+	// The session's own APPEND and COPY: no STATUS.
+	tc.ok("a5 APPEND Box " + literalPlus(testMessage("mine", "x")))
+	tc.ok("a6 SELECT INBOX")
+	tc.ok("a7 APPEND INBOX " + literalPlus(testMessage("in", "x")))
+	tc.ok("a8 COPY 1 Box")
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("a9 NOOP")
+	tc.mustNotContain("STATUS Box")
+
+	// Selected, then left: what it saw while selected is not told again.
+	tc.ok("b1 SELECT Box")
+	other.ok("o3 APPEND Box " + literalPlus(testMessage("two", "x")))
+	waitNotify(tc, "b2 NOOP", "* 4 EXISTS")
+	tc.ok("b3 UNSELECT")
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("b4 NOOP")
+	tc.mustNotContain("STATUS Box")
+	other.ok("o4 APPEND Box " + literalPlus(testMessage("three", "x")))
+	other.ok("o5 STATUS Box (HIGHESTMODSEQ)")
+	modseq = regexp.MustCompile(`HIGHESTMODSEQ (\d+)`).FindStringSubmatch(other.untagged[0])[1]
+	waitNotify(tc, "b5 NOOP", "* STATUS Box (MESSAGES 5 UIDNEXT 6 UNSEEN 5 HIGHESTMODSEQ "+modseq+")")
+}
