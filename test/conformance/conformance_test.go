@@ -239,6 +239,7 @@ var groupOf = map[string]string{
 	"PARTIAL": "partial", "CONTEXT=SEARCH": "context-search",
 	"COMPRESS=DEFLATE": "compress", "UNAUTHENTICATE": "unauthenticate", "REPLACE": "replace",
 	"OBJECTID": "objectid", "PREVIEW": "preview",
+	"NOTIFY": "notify",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or
