@@ -71,7 +71,9 @@ func FuzzSession(f *testing.F) {
 	seeds = append(seeds,
 		"a LOGIN alice x\r\nb SELECT INBOX\r\nc APPEND INBOX {5+}\r\nhello\r\nd REPLACE 1 INBOX (\\Seen) {6+}\r\nhello2\r\n"+
 			"e UID REPLACE 9 INBOX {1+}\r\nx\r\nf UNAUTHENTICATE\r\ng LOGIN alice x\r\nh COMPRESS DEFLATE\r\n"+z.String(),
-		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage")
+		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage",
+		"a LOGIN alice x\r\nb CREATE Lists/x\r\nc SELECT INBOX\r\nd NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (subtree Lists (MessageNew MessageExpunge)) (personal (MailboxName SubscriptionChange))\r\n"+
+			"e APPEND INBOX {5+}\r\nhello\r\nf RENAME Lists/x Lists/y\r\ng IDLE\r\nDONE\r\nh NOTIFY SET (inboxes (Foo))\r\ni UNSELECT\r\nj NOTIFY NONE\r\nk UNAUTHENTICATE\r\n")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

@@ -305,12 +305,13 @@ func (c *conn) notifyWoken() bool {
 	}
 }
 
-// notifyOwnChange is called before and after a command of this session
-// that changes mailboxes other than the selected one, their names or
-// the subscriptions: before, it reports what others changed meanwhile;
-// after, it takes the session's own change into the snapshot without a
-// word (RFC 5465 5: the server SHOULD NOT notify the client of what it
-// did itself).
+// ownChange reports whether the command may change mailboxes other than
+// the selected one, their names or the subscriptions. Before it, the
+// session reports what others changed meanwhile (notifyBefore); after
+// it, it takes its own change into the snapshot without a word (RFC 5465
+// 5: the server SHOULD NOT notify the client of what it did itself). A
+// change another session makes while the command runs is taken in so
+// too: the price of not telling the client of its own.
 func ownChange(cmd *grammar.Command) bool {
 	switch cmd.Name {
 	case "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "APPEND", "COPY", "MOVE", "REPLACE":
@@ -319,8 +320,13 @@ func ownChange(cmd *grammar.Command) bool {
 	return false
 }
 
-// notifyBefore runs before a command.
+// notifyBefore runs before a command. Not before APPEND and REPLACE:
+// their message literal is still to come, and nothing is sent in the
+// middle of a command.
 func (c *conn) notifyBefore(cmd *grammar.Command) {
+	if cmd.Name == "APPEND" || cmd.Name == "REPLACE" {
+		return
+	}
 	if c.notify != nil && ownChange(cmd) && c.notifyWoken() {
 		c.notifyCheck(false)
 	}
