@@ -34,12 +34,12 @@ import (
 // maxNotifyMailboxes bounds the mailboxes one NOTIFY watches for message
 // events: each costs a Status call on every wake-up. Beyond it NOTIFY
 // SET fails with NO [NOTIFICATIONOVERFLOW] (RFC 5465 3.1).
-const maxNotifyMailboxes = 1000
+var maxNotifyMailboxes = 1000
 
 // maxNotifications bounds the notifications one look at the store may
 // send; beyond it the session sends OK [NOTIFICATIONOVERFLOW] instead and
 // stops notifying, as after NOTIFY NONE (RFC 5465 5.8).
-const maxNotifications = 1000
+var maxNotifications = 1000
 
 // supportedEvents is BADEVENT's list (RFC 5465 3.1): every event we
 // report.
