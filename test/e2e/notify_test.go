@@ -330,3 +330,43 @@ func TestNotifyCondstoreAndOwnChanges(t *testing.T) {
 	modseq = regexp.MustCompile(`HIGHESTMODSEQ (\d+)`).FindStringSubmatch(other.untagged[0])[1]
 	waitNotify(tc, "b5 NOOP", "* STATUS Box (MESSAGES 5 UIDNEXT 6 UNSEEN 5 HIGHESTMODSEQ "+modseq+")")
 }
+
+// TestNotifySubscribedAndSelectedNone: SUBSCRIBED follows the
+// subscriptions as they change (RFC 5465 6.4); without a SELECTED group
+// (the same as SELECTED NONE, 3.1) IDLE says nothing of the selected
+// mailbox (4: IDLE sends exactly the events NOTIFY asked for), and the
+// next command reports it as RFC 3501 requires.
+func TestNotifySubscribedAndSelectedNone(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	other := e.rawLogin("alice")
+	tc.ok("a1 CREATE News")
+	tc.ok("a2 CREATE Later")
+	tc.ok("a3 SUBSCRIBE News")
+	tc.ok("a4 SELECT INBOX")
+	tc.ok("a5 NOTIFY SET STATUS (subscribed (MessageNew MessageExpunge))")
+	if got := strings.Join(tc.untagged, "\n"); !strings.Contains(unquoteAtoms(got), "* STATUS News ") || strings.Contains(got, "Later") {
+		t.Errorf("NOTIFY SET STATUS over SUBSCRIBED: %q", tc.untagged)
+	}
+	tc.send("a6 IDLE\r\n")
+	tc.expect("+ ")
+	other.ok("o1 APPEND INBOX " + literalPlus(testMessage("in", "x")))
+	other.ok("o2 APPEND Later " + literalPlus(testMessage("later", "x")))
+	other.ok("o3 APPEND News " + literalPlus(testMessage("news", "x")))
+	// Only News: the line after it is IDLE's end, so nothing came
+	// before it of INBOX or Later.
+	if l := tc.next(); unquoteAtoms(l) != "* STATUS News (MESSAGES 1 UIDNEXT 2 UNSEEN 1)" {
+		t.Fatalf("in IDLE: %q", l)
+	}
+	tc.send("DONE\r\n")
+	tc.finish("a6")
+	tc.mustHave("* 1 EXISTS")
+	tc.mustNotContain("Later")
+
+	// Subscribing to Later brings it in.
+	other.ok("o4 SUBSCRIBE Later")
+	time.Sleep(300 * time.Millisecond)
+	tc.ok("a7 NOOP")
+	other.ok("o5 APPEND Later " + literalPlus(testMessage("later", "y")))
+	waitNotify(tc, "a8 NOOP", "* STATUS Later (MESSAGES 2 UIDNEXT 3 UNSEEN 2)")
+}
