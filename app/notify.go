@@ -213,17 +213,22 @@ func cmdNotify(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		n.others = append(n.others, g)
 	}
-	if err := c.notifyLoad(n); err != nil {
-		return result{}, err
-	}
-	if len(n.boxes) > maxNotifyMailboxes {
-		return result{}, &notifyOverflowError{}
-	}
+	// The watch first, then the snapshot: a change between the two
+	// wakes the watch, and the next look finds no difference or reports
+	// it; none is lost.
 	ctx, cancel := context.WithCancel(c.ctx)
 	watch, err := c.srv.store.WatchUser(ctx, c.user)
 	if err != nil {
 		cancel()
 		return result{}, err
+	}
+	if _, _, err := c.notifyCompare(n, true); err != nil {
+		cancel()
+		return result{}, err
+	}
+	if len(n.boxes) > maxNotifyMailboxes {
+		cancel()
+		return result{}, &notifyOverflowError{}
 	}
 	c.stopNotify()
 	n.watch, n.stop = watch, cancel
@@ -275,12 +280,6 @@ func (c *conn) stopNotify() {
 		c.notify.stop()
 		c.notify = nil
 	}
-}
-
-// notifyLoad fills n's snapshot from the store.
-func (c *conn) notifyLoad(n *notifier) error {
-	_, err := c.notifyCompare(n, true)
-	return err
 }
 
 // notifyWatch returns the channel of NOTIFY's watch, nil without NOTIFY.
@@ -351,7 +350,14 @@ func (c *conn) notifyAfter(cmd *grammar.Command) error {
 // the snapshot as it was, for the next wake-up.
 func (c *conn) notifyCheck(silent bool) error {
 	n := c.notify
-	lines, err := c.notifyCompare(n, silent)
+	lines, renewed, err := c.notifyCompare(n, silent)
+	if err == nil && renewed {
+		// The new watch covers what changed after it was made; what
+		// changed between the look and it is found by looking again.
+		var more []string
+		more, _, err = c.notifyCompare(n, silent)
+		lines = append(lines, more...)
+	}
 	if err != nil {
 		if errors.Is(err, errConnection) {
 			return err
@@ -376,17 +382,17 @@ func (c *conn) notifyCheck(silent bool) error {
 // counters, returns the notifications the differences from n's snapshot
 // make (none when silent), and makes the snapshot current. When the set
 // of mailboxes changed it renews the watch, which covers the mailboxes
-// that existed when it was made (ports.Store.WatchUser).
-func (c *conn) notifyCompare(n *notifier, silent bool) ([]string, error) {
+// that existed when it was made (ports.Store.WatchUser), and says so.
+func (c *conn) notifyCompare(n *notifier, silent bool) (lines []string, renewed bool, err error) {
 	list, err := c.srv.store.ListMailboxes(c.ctx, c.user)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var subs map[string]bool
 	if n.wantSubs {
 		ss, err := c.srv.store.Subscriptions(c.ctx, c.user)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		subs = make(map[string]bool, len(ss))
 		for _, s := range ss {
@@ -400,14 +406,13 @@ func (c *conn) notifyCompare(n *notifier, silent bool) ([]string, error) {
 			if id, err = c.mailboxID(mb.Name); errors.Is(err, imap.ErrNonexistent) {
 				continue // gone meanwhile: the next look tells of it
 			} else if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		names[mb.Name] = id
 	}
 	first := n.names == nil
 	silent = silent || first
-	var lines []string
 	either := func(name string) bool { return n.subs[name] || subs[name] }
 	wants := func(name, event string) bool {
 		g := n.groupFor(name, either)
@@ -492,6 +497,7 @@ func (c *conn) notifyCompare(n *notifier, silent bool) ([]string, error) {
 		if watch, err := c.srv.store.WatchUser(ctx, c.user); err == nil {
 			n.stop()
 			n.watch, n.stop = watch, cancel
+			renewed = true
 		} else {
 			cancel()
 		}
@@ -521,7 +527,7 @@ func (c *conn) notifyCompare(n *notifier, silent bool) ([]string, error) {
 		if errors.Is(err, imap.ErrNonexistent) {
 			continue
 		} else if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		now := boxStateOf(st)
 		boxes[name] = now
@@ -538,7 +544,7 @@ func (c *conn) notifyCompare(n *notifier, silent bool) ([]string, error) {
 	if silent {
 		lines = nil
 	}
-	return lines, nil
+	return lines, renewed, nil
 }
 
 // notifyStatus builds an unsolicited STATUS: MESSAGES and UIDNEXT when
