@@ -58,6 +58,9 @@ type notifier struct {
 
 	watch <-chan struct{}
 	stop  context.CancelFunc
+	// own is set while a command of the session's own that changes
+	// mailboxes runs (ownChange).
+	own bool
 
 	// names are the user's mailboxes, with their MAILBOXIDs when
 	// wantIDs; subs the subscribed names when wantSubs; boxes the
@@ -149,7 +152,9 @@ func (c *conn) notifyIdleSelected() bool {
 // notification changes nothing (5.2 asks clients not to ask for it).
 func (c *conn) notifyNewMessages(after imap.UID) error {
 	n := c.notify
-	if n == nil || n.selected == nil || len(n.selected.FetchItems) == 0 {
+	if n == nil || n.selected == nil || len(n.selected.FetchItems) == 0 || n.own {
+		// 5.2: not for the session's own APPEND, COPY or MOVE; the
+		// client knows what it stored.
 		return nil
 	}
 	v := c.sel.view
@@ -323,10 +328,14 @@ func ownChange(cmd *grammar.Command) bool {
 // their message literal is still to come, and nothing is sent in the
 // middle of a command.
 func (c *conn) notifyBefore(cmd *grammar.Command) {
+	if c.notify == nil {
+		return
+	}
+	c.notify.own = ownChange(cmd)
 	if cmd.Name == "APPEND" || cmd.Name == "REPLACE" {
 		return
 	}
-	if c.notify != nil && ownChange(cmd) && c.notifyWoken() {
+	if ownChange(cmd) && c.notifyWoken() {
 		c.notifyCheck(false)
 	}
 }
@@ -336,7 +345,8 @@ func (c *conn) notifyAfter(cmd *grammar.Command) error {
 	if c.notify == nil {
 		return nil
 	}
-	if ownChange(cmd) {
+	if c.notify.own {
+		c.notify.own = false
 		return c.notifyCheck(true)
 	}
 	if cmd.Name == "NOTIFY" || !c.notifyWoken() {
@@ -451,13 +461,13 @@ func (c *conn) notifyCompare(n *notifier, silent bool) (lines []string, renewed 
 			if ok {
 				renamed[old] = true
 				if wants(name, grammar.EventMailboxName) || wants(old, grammar.EventMailboxName) {
-					b := c.appendMailbox([]byte(`LIST () "/" `), name)
+					b := c.appendMailbox([]byte("LIST ("+children(names, name)+`) "/" `), name)
 					b = append(b, ` ("OLDNAME" (`...)
 					b = c.appendMailbox(b, old)
 					lines = append(lines, string(append(b, "))"...)))
 				}
 			} else if wants(name, grammar.EventMailboxName) {
-				lines = append(lines, string(c.appendMailbox([]byte(`LIST () "/" `), name)))
+				lines = append(lines, string(c.appendMailbox([]byte("LIST ("+children(names, name)+`) "/" `), name)))
 			}
 		}
 		for _, name := range gone {
@@ -545,6 +555,17 @@ func (c *conn) notifyCompare(n *notifier, silent bool) (lines []string, renewed 
 		lines = nil
 	}
 	return lines, renewed, nil
+}
+
+// children is the CHILDREN attribute (RFC 3348) of a mailbox among
+// names, which a LIST for MailboxName should carry (RFC 5465 5.4).
+func children(names map[string]string, name string) string {
+	for n := range names {
+		if strings.HasPrefix(n, name+"/") {
+			return `\HasChildren`
+		}
+	}
+	return `\HasNoChildren`
 }
 
 // notifyStatus builds an unsolicited STATUS: MESSAGES and UIDNEXT when

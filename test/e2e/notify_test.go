@@ -120,6 +120,12 @@ func TestNotifyRFCExample(t *testing.T) {
 	tc.send("DONE\r\n")
 	tc.expect("a6 OK")
 
+	// The session's own APPEND: EXISTS, as RFC 3501 has it, but no
+	// FETCH (RFC 5465 5.2: the client knows what it stored).
+	tc.ok("a6b APPEND INBOX " + literalPlus("Subject: mine\r\n\r\nx\r\n"))
+	tc.mustHave("* 1 EXISTS")
+	tc.mustNotContain("FETCH")
+
 	// NOTIFY NONE: nothing more, except what RFC 3501 itself requires
 	// for the selected mailbox.
 	tc.ok("a7 NOTIFY NONE")
@@ -142,11 +148,11 @@ func TestNotifyMailboxNameAndSubscription(t *testing.T) {
 		t.Errorf("NOTIFY SET without STATUS sent %q", tc.untagged)
 	}
 	other.ok("o1 CREATE Work")
-	waitNotify(tc, "a2 NOOP", `* LIST () "/" Work`)
+	waitNotify(tc, "a2 NOOP", `* LIST (\HasNoChildren) "/" Work`)
 	other.ok("o2 CREATE Work/Sub")
-	waitNotify(tc, "a2 NOOP", `* LIST () "/" Work/Sub`)
+	waitNotify(tc, "a2 NOOP", `* LIST (\HasNoChildren) "/" Work/Sub`)
 	other.ok("o3 RENAME Work Job")
-	waitNotify(tc, "a3 NOOP", `* LIST () "/" Job ("OLDNAME" (Work))`, `* LIST () "/" Job/Sub ("OLDNAME" (Work/Sub))`)
+	waitNotify(tc, "a3 NOOP", `* LIST (\HasChildren) "/" Job ("OLDNAME" (Work))`, `* LIST (\HasNoChildren) "/" Job/Sub ("OLDNAME" (Work/Sub))`)
 	other.ok("o4 SUBSCRIBE Job")
 	waitNotify(tc, "a4 NOOP", `* LIST (\Subscribed) "/" Job`)
 	other.ok("o5 UNSUBSCRIBE Job")
@@ -166,7 +172,7 @@ func TestNotifyMailboxNameAndSubscription(t *testing.T) {
 	tc.send("a11 IDLE\r\n")
 	tc.expect("+ ")
 	other.ok("o7 CREATE Fresh")
-	idleUntil(tc, `* LIST () "/" Fresh`)
+	idleUntil(tc, `* LIST (\HasNoChildren) "/" Fresh`)
 	tc.send("DONE\r\n")
 	tc.expect("a11 OK")
 }
@@ -271,7 +277,7 @@ func TestNotifyAcrossProcesses(t *testing.T) {
 	idleUntil(a.transcript, "* STATUS Archive (MESSAGES 1 UIDNEXT 2 UNSEEN 1)")
 	t.Logf("%s: STATUS seen %v after the APPEND answered", store, time.Since(start))
 	b.ok("b3 CREATE Projects")
-	idleUntil(a.transcript, `* LIST () "/" Projects`)
+	idleUntil(a.transcript, `* LIST (\HasNoChildren) "/" Projects`)
 	b.ok("b4 SUBSCRIBE Projects")
 	idleUntil(a.transcript, `* LIST (\Subscribed) "/" Projects`)
 	// A mailbox created after NOTIFY SET is watched too.
