@@ -205,11 +205,8 @@ func cmdNotify(c *conn, cmd *grammar.Command) (result, error) {
 			}
 			continue
 		}
-		if len(g.Events) == 0 {
-			// A NONE group still takes its mailboxes away from the
-			// groups after it.
-			g.Events = nil
-		}
+		// A NONE group is kept: it takes its mailboxes away from the
+		// groups after it (groupFor).
 		if g.Has(grammar.EventMailboxName) {
 			n.wantIDs = true
 		}
