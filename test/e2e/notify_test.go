@@ -160,6 +160,10 @@ func TestNotifyMailboxNameAndSubscription(t *testing.T) {
 	other.ok("o6 DELETE Job/Sub")
 	waitNotify(tc, "a6 NOOP", `* LIST (\NonExistent) "/" Job/Sub`)
 
+	// Names travel as everywhere else: modified UTF-7.
+	other.ok("o6b CREATE Entw&APw-rfe")
+	waitNotify(tc, "a6b NOOP", `* LIST (\HasNoChildren) "/" Entw&APw-rfe`)
+
 	// The session's own changes: no notification.
 	tc.ok("a7 CREATE Mine")
 	tc.ok("a8 SUBSCRIBE Mine")
