@@ -223,6 +223,11 @@ func (p *Parser) events(g *NotifyGroup) bool {
 		}
 		g.Events = append(g.Events, name)
 		if name == EventMessageNew && p.peekIs(' ') && p.pos+1 < len(p.line) && p.line[p.pos+1] == '(' {
+			// RFC 5465 5.2: fetch attributes say what to send of a
+			// new message of the selected mailbox, and only there.
+			if !g.IsSelected() {
+				return p.bad("MessageNew's fetch attributes are only for the selected mailbox")
+			}
 			p.pos += 2
 			for {
 				if !p.fetchAtt(&g.FetchItems) {

@@ -65,6 +65,8 @@ func TestParseNotify(t *testing.T) {
 		{in: "a NOTIFY SET (selected (MailboxName))", bad: "Only message events may be given for the selected mailbox"},
 		{in: "a NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed NONE)", bad: "SELECTED or SELECTED-DELAYED given twice"},
 		{in: "a NOTIFY SET (selected (MessageNew (BODY[ MessageExpunge))", bad: "Invalid section"},
+		{in: "a NOTIFY SET (personal (MessageNew (UID) MessageExpunge))", bad: "MessageNew's fetch attributes are only for the selected mailbox"},
+		{in: "a NOTIFY SET (selected (MessageExpunge (UID) MessageNew))", bad: "Missing event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -242,6 +242,7 @@ func TestNotifyErrors(t *testing.T) {
 		"n8 NOTIFY SET (elsewhere (MessageNew MessageExpunge))",
 		"n9 NOTIFY SET (subtree (MessageNew MessageExpunge))",
 		"n10 NOTIFY SET (personal NONE) garbage",
+		"n11 NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
 	} {
 		tc.bad(cmd)
 	}
