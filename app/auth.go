@@ -36,6 +36,8 @@ func (c *conn) capabilities() string {
 		caps += " " + authCapabilities + c.objectIDCapability()
 		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
 		caps += " " + sortCapabilities + " " + esortCapabilities
+		// RFC 5465, notify.go.
+		caps += " NOTIFY"
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps

@@ -42,6 +42,8 @@ type conn struct {
 	user  string
 	admin bool
 	sel   *selected
+	// notify is what NOTIFY SET asked for (notify.go); nil without.
+	notify *notifier
 
 	// condstore is on once the client used a CONDSTORE feature (RFC 7162 3.1).
 	condstore bool
@@ -138,6 +140,7 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		if cn.logout != nil {
 			cn.logout()
 		}
+		cn.stopNotify()
 		c.Close()
 		cn.releaseOutput()
 		// The client is gone; the index catches up with what the

@@ -87,6 +87,7 @@ func init() {
 		"COMPRESS":       {cmdCompress, authed},
 		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
 		"REPLACE":        {cmdReplace, selState},
+		"NOTIFY":         {cmdNotify, authed}, // notify.go
 	}
 }
 
@@ -116,6 +117,7 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 		}
 		return "BAD"
 	}
+	c.notifyBefore(cmd)
 	res, err := def.h(c, cmd)
 	if c.state == session.Logout {
 		c.w.Tagged(cmd.Tag, "OK", res.code, orText(res.text, "LOGOUT completed"))
@@ -124,11 +126,15 @@ func (c *conn) dispatch(cmd *grammar.Command) string {
 	if c.state == session.Selected && cmd.Name != "SELECT" && cmd.Name != "EXAMINE" {
 		// RFC 3501 7.4.1: no EXPUNGE responses while answering FETCH,
 		// STORE or SEARCH (the UID forms may have them), nor SORT or THREAD
-		// (RFC 5256 section 4), which answer with sequence numbers too.
-		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH" && cmd.Name != "SORT" && cmd.Name != "THREAD")
+		// (RFC 5256 section 4), which answer with sequence numbers too,
+		// unless NOTIFY asked for MessageExpunge on the selected mailbox.
+		allowExpunge := cmd.UID || (cmd.Name != "FETCH" && cmd.Name != "STORE" && cmd.Name != "SEARCH" && cmd.Name != "SORT" && cmd.Name != "THREAD") || c.notifySelectedExpunge()
 		if perr := c.poll(allowExpunge); perr != nil && err == nil {
 			err = perr
 		}
+	}
+	if nerr := c.notifyAfter(cmd); nerr != nil && err == nil {
+		err = nerr
 	}
 	if res.written && err == nil {
 		return "OK"
@@ -168,6 +174,9 @@ func stateIn(s session.State, list []session.State) bool {
 func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, text string) {
 	var be *badError
 	var pe *grammar.Error
+	if code, text, ok := notifyErrorResponse(err); ok {
+		return "NO", code, text
+	}
 	switch {
 	case errors.As(err, &be):
 		return "BAD", be.code, be.text

@@ -74,7 +74,9 @@ func FuzzSession(f *testing.F) {
 		"a LOGIN alice x\r\nb COMPRESS DEFLATE\r\n\xff\xff\x00garbage",
 		"a LOGIN alice x\r\nb APPEND INBOX {20+}\r\nSubject: hi\r\n\r\nbody\r\nc SELECT INBOX\r\n"+
 			"d UID SORT RETURN (UPDATE MIN MAX PARTIAL -1:-5) (REVERSE SUBJECT) UTF-8 UNSEEN\r\ne SORT RETURN (SAVE) (DATE) UTF-8 ALL\r\n"+
-			"f APPEND INBOX {20+}\r\nSubject: ho\r\n\r\nbody\r\ng STORE 1 +FLAGS (\\Seen \\Deleted)\r\nh EXPUNGE\r\ni CANCELUPDATE \"d\"\r\n")
+			"f APPEND INBOX {20+}\r\nSubject: ho\r\n\r\nbody\r\ng STORE 1 +FLAGS (\\Seen \\Deleted)\r\nh EXPUNGE\r\ni CANCELUPDATE \"d\"\r\n",
+		"a LOGIN alice x\r\nb CREATE Lists/x\r\nc SELECT INBOX\r\nd NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (subtree Lists (MessageNew MessageExpunge)) (personal (MailboxName SubscriptionChange))\r\n"+
+			"e APPEND INBOX {5+}\r\nhello\r\nf RENAME Lists/x Lists/y\r\ng IDLE\r\nDONE\r\nh NOTIFY SET (inboxes (Foo))\r\ni UNSELECT\r\nj NOTIFY NONE\r\nk UNAUTHENTICATE\r\n")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

@@ -19,7 +19,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	var wake <-chan struct{}
-	if c.sel != nil {
+	if c.sel != nil && c.notifyIdleSelected() {
 		var err error
 		if wake, err = c.srv.store.Watch(ctx, c.user, c.sel.name); err != nil {
 			return result{}, err
@@ -29,6 +29,14 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
+	// NOTIFY's other mailboxes (notify.go): the user's watch is held
+	// since NOTIFY SET; IDLE waits on it too.
+	if c.notifyWoken() {
+		if err := c.notifyCheck(false); err != nil {
+			return result{}, err
+		}
+	}
+	notified := c.notifyWatch()
 	c.w.Continue("idling")
 	if err := c.w.Flush(); err != nil {
 		return result{}, fmt.Errorf("%w: %v", errConnection, err)
@@ -78,6 +86,19 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 				// wake-up (the fallback comes within seconds).
 				c.srv.log.Warn("IDLE: looking for changes failed", "user", c.user, "mailbox", c.sel.name, "err", err)
 			}
+			if err := c.w.Flush(); err != nil {
+				return result{}, fmt.Errorf("%w: %v", errConnection, err)
+			}
+			c.releaseOutput()
+		case _, ok := <-notified:
+			if !ok {
+				notified = nil
+				continue
+			}
+			if err := c.notifyCheck(false); err != nil {
+				return result{}, err
+			}
+			notified = c.notifyWatch() // renewed, or gone after an overflow
 			if err := c.w.Flush(); err != nil {
 				return result{}, fmt.Errorf("%w: %v", errConnection, err)
 			}

@@ -206,10 +206,14 @@ func (c *conn) poll(allowExpunge bool) error {
 		if !c.rev2() {
 			c.w.Untagged(itoa(int64(sel.view.RecentCount())) + " RECENT")
 		}
+		// RFC 5465 5.2: MessageNew's fetch attributes follow EXISTS.
+		if err := c.notifyNewMessages(lastUID); err != nil {
+			return err
+		}
 	}
 	for _, seq := range up.Flags {
 		c.announceKeywords(sel.view.Entry(seq).Flags)
-		c.writeFlags(seq, false)
+		c.writeFlags(seq, c.notifyFlagUID())
 	}
 	if len(sel.contexts) > 0 && (up.Exists || len(up.Flags) > 0 || len(up.Expunged) > 0) {
 		// RFC 5267 4.3.3: ADDTO for new messages after their EXISTS.

@@ -25,6 +25,7 @@ func cmdUnauthenticate(c *conn, cmd *grammar.Command) (result, error) {
 		c.in.log.Close()
 	}
 	c.in.log, c.out.log = nil, nil
+	c.stopNotify()
 	c.sel = nil
 	c.saved = nil
 	c.condstore = false

@@ -161,6 +161,16 @@ type Store interface {
 	// within a second is not. Used by IDLE.
 	Watch(ctx context.Context, user, name string) (<-chan struct{}, error)
 
+	// WatchUser is Watch for the whole user: the channel receives a value
+	// soon after any mailbox of the user that existed when it was called
+	// may have changed (messages, flags), after a mailbox is created,
+	// deleted or renamed, and after the subscriptions change, by this or
+	// any other process, until ctx ends; then it is closed. The same
+	// rules as Watch's apply (coalesced, a second at most, spurious
+	// wake-ups allowed). A caller that sees the set of mailboxes change
+	// calls it again to cover the new ones. Used by NOTIFY (RFC 5465).
+	WatchUser(ctx context.Context, user string) (<-chan struct{}, error)
+
 	// ClaimRecent claims for the caller, and no one else, the messages not
 	// yet claimed by any session: it returns [from, to) where from is the
 	// lowest UID not yet claimed and to is the mailbox's UIDNEXT, and

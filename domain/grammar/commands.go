@@ -173,6 +173,10 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &IDArgs{}
 		cmd.Args = a
 		return p.id(a)
+	case "NOTIFY":
+		a := &NotifyArgs{}
+		cmd.Args = a
+		return p.notify(a)
 	case "GENURLAUTH", "RESETKEY", "URLFETCH":
 		return p.urlauthArgs(cmd)
 	}

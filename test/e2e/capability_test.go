@@ -258,6 +258,16 @@ var capabilityProbes = map[string]capabilityProbe{
 		tc.ok("p2 SEARCH ALL")
 		tc.mustHave("* SEARCH 1 2")
 	},
+	"NOTIFY": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Lists")
+		v := uidValidity(tc, "Lists")
+		tc.ok("p2 NOTIFY SET STATUS (selected (MessageNew (UID) MessageExpunge)) (subtree Lists (MessageNew MessageExpunge))")
+		tc.mustHave("* STATUS Lists (MESSAGES 0 UIDNEXT 1 UIDVALIDITY " + v + " UNSEEN 0)")
+		other := e.rawLogin("alice")
+		other.ok("o1 APPEND Lists " + literalPlus(testMessage("list mail", "x")))
+		other.ok("o2 APPEND INBOX " + literalPlus(testMessage("third", "y")))
+		waitNotify(tc, "p3 NOOP", "* STATUS Lists (MESSAGES 1 UIDNEXT 2 UNSEEN 1)", "* 3 EXISTS", "* 3 FETCH (UID 3)")
+	},
 	"OBJECTID": func(t *testing.T, e *env, tc *transcript, _ string) {
 		tc.ok("p1 STATUS INBOX (MAILBOXID)")
 		if st := tc.withPrefix("* STATUS "); len(st) != 1 || !strings.Contains(st[0], "(MAILBOXID (") {

@@ -35,6 +35,11 @@ const IdleSessionsEnv = "IMAPD_IDLE_SESSIONS"
 // with it.
 const IdleMessagesEnv = "IMAPD_IDLE_MESSAGES"
 
+// IdleNotifyEnv, set to 1, has each session of TestManyIdleSessions ask
+// for NOTIFY (RFC 5465) events of the selected mailbox and of all the
+// user's others before IDLE: what a NOTIFY session costs.
+const IdleNotifyEnv = "IMAPD_IDLE_NOTIFY"
+
 // IdleProfileEnv names a file where TestManyIdleSessions writes a heap
 // profile once its sessions are idle (go tool pprof -top -sample_index=inuse_space).
 const IdleProfileEnv = "IMAPD_IDLE_PROFILE"
@@ -115,7 +120,12 @@ func idleSession(t *testing.T, ctx context.Context, srv *app.Server, wg *sync.Wa
 	}()
 	cli.SetDeadline(time.Now().Add(ioTimeout))
 	defer cli.SetDeadline(time.Time{})
-	if _, err := io.WriteString(cli, "a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n"); err != nil {
+	cmds := "a LOGIN alice secret\r\nb SELECT INBOX\r\nc IDLE\r\n"
+	if os.Getenv(IdleNotifyEnv) == "1" {
+		cmds = "a LOGIN alice secret\r\nb SELECT INBOX\r\n" +
+			"n NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\nc IDLE\r\n"
+	}
+	if _, err := io.WriteString(cli, cmds); err != nil {
 		return cli, err
 	}
 	var got []byte

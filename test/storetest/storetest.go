@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"Copy", testCopy},
 		{"Move", testMove},
 		{"Watch", testWatch},
+		{"WatchUser", testWatchUser},
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"CountersOtherHandle", testCountersOtherHandle},
 		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},

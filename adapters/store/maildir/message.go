@@ -1102,6 +1102,34 @@ func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, 
 	return fswatch.Watch(ctx, fswatch.Fallback, m.path, m.cur(), m.new())
 }
 
+// WatchUser watches what Watch watches for every mailbox the user has
+// now: INBOX's folder is the Maildir++ root, where every other folder,
+// the subscriptions file and the tree's own files live, so a mailbox
+// created, deleted or renamed (a folder appearing or going in the root)
+// and a subscription change wake the caller too.
+func (s *Store) WatchUser(ctx context.Context, user string) (<-chan struct{}, error) {
+	const op = "watch"
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	names, err := s.names(op, user)
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	paths := make([]string, 0, 3*len(names))
+	for _, n := range names {
+		m, err := s.box(op, user, n)
+		if err != nil || !m.exists() {
+			continue // gone meanwhile: the root's event tells of it
+		}
+		paths = append(paths, m.path, m.cur(), m.new())
+	}
+	if len(paths) == 0 {
+		return nil, imap.Errorf(op, imap.ErrNoUser, "%q", user)
+	}
+	return fswatch.Watch(ctx, fswatch.Fallback, paths...)
+}
+
 // admitKeywords fails with imap.ErrLimit when adding the keywords want to
 // the mailbox of x, whose lock the caller holds, would take it past
 // imap.MaxKeywords. Newest messages first: they are the likeliest to carry

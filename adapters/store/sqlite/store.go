@@ -545,6 +545,21 @@ func (s *Store) Watch(ctx context.Context, user, name string) (<-chan struct{}, 
 	if _, err := s.Status(ctx, user, name); err != nil {
 		return nil, err
 	}
+	return s.watchNotify(ctx, user)
+}
+
+// WatchUser wakes the caller after any commit to the user's database, as
+// Watch does: mailboxes, messages and subscriptions all live in it, so
+// one file covers them all, including mailboxes created later.
+func (s *Store) WatchUser(ctx context.Context, user string) (<-chan struct{}, error) {
+	if _, err := s.ListMailboxes(ctx, user); err != nil {
+		return nil, err
+	}
+	return s.watchNotify(ctx, user)
+}
+
+// watchNotify watches the user's NotifyFile.
+func (s *Store) watchNotify(ctx context.Context, user string) (<-chan struct{}, error) {
 	dir := filepath.Dir(userPath(s.dir, user))
 	notify := filepath.Join(dir, NotifyFile)
 	// Made if missing (no commit since the layout came), and only then:
