@@ -99,6 +99,12 @@ func probes(msgs []message, appends int) []probe {
 		{"SEARCH BODY " + searchBody, "SEARCH BODY " + searchBody, "msg/s", 5, perMsg},
 		{"SEARCH TEXT " + searchBody, "SEARCH TEXT " + searchBody, "msg/s", 5, perMsg},
 		{"FETCH 1:* FLAGS", "FETCH 1:* FLAGS", "msg/s", 1.5, perMsg},
+		// RFC 5256: every server here sorts and threads on the server.
+		{"SORT (ARRIVAL) UTF-8 ALL", "SORT (ARRIVAL) UTF-8 ALL", "msg/s", 0, perMsg},
+		{"SORT (DATE) UTF-8 ALL", "SORT (DATE) UTF-8 ALL", "msg/s", 0, perMsg},
+		{"SORT (SUBJECT) UTF-8 ALL", "SORT (SUBJECT) UTF-8 ALL", "msg/s", 0, perMsg},
+		{"SORT (FROM) UTF-8 ALL", "SORT (FROM) UTF-8 ALL", "msg/s", 0, perMsg},
+		{"THREAD REFERENCES UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL", "msg/s", 0, perMsg},
 		{fmt.Sprintf("APPEND, durable (%d msgs)", appends), "", "msg/s", 2, func(d time.Duration) float64 { return float64(appends) / d.Seconds() }},
 	}
 }
