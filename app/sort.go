@@ -84,18 +84,22 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 }
 
 // sortItems returns the sort record of each message found, in mailbox
-// order. Records come from the process's cache (sortcache.go); the
-// others are computed from the structure blob stored at APPEND (Fetch),
-// and then cached.
+// order. Records come from the process's cache (sortcache.go); the first
+// time the process looks at the mailbox, from the list the store saved
+// (ports.SortRecords); the others are computed from the structure blob
+// stored at APPEND (Fetch), cached, and saved with the list when they are
+// many (storedSortRecords).
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
-	recs := c.srv.sorts.lookup(key, f.uids)
-	var missing []imap.UID
-	for i, r := range recs {
-		if r == nil {
-			missing = append(missing, f.uids[i])
-		}
+	recs, looked := c.srv.sorts.lookup(key, f.uids)
+	missing := missingUIDs(f.uids, recs)
+	stored, _ := c.srv.store.(ports.SortRecords)
+	hadList := true
+	if len(missing) > 0 && !looked && stored != nil {
+		hadList = c.loadStoredSortRecords(stored, key)
+		recs, _ = c.srv.sorts.lookup(key, f.uids)
+		missing = missingUIDs(f.uids, recs)
 	}
 	if len(missing) > 0 {
 		got, gotRecs, err := c.loadSortRecords(missing)
@@ -116,6 +120,9 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 				recs[i] = gotRecs[j]
 			}
 		}
+		if stored != nil && (!hadList || len(got) >= saveSortAfter) {
+			c.saveStoredSortRecords(stored, key)
+		}
 	}
 	items := make([]sortkey.Item, 0, len(recs))
 	for i, r := range recs {
@@ -124,6 +131,67 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 		}
 	}
 	return items, nil
+}
+
+// saveSortAfter is how many records computed from structure blobs make
+// SORT save the mailbox's list again: fewer are computed again by the
+// next process that sorts the mailbox (some 10 µs each), which costs
+// less than writing the whole list after every new message.
+const saveSortAfter = 256
+
+// missingUIDs returns the uids whose record is nil.
+func missingUIDs(uids []imap.UID, recs []*sortkey.Record) []imap.UID {
+	var missing []imap.UID
+	for i, r := range recs {
+		if r == nil {
+			missing = append(missing, uids[i])
+		}
+	}
+	return missing
+}
+
+// loadStoredSortRecords puts the records the store saved for the mailbox
+// into the process's cache, and reports whether it had a list of the
+// mailbox's UIDVALIDITY. A list that cannot be read counts as none: its
+// records are computed again (and the list saved anew).
+func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) bool {
+	v, data, err := stored.LoadSortRecords(c.ctx, key.user, key.name)
+	if err != nil || data == nil || v != key.uidValidity {
+		return false
+	}
+	uids, recs, err := sortkey.DecodeRecords(data)
+	if err != nil {
+		return false
+	}
+	ptrs := make([]*sortkey.Record, len(recs))
+	for i := range recs {
+		ptrs[i] = &recs[i]
+	}
+	c.srv.sorts.add(key, uids, ptrs)
+	return true
+}
+
+// saveStoredSortRecords saves the cached records of the messages the
+// session's view of the mailbox holds (those of expunged ones are
+// dropped), as the mailbox's list. Failing to save costs only time: the
+// next process computes the records again.
+func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey) {
+	v := c.sel.view
+	uids := make([]imap.UID, v.Len())
+	for i := range uids {
+		uids[i] = v.UID(uint32(i + 1))
+	}
+	recs, _ := c.srv.sorts.lookup(key, uids)
+	keep := uids[:0]
+	kept := recs[:0]
+	for i, r := range recs {
+		if r != nil {
+			keep, kept = append(keep, uids[i]), append(kept, r)
+		}
+	}
+	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, kept)); err != nil {
+		c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
+	}
 }
 
 // loadSortRecords computes the sort records of uids (ascending);

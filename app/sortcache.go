@@ -35,21 +35,22 @@ type sortBox struct {
 	used uint64 // the cache's clock when last used
 }
 
-// lookup returns the cached records of uids (nil where missing).
-func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) []*sortkey.Record {
+// lookup returns the cached records of uids (nil where missing), and
+// whether the cache knows the mailbox at all.
+func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) ([]*sortkey.Record, bool) {
 	out := make([]*sortkey.Record, len(uids))
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	b := sc.boxes[k]
 	if b == nil {
-		return out
+		return out, false
 	}
 	sc.clock++
 	b.used = sc.clock
 	for i, u := range uids {
 		out[i] = b.recs[u]
 	}
-	return out
+	return out, true
 }
 
 // add keeps records, evicting the least recently used mailboxes while

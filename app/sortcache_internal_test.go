@@ -21,18 +21,18 @@ func TestSortCacheEviction(t *testing.T) {
 	uids, rs := recs(maxSortCached / 2)
 	sc.add(a, uids, rs)
 	sc.add(b, uids, rs)
-	if got := sc.lookup(a, uids[:2]); got[0] != rs[0] || got[1] != rs[1] {
+	if got, _ := sc.lookup(a, uids[:2]); got[0] != rs[0] || got[1] != rs[1] {
 		t.Fatal("records of a not kept")
 	}
-	if got := sc.lookup(c, uids[:1]); got[0] != nil {
+	if got, _ := sc.lookup(c, uids[:1]); got[0] != nil {
 		t.Fatal("another UIDVALIDITY sees a's records")
 	}
 	// a was used last: adding c evicts b, the least recently used.
 	sc.add(c, uids[:10], rs[:10])
-	if got := sc.lookup(b, uids[:1]); got[0] != nil {
+	if got, _ := sc.lookup(b, uids[:1]); got[0] != nil {
 		t.Error("b not evicted")
 	}
-	if got := sc.lookup(a, uids[:1]); got[0] == nil {
+	if got, _ := sc.lookup(a, uids[:1]); got[0] == nil {
 		t.Error("a evicted")
 	}
 	if sc.total > maxSortCached {
