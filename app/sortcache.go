@@ -31,12 +31,16 @@ type sortBoxKey struct {
 }
 
 type sortBox struct {
-	recs map[imap.UID]*sortkey.Record
+	// uids ascend, pairwise with recs. Both are replaced, never changed
+	// in place, except by appending past what lookups have seen.
+	uids []imap.UID
+	recs []*sortkey.Record
 	used uint64 // the cache's clock when last used
 }
 
-// lookup returns the cached records of uids (nil where missing), and
-// whether the cache knows the mailbox at all.
+// lookup returns the cached records of uids, which ascend (nil where
+// missing), and whether the cache knows the mailbox at all: one walk
+// along both lists.
 func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) ([]*sortkey.Record, bool) {
 	out := make([]*sortkey.Record, len(uids))
 	sc.mu.Lock()
@@ -47,14 +51,20 @@ func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) ([]*sortkey.Record, b
 	}
 	sc.clock++
 	b.used = sc.clock
+	j := 0
 	for i, u := range uids {
-		out[i] = b.recs[u]
+		for j < len(b.uids) && b.uids[j] < u {
+			j++
+		}
+		if j < len(b.uids) && b.uids[j] == u {
+			out[i] = b.recs[j]
+		}
 	}
 	return out, true
 }
 
-// add keeps records, evicting the least recently used mailboxes while
-// the cache would hold more than maxSortCached.
+// add keeps records of uids (ascending), evicting the least recently used
+// mailboxes while the cache would hold more than maxSortCached.
 func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
 	if len(uids) == 0 || len(uids) > maxSortCached {
 		return
@@ -66,17 +76,38 @@ func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) 
 	}
 	b := sc.boxes[k]
 	if b == nil {
-		b = &sortBox{recs: make(map[imap.UID]*sortkey.Record, len(uids))}
+		b = &sortBox{}
 		sc.boxes[k] = b
 	}
 	sc.clock++
 	b.used = sc.clock
-	for i, u := range uids {
-		if b.recs[u] == nil {
-			b.recs[u] = recs[i]
-			sc.total++
+	before := len(b.uids)
+	if before == 0 || uids[0] > b.uids[before-1] {
+		// New messages: past the end.
+		b.uids = append(b.uids, uids...)
+		b.recs = append(b.recs, recs...)
+	} else {
+		// Merge, keeping the record already cached of a UID in both.
+		mu := make([]imap.UID, 0, before+len(uids))
+		mr := make([]*sortkey.Record, 0, before+len(uids))
+		i, j := 0, 0
+		for i < before || j < len(uids) {
+			switch {
+			case j == len(uids) || i < before && b.uids[i] < uids[j]:
+				mu, mr = append(mu, b.uids[i]), append(mr, b.recs[i])
+				i++
+			case i == before || uids[j] < b.uids[i]:
+				mu, mr = append(mu, uids[j]), append(mr, recs[j])
+				j++
+			default:
+				mu, mr = append(mu, b.uids[i]), append(mr, b.recs[i])
+				i++
+				j++
+			}
 		}
+		b.uids, b.recs = mu, mr
 	}
+	sc.total += len(b.uids) - before
 	for sc.total > maxSortCached {
 		var oldest sortBoxKey
 		var ob *sortBox
@@ -88,7 +119,7 @@ func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) 
 		if ob == nil {
 			break
 		}
-		sc.total -= len(ob.recs)
+		sc.total -= len(ob.uids)
 		delete(sc.boxes, oldest)
 	}
 }

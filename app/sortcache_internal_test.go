@@ -39,3 +39,38 @@ func TestSortCacheEviction(t *testing.T) {
 		t.Errorf("%d records kept, more than %d", sc.total, maxSortCached)
 	}
 }
+
+// TestSortCacheMerge: records added in any order of UIDs are found, the
+// first record cached of a UID stays, and lookups see UIDs in between.
+func TestSortCacheMerge(t *testing.T) {
+	var sc sortCache
+	k := sortBoxKey{"u", "a", 1}
+	rec := map[imap.UID]*sortkey.Record{}
+	add := func(uids ...imap.UID) {
+		rs := make([]*sortkey.Record, len(uids))
+		for i, u := range uids {
+			rs[i] = &sortkey.Record{Size: int64(u)}
+			if rec[u] == nil {
+				rec[u] = rs[i]
+			}
+		}
+		sc.add(k, uids, rs)
+	}
+	add(5, 9)
+	add(10, 12)   // past the end
+	add(1, 7, 9)  // merged, 9 already there
+	add(2, 3, 20) // merged
+	want := []imap.UID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20, 21}
+	got, known := sc.lookup(k, want)
+	if !known {
+		t.Fatal("mailbox unknown")
+	}
+	for i, u := range want {
+		if got[i] != rec[u] {
+			t.Errorf("UID %d: %v, want %v", u, got[i], rec[u])
+		}
+	}
+	if sc.total != 9 {
+		t.Errorf("total %d, want 9", sc.total)
+	}
+}

@@ -342,7 +342,8 @@ type MemoryReleaser interface {
 type SortRecords interface {
 	// LoadSortRecords returns the list last saved for the mailbox and
 	// the UIDVALIDITY it was saved with; data is nil when none was saved
-	// (or the mailbox was deleted and created again since).
+	// (or the mailbox was deleted and created again since). data is the
+	// caller's: the store keeps no reference to it.
 	// imap.ErrNonexistent if the mailbox does not exist.
 	LoadSortRecords(ctx context.Context, user, name string) (uidValidity uint32, data []byte, err error)
 

@@ -68,3 +68,29 @@ func TestRecordsDamaged(t *testing.T) {
 		t.Errorf("repeated uid: %v", err)
 	}
 }
+
+// TestSortPrefixes: Sort's inline prefixes order strings as the strings
+// do, around their 8th and 16th bytes, zero bytes and lengths included.
+func TestSortPrefixes(t *testing.T) {
+	subjects := []string{"", "a", "a\x00", "a\x00\x00", "abcdefgh", "abcdefg", "abcdefgh\x00", "abcdefghi",
+		"abcdefghijklmnop", "abcdefghijklmno", "abcdefghijklmnopq", "abcdefghijklmnopa", "abcdefghijklmnop\x00",
+		"\xff", "\xc3\xa9", "b"}
+	recs := make([]Record, len(subjects))
+	items := make([]Item, len(subjects))
+	for i, s := range subjects {
+		recs[i].Subject = s
+		items[i] = Item{Seq: uint32(i + 1), Rec: &recs[i]}
+	}
+	Sort(items, []Criterion{{Key: Subject}})
+	for i := 1; i < len(items); i++ {
+		if items[i-1].Rec.Subject >= items[i].Rec.Subject {
+			t.Errorf("%q sorted before %q", items[i-1].Rec.Subject, items[i].Rec.Subject)
+		}
+	}
+	Sort(items, []Criterion{{Key: Subject, Reverse: true}})
+	for i := 1; i < len(items); i++ {
+		if items[i-1].Rec.Subject <= items[i].Rec.Subject {
+			t.Errorf("reverse: %q sorted before %q", items[i-1].Rec.Subject, items[i].Rec.Subject)
+		}
+	}
+}
