@@ -97,8 +97,11 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 	stored, _ := c.srv.store.(ports.SortRecords)
 	hadList := true
 	if len(missing) > 0 && !looked && stored != nil {
-		hadList = c.loadStoredSortRecords(stored, key)
-		recs, _ = c.srv.sorts.lookup(key, f.uids)
+		var got []imap.UID
+		var gotRecs []*sortkey.Record
+		got, gotRecs, hadList = c.loadStoredSortRecords(stored, key)
+		c.srv.sorts.add(key, got, gotRecs)
+		fillRecords(recs, f.uids, got, gotRecs)
 		missing = missingUIDs(f.uids, recs)
 	}
 	if len(missing) > 0 {
@@ -107,21 +110,9 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 			return nil, err
 		}
 		c.srv.sorts.add(key, got, gotRecs)
-		// Both lists ascend: fill the gaps.
-		j := 0
-		for i := range recs {
-			if recs[i] != nil {
-				continue
-			}
-			for j < len(got) && got[j] < f.uids[i] {
-				j++
-			}
-			if j < len(got) && got[j] == f.uids[i] {
-				recs[i] = gotRecs[j]
-			}
-		}
+		fillRecords(recs, f.uids, got, gotRecs)
 		if stored != nil && (!hadList || len(got) >= saveSortAfter) {
-			c.saveStoredSortRecords(stored, key)
+			c.saveStoredSortRecords(stored, key, f.uids, recs)
 		}
 	}
 	items := make([]sortkey.Item, 0, len(recs))
@@ -131,6 +122,23 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 		}
 	}
 	return items, nil
+}
+
+// fillRecords fills the gaps of recs (pairwise with uids) with the
+// records of got; both lists of UIDs ascend.
+func fillRecords(recs []*sortkey.Record, uids, got []imap.UID, gotRecs []*sortkey.Record) {
+	j := 0
+	for i := range recs {
+		if recs[i] != nil {
+			continue
+		}
+		for j < len(got) && got[j] < uids[i] {
+			j++
+		}
+		if j < len(got) && got[j] == uids[i] {
+			recs[i] = gotRecs[j]
+		}
+	}
 }
 
 // saveSortAfter is how many records computed from structure blobs make
@@ -150,43 +158,44 @@ func missingUIDs(uids []imap.UID, recs []*sortkey.Record) []imap.UID {
 	return missing
 }
 
-// loadStoredSortRecords puts the records the store saved for the mailbox
-// into the process's cache, and reports whether it had a list of the
-// mailbox's UIDVALIDITY. A list that cannot be read counts as none: its
-// records are computed again (and the list saved anew).
-func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) bool {
+// loadStoredSortRecords returns the records the store saved for the
+// mailbox, and whether it had a list of the mailbox's UIDVALIDITY. A list
+// that cannot be read counts as none: its records are computed again (and
+// the list saved anew).
+func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) ([]imap.UID, []*sortkey.Record, bool) {
 	v, data, err := stored.LoadSortRecords(c.ctx, key.user, key.name)
 	if err != nil || data == nil || v != key.uidValidity {
-		return false
+		return nil, nil, false
 	}
 	uids, recs, err := sortkey.DecodeRecords(data)
 	if err != nil {
-		return false
+		return nil, nil, false
 	}
 	ptrs := make([]*sortkey.Record, len(recs))
 	for i := range recs {
 		ptrs[i] = &recs[i]
 	}
-	c.srv.sorts.add(key, uids, ptrs)
-	return true
+	return uids, ptrs, true
 }
 
-// saveStoredSortRecords saves the cached records of the messages the
-// session's view of the mailbox holds (those of expunged ones are
-// dropped), as the mailbox's list. Failing to save costs only time: the
-// next process computes the records again.
-func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey) {
+// saveStoredSortRecords saves, as the mailbox's list, the records of the
+// messages the session's view of the mailbox holds (those of expunged
+// ones are dropped) that the process's cache or this command (recs of
+// uids) has. Failing to save costs only time: the next process computes
+// the records again.
+func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
 	v := c.sel.view
-	uids := make([]imap.UID, v.Len())
-	for i := range uids {
-		uids[i] = v.UID(uint32(i + 1))
+	all := make([]imap.UID, v.Len())
+	for i := range all {
+		all[i] = v.UID(uint32(i + 1))
 	}
-	recs, _ := c.srv.sorts.lookup(key, uids)
-	keep := uids[:0]
-	kept := recs[:0]
-	for i, r := range recs {
+	allRecs, _ := c.srv.sorts.lookup(key, all)
+	fillRecords(allRecs, all, uids, recs)
+	keep := all[:0]
+	kept := allRecs[:0]
+	for i, r := range allRecs {
 		if r != nil {
-			keep, kept = append(keep, uids[i]), append(kept, r)
+			keep, kept = append(keep, all[i]), append(kept, r)
 		}
 	}
 	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, kept)); err != nil {
