@@ -3,6 +3,8 @@ package app
 import (
 	"sync"
 
+	"github.com/imapd-go/imapd/ports"
+
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/sortkey"
 )
@@ -121,5 +123,84 @@ func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) 
 		}
 		sc.total -= len(ob.uids)
 		delete(sc.boxes, oldest)
+	}
+}
+
+// fillRecords fills the gaps of recs (pairwise with uids) with the
+// records of got; both lists of UIDs ascend.
+func fillRecords(recs []*sortkey.Record, uids, got []imap.UID, gotRecs []*sortkey.Record) {
+	j := 0
+	for i := range recs {
+		if recs[i] != nil {
+			continue
+		}
+		for j < len(got) && got[j] < uids[i] {
+			j++
+		}
+		if j < len(got) && got[j] == uids[i] {
+			recs[i] = gotRecs[j]
+		}
+	}
+}
+
+// saveSortAfter is how many records computed from structure blobs make
+// SORT save the mailbox's list again: fewer are computed again by the
+// next process that sorts the mailbox (some 10 µs each), which costs
+// less than writing the whole list after every new message.
+const saveSortAfter = 256
+
+// missingUIDs returns the uids whose record is nil.
+func missingUIDs(uids []imap.UID, recs []*sortkey.Record) []imap.UID {
+	var missing []imap.UID
+	for i, r := range recs {
+		if r == nil {
+			missing = append(missing, uids[i])
+		}
+	}
+	return missing
+}
+
+// loadStoredSortRecords returns the records the store saved for the
+// mailbox, and whether it had a list of the mailbox's UIDVALIDITY. A list
+// that cannot be read counts as none: its records are computed again (and
+// the list saved anew).
+func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) ([]imap.UID, []*sortkey.Record, bool) {
+	v, data, err := stored.LoadSortRecords(c.ctx, key.user, key.name)
+	if err != nil || data == nil || v != key.uidValidity {
+		return nil, nil, false
+	}
+	uids, recs, err := sortkey.DecodeRecords(data)
+	if err != nil {
+		return nil, nil, false
+	}
+	ptrs := make([]*sortkey.Record, len(recs))
+	for i := range recs {
+		ptrs[i] = &recs[i]
+	}
+	return uids, ptrs, true
+}
+
+// saveStoredSortRecords saves, as the mailbox's list, the records of the
+// messages the session's view of the mailbox holds (those of expunged
+// ones are dropped) that the process's cache or this command (recs of
+// uids) has. Failing to save costs only time: the next process computes
+// the records again.
+func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
+	v := c.sel.view
+	all := make([]imap.UID, v.Len())
+	for i := range all {
+		all[i] = v.UID(uint32(i + 1))
+	}
+	allRecs, _ := c.srv.sorts.lookup(key, all)
+	fillRecords(allRecs, all, uids, recs)
+	keep := all[:0]
+	kept := allRecs[:0]
+	for i, r := range allRecs {
+		if r != nil {
+			keep, kept = append(keep, all[i]), append(kept, r)
+		}
+	}
+	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, kept)); err != nil {
+		c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
 	}
 }
