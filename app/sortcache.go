@@ -3,10 +3,9 @@ package app
 import (
 	"sync"
 
-	"github.com/imapd-go/imapd/ports"
-
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/sortkey"
+	"github.com/imapd-go/imapd/ports"
 )
 
 // maxSortCached bounds the sort records a process keeps, over all
