@@ -100,7 +100,7 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 		var got []imap.UID
 		var gotRecs []*sortkey.Record
 		got, gotRecs, hadList = c.loadStoredSortRecords(stored, key)
-		c.srv.sorts.add(key, got, gotRecs)
+		c.srv.sorts.add(key, got, gotRecs, false)
 		fillRecords(recs, f.uids, got, gotRecs)
 		missing = missingUIDs(f.uids, recs)
 	}
@@ -109,9 +109,9 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.srv.sorts.add(key, got, gotRecs)
+		unsaved := c.srv.sorts.add(key, got, gotRecs, true)
 		fillRecords(recs, f.uids, got, gotRecs)
-		if stored != nil && (!hadList || len(got) >= saveSortAfter) {
+		if stored != nil && (!hadList || unsaved >= saveSortAfter || len(got) >= saveSortAfter) {
 			c.saveStoredSortRecords(stored, key, f.uids, recs)
 		}
 	}

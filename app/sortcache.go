@@ -37,6 +37,9 @@ type sortBox struct {
 	uids []imap.UID
 	recs []*sortkey.Record
 	used uint64 // the cache's clock when last used
+	// unsaved counts the records computed since the store's list of the
+	// mailbox was last read or saved.
+	unsaved int
 }
 
 // lookup returns the cached records of uids, which ascend (nil where
@@ -64,11 +67,13 @@ func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) ([]*sortkey.Record, b
 	return out, true
 }
 
-// add keeps records of uids (ascending), evicting the least recently used
-// mailboxes while the cache would hold more than maxSortCached.
-func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
+// add keeps records of uids (ascending), computed or read from the
+// store's list, evicting the least recently used mailboxes while the
+// cache would hold more than maxSortCached. It returns how many records
+// computed since the list was last read or saved the cache holds.
+func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record, computed bool) int {
 	if len(uids) == 0 || len(uids) > maxSortCached {
-		return
+		return 0
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
@@ -109,6 +114,9 @@ func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) 
 		b.uids, b.recs = mu, mr
 	}
 	sc.total += len(b.uids) - before
+	if computed {
+		b.unsaved += len(b.uids) - before
+	}
 	for sc.total > maxSortCached {
 		var oldest sortBoxKey
 		var ob *sortBox
@@ -122,6 +130,17 @@ func (sc *sortCache) add(k sortBoxKey, uids []imap.UID, recs []*sortkey.Record) 
 		}
 		sc.total -= len(ob.uids)
 		delete(sc.boxes, oldest)
+	}
+	return b.unsaved
+}
+
+// saved notes that the store's list of the mailbox holds every record
+// the cache has of it.
+func (sc *sortCache) saved(k sortBoxKey) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if b := sc.boxes[k]; b != nil {
+		b.unsaved = 0
 	}
 }
 
@@ -142,10 +161,11 @@ func fillRecords(recs []*sortkey.Record, uids, got []imap.UID, gotRecs []*sortke
 	}
 }
 
-// saveSortAfter is how many records computed from structure blobs make
-// SORT save the mailbox's list again: fewer are computed again by the
-// next process that sorts the mailbox (some 10 µs each), which costs
-// less than writing the whole list after every new message.
+// saveSortAfter is how many records computed from structure blobs since
+// the mailbox's list was read or saved make SORT save it again: fewer are
+// computed again by the next process that sorts the mailbox (some 10 µs
+// each), which costs less than writing the whole list after every new
+// message.
 const saveSortAfter = 256
 
 // missingUIDs returns the uids whose record is nil.
@@ -201,5 +221,7 @@ func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, u
 	}
 	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, kept)); err != nil {
 		c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
+		return
 	}
+	c.srv.sorts.saved(key)
 }

@@ -19,8 +19,8 @@ func TestSortCacheEviction(t *testing.T) {
 	}
 	a, b, c := sortBoxKey{"u", "a", 1}, sortBoxKey{"u", "b", 1}, sortBoxKey{"u", "a", 2}
 	uids, rs := recs(maxSortCached / 2)
-	sc.add(a, uids, rs)
-	sc.add(b, uids, rs)
+	sc.add(a, uids, rs, true)
+	sc.add(b, uids, rs, true)
 	if got, _ := sc.lookup(a, uids[:2]); got[0] != rs[0] || got[1] != rs[1] {
 		t.Fatal("records of a not kept")
 	}
@@ -28,7 +28,7 @@ func TestSortCacheEviction(t *testing.T) {
 		t.Fatal("another UIDVALIDITY sees a's records")
 	}
 	// a was used last: adding c evicts b, the least recently used.
-	sc.add(c, uids[:10], rs[:10])
+	sc.add(c, uids[:10], rs[:10], true)
 	if got, _ := sc.lookup(b, uids[:1]); got[0] != nil {
 		t.Error("b not evicted")
 	}
@@ -54,7 +54,7 @@ func TestSortCacheMerge(t *testing.T) {
 				rec[u] = rs[i]
 			}
 		}
-		sc.add(k, uids, rs)
+		sc.add(k, uids, rs, true)
 	}
 	add(5, 9)
 	add(10, 12)   // past the end
@@ -72,5 +72,25 @@ func TestSortCacheMerge(t *testing.T) {
 	}
 	if sc.total != 9 {
 		t.Errorf("total %d, want 9", sc.total)
+	}
+}
+
+// TestSortCacheUnsaved: the records computed since the store's list was
+// read or saved are counted, so that a long-lived process saves the list
+// again once enough messages came one by one.
+func TestSortCacheUnsaved(t *testing.T) {
+	var sc sortCache
+	k := sortBoxKey{"u", "a", 1}
+	r := &sortkey.Record{}
+	if n := sc.add(k, []imap.UID{1, 2, 3}, []*sortkey.Record{r, r, r}, false); n != 0 {
+		t.Errorf("after the stored list: %d unsaved", n)
+	}
+	sc.add(k, []imap.UID{4}, []*sortkey.Record{r}, true)
+	if n := sc.add(k, []imap.UID{4, 5}, []*sortkey.Record{r, r}, true); n != 2 {
+		t.Errorf("%d unsaved, want 2", n)
+	}
+	sc.saved(k)
+	if n := sc.add(k, []imap.UID{6}, []*sortkey.Record{r}, true); n != 1 {
+		t.Errorf("after a save: %d unsaved, want 1", n)
 	}
 }
