@@ -87,37 +87,35 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 }
 
 // sortItems returns the sort record of each message found, in mailbox
-// order. Records come from the process's cache (sortcache.go); the
-// others are computed from the structure blob stored at APPEND (Fetch),
-// and then cached.
+// order. Records come from the process's cache (sortcache.go); the first
+// time the process looks at the mailbox, from the list the store saved
+// (ports.SortRecords); the others are computed from the structure blob
+// stored at APPEND (Fetch), cached, and saved with the list when they are
+// many (saveStoredSortRecords, in sortcache.go).
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
-	recs := c.srv.sorts.lookup(key, f.uids)
-	var missing []imap.UID
-	for i, r := range recs {
-		if r == nil {
-			missing = append(missing, f.uids[i])
-		}
+	recs, looked := c.srv.sorts.lookup(key, f.uids)
+	missing := missingUIDs(f.uids, recs)
+	stored, _ := c.srv.store.(ports.SortRecords)
+	hadList := true
+	if len(missing) > 0 && !looked && stored != nil {
+		var got []imap.UID
+		var gotRecs []*sortkey.Record
+		got, gotRecs, hadList = c.loadStoredSortRecords(stored, key)
+		c.srv.sorts.add(key, got, gotRecs, false)
+		fillRecords(recs, f.uids, got, gotRecs)
+		missing = missingUIDs(f.uids, recs)
 	}
 	if len(missing) > 0 {
 		got, gotRecs, err := c.loadSortRecords(missing)
 		if err != nil {
 			return nil, err
 		}
-		c.srv.sorts.add(key, got, gotRecs)
-		// Both lists ascend: fill the gaps.
-		j := 0
-		for i := range recs {
-			if recs[i] != nil {
-				continue
-			}
-			for j < len(got) && got[j] < f.uids[i] {
-				j++
-			}
-			if j < len(got) && got[j] == f.uids[i] {
-				recs[i] = gotRecs[j]
-			}
+		unsaved := c.srv.sorts.add(key, got, gotRecs, true)
+		fillRecords(recs, f.uids, got, gotRecs)
+		if stored != nil && (!hadList || unsaved >= saveSortAfter || len(got) >= saveSortAfter) {
+			c.saveStoredSortRecords(stored, key, f.uids, recs)
 		}
 	}
 	items := make([]sortkey.Item, 0, len(recs))

@@ -340,3 +340,27 @@ type TextRecords interface {
 type MemoryReleaser interface {
 	ReleaseMemory()
 }
+
+// SortRecords is implemented by a store that keeps, per mailbox, one
+// opaque list of SORT and THREAD records (domain/sortkey's encoding),
+// which the app computes from the structure blobs stored at APPEND and
+// saves, so that a process sorting a mailbox for the first time reads
+// one value instead of every message's structure. A record depends only
+// on a message's bytes and internal date, which a UID keeps for as long
+// as the mailbox keeps its UIDVALIDITY: the list is saved and loaded
+// with the UIDVALIDITY it belongs to.
+type SortRecords interface {
+	// LoadSortRecords returns the list last saved for the mailbox and
+	// the UIDVALIDITY it was saved with; data is nil when none was saved
+	// (or the mailbox was deleted and created again since). data is the
+	// caller's: the store keeps no reference to it.
+	// imap.ErrNonexistent if the mailbox does not exist.
+	LoadSortRecords(ctx context.Context, user, name string) (uidValidity uint32, data []byte, err error)
+
+	// SaveSortRecords replaces the mailbox's list with data, unless the
+	// mailbox's UIDVALIDITY is no longer uidValidity (then it does
+	// nothing, successfully). The list stays with the mailbox through
+	// RENAME and goes with it on DELETE. imap.ErrNonexistent if the
+	// mailbox does not exist.
+	SaveSortRecords(ctx context.Context, user, name string, uidValidity uint32, data []byte) error
+}

@@ -119,6 +119,9 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 		if err := migrateMailboxID(ctx, src, dst, user, b.Name); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name, err)
 		}
+		if err := migrateSortRecords(ctx, src, dst, user, b.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name, err)
+		}
 	}
 	if err := migrateThreads(ctx, src, dst, user); err != nil {
 		return nil, err
@@ -141,6 +144,24 @@ func migrateMailboxID(ctx context.Context, src, dst ports.Store, user, name stri
 		return err
 	}
 	return do.SetMailboxID(ctx, user, name, id)
+}
+
+// migrateSortRecords copies the mailbox's saved SORT and THREAD records:
+// messages keep their UIDs, bytes and dates, and the mailbox its
+// UIDVALIDITY, so the records hold in the target as they are (which
+// saves the first SORT there from computing them all). Nothing when
+// either store keeps none, or the source has no list.
+func migrateSortRecords(ctx context.Context, src, dst ports.Store, user, name string) error {
+	so, ok1 := src.(ports.SortRecords)
+	do, ok2 := dst.(ports.SortRecords)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	v, data, err := so.LoadSortRecords(ctx, user, name)
+	if err != nil || data == nil {
+		return err
+	}
+	return do.SaveSortRecords(ctx, user, name, v, data)
 }
 
 // migrateThreads copies the user's Message-ID thread index, so that

@@ -93,6 +93,13 @@ func fill(t *testing.T, s ports.Store) {
 	if err := s.SetSpecialUse(ctx, "alice", "Sent", []string{`\Sent`}); err != nil {
 		t.Fatal(err)
 	}
+	st, err := s.Status(ctx, "alice", "Sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.(ports.SortRecords).SaveSortRecords(ctx, "alice", "Sent", st.UIDValidity, []byte("sort records of Sent")); err != nil {
+		t.Fatal(err)
+	}
 	ids := s.(ports.ObjectIDs)
 	for _, e := range [][]string{{"T1", "root@x", "reply@x"}, {"T2", "other@x"}} {
 		if _, err := ids.AssignThread(ctx, "alice", e[1:], e[0]); err != nil {
@@ -126,6 +133,14 @@ func sameObjectIDs(t *testing.T, a, b ports.Store) {
 	}
 	if x, y := threads(ia), threads(ib); fmt.Sprint(x) != fmt.Sprint(y) {
 		t.Errorf("thread index %v, want %v", y, x)
+	}
+	// The saved sort records, with their UIDVALIDITY.
+	for _, mb := range boxes {
+		v1, d1, err1 := a.(ports.SortRecords).LoadSortRecords(ctx, "alice", mb.Name)
+		v2, d2, err2 := b.(ports.SortRecords).LoadSortRecords(ctx, "alice", mb.Name)
+		if err1 != nil || err2 != nil || v1 != v2 || string(d1) != string(d2) {
+			t.Errorf("%s: sort records %d %q %v, want %d %q %v", mb.Name, v2, d2, err2, v1, d1, err1)
+		}
 	}
 }
 

@@ -899,3 +899,38 @@ func busyReads(t *testing.T, u *userDB) {
 		c.Close()
 	}
 }
+
+// TestUpgradeFromVersion6: a per-user database of version 6 (before the
+// saved sort records) is upgraded in place: its mailboxes keep lists.
+func TestUpgradeFromVersion6(t *testing.T) {
+	s, ctx := userStore(t)
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE sortrecords`, `PRAGMA user_version = 6`} {
+		if _, err := u.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.release(u)
+	s.Close()
+	s, err = Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Status(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, data, err := s.LoadSortRecords(ctx, "u", "INBOX"); err != nil || data != nil {
+		t.Fatalf("LoadSortRecords after the upgrade = %d, %q, %v", v, data, err)
+	}
+	if err := s.SaveSortRecords(ctx, "u", "INBOX", st.UIDValidity, []byte("list")); err != nil {
+		t.Fatal(err)
+	}
+	if v, data, err := s.LoadSortRecords(ctx, "u", "INBOX"); err != nil || v != st.UIDValidity || string(data) != "list" {
+		t.Errorf("LoadSortRecords = %d, %q, %v", v, data, err)
+	}
+}

@@ -216,6 +216,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 	for _, q := range []string{
 		`DELETE FROM messages WHERE mailbox_id = ?`,
 		`DELETE FROM expunged WHERE mailbox_id = ?`,
+		`DELETE FROM sortrecords WHERE mailbox_id = ?`,
 		`DELETE FROM mailboxes WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {

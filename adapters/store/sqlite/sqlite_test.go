@@ -41,6 +41,10 @@ func TestObjectIDs(t *testing.T) {
 	storetest.RunObjectIDs(t, open)
 }
 
+func TestSortRecords(t *testing.T) {
+	storetest.RunSortRecords(t, open)
+}
+
 func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, open, storetest.ReExec)
 }

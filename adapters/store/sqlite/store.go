@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 6
+	schemaVersion = 7
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -158,6 +158,11 @@ CREATE TABLE IF NOT EXISTS threads (
 	msgid    TEXT PRIMARY KEY,
 	threadid TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sortrecords (
+	mailbox_id  INTEGER PRIMARY KEY,
+	uidvalidity INTEGER NOT NULL,
+	data        BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS subscriptions (
 	user_id INTEGER NOT NULL,
 	name    TEXT NOT NULL,
@@ -330,6 +335,9 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 			return err
 		}
 	}
+	// Version 7 adds the mailboxes' saved sort records (sortrecords,
+	// created by schema; SaveSortRecords fills it as SORT and THREAD
+	// compute them).
 	return nil
 }
 

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/app"
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/domain/sortkey"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// restarted is e's store served by a new process: the same files, none
+// of the first server's caches.
+func (e *env) restarted() *env {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, sasl.Open(e.dir))
+	next := *e
+	next.srv = app.New(app.Options{ConfigDir: e.dir, ServerName: "test.example"},
+		e.store, auth, filelog.New(e.dir, "imap", logger), logger)
+	return &next
+}
+
+// storedSortRecords decodes the list the store keeps for alice's INBOX.
+func storedSortRecords(t *testing.T, e *env) ([]imap.UID, []sortkey.Record) {
+	t.Helper()
+	sr, ok := e.store.(ports.SortRecords)
+	if !ok {
+		t.Fatal("the store keeps no sort records")
+	}
+	_, data, err := sr.LoadSortRecords(e.ctx, "alice", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, recs, err := sortkey.DecodeRecords(data)
+	if err != nil {
+		t.Fatalf("the stored list: %v", err)
+	}
+	return uids, recs
+}
+
+// TestSortRecordsStored: the first SORT of a mailbox saves its sort
+// records in the store, and a new process sorts from them without
+// reading the messages' structures again; records of messages that came
+// later are computed and added, those of expunged ones dropped, and a
+// list that cannot be read is computed again.
+func TestSortRecordsStored(t *testing.T) {
+	e, tc := sortMailbox(t)
+	sorts := []struct{ cmd, want string }{
+		{"a SORT (ARRIVAL) UTF-8 ALL", "* SORT 4 1 3 2 5"},
+		{"a SORT (DATE) UTF-8 ALL", "* SORT 5 2 4 3 1"},
+		{"a SORT (SUBJECT) UTF-8 ALL", "* SORT 2 4 1 3 5"},
+		{"a SORT (FROM) UTF-8 ALL", "* SORT 1 3 2 4 5"},
+		{"a SORT (DISPLAYTO) UTF-8 ALL", "* SORT 4 3 5 1 2"},
+		{"a SORT (CC SUBJECT) UTF-8 ALL", "* SORT 4 1 3 5 2"},
+		{"a SORT (SIZE) UTF-8 ALL", "* SORT 4 2 1 3 5"},
+		{"a THREAD REFERENCES UTF-8 ALL", "* THREAD (5)(2 4)(3 1)"},
+		{"a THREAD ORDEREDSUBJECT UTF-8 ALL", "* THREAD (5)(2 4)(3 1)"},
+	}
+	check := func(tc *transcript, when string) {
+		t.Helper()
+		for _, c := range sorts {
+			tc.ok(c.cmd)
+			prefix := c.want[:6]
+			if got := tc.withPrefix(prefix); len(got) != 1 || got[0] != c.want {
+				t.Errorf("%s: %s: got %q, want %q", when, c.cmd, got, c.want)
+			}
+		}
+	}
+	check(tc, "first process")
+	uids, recs := storedSortRecords(t, e)
+	if !slices.Equal(uids, []imap.UID{2, 3, 4, 5, 6}) {
+		t.Fatalf("stored list of UIDs %v, want 2:6", uids)
+	}
+
+	// A new process sorts from the list as stored: a record changed in
+	// it shows in the answer (the message's Subject is "Re: banana").
+	e2 := e.restarted()
+	tc2 := e2.rawLogin("alice")
+	tc2.ok("b1 SELECT INBOX")
+	check(tc2, "second process")
+	ptrs := make([]*sortkey.Record, len(recs))
+	for i := range recs {
+		ptrs[i] = &recs[i]
+	}
+	changed := recs[0]
+	changed.Subject = sortkey.Collate("zzz")
+	ptrs[0] = &changed
+	sr := e.store.(ports.SortRecords)
+	if err := sr.SaveSortRecords(e.ctx, "alice", "INBOX", statusOf(t, e).UIDValidity, sortkey.AppendRecords(nil, uids, ptrs)); err != nil {
+		t.Fatal(err)
+	}
+	tc3 := e.restarted().rawLogin("alice")
+	tc3.ok("c1 SELECT INBOX")
+	tc3.ok("c2 SORT (SUBJECT) UTF-8 ALL")
+	tc3.mustHave("* SORT 2 4 3 5 1")
+
+	// Later messages are computed from their structures; expunged ones
+	// leave the list when it is saved again. A damaged list is computed
+	// again.
+	if err := sr.SaveSortRecords(e.ctx, "alice", "INBOX", statusOf(t, e).UIDValidity, []byte{0, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	tc4 := e.restarted().rawLogin("alice")
+	tc4.ok(`d1 APPEND INBOX "06-Feb-2024 10:00:00 +0000" ` + literal(sortMail("Re: apple", "gil@x.example", "", "",
+		"Tue, 2 Jan 2024 10:00:00 +0000", "<a3@x>", "", 5)))
+	tc4.ok("d2 SELECT INBOX")
+	tc4.ok("d3 STORE 3 +FLAGS (\\Deleted)")
+	tc4.ok("d4 EXPUNGE")
+	// Now: 1 Re: banana, 2 apple, 3 [list] Re: apple, 4 éclair, 5 Re: apple (new).
+	tc4.ok("d5 SORT (SUBJECT) UTF-8 ALL")
+	tc4.mustHave("* SORT 2 3 5 1 4")
+	uids, _ = storedSortRecords(t, e)
+	if !slices.Equal(uids, []imap.UID{2, 3, 5, 6, 7}) {
+		t.Errorf("list saved again holds UIDs %v, want 2 3 5 6 7", uids)
+	}
+	tc5 := e.restarted().rawLogin("alice")
+	tc5.ok("e1 SELECT INBOX")
+	tc5.ok("e2 THREAD REFERENCES UTF-8 ALL")
+	tc5.mustHave("* THREAD (4)(2 (5)(3))(1)")
+}
+
+func statusOf(t *testing.T, e *env) ports.MailboxStatus {
+	t.Helper()
+	st, err := e.store.Status(e.ctx, "alice", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
