@@ -20,8 +20,9 @@ func (e *env) restarted() *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, sasl.Open(e.dir))
 	next := *e
-	next.srv = app.New(app.Options{ConfigDir: e.dir, ServerName: "test.example"},
+	next.srv = app.New(app.Options{ConfigDir: e.dir, ServerName: "test.example", MultiSession: e2eMode() == "multi"},
 		e.store, auth, filelog.New(e.dir, "imap", logger), logger)
+	next.multi = nil // in the multi-session mode, the new server listens on its own socket
 	return &next
 }
 
