@@ -29,9 +29,9 @@ func ThreadKeys(header []byte) []string {
 			}
 		}
 	}
-	add(msgIDs(h.Get("Message-Id")))
-	add(msgIDs(h.Get("In-Reply-To")))
-	refs := msgIDs(strings.Join(h.Values("References"), " "))
+	add(MsgIDs(h.Get("Message-Id")))
+	add(MsgIDs(h.Get("In-Reply-To")))
+	refs := MsgIDs(strings.Join(h.Values("References"), " "))
 	for i, j := 0, len(refs)-1; i < j; i, j = i+1, j-1 {
 		refs[i], refs[j] = refs[j], refs[i]
 	}
@@ -39,23 +39,26 @@ func ThreadKeys(header []byte) []string {
 	return out
 }
 
-// msgIDs returns the ids written between "<" and ">" in v, in order, with
-// white space inside them (folding) removed.
-func msgIDs(v string) []string {
-	var out []string
+// MsgIDs returns the msg-ids ("<...>") of a field value, without their
+// angle brackets and with white space inside them removed, in order.
+func MsgIDs(v string) []string {
+	var ids []string
 	for {
 		i := strings.IndexByte(v, '<')
 		if i < 0 {
-			return out
+			return ids
 		}
 		j := strings.IndexByte(v[i:], '>')
 		if j < 0 {
-			return out
+			return ids
 		}
-		id := strings.Join(strings.Fields(v[i+1:i+j]), "")
-		if id != "" {
-			out = append(out, id)
-		}
+		id := v[i+1 : i+j]
 		v = v[i+j+1:]
+		if strings.ContainsAny(id, " \t\r\n") {
+			id = strings.Join(strings.Fields(id), "")
+		}
+		if id != "" && !strings.ContainsRune(id, '<') {
+			ids = append(ids, id)
+		}
 	}
 }

@@ -53,12 +53,12 @@ func FromFields(f message.SortFields, internal time.Time, size int64) Record {
 	r.Cc, _ = firstAddress(f.Cc)
 	r.DisplayFrom, r.DisplayTo = Collate(fromName), Collate(toName)
 	r.From, r.To, r.Cc = Collate(r.From), Collate(r.To), Collate(r.Cc)
-	if ids := MsgIDs(f.MessageID); len(ids) > 0 {
+	if ids := message.MsgIDs(f.MessageID); len(ids) > 0 {
 		r.MessageID = ids[0]
 	}
-	r.Refs = MsgIDs(f.References)
+	r.Refs = message.MsgIDs(f.References)
 	if len(r.Refs) == 0 {
-		if ids := MsgIDs(f.InReplyTo); len(ids) > 0 {
+		if ids := message.MsgIDs(f.InReplyTo); len(ids) > 0 {
 			r.Refs = ids[:1]
 		}
 	}
@@ -116,28 +116,4 @@ func unquote(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// MsgIDs returns the msg-ids ("<...>") of a field value, without their
-// angle brackets and with white space inside them removed, in order.
-func MsgIDs(v string) []string {
-	var ids []string
-	for {
-		i := strings.IndexByte(v, '<')
-		if i < 0 {
-			return ids
-		}
-		j := strings.IndexByte(v[i:], '>')
-		if j < 0 {
-			return ids
-		}
-		id := v[i+1 : i+j]
-		v = v[i+j+1:]
-		if strings.ContainsAny(id, " \t\r\n") {
-			id = strings.Join(strings.Fields(id), "")
-		}
-		if id != "" && !strings.ContainsRune(id, '<') {
-			ids = append(ids, id)
-		}
-	}
 }
