@@ -16,11 +16,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/adapters/store/maildir"
@@ -131,12 +133,10 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "spool"))
 	t.Cleanup(func() { st.Close() })
-	db := sasl.Open(dir)
-	for u, p := range testUsers {
-		if err := db.Add(u, p); err != nil {
-			t.Fatalf("add user %s: %v", u, err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, sasl.PasswdFile), testPasswd(t), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	db := sasl.Open(dir)
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tel := filelog.New(dir, "imap", logger)
@@ -157,6 +157,61 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return &env{t: t, dir: dir, store: st, srv: app.New(opts, st, auth, tel, logger), ctx: ctx}
+}
+
+// passwd is testPasswd's file, made once per test binary.
+var passwd struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// testPasswd returns an imapd.passwd holding testUsers, as `imapctl user
+// add` writes it (bcrypt hash and SCRAM-SHA-256 keys), but with bcrypt's
+// lowest cost instead of 10: every test server checks real bcrypt hashes,
+// and the race detector, which makes bcrypt ten times slower, no longer
+// spends seconds of each test on hashing the same two passwords.
+func testPasswd(t *testing.T) []byte {
+	t.Helper()
+	passwd.once.Do(func() {
+		dir, err := os.MkdirTemp("", "e2e-passwd")
+		if err != nil {
+			passwd.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		db := sasl.Open(dir)
+		for u, p := range testUsers {
+			if passwd.err = db.Add(u, p); passwd.err != nil {
+				return
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, sasl.PasswdFile))
+		if err != nil {
+			passwd.err = err
+			return
+		}
+		var out []byte
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			name, rest, ok := strings.Cut(line, ":")
+			if !ok {
+				out = append(out, line...)
+				continue
+			}
+			_, creds, _ := strings.Cut(rest, ":")
+			h, err := bcrypt.GenerateFromPassword([]byte(testUsers[name]), bcrypt.MinCost)
+			if err != nil {
+				passwd.err = err
+				return
+			}
+			out = append(out, name+":"+string(h)+":"+creds...)
+		}
+		passwd.data = out
+	})
+	if passwd.err != nil {
+		t.Fatalf("the test users' password file: %v", passwd.err)
+	}
+	return passwd.data
 }
 
 // socketPair returns the two ends of a connected AF_UNIX stream socket.
