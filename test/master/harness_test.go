@@ -250,23 +250,47 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		e.pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil && e.pid > 0
 	})
-	// A probe connection would cost a use of a service process: look for
-	// the bound addresses instead.
+	// A probe connection would cost a use of a service process, and a
+	// probe bind could take the port at the moment master binds it: read
+	// the kernel's table of listening sockets instead.
 	for _, s := range services {
 		e.eventually("listener of "+s.name, func() bool {
 			if s.unix {
 				fi, err := os.Stat(s.addr)
 				return err == nil && fi.Mode()&os.ModeSocket != 0
 			}
-			ln, err := net.Listen("tcp", s.addr)
-			if err == nil {
-				ln.Close()
-				return false
-			}
-			return true
+			return tcpListening(t, s.addr)
 		})
 	}
 	return e
+}
+
+// tcpListening tells whether a socket listens on addr (host:port), from
+// /proc/net/tcp and tcp6: any local address with that port in state
+// LISTEN (0A).
+func tcpListening(t *testing.T, addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("listener address %q: %v", addr, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatalf("listener address %q: %v", addr, err)
+	}
+	want := fmt.Sprintf(":%04X", n)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *svc) network() string {
@@ -482,4 +506,20 @@ func (r *raw) ok(tag, text string) []string {
 		r.t.Fatalf("%s %s: %q", tag, text, lines)
 	}
 	return lines
+}
+
+// tcpListening sees a listener, and no longer once it is closed.
+func TestTCPListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if !tcpListening(t, addr) {
+		t.Errorf("%s: a listening socket not seen", addr)
+	}
+	ln.Close()
+	if tcpListening(t, addr) {
+		t.Errorf("%s: seen listening after its close", addr)
+	}
 }
