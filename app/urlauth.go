@@ -33,6 +33,12 @@ func (s *Server) keys() *accessKeys {
 	return &accessKeys{dir: filepath.Join(s.opts.ConfigDir, "urlauth")}
 }
 
+// ForgetURLAuthKeys removes user's URLAUTH mailbox access keys, for
+// `imapctl user del`.
+func (s *Server) ForgetURLAuthKeys(user string) error {
+	return s.keys().Forget(user)
+}
+
 // urlPart is the message part a URL names, opened.
 type urlPart struct {
 	st   *message.Structure

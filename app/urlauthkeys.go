@@ -46,6 +46,16 @@ func (k *accessKeys) path(user string) string {
 	return filepath.Join(k.dir, hex.EncodeToString(sum[:16]))
 }
 
+// Forget removes every key of user (the user is deleted): the URLs signed
+// for them stop working, and a new user of the same name does not inherit
+// them.
+func (k *accessKeys) Forget(user string) error {
+	if err := os.Remove(k.path(user)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("urlauth: %w", err)
+	}
+	return nil
+}
+
 // Key returns the key of user's mailbox for uidValidity. Without create,
 // a missing key (or one made for another UIDVALIDITY) is nil; with create
 // a new one is made and kept.

@@ -84,3 +84,28 @@ func TestAccessKeysConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// Forget removes a deleted user's keys, and only theirs.
+func TestAccessKeysForget(t *testing.T) {
+	k := &accessKeys{dir: filepath.Join(t.TempDir(), "urlauth")}
+	old, err := k.Key("alice", "INBOX", 7, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := k.Key("bob", "INBOX", 7, true)
+	if err := k.Forget("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := k.Key("alice", "INBOX", 7, false); got != nil {
+		t.Error("alice's key survived Forget")
+	}
+	if got, _ := k.Key("bob", "INBOX", 7, false); !bytes.Equal(got, bob) {
+		t.Error("Forget of alice took bob's key")
+	}
+	if err := k.Forget("alice"); err != nil {
+		t.Errorf("Forget of a user without keys: %v", err)
+	}
+	if again, _ := k.Key("alice", "INBOX", 7, true); bytes.Equal(again, old) {
+		t.Error("a new alice got the old key")
+	}
+}

@@ -210,6 +210,9 @@ func userDel(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Wr
 	if err := t.Store.DeleteUser(ctx, args[0]); err != nil {
 		return err
 	}
+	if err := t.Server.ForgetURLAuthKeys(args[0]); err != nil {
+		return err
+	}
 	return t.Users.Delete(args[0])
 }
 

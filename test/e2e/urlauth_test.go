@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -415,5 +416,58 @@ func TestURLFetchBinary(t *testing.T) {
 	whole := genurlauth(t, tc, "a7", "imap://alice@test.example/INBOX/;UID="+uid+";URLAUTH=anonymous")
 	if got := urlfetch(t, tc, "a8", `("`+whole+`" BODYPARTSTRUCTURE)`, whole); !strings.HasPrefix(got, `(BODYPARTSTRUCTURE (("TEXT" "PLAIN"`) {
 		t.Errorf("whole message BODYPARTSTRUCTURE: %q", got)
+	}
+}
+
+// TestURLAuthKeysGoWithTheUser: `imapctl user del` removes the user's
+// URLAUTH key file, and only theirs: a deleted user's secrets do not stay
+// behind on the server. (A URL signed for the old user already fails for
+// a new one of the same name, whose INBOX has another UIDVALIDITY.)
+func TestURLAuthKeysGoWithTheUser(t *testing.T) {
+	bins := buildBinaries(t)
+	conf := newProcessConfig(t, []string{"store: " + e2eStore()})
+	imapctl := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(bins.imapctl, append([]string{"-C", conf}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("imapctl %v: %v\n%s", args, err, out)
+		}
+	}
+	sign := func(p *process, user, tag string) string {
+		t.Helper()
+		p.ok(tag + "a LOGIN " + user + " secret")
+		p.ok(tag + "b APPEND INBOX " + literal(testMessage("signed", "body")))
+		return genurlauth(t, p.transcript, tag+"c", "imap://"+user+"@test.example/INBOX/;UID=1;URLAUTH=authuser")
+	}
+	aliceURL := sign(startImapd(t, bins, conf), "alice", "a")
+	bobURL := sign(startImapd(t, bins, conf), "bob", "b")
+	keyFiles := func() int {
+		t.Helper()
+		files, err := os.ReadDir(filepath.Join(filepath.Dir(conf), "urlauth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(files)
+	}
+	if n := keyFiles(); n != 2 {
+		t.Fatalf("%d key files for alice and bob, want 2", n)
+	}
+	imapctl("", "user", "del", "alice")
+	if n := keyFiles(); n != 1 {
+		t.Errorf("%d key files after alice's deletion, want bob's alone", n)
+	}
+	imapctl("secret\n", "user", "add", "alice")
+
+	alice := startImapd(t, bins, conf)
+	alice.ok("c1 LOGIN alice secret")
+	alice.ok("c2 APPEND INBOX " + literal(testMessage("new alice", "body")))
+	if got := urlfetch(t, alice.transcript, "c3", `"`+aliceURL+`"`, aliceURL); got != "NIL" {
+		t.Errorf("the old alice's URL, fetched by the new one: %q", got)
+	}
+	bob := startImapd(t, bins, conf)
+	bob.ok("d1 LOGIN bob secret")
+	if got := urlfetch(t, bob.transcript, "d2", `"`+bobURL+`"`, bobURL); !strings.Contains(got, "body") {
+		t.Errorf("bob's URL after alice's deletion: %q", got)
 	}
 }
