@@ -256,22 +256,8 @@ func TestUpgradeFromVersion5(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	u, err := s.acquire("u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`ALTER TABLE mailboxes DROP COLUMN mailboxid`, `DROP TABLE threads`, `PRAGMA user_version = 5`} {
-		if _, err := u.w.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s.release(u)
-	s.Close()
-	s, err = Open(s.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = downgraded(t, s, `ALTER TABLE mailboxes DROP COLUMN mailboxid`, `DROP TABLE threads`, `DROP TABLE sortrecords`,
+		`PRAGMA user_version = 5`)
 	seen := map[string]bool{}
 	for _, n := range []string{"INBOX", "a", "b"} {
 		id, err := s.MailboxID(ctx, "u", n)
@@ -904,22 +890,7 @@ func busyReads(t *testing.T, u *userDB) {
 // saved sort records) is upgraded in place: its mailboxes keep lists.
 func TestUpgradeFromVersion6(t *testing.T) {
 	s, ctx := userStore(t)
-	u, err := s.acquire("u")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE sortrecords`, `PRAGMA user_version = 6`} {
-		if _, err := u.w.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	s.release(u)
-	s.Close()
-	s, err = Open(s.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = downgraded(t, s, `DROP TABLE sortrecords`, `PRAGMA user_version = 6`)
 	st, err := s.Status(ctx, "u", "INBOX")
 	if err != nil {
 		t.Fatal(err)
@@ -933,4 +904,28 @@ func TestUpgradeFromVersion6(t *testing.T) {
 	if v, data, err := s.LoadSortRecords(ctx, "u", "INBOX"); err != nil || v != st.UIDValidity || string(data) != "list" {
 		t.Errorf("LoadSortRecords = %d, %q, %v", v, data, err)
 	}
+}
+
+// downgraded runs queries on user u's database of s (taking it back to an
+// older schema), closes s and returns the store opened again, which
+// upgrades it; the test closes it at its end.
+func downgraded(t *testing.T, s *Store, queries ...string) *Store {
+	t.Helper()
+	u, err := s.acquire("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		if _, err := u.w.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.release(u)
+	s.Close()
+	again, err := Open(s.dir)
+	if err != nil {
+		t.Fatalf("reopening the downgraded database: %v", err)
+	}
+	t.Cleanup(func() { again.Close() })
+	return again
 }
