@@ -463,8 +463,8 @@ func main() {
 	printTable(os.Stdout, servers, rows, searches, notes, o)
 }
 
-// mixedGoals sets the goals of the mixed-load rows. With bcrypt passwords
-// (issue 10): every count at least 2x Dovecot, and 50 clients not below
+// mixedGoals sets the goals of the mixed-load rows. With bcrypt passwords:
+// every count at least 2x Dovecot, and 50 clients not below
 // our own 10 clients. With plain passwords (the earlier goal): 50 clients
 // at least 1.8x our own 10 clients.
 func mixedGoals(mixed []*row, o options) {

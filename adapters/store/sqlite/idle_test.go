@@ -33,8 +33,8 @@ func (anyUser) IsAdmin(string) bool                                             
 
 // TestIdleSessionsHoldNoConnection: sessions that wait for a command or
 // sit in IDLE, a mailbox selected, hold no use of the user's database and
-// no connection of it (so no statement or transaction either): issue 10
-// wants an idle session to cost kilobytes.
+// no connection of it (so no statement or transaction either): an idle
+// session is to cost kilobytes.
 func TestIdleSessionsHoldNoConnection(t *testing.T) {
 	dir := t.TempDir()
 	st, err := sqlite.Open(dir)
