@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -99,6 +100,12 @@ func TestUnauthenticateImapclient(t *testing.T) {
 	}
 	if err := c.Unauthenticate().Wait(); err != nil {
 		t.Fatalf("UNAUTHENTICATE: %v", err)
+	}
+	// go-imap v2 (beta.8) completes Wait before it records the new state
+	// (completeCommand): give its reader a moment.
+	deadline := time.Now().Add(ioTimeout)
+	for c.State() != imap.ConnStateNotAuthenticated && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
 	}
 	if st := c.State(); st != imap.ConnStateNotAuthenticated {
 		t.Fatalf("state after UNAUTHENTICATE: %v", st)
