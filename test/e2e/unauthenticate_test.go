@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -101,11 +100,11 @@ func TestUnauthenticateImapclient(t *testing.T) {
 	if err := c.Unauthenticate().Wait(); err != nil {
 		t.Fatalf("UNAUTHENTICATE: %v", err)
 	}
-	// go-imap v2 (beta.8) completes Wait before it records the new state
-	// (completeCommand): give its reader a moment.
-	deadline := time.Now().Add(ioTimeout)
-	for c.State() != imap.ConnStateNotAuthenticated && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	// go-imap's reader goroutine may record the new state just after
+	// UNAUTHENTICATE's Wait returns; a NOOP answered after it orders the
+	// two (as TestClientLoginFailsWithWrongPassword does for LOGIN).
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
 	}
 	if st := c.State(); st != imap.ConnStateNotAuthenticated {
 		t.Fatalf("state after UNAUTHENTICATE: %v", st)
