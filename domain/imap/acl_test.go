@@ -37,8 +37,8 @@ func TestACLRights(t *testing.T) {
 	}
 	for _, tt := range []struct{ user, owner, want string }{
 		{"alice", "alice", "lrwipkxtecdan"}, // -anyone s applies to all
-		{"bob", "alice", "lr"},   // w taken by -bob, s by -anyone
-		{"carol", "alice", "lr"}, // anyone
+		{"bob", "alice", "lr"},              // w taken by -bob, s by -anyone
+		{"carol", "alice", "lr"},            // anyone
 		{"carol", "carol", "lrkxcan"},
 	} {
 		if got := acl.Rights(tt.user, tt.owner); string(got) != tt.want {
