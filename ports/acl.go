@@ -42,6 +42,13 @@ type ACLs interface {
 	// An error from fn is returned and nothing changes. It returns the
 	// stored ACL. imap.ErrNonexistent if the mailbox does not exist.
 	ModifyACL(ctx context.Context, user, name string, fn func(cur imap.ACL, set bool) (imap.ACL, error)) (imap.ACL, error)
+
+	// Owners calls f with every user the store holds mailboxes or other
+	// data of (SharedOwner included once a shared mailbox was created),
+	// in no particular order, until f returns an error, which it
+	// returns. A user removed by DeleteUser is not listed; one might be
+	// listed that has no mailbox.
+	Owners(ctx context.Context, f func(user string) error) error
 }
 
 // SeenStates is an optional interface of a Store: the \Seen state each

@@ -25,6 +25,7 @@ func RunACLs(t *testing.T, open Opener) {
 		{"RenameDelete", testACLRenameDelete},
 		{"Atomic", testACLAtomic},
 		{"SharedOwner", testACLSharedOwner},
+		{"Owners", testACLOwners},
 		{"Seen", testSeen},
 		{"SeenAtomic", testSeenAtomic},
 	} {
@@ -307,5 +308,25 @@ func testSeenAtomic(t *testing.T, e *env, _ ports.ACLs) {
 	wg.Wait()
 	if uids, v := e.seen(ss, "bob", "k"); len(uids) != n || v != n {
 		t.Errorf("after %d concurrent changes: %v version %d", n, uids, v)
+	}
+}
+
+// Owners lists every user with mailboxes, the shared owner included.
+func testACLOwners(t *testing.T, e *env, a ports.ACLs) {
+	e.user("alice")
+	e.user("b.o b%é")
+	e.user(".dot")
+	if err := e.s.CreateMailbox(e.ctx, ports.SharedOwner, "team"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := e.handle().(ports.ACLs).Owners(e.ctx, func(u string) error { got = append(got, u); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := []string{".dot", ports.SharedOwner, "alice", "b.o b%é"}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Owners: %q, want %q", got, want)
 	}
 }

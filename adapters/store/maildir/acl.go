@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -193,6 +194,31 @@ func (s *Store) SeenKeys(ctx context.Context, reader string, f func(string) erro
 	}
 	for k := range all {
 		if err := f(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Owners lists the user folders of the partition (userRoot's spelling
+// undone); folders starting with a dot are the adapter's own.
+func (s *Store) Owners(ctx context.Context, f func(string) error) error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return wrapErr("owners", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(name, "%2E"); ok {
+			name = "." + rest
+		}
+		if err := f(name); err != nil {
 			return err
 		}
 	}

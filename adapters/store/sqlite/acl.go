@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -182,4 +185,68 @@ func (s *Store) SeenKeys(ctx context.Context, reader string, f func(string) erro
 		}
 	}
 	return nil
+}
+
+// Owners lists the users that have a database (their folder names spell
+// them; a hashed long name is read from its database).
+func (s *Store) Owners(ctx context.Context, f func(string) error) error {
+	entries, err := os.ReadDir(filepath.Join(s.dir, UsersDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return wrapErr("owners", err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		path := filepath.Join(s.dir, UsersDir, e.Name(), FileName)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		name, ok := unescapeFolder(e.Name())
+		if !ok || userFolder(name) != e.Name() {
+			if name, err = s.ownerOf(ctx, path); err != nil || name == "" {
+				continue
+			}
+		}
+		if err := f(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unescapeFolder undoes userFolder's %XX.
+func unescapeFolder(s string) (string, bool) {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b = append(b, byte(v))
+		i += 2
+	}
+	return string(b), true
+}
+
+// ownerOf reads the user name recorded in a user's database.
+func (s *Store) ownerOf(ctx context.Context, path string) (string, error) {
+	d, err := openDB(path)
+	if err != nil {
+		return "", err
+	}
+	defer d.close()
+	var name string
+	err = d.r.QueryRowContext(ctx, `SELECT name FROM users LIMIT 1`).Scan(&name)
+	return name, err
 }
