@@ -38,6 +38,7 @@ func (c *conn) capabilities() string {
 		caps += " " + sortCapabilities + " " + esortCapabilities
 		// RFC 5465, notify.go.
 		caps += " NOTIFY"
+		caps += c.aclCapability() // acl.go
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps

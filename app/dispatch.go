@@ -88,6 +88,9 @@ func init() {
 		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
 		"REPLACE":        {cmdReplace, selState},
 		"NOTIFY":         {cmdNotify, authed}, // notify.go
+		// RFC 4314, acl.go.
+		"SETACL": {cmdSetACL, authed}, "DELETEACL": {cmdSetACL, authed}, "GETACL": {cmdGetACL, authed},
+		"LISTRIGHTS": {cmdListRights, authed}, "MYRIGHTS": {cmdMyRights, authed},
 	}
 }
 

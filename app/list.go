@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -36,9 +37,10 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	recursive := opt(args.Select, "RECURSIVEMATCH")
 	retSubscribed := opt(args.Return, "SUBSCRIBED") || selSubscribed
 	retStatus := opt(args.Return, "STATUS")
+	retRights := opt(args.Return, "MYRIGHTS") // RFC 8440
 	selSpecialUse := opt(args.Select, "SPECIAL-USE")
 
-	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	boxes, err := c.visibleMailboxes()
 	if err != nil {
 		return result{}, err
 	}
@@ -194,10 +196,24 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		if retStatus && e.exists {
 			// RFC 5819: STATUS right after the mailbox's LIST response.
 			line, err := c.statusLine(n, args.StatusItems)
+			if errors.Is(err, imap.ErrNoPerm) {
+				continue // RFC 5819 section 2: no STATUS without the right
+			}
 			if err != nil {
 				return result{}, err
 			}
 			c.w.Untagged(line)
+		}
+		if retRights && e.exists {
+			// RFC 8440 section 2: MYRIGHTS after the LIST response (and
+			// its STATUS), for mailboxes that exist.
+			line, err := c.myRightsLine(n)
+			if err != nil {
+				return result{}, err
+			}
+			if line != "" {
+				c.w.Untagged(line)
+			}
 		}
 	}
 	if lsub {

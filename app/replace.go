@@ -58,30 +58,39 @@ func cmdReplace(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	msg, err := newMessage(sp, args.Flags, date)
 	if err == nil {
-		err = c.srv.threadMessage(c.ctx, c.user, &msg)
+		err = c.srv.threadMessage(c.ctx, c.sel.owner, &msg)
 	}
 	if err != nil {
 		return result{}, err
 	}
-	res, err := c.srv.store.Append(c.ctx, c.user, args.Mailbox, msg)
+	// RFC 8508 section 3: REPLACE needs what APPEND to the target and
+	// EXPUNGE in the selected mailbox need (RFC 4314 "i", "t", "e").
+	if !c.sel.rights.Has(imap.RightDeleteMsg, imap.RightExpunge) {
+		return result{}, imap.Errorf("replace", imap.ErrNoPerm, "replace")
+	}
+	m, _, err := c.access("APPEND", args.Mailbox, imap.ErrTryCreate, imap.RightInsert)
+	if err != nil {
+		return result{}, err
+	}
+	res, err := c.srv.store.Append(c.ctx, m.owner, m.name, msg)
 	if errors.Is(err, imap.ErrNonexistent) {
 		err = imap.ErrTryCreate
 	}
 	if err != nil {
 		return result{}, err
 	}
-	c.wrote(args.Mailbox)
+	c.wrote(m)
 	// RFC 8508 section 3.4: APPENDUID in an untagged OK, then what the
 	// selected mailbox gained (EXISTS) and lost (EXPUNGE or VANISHED).
 	c.w.Untagged("OK [APPENDUID " + itoa(int64(res.UIDValidity)) + " " + itoa(int64(res.UID)) + "] Replacement message ready")
 	if err := c.poll(true); err != nil {
 		return result{}, err
 	}
-	sel := c.sel.name
-	if _, err := c.srv.store.UpdateFlags(c.ctx, c.user, sel, []imap.UID{old}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
+	sel := mailbox{c.sel.owner, c.sel.name}
+	if _, err := c.srv.store.UpdateFlags(c.ctx, sel.owner, sel.name, []imap.UID{old}, ports.FlagsAdd, []string{`\Deleted`}); err != nil {
 		return result{}, err
 	}
-	gone, err := c.srv.store.Expunge(c.ctx, c.user, sel, []imap.UID{old})
+	gone, err := c.srv.store.Expunge(c.ctx, sel.owner, sel.name, []imap.UID{old})
 	if err != nil {
 		return result{}, err
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	// SubmitServers are submitservers: the users (message submission
 	// agents) that may fetch "submit+" URLAUTH URLs (RFC 4467 section 3).
 	SubmitServers []string
+	// DefaultACL is defaultacl: the ACL a new top-level shared mailbox
+	// gets (namespace.go); "" is Cyrus's "anyone lrs".
+	DefaultACL string
 	// MultiSession is multisession: Serve runs many sessions at once, a
 	// goroutine each (multi.go); off, one after the other.
 	MultiSession bool

@@ -179,6 +179,8 @@ func (p *Parser) args(cmd *Command) bool {
 		return p.notify(a)
 	case "GENURLAUTH", "RESETKEY", "URLFETCH":
 		return p.urlauthArgs(cmd)
+	case "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS":
+		return p.aclArgs(cmd) // acl.go
 	}
 	return p.bad("Unrecognized command")
 }
