@@ -94,7 +94,8 @@ func cmdGetACL(c *conn, cmd *grammar.Command) (result, error) {
 
 // cmdListRights answers LISTRIGHTS (RFC 4314 3.4): the rights always
 // granted to the identifier, then each right that may be granted, as
-// Cyrus lists them (the owner always has "lkxan").
+// Cyrus lists them (the owner always has "lkxan", so "c" too), less
+// Cyrus's custom rights 0 to 9, which this server does not implement.
 func cmdListRights(c *conn, cmd *grammar.Command) (result, error) {
 	m, _, args, err := c.aclMailbox(cmd, imap.RightAdmin)
 	if err != nil {
@@ -104,7 +105,7 @@ func cmdListRights(c *conn, cmd *grammar.Command) (result, error) {
 	b = append(b, ' ')
 	b = imap.AppendAtomOrString(b, args.Identifier)
 	if args.Identifier == m.owner {
-		b = append(b, " lkxan r s w i p t e c d"...)
+		b = append(b, " lkxcan r s w i p t e d"...)
 	} else {
 		b = append(b, ` "" l r s w i p k x t e c d a n`...)
 	}

@@ -30,8 +30,8 @@ const SharedOwner = ":shared"
 // it on DELETE: a mailbox created again under the name starts as its new
 // parent says.
 type ACLs interface {
-	// MailboxACL returns the mailbox's ACL, sorted by identifier, and
-	// whether one was ever stored. imap.ErrNonexistent if the mailbox
+	// MailboxACL returns the mailbox's ACL, in the order ModifyACL
+	// stored it, and whether one was ever stored. imap.ErrNonexistent if the mailbox
 	// does not exist.
 	MailboxACL(ctx context.Context, user, name string) (acl imap.ACL, set bool, err error)
 

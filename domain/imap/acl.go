@@ -127,8 +127,10 @@ type ACLEntry struct {
 	Rights     Rights
 }
 
-// ACL is a mailbox's access control list, kept sorted by identifier,
-// each identifier at most once, never with empty rights.
+// ACL is a mailbox's access control list: each identifier at most once,
+// never with empty rights, in the order identifiers were first given
+// (Cyrus keeps and prints them so: a change keeps an entry's place, a new
+// one goes last).
 type ACL []ACLEntry
 
 // AnyoneID is RFC 4314's identifier for every user.
@@ -154,9 +156,10 @@ func (a ACL) Get(id string) Rights {
 	return ""
 }
 
-// With returns a copy of a in which id's rights are changed by op with r;
-// an identifier left with no rights is removed (RFC 4314 3.1: SETACL with
-// an empty rights string is DELETEACL).
+// With returns a copy of a in which id's rights are changed by op with r,
+// in place, or at the end for a new identifier; an identifier left with
+// no rights is removed (RFC 4314 3.1: SETACL with an empty rights string
+// is DELETEACL).
 func (a ACL) With(id string, op ACLOp, r Rights) ACL {
 	cur := a.Get(id)
 	var next Rights
@@ -169,15 +172,20 @@ func (a ACL) With(id string, op ACLOp, r Rights) ACL {
 		next = r
 	}
 	out := make(ACL, 0, len(a)+1)
+	found := false
 	for _, e := range a {
 		if e.Identifier != id {
 			out = append(out, e)
+			continue
+		}
+		found = true
+		if next != "" {
+			out = append(out, ACLEntry{Identifier: id, Rights: next})
 		}
 	}
-	if next != "" {
+	if !found && next != "" {
 		out = append(out, ACLEntry{Identifier: id, Rights: next})
 	}
-	slices.SortFunc(out, func(x, y ACLEntry) int { return strings.Compare(x.Identifier, y.Identifier) })
 	return out
 }
 

