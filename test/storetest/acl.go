@@ -26,6 +26,7 @@ func RunACLs(t *testing.T, open Opener) {
 		{"Atomic", testACLAtomic},
 		{"SharedOwner", testACLSharedOwner},
 		{"Owners", testACLOwners},
+		{"NoSuchUser", testACLNoSuchUser},
 		{"Seen", testSeen},
 		{"SeenAtomic", testSeenAtomic},
 	} {
@@ -328,5 +329,20 @@ func testACLOwners(t *testing.T, e *env, a ports.ACLs) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("Owners: %q, want %q", got, want)
+	}
+}
+
+// Asking about a user the store does not hold creates nothing.
+func testACLNoSuchUser(t *testing.T, e *env, a ports.ACLs) {
+	e.user("alice")
+	if _, _, err := a.MailboxACL(e.ctx, "nobody", "INBOX"); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("MailboxACL of a missing user: %v", err)
+	}
+	var got []string
+	if err := a.Owners(e.ctx, func(u string) error { got = append(got, u); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("Owners after asking about a missing user: %q", got)
 	}
 }

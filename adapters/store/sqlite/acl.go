@@ -76,6 +76,9 @@ func inheritACL(ctx context.Context, tx *sql.Tx, uid int64, name string, id int6
 // MailboxACL returns the mailbox's ACL.
 func (s *Store) MailboxACL(ctx context.Context, user, name string) (imap.ACL, bool, error) {
 	const op = "get acl"
+	if !s.hasUser(user) {
+		return nil, false, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
 	var acl imap.ACL
 	var set bool
 	err := s.read(ctx, user, op, func(tx *sql.Tx) error {
@@ -92,6 +95,9 @@ func (s *Store) MailboxACL(ctx context.Context, user, name string) (imap.ACL, bo
 // ModifyACL changes the mailbox's ACL in one write transaction.
 func (s *Store) ModifyACL(ctx context.Context, user, name string, fn func(imap.ACL, bool) (imap.ACL, error)) (imap.ACL, error) {
 	const op = "set acl"
+	if !s.hasUser(user) {
+		return nil, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
 	var out imap.ACL
 	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
 		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
@@ -185,6 +191,13 @@ func (s *Store) SeenKeys(ctx context.Context, reader string, f func(string) erro
 		}
 	}
 	return nil
+}
+
+// hasUser reports whether the user has a database: a question about
+// another user's mailbox (LIST, an ACL check) must not create one.
+func (s *Store) hasUser(user string) bool {
+	_, err := os.Stat(userPath(s.dir, user))
+	return err == nil
 }
 
 // Owners lists the users that have a database (their folder names spell
