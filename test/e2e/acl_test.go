@@ -99,6 +99,14 @@ func TestACLSharedFolder(t *testing.T) {
 	bob.no("b9 GETACL \"Other Users/alice/Team\"", "NOPERM")
 	bob.no("b10 SETACL \"Other Users/alice/Team\" bob lrswipkxtecdan", "NOPERM")
 
+	// He may subscribe to it, and LSUB and LIST (SUBSCRIBED) show it.
+	bob.ok(`s1 SUBSCRIBE "Other Users/alice/Team"`)
+	bob.no(`s2 SUBSCRIBE "Other Users/alice/Private"`, "NONEXISTENT")
+	bob.ok(`s3 LSUB "" "*"`)
+	bob.mustHave(`* LSUB () "/" "Other Users/alice/Team"`)
+	bob.ok(`s4 LIST (SUBSCRIBED) "" "Other Users/*"`)
+	bob.mustHave(`* LIST (\HasNoChildren \Subscribed) "/" "Other Users/alice/Team"`)
+
 	// Reading: alice's \Seen is not his.
 	bob.ok("c1 SELECT \"Other Users/alice/Team\"")
 	bob.mustHave("* 3 EXISTS", "* OK [UNSEEN 1] First unseen message")
