@@ -243,20 +243,34 @@ func (c *conn) access(op, ext string, kind error, need ...byte) (mailbox, imap.R
 	return m, r, nil
 }
 
-// owners lists every owner the store holds, the session's user first.
+// owners lists the owners whose mailboxes the session may see, the
+// session's user first: every owner for an admin, the owners who gave
+// the user or anyone rights for others (ports.ACLs.Grantors, a
+// superset: the ACLs decide) and the shared mailboxes' owner.
 func (c *conn) owners() ([]string, error) {
 	out := []string{c.user}
 	a := c.acls()
 	if a == nil {
 		return out, nil
 	}
-	err := a.Owners(c.ctx, func(u string) error {
+	add := func(u string) error {
 		if u != c.user {
 			out = append(out, u)
 		}
 		return nil
+	}
+	if c.admin {
+		return out, a.Owners(c.ctx, add)
+	}
+	// Shared mailboxes whose ACL was never set have defaultacl, which
+	// the index does not know of: their owner is always looked at.
+	out = append(out, ports.SharedOwner)
+	return out, a.Grantors(c.ctx, []string{c.user, imap.AnyoneID}, func(u string) error {
+		if u == ports.SharedOwner {
+			return nil
+		}
+		return add(u)
 	})
-	return out, err
 }
 
 // visibleMailboxes lists every mailbox the session may see (its own,

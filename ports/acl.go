@@ -49,6 +49,14 @@ type ACLs interface {
 	// returns. A user removed by DeleteUser is not listed; one might be
 	// listed that has no mailbox.
 	Owners(ctx context.Context, f func(user string) error) error
+
+	// Grantors calls f, once each and in no particular order, with at
+	// least every owner one of whose mailboxes has a stored ACL that
+	// gives rights to one of ids (an identifier as ModifyACL stored it,
+	// "anyone" included), and perhaps with others (an entry since taken
+	// back), until f returns an error, which it returns. It lets LIST
+	// look at the owners who shared something instead of all of them.
+	Grantors(ctx context.Context, ids []string, f func(owner string) error) error
 }
 
 // SeenStates is an optional interface of a Store: the \Seen state each

@@ -27,6 +27,7 @@ func RunACLs(t *testing.T, open Opener) {
 		{"SharedOwner", testACLSharedOwner},
 		{"Owners", testACLOwners},
 		{"NoSuchUser", testACLNoSuchUser},
+		{"Grantors", testACLGrantors},
 		{"Seen", testSeen},
 		{"SeenAtomic", testSeenAtomic},
 	} {
@@ -344,5 +345,34 @@ func testACLNoSuchUser(t *testing.T, e *env, a ports.ACLs) {
 	}
 	if !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("Owners after asking about a missing user: %q", got)
+	}
+}
+
+// Grantors finds the owners who gave an identifier (or anyone) rights.
+func testACLGrantors(t *testing.T, e *env, a ports.ACLs) {
+	e.user("alice")
+	e.user("dave")
+	e.create("alice", "Team")
+	e.create("dave", "Dave")
+	if err := e.s.CreateMailbox(e.ctx, ports.SharedOwner, "news"); err != nil {
+		t.Fatal(err)
+	}
+	e.setACL(a, "alice", "Team", "bob", imap.ACLReplace, "lr")
+	e.setACL(a, "dave", "Dave", "-bob", imap.ACLReplace, "lr")
+	e.setACL(a, ports.SharedOwner, "news", "anyone", imap.ACLReplace, "lrs")
+	grantors := func(ids ...string) []string {
+		var got []string
+		err := e.handle().(ports.ACLs).Grantors(e.ctx, ids, func(o string) error { got = append(got, o); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	if got := grantors("bob", "anyone"); !slices.Contains(got, "alice") || !slices.Contains(got, ports.SharedOwner) || len(got) != 2 {
+		t.Errorf("Grantors(bob, anyone) = %q, want alice and the shared owner", got)
+	}
+	if got := grantors("bob"); !slices.Equal(got, []string{"alice"}) {
+		t.Errorf("Grantors(bob) = %q", got)
 	}
 }
