@@ -173,7 +173,17 @@ func (c *conn) storeFlags(uids []imap.UID, op ports.FlagOp, flags []string, cond
 	var metas []ports.MessageMeta
 	var modified []imap.UID
 	var err error
-	if len(others) > 0 || op == ports.FlagsReplace {
+	if op == ports.FlagsReplace {
+		if metas, modified, err = c.replaceKeepingSeen(uids, others, conditional, since); err != nil {
+			return nil, nil, err
+		}
+		for _, m := range metas {
+			if seq := c.sel.view.SeqOf(m.UID); seq != 0 {
+				e := c.sel.view.Entry(seq)
+				c.sel.view.SetFlags(m.UID, withSeen(m.Flags, imap.HasFlag(e.Flags, imap.FlagSeen)), m.ModSeq)
+			}
+		}
+	} else if len(others) > 0 {
 		if conditional {
 			metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.sel.owner, c.sel.name, uids, op, others, since)
 		} else {
@@ -212,6 +222,46 @@ func (c *conn) storeFlags(uids []imap.UID, op ports.FlagOp, flags []string, cond
 		}
 	}
 	return out, modified, nil
+}
+
+// replaceKeepingSeen is STORE FLAGS by a reader who does not own the
+// mailbox: the messages get flags, and keep the owner's \Seen, whatever
+// it is, in two steps (the flags the reader sees and did not ask for are
+// removed, then those asked for added); the UNCHANGEDSINCE check is the
+// first step's.
+func (c *conn) replaceKeepingSeen(uids []imap.UID, flags []string, conditional bool, since uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	var drop []string
+	for _, u := range uids {
+		seq := c.sel.view.SeqOf(u)
+		if seq == 0 {
+			continue
+		}
+		for _, f := range c.sel.view.Entry(seq).Flags {
+			if f != imap.FlagSeen && !imap.HasFlag(flags, f) && !imap.HasFlag(drop, f) {
+				drop = append(drop, f)
+			}
+		}
+	}
+	var metas []ports.MessageMeta
+	var modified []imap.UID
+	var err error
+	switch {
+	case conditional:
+		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.sel.owner, c.sel.name, uids, ports.FlagsRemove, drop, since)
+	case len(drop) > 0:
+		metas, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, uids, ports.FlagsRemove, drop)
+	}
+	if err != nil || len(flags) == 0 {
+		return metas, modified, err
+	}
+	var rest []imap.UID
+	for _, u := range uids {
+		if !slices.Contains(modified, u) {
+			rest = append(rest, u)
+		}
+	}
+	metas, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, rest, ports.FlagsAdd, flags)
+	return metas, modified, err
 }
 
 // seenView gives store metadata the session user's \Seen when they do

@@ -118,6 +118,10 @@ func TestACLSharedFolder(t *testing.T) {
 	}
 	bob.ok("c4 STORE 2 +FLAGS (\\Flagged)")
 	bob.mustHave("* 2 FETCH (FLAGS (\\Flagged))")
+	// Replacing his flags leaves alice's \Seen on the message alone.
+	bob.ok("c4a STORE 3 FLAGS ($Label)")
+	bob.mustHave("* 3 FETCH (FLAGS ($Label))")
+	bob.ok("c4b STORE 3 FLAGS ()")
 	bob.ok("c5 SEARCH SEEN")
 	bob.mustHave("* SEARCH 1")
 	bob.ok("c6 SEARCH UNSEEN FLAGGED")
