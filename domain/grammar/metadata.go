@@ -1,0 +1,223 @@
+package grammar
+
+import (
+	"strings"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+// DepthInfinity is GETMETADATA's DEPTH infinity.
+const DepthInfinity = -1
+
+// GetMetadataArgs: GETMETADATA [options] mailbox entries (RFC 5464
+// section 4.2). Mailbox "" is the server. MaxSize is -1 without MAXSIZE;
+// Depth is 0, 1 or DepthInfinity (0 without DEPTH). Entries are folded
+// to lower case and checked (imap.MetadataEntryName, the roots /private
+// and /shared allowed). As Cyrus does, and as cyradm's getmetadata needs,
+// an entry may end in "/*" (every entry under it) or "/%" (the entries
+// one level under it); Wildcard then holds "*" or "%" at its index and
+// the entry is the part before the "/".
+type GetMetadataArgs struct {
+	Mailbox    string
+	MailboxErr error // see "Mailbox names" in ast.go
+	MaxSize    int64
+	Depth      int
+	Entries    []string
+	Wildcard   []string // pairwise with Entries: "", "*" or "%"
+}
+
+// MetadataValue is one entry-value of SETMETADATA: Value is nil for NIL
+// (remove the entry), else the bytes sent (a literal8 may hold NUL).
+type MetadataValue struct {
+	Entry string
+	Value []byte
+}
+
+// SetMetadataArgs: SETMETADATA mailbox (entry value ...) (RFC 5464
+// section 4.3). Mailbox "" is the server. Entries are checked and folded
+// as imap.MetadataEntryName says (no bare roots).
+type SetMetadataArgs struct {
+	Mailbox    string
+	MailboxErr error // see "Mailbox names" in ast.go
+	Entries    []MetadataValue
+}
+
+// getMetadata reads GETMETADATA's arguments (RFC 5464 section 5):
+//
+//	getmetadata = "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries
+//	getmetadata-options = "(" getmetadata-option *(SP getmetadata-option) ")"
+//	getmetadata-option  = maxsize-opt / scope-opt
+//	maxsize-opt = "MAXSIZE" SP number
+//	scope-opt   = "DEPTH" SP ("0" / "1" / "infinity")
+//	entries     = entry / "(" entry *(SP entry) ")"
+func (p *Parser) getMetadata(a *GetMetadataArgs) bool {
+	a.MaxSize = -1
+	if !p.sp() {
+		return false
+	}
+	if p.peekIs('(') {
+		if !p.metadataOptions(a) || !p.sp() {
+			return false
+		}
+	}
+	if !p.mailbox(&a.Mailbox, &a.MailboxErr) || !p.sp() {
+		return false
+	}
+	one := func() bool {
+		var e, wild string
+		if !p.entry(&e) {
+			return false
+		}
+		if n := len(e); n > 2 && e[n-2] == '/' && (e[n-1] == '*' || e[n-1] == '%') {
+			e, wild = e[:n-2], e[n-1:]
+		}
+		name, err := imap.MetadataEntryName(e, true)
+		if err != nil {
+			return p.bad(err.Error())
+		}
+		a.Entries = append(a.Entries, name)
+		a.Wildcard = append(a.Wildcard, wild)
+		return true
+	}
+	if !p.peekIs('(') {
+		return one() && p.end()
+	}
+	p.pos++
+	for {
+		if !one() {
+			return false
+		}
+		if p.peekIs(')') {
+			p.pos++
+			return p.end()
+		}
+		if !p.sp() {
+			return false
+		}
+	}
+}
+
+// metadataOptions reads getmetadata-options; each option at most once.
+func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
+	p.pos++ // "("
+	seen := map[string]bool{}
+	for {
+		var opt string
+		if !p.atom(&opt, "GETMETADATA option") || !p.sp() {
+			return false
+		}
+		opt = strings.ToUpper(opt)
+		if seen[opt] {
+			return p.bad("Duplicate GETMETADATA option " + opt)
+		}
+		seen[opt] = true
+		switch opt {
+		case "MAXSIZE":
+			var n uint32
+			if !p.number(&n) {
+				return false
+			}
+			a.MaxSize = int64(n)
+		case "DEPTH":
+			var d string
+			if !p.atom(&d, "DEPTH") {
+				return false
+			}
+			switch strings.ToLower(d) {
+			case "0":
+				a.Depth = 0
+			case "1":
+				a.Depth = 1
+			case "infinity":
+				a.Depth = DepthInfinity
+			default:
+				return p.bad("DEPTH must be 0, 1 or infinity")
+			}
+		default:
+			return p.bad("Unknown GETMETADATA option " + opt)
+		}
+		if p.peekIs(')') {
+			p.pos++
+			return true
+		}
+		if !p.sp() {
+			return false
+		}
+	}
+}
+
+// setMetadata reads SETMETADATA's arguments (RFC 5464 section 5):
+//
+//	setmetadata = "SETMETADATA" SP mailbox SP "(" entry-value *(SP entry-value) ")"
+//	entry-value = entry SP value
+//	value       = nstring / literal8
+func (p *Parser) setMetadata(a *SetMetadataArgs) bool {
+	if !p.sp() || !p.mailbox(&a.Mailbox, &a.MailboxErr) || !p.sp() || !p.expect('(', "Missing ( before entries") {
+		return false
+	}
+	for {
+		var e string
+		if !p.entry(&e) {
+			return false
+		}
+		name, err := imap.MetadataEntryName(e, false)
+		if err != nil {
+			return p.bad(err.Error())
+		}
+		v := MetadataValue{Entry: name}
+		if !p.sp() || !p.metadataValue(&v.Value) {
+			return false
+		}
+		a.Entries = append(a.Entries, v)
+		if p.peekIs(')') {
+			p.pos++
+			return p.end()
+		}
+		if !p.sp() {
+			return false
+		}
+	}
+}
+
+// entry reads entry = astring; a bare one is read as far as list-chars
+// go, so that a wildcard in it is refused for what it is
+// (imap.MetadataEntryName), not as a missing space.
+func (p *Parser) entry(dst *string) bool { return p.stringOr(dst, "entry", isListChar) }
+
+// metadataValue reads value = nstring / literal8; NIL leaves *dst nil,
+// anything else makes it non-nil (an empty string too).
+func (p *Parser) metadataValue(dst *[]byte) bool {
+	if p.err != nil {
+		return false
+	}
+	switch p.peek() {
+	case '~':
+		// RFC 3516 literal8: any bytes, NUL included.
+		p.pos++
+		if !p.peekIs('{') {
+			return p.bad("Missing literal8")
+		}
+		if !p.literalData(dst, true) {
+			return false
+		}
+	case '{':
+		if !p.literalData(dst, false) {
+			return false
+		}
+	default:
+		var s string
+		var isNil bool
+		if !p.nstring(&s, &isNil, "value") {
+			return false
+		}
+		if isNil {
+			*dst = nil
+			return true
+		}
+		*dst = []byte(s)
+	}
+	if *dst == nil {
+		*dst = []byte{}
+	}
+	return true
+}
