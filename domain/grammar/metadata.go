@@ -55,13 +55,22 @@ func (p *Parser) getMetadata(a *GetMetadataArgs) bool {
 	if !p.sp() {
 		return false
 	}
-	if p.peekIs('(') {
+	seenOptions := p.peekIs('(')
+	if seenOptions {
 		if !p.metadataOptions(a) || !p.sp() {
 			return false
 		}
 	}
 	if !p.mailbox(&a.Mailbox, &a.MailboxErr) || !p.sp() {
 		return false
+	}
+	// RFC 5464's examples (4.2.1, 4.2.2) put the options after the
+	// mailbox, against its ABNF; clients follow either, and Cyrus takes
+	// both. An entry starts with "/" or a quote, an option with a letter.
+	if p.pos+1 < len(p.line) && p.line[p.pos] == '(' && isLetter(p.line[p.pos+1]) && !seenOptions {
+		if !p.metadataOptions(a) || !p.sp() {
+			return false
+		}
 	}
 	one := func() bool {
 		var e, wild string
@@ -97,13 +106,15 @@ func (p *Parser) getMetadata(a *GetMetadataArgs) bool {
 	}
 }
 
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
 // metadataOptions reads getmetadata-options; each option at most once.
 func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 	p.pos++ // "("
 	seen := map[string]bool{}
 	for {
 		var opt string
-		if !p.atom(&opt, "GETMETADATA option") || !p.sp() {
+		if !p.atom(&opt, "GETMETADATA option") {
 			return false
 		}
 		opt = strings.ToUpper(opt)
@@ -111,6 +122,12 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 			return p.bad("Duplicate GETMETADATA option " + opt)
 		}
 		seen[opt] = true
+		if opt != "MAXSIZE" && opt != "DEPTH" {
+			return p.bad("Unknown GETMETADATA option " + opt)
+		}
+		if !p.sp() {
+			return false
+		}
 		switch opt {
 		case "MAXSIZE":
 			var n uint32
@@ -133,8 +150,6 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 			default:
 				return p.bad("DEPTH must be 0, 1 or infinity")
 			}
-		default:
-			return p.bad("Unknown GETMETADATA option " + opt)
 		}
 		if p.peekIs(')') {
 			p.pos++
@@ -220,4 +235,16 @@ func (p *Parser) metadataValue(dst *[]byte) bool {
 		*dst = []byte{}
 	}
 	return true
+}
+
+// SpecialUseAttr returns the canonical spelling of an RFC 6154
+// special-use attribute (`\sent` -> `\Sent`); ok is false for one
+// it does not define.
+func SpecialUseAttr(s string) (string, bool) {
+	for _, a := range specialUse {
+		if strings.EqualFold(a, s) {
+			return a, true
+		}
+	}
+	return "", false
 }

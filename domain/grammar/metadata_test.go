@@ -25,6 +25,10 @@ func TestParseMetadata(t *testing.T) {
 			Entries: []string{"/private/filters/values"}, Wildcard: []string{""}}},
 		{`a getmetadata (depth Infinity maxsize 0) inbox /Shared`, &GetMetadataArgs{Mailbox: "INBOX", MaxSize: 0, Depth: DepthInfinity,
 			Entries: []string{"/shared"}, Wildcard: []string{""}}},
+		// The RFC's examples put the options after the mailbox.
+		{`a GETMETADATA INBOX (MAXSIZE 1024) ("/shared/comment" "/private/comment")`, &GetMetadataArgs{Mailbox: "INBOX", MaxSize: 1024,
+			Entries: []string{"/shared/comment", "/private/comment"}, Wildcard: []string{"", ""}}},
+		{`a GETMETADATA "" (DEPTH 1) /private`, &GetMetadataArgs{MaxSize: -1, Depth: 1, Entries: []string{"/private"}, Wildcard: []string{""}}},
 		// Cyrus's wildcards, which cyradm sends.
 		{`a GETMETADATA "" ("/private/*")`, &GetMetadataArgs{MaxSize: -1, Entries: []string{"/private"}, Wildcard: []string{"*"}}},
 		{`a GETMETADATA x /shared/vendor/%`, &GetMetadataArgs{Mailbox: "x", MaxSize: -1, Entries: []string{"/shared/vendor"}, Wildcard: []string{"%"}}},
@@ -62,6 +66,8 @@ func TestParseMetadataErrors(t *testing.T) {
 		{`a GETMETADATA (FOO 1) INBOX /private`, "Unknown GETMETADATA option"},
 		{`a GETMETADATA (DEPTH 1 DEPTH 0) INBOX /private`, "Duplicate"},
 		{`a GETMETADATA () INBOX /private`, "Missing GETMETADATA option"},
+		{`a GETMETADATA (DEPTH 1) INBOX (DEPTH 0) /private`, "must begin with"}, // options once
+		{`a GETMETADATA INBOX (foo)`, "Unknown GETMETADATA option FOO"},
 		{`a GETMETADATA INBOX /foo`, "must begin with /shared or /private"},
 		{`a GETMETADATA INBOX /private/a*b`, "wildcard"},
 		{`a GETMETADATA INBOX (/private/a /shared/b`, "Missing space"},
