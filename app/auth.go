@@ -38,6 +38,8 @@ func (c *conn) capabilities() string {
 		caps += " " + sortCapabilities + " " + esortCapabilities
 		// RFC 5465, notify.go.
 		caps += " NOTIFY"
+		// RFC 5464, metadata.go.
+		caps += " METADATA METADATA-SERVER"
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
