@@ -44,6 +44,10 @@ func (c *conn) capabilities() string {
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
 	}
+	// cyradm (Cyrus::IMAP::Admin) reads the capabilities once, before
+	// it logs in, and refuses its metadata commands without METADATA
+	// there; Cyrus lists it before login too (metadata.go).
+	caps += " METADATA METADATA-SERVER"
 	ssf := c.ssf()
 	if c.canStartTLS() {
 		caps += " STARTTLS"

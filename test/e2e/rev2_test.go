@@ -11,7 +11,8 @@ import (
 // implemented is every capability the server implements, by state. The
 // test fails when CAPABILITY lists anything else, or misses one.
 var implemented = map[string][]string{
-	"pre": {"IMAP4rev1", "IMAP4rev2", "SASL-IR", "ID", "ENABLE", "LITERAL+", "AUTH=PLAIN", "AUTH=LOGIN"},
+	"pre": {"IMAP4rev1", "IMAP4rev2", "SASL-IR", "ID", "ENABLE", "LITERAL+", "AUTH=PLAIN", "AUTH=LOGIN",
+		"METADATA", "METADATA-SERVER"},
 	"post": {"IMAP4rev1", "IMAP4rev2", "SASL-IR", "ID", "ENABLE", "LITERAL+",
 		"BINARY", "CHILDREN", "CONDSTORE", "CREATE-SPECIAL-USE", "ESEARCH", "IDLE", "LIST-EXTENDED", "LIST-STATUS", "MOVE",
 		"MULTIAPPEND", "NAMESPACE", "OBJECTID", "PREVIEW", "QRESYNC", "SAVEDATE", "SEARCHRES", "SPECIAL-USE", "STATUS=SIZE", "UIDPLUS", "UNSELECT",
