@@ -38,10 +38,10 @@ CREATE TABLE IF NOT EXISTS server_metadata (
 ) WITHOUT ROWID;
 `
 
-// upgradeMetadata is schema version 8's step: the metadata table (a new
-// database gets it from schema).
+// upgradeMetadata is schema version 8's step: the metadata table, for a
+// new database too (v 0).
 func upgradeMetadata(ctx context.Context, tx *sql.Tx, v int) error {
-	if v >= 1 && v < 8 {
+	if v < 8 {
 		_, err := tx.ExecContext(ctx, metadataSchema)
 		return err
 	}

@@ -284,7 +284,7 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if err := upgrade(ctx, tx, v); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, schema+metadataSchema); err != nil {
+		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
 		if v < 5 {
