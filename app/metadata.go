@@ -117,28 +117,49 @@ func (c *conn) metadataMailbox(name string, nameErr error) ([]string, error) {
 
 func cmdGetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 	args := cmd.Args.(*grammar.GetMetadataArgs)
-	md, err := c.metadataStore()
-	if err != nil {
-		return result{}, err
-	}
 	uses, err := c.metadataMailbox(args.Mailbox, args.MailboxErr)
 	if err != nil {
 		return result{}, err
 	}
-	// RFC 5464 4.2: entries the client may not read are left out, as if
-	// they did not exist; none of them is an error.
-	mayPrivate := c.metadataRights(args.Mailbox, false, false) == nil
-	mayShared := c.metadataRights(args.Mailbox, true, false) == nil
-	if !mayPrivate && !mayShared {
-		return result{}, imap.ErrNoPerm
-	}
-	stored, err := md.GetMetadata(c.ctx, c.user, args.Mailbox)
+	longest, err := c.writeMetadata(args.Mailbox, uses, args)
 	if err != nil {
 		return result{}, err
 	}
+	return result{code: longEntries(longest)}, nil
+}
+
+// longEntries is the tagged OK's code when MAXSIZE left values out
+// (longest >= 0): RFC 5464 4.2.1's LONGENTRIES with the longest's size.
+func longEntries(longest int64) string {
+	if longest < 0 {
+		return ""
+	}
+	return "METADATA LONGENTRIES " + strconv.FormatInt(longest, 10)
+}
+
+// writeMetadata sends the METADATA response of GETMETADATA (and of
+// LIST's METADATA return option, RFC 9590) for one mailbox ("" for the
+// server) whose special-use attributes are uses. It returns the size of
+// the longest value MAXSIZE left out, or -1.
+func (c *conn) writeMetadata(mailbox string, uses []string, args *grammar.GetMetadataArgs) (int64, error) {
+	md, err := c.metadataStore()
+	if err != nil {
+		return -1, err
+	}
+	// RFC 5464 4.2: entries the client may not read are left out, as if
+	// they did not exist; none of them is an error.
+	mayPrivate := c.metadataRights(mailbox, false, false) == nil
+	mayShared := c.metadataRights(mailbox, true, false) == nil
+	if !mayPrivate && !mayShared {
+		return -1, imap.ErrNoPerm
+	}
+	stored, err := md.GetMetadata(c.ctx, c.user, mailbox)
+	if err != nil {
+		return -1, err
+	}
 	have := map[string][]byte{}
 	for _, e := range stored {
-		if e.Name != specialUseEntry || args.Mailbox == "" {
+		if e.Name != specialUseEntry || mailbox == "" {
 			have[e.Name] = e.Value
 		}
 	}
@@ -186,8 +207,7 @@ func cmdGetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 		}
 	}
 	var longest int64 = -1
-	b := append([]byte("METADATA "), nil...)
-	b = c.appendMailbox(b, args.Mailbox)
+	b := c.appendMailbox([]byte("METADATA "), mailbox)
 	b = append(b, " ("...)
 	n := 0
 	for _, name := range names {
@@ -214,10 +234,20 @@ func cmdGetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 	if n > 0 {
 		c.w.Untagged(string(b))
 	}
-	if longest >= 0 {
-		return result{code: "METADATA LONGENTRIES " + strconv.FormatInt(longest, 10)}, nil
+	return longest, nil
+}
+
+// listMetadata answers LIST's METADATA return option (RFC 9590) for
+// one listed mailbox. A mailbox whose entries cannot be read is listed
+// without them: LIST itself does not fail. It returns what
+// writeMetadata returns.
+func (c *conn) listMetadata(mailbox string, uses []string, args *grammar.GetMetadataArgs) int64 {
+	longest, err := c.writeMetadata(mailbox, uses, args)
+	if err != nil {
+		c.srv.log.Debug("LIST METADATA", "mailbox", mailbox, "err", err)
+		return -1
 	}
-	return result{}, nil
+	return longest
 }
 
 // appendMetadataValue writes a value: a string, or a literal8 when it

@@ -72,33 +72,28 @@ func (p *Parser) getMetadata(a *GetMetadataArgs) bool {
 			return false
 		}
 	}
-	one := func() bool {
-		var e, wild string
-		if !p.entry(&e) {
-			return false
-		}
-		if n := len(e); n > 2 && e[n-2] == '/' && (e[n-1] == '*' || e[n-1] == '%') {
-			e, wild = e[:n-2], e[n-1:]
-		}
-		name, err := imap.MetadataEntryName(e, true)
-		if err != nil {
-			return p.bad(err.Error())
-		}
-		a.Entries = append(a.Entries, name)
-		a.Wildcard = append(a.Wildcard, wild)
-		return true
-	}
+	return p.metadataEntries(a) && p.end()
+}
+
+// metadataEntries reads entries = entry / "(" entry *(SP entry) ")"
+// into a.Entries and a.Wildcard.
+func (p *Parser) metadataEntries(a *GetMetadataArgs) bool {
 	if !p.peekIs('(') {
-		return one() && p.end()
+		return p.metadataEntry(a)
 	}
 	p.pos++
+	return p.metadataEntryList(a)
+}
+
+// metadataEntryList reads entry *(SP entry) ")".
+func (p *Parser) metadataEntryList(a *GetMetadataArgs) bool {
 	for {
-		if !one() {
+		if !p.metadataEntry(a) {
 			return false
 		}
 		if p.peekIs(')') {
 			p.pos++
-			return p.end()
+			return true
 		}
 		if !p.sp() {
 			return false
@@ -106,7 +101,56 @@ func (p *Parser) getMetadata(a *GetMetadataArgs) bool {
 	}
 }
 
-func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+// metadataEntry reads one entry of GETMETADATA (roots and Cyrus's
+// trailing wildcards allowed).
+func (p *Parser) metadataEntry(a *GetMetadataArgs) bool {
+	var e, wild string
+	if !p.entry(&e) {
+		return false
+	}
+	if n := len(e); n > 2 && e[n-2] == '/' && (e[n-1] == '*' || e[n-1] == '%') {
+		e, wild = e[:n-2], e[n-1:]
+	}
+	name, err := imap.MetadataEntryName(e, true)
+	if err != nil {
+		return p.bad(err.Error())
+	}
+	a.Entries = append(a.Entries, name)
+	a.Wildcard = append(a.Wildcard, wild)
+	return true
+}
+
+// listMetadata reads LIST's METADATA return option after "METADATA" SP
+// (RFC 9590), in the form Cyrus takes: entries, or a parenthesised list
+// whose GETMETADATA options (MAXSIZE, DEPTH) come before its entries:
+//
+//	"(" *(getmetadata-option SP) entry *(SP entry) ")" / entry
+func (p *Parser) listMetadata(a *GetMetadataArgs) bool {
+	a.MaxSize = -1
+	if !p.peekIs('(') {
+		return p.metadataEntries(a)
+	}
+	p.pos++
+	seen := map[string]bool{}
+	for p.pos < len(p.line) && isLetter(p.line[p.pos]) {
+		var opt string
+		if !p.atom(&opt, "METADATA option") {
+			return false
+		}
+		opt = strings.ToUpper(opt)
+		if seen[opt] {
+			return p.bad("Duplicate METADATA option " + opt)
+		}
+		seen[opt] = true
+		if opt != "MAXSIZE" && opt != "DEPTH" {
+			return p.bad("Unknown METADATA option " + opt)
+		}
+		if !p.sp() || !p.metadataOption(a, opt) || !p.sp() {
+			return false
+		}
+	}
+	return p.metadataEntryList(a)
+}
 
 // metadataOptions reads getmetadata-options; each option at most once.
 func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
@@ -128,28 +172,8 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 		if !p.sp() {
 			return false
 		}
-		switch opt {
-		case "MAXSIZE":
-			var n uint32
-			if !p.number(&n) {
-				return false
-			}
-			a.MaxSize = int64(n)
-		case "DEPTH":
-			var d string
-			if !p.atom(&d, "DEPTH") {
-				return false
-			}
-			switch strings.ToLower(d) {
-			case "0":
-				a.Depth = 0
-			case "1":
-				a.Depth = 1
-			case "infinity":
-				a.Depth = DepthInfinity
-			default:
-				return p.bad("DEPTH must be 0, 1 or infinity")
-			}
+		if !p.metadataOption(a, opt) {
+			return false
 		}
 		if p.peekIs(')') {
 			p.pos++
@@ -159,6 +183,38 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 			return false
 		}
 	}
+}
+
+// metadataOption reads the value of the option opt (upper case):
+// maxsize-opt = "MAXSIZE" SP number, scope-opt = "DEPTH" SP ("0" / "1" /
+// "infinity"); other options are BAD.
+func (p *Parser) metadataOption(a *GetMetadataArgs, opt string) bool {
+	switch opt {
+	case "MAXSIZE":
+		var n uint32
+		if !p.number(&n) {
+			return false
+		}
+		a.MaxSize = int64(n)
+	case "DEPTH":
+		var d string
+		if !p.atom(&d, "DEPTH") {
+			return false
+		}
+		switch strings.ToLower(d) {
+		case "0":
+			a.Depth = 0
+		case "1":
+			a.Depth = 1
+		case "infinity":
+			a.Depth = DepthInfinity
+		default:
+			return p.bad("DEPTH must be 0, 1 or infinity")
+		}
+	default:
+		return p.bad("Unknown GETMETADATA option " + opt)
+	}
+	return true
 }
 
 // setMetadata reads SETMETADATA's arguments (RFC 5464 section 5):
@@ -248,3 +304,5 @@ func SpecialUseAttr(s string) (string, bool) {
 	}
 	return "", false
 }
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

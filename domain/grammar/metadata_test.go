@@ -55,6 +55,44 @@ func TestParseMetadata(t *testing.T) {
 	}
 }
 
+// TestParseListMetadata: RFC 9590's LIST return option, in the forms
+// Cyrus takes.
+func TestParseListMetadata(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want *GetMetadataArgs
+		bad  string
+	}{
+		{in: `a LIST "" % RETURN (METADATA ("/shared/comment" "/private/comment"))`,
+			want: &GetMetadataArgs{MaxSize: -1, Entries: []string{"/shared/comment", "/private/comment"}, Wildcard: []string{"", ""}}},
+		{in: `a LIST "" % RETURN (SPECIAL-USE METADATA /shared/comment)`,
+			want: &GetMetadataArgs{MaxSize: -1, Entries: []string{"/shared/comment"}, Wildcard: []string{""}}},
+		{in: `a LIST "" * RETURN (METADATA (MAXSIZE 100 DEPTH 1 /private) CHILDREN)`,
+			want: &GetMetadataArgs{MaxSize: 100, Depth: 1, Entries: []string{"/private"}, Wildcard: []string{""}}},
+		{in: `a LIST "" * RETURN (METADATA (MAXSIZE 1 MAXSIZE 2 /private))`, bad: "Duplicate"},
+		{in: `a LIST "" * RETURN (METADATA (MAXSIZE 1))`, bad: "Missing space"},
+		{in: `a LIST "" * RETURN (METADATA ())`, bad: "Missing entry"},
+		{in: `a LIST "" * RETURN (METADATA (/x))`, bad: "must begin with"},
+		{in: `a LIST "" * RETURN (METADATA /shared/a METADATA /shared/b)`, bad: "twice"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			h := newHarness(tc.in+"\r\nZ NOOP\r\n", DefaultLimits())
+			got, err := h.p.Next()
+			if tc.bad != "" {
+				var pe *Error
+				if !errors.As(err, &pe) || pe.Status != "BAD" || !strings.Contains(pe.Text, tc.bad) {
+					t.Fatalf("got %v, want BAD containing %q", err, tc.bad)
+				}
+			} else if err != nil {
+				t.Fatalf("Next: %v", err)
+			} else if md := got.Args.(*ListArgs).Metadata; !reflect.DeepEqual(md, tc.want) {
+				t.Errorf("got  %#v\nwant %#v", md, tc.want)
+			}
+			h.expectNoop(t)
+		})
+	}
+}
+
 // TestParseMetadataErrors: malformed commands and entry names are BAD
 // with a text that says why, and the next command parses.
 func TestParseMetadataErrors(t *testing.T) {

@@ -196,3 +196,36 @@ func TestMetadataMailboxLife(t *testing.T) {
 	bob.ok(`c1 GETMETADATA INBOX /shared/comment`)
 	bob.mustHave(`* METADATA INBOX ("/shared/comment" NIL)`)
 }
+
+// TestListMetadata: LIST's METADATA return option (RFC 9590) answers
+// each listed mailbox as GETMETADATA would, after its LIST (and STATUS)
+// response; MAXSIZE's LONGENTRIES goes on LIST's tagged OK.
+func TestListMetadata(t *testing.T) {
+	e := newEnv(t)
+	tc := e.rawLogin("alice")
+	tc.ok(`a1 CREATE Foo`)
+	tc.ok(`a2 SETMETADATA INBOX (/shared/comment "inbox comment" /private/comment "mine")`)
+	tc.ok(`a3 LIST "" % RETURN (METADATA ("/shared/comment" "/private/comment"))`)
+	tc.mustHave(`* LIST (\HasNoChildren) "/" INBOX`, `* METADATA INBOX ("/shared/comment" "inbox comment" "/private/comment" "mine")`,
+		`* LIST (\HasNoChildren) "/" Foo`, `* METADATA Foo ("/shared/comment" NIL "/private/comment" NIL)`)
+	// Each METADATA follows its mailbox's LIST (and STATUS) response.
+	for i, u := range tc.untagged {
+		if strings.HasPrefix(u, "* METADATA ") {
+			name := strings.Fields(u)[2]
+			if i == 0 || !strings.HasSuffix(tc.untagged[i-1], " "+name) {
+				t.Errorf("%q does not follow its LIST response: %q", u, tc.untagged)
+			}
+		}
+	}
+	got := tc.ok(`a4 LIST "" * RETURN (STATUS (MESSAGES) METADATA (MAXSIZE 5 /shared/comment))`)
+	if !strings.Contains(got, "[METADATA LONGENTRIES 13]") {
+		t.Errorf("LIST with MAXSIZE: %q, want [METADATA LONGENTRIES 13]", got)
+	}
+	tc.mustHave(`* METADATA Foo ("/shared/comment" NIL)`)
+	tc.mustNotContain(`inbox comment`)
+	// The special-use entry, through LIST too.
+	tc.ok(`a5 SETMETADATA Foo (/private/specialuse "\\Archive")`)
+	tc.ok(`a6 LIST "" Foo RETURN (METADATA /private/specialuse)`)
+	tc.mustHave(`* LIST (\HasNoChildren \Archive) "/" Foo`, `* METADATA Foo ("/private/specialuse" "\\Archive")`)
+	tc.bad(`a7 LIST "" * RETURN (METADATA ())`)
+}
