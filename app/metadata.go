@@ -64,27 +64,28 @@ func (c *conn) metadataRights(mailbox string, shared, write bool) error {
 		}
 		return nil
 	}
-	var need byte
+	// RFC 5464 3.3 (and 4.2, 4.3).
+	need := "l"
 	switch {
-	case !shared:
-		need = 'l'
-	case write:
-		need = 'w'
-	default:
-		need = 'r'
+	case shared && write:
+		need = "w"
+	case shared:
+		need = "r"
 	}
-	if !c.hasRight(mailbox, need) {
+	if !strings.Contains(c.metadataRightsOn(mailbox), need) {
 		return imap.ErrNoPerm
 	}
 	return nil
 }
 
-// hasRight reports whether the session holds the RFC 4314 right on its
-// own mailbox: the owner holds them all.
-func (c *conn) hasRight(mailbox string, right byte) bool {
-	_ = mailbox
-	return strings.IndexByte("lrswipkxtecdan", right) >= 0
-}
+// ownerRights are the RFC 4314 rights (Cyrus's letters) the owner of a
+// mailbox holds.
+const ownerRights = "lrswipkxtecdan"
+
+// metadataRightsOn returns the session's RFC 4314 rights on its mailbox: today
+// every mailbox is its owner's alone, so all of them. ACLs replace this
+// (and a mailbox without "l" then answers as one that does not exist).
+func (c *conn) metadataRightsOn(mailbox string) string { return ownerRights }
 
 func (c *conn) metadataStore() (ports.Metadata, error) {
 	md, ok := c.srv.store.(ports.Metadata)
