@@ -78,14 +78,12 @@ func (c *conn) metadataRights(mailbox string, shared, write bool) error {
 	return nil
 }
 
-// ownerRights are the RFC 4314 rights (Cyrus's letters) the owner of a
-// mailbox holds.
-const ownerRights = "lrswipkxtecdan"
-
 // metadataRightsOn returns the session's RFC 4314 rights on its mailbox: today
 // every mailbox is its owner's alone, so all of them. ACLs replace this
 // (and a mailbox without "l" then answers as one that does not exist).
-func (c *conn) metadataRightsOn(mailbox string) string { return ownerRights }
+func (c *conn) metadataRightsOn(mailbox string) string {
+	return "lrswipkxtecdan" // Cyrus's owner rights, in its order
+}
 
 func (c *conn) metadataStore() (ports.Metadata, error) {
 	md, ok := c.srv.store.(ports.Metadata)
