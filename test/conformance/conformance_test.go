@@ -240,7 +240,7 @@ var groupOf = map[string]string{
 	"COMPRESS=DEFLATE": "compress", "UNAUTHENTICATE": "unauthenticate", "REPLACE": "replace",
 	"OBJECTID": "objectid", "PREVIEW": "preview",
 	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",
-	"NOTIFY": "notify",
+	"NOTIFY": "notify", "METADATA": "metadata", "METADATA-SERVER": "metadata", "LIST-METADATA": "metadata",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or
