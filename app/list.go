@@ -39,6 +39,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	retStatus := opt(args.Return, "STATUS")
 	retRights := opt(args.Return, "MYRIGHTS") // RFC 8440
 	selSpecialUse := opt(args.Select, "SPECIAL-USE")
+	var longest int64 = -1 // RFC 9590's METADATA with MAXSIZE
 
 	boxes, err := c.visibleMailboxes()
 	if err != nil {
@@ -195,14 +196,21 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged(string(b))
 		if retStatus && e.exists {
 			// RFC 5819: STATUS right after the mailbox's LIST response.
+			// RFC 5819 section 2: no STATUS without the right.
 			line, err := c.statusLine(n, args.StatusItems)
-			if errors.Is(err, imap.ErrNoPerm) {
-				continue // RFC 5819 section 2: no STATUS without the right
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, imap.ErrNoPerm) {
 				return result{}, err
 			}
-			c.w.Untagged(line)
+			if err == nil {
+				c.w.Untagged(line)
+			}
+		}
+		if args.Metadata != nil && e.exists {
+			// RFC 9590: METADATA right after the mailbox's LIST
+			// (and STATUS) response (metadata.go).
+			if l := c.listMetadata(n, e.specialUse, args.Metadata); l > longest {
+				longest = l
+			}
 		}
 		if retRights && e.exists {
 			// RFC 8440 section 2: MYRIGHTS after the LIST response (and
@@ -231,5 +239,5 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			}
 		}
 	}
-	return result{}, nil
+	return result{code: longEntries(longest)}, nil
 }

@@ -212,6 +212,7 @@ func (c *conn) rightsOf(m mailbox) (imap.Rights, error) {
 var adminBypass = map[string]bool{
 	"CREATE": true, "DELETE": true, "RENAME": true, "SETACL": true, "DELETEACL": true,
 	"GETACL": true, "LISTRIGHTS": true,
+	"GETMETADATA": true, // and SETMETADATA (metadata.go): cyradm's mboxconfig
 }
 
 // access resolves ext and checks that the session may do op there with

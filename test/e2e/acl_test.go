@@ -210,3 +210,23 @@ func TestACLAdmin(t *testing.T) {
 	alice.ok(`a7 LIST "" "*"`)
 	alice.mustNotContain("Team")
 }
+
+// METADATA on another user's folder follows the ACL (RFC 5464 3.3): "r"
+// reads /shared entries, "w" writes them; the reader has no /private
+// entries there.
+func TestACLMetadata(t *testing.T) {
+	e := newEnv(t)
+	alice := e.rawLogin("alice")
+	bob := e.rawLogin("bob")
+	alice.ok("a1 CREATE Team")
+	alice.ok(`a2 SETMETADATA Team (/shared/comment "team folder" /private/comment "mine")`)
+	bob.no(`b1 GETMETADATA "Other Users/alice/Team" /shared/comment`, "NONEXISTENT")
+	alice.ok("a3 SETACL Team bob lr")
+	bob.ok(`b2 GETMETADATA "Other Users/alice/Team" (/shared/comment /private/comment)`)
+	bob.exactly(`* METADATA "Other Users/alice/Team" ("/shared/comment" "team folder")`)
+	bob.no(`b3 SETMETADATA "Other Users/alice/Team" (/shared/comment "bob's")`, "NOPERM")
+	alice.ok("a4 SETACL Team bob +w")
+	bob.ok(`b4 SETMETADATA "Other Users/alice/Team" (/shared/comment "bob's")`)
+	alice.ok("a5 GETMETADATA Team (/shared/comment /private/comment)")
+	alice.exactly(`* METADATA Team ("/shared/comment" "bob's" "/private/comment" "mine")`)
+}

@@ -39,6 +39,7 @@ func TestACLs(t *testing.T)        { storetest.RunACLs(t, open) }
 func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }
+func TestMetadata(t *testing.T)    { storetest.RunMetadata(t, open) }
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.

@@ -22,7 +22,7 @@ var (
 // aclSchema holds the mailboxes' ACLs (one row per mailbox whose ACL was
 // ever set, keyed by the mailbox's row id, so that it follows a RENAME
 // and goes with the row on DELETE) and the seen state this database's
-// user keeps of other users' mailboxes (ports.SeenStates). Version 8.
+// user keeps of other users' mailboxes (ports.SeenStates). Version 9.
 const aclSchema = `
 CREATE TABLE IF NOT EXISTS acls (
 	mailbox_id INTEGER PRIMARY KEY,
@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS seen (
 	PRIMARY KEY (reader, key)
 ) WITHOUT ROWID;
 `
+
+// upgradeACL is schema version 9's step (and a new database's tables).
+func upgradeACL(ctx context.Context, tx *sql.Tx, v int) error {
+	if v < 9 {
+		_, err := tx.ExecContext(ctx, aclSchema)
+		return err
+	}
+	return nil
+}
 
 // readACL returns the mailbox's stored ACL and whether there is one.
 func readACL(ctx context.Context, tx *sql.Tx, id int64) (imap.ACL, bool, error) {

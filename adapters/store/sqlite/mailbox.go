@@ -192,6 +192,10 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM seen WHERE reader = ?`, user); err != nil {
 			return err
 		}
+		// The user's /private server entries (metadata.go).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM metadata WHERE mailbox_id = 0`); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, uid)
 		return err
 	})
@@ -224,6 +228,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 		`DELETE FROM expunged WHERE mailbox_id = ?`,
 		`DELETE FROM sortrecords WHERE mailbox_id = ?`,
 		`DELETE FROM acls WHERE mailbox_id = ?`,
+		`DELETE FROM metadata WHERE mailbox_id = ?`,
 		`DELETE FROM mailboxes WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -80,3 +80,7 @@ func TestKillDuringAppend(t *testing.T) {
 		db.Close()
 	}
 }
+
+func TestMetadata(t *testing.T) {
+	storetest.RunMetadata(t, open)
+}

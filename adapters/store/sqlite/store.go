@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 8
+	schemaVersion = 9
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -287,9 +287,6 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, aclSchema); err != nil {
-			return err
-		}
 		if v < 5 {
 			// Version 5 adds the full-text index's bookkeeping
 			// (textindex.go); bodies stored before are not indexed.
@@ -341,10 +338,14 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// Version 7 adds the mailboxes' saved sort records (sortrecords,
 	// created by schema; SaveSortRecords fills it as SORT and THREAD
 	// compute them).
-	// Version 8 adds the mailboxes' ACLs and the seen state of other
-	// users' mailboxes (aclSchema, acl.go); mailboxes without a row
-	// keep the default ACL.
-	return nil
+	// Version 8 adds METADATA entries (metadata.go).
+	if err := upgradeMetadata(ctx, tx, v); err != nil {
+		return err
+	}
+	// Version 9 adds the mailboxes' ACLs and the seen state of other
+	// users' mailboxes (acl.go); mailboxes without a row keep the
+	// default ACL.
+	return upgradeACL(ctx, tx, v)
 }
 
 // Close releases every database connection.

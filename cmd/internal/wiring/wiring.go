@@ -155,6 +155,9 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		NoPasswordCheck:   f.NoPasswordCheck,
 		ExternalSSF:       f.ExternalSSF,
 		MultiSession:      s.MultiSession,
+
+		MetadataMaxSize:    s.MetadataMaxSize,
+		MetadataMaxEntries: s.MetadataMaxEntries,
 	}
 }
 
