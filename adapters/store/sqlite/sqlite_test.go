@@ -76,3 +76,11 @@ func TestKillDuringAppend(t *testing.T) {
 		db.Close()
 	}
 }
+
+func TestReplace(t *testing.T) {
+	storetest.RunReplace(t, open)
+}
+
+func TestKillDuringReplace(t *testing.T) {
+	storetest.RunReplaceCrash(t, open, storetest.ReExec)
+}
