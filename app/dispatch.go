@@ -209,6 +209,9 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 	case errors.Is(err, imap.ErrLimit):
 		// RFC 5530 LIMIT: the mailbox has as many keywords as it may.
 		return "NO", "LIMIT", "Too many user flags in mailbox"
+	case errors.Is(err, imap.ErrNoMessage):
+		// RFC 5530: another session expunged the message meanwhile.
+		return "NO", "EXPUNGEISSUED", "Message has been expunged"
 	case errors.Is(err, imap.ErrOverQuota):
 		return "NO", "OVERQUOTA", "Over quota"
 	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):

@@ -31,7 +31,7 @@ import (
 
 // Environment variables of a child process.
 const (
-	ChildEnv = "STORETEST_CHILD" // the child's job: "append"
+	ChildEnv = "STORETEST_CHILD" // the child's job: "append" or "replace"
 	dirEnv   = "STORETEST_DIR"
 	countEnv = "STORETEST_COUNT" // messages to append; 0: until killed
 	flagEnv  = "STORETEST_FLAG"  // "1": flag each message after appending it
@@ -67,6 +67,9 @@ func ChildBody(pid, i int) []byte {
 // child by the suite; otherwise it returns at once. It prints one line
 // "acked PID I UID" after each Append returned.
 func Child(open ChildOpener) {
+	if os.Getenv(ChildEnv) == "replace" {
+		replaceChild(open)
+	}
 	if os.Getenv(ChildEnv) != "append" {
 		return
 	}

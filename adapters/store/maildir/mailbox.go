@@ -16,12 +16,22 @@ import (
 )
 
 // treeLock takes the user's tree lock exclusively, creating the user's
-// root if needed: hierarchy changes exclude every mailbox write.
+// root if needed: hierarchy changes exclude every mailbox write. A
+// replacement a crash interrupted is finished first, while its folders
+// are where its record says.
 func (s *Store) treeLock(ctx context.Context, root string) (*lock, error) {
 	if err := os.MkdirAll(root, 0o750); err != nil {
 		return nil, err
 	}
-	return flock(ctx, filepath.Join(root, treeLockFile), true)
+	tl, err := flock(ctx, filepath.Join(root, treeLockFile), true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.finishReplaces(ctx, root); err != nil {
+		tl.unlock()
+		return nil, err
+	}
+	return tl, nil
 }
 
 // createFolder makes an empty mailbox with the given identity: the index

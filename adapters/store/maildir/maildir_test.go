@@ -40,6 +40,10 @@ func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }
 func TestMetadata(t *testing.T)    { storetest.RunMetadata(t, open) }
+func TestReplace(t *testing.T)     { storetest.RunReplace(t, open) }
+func TestReplaceCrash(t *testing.T) {
+	storetest.RunReplaceCrash(t, open, storetest.ReExec)
+}
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.

@@ -44,7 +44,7 @@ func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*m
 	x, err := s.readIndex(m)
 	if err == nil {
 		st, err := stale(m, x)
-		if err == nil && !st {
+		if err == nil && !st && !pendingReplaces(m.root) {
 			return m, x, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -76,6 +76,9 @@ func (s *Store) update(ctx context.Context, op string, ms []*mailbox, kinds []er
 		return nil, wrapErr(op, err)
 	}
 	defer tl.unlock()
+	if err := s.finishReplaces(ctx, ms[0].root); err != nil {
+		return nil, wrapErr(op, err)
+	}
 	return s.updateHeld(ctx, op, ms, kinds, fn)
 }
 

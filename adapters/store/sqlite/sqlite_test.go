@@ -84,3 +84,11 @@ func TestKillDuringAppend(t *testing.T) {
 func TestMetadata(t *testing.T) {
 	storetest.RunMetadata(t, open)
 }
+
+func TestReplace(t *testing.T) {
+	storetest.RunReplace(t, open)
+}
+
+func TestKillDuringReplace(t *testing.T) {
+	storetest.RunReplaceCrash(t, open, storetest.ReExec)
+}
