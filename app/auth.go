@@ -40,6 +40,7 @@ func (c *conn) capabilities() string {
 		caps += " NOTIFY"
 		// RFC 5464, metadata.go.
 		caps += " METADATA METADATA-SERVER LIST-METADATA"
+		caps += c.aclCapability() // acl.go
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps

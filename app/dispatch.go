@@ -90,6 +90,9 @@ func init() {
 		"NOTIFY":         {cmdNotify, authed},      // notify.go
 		"GETMETADATA":    {cmdGetMetadata, authed}, // metadata.go
 		"SETMETADATA":    {cmdSetMetadata, authed},
+		// RFC 4314, acl.go.
+		"SETACL": {cmdSetACL, authed}, "DELETEACL": {cmdSetACL, authed}, "GETACL": {cmdGetACL, authed},
+		"LISTRIGHTS": {cmdListRights, authed}, "MYRIGHTS": {cmdMyRights, authed},
 	}
 }
 

@@ -74,17 +74,26 @@ func cmdReplace(c *conn, cmd *grammar.Command) (result, error) {
 	}
 	msg, err := newMessage(sp, args.Flags, date)
 	if err == nil {
-		err = c.srv.threadMessage(c.ctx, c.user, &msg)
+		err = c.srv.threadMessage(c.ctx, c.sel.owner, &msg)
 	}
 	if err != nil {
 		return result{}, err
 	}
-	sel := c.sel.name
-	res, err := c.replace(sel, old, args.Mailbox, msg)
+	// RFC 8508 section 3: REPLACE needs what APPEND to the target and
+	// EXPUNGE in the selected mailbox need (RFC 4314 "i", "t", "e").
+	if !c.sel.rights.Has(imap.RightDeleteMsg, imap.RightExpunge) {
+		return result{}, imap.Errorf("replace", imap.ErrNoPerm, "replace")
+	}
+	dest, _, err := c.access("APPEND", args.Mailbox, imap.ErrTryCreate, imap.RightInsert)
 	if err != nil {
 		return result{}, err
 	}
-	c.wrote(args.Mailbox)
+	sel := mailbox{c.sel.owner, c.sel.name}
+	res, err := c.replace(sel, old, dest, msg)
+	if err != nil {
+		return result{}, err
+	}
+	c.wrote(dest)
 	c.wrote(sel)
 	// RFC 8508 section 4.3: APPENDUID in an untagged OK, then what the
 	// selected mailbox gained (EXISTS, section 3.2's example) and, last,
@@ -100,23 +109,25 @@ func cmdReplace(c *conn, cmd *grammar.Command) (result, error) {
 // replace puts msg in dest in place of old in the selected mailbox sel:
 // in one step where the store can (ports.Replacer), else as APPEND, STORE
 // and UID EXPUNGE in turn, after checking that old is still there.
-func (c *conn) replace(sel string, old imap.UID, dest string, msg ports.NewMessage) (ports.AppendResult, error) {
-	if r, ok := c.srv.store.(ports.Replacer); ok {
-		return r.Replace(c.ctx, c.user, sel, old, dest, msg)
+func (c *conn) replace(sel mailbox, old imap.UID, dest mailbox, msg ports.NewMessage) (ports.AppendResult, error) {
+	// The store replaces atomically within one owner's mailboxes; into
+	// another owner's, the steps below follow one another.
+	if r, ok := c.srv.store.(ports.Replacer); ok && sel.owner == dest.owner {
+		return r.Replace(c.ctx, sel.owner, sel.name, old, dest.name, msg)
 	}
-	if recs, err := c.srv.store.Fetch(c.ctx, c.user, sel, []imap.UID{old}); err != nil {
+	if recs, err := c.srv.store.Fetch(c.ctx, sel.owner, sel.name, []imap.UID{old}); err != nil {
 		return ports.AppendResult{}, err
 	} else if len(recs) == 0 {
 		return ports.AppendResult{}, imap.Errorf("replace", imap.ErrNoMessage, "UID %d", old)
 	}
-	res, err := c.srv.store.Append(c.ctx, c.user, dest, msg)
+	res, err := c.srv.store.Append(c.ctx, dest.owner, dest.name, msg)
 	if err != nil {
 		return res, err
 	}
-	if _, err := c.srv.store.UpdateFlags(c.ctx, c.user, sel, []imap.UID{old}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+	if _, err := c.srv.store.UpdateFlags(c.ctx, sel.owner, sel.name, []imap.UID{old}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
 		return res, err
 	}
-	_, err = c.srv.store.Expunge(c.ctx, c.user, sel, []imap.UID{old})
+	_, err = c.srv.store.Expunge(c.ctx, sel.owner, sel.name, []imap.UID{old})
 	return res, err
 }
 

@@ -48,6 +48,9 @@ type Options struct {
 	// DefaultMetadataMaxEntries).
 	MetadataMaxSize    int64
 	MetadataMaxEntries int
+	// DefaultACL is defaultacl: the ACL a new top-level shared mailbox
+	// gets (namespace.go); "" is Cyrus's "anyone lrs".
+	DefaultACL string
 	// MultiSession is multisession: Serve runs many sessions at once, a
 	// goroutine each (multi.go); off, one after the other.
 	MultiSession bool

@@ -45,7 +45,10 @@ type Settings struct {
 	AutocreateFolders []string
 	// SubmitServers is submitservers: users that may fetch URLAUTH
 	// URLs with a "submit+" access identifier (RFC 4467).
-	SubmitServers   []string
+	SubmitServers []string
+	// DefaultACL is defaultacl: the ACL of a new top-level shared
+	// mailbox ("" for Cyrus's "anyone lrs").
+	DefaultACL      string
 	MaxMessageSize  int64  // maxmessagesize in bytes; 0 = built-in limit
 	IDResponse      bool   // imapidresponse (default yes)
 	DebugCommand    string // debug_command, for -D
@@ -169,6 +172,7 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	s.SubmitServers = c.List("submitservers", nil)
+	s.DefaultACL = c.String("defaultacl", "") // "": Cyrus's "anyone lrs"
 	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {
 		if f = strings.TrimSpace(f); f != "" {
 			s.AutocreateFolders = append(s.AutocreateFolders, f)

@@ -187,6 +187,8 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &SetMetadataArgs{}
 		cmd.Args = a
 		return p.setMetadata(a)
+	case "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS":
+		return p.aclArgs(cmd) // acl.go
 	}
 	return p.bad("Unrecognized command")
 }

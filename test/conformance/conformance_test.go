@@ -241,6 +241,7 @@ var groupOf = map[string]string{
 	"OBJECTID": "objectid", "PREVIEW": "preview",
 	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",
 	"NOTIFY": "notify", "METADATA": "metadata", "METADATA-SERVER": "metadata", "LIST-METADATA": "metadata",
+	"ACL": "acl", "RIGHTS=kxten": "acl", "LIST-MYRIGHTS": "list-myrights",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or

@@ -268,6 +268,27 @@ var capabilityProbes = map[string]capabilityProbe{
 		other.ok("o2 APPEND INBOX " + literalPlus(testMessage("third", "y")))
 		waitNotify(tc, "p3 NOOP", "* STATUS Lists (MESSAGES 1 UIDNEXT 2 UNSEEN 1)", "* 3 EXISTS", "* 3 FETCH (UID 3)")
 	},
+	"ACL": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Shared")
+		tc.ok("p2 SETACL Shared bob lr")
+		tc.ok("p3 GETACL Shared")
+		tc.mustHave("* ACL Shared alice lrswipkxtecdan bob lr")
+		bob := e.rawLogin("bob")
+		bob.ok(`b1 EXAMINE "Other Users/alice/Shared"`)
+		bob.no(`b2 SETACL "Other Users/alice/Shared" bob lrw`, "NOPERM")
+	},
+	"RIGHTS=kxten": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Shared")
+		tc.ok("p2 SETACL Shared bob kxten")
+		tc.ok("p3 GETACL Shared")
+		tc.mustHave("* ACL Shared alice lrswipkxtecdan bob kxtecdn")
+		tc.ok("p4 MYRIGHTS Shared")
+		tc.mustHave("* MYRIGHTS Shared lrswipkxtecdan")
+	},
+	"LIST-MYRIGHTS": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 LIST "" INBOX RETURN (MYRIGHTS)`)
+		tc.mustHave(`* LIST (\HasNoChildren) "/" INBOX`, "* MYRIGHTS INBOX lrswipkxtecdan")
+	},
 	"METADATA": func(t *testing.T, e *env, tc *transcript, _ string) {
 		tc.ok(`p1 SETMETADATA INBOX (/private/comment "probe" /shared/comment {5+}` + "\r\nshare)")
 		tc.ok("p2 GETMETADATA INBOX (/private/comment /shared/comment)")

@@ -82,7 +82,10 @@ func (s *Store) create(ctx context.Context, m *mailbox) error {
 	if err != nil {
 		return err
 	}
-	return s.createWith(ctx, m, v, 1)
+	if err := s.createWith(ctx, m, v, 1); err != nil {
+		return err
+	}
+	return s.inheritACL(m)
 }
 
 func (s *Store) createWith(ctx context.Context, m *mailbox, v uint32, next imap.UID) error {

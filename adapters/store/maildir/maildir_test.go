@@ -35,6 +35,7 @@ func TestContract(t *testing.T)    { storetest.Run(t, open) }
 func TestImporter(t *testing.T)    { storetest.RunImporter(t, open) }
 func TestObjectIDs(t *testing.T)   { storetest.RunObjectIDs(t, open) }
 func TestSortRecords(t *testing.T) { storetest.RunSortRecords(t, open) }
+func TestACLs(t *testing.T)        { storetest.RunACLs(t, open) }
 func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }

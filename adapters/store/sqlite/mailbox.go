@@ -89,7 +89,10 @@ func createOne(ctx context.Context, tx *sql.Tx, uid int64, name string) (int64, 
 		return 0, 0, err
 	}
 	id, err := res.LastInsertId()
-	return id, v, err
+	if err != nil {
+		return 0, 0, err
+	}
+	return id, v, inheritACL(ctx, tx, uid, name, id)
 }
 
 // exists reports whether the user (by id) has a mailbox of that name.
@@ -186,6 +189,9 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ?`, uid); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM seen WHERE reader = ?`, user); err != nil {
+			return err
+		}
 		// The user's /private server entries (metadata.go).
 		if _, err := tx.ExecContext(ctx, `DELETE FROM metadata WHERE mailbox_id = 0`); err != nil {
 			return err
@@ -221,6 +227,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 		`DELETE FROM messages WHERE mailbox_id = ?`,
 		`DELETE FROM expunged WHERE mailbox_id = ?`,
 		`DELETE FROM sortrecords WHERE mailbox_id = ?`,
+		`DELETE FROM acls WHERE mailbox_id = ?`,
 		`DELETE FROM metadata WHERE mailbox_id = ?`,
 		`DELETE FROM mailboxes WHERE id = ?`,
 	} {

@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 8
+	schemaVersion = 9
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -339,7 +339,13 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// created by schema; SaveSortRecords fills it as SORT and THREAD
 	// compute them).
 	// Version 8 adds METADATA entries (metadata.go).
-	return upgradeMetadata(ctx, tx, v)
+	if err := upgradeMetadata(ctx, tx, v); err != nil {
+		return err
+	}
+	// Version 9 adds the mailboxes' ACLs and the seen state of other
+	// users' mailboxes (acl.go); mailboxes without a row keep the
+	// default ACL.
+	return upgradeACL(ctx, tx, v)
 }
 
 // Close releases every database connection.

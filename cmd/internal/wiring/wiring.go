@@ -146,6 +146,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IndexOnWrite:      s.SearchIndexOnWrite,
 		AutocreateFolders: s.AutocreateFolders,
 		SubmitServers:     s.SubmitServers,
+		DefaultACL:        s.DefaultACL,
 		MaxLoginsPerUser:  s.MaxLoginsPerUser,
 		MaxLoginsPerHost:  s.MaxLoginsPerHost,
 		FailedLoginPause:  s.FailedLoginPause,
