@@ -186,6 +186,10 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ?`, uid); err != nil {
 			return err
 		}
+		// The user's quota root goes with the user.
+		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = -1, message_limit = -1 WHERE id = 1`); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, uid)
 		return err
 	})
@@ -194,20 +198,25 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 // dropMailbox deletes a mailbox row with its messages, tombstones and the
 // bodies no other message shares.
 func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT body_id FROM messages WHERE mailbox_id = ?`, id)
+	rows, err := tx.QueryContext(ctx, `SELECT body_id, size FROM messages WHERE mailbox_id = ?`, id)
 	if err != nil {
 		return err
 	}
 	var bodies []int64
+	var freed int64
 	for rows.Next() {
-		var b int64
-		if err := rows.Scan(&b); err != nil {
+		var b, size int64
+		if err := rows.Scan(&b, &size); err != nil {
 			rows.Close()
 			return err
 		}
 		bodies = append(bodies, b)
+		freed += size
 	}
 	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := charge(ctx, tx, "delete", -freed, -int64(len(bodies))); err != nil {
 		return err
 	}
 	if err := release(ctx, tx, bodies); err != nil {

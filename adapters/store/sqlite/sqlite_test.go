@@ -76,3 +76,11 @@ func TestKillDuringAppend(t *testing.T) {
 		db.Close()
 	}
 }
+
+func TestQuotas(t *testing.T) {
+	storetest.RunQuotas(t, open)
+}
+
+func TestQuotaProcesses(t *testing.T) {
+	storetest.RunQuotaProcesses(t, open, storetest.ReExec)
+}
