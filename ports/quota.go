@@ -67,12 +67,14 @@ func (l QuotaLimits) Admits(u QuotaUsage, bytes, msgs int64) bool {
 // but are never refused.
 type Quotas interface {
 	// Quota returns the user's limits and usage as one consistent view.
-	// A user without limits has Unlimited; a user without mailboxes has
-	// zero usage.
+	// A user without limits has Unlimited. imap.ErrNonexistent if the
+	// user does not exist (EnsureUser was never called, or DeleteUser
+	// since).
 	Quota(ctx context.Context, user string) (Quota, error)
 
-	// SetQuota replaces the user's limits (Unlimited removes them). A
-	// limit below the usage is kept as it is: nothing is removed, but
-	// nothing more is admitted.
+	// SetQuota replaces the user's limits (Unlimited removes them); a
+	// limit below NoLimit counts as NoLimit. A limit below the usage is
+	// kept as it is: nothing is removed, but nothing more is admitted.
+	// imap.ErrNonexistent if the user does not exist.
 	SetQuota(ctx context.Context, user string, limits QuotaLimits) error
 }

@@ -308,6 +308,11 @@ func RunCrash(t *testing.T, open Opener, helper Helper) {
 	defer s2.Close()
 	st, metas := checkStored(t, s2, acks)
 	checkCrashIndex(t, s2, metas)
+	if q, ok := s2.(ports.Quotas); ok {
+		// The quota usage is in step with the mail (ports.Quotas).
+		e := &env{t: t, ctx: ctx, s: s2}
+		e.checkUsage(q, childUser)
+	}
 	if st.UIDValidity != before.UIDValidity {
 		t.Errorf("UIDVALIDITY changed from %d to %d", before.UIDValidity, st.UIDValidity)
 	}

@@ -94,11 +94,24 @@ func bodyOf(n int) string {
 	return head + strings.Repeat("x", n-len(head))
 }
 
-// A user starts without limits and with nothing used.
+// A user starts without limits and with nothing used; a user that does
+// not exist has no quota root.
 func testQuotaDefault(t *testing.T, e *env, q ports.Quotas) {
 	e.user("u")
 	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.Unlimited}) {
 		t.Errorf("new user: %+v", got)
+	}
+	if got, err := q.Quota(e.ctx, "nobody"); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("Quota(nobody) = %+v, %v; want ErrNonexistent", got, err)
+	}
+	if err := q.SetQuota(e.ctx, "nobody", ports.Unlimited); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("SetQuota(nobody) = %v; want ErrNonexistent", err)
+	}
+	if err := e.s.DeleteUser(e.ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Quota(e.ctx, "u"); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("Quota of a deleted user: %v; want ErrNonexistent", err)
 	}
 }
 

@@ -295,6 +295,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
 	s.forget(m.path)
+	// Its messages leave the quota root; the next holder of the quota
+	// counts (no count runs while the tree lock is held exclusively).
+	defer markStale(m.root)
 	return wrapErr(op, trash(m.path, m.root))
 }
 

@@ -115,3 +115,42 @@ func TestThreadIndexCutLine(t *testing.T) {
 		t.Errorf("cut: thread %q, %v; want T6", th, err)
 	}
 }
+
+func TestQuotas(t *testing.T)         { storetest.RunQuotas(t, open) }
+func TestQuotaProcesses(t *testing.T) { storetest.RunQuotaProcesses(t, open, storetest.ReExec) }
+
+// A message another program drops into new/ counts in the quota once the
+// store has seen it, and so does one it removes.
+func TestQuotaOutsideChanges(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	q := s.(ports.Quotas)
+	if _, err := q.Quota(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: dropped\r\n\r\nhello\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "u", "new", "1.dropped"), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1}) {
+		t.Fatalf("after a drop: %+v, %v", got, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "u", "cur", "*"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{}) {
+		t.Fatalf("after a removal: %+v, %v", got, err)
+	}
+}

@@ -82,6 +82,9 @@ func charge(ctx context.Context, tx *sql.Tx, op string, bytes, msgs int64) error
 func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 	var q ports.Quota
 	err := s.read(ctx, user, "quota", func(tx *sql.Tx) error {
+		if err := userExists(ctx, tx, "quota", user); err != nil {
+			return err
+		}
 		var err error
 		q, err = readQuota(ctx, tx, false)
 		return err
@@ -92,6 +95,9 @@ func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 // SetQuota replaces the user's limits.
 func (s *Store) SetQuota(ctx context.Context, user string, l ports.QuotaLimits) error {
 	return s.write(ctx, user, "set quota", func(tx *sql.Tx) error {
+		if err := userExists(ctx, tx, "set quota", user); err != nil {
+			return err
+		}
 		if _, err := readQuota(ctx, tx, true); err != nil {
 			return err
 		}
@@ -99,4 +105,10 @@ func (s *Store) SetQuota(ctx context.Context, user string, l ports.QuotaLimits) 
 			max(l.Storage, ports.NoLimit), max(l.Messages, ports.NoLimit))
 		return err
 	})
+}
+
+// userExists is imap.ErrNonexistent unless the user has an INBOX.
+func userExists(ctx context.Context, tx *sql.Tx, op, user string) error {
+	_, err := lookup(ctx, tx, op, user, inbox, imap.ErrNonexistent)
+	return err
 }
