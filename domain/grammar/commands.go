@@ -179,6 +179,8 @@ func (p *Parser) args(cmd *Command) bool {
 		return p.notify(a)
 	case "GENURLAUTH", "RESETKEY", "URLFETCH":
 		return p.urlauthArgs(cmd)
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return p.quotaArgs(cmd) // quota.go
 	}
 	return p.bad("Unrecognized command")
 }
