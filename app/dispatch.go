@@ -88,6 +88,10 @@ func init() {
 		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
 		"REPLACE":        {cmdReplace, selState},
 		"NOTIFY":         {cmdNotify, authed}, // notify.go
+		// RFC 9208, quota.go.
+		"GETQUOTA":     {cmdGetQuota, authed},
+		"GETQUOTAROOT": {cmdGetQuotaRoot, authed},
+		"SETQUOTA":     {cmdSetQuota, authed},
 	}
 }
 

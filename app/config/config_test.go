@@ -303,6 +303,7 @@ func TestSettings(t *testing.T) {
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
 		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
+		QuotaWarn: 90, AutocreateQuota: -1,
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -329,6 +330,7 @@ func TestSettings(t *testing.T) {
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
 		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
 		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second, SubmitServers: []string{"postfix", "smtp"},
+		QuotaWarn: 90, AutocreateQuota: -1,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)

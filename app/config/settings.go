@@ -47,6 +47,13 @@ type Settings struct {
 	// URLs with a "submit+" access identifier (RFC 4467).
 	SubmitServers   []string
 	MaxMessageSize  int64  // maxmessagesize in bytes; 0 = built-in limit
+	// QuotaWarn is quotawarn: the percent of a quota limit from which
+	// SELECT alerts (default 90).
+	QuotaWarn int
+	// AutocreateQuota is autocreate_quota: the STORAGE limit in KB a
+	// new user's quota root gets at the first login; 0 = no limit,
+	// -1 (default) = none set.
+	AutocreateQuota int64
 	IDResponse      bool   // imapidresponse (default yes)
 	DebugCommand    string // debug_command, for -D
 	Debug           bool   // debug: log at debug level
@@ -175,6 +182,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, e.errorf("option failedloginpause: must not be negative")
 	}
 	if s.MaxMessageSize, err = c.Size("maxmessagesize", 0); err != nil {
+		return nil, err
+	}
+	if err := s.quota(c); err != nil {
 		return nil, err
 	}
 	if err := s.loginCache(c); err != nil {
