@@ -207,7 +207,7 @@ func (c *conn) quotaWarn(user string) {
 		return // a warning is not worth failing SELECT for
 	}
 	for _, r := range []struct {
-		name         string
+		name        string
 		used, limit int64
 	}{
 		{"STORAGE", q.Usage.Storage, q.Limits.Storage * 1024},

@@ -47,13 +47,6 @@ type Settings struct {
 	// URLs with a "submit+" access identifier (RFC 4467).
 	SubmitServers   []string
 	MaxMessageSize  int64  // maxmessagesize in bytes; 0 = built-in limit
-	// QuotaWarn is quotawarn: the percent of a quota limit from which
-	// SELECT alerts (default 90).
-	QuotaWarn int
-	// AutocreateQuota is autocreate_quota: the STORAGE limit in KB a
-	// new user's quota root gets at the first login; 0 = no limit,
-	// -1 (default) = none set.
-	AutocreateQuota int64
 	IDResponse      bool   // imapidresponse (default yes)
 	DebugCommand    string // debug_command, for -D
 	Debug           bool   // debug: log at debug level
@@ -68,6 +61,13 @@ type Settings struct {
 	// LoginCacheTTL is logincache_ttl: how long a successful password
 	// check is remembered (minutes; default 10m; 0 = not at all).
 	LoginCacheTTL time.Duration
+	// QuotaWarn is quotawarn: the percent of a quota limit from which
+	// SELECT alerts (default 90).
+	QuotaWarn int
+	// AutocreateQuota is autocreate_quota: the STORAGE limit in KB a
+	// new user's quota root gets at the first login; 0 = no limit,
+	// -1 (default) = none set.
+	AutocreateQuota int64
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4

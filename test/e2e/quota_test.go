@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/app"
+)
+
+// newQuotaEnv is newEnvOpts with alice among the admins (imapd.conf's
+// admins), as GETQUOTA and SETQUOTA need one; bob is an ordinary user.
+// opts.QuotaWarn of 0 is taken as Cyrus's default, 90.
+func newQuotaEnv(t *testing.T, opts app.Options) *env {
+	t.Helper()
+	if opts.QuotaWarn == 0 {
+		opts.QuotaWarn = 90
+	}
+	e := newEnvOpts(t, opts)
+	opts.ConfigDir = e.dir
+	if opts.ServerName == "" {
+		opts.ServerName = "test.example"
+	}
+	if e2eMode() == "multi" {
+		opts.MultiSession = true
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true, Admins: []string{"alice"}}, sasl.Open(e.dir))
+	e.srv = app.New(opts, e.store, auth, filelog.New(e.dir, "imap", logger), logger)
+	return e
+}
+
+// sized is a message of exactly n bytes.
+func sized(n int) string {
+	const head = "Subject: quota\r\n\r\n"
+	return head + strings.Repeat("y", n-len(head))
+}
+
+// RFC 9208 section 4.1's examples, on Cyrus's root names: a user asks for
+// the root of a mailbox, an admin reads and sets a user's limits.
+func TestQuotaRFC9208Examples(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.rawLogin("bob")
+	bob.ok("a1 CREATE Sent")
+	// 4.1.2: GETQUOTAROOT names the roots, then each root's quota; a root
+	// without limits lists no resource (Cyrus: "* QUOTA INBOX ()").
+	bob.ok("G0002 GETQUOTAROOT INBOX")
+	bob.exactly("* QUOTAROOT INBOX INBOX", "* QUOTA INBOX ()")
+	admin := e.rawLogin("alice")
+	// 4.1.3: SETQUOTA, then 4.1.1: GETQUOTA.
+	admin.ok("S0000 SETQUOTA user/bob (STORAGE 512)")
+	admin.ok("G0001 GETQUOTA user/bob")
+	admin.exactly("* QUOTA user/bob (STORAGE 0 512)")
+	bob.ok("a2 APPEND Sent " + literal(sized(3000)))
+	bob.ok("G0003 GETQUOTAROOT Sent")
+	bob.exactly("* QUOTAROOT Sent INBOX", "* QUOTA INBOX (STORAGE 2 512)")
+	admin.ok("a3 SETQUOTA user/bob (message 7 STORAGE 1000)")
+	admin.ok("a4 GETQUOTAROOT user/bob/Sent")
+	admin.exactly("* QUOTAROOT user/bob/Sent user/bob", "* QUOTA user/bob (STORAGE 2 1000 MESSAGE 1 7)")
+	admin.ok("a5 GETQUOTAROOT user/bob")
+	admin.exactly("* QUOTAROOT user/bob user/bob", "* QUOTA user/bob (STORAGE 2 1000 MESSAGE 1 7)")
+	// The admin's own tree is INBOX to the admin.
+	admin.ok("a6 GETQUOTA INBOX")
+	admin.exactly("* QUOTA INBOX ()")
+	// An empty list removes every limit.
+	admin.ok("a7 SETQUOTA user/bob ()")
+	admin.ok("a8 GETQUOTA user/bob")
+	admin.exactly("* QUOTA user/bob ()")
+}
+
+// Every refusal: BAD for what the ABNF refuses, NO with RFC 5530's codes
+// for the rest; GETQUOTA and SETQUOTA are for admins, as in Cyrus.
+func TestQuotaErrors(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	pre := e.raw()
+	pre.bad("p1 GETQUOTAROOT INBOX")
+	bob := e.rawLogin("bob")
+	bob.no("b1 GETQUOTA INBOX", "NOPERM")
+	bob.no("b2 SETQUOTA INBOX (STORAGE 10)", "NOPERM")
+	bob.no("b3 GETQUOTA user/bob", "NOPERM")
+	bob.no("b4 GETQUOTAROOT nosuch", "NONEXISTENT")
+	bob.no("b5 GETQUOTAROOT user/alice", "NONEXISTENT") // not an admin: no admin view
+	for _, c := range []string{"b6 GETQUOTA", "b7 GETQUOTAROOT", "b8 SETQUOTA INBOX STORAGE 1", "b9 SETQUOTA INBOX (STORAGE x)",
+		"b10 SETQUOTA INBOX (STORAGE -1)", "b11 SETQUOTA INBOX (STORAGE)", "b12 GETQUOTA a b", "b13 SETQUOTA INBOX"} {
+		bob.bad(c)
+	}
+	admin := e.rawLogin("alice")
+	admin.no("a1 GETQUOTA user/nobody", "NONEXISTENT")
+	admin.no(`a2 GETQUOTA ""`, "NONEXISTENT")
+	admin.no("a3 GETQUOTA user/bob/Sent", "NONEXISTENT")
+	admin.no("a4 GETQUOTA user/", "NONEXISTENT")
+	admin.no("a5 SETQUOTA user/nobody (STORAGE 1)", "NONEXISTENT")
+	admin.no("a6 SETQUOTA user/bob (FOO 1)", "CANNOT")
+	admin.no("a7 SETQUOTA user/bob (MAILBOX 1)", "CANNOT")
+	admin.no("a8 GETQUOTAROOT user/nobody", "NONEXISTENT")
+	admin.no("a9 GETQUOTAROOT user/bob/nosuch", "NONEXISTENT")
+	admin.ok("a10 GETQUOTA user/bob")
+	admin.exactly("* QUOTA user/bob ()")
+}
+
+// Every way in is refused past the limit with NO [OVERQUOTA], storing
+// nothing: APPEND, MULTIAPPEND, CATENATE, COPY and REPLACE; MOVE stays in
+// the root and goes through; expunging makes room.
+func TestQuotaOverQuotaCommands(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.rawLogin("bob")
+	bob.ok("b1 CREATE sub")
+	admin := e.rawLogin("alice")
+	admin.ok("a1 SETQUOTA user/bob (STORAGE 2 MESSAGE 4)") // 2048 bytes
+	bob.ok("b2 APPEND INBOX " + literal(sized(1500)))
+	bob.no("b3 APPEND INBOX "+literal(sized(600)), "OVERQUOTA")
+	// A synchronizing literal over quota is still refused after its bytes.
+	bob.send("b4 APPEND INBOX {549}\r\n")
+	bob.expect("+ ")
+	bob.send(sized(549) + "\r\n")
+	if s := bob.finish("b4"); !strings.HasPrefix(s, "b4 NO [OVERQUOTA]") {
+		t.Errorf("APPEND 1 byte over: %q", s)
+	}
+	// MULTIAPPEND: the first fits, the second does not, none is stored.
+	bob.no("b5 APPEND INBOX "+literalPlus(sized(300))+" "+literalPlus(sized(300)), "OVERQUOTA")
+	// CATENATE: the whole message counts.
+	bob.no("b6 APPEND INBOX CATENATE (URL \"/INBOX/;UID=1\" TEXT "+literalPlus(sized(100))+")", "OVERQUOTA")
+	bob.ok("b7 STATUS INBOX (MESSAGES SIZE)")
+	bob.mustHave("* STATUS INBOX (MESSAGES 1 SIZE 1500)")
+	bob.ok("b8 SELECT INBOX")
+	bob.no("b9 COPY 1 sub", "OVERQUOTA")
+	bob.no("b10 UID COPY 1:* sub", "OVERQUOTA")
+	bob.ok("b11 STATUS sub (MESSAGES)")
+	bob.mustHave("* STATUS sub (MESSAGES 0)")
+	bob.no("b12 REPLACE 1 INBOX "+literalPlus(sized(1000)), "OVERQUOTA")
+	bob.ok("b13 FETCH 1 (RFC822.SIZE)")
+	bob.mustHave("* 1 FETCH (RFC822.SIZE 1500)")
+	bob.ok("b14 MOVE 1 sub")
+	bob.ok("b15 GETQUOTAROOT sub")
+	bob.mustHave("* QUOTA INBOX (STORAGE 1 2 MESSAGE 1 4)")
+	// Room again once the message is gone.
+	bob.ok("b16 SELECT sub")
+	bob.ok("b17 STORE 1 +FLAGS.SILENT (\\Deleted)")
+	bob.ok("b18 EXPUNGE")
+	bob.ok("b19 APPEND INBOX " + literalPlus(sized(2048)))
+	bob.ok("b20 GETQUOTAROOT INBOX")
+	bob.mustHave("* QUOTA INBOX (STORAGE 2 2 MESSAGE 1 4)")
+	// MESSAGE counts messages.
+	admin.ok("a2 SETQUOTA user/bob (MESSAGE 2)")
+	bob.ok("b21 APPEND INBOX " + literalPlus(sized(100)))
+	bob.no("b22 APPEND INBOX "+literalPlus(sized(100)), "OVERQUOTA")
+	bob.ok("b23 DELETE sub")
+	bob.ok("b24 GETQUOTAROOT INBOX")
+	bob.mustHave("* QUOTA INBOX (MESSAGE 2 2)")
+}
+
+// quotawarn: SELECT alerts first, with Cyrus's text, once the root is at
+// quotawarn percent of a limit, at most every ten minutes per session.
+func TestQuotaWarn(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{QuotaWarn: 90})
+	bob := e.rawLogin("bob")
+	admin := e.rawLogin("alice")
+	admin.ok("a1 SETQUOTA user/bob (STORAGE 2 MESSAGE 10)")
+	bob.ok("b1 APPEND INBOX " + literalPlus(sized(1800))) // 87%
+	bob.ok("b2 SELECT INBOX")
+	bob.mustNotContain("ALERT")
+	bob.ok("b3 APPEND INBOX " + literalPlus(sized(100))) // 92%
+	bob.send("b4 SELECT INBOX\r\n")
+	bob.expect("* OK [CLOSED]")
+	if got := bob.next(); got != "* NO [ALERT] Mailbox is at 92% of STORAGE quota" {
+		t.Errorf("first response of SELECT: %q", got)
+	}
+	bob.finish("b4")
+	bob.ok("b5 EXAMINE INBOX")
+	bob.mustNotContain("ALERT")
+	admin.ok("a2 SETQUOTA user/bob (MESSAGE 2)")
+	other := e.rawLogin("bob")
+	other.ok("c1 EXAMINE INBOX")
+	other.mustHave("* NO [ALERT] Mailbox is at 100% of MESSAGE quota")
+
+	quiet := newQuotaEnv(t, app.Options{QuotaWarn: -1})
+	q := quiet.rawLogin("bob")
+	quiet.rawLogin("alice").ok("a1 SETQUOTA user/bob (MESSAGE 1)")
+	q.ok("b1 APPEND INBOX " + literalPlus(sized(100)))
+	q.ok("b2 SELECT INBOX")
+	q.mustNotContain("ALERT")
+}
+
+// autocreate_quota gives a new user's root its STORAGE limit at the first
+// login, and only then.
+func TestQuotaAutocreate(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{AutocreateQuota: 100})
+	bob := e.rawLogin("bob")
+	bob.ok("b1 GETQUOTAROOT INBOX")
+	bob.exactly("* QUOTAROOT INBOX INBOX", "* QUOTA INBOX (STORAGE 0 100)")
+	e.rawLogin("alice").ok("a1 SETQUOTA user/bob ()")
+	again := e.rawLogin("bob")
+	again.ok("b2 GETQUOTAROOT INBOX")
+	again.exactly("* QUOTAROOT INBOX INBOX", "* QUOTA INBOX ()")
+}
