@@ -126,6 +126,11 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 	if err := migrateThreads(ctx, src, dst, user); err != nil {
 		return nil, err
 	}
+	p, err := migrateQuota(ctx, src, dst, user) // quota.go
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, p...)
 	prog.finish()
 	return problems, nil
 }

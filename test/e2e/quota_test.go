@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
@@ -195,4 +200,44 @@ func TestQuotaAutocreate(t *testing.T) {
 	again := e.rawLogin("bob")
 	again.ok("b2 GETQUOTAROOT INBOX")
 	again.exactly("* QUOTAROOT INBOX INBOX", "* QUOTA INBOX ()")
+}
+
+// go-imap's client speaks QUOTA: an admin sets and reads bob's limits,
+// bob reads his root, and an APPEND over quota fails with OVERQUOTA.
+func TestQuotaGoIMAPClient(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.login("bob", nil)
+	defer bob.Close()
+	if !bob.Caps().Has(imap.CapQuota) || !slices.Contains(bob.Caps().QuotaResourceTypes(), imap.QuotaResourceStorage) {
+		t.Fatalf("capabilities %v", bob.Caps())
+	}
+	admin := e.login("alice", nil)
+	defer admin.Close()
+	limits := map[imap.QuotaResourceType]int64{imap.QuotaResourceStorage: 1, imap.QuotaResourceMessage: 5}
+	if err := admin.SetQuota("user/bob", limits).Wait(); err != nil {
+		t.Fatalf("SETQUOTA: %v", err)
+	}
+	q, err := admin.GetQuota("user/bob").Wait()
+	if err != nil || q.Root != "user/bob" || q.Resources[imap.QuotaResourceStorage] != (imapclient.QuotaResourceData{Usage: 0, Limit: 1}) {
+		t.Fatalf("GETQUOTA = %+v, %v", q, err)
+	}
+	body := sized(900)
+	first := bob.Append("INBOX", int64(len(body)), nil)
+	first.Write([]byte(body))
+	first.Close()
+	if _, err := first.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	over := bob.Append("INBOX", int64(len(body)), nil)
+	over.Write([]byte(body))
+	over.Close()
+	var ierr *imap.Error
+	if _, err := over.Wait(); !errors.As(err, &ierr) || ierr.Code != imap.ResponseCodeOverQuota {
+		t.Errorf("APPEND over quota: %v", err)
+	}
+	roots, err := bob.GetQuotaRoot("INBOX").Wait()
+	if err != nil || len(roots) != 1 || roots[0].Root != "INBOX" ||
+		roots[0].Resources[imap.QuotaResourceMessage] != (imapclient.QuotaResourceData{Usage: 1, Limit: 5}) {
+		t.Errorf("GETQUOTAROOT = %+v, %v", roots, err)
+	}
 }
