@@ -1,14 +1,14 @@
 package maildir
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -17,28 +17,34 @@ import (
 // The user's quota root (ports.Quotas) lives in three files of the user's
 // root, beside the tree lock:
 //
-//	imapd-quota        limits and usage, four lines "name value"
+//	imapd-quota        one fixed-size record (quotaRecordLen bytes,
+//	                   rewritten in place, never renamed): limits, usage,
+//	                   a state (clean, or dirty while a change's index
+//	                   commit may be ahead of it) and a checksum
 //	imapd-quota-lock   the flock every change of the usage holds
-//	imapd-quota-dirty  made before a change's index commit, removed once
-//	                   imapd-quota holds the change: a crash in between
-//	                   leaves it, and the usage is counted again
 //	imapd-quota-stale  made after a change the quota lock did not cover
 //	                   (files another program added or removed, a
-//	                   deleted mailbox, an import): the usage is counted
-//	                   again, from the indexes, by the next holder
+//	                   deleted mailbox): the next holder counts again
 //
 // Every write that adds or removes messages takes the quota lock after
-// its mailbox locks (and the tree lock, shared), judges and records the
-// change under it, commits its index, writes imapd-quota and only then
-// lets go; so the usage never needs a count per APPEND, and processes
-// appending at once cannot both take the last bytes. Hierarchy changes
-// hold the tree lock exclusively, so no count runs meanwhile.
+// its mailbox locks (and the tree lock, shared), judges the change and
+// marks the record dirty, commits its index, writes the new usage as
+// clean and only then lets go; so the usage never needs a count per
+// APPEND, and processes appending at once cannot both take the last
+// bytes. A crash in between leaves the record dirty (or torn, which the
+// checksum shows), and the next holder counts the usage again from the
+// indexes. The record is rewritten in place, without fsync: no name
+// changes in the user's folder, whose metadata an APPEND's fsync of cur/
+// would otherwise carry too. Hierarchy changes hold the tree lock
+// exclusively, so no count runs meanwhile.
 const (
 	quotaFile      = "imapd-quota"
 	quotaLockFile  = "imapd-quota-lock"
-	quotaDirtyFile = "imapd-quota-dirty"
 	quotaStaleFile = "imapd-quota-stale"
 )
+
+// quotaRecordLen is the size of imapd-quota's record.
+const quotaRecordLen = len("imapd-quota clean ") + 4*21 + 9
 
 var _ ports.Quotas = (*Store)(nil)
 
@@ -53,19 +59,18 @@ type quotaHold struct {
 }
 
 // holdQuota takes the user's quota lock and reads the quota, counting the
-// usage again when the file is missing or a marker says it may be behind.
-// The caller holds the tree lock (shared or exclusive).
+// usage again when the record is missing, torn or dirty, or the stale
+// mark is there. The caller holds the tree lock (shared or exclusive).
 func (s *Store) holdQuota(ctx context.Context, root, user string) (*quotaHold, error) {
 	l, err := flock(ctx, filepath.Join(root, quotaLockFile), true)
 	if err != nil {
 		return nil, err
 	}
 	h := &quotaHold{s: s, root: root, user: user, l: l}
-	q, ok := readQuotaFile(root)
+	q, clean := readQuotaFile(root)
 	h.q = q
-	_, derr := os.Stat(filepath.Join(root, quotaDirtyFile))
 	_, serr := os.Stat(filepath.Join(root, quotaStaleFile))
-	if !ok || derr == nil || serr == nil {
+	if !clean || serr == nil {
 		// The stale mark goes first: a change marked after this count
 		// began leaves its mark for the next one.
 		os.Remove(filepath.Join(root, quotaStaleFile))
@@ -75,7 +80,7 @@ func (s *Store) holdQuota(ctx context.Context, root, user string) (*quotaHold, e
 			return nil, err
 		}
 		h.q.Usage = u
-		if err := h.write(); err != nil {
+		if err := h.write(true); err != nil {
 			l.unlock()
 			return nil, err
 		}
@@ -100,11 +105,9 @@ func (h *quotaHold) charge(op string, bytes, msgs int64) error {
 // record is charge without the judgement (imported mail is never refused).
 func (h *quotaHold) record(bytes, msgs int64) error {
 	if !h.changed {
-		f, err := os.OpenFile(filepath.Join(h.root, quotaDirtyFile), os.O_WRONLY|os.O_CREATE, 0o600)
-		if err != nil {
+		if err := h.write(false); err != nil {
 			return err
 		}
-		f.Close()
 	}
 	h.q.Usage.Storage += bytes
 	h.q.Usage.Messages += msgs
@@ -112,72 +115,67 @@ func (h *quotaHold) record(bytes, msgs int64) error {
 	return nil
 }
 
-// done ends the hold: after a committed change (ok) imapd-quota gets the
-// new usage and the dirty mark goes; after a failed one the mark stays,
-// so that the next holder counts again.
+// done ends the hold: after a committed change (ok) the record gets the
+// new usage, clean; after a failed one it stays dirty, so that the next
+// holder counts again.
 func (h *quotaHold) done(ok bool) {
 	if h == nil {
 		return
 	}
 	if h.changed && ok {
-		if h.write() == nil {
-			os.Remove(filepath.Join(h.root, quotaDirtyFile))
-		}
+		h.write(true)
 	}
 	h.l.unlock()
 }
 
-// write replaces imapd-quota (under the quota lock). It is not fsynced: a
-// power cut that loses it loses the dirty mark's removal no later.
-func (h *quotaHold) write() error {
+// write rewrites imapd-quota's record in place (under the quota lock),
+// clean or dirty.
+func (h *quotaHold) write(clean bool) error {
+	state := "dirty"
+	if clean {
+		state = "clean"
+	}
 	q := h.q
-	data := fmt.Appendf(nil, "storage-limit %d\nmessage-limit %d\nstorage-used %d\nmessage-used %d\n",
+	rec := fmt.Appendf(nil, "imapd-quota %s %20d %20d %20d %20d ", state,
 		q.Limits.Storage, q.Limits.Messages, q.Usage.Storage, q.Usage.Messages)
-	tmp := filepath.Join(h.root, fmt.Sprintf("%s.tmp.%d.%d", quotaFile, os.Getpid(), rand.Uint64()))
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		os.Remove(tmp)
+	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
+	f, err := os.OpenFile(filepath.Join(h.root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(h.root, quotaFile)); err != nil {
-		os.Remove(tmp)
-		return err
+	_, err = f.WriteAt(rec, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return nil
+	return err
 }
 
-// readQuotaFile reads imapd-quota; ok is false when it is missing or not
-// whole (then the limits are none and the usage must be counted).
-func readQuotaFile(root string) (q ports.Quota, ok bool) {
+// readQuotaFile reads imapd-quota's record; clean is false when it is
+// missing, torn or dirty (then the usage must be counted; the limits are
+// none when it cannot be read at all).
+func readQuotaFile(root string) (q ports.Quota, clean bool) {
 	q.Limits = ports.Unlimited
 	data, err := os.ReadFile(filepath.Join(root, quotaFile))
-	if err != nil {
+	if err != nil || len(data) != quotaRecordLen {
 		return q, false
 	}
-	seen := 0
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		name, val, found := bytes.Cut(line, []byte(" "))
-		if !found {
-			continue
-		}
-		n, err := strconv.ParseInt(string(val), 10, 64)
-		if err != nil {
-			return q, false
-		}
-		switch string(name) {
-		case "storage-limit":
-			q.Limits.Storage = n
-		case "message-limit":
-			q.Limits.Messages = n
-		case "storage-used":
-			q.Usage.Storage = n
-		case "message-used":
-			q.Usage.Messages = n
-		default:
-			continue
-		}
-		seen++
+	body, sum := data[:quotaRecordLen-9], data[quotaRecordLen-9:quotaRecordLen-1]
+	if fmt.Sprintf("%08x", crc32.ChecksumIEEE(body)) != string(sum) {
+		return q, false
 	}
-	return q, seen == 4
+	f := strings.Fields(string(body))
+	if len(f) != 6 || f[0] != quotaFile {
+		return q, false
+	}
+	var n [4]int64
+	for i := range n {
+		if n[i], err = strconv.ParseInt(f[2+i], 10, 64); err != nil {
+			return ports.Quota{Limits: ports.Unlimited}, false
+		}
+	}
+	q.Limits = ports.QuotaLimits{Storage: n[0], Messages: n[1]}
+	q.Usage = ports.QuotaUsage{Storage: n[2], Messages: n[3]}
+	return q, f[1] == "clean"
 }
 
 // markStale says the usage may be behind the indexes (a change made
@@ -255,6 +253,6 @@ func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 func (s *Store) SetQuota(ctx context.Context, user string, l ports.QuotaLimits) error {
 	return s.userQuota(ctx, "set quota", user, func(h *quotaHold) error {
 		h.q.Limits = ports.QuotaLimits{Storage: max(l.Storage, ports.NoLimit), Messages: max(l.Messages, ports.NoLimit)}
-		return h.write()
+		return h.write(true)
 	})
 }
