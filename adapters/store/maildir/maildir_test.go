@@ -1,10 +1,14 @@
 package maildir_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
@@ -152,5 +156,44 @@ func TestQuotaOutsideChanges(t *testing.T) {
 	}
 	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{}) {
 		t.Fatalf("after a removal: %+v, %v", got, err)
+	}
+}
+
+// A quota record left dirty (a crash between an index commit and the
+// record's update) or torn is not trusted: the usage is counted again,
+// and the limits of a dirty record are kept.
+func TestQuotaRecordRecovery(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: x\r\n\r\nhello\r\n"
+	if _, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg)}); err != nil {
+		t.Fatal(err)
+	}
+	q := s.(ports.Quotas)
+	if err := q.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 7, Messages: 9}); err != nil {
+		t.Fatal(err)
+	}
+	want := ports.Quota{Limits: ports.QuotaLimits{Storage: 7, Messages: 9}, Usage: ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1}}
+	path := filepath.Join(dir, "u", "imapd-quota")
+	rec := fmt.Appendf(nil, "imapd-quota dirty %20d %20d %20d %20d ", 7, 9, 5000, 40)
+	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
+	if err := os.WriteFile(path, rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got != want {
+		t.Errorf("after a dirty record: %+v, %v; want %+v", got, err, want)
+	}
+	torn := bytes.Replace(rec, []byte("dirty"), []byte("clean"), 1) // checksum no longer holds
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want.Limits = ports.Unlimited
+	if got, err := q.Quota(ctx, "u"); err != nil || got != want {
+		t.Errorf("after a torn record: %+v, %v; want %+v", got, err, want)
 	}
 }
