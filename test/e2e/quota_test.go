@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -239,5 +240,20 @@ func TestQuotaGoIMAPClient(t *testing.T) {
 	if err != nil || len(roots) != 1 || roots[0].Root != "INBOX" ||
 		roots[0].Resources[imap.QuotaResourceMessage] != (imapclient.QuotaResourceData{Usage: 1, Limit: 5}) {
 		t.Errorf("GETQUOTAROOT = %+v, %v", roots, err)
+	}
+}
+
+// Python's imaplib speaks QUOTA too (getquota, getquotaroot, setquota),
+// each session an imapd process, with admins from imapd.conf.
+func TestQuotaImaplib(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed")
+	}
+	bins := buildBinaries(t)
+	conf := newProcessConfig(t, []string{"admins: alice"})
+	out, err := exec.Command(python, "testdata/imaplib_quota.py", bins.imapd, conf).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "imaplib quota session passed") {
+		t.Fatalf("imaplib_quota.py failed: %v\n%s", err, out)
 	}
 }
