@@ -432,6 +432,10 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 				}
 			}
 			b = append(b, itoa(int64(n))...)
+		case "DELETED-STORAGE":
+			if b, err = c.appendDeletedStorage(b, name); err != nil { // quota.go
+				return "", err
+			}
 		case "APPENDLIMIT":
 			// RFC 7889 4: the largest APPEND the mailbox takes, the
 			// same for every mailbox here.

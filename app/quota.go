@@ -236,3 +236,31 @@ func (s *Server) autocreateQuota(ctx context.Context, user string) error {
 	}
 	return qs.SetQuota(ctx, user, ports.QuotaLimits{Storage: s.opts.AutocreateQuota, Messages: ports.NoLimit})
 }
+
+// appendDeletedStorage appends STATUS DELETED-STORAGE (RFC 9208, which a
+// server with the STORAGE resource supports): what EXPUNGE would free, as
+// the sum of the RFC822.SIZE of the messages with \Deleted, the value the
+// RFC allows in place of an exact one (a copy's bytes may be shared).
+func (c *conn) appendDeletedStorage(b []byte, name string) ([]byte, error) {
+	_, metas, err := c.srv.store.Snapshot(c.ctx, c.user, name)
+	if err != nil {
+		return b, err
+	}
+	var uids []imap.UID
+	for _, m := range metas {
+		if imap.HasFlag(m.Flags, imap.FlagDeleted) {
+			uids = append(uids, m.UID)
+		}
+	}
+	var total int64
+	if len(uids) > 0 {
+		recs, err := c.srv.store.Fetch(c.ctx, c.user, name, uids)
+		if err != nil {
+			return b, err
+		}
+		for _, r := range recs {
+			total += r.Size
+		}
+	}
+	return append(b, itoa(total)...), nil
+}

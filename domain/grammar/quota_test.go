@@ -28,6 +28,10 @@ func TestQuotaSyntax(t *testing.T) {
 		{line: `a SETQUOTA INBOX ()`, want: &SetQuotaArgs{Root: "INBOX"}},
 		{line: `a SETQUOTA x (X-FOO 9223372036854775807)`, want: &SetQuotaArgs{Root: "x", Limits: []QuotaLimit{{"X-FOO", 1<<63 - 1}}}},
 
+		// Section 4.2.2's STATUS item.
+		{line: `S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)`, want: &StatusArgs{Mailbox: "INBOX", Items: []string{"MESSAGES", "DELETED", "DELETED-STORAGE"}}},
+		{line: `a STATUS x (deleted-storage)`, want: &StatusArgs{Mailbox: "x", Items: []string{"DELETED-STORAGE"}}},
+
 		{line: `a GETQUOTA`, bad: "Missing space"},
 		{line: `a GETQUOTA x y`, bad: "Unexpected extra arguments"},
 		{line: `a GETQUOTAROOT`, bad: "Missing space"},

@@ -257,3 +257,26 @@ func TestQuotaImaplib(t *testing.T) {
 		t.Fatalf("imaplib_quota.py failed: %v\n%s", err, out)
 	}
 }
+
+// STATUS DELETED-STORAGE (RFC 9208 4.2.2, with section 4.2.2's example
+// command): what EXPUNGE would free, the RFC822.SIZE of the \Deleted
+// messages.
+func TestQuotaStatusDeletedStorage(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.rawLogin("bob")
+	bob.ok("b1 APPEND INBOX " + literalPlus(sized(1500)))
+	bob.ok("b2 APPEND INBOX (\\Deleted) " + literalPlus(sized(700)))
+	bob.ok("b3 APPEND INBOX (\\Deleted \\Seen) " + literalPlus(sized(300)))
+	bob.ok("S0003 STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)")
+	bob.exactly("* STATUS INBOX (MESSAGES 3 DELETED 2 DELETED-STORAGE 1000)")
+	bob.ok("b4 CREATE empty")
+	bob.ok("b5 STATUS empty (DELETED-STORAGE)")
+	bob.exactly("* STATUS empty (DELETED-STORAGE 0)")
+	bob.ok("b6 SELECT INBOX")
+	bob.ok("b7 EXPUNGE")
+	bob.ok("b8 STATUS INBOX (DELETED-STORAGE)")
+	bob.exactly("* STATUS INBOX (DELETED-STORAGE 0)")
+	bob.ok(`b9 LIST "" "*" RETURN (STATUS (DELETED-STORAGE))`)
+	bob.mustHave("* STATUS INBOX (DELETED-STORAGE 0)")
+	bob.no("b10 STATUS nosuch (DELETED-STORAGE)", "NONEXISTENT")
+}
