@@ -20,7 +20,7 @@ import (
 // quotaCapabilities are advertised when the store keeps quotas: RFC 9208
 // section 7's resource capabilities, and QUOTASET since SETQUOTA works
 // (for admins: section 4.1.3 lets a server restrict who sets limits).
-const quotaCapabilities = " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET"
+const quotaCapabilities = " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTA=RES-MAILBOX QUOTASET"
 
 // quotaInbox is the name of a viewer's own root.
 const quotaInbox = "INBOX"
@@ -81,8 +81,9 @@ func (s *Server) quotas() ports.Quotas {
 }
 
 // appendQuota appends RFC 9208's quota-response body: the root and, in
-// Cyrus's order, each resource that has a limit with its usage and limit
-// (STORAGE in units of 1024 bytes, the usage rounded down).
+// Cyrus's order (then MAILBOX, which Cyrus 3.6 lacks), each resource that
+// has a limit with its usage and limit (STORAGE in units of 1024 bytes,
+// the usage rounded down).
 func appendQuota(b []byte, root string, q ports.Quota) []byte {
 	b = append(b, "QUOTA "...)
 	b = imap.AppendString(b, root)
@@ -94,6 +95,10 @@ func appendQuota(b []byte, root string, q ports.Quota) []byte {
 	}
 	if q.Limits.Messages >= 0 {
 		b = append(b, sep+"MESSAGE "+itoa(q.Usage.Messages)+" "+itoa(q.Limits.Messages)...)
+		sep = " "
+	}
+	if q.Limits.Mailboxes >= 0 {
+		b = append(b, sep+"MAILBOX "+itoa(q.Usage.Mailboxes)+" "+itoa(q.Limits.Mailboxes)...)
 	}
 	return append(b, ')')
 }
@@ -180,9 +185,11 @@ func cmdSetQuota(c *conn, cmd *grammar.Command) (result, error) {
 			limits.Storage = l.Limit
 		case "MESSAGE":
 			limits.Messages = l.Limit
+		case "MAILBOX":
+			limits.Mailboxes = l.Limit
 		default:
-			// Cyrus's answer; MAILBOX and ANNOTATION-STORAGE are
-			// not kept (RFC 9208 section 5).
+			// Cyrus's answer; ANNOTATION-STORAGE is not kept (RFC
+			// 9208 section 5.4).
 			return result{}, &grammar.Error{Status: "NO", Code: "CANNOT", Text: "Unsupported quota resource " + l.Resource}
 		}
 	}
@@ -234,7 +241,9 @@ func (s *Server) autocreateQuota(ctx context.Context, user string) error {
 	if qs == nil || s.opts.AutocreateQuota <= 0 {
 		return nil
 	}
-	return qs.SetQuota(ctx, user, ports.QuotaLimits{Storage: s.opts.AutocreateQuota, Messages: ports.NoLimit})
+	l := ports.Unlimited
+	l.Storage = s.opts.AutocreateQuota
+	return qs.SetQuota(ctx, user, l)
 }
 
 // appendDeletedStorage appends STATUS DELETED-STORAGE (RFC 9208, which a

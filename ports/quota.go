@@ -13,10 +13,13 @@ type QuotaLimits struct {
 	Storage int64
 	// Messages is the MESSAGE limit (RFC 9208 section 5.2).
 	Messages int64
+	// Mailboxes is the MAILBOX limit (RFC 9208 section 5.3): how many
+	// mailboxes the root holds, INBOX included.
+	Mailboxes int64
 }
 
 // Unlimited is a root without any limit.
-var Unlimited = QuotaLimits{Storage: NoLimit, Messages: NoLimit}
+var Unlimited = QuotaLimits{Storage: NoLimit, Messages: NoLimit, Mailboxes: NoLimit}
 
 // QuotaUsage is what the mailboxes of a quota root hold.
 type QuotaUsage struct {
@@ -25,6 +28,8 @@ type QuotaUsage struct {
 	Storage int64
 	// Messages is the number of messages.
 	Messages int64
+	// Mailboxes is the number of mailboxes, INBOX included.
+	Mailboxes int64
 }
 
 // Quota is a root's limits with its usage.
@@ -48,6 +53,12 @@ func (l QuotaLimits) Admits(u QuotaUsage, bytes, msgs int64) bool {
 	return true
 }
 
+// AdmitsMailboxes reports whether a root with these limits and usage u
+// may take n more mailboxes.
+func (l QuotaLimits) AdmitsMailboxes(u QuotaUsage, n int64) bool {
+	return n <= 0 || l.Mailboxes < 0 || u.Mailboxes+n <= l.Mailboxes
+}
+
 // Quotas is implemented by a store that keeps quota limits and usage. Each
 // user's whole tree (INBOX and every mailbox under it) is one quota root;
 // the app names it (INBOX for the user, user/NAME for an admin), the store
@@ -64,7 +75,11 @@ func (l QuotaLimits) Admits(u QuotaUsage, bytes, msgs int64) bool {
 // that two processes cannot both take the last bytes. Move within the user
 // adds nothing and is never refused for quota. Expunge, DeleteMailbox and
 // DeleteUser lower the usage. Imported messages (ports.Importer) count
-// but are never refused.
+// but are never refused. With a MAILBOX limit, CreateMailbox and
+// RenameMailbox fail with imap.ErrOverQuota, changing nothing, when the
+// mailboxes they create (superior levels included) would take the root
+// past it (AdmitsMailboxes), judged under the same lock as the change;
+// EnsureUser and ImportMailbox are never refused.
 type Quotas interface {
 	// Quota returns the user's limits and usage as one consistent view.
 	// A user without limits has Unlimited. imap.ErrNonexistent if the

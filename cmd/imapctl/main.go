@@ -47,7 +47,7 @@ const usage = `usage: imapctl [-C config-file] COMMAND
   import USER MAILBOX PATH  append an mbox file or a maildir folder's messages
   index [-rebuild] [USER...] build the full-text index of existing mail (all users by default)
   quota get USER            show the user's quota: resource, usage, limit (STORAGE in KB)
-  quota set USER [STORAGE=KB|none] [MESSAGE=N|none]
+  quota set USER [STORAGE=KB|none] [MESSAGE=N|none] [MAILBOX=N|none]
                             replace the user's quota limits (a resource left out has none)`
 
 // DefaultConfig is the configuration file read without -C.
@@ -156,7 +156,7 @@ var commands = map[string]command{
 	"import":         {1, 3, 3, importMail},
 	"index":          {1, 0, 1 << 20, indexText},
 	"quota get":      {2, 1, 1, quotaGet}, // quota.go
-	"quota set":      {2, 1, 3, quotaSet},
+	"quota set":      {2, 1, 4, quotaSet},
 }
 
 // lookup finds the command named by args and checks its argument count.

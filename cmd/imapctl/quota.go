@@ -38,13 +38,14 @@ func quotaGet(ctx context.Context, t *tool, args []string, _ *os.File, stdout, _
 		}
 		return strconv.FormatInt(n, 10)
 	}
-	fmt.Fprintf(stdout, "STORAGE %d %s\nMESSAGE %d %s\n", q.Usage.Storage/1024, limit(q.Limits.Storage), q.Usage.Messages, limit(q.Limits.Messages))
+	fmt.Fprintf(stdout, "STORAGE %d %s\nMESSAGE %d %s\nMAILBOX %d %s\n", q.Usage.Storage/1024, limit(q.Limits.Storage),
+		q.Usage.Messages, limit(q.Limits.Messages), q.Usage.Mailboxes, limit(q.Limits.Mailboxes))
 	return nil
 }
 
 // quotaSet replaces the user's limits, as SETQUOTA does: each argument is
-// RESOURCE=LIMIT (STORAGE in KB, MESSAGE in messages, "none" for no
-// limit); a resource not given has no limit.
+// RESOURCE=LIMIT (STORAGE in KB, MESSAGE in messages, MAILBOX in
+// mailboxes, "none" for no limit); a resource not given has no limit.
 func quotaSet(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Writer) error {
 	qs, err := quotas(t)
 	if err != nil {
@@ -64,11 +65,13 @@ func quotaSet(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.W
 			l.Storage = n
 		case "MESSAGE":
 			l.Messages = n
+		case "MAILBOX":
+			l.Mailboxes = n
 		default:
 			ok = false
 		}
 		if !ok {
-			return fail(exitUsage, "%q: want STORAGE=KB, MESSAGE=N or RESOURCE=none", a)
+			return fail(exitUsage, "%q: want STORAGE=KB, MESSAGE=N, MAILBOX=N or RESOURCE=none", a)
 		}
 	}
 	return qs.SetQuota(ctx, args[0], l)

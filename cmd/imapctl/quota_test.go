@@ -14,24 +14,26 @@ import (
 func TestQuotaVerbs(t *testing.T) {
 	e := setup(t)
 	e.run("pw\n", 0, "user", "add", "alice")
-	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 0 none\nMESSAGE 0 none\n" {
+	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 0 none\nMESSAGE 0 none\nMAILBOX 1 none\n" {
 		t.Errorf("quota of a new user = %q", out)
 	}
 	e.run("", 0, "quota", "set", "alice", "storage=1", "MESSAGE=none")
 	msg := "Subject: hi\r\n\r\n" + strings.Repeat("x", 700) + "\r\n"
 	e.run(msg, 0, "deliver", "alice")
 	e.run(msg, exitTempFail, "deliver", "alice")
-	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 0 1\nMESSAGE 1 none\n" {
+	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 0 1\nMESSAGE 1 none\nMAILBOX 1 none\n" {
 		t.Errorf("quota = %q", out)
 	}
-	e.run("", 0, "quota", "set", "alice", "MESSAGE=5")
+	e.run("", 0, "quota", "set", "alice", "MESSAGE=5", "mailbox=2")
 	e.run(msg, 0, "deliver", "alice")
-	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 1 none\nMESSAGE 2 5\n" {
+	if out := e.run("", 0, "quota", "get", "alice"); out != "STORAGE 1 none\nMESSAGE 2 5\nMAILBOX 1 2\n" {
 		t.Errorf("quota after replacing the limits = %q", out)
 	}
+	e.run("", 0, "mailbox", "create", "alice", "a")
+	e.run("", exitTempFail, "mailbox", "create", "alice", "b") // MAILBOX=2
 	e.run("", exitNoUser, "quota", "get", "nobody")
 	e.run("", exitNoUser, "quota", "set", "nobody", "STORAGE=1")
-	e.run("", exitUsage, "quota", "set", "alice", "MAILBOX=1")
+	e.run("", exitUsage, "quota", "set", "alice", "FOO=1")
 	e.run("", exitUsage, "quota", "set", "alice", "STORAGE=-1")
 	e.run("", exitUsage, "quota", "set", "alice", "STORAGE")
 	e.run("", exitUsage, "quota", "get")
@@ -46,7 +48,7 @@ func TestMigrateQuota(t *testing.T) {
 	src := from.open(t)
 	fill(t, src)
 	ctx := context.Background()
-	limits := ports.QuotaLimits{Storage: 10000, Messages: ports.NoLimit}
+	limits := ports.QuotaLimits{Storage: 10000, Messages: ports.NoLimit, Mailboxes: 50}
 	if err := src.(ports.Quotas).SetQuota(ctx, "alice", limits); err != nil {
 		t.Fatal(err)
 	}

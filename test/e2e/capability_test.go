@@ -332,17 +332,23 @@ var capabilityProbes = map[string]capabilityProbe{
 	"QUOTA=": func(t *testing.T, _ *env, _ *transcript, res string) {
 		e := newQuotaEnv(t, app.Options{})
 		bob := e.rawLogin("bob")
-		// A limit of 1, then what GETQUOTAROOT says after 1000 bytes.
+		// A limit of 1, then what GETQUOTAROOT says after 1000 bytes in
+		// INBOX, the one mailbox.
 		probe := map[string][2]string{
 			"RES-STORAGE": {"STORAGE 1", "STORAGE 0 1"},
 			"RES-MESSAGE": {"MESSAGE 1", "MESSAGE 1 1"},
+			"RES-MAILBOX": {"MAILBOX 1", "MAILBOX 1 1"},
 		}[res]
 		if probe[0] == "" {
 			t.Fatalf("QUOTA=%s: no probe for the resource", res)
 		}
 		e.rawLogin("alice").ok("p1 SETQUOTA user/bob (" + probe[0] + ")")
 		bob.ok("p2 APPEND INBOX " + literalPlus(sized(1000)))
-		bob.no("p3 APPEND INBOX "+literalPlus(sized(100)), "OVERQUOTA")
+		if res == "RES-MAILBOX" {
+			bob.no("p3 CREATE more", "OVERQUOTA")
+		} else {
+			bob.no("p3 APPEND INBOX "+literalPlus(sized(100)), "OVERQUOTA")
+		}
 		bob.ok("p4 GETQUOTAROOT INBOX")
 		bob.mustHave("* QUOTA INBOX (" + probe[1] + ")")
 	},

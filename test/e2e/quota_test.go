@@ -100,7 +100,7 @@ func TestQuotaErrors(t *testing.T) {
 	admin.no("a4 GETQUOTA user/", "NONEXISTENT")
 	admin.no("a5 SETQUOTA user/nobody (STORAGE 1)", "NONEXISTENT")
 	admin.no("a6 SETQUOTA user/bob (FOO 1)", "CANNOT")
-	admin.no("a7 SETQUOTA user/bob (MAILBOX 1)", "CANNOT")
+	admin.no("a7 SETQUOTA user/bob (ANNOTATION-STORAGE 1)", "CANNOT")
 	admin.no("a8 GETQUOTAROOT user/nobody", "NONEXISTENT")
 	admin.no("a9 GETQUOTAROOT user/bob/nosuch", "NONEXISTENT")
 	admin.ok("a10 GETQUOTA user/bob")
@@ -279,4 +279,31 @@ func TestQuotaStatusDeletedStorage(t *testing.T) {
 	bob.ok(`b9 LIST "" "*" RETURN (STATUS (DELETED-STORAGE))`)
 	bob.mustHave("* STATUS INBOX (DELETED-STORAGE 0)")
 	bob.no("b10 STATUS nosuch (DELETED-STORAGE)", "NONEXISTENT")
+}
+
+// MAILBOX (RFC 9208 5.3) counts the root's mailboxes, INBOX included:
+// CREATE and RENAME past it get NO [OVERQUOTA] and change nothing.
+func TestQuotaMailboxLimit(t *testing.T) {
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.rawLogin("bob")
+	bob.ok("b1 CREATE Sent")
+	admin := e.rawLogin("alice")
+	admin.ok("a1 SETQUOTA user/bob (MAILBOX 3)")
+	bob.no("b2 CREATE a/b", "OVERQUOTA")
+	bob.ok("b3 CREATE Trash")
+	bob.no("b4 CREATE Junk", "OVERQUOTA")
+	bob.no("b5 RENAME Sent x/Sent", "OVERQUOTA")
+	bob.no("b6 RENAME INBOX Old", "OVERQUOTA")
+	bob.ok("b7 RENAME Sent Archive")
+	bob.ok(`b8 LIST "" "*"`)
+	if n := len(bob.withPrefix("* LIST ")); n != 3 {
+		t.Errorf("%d mailboxes listed, want 3: %q", n, bob.untagged)
+	}
+	bob.ok("b9 GETQUOTAROOT Archive")
+	bob.exactly("* QUOTAROOT Archive INBOX", "* QUOTA INBOX (MAILBOX 3 3)")
+	admin.ok("a2 SETQUOTA user/bob (STORAGE 10 MESSAGE 5 MAILBOX 4)")
+	admin.ok("a3 GETQUOTA user/bob")
+	admin.exactly("* QUOTA user/bob (STORAGE 0 10 MESSAGE 0 5 MAILBOX 3 4)")
+	bob.ok("b10 CREATE Junk")
+	bob.ok("b11 DELETE Junk")
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ func RunQuotas(t *testing.T, open Opener) {
 		{"DeleteUser", testQuotaDeleteUser},
 		{"Import", testQuotaImport},
 		{"Goroutines", testQuotaGoroutines},
+		{"MailboxLimit", testQuotaMailboxes},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &env{t: t, open: open, dir: t.TempDir(), ctx: t.Context()}
@@ -52,7 +54,7 @@ func (e *env) quota(q ports.Quotas, user string) ports.Quota {
 
 func (e *env) setQuota(q ports.Quotas, user string, storage, messages int64) {
 	e.t.Helper()
-	if err := q.SetQuota(e.ctx, user, ports.QuotaLimits{Storage: storage, Messages: messages}); err != nil {
+	if err := q.SetQuota(e.ctx, user, ports.QuotaLimits{Storage: storage, Messages: messages, Mailboxes: ports.NoLimit}); err != nil {
 		e.t.Fatalf("SetQuota(%q): %v", user, err)
 	}
 }
@@ -72,6 +74,7 @@ func (e *env) realUsage(s ports.Store, user string) ports.QuotaUsage {
 		}
 		u.Storage += st.Size
 		u.Messages += int64(st.Messages)
+		u.Mailboxes++
 	}
 	return u
 }
@@ -98,7 +101,7 @@ func bodyOf(n int) string {
 // not exist has no quota root.
 func testQuotaDefault(t *testing.T, e *env, q ports.Quotas) {
 	e.user("u")
-	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.Unlimited}) {
+	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Mailboxes: 1}}) {
 		t.Errorf("new user: %+v", got)
 	}
 	if got, err := q.Quota(e.ctx, "nobody"); !errors.Is(err, imap.ErrNonexistent) {
@@ -126,25 +129,25 @@ func testQuotaUsage(t *testing.T, e *env, q ports.Quotas) {
 	if _, err := e.s.AppendAll(e.ctx, "u", "b/c", []ports.NewMessage{newMessage(bodyOf(40)), newMessage(bodyOf(50))}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 690, Messages: 5}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 690, Messages: 5, Mailboxes: 4}) {
 		t.Errorf("after appends: %+v", got)
 	}
 	if _, err := e.s.Copy(e.ctx, "u", "INBOX", []imap.UID{1, 2}, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 990, Messages: 7}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 990, Messages: 7, Mailboxes: 4}) {
 		t.Errorf("after copy: %+v", got)
 	}
 	if _, err := e.s.Move(e.ctx, "u", "a", []imap.UID{1}, "b/c"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 990, Messages: 7}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 990, Messages: 7, Mailboxes: 4}) {
 		t.Errorf("after move: %+v", got)
 	}
 	if _, err := e.s.Expunge(e.ctx, "u", "INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 790, Messages: 6}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 790, Messages: 6, Mailboxes: 4}) {
 		t.Errorf("after expunge: %+v", got)
 	}
 	if err := e.s.RenameMailbox(e.ctx, "u", "INBOX", "old"); err != nil {
@@ -153,13 +156,13 @@ func testQuotaUsage(t *testing.T, e *env, q ports.Quotas) {
 	if err := e.s.RenameMailbox(e.ctx, "u", "b", "d"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 790, Messages: 6}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 790, Messages: 6, Mailboxes: 5}) {
 		t.Errorf("after renames: %+v", got)
 	}
 	if err := e.s.DeleteMailbox(e.ctx, "u", "d/c"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 400, Messages: 3}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 400, Messages: 3, Mailboxes: 4}) {
 		t.Errorf("after delete: %+v", got)
 	}
 }
@@ -169,7 +172,7 @@ func testQuotaUsage(t *testing.T, e *env, q ports.Quotas) {
 func testQuotaStorage(t *testing.T, e *env, q ports.Quotas) {
 	e.user("u")
 	e.setQuota(q, "u", 2, ports.NoLimit)
-	if got := e.quota(q, "u").Limits; got != (ports.QuotaLimits{Storage: 2, Messages: ports.NoLimit}) {
+	if got := e.quota(q, "u").Limits; got != (ports.QuotaLimits{Storage: 2, Messages: ports.NoLimit, Mailboxes: ports.NoLimit}) {
 		t.Errorf("limits %+v", got)
 	}
 	e.append("u", "INBOX", bodyOf(1024))
@@ -242,7 +245,7 @@ func testQuotaCopyMove(t *testing.T, e *env, q ports.Quotas) {
 	if _, err := e.s.Move(e.ctx, "u", "INBOX", []imap.UID{2}, "a"); err != nil {
 		t.Errorf("Move over quota: %v, want it done", err)
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 1800, Messages: 3}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 1800, Messages: 3, Mailboxes: 2}) {
 		t.Errorf("usage %+v", got)
 	}
 }
@@ -254,7 +257,7 @@ func testQuotaBelowUsage(t *testing.T, e *env, q ports.Quotas) {
 	e.append("u", "INBOX", bodyOf(3000))
 	e.append("u", "INBOX", bodyOf(30))
 	e.setQuota(q, "u", 1, 1)
-	if got := e.quota(q, "u"); got.Usage != (ports.QuotaUsage{Storage: 3030, Messages: 2}) {
+	if got := e.quota(q, "u"); got.Usage != (ports.QuotaUsage{Storage: 3030, Messages: 2, Mailboxes: 1}) {
 		t.Errorf("usage %+v after lowering the limits", got.Usage)
 	}
 	e.setFlags("u", "INBOX", ports.FlagsAdd, []string{imap.FlagDeleted, "$x"}, 2)
@@ -275,7 +278,7 @@ func testQuotaOtherHandle(t *testing.T, e *env, q ports.Quotas) {
 	oq := other.(ports.Quotas)
 	e.setQuota(q, "u", 1, 10)
 	e.appendTo(other, "u", "INBOX", bodyOf(1000))
-	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.QuotaLimits{Storage: 1, Messages: 10}, Usage: ports.QuotaUsage{Storage: 1000, Messages: 1}}) {
+	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.QuotaLimits{Storage: 1, Messages: 10, Mailboxes: ports.NoLimit}, Usage: ports.QuotaUsage{Storage: 1000, Messages: 1, Mailboxes: 1}}) {
 		t.Errorf("first handle sees %+v", got)
 	}
 	if _, err := e.s.Append(e.ctx, "u", "INBOX", newMessage(bodyOf(25))); !isOverQuota(err) {
@@ -283,7 +286,7 @@ func testQuotaOtherHandle(t *testing.T, e *env, q ports.Quotas) {
 	}
 	e.setQuota(oq, "u", ports.NoLimit, ports.NoLimit)
 	e.append("u", "INBOX", bodyOf(25))
-	if got := e.quota(oq, "u"); got != (ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Storage: 1025, Messages: 2}}) {
+	if got := e.quota(oq, "u"); got != (ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Storage: 1025, Messages: 2, Mailboxes: 1}}) {
 		t.Errorf("other handle sees %+v", got)
 	}
 }
@@ -312,7 +315,7 @@ func testQuotaDeleteUser(t *testing.T, e *env, q ports.Quotas) {
 		t.Fatal(err)
 	}
 	e.user("u")
-	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.Unlimited}) {
+	if got := e.quota(q, "u"); got != (ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Mailboxes: 1}}) {
 		t.Errorf("after DeleteUser: %+v", got)
 	}
 }
@@ -333,7 +336,7 @@ func testQuotaImport(t *testing.T, e *env, q ports.Quotas) {
 			t.Fatalf("ImportMessage: %v", err)
 		}
 	}
-	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 2000, Messages: 2}) {
+	if got := e.checkUsage(q, "u"); got != (ports.QuotaUsage{Storage: 2000, Messages: 2, Mailboxes: 2}) {
 		t.Errorf("usage %+v", got)
 	}
 }
@@ -439,4 +442,41 @@ func RunQuotaProcesses(t *testing.T, open Opener, helper Helper) {
 		t.Errorf("usage %d bytes under a limit of %d: not stopped at the limit (messages of %d bytes)", u.Storage, limit*1024, size)
 	}
 	t.Logf("%d then %d messages stored; %d of %d bytes used", len(acks), len(more), u.Storage, limit*1024)
+}
+
+// A MAILBOX limit counts every mailbox, INBOX and created superior levels
+// included; CreateMailbox and RenameMailbox past it change nothing.
+func testQuotaMailboxes(t *testing.T, e *env, q ports.Quotas) {
+	e.user("u")
+	e.create("u", "a")
+	if err := q.SetQuota(e.ctx, "u", ports.QuotaLimits{Storage: ports.NoLimit, Messages: ports.NoLimit, Mailboxes: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.CreateMailbox(e.ctx, "u", "b/c/d"); !isOverQuota(err) {
+		t.Errorf("CreateMailbox of 3 levels with room for 2: %v, want ErrOverQuota", err)
+	}
+	e.create("u", "b/c") // INBOX, a, b, b/c
+	if err := e.s.CreateMailbox(e.ctx, "u", "x"); !isOverQuota(err) {
+		t.Errorf("CreateMailbox at the limit: %v, want ErrOverQuota", err)
+	}
+	if err := e.s.RenameMailbox(e.ctx, "u", "a", "y/a"); !isOverQuota(err) {
+		t.Errorf("RenameMailbox making a new superior level: %v, want ErrOverQuota", err)
+	}
+	if err := e.s.RenameMailbox(e.ctx, "u", "INBOX", "old"); !isOverQuota(err) {
+		t.Errorf("RenameMailbox of INBOX at the limit: %v, want ErrOverQuota", err)
+	}
+	if err := e.s.RenameMailbox(e.ctx, "u", "a", "b/a"); err != nil {
+		t.Errorf("RenameMailbox that adds no mailbox: %v", err)
+	}
+	if got := e.list("u"); !slices.Equal(got, []string{"INBOX", "b", "b/a", "b/c"}) {
+		t.Errorf("mailboxes %q", got)
+	}
+	if got := e.quota(q, "u"); got.Usage.Mailboxes != 4 || got.Limits.Mailboxes != 4 {
+		t.Errorf("quota %+v", got)
+	}
+	if err := e.s.DeleteMailbox(e.ctx, "u", "b/a"); err != nil {
+		t.Fatal(err)
+	}
+	e.create("u", "x")
+	e.checkUsage(q, "u")
 }

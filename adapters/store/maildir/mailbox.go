@@ -269,6 +269,9 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 	if m.exists() {
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", name)
 	}
+	if err := s.admitMailboxes(op, user, m.root, name); err != nil { // quota.go
+		return wrapErr(op, err)
+	}
 	if err := s.createParents(ctx, op, user, name); err != nil {
 		return wrapErr(op, err)
 	}
@@ -328,6 +331,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", to)
 	}
 	if from == inbox {
+		if err := s.admitMailboxes(op, user, src.root, to); err != nil { // quota.go
+			return wrapErr(op, err)
+		}
 		return wrapErr(op, s.renameInbox(ctx, src, dst))
 	}
 	if strings.HasPrefix(to, from+string(imap.Separator)) {
@@ -356,6 +362,13 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 	for _, nn := range moving {
 		if err := imap.CheckMailboxName(op, nn); err != nil {
 			return err
+		}
+	}
+	if i := strings.LastIndexByte(to, imap.Separator); i > 0 {
+		// The moved mailboxes keep their count; new superior levels of
+		// the new name add to it.
+		if err := s.admitMailboxes(op, user, src.root, to[:i]); err != nil { // quota.go
+			return wrapErr(op, err)
 		}
 	}
 	for _, n := range slices.Sorted(mapKeys(moving)) {

@@ -144,7 +144,7 @@ func TestQuotaOutsideChanges(t *testing.T) {
 	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1}) {
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1, Mailboxes: 1}) {
 		t.Fatalf("after a drop: %+v, %v", got, err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "u", "cur", "*"))
@@ -154,7 +154,7 @@ func TestQuotaOutsideChanges(t *testing.T) {
 	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{}) {
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Mailboxes: 1}) {
 		t.Fatalf("after a removal: %+v, %v", got, err)
 	}
 }
@@ -175,12 +175,12 @@ func TestQuotaRecordRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := s.(ports.Quotas)
-	if err := q.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 7, Messages: 9}); err != nil {
+	if err := q.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 7, Messages: 9, Mailboxes: 5}); err != nil {
 		t.Fatal(err)
 	}
-	want := ports.Quota{Limits: ports.QuotaLimits{Storage: 7, Messages: 9}, Usage: ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1}}
+	want := ports.Quota{Limits: ports.QuotaLimits{Storage: 7, Messages: 9, Mailboxes: 5}, Usage: ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1, Mailboxes: 1}}
 	path := filepath.Join(dir, "u", "imapd-quota")
-	rec := fmt.Appendf(nil, "imapd-quota dirty %20d %20d %20d %20d ", 7, 9, 5000, 40)
+	rec := fmt.Appendf(nil, "imapd-quota dirty %20d %20d %20d %20d %20d ", 7, 9, 5, 5000, 40)
 	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
 	if err := os.WriteFile(path, rec, 0o600); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ const (
 )
 
 // quotaRecordLen is the size of imapd-quota's record.
-const quotaRecordLen = len("imapd-quota clean ") + 4*21 + 9
+const quotaRecordLen = len("imapd-quota clean ") + 5*21 + 9
 
 var _ ports.Quotas = (*Store)(nil)
 
@@ -136,8 +136,8 @@ func (h *quotaHold) write(clean bool) error {
 		state = "clean"
 	}
 	q := h.q
-	rec := fmt.Appendf(nil, "imapd-quota %s %20d %20d %20d %20d ", state,
-		q.Limits.Storage, q.Limits.Messages, q.Usage.Storage, q.Usage.Messages)
+	rec := fmt.Appendf(nil, "imapd-quota %s %20d %20d %20d %20d %20d ", state,
+		q.Limits.Storage, q.Limits.Messages, q.Limits.Mailboxes, q.Usage.Storage, q.Usage.Messages)
 	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
 	f, err := os.OpenFile(filepath.Join(h.root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -164,17 +164,17 @@ func readQuotaFile(root string) (q ports.Quota, clean bool) {
 		return q, false
 	}
 	f := strings.Fields(string(body))
-	if len(f) != 6 || f[0] != quotaFile {
+	if len(f) != 7 || f[0] != quotaFile {
 		return q, false
 	}
-	var n [4]int64
+	var n [5]int64
 	for i := range n {
 		if n[i], err = strconv.ParseInt(f[2+i], 10, 64); err != nil {
 			return ports.Quota{Limits: ports.Unlimited}, false
 		}
 	}
-	q.Limits = ports.QuotaLimits{Storage: n[0], Messages: n[1]}
-	q.Usage = ports.QuotaUsage{Storage: n[2], Messages: n[3]}
+	q.Limits = ports.QuotaLimits{Storage: n[0], Messages: n[1], Mailboxes: n[2]}
+	q.Usage = ports.QuotaUsage{Storage: n[3], Messages: n[4]}
 	return q, f[1] == "clean"
 }
 
@@ -244,15 +244,51 @@ func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 	var q ports.Quota
 	err := s.userQuota(ctx, "quota", user, func(h *quotaHold) error {
 		q = h.q
-		return nil
+		names, err := s.names("quota", user)
+		q.Usage.Mailboxes = int64(len(names))
+		return err
 	})
 	return q, err
+}
+
+// admitMailboxes fails with imap.ErrOverQuota when creating names, with
+// their missing superior levels, would take the user's root past its
+// MAILBOX limit. The caller holds the tree lock exclusively: no other
+// hierarchy change, and no SetQuota, runs meanwhile.
+func (s *Store) admitMailboxes(op, user, root string, names ...string) error {
+	q, _ := readQuotaFile(root) // a dirty record's limits hold
+	if q.Limits.Mailboxes < 0 {
+		return nil
+	}
+	all, err := s.names(op, user)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, n := range all {
+		have[n] = true
+	}
+	add := map[string]bool{}
+	for _, n := range names {
+		for i := 0; i <= len(n); i++ {
+			if i == len(n) || n[i] == imap.Separator {
+				if !have[n[:i]] {
+					add[n[:i]] = true
+				}
+			}
+		}
+	}
+	if !q.Limits.AdmitsMailboxes(ports.QuotaUsage{Mailboxes: int64(len(all))}, int64(len(add))) {
+		return imap.Errorf(op, imap.ErrOverQuota, "%d more mailboxes would exceed the quota of %d", len(add), q.Limits.Mailboxes)
+	}
+	return nil
 }
 
 // SetQuota replaces the user's limits.
 func (s *Store) SetQuota(ctx context.Context, user string, l ports.QuotaLimits) error {
 	return s.userQuota(ctx, "set quota", user, func(h *quotaHold) error {
-		h.q.Limits = ports.QuotaLimits{Storage: max(l.Storage, ports.NoLimit), Messages: max(l.Messages, ports.NoLimit)}
+		h.q.Limits = ports.QuotaLimits{Storage: max(l.Storage, ports.NoLimit), Messages: max(l.Messages, ports.NoLimit),
+			Mailboxes: max(l.Mailboxes, ports.NoLimit)}
 		return h.write(true)
 	})
 }

@@ -187,7 +187,7 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 			return err
 		}
 		// The user's quota root goes with the user.
-		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = -1, message_limit = -1 WHERE id = 1`); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = -1, message_limit = -1, mailbox_limit = -1 WHERE id = 1`); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, uid)
@@ -290,11 +290,13 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 		if ok {
 			return imap.Errorf(op, imap.ErrAlreadyExists, "%q", name)
 		}
-		if err := createParents(ctx, tx, uid, name); err != nil {
+		return admitMailboxes(ctx, tx, op, func() error { // quota.go
+			if err := createParents(ctx, tx, uid, name); err != nil {
+				return err
+			}
+			_, _, err := createOne(ctx, tx, uid, name)
 			return err
-		}
-		_, _, err = createOne(ctx, tx, uid, name)
-		return err
+		})
 	})
 }
 
@@ -330,7 +332,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 			return err
 		}
 		if from == inbox {
-			return renameInbox(ctx, tx, op, uid, src, to)
+			return admitMailboxes(ctx, tx, op, func() error { // quota.go
+				return renameInbox(ctx, tx, op, uid, src, to)
+			})
 		}
 		if to == from {
 			return imap.Errorf(op, imap.ErrAlreadyExists, "%q", to)
@@ -383,7 +387,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 				return err
 			}
 		}
-		return createParents(ctx, tx, uid, to)
+		return admitMailboxes(ctx, tx, op, func() error { // quota.go
+			return createParents(ctx, tx, uid, to)
+		})
 	})
 }
 

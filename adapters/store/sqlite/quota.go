@@ -13,12 +13,15 @@ import (
 // changes in its own transaction, so that the usage is always the sum of
 // the messages' sizes without ever summing them, and two processes
 // (whose writes the database lock serialises) never both take the last
-// bytes. Added in schema version 8.
+// bytes. The number of mailboxes is counted when asked (the mailboxes
+// table is small, and only CREATE and RENAME ask). Added in schema
+// version 8.
 const quotaSchema = `
 CREATE TABLE IF NOT EXISTS quota (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
 	storage_limit INTEGER NOT NULL DEFAULT -1,
 	message_limit INTEGER NOT NULL DEFAULT -1,
+	mailbox_limit INTEGER NOT NULL DEFAULT -1,
 	storage_used  INTEGER NOT NULL DEFAULT 0,
 	message_used  INTEGER NOT NULL DEFAULT 0
 );
@@ -46,8 +49,8 @@ var _ ports.Quotas = (*Store)(nil)
 // usage is counted, and a write transaction (write) keeps the count.
 func readQuota(ctx context.Context, tx *sql.Tx, write bool) (ports.Quota, error) {
 	q := ports.Quota{Limits: ports.Unlimited}
-	err := tx.QueryRowContext(ctx, `SELECT storage_limit, message_limit, storage_used, message_used FROM quota WHERE id = 1`).
-		Scan(&q.Limits.Storage, &q.Limits.Messages, &q.Usage.Storage, &q.Usage.Messages)
+	err := tx.QueryRowContext(ctx, `SELECT storage_limit, message_limit, mailbox_limit, storage_used, message_used FROM quota WHERE id = 1`).
+		Scan(&q.Limits.Storage, &q.Limits.Messages, &q.Limits.Mailboxes, &q.Usage.Storage, &q.Usage.Messages)
 	if err != sql.ErrNoRows {
 		return q, err
 	}
@@ -78,6 +81,42 @@ func charge(ctx context.Context, tx *sql.Tx, op string, bytes, msgs int64) error
 	return err
 }
 
+// countMailboxes is the number of mailboxes in the database (one user's).
+func countMailboxes(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mailboxes`).Scan(&n)
+	return n, err
+}
+
+// admitMailboxes runs a change that may create mailboxes (fn, inside tx)
+// and fails it with imap.ErrOverQuota, for the caller's transaction to
+// roll back, when it took the root past its MAILBOX limit.
+func admitMailboxes(ctx context.Context, tx *sql.Tx, op string, fn func() error) error {
+	q, err := readQuota(ctx, tx, true)
+	if err != nil {
+		return err
+	}
+	if q.Limits.Mailboxes < 0 {
+		return fn()
+	}
+	before, err := countMailboxes(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	after, err := countMailboxes(ctx, tx)
+	if err != nil {
+		return err
+	}
+	q.Usage.Mailboxes = before
+	if !q.Limits.AdmitsMailboxes(q.Usage, after-before) {
+		return imap.Errorf(op, imap.ErrOverQuota, "%d mailboxes would exceed the quota of %d", after, q.Limits.Mailboxes)
+	}
+	return nil
+}
+
 // Quota returns the user's limits and usage from one read transaction.
 func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 	var q ports.Quota
@@ -86,7 +125,10 @@ func (s *Store) Quota(ctx context.Context, user string) (ports.Quota, error) {
 			return err
 		}
 		var err error
-		q, err = readQuota(ctx, tx, false)
+		if q, err = readQuota(ctx, tx, false); err != nil {
+			return err
+		}
+		q.Usage.Mailboxes, err = countMailboxes(ctx, tx)
 		return err
 	})
 	return q, err
@@ -101,8 +143,8 @@ func (s *Store) SetQuota(ctx context.Context, user string, l ports.QuotaLimits) 
 		if _, err := readQuota(ctx, tx, true); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = ?, message_limit = ? WHERE id = 1`,
-			max(l.Storage, ports.NoLimit), max(l.Messages, ports.NoLimit))
+		_, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = ?, message_limit = ?, mailbox_limit = ? WHERE id = 1`,
+			max(l.Storage, ports.NoLimit), max(l.Messages, ports.NoLimit), max(l.Mailboxes, ports.NoLimit))
 		return err
 	})
 }

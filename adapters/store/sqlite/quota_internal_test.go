@@ -22,11 +22,11 @@ func TestUpgradeFromVersion7(t *testing.T) {
 	}
 	s = downgraded(t, s, `DROP TABLE quota`, `PRAGMA user_version = 7`)
 	q, err := s.Quota(ctx, "u")
-	want := ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Storage: 3 * 114, Messages: 3}}
+	want := ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Storage: 3 * 114, Messages: 3, Mailboxes: 2}}
 	if err != nil || q != want {
 		t.Fatalf("Quota after the upgrade = %+v, %v; want %+v", q, err, want)
 	}
-	if err := s.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 1, Messages: ports.NoLimit}); err != nil {
+	if err := s.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 1, Messages: ports.NoLimit, Mailboxes: ports.NoLimit}); err != nil {
 		t.Fatal(err)
 	}
 	if q, _ := s.Quota(ctx, "u"); q.Limits.Storage != 1 {
