@@ -41,10 +41,16 @@ func (c *conn) capabilities() string {
 		caps += " " + sortCapabilities + " " + esortCapabilities
 		// RFC 5465, notify.go.
 		caps += " NOTIFY"
+		// RFC 5464, metadata.go.
+		caps += " METADATA METADATA-SERVER LIST-METADATA"
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
 	}
+	// cyradm (Cyrus::IMAP::Admin) reads the capabilities once, before
+	// it logs in, and refuses its metadata commands without METADATA
+	// there; Cyrus lists it before login too (metadata.go).
+	caps += " METADATA METADATA-SERVER LIST-METADATA"
 	ssf := c.ssf()
 	if c.canStartTLS() {
 		caps += " STARTTLS"

@@ -87,7 +87,9 @@ func init() {
 		"COMPRESS":       {cmdCompress, authed},
 		"UNAUTHENTICATE": {cmdUnauthenticate, authed},
 		"REPLACE":        {cmdReplace, selState},
-		"NOTIFY":         {cmdNotify, authed}, // notify.go
+		"NOTIFY":         {cmdNotify, authed},      // notify.go
+		"GETMETADATA":    {cmdGetMetadata, authed}, // metadata.go
+		"SETMETADATA":    {cmdSetMetadata, authed},
 		// RFC 9208, quota.go.
 		"GETQUOTA":     {cmdGetQuota, authed},
 		"GETQUOTAROOT": {cmdGetQuotaRoot, authed},
@@ -179,6 +181,9 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 	var be *badError
 	var pe *grammar.Error
 	if code, text, ok := notifyErrorResponse(err); ok {
+		return "NO", code, text
+	}
+	if code, text, ok := metadataErrorResponse(err); ok {
 		return "NO", code, text
 	}
 	switch {

@@ -62,6 +62,7 @@ func FuzzSession(f *testing.F) {
 		"* \r\n\r\n{999999999}\r\na LOGIN\r\n",
 		"a LOGIN alice x\r\nb SELECT INBOX\r\nc COPY 1:* Trash\r\nd UID COPY 1 INBOX\r\ne CLOSE\r\nf STATUS INBOX (MESSAGES UNSEEN UIDNEXT RECENT UIDVALIDITY)\r\n",
 		"a LOGIN alice x\r\nb APPEND INBOX {20+}\r\nSubject: hi\r\n\r\nbody\r\nc SELECT INBOX\r\nd APPEND INBOX CATENATE (URL \";UID=1/;SECTION=HEADER\" TEXT {6+}\r\nhello! URL \"/INBOX/;UID=1/;SECTION=1/;PARTIAL=0.2\")\r\ne GENURLAUTH \"imap://alice@fuzz/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nf URLFETCH (\"imap://alice@fuzz/INBOX/;UID=1;URLAUTH=authuser:internal:0123456789abcdef0123456789abcdef\" BODYPARTSTRUCTURE BINARY)\r\ng RESETKEY INBOX\r\n",
+		"a LOGIN alice x\r\nb SETMETADATA INBOX (/private/comment \"c\" /shared/comment {2+}\r\nxy)\r\nc GETMETADATA (DEPTH 1 MAXSIZE 1) INBOX (/private /shared/comment)\r\nd SETMETADATA \"\" (/private/specialuse NIL)\r\ne GETMETADATA \"\" /private/*\r\n",
 	}
 	// After COMPRESS the rest of the input is a DEFLATE stream.
 	var z bytes.Buffer

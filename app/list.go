@@ -37,6 +37,7 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	retSubscribed := opt(args.Return, "SUBSCRIBED") || selSubscribed
 	retStatus := opt(args.Return, "STATUS")
 	selSpecialUse := opt(args.Select, "SPECIAL-USE")
+	var longest int64 = -1 // RFC 9590's METADATA with MAXSIZE
 
 	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
 	if err != nil {
@@ -199,6 +200,13 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			}
 			c.w.Untagged(line)
 		}
+		if args.Metadata != nil && e.exists {
+			// RFC 9590: METADATA right after the mailbox's LIST
+			// (and STATUS) response (metadata.go).
+			if l := c.listMetadata(n, e.specialUse, args.Metadata); l > longest {
+				longest = l
+			}
+		}
 	}
 	if lsub {
 		// RFC 3501 6.3.9: with "%", a subscribed child's unsubscribed
@@ -215,5 +223,5 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 			}
 		}
 	}
-	return result{}, nil
+	return result{code: longEntries(longest)}, nil
 }

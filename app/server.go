@@ -41,6 +41,13 @@ type Options struct {
 	// SubmitServers are submitservers: the users (message submission
 	// agents) that may fetch "submit+" URLAUTH URLs (RFC 4467 section 3).
 	SubmitServers []string
+	// MetadataMaxSize is metadata_maxsize: the longest METADATA value in
+	// bytes (0: DefaultMetadataMaxSize). MetadataMaxEntries is
+	// metadata_maxentries: how many /shared entries a mailbox (or the
+	// server) may have, and how many /private ones per user (0:
+	// DefaultMetadataMaxEntries).
+	MetadataMaxSize    int64
+	MetadataMaxEntries int
 	// MultiSession is multisession: Serve runs many sessions at once, a
 	// goroutine each (multi.go); off, one after the other.
 	MultiSession bool

@@ -55,6 +55,13 @@ type Settings struct {
 	TLSClientCAFile string // tls_client_ca_file: verify client certificates (EXTERNAL)
 	TLSVersions     string // tls_versions (default "tls1_2 tls1_3")
 	TLSRequired     bool   // tls_required: no authentication before TLS
+	// MetadataMaxSize is metadata_maxsize: the longest METADATA value, in
+	// bytes (0: the built-in limit).
+	MetadataMaxSize int64
+	// MetadataMaxEntries is metadata_maxentries: METADATA entries per
+	// mailbox (and on the server), /shared and each user's /private
+	// apart (0: the built-in limit).
+	MetadataMaxEntries int
 	// LoginCacheDir is logincache_dir: the tmpfs folder that holds the
 	// login cache's folder (default /dev/shm).
 	LoginCacheDir string
@@ -190,7 +197,28 @@ func (c *Config) Settings() (*Settings, error) {
 	if err := s.loginCache(c); err != nil {
 		return nil, err
 	}
+	if err := s.metadata(c); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// metadata reads metadata_maxsize and metadata_maxentries (ours: Cyrus
+// bounds METADATA by its annotation quota only).
+func (s *Settings) metadata(c *Config) error {
+	var err error
+	if s.MetadataMaxSize, err = c.Size("metadata_maxsize", 0); err != nil {
+		return err
+	}
+	n, err := c.Int("metadata_maxentries", 0)
+	if err != nil {
+		return err
+	}
+	if s.MetadataMaxSize < 0 || n < 0 {
+		return &Error{File: c.path, Msg: "metadata_maxsize and metadata_maxentries must not be negative"}
+	}
+	s.MetadataMaxEntries = int(n)
+	return nil
 }
 
 // loginCache reads logincache_dir and logincache_ttl.

@@ -122,9 +122,17 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 		if err := migrateSortRecords(ctx, src, dst, user, b.Name); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name, err)
 		}
+		if err := migrateMetadata(ctx, src, dst, user, b.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name, err)
+		}
 	}
 	if err := migrateThreads(ctx, src, dst, user); err != nil {
 		return nil, err
+	}
+	// The server's entries: the user's /private ones, and the /shared
+	// ones (the same for every user: copied again, to the same values).
+	if err := migrateMetadata(ctx, src, dst, user, ""); err != nil {
+		return nil, fmt.Errorf("server METADATA: %w", err)
 	}
 	p, err := migrateQuota(ctx, src, dst, user) // quota.go
 	if err != nil {
@@ -167,6 +175,23 @@ func migrateSortRecords(ctx context.Context, src, dst ports.Store, user, name st
 		return err
 	}
 	return do.SaveSortRecords(ctx, user, name, v, data)
+}
+
+// migrateMetadata copies the METADATA entries (RFC 5464) the user sees
+// on the mailbox ("" for the server): its /shared ones and the user's
+// /private ones; entries the target has and the source has not stay.
+// Nothing when either store keeps none.
+func migrateMetadata(ctx context.Context, src, dst ports.Store, user, name string) error {
+	so, ok1 := src.(ports.Metadata)
+	do, ok2 := dst.(ports.Metadata)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	entries, err := so.GetMetadata(ctx, user, name)
+	if err != nil || len(entries) == 0 {
+		return err
+	}
+	return do.SetMetadata(ctx, user, name, entries, 0)
 }
 
 // migrateThreads copies the user's Message-ID thread index, so that

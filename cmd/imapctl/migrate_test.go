@@ -352,3 +352,37 @@ func TestImportMboxAndMaildir(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateMetadata: METADATA entries of mailboxes and of the server,
+// /shared and /private, binary values too, reach the other store.
+func TestMigrateMetadata(t *testing.T) {
+	from, to := newSite(t, "sqlite"), newSite(t, "maildir")
+	if err := sasl.Open(from.dir).Add("alice", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	src := from.open(t)
+	fill(t, src)
+	ctx := context.Background()
+	md := src.(ports.Metadata)
+	sets := map[string][]ports.MetadataEntry{
+		"INBOX":        {{Name: "/private/comment", Value: []byte("inbox")}, {Name: "/shared/vendor/x/bin", Value: []byte("a\x00b")}},
+		"Archive/2024": {{Name: "/shared/comment", Value: []byte("old mail")}},
+		"":             {{Name: "/shared/admin", Value: []byte("mailto:root@example.org")}, {Name: "/private/comment", Value: []byte("mine")}},
+	}
+	for box, entries := range sets {
+		if err := md.SetMetadata(ctx, "alice", box, entries, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := imapctl(t, "-C", from.conf, "migrate", to.conf); code != 0 {
+		t.Fatalf("migrate: exit %d, %s %s", code, out, errOut)
+	}
+	dst := to.open(t).(ports.Metadata)
+	for box := range sets {
+		want, _ := md.GetMetadata(ctx, "alice", box)
+		got, err := dst.GetMetadata(ctx, "alice", box)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q: got %q, %v; want %q", box, got, err, want)
+		}
+	}
+}

@@ -98,6 +98,10 @@ type ListArgs struct {
 	Select             []string
 	Return             []string
 	StatusItems        []string
+	// Metadata is RFC 9590's METADATA return option (then "METADATA"
+	// is among Return): the entries (and MAXSIZE, DEPTH) each listed
+	// mailbox is answered with, as GETMETADATA would.
+	Metadata *GetMetadataArgs
 }
 
 // StatusArgs: STATUS mailbox (items). Items are upper-case: MESSAGES, RECENT,

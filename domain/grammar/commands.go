@@ -179,6 +179,14 @@ func (p *Parser) args(cmd *Command) bool {
 		return p.notify(a)
 	case "GENURLAUTH", "RESETKEY", "URLFETCH":
 		return p.urlauthArgs(cmd)
+	case "GETMETADATA": // metadata.go
+		a := &GetMetadataArgs{}
+		cmd.Args = a
+		return p.getMetadata(a)
+	case "SETMETADATA":
+		a := &SetMetadataArgs{}
+		cmd.Args = a
+		return p.setMetadata(a)
 	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
 		return p.quotaArgs(cmd) // quota.go
 	}

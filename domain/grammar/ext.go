@@ -452,6 +452,13 @@ func (p *Parser) list(a *ListArgs) bool {
 			}
 			a.Return = append(a.Return, o)
 			return p.sp() && p.statusItems(&a.StatusItems)
+		case "METADATA": // RFC 9590, metadata.go
+			if a.Metadata != nil {
+				return p.bad("METADATA given twice")
+			}
+			a.Return = append(a.Return, o)
+			a.Metadata = &GetMetadataArgs{}
+			return p.sp() && p.listMetadata(a.Metadata)
 		}
 		return p.bad("Unknown LIST return option " + o)
 	}) && p.end()

@@ -31,6 +31,8 @@ func FuzzParser(f *testing.F) {
 		"a APPEND x CATENATE (URL \"/a;UID=1/;SECTION=1\" TEXT {3+}\r\nabc URL {4+}\r\n;UID) {1}\r\nz CATENATE (TEXT ~{1}\r\n\x00)\r\nb NOOP\r\n",
 		"a URLFETCH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser:internal:91354a473744909de610943775f92038\" (\"/b\" BODYPARTSTRUCTURE BINARY)\r\n",
 		"a GENURLAUTH \"imap://u@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\nb RESETKEY INBOX INTERNAL\r\n",
+		"a GETMETADATA (MAXSIZE 10 DEPTH infinity) INBOX (/private/comment \"/shared/*\")\r\nb SETMETADATA \"\" (/shared/comment {3+}\r\nabc /private/x ~{2+}\r\n\x00y /private/y NIL)\r\n",
+		"a LIST \"\" * RETURN (METADATA (MAXSIZE 5 DEPTH 1 /shared/comment /private) CHILDREN)\r\n",
 		"a COMPRESS DEFLATE\r\nb UNAUTHENTICATE\r\n",
 		"a UID REPLACE 4 Drafts (\\Seen) \"01-Jan-2015 00:05:00 -0500\" ~{3+}\r\na\x00c\r\nb REPLACE * x {1}\r\n",
 		"a SETQUOTA \"\" (STORAGE 512 message 9223372036854775807)\r\nb GETQUOTAROOT {5+}\r\nINBOX\r\nc GETQUOTA user/alice\r\n",

@@ -667,7 +667,10 @@ func (p *Parser) continueLiteral(sync bool) bool {
 }
 
 // literal reads a literal (outside APPEND's message) and the line after it.
-func (p *Parser) literal(dst *[]byte) bool {
+func (p *Parser) literal(dst *[]byte) bool { return p.literalData(dst, false) }
+
+// literalData is literal; binary (a literal8's data, RFC 3516) admits NUL.
+func (p *Parser) literalData(dst *[]byte, binary bool) bool {
 	size, sync, ok := p.literalHeader()
 	if !ok {
 		return false
@@ -693,7 +696,7 @@ func (p *Parser) literal(dst *[]byte) bool {
 	}
 	// RFC 3501 CHAR8 excludes NUL.
 	for _, c := range b {
-		if c == 0 {
+		if c == 0 && !binary {
 			return p.bad("NUL in literal")
 		}
 	}

@@ -240,8 +240,8 @@ var groupOf = map[string]string{
 	"COMPRESS=DEFLATE": "compress", "UNAUTHENTICATE": "unauthenticate", "REPLACE": "replace",
 	"OBJECTID": "objectid", "PREVIEW": "preview",
 	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",
-	"NOTIFY": "notify",
-	"QUOTA":  "quota", "QUOTA=RES-STORAGE": "quota", "QUOTA=RES-MESSAGE": "quota", "QUOTA=RES-MAILBOX": "quota", "QUOTASET": "quota",
+	"NOTIFY": "notify", "METADATA": "metadata", "METADATA-SERVER": "metadata", "LIST-METADATA": "metadata",
+	"QUOTA": "quota", "QUOTA=RES-STORAGE": "quota", "QUOTA=RES-MESSAGE": "quota", "QUOTA=RES-MAILBOX": "quota", "QUOTASET": "quota",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or

@@ -270,6 +270,21 @@ var capabilityProbes = map[string]capabilityProbe{
 		other.ok("o2 APPEND INBOX " + literalPlus(testMessage("third", "y")))
 		waitNotify(tc, "p3 NOOP", "* STATUS Lists (MESSAGES 1 UIDNEXT 2 UNSEEN 1)", "* 3 EXISTS", "* 3 FETCH (UID 3)")
 	},
+	"METADATA": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 SETMETADATA INBOX (/private/comment "probe" /shared/comment {5+}` + "\r\nshare)")
+		tc.ok("p2 GETMETADATA INBOX (/private/comment /shared/comment)")
+		tc.mustHave(`* METADATA INBOX ("/private/comment" "probe" "/shared/comment" "share")`)
+	},
+	"METADATA-SERVER": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 SETMETADATA "" (/private/comment "server probe")`)
+		tc.ok(`p2 GETMETADATA "" (DEPTH 1) /private`)
+		tc.mustHave(`* METADATA "" ("/private" NIL "/private/comment" "server probe")`)
+	},
+	"LIST-METADATA": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 SETMETADATA INBOX (/shared/comment "listed")`)
+		tc.ok(`p2 LIST "" INBOX RETURN (METADATA (/shared/comment))`)
+		tc.mustHave(`* LIST (\HasNoChildren) "/" INBOX`, `* METADATA INBOX ("/shared/comment" "listed")`)
+	},
 	"OBJECTID": func(t *testing.T, e *env, tc *transcript, _ string) {
 		tc.ok("p1 STATUS INBOX (MAILBOXID)")
 		if st := tc.withPrefix("* STATUS "); len(st) != 1 || !strings.Contains(st[0], "(MAILBOXID (") {

@@ -121,6 +121,24 @@ var checks = []struct {
 		r.ok("a2", "LOGOUT")
 	}},
 
+	{"METADATA across processes", func(t *testing.T, e *env) {
+		// RFC 5464: one session sets entries, another one, in another
+		// imapd process (the first one is still busy), reads them.
+		a := e.dial("imapshut")
+		a.line()
+		a.ok("a1", "LOGIN alice secret")
+		a.ok("a2", `SETMETADATA INBOX (/private/comment "from one process" /shared/comment "shared")`)
+		b := e.dial("imapshut")
+		b.line()
+		b.ok("b1", "LOGIN alice secret")
+		got := b.ok("b2", "GETMETADATA INBOX (/private/comment /shared/comment)")
+		if want := "* METADATA \"INBOX\" (\"/private/comment\" \"from one process\" \"/shared/comment\" \"shared\")\r\n"; got[0] != want {
+			t.Errorf("GETMETADATA: %q, want %q", got, want)
+		}
+		b.ok("b3", "LOGOUT")
+		a.ok("a3", "LOGOUT")
+	}},
+
 	{"Unix socket", func(t *testing.T, e *env) {
 		r := e.dial("imapunix")
 		r.line()

@@ -42,6 +42,7 @@ func TestSortRecords(t *testing.T) { storetest.RunSortRecords(t, open) }
 func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }
+func TestMetadata(t *testing.T)    { storetest.RunMetadata(t, open) }
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.

@@ -186,6 +186,10 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ?`, uid); err != nil {
 			return err
 		}
+		// The user's /private server entries (metadata.go).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM metadata WHERE mailbox_id = 0`); err != nil {
+			return err
+		}
 		// The user's quota root goes with the user.
 		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = -1, message_limit = -1, mailbox_limit = -1 WHERE id = 1`); err != nil {
 			return err
@@ -226,6 +230,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 		`DELETE FROM messages WHERE mailbox_id = ?`,
 		`DELETE FROM expunged WHERE mailbox_id = ?`,
 		`DELETE FROM sortrecords WHERE mailbox_id = ?`,
+		`DELETE FROM metadata WHERE mailbox_id = ?`,
 		`DELETE FROM mailboxes WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -15,7 +15,7 @@ import (
 // (whose writes the database lock serialises) never both take the last
 // bytes. The number of mailboxes is counted when asked (the mailboxes
 // table is small, and only CREATE and RENAME ask). Added in schema
-// version 8.
+// version 9.
 const quotaSchema = `
 CREATE TABLE IF NOT EXISTS quota (
 	id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -32,10 +32,10 @@ CREATE TABLE IF NOT EXISTS quota (
 const fillQuotaSQL = `INSERT OR IGNORE INTO quota (id, storage_used, message_used)
 	SELECT 1, coalesce(sum(size), 0), count(*) FROM messages`
 
-// upgradeQuota is schema version 8's step: the quota table (made by
+// upgradeQuota is schema version 9's step: the quota table (made by
 // schema) gets its row, counted from the messages already stored.
 func upgradeQuota(ctx context.Context, tx *sql.Tx, v int) error {
-	if v >= 8 {
+	if v >= 9 {
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, fillQuotaSQL)

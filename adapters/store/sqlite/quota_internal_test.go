@@ -7,9 +7,9 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
-// TestUpgradeFromVersion7: a database of version 7 (before quotas) gets
+// TestUpgradeFromVersion8: a database of version 8 (before quotas) gets
 // its quota root, with the usage counted from the mail it holds.
-func TestUpgradeFromVersion7(t *testing.T) {
+func TestUpgradeFromVersion8(t *testing.T) {
 	s, ctx := userStore(t)
 	if err := s.CreateMailbox(ctx, "u", "a"); err != nil {
 		t.Fatal(err)
@@ -20,7 +20,7 @@ func TestUpgradeFromVersion7(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s = downgraded(t, s, `DROP TABLE quota`, `PRAGMA user_version = 7`)
+	s = downgraded(t, s, `DROP TABLE quota`, `PRAGMA user_version = 8`)
 	q, err := s.Quota(ctx, "u")
 	want := ports.Quota{Limits: ports.Unlimited, Usage: ports.QuotaUsage{Storage: 3 * 114, Messages: 3, Mailboxes: 2}}
 	if err != nil || q != want {

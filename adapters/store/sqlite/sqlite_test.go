@@ -77,6 +77,10 @@ func TestKillDuringAppend(t *testing.T) {
 	}
 }
 
+func TestMetadata(t *testing.T) {
+	storetest.RunMetadata(t, open)
+}
+
 func TestQuotas(t *testing.T) {
 	storetest.RunQuotas(t, open)
 }

@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 8
+	schemaVersion = 9
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -341,9 +341,10 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// Version 7 adds the mailboxes' saved sort records (sortrecords,
 	// created by schema; SaveSortRecords fills it as SORT and THREAD
 	// compute them).
-	// Version 8 adds the quota root (quota.go: the table comes from
+	// Version 8 adds METADATA entries (metadata.go).
+	// Version 9 adds the quota root (quota.go: the table comes from
 	// schema, its row from upgradeQuota, after it).
-	return nil
+	return upgradeMetadata(ctx, tx, v)
 }
 
 // Close releases every database connection.

@@ -156,6 +156,9 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		MultiSession:      s.MultiSession,
 		QuotaWarn:         s.QuotaWarn,
 		AutocreateQuota:   s.AutocreateQuota,
+
+		MetadataMaxSize:    s.MetadataMaxSize,
+		MetadataMaxEntries: s.MetadataMaxEntries,
 	}
 }
 
