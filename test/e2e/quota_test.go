@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"os/exec"
 	"slices"
 	"strings"
@@ -12,12 +10,10 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/imapd-go/imapd/adapters/auth/sasl"
-	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/app"
 )
 
-// newQuotaEnv is newEnvOpts with alice among the admins (imapd.conf's
+// newQuotaEnv is newEnvAdmins with alice the admin (imapd.conf's
 // admins), as GETQUOTA and SETQUOTA need one; bob is an ordinary user.
 // opts.QuotaWarn of 0 is taken as Cyrus's default, 90.
 func newQuotaEnv(t *testing.T, opts app.Options) *env {
@@ -25,18 +21,7 @@ func newQuotaEnv(t *testing.T, opts app.Options) *env {
 	if opts.QuotaWarn == 0 {
 		opts.QuotaWarn = 90
 	}
-	e := newEnvOpts(t, opts)
-	opts.ConfigDir = e.dir
-	if opts.ServerName == "" {
-		opts.ServerName = "test.example"
-	}
-	if e2eMode() == "multi" {
-		opts.MultiSession = true
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true, Admins: []string{"alice"}}, sasl.Open(e.dir))
-	e.srv = app.New(opts, e.store, auth, filelog.New(e.dir, "imap", logger), logger)
-	return e
+	return newEnvAdmins(t, opts, "alice")
 }
 
 // sized is a message of exactly n bytes.
@@ -306,4 +291,48 @@ func TestQuotaMailboxLimit(t *testing.T) {
 	admin.exactly("* QUOTA user/bob (STORAGE 0 10 MESSAGE 0 5 MAILBOX 3 4)")
 	bob.ok("b10 CREATE Junk")
 	bob.ok("b11 DELETE Junk")
+}
+
+// Cyrus's cyradm (Debian's cyrus-admin) drives QUOTA: setquota,
+// listquota and listquotaroot send SETQUOTA, GETQUOTA and GETQUOTAROOT
+// on Cyrus's root names (Cyrus::IMAP::Admin in Cyrus 3.6).
+func TestCyradmQuota(t *testing.T) {
+	cyradm, err := exec.LookPath("cyradm")
+	if err != nil {
+		t.Skip("cyradm is not installed (Debian's cyrus-admin)")
+	}
+	e := newQuotaEnv(t, app.Options{})
+	bob := e.rawLogin("bob")
+	bob.ok("b1 APPEND INBOX " + literalPlus(sized(3000)))
+	addr := e.listenTCP()
+	host, port, _ := strings.Cut(addr, ":")
+	run := func(user, script string) string {
+		t.Helper()
+		cmd := exec.Command(cyradm, "--norc", "--notls", "--user", user, "--password", testUsers[user], "--auth", "PLAIN", "--port", port, host)
+		cmd.Stdin = strings.NewReader(script)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("cyradm: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	// One resource per setquota: cyradm 3.6 writes several as
+	// "(MESSAGE 10STORAGE 100 )", which Cyrus 3.6 refuses too.
+	out := run("alice", "setquota user/bob 100\nlistquota user/bob\nlistquotaroot user/bob\n")
+	for _, want := range []string{" STORAGE 2/100 (2%)", "user/bob STORAGE 2/100"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cyradm output lacks %q:\n%s", want, out)
+		}
+	}
+	bob.ok("b2 GETQUOTAROOT INBOX")
+	bob.mustHave("* QUOTA INBOX (STORAGE 2 100)")
+	if out := run("bob", "setquota INBOX STORAGE 1\n"); !strings.Contains(out, "ermission") {
+		t.Errorf("setquota by a user: %q", out)
+	}
+	run("alice", "setquota user/bob MESSAGE 10\n")
+	bob.ok("b3 GETQUOTAROOT INBOX")
+	bob.mustHave("* QUOTA INBOX (MESSAGE 1 10)")
+	run("alice", "setquota user/bob none\n")
+	bob.ok("b4 GETQUOTAROOT INBOX")
+	bob.mustHave("* QUOTA INBOX ()")
 }
