@@ -13,6 +13,23 @@ import (
 	"github.com/imapd-go/imapd/app"
 )
 
+// What Cyrus 3.6 answers to an admin, checked live (the conformance corpus
+// logs in as ordinary users only, so these are not transcripts there):
+// SETQUOTA user/bob (STORAGE 10 MESSAGE 3) OK, then GETQUOTA user/bob
+// "* QUOTA user/bob (STORAGE 0 10 MESSAGE 0 3)", the usage in KB rounded
+// down (1514 bytes show as 1); GETQUOTAROOT user/bob/sub "* QUOTAROOT
+// user/bob/sub user/bob"; SETQUOTA user/bob () removes every limit
+// ("* QUOTA user/bob ()"). We answer the same, with RFC 5530 codes where
+// Cyrus 3.6 sends none: GETQUOTA of a missing root is "NO Quota root does
+// not exist" there, NO [NONEXISTENT] here; an unknown resource is "NO
+// Unsupported quota resource" there, NO [CANNOT] here; over quota it is a
+// bare "NO Over quota", NO [OVERQUOTA] here (as RFC 9208 and Cyrus 3.10).
+// Cyrus 3.6 advertises QUOTA with the pre-RFC 9208 X-QUOTA=STORAGE,
+// X-QUOTA=MESSAGE, X-QUOTA=X-ANNOTATION-STORAGE and X-QUOTA=X-NUM-FOLDERS
+// and no QUOTASET; we advertise RFC 9208's names. Its quotawarn alert is
+// the first response of SELECT, "* NO [ALERT] Mailbox is at 92% of
+// STORAGE quota" (the percent rounded down), also for MESSAGE.
+
 // newQuotaEnv is newEnvAdmins with alice the admin (imapd.conf's
 // admins), as GETQUOTA and SETQUOTA need one; bob is an ordinary user.
 // opts.QuotaWarn of 0 is taken as Cyrus's default, 90.
