@@ -93,6 +93,10 @@ func init() {
 		// RFC 4314, acl.go.
 		"SETACL": {cmdSetACL, authed}, "DELETEACL": {cmdSetACL, authed}, "GETACL": {cmdGetACL, authed},
 		"LISTRIGHTS": {cmdListRights, authed}, "MYRIGHTS": {cmdMyRights, authed},
+		// RFC 9208, quota.go.
+		"GETQUOTA":     {cmdGetQuota, authed},
+		"GETQUOTAROOT": {cmdGetQuotaRoot, authed},
+		"SETQUOTA":     {cmdSetQuota, authed},
 	}
 }
 

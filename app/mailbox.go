@@ -136,6 +136,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	for _, k := range strings.Fields(kws) {
 		c.sel.keywords[imap.FoldFlag(k)] = k
 	}
+	c.quotaWarn(c.user) // Cyrus sends it first (quota.go)
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), strings.Fields(kws)...))))
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
 	if c.rev2() {
@@ -517,6 +518,10 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 				}
 			}
 			b = append(b, itoa(int64(n))...)
+		case "DELETED-STORAGE":
+			if b, err = c.appendDeletedStorage(b, name); err != nil { // quota.go
+				return "", err
+			}
 		case "APPENDLIMIT":
 			// RFC 7889 4: the largest APPEND the mailbox takes, the
 			// same for every mailbox here.

@@ -303,6 +303,7 @@ func TestSettings(t *testing.T) {
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
 		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
+		QuotaWarn: 90, AutocreateQuota: -1,
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -330,6 +331,7 @@ func TestSettings(t *testing.T) {
 		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
 		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second, SubmitServers: []string{"postfix", "smtp"},
 		DefaultACL: "anyone lr",
+		QuotaWarn:  90, AutocreateQuota: -1,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)

@@ -71,6 +71,13 @@ type Settings struct {
 	// LoginCacheTTL is logincache_ttl: how long a successful password
 	// check is remembered (minutes; default 10m; 0 = not at all).
 	LoginCacheTTL time.Duration
+	// QuotaWarn is quotawarn: the percent of a quota limit from which
+	// SELECT alerts (default 90).
+	QuotaWarn int
+	// AutocreateQuota is autocreate_quota: the STORAGE limit in KB a
+	// new user's quota root gets at the first login; 0 = no limit,
+	// -1 (default) = none set.
+	AutocreateQuota int64
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
@@ -186,6 +193,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, e.errorf("option failedloginpause: must not be negative")
 	}
 	if s.MaxMessageSize, err = c.Size("maxmessagesize", 0); err != nil {
+		return nil, err
+	}
+	if err := s.quota(c); err != nil {
 		return nil, err
 	}
 	if err := s.loginCache(c); err != nil {

@@ -150,6 +150,11 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 	if err := migrateMetadata(ctx, src, dst, user, ""); err != nil {
 		return nil, fmt.Errorf("server METADATA: %w", err)
 	}
+	p, err := migrateQuota(ctx, src, dst, user) // quota.go
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, p...)
 	prog.finish()
 	return problems, nil
 }

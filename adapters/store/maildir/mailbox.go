@@ -282,6 +282,9 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 	if m.exists() {
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", name)
 	}
+	if err := s.admitMailboxes(op, user, m.root, name); err != nil { // quota.go
+		return wrapErr(op, err)
+	}
 	if err := s.createParents(ctx, op, user, name); err != nil {
 		return wrapErr(op, err)
 	}
@@ -308,6 +311,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
 	s.forget(m.path)
+	// Its messages leave the quota root; the next holder of the quota
+	// counts (no count runs while the tree lock is held exclusively).
+	defer markStale(m.root)
 	return wrapErr(op, trash(m.path, m.root))
 }
 
@@ -338,6 +344,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", to)
 	}
 	if from == inbox {
+		if err := s.admitMailboxes(op, user, src.root, to); err != nil { // quota.go
+			return wrapErr(op, err)
+		}
 		return wrapErr(op, s.renameInbox(ctx, src, dst))
 	}
 	if strings.HasPrefix(to, from+string(imap.Separator)) {
@@ -366,6 +375,13 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 	for _, nn := range moving {
 		if err := imap.CheckMailboxName(op, nn); err != nil {
 			return err
+		}
+	}
+	if i := strings.LastIndexByte(to, imap.Separator); i > 0 {
+		// The moved mailboxes keep their count; new superior levels of
+		// the new name add to it.
+		if err := s.admitMailboxes(op, user, src.root, to[:i]); err != nil { // quota.go
+			return wrapErr(op, err)
 		}
 	}
 	for _, n := range slices.Sorted(mapKeys(moving)) {

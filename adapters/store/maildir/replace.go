@@ -71,6 +71,8 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 	}
 	defer os.Remove(tmp) // a no-op once the file has moved to cur/
 	var res ports.AppendResult
+	var hold *quotaHold
+	defer func() { hold.done(err == nil) }()
 	_, err = s.update(ctx, op, []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrTryCreate}, func(xs []*index) (bool, error) {
 		xs0, xd := xs[0], xs[1]
 		pos := picked(xs0, []imap.UID{old})
@@ -81,6 +83,15 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", dest)
 		}
 		if err := admitKeywords(op, xd, imap.NewKeywordSet().Missing(flags)); err != nil {
+			return false, err
+		}
+		// Both mailboxes are in the user's one quota root: it changes
+		// by the difference of the two sizes.
+		var err error
+		if hold, err = s.holdQuota(ctx, src.root, user); err != nil {
+			return false, err
+		}
+		if err := hold.charge(op, msg.Size-xs0.msgs[pos[0]].size, 0); err != nil {
 			return false, err
 		}
 		oldUnique, _ := splitFile(xs0.msgs[pos[0]].file)

@@ -30,8 +30,8 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if err != nil {
 			return err
 		}
-		var bodyID int64
-		err = tx.QueryRowContext(ctx, `SELECT body_id FROM messages WHERE mailbox_id = ? AND uid = ?`, src.id, old).Scan(&bodyID)
+		var bodyID, oldSize int64
+		err = tx.QueryRowContext(ctx, `SELECT body_id, size FROM messages WHERE mailbox_id = ? AND uid = ?`, src.id, old).Scan(&bodyID, &oldSize)
 		if err == sql.ErrNoRows {
 			return imap.Errorf(op, imap.ErrNoMessage, "UID %d of %q", old, name)
 		}
@@ -46,6 +46,11 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", dest)
 		}
 		if err := admitKeywords(ctx, tx, op, dst.id, imap.NewKeywordSet().Missing(flags)); err != nil {
+			return err
+		}
+		// Both mailboxes are in the user's one quota root: it changes
+		// by the difference of the two sizes.
+		if err := charge(ctx, tx, op, msg.Size-oldSize, 0); err != nil {
 			return err
 		}
 		// The old message goes first, with its own mod-sequence; the new

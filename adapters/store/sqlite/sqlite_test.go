@@ -92,3 +92,11 @@ func TestReplace(t *testing.T) {
 func TestKillDuringReplace(t *testing.T) {
 	storetest.RunReplaceCrash(t, open, storetest.ReExec)
 }
+
+func TestQuotas(t *testing.T) {
+	storetest.RunQuotas(t, open)
+}
+
+func TestQuotaProcesses(t *testing.T) {
+	storetest.RunQuotaProcesses(t, open, storetest.ReExec)
+}

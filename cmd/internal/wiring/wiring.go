@@ -155,6 +155,8 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		NoPasswordCheck:   f.NoPasswordCheck,
 		ExternalSSF:       f.ExternalSSF,
 		MultiSession:      s.MultiSession,
+		QuotaWarn:         s.QuotaWarn,
+		AutocreateQuota:   s.AutocreateQuota,
 
 		MetadataMaxSize:    s.MetadataMaxSize,
 		MetadataMaxEntries: s.MetadataMaxEntries,
