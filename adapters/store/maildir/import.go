@@ -80,8 +80,10 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		return wrapErr(op, err)
 	}
 	defer os.Remove(tmp)
+	var uidValidity uint32
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		x := xs[0]
+		uidValidity = x.uidValidity
 		if _, ok := x.find(uid); ok {
 			return false, imap.Errorf(op, imap.ErrAlreadyExists, "UID %d", uid)
 		}
@@ -104,6 +106,9 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	})
 	if errors.Is(err, os.ErrNotExist) {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	if err == nil && msg.SortRecord != nil {
+		writeSortFrames(m, appendSortFrame(nil, uidValidity, uid, msg.SortRecord))
 	}
 	return err
 }

@@ -31,13 +31,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestContract(t *testing.T)    { storetest.Run(t, open) }
-func TestImporter(t *testing.T)    { storetest.RunImporter(t, open) }
-func TestObjectIDs(t *testing.T)   { storetest.RunObjectIDs(t, open) }
-func TestSortRecords(t *testing.T) { storetest.RunSortRecords(t, open) }
-func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
-func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
-func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }
+func TestContract(t *testing.T)           { storetest.Run(t, open) }
+func TestImporter(t *testing.T)           { storetest.RunImporter(t, open) }
+func TestObjectIDs(t *testing.T)          { storetest.RunObjectIDs(t, open) }
+func TestSortRecords(t *testing.T)        { storetest.RunSortRecords(t, open) }
+func TestMessageSortRecords(t *testing.T) { storetest.RunMessageSortRecords(t, open) }
+func TestTextIndex(t *testing.T)          { storetest.RunTextIndex(t, open) }
+func TestProcesses(t *testing.T)          { storetest.RunProcesses(t, open, storetest.ReExec) }
+func TestCrash(t *testing.T)              { storetest.RunCrash(t, open, storetest.ReExec) }
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.

@@ -45,6 +45,10 @@ func TestSortRecords(t *testing.T) {
 	storetest.RunSortRecords(t, open)
 }
 
+func TestMessageSortRecords(t *testing.T) {
+	storetest.RunMessageSortRecords(t, open)
+}
+
 func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, open, storetest.ReExec)
 }

@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 7
+	schemaVersion = 8
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -287,6 +287,9 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, msgSortSchema); err != nil {
+			return err
+		}
 		if v < 5 {
 			// Version 5 adds the full-text index's bookkeeping
 			// (textindex.go); bodies stored before are not indexed.
@@ -338,6 +341,8 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// Version 7 adds the mailboxes' saved sort records (sortrecords,
 	// created by schema; SaveSortRecords fills it as SORT and THREAD
 	// compute them).
+	// Version 8 adds each body's sort record (msgSortSchema, msgsort.go;
+	// bodies stored before have none).
 	return nil
 }
 
