@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -68,10 +69,24 @@ func sortCorpusServer(b *testing.B, kind string, records bool) (*benchServer, po
 		corpus += "+records"
 	}
 	dir, ok := sortCorpusDirs[corpus]
+	// IMAPD_BENCH_SORT_KEEP names a folder where the corpora are kept
+	// from one run to the next (building one takes a minute or so).
+	if keep := os.Getenv("IMAPD_BENCH_SORT_KEEP"); !ok && keep != "" {
+		dir = filepath.Join(keep, corpus)
+		if _, err := os.Stat(filepath.Join(dir, "built")); err == nil {
+			sortCorpusDirs[corpus], ok = dir, true
+		} else if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		} else if err := os.MkdirAll(dir, 0o700); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if !ok {
 		var err error
-		if dir, err = os.MkdirTemp("", "imapd-bench-sort-"); err != nil {
-			b.Fatal(err)
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "imapd-bench-sort-"); err != nil {
+				b.Fatal(err)
+			}
 		}
 		sortCorpusDirs[corpus] = dir
 		st := openBenchStore(b, kind, dir)
@@ -107,6 +122,9 @@ func sortCorpusServer(b *testing.B, kind string, records bool) (*benchServer, po
 			}
 		}
 		st.Close()
+		if err := os.WriteFile(filepath.Join(dir, "built"), nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
 	}
 	st := openBenchStore(b, kind, dir)
 	b.Cleanup(func() { st.Close() })

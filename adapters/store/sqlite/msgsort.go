@@ -1,8 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -37,7 +42,7 @@ func insertSortRecord(ctx context.Context, tx *sql.Tx, bodyID int64, rec []byte)
 
 // MessageSortRecords returns the records of the mailbox's messages that
 // have one: one range scan of the mailbox's messages, each joined to its
-// body's record by the body's id. The records are read into one buffer.
+// body's record by the body's id, gathered by SQLite into one row.
 func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint32, []imap.UID, [][]byte, error) {
 	const op = "message sort records"
 	var (
@@ -51,34 +56,54 @@ func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint
 			return err
 		}
 		v = m.uidValidity
-		rows, err := tx.QueryContext(ctx, `SELECT m.uid, r.record FROM messages m
-			JOIN body_sortrecords r ON r.body_id = m.body_id
-			WHERE m.mailbox_id = ? ORDER BY m.uid`, m.id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		uids, recs = uids[:0], recs[:0]
+		// One row: the UIDs and the records' lengths as lists of
+		// numbers, and the records end to end (group_concat copies a
+		// blob's bytes as they are), so that the per-row cost of the
+		// driver is paid once, not per message. The scan of messages
+		// by its key gives them in UID order; should SQLite ever take
+		// another, they are sorted here (an ORDER BY in the aggregates
+		// would sort every record, costing more than the scan).
+		var uidList, lenList sql.NullString
 		var buf []byte
-		var ends []int
-		for rows.Next() {
-			var uid imap.UID
-			var rec sql.RawBytes
-			if err := rows.Scan(&uid, &rec); err != nil {
-				return err
-			}
-			uids = append(uids, uid)
-			buf = append(buf, rec...)
-			ends = append(ends, len(buf))
-		}
-		if err := rows.Err(); err != nil {
+		err = tx.QueryRowContext(ctx, `SELECT group_concat(m.uid, ','),
+				group_concat(length(r.record), ','),
+				CAST(group_concat(r.record, '') AS BLOB)
+			FROM messages m JOIN body_sortrecords r ON r.body_id = m.body_id
+			WHERE m.mailbox_id = ?`, m.id).Scan(&uidList, &lenList, &buf)
+		if err != nil || !uidList.Valid {
 			return err
 		}
-		recs = make([][]byte, len(ends))
+		us, ls := strings.Split(uidList.String, ","), strings.Split(lenList.String, ",")
+		if len(us) != len(ls) {
+			return fmt.Errorf("%d UIDs, %d records", len(us), len(ls))
+		}
+		uids = make([]imap.UID, len(us))
+		recs = make([][]byte, len(us))
 		start := 0
-		for i, end := range ends {
-			recs[i] = buf[start:end:end]
-			start = end
+		for i := range us {
+			u, err1 := strconv.ParseUint(us[i], 10, 32)
+			n, err2 := strconv.Atoi(ls[i])
+			if err1 != nil || err2 != nil || n < 0 || start+n > len(buf) {
+				return fmt.Errorf("unreadable record list")
+			}
+			uids[i] = imap.UID(u)
+			recs[i] = buf[start : start+n : start+n]
+			start += n
+		}
+		if start != len(buf) {
+			return fmt.Errorf("unreadable record list")
+		}
+		if !slices.IsSorted(uids) {
+			order := make([]int, len(uids))
+			for i := range order {
+				order[i] = i
+			}
+			slices.SortFunc(order, func(a, b int) int { return cmp.Compare(uids[a], uids[b]) })
+			su, sr := make([]imap.UID, len(uids)), make([][]byte, len(uids))
+			for i, k := range order {
+				su[i], sr[i] = uids[k], recs[k]
+			}
+			uids, recs = su, sr
 		}
 		return nil
 	})
