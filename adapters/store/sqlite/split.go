@@ -20,7 +20,7 @@ const splitVersion = 1000
 // sharedTables are the tables of the shared layout, dropped from mail.db
 // by the split (their indexes go with them).
 var sharedTables = []string{"users", "mailboxes", "bodies", "chunks", "messages", "expunged", "subscriptions", "meta",
-	"search_indexed", "search_pending", "threads", "sortrecords"}
+	"search_indexed", "search_pending", "threads", "sortrecords", "body_sortrecords"}
 
 // openLayout makes sure the store at s.dir is in the per-user layout: a
 // new store gets the directory database marked at splitVersion; a store in
