@@ -136,7 +136,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	for _, k := range strings.Fields(kws) {
 		c.sel.keywords[imap.FoldFlag(k)] = k
 	}
-	c.quotaWarn(c.user) // Cyrus sends it first (quota.go)
+	c.quotaWarn(m.owner) // Cyrus sends it first (quota.go)
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), strings.Fields(kws)...))))
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
 	if c.rev2() {

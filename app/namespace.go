@@ -211,7 +211,7 @@ func (c *conn) rightsOf(m mailbox) (imap.Rights, error) {
 // ACL).
 var adminBypass = map[string]bool{
 	"CREATE": true, "DELETE": true, "RENAME": true, "SETACL": true, "DELETEACL": true,
-	"GETACL": true, "LISTRIGHTS": true,
+	"GETACL": true, "LISTRIGHTS": true, "GETQUOTAROOT": true,
 	"GETMETADATA": true, // and SETMETADATA (metadata.go): cyradm's mboxconfig
 }
 

@@ -52,26 +52,17 @@ func (r quotaRoots) user(name string) (string, bool) {
 	return "", false
 }
 
-// name returns the name of user's root.
+// name returns the name of user's root: INBOX for the viewer's own, and
+// as the viewer names the user's INBOX otherwise (user/NAME for an admin,
+// Other Users/NAME for a user), as Cyrus names a root by its mailbox.
 func (r quotaRoots) name(user string) string {
-	if user == r.viewer {
+	switch {
+	case user == r.viewer:
 		return quotaInbox
+	case r.admin:
+		return adminUserNS + "/" + user
 	}
-	return "user/" + user
-}
-
-// mailboxOwner resolves a mailbox name to the user and the store's name of
-// the mailbox: the viewer's own mailboxes, and for an admin, user/NAME and
-// the mailboxes below it (Cyrus's admin view).
-func (r quotaRoots) mailboxOwner(name string) (user, mailbox string) {
-	if rest, ok := strings.CutPrefix(name, "user/"); ok && r.admin {
-		u, sub, _ := strings.Cut(rest, "/")
-		if sub == "" {
-			sub = quotaInbox
-		}
-		return u, sub
-	}
-	return r.viewer, name
+	return otherUsersNS + "/" + user
 }
 
 // quotas returns the store's quotas, or nil when it keeps none.
@@ -142,17 +133,17 @@ func cmdGetQuotaRoot(c *conn, cmd *grammar.Command) (result, error) {
 	if err := imap.RefuseName(imap.UseExisting, args.Mailbox, args.MailboxErr); err != nil {
 		return result{}, err
 	}
-	roots := c.quotaRoots()
-	user, box := roots.mailboxOwner(args.Mailbox)
-	if user == "" {
-		return result{}, imap.Errorf("getquotaroot", imap.ErrNonexistent, "%q", args.Mailbox)
-	}
-	if _, err := c.srv.store.Status(c.ctx, user, box); err != nil {
+	// Cyrus asks for "r" (admins need none); without "l" the mailbox
+	// does not exist.
+	m, _, err := c.access("GETQUOTAROOT", args.Mailbox, imap.ErrNonexistent, imap.RightRead)
+	if err != nil {
 		return result{}, err
 	}
+	user := m.owner
 	line := c.appendMailbox([]byte("QUOTAROOT "), args.Mailbox)
 	qs := c.srv.quotas()
-	if qs == nil {
+	if qs == nil || m.shared() {
+		// Shared mailboxes have no quota root.
 		c.w.Untagged(string(line))
 		return result{}, nil
 	}
@@ -160,7 +151,7 @@ func cmdGetQuotaRoot(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	root := roots.name(user)
+	root := c.quotaRoots().name(user)
 	c.w.Untagged(string(imap.AppendString(append(line, ' '), root)))
 	c.w.Untagged(string(appendQuota(nil, root, q)))
 	return result{}, nil
@@ -202,7 +193,7 @@ func cmdSetQuota(c *conn, cmd *grammar.Command) (result, error) {
 func (c *conn) quotaWarn(user string) {
 	qs := c.srv.quotas()
 	warn := c.srv.opts.QuotaWarn
-	if qs == nil || warn < 0 {
+	if qs == nil || warn < 0 || user == ports.SharedOwner {
 		return
 	}
 	root := c.quotaRoots().name(user)

@@ -355,3 +355,28 @@ func TestCyradmQuota(t *testing.T) {
 	bob.ok("b4 GETQUOTAROOT INBOX")
 	bob.mustHave("* QUOTA INBOX ()")
 }
+
+// GETQUOTAROOT names roots as the viewer names their mailboxes: bob
+// sees alice's root as Other Users/alice when he may read her folder,
+// nothing of it when he may not, and a shared folder has no root.
+func TestQuotaRootsAcrossNamespaces(t *testing.T) {
+	e := newEnv(t)
+	alice := e.rawLogin("alice")
+	alice.ok("a1 CREATE Team")
+	alice.ok("a2 CREATE Private")
+	alice.ok("a3 SETACL Team bob lr")
+	admin := e.rawLogin(testAdmin)
+	admin.ok("x1 SETQUOTA user/alice (MESSAGE 10)")
+	admin.ok("x2 CREATE news")
+	admin.ok("x3 GETQUOTAROOT user/alice/Team")
+	admin.exactly(`* QUOTAROOT user/alice/Team user/alice`, `* QUOTA user/alice (MESSAGE 0 10)`)
+
+	bob := e.rawLogin("bob")
+	bob.ok(`b1 GETQUOTAROOT "Other Users/alice/Team"`)
+	bob.exactly(`* QUOTAROOT "Other Users/alice/Team" "Other Users/alice"`, `* QUOTA "Other Users/alice" (MESSAGE 0 10)`)
+	bob.no(`b2 GETQUOTAROOT "Other Users/alice/Private"`, "NONEXISTENT")
+	bob.ok(`b3 GETQUOTAROOT "Shared Folders/news"`)
+	bob.exactly(`* QUOTAROOT "Shared Folders/news"`)
+	bob.ok(`b4 GETQUOTAROOT INBOX`)
+	bob.exactly(`* QUOTAROOT INBOX INBOX`, `* QUOTA INBOX ()`)
+}
