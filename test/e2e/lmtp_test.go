@@ -483,5 +483,3 @@ func TestLMTPIdleSeesDelivery(t *testing.T) {
 	tc.send("DONE\r\n")
 	tc.expect("i1 OK")
 }
-
-
