@@ -17,7 +17,7 @@ import (
 // initServer assembles the LMTP server for the settings and flags.
 func initServer(s *config.Settings, l *config.LMTP, f wiring.Flags) (*lmtp.Server, func(), error) {
 	lmtpOptions := wiring.ProvideLMTPOptions(s, l)
-	store, cleanup, err := wiring.ProvideStore(s)
+	store, cleanup, err := wiring.ProvideLMTPStore(s)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,6 +25,22 @@ func ProvideDuplicates(s *config.Settings, l *config.LMTP) (ports.Duplicates, fu
 	return db, func() { db.Close() }, nil
 }
 
+// ProvideLMTPStore is ProvideStore for lmtpd: one process delivers to
+// many users in turn (twenty recipients of one message are twenty user
+// databases for the sqlite store), so it keeps as many databases open as
+// a multi-session imapd does, rather than reopening them, milliseconds
+// each, for every recipient.
+func ProvideLMTPStore(s *config.Settings) (ports.Store, func(), error) {
+	st, cleanup, err := ProvideStore(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k, ok := st.(interface{ KeepOpen(int) }); ok {
+		k.KeepOpen(multiSessionOpenUsers)
+	}
+	return st, cleanup, nil
+}
+
 // ProvideLMTPOptions builds lmtpd's options from the settings.
 func ProvideLMTPOptions(s *config.Settings, l *config.LMTP) lmtp.Options {
 	return lmtp.Options{
@@ -44,4 +60,4 @@ func ProvideLMTPServer(opts lmtp.Options, store ports.Store, auth ports.Auth, du
 
 // LMTPSet provides an *lmtp.Server and everything it needs, given
 // *config.Settings, *config.LMTP and Flags.
-var LMTPSet = wire.NewSet(AdapterSet, ProvideDuplicates, ProvideLMTPOptions, ProvideLMTPServer)
+var LMTPSet = wire.NewSet(ProvideLMTPStore, ProvideUserDB, ProvideAuth, ProvideLogger, ProvideDuplicates, ProvideLMTPOptions, ProvideLMTPServer)
