@@ -57,10 +57,8 @@ func (s *Server) resolve(ctx context.Context, to proto.Recipient, identity strin
 	return r, nil
 }
 
-// data receives the message of the transaction and answers once per
-// recipient (RFC 2033 4.2), each answer written when that recipient's
-// copy is durable or refused. A connection lost before the final "."
-// stores nothing.
+// data receives the message of the transaction after DATA (RFC 5321
+// 4.1.1.4, dot-stuffed) and answers once per recipient.
 func (ss *session) data() error {
 	if ss.sender == nil {
 		return ss.reply(proto.R(503, "5.5.1", "Need MAIL command"))
@@ -69,16 +67,29 @@ func (ss *session) data() error {
 		// RFC 2033 4.2: DATA with no successful RCPT fails with 503.
 		return ss.reply(proto.R(503, "5.5.1", "No valid recipients"))
 	}
+	if ss.binary {
+		// RFC 3030 3: a BINARYMIME message comes with BDAT only.
+		return ss.reply(proto.R(503, "5.5.1", "BODY=BINARYMIME needs BDAT"))
+	}
 	if err := ss.reply(proto.R(354, "", "go ahead")); err != nil {
 		return err
 	}
 	if err := ss.bw.Flush(); err != nil {
 		return err
 	}
+	dot := proto.NewDotReader(ss.br)
+	return ss.receive(dot, dot.Discard)
+}
+
+// receive reads the message from r and answers once per recipient (RFC
+// 2033 4.2), each answer written when that recipient's copy is durable or
+// refused. drain reads what is left of the message; its error (a
+// connection lost before the message's end) stores nothing and ends the
+// session, unless it is an abandoned transaction (errAbandoned).
+func (ss *session) receive(r io.Reader, drain func() error) error {
 	s := ss.srv
 	now := s.now()
-	dot := proto.NewDotReader(ss.br)
-	hdr, err := proto.ReadHeader(dot, maxHeader)
+	hdr, err := proto.ReadHeader(r, maxHeader)
 	var fail *proto.Reply
 	var prep *app.Prepared
 	var fields proto.Fields
@@ -86,18 +97,18 @@ func (ss *session) data() error {
 	case errors.Is(err, proto.ErrHeaderTooBig):
 		fail = proto.R(552, "5.3.4", "Message header too big")
 	case err != nil:
-		return err
+		fail = s.failure(err)
 	default:
 		trace := proto.Trace{Sender: *ss.sender, LHLO: ss.lhlo, ClientHost: ss.clientHost(),
 			ServerName: s.opts.ServerName, TLS: ss.c.TLS(), Date: now}.Header()
 		var stored []byte
 		stored, fields = proto.RewriteHeader(hdr, s.newMessageID, now)
-		body := &countReader{r: dot}
+		body := &countReader{r: r}
 		prep, err = app.Prepare(io.MultiReader(bytes.NewReader(trace), bytes.NewReader(stored), body), s.maxMessage())
 		switch {
 		case err == nil:
 		case errors.Is(err, imap.ErrTooBig):
-			n, _ := io.Copy(io.Discard, dot)
+			n, _ := io.Copy(io.Discard, r)
 			fail = proto.TooBig(int64(len(trace)+len(stored))+body.n+n, s.maxMessage())
 		case errors.Is(err, message.ErrNUL), errors.Is(err, imap.ErrCannot):
 			fail = s.failure(errBadContent)
@@ -105,9 +116,9 @@ func (ss *session) data() error {
 			fail = s.failure(err)
 		}
 	}
-	// Whatever happened, the text is read to its end before any reply;
-	// a connection cut short stores nothing.
-	if err := dot.Discard(); err != nil {
+	// Whatever happened, the message is read to its end before any
+	// reply; a connection cut short stores nothing.
+	if err := drain(); err != nil {
 		if prep != nil {
 			prep.Close()
 		}

@@ -39,6 +39,7 @@ type session struct {
 
 	lhlo   string  // the client's LHLO name; "" before LHLO
 	sender *string // MAIL FROM's reverse-path; nil outside a transaction
+	binary bool    // MAIL FROM came with BODY=BINARYMIME
 	rcpts  []rcpt
 }
 
@@ -134,7 +135,7 @@ func (ss *session) readLine() (string, error) {
 
 // reset ends the transaction.
 func (ss *session) reset() {
-	ss.sender, ss.rcpts = nil, nil
+	ss.sender, ss.rcpts, ss.binary = nil, nil, false
 }
 
 // run executes one command; quit when the session ends.
@@ -150,6 +151,8 @@ func (ss *session) run(cmd *proto.Command) (quit bool, err error) {
 		return false, ss.reply(ss.rcpt(cmd))
 	case proto.DATA:
 		return false, ss.data()
+	case proto.BDAT:
+		return ss.bdat(cmd)
 	case proto.RSET:
 		ss.reset()
 		return false, ss.reply(proto.R(250, "2.0.0", "ok"))
@@ -168,7 +171,7 @@ func (ss *session) run(cmd *proto.Command) (quit bool, err error) {
 // capabilities is LHLO's reply (RFC 2033 4.1; the extensions of RFC
 // 1652, 1870, 2034, 2920 and 3207).
 func (ss *session) capabilities() *proto.Reply {
-	lines := []string{ss.srv.opts.ServerName, "8BITMIME", "ENHANCEDSTATUSCODES", "PIPELINING",
+	lines := []string{ss.srv.opts.ServerName, "8BITMIME", "BINARYMIME", "CHUNKING", "ENHANCEDSTATUSCODES", "PIPELINING",
 		"SIZE " + strconv.FormatInt(ss.srv.maxMessage(), 10)}
 	if ss.c.CanStartTLS() {
 		lines = append(lines, "STARTTLS")
@@ -190,6 +193,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 	if ss.sender != nil {
 		return proto.R(503, "5.5.1", "Nested MAIL command")
 	}
+	binary := false
 	for k, v := range cmd.Params {
 		switch k {
 		case "SIZE":
@@ -202,8 +206,13 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 				return proto.TooBig(n, ss.srv.maxMessage())
 			}
 		case "BODY":
-			// RFC 1652: 7BIT and 8BITMIME are stored alike.
-			if !strings.EqualFold(v, "7BIT") && !strings.EqualFold(v, "8BITMIME") {
+			// RFC 1652: 7BIT and 8BITMIME are stored alike; RFC 3030
+			// BINARYMIME too, since the store takes binary parts.
+			switch strings.ToUpper(v) {
+			case "7BIT", "8BITMIME":
+			case "BINARYMIME":
+				binary = true
+			default:
 				return proto.R(555, "5.5.4", "Unsupported BODY type")
 			}
 		case "AUTH":
@@ -214,7 +223,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 		}
 	}
 	sender := cmd.Path
-	ss.sender = &sender
+	ss.sender, ss.binary = &sender, binary
 	return proto.R(250, "2.1.0", "ok")
 }
 

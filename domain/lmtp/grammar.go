@@ -6,6 +6,7 @@
 package lmtp
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ const (
 	QUIT     = "QUIT"
 	VRFY     = "VRFY"
 	STARTTLS = "STARTTLS"
+	BDAT     = "BDAT"
 )
 
 // MaxLine is the longest command line, CRLF included, that is read
@@ -38,6 +40,9 @@ type Command struct {
 	// Params are the ESMTP parameters after the path, keyed in upper
 	// case; a keyword without "=value" maps to "".
 	Params map[string]string
+	// Size and Last are BDAT's chunk size and its LAST marker.
+	Size int64
+	Last bool
 }
 
 // Parse reads one command line, without its CRLF. A line it cannot read
@@ -76,6 +81,21 @@ func Parse(line string) (*Command, error) {
 			return nil, ErrArgs("Syntax: VRFY address")
 		}
 		cmd.Arg = rest
+	case BDAT:
+		// RFC 3030 2: "BDAT" SP chunk-size [ SP end-marker ]
+		size, last, _ := strings.Cut(rest, " ")
+		n, err := strconv.ParseInt(size, 10, 64)
+		if size == "" || size[0] < '0' || size[0] > '9' || err != nil {
+			return nil, ErrArgs("Syntax: BDAT size [LAST]")
+		}
+		switch {
+		case last == "":
+		case strings.EqualFold(last, "LAST"):
+			cmd.Last = true
+		default:
+			return nil, ErrArgs("Syntax: BDAT size [LAST]")
+		}
+		cmd.Size = n
 	case DATA, RSET, QUIT, STARTTLS:
 		if strings.TrimSpace(rest) != "" {
 			return nil, ErrArgs("Syntax: " + cmd.Verb)

@@ -79,10 +79,14 @@ type lmtpClient struct {
 	r    *bufio.Reader
 }
 
-func (c *lmtpClient) send(s string) {
+// send writes s with its LF line ends made CRLF.
+func (c *lmtpClient) send(s string) { c.t.Helper(); c.sendRaw(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+// sendRaw writes s as it is.
+func (c *lmtpClient) sendRaw(s string) {
 	c.t.Helper()
 	c.conn.SetWriteDeadline(time.Now().Add(ioTimeout))
-	if _, err := io.WriteString(c.conn, strings.ReplaceAll(s, "\n", "\r\n")); err != nil {
+	if _, err := io.WriteString(c.conn, s); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}
 }
@@ -289,7 +293,7 @@ func TestLMTPSequenceAndSyntax(t *testing.T) {
 		{"DATA", "503 5.5.1"},
 		{"MAIL FROM:alice", "501 5.5.4"},
 		{"MAIL FROM:<s@x> FROB=1", "555 5.5.4"},
-		{"MAIL FROM:<s@x> BODY=BINARYMIME", "555 5.5.4"},
+		{"MAIL FROM:<s@x> BODY=FOO", "555 5.5.4"},
 		{"MAIL FROM:<s@x>", "250 2.1.0"},
 		{"MAIL FROM:<s@x>", "503 5.5.1"},
 		{"RCPT TO:<alice@x> NOTIFY=NEVER", "555 5.5.4"},
@@ -482,4 +486,83 @@ func TestLMTPIdleSeesDelivery(t *testing.T) {
 	tc.expect("* 1 RECENT")
 	tc.send("DONE\r\n")
 	tc.expect("i1 OK")
+}
+
+// bdat is one BDAT command with its chunk.
+func bdat(chunk string, last bool) string {
+	s := "BDAT " + itoa(len(chunk))
+	if last {
+		s += " LAST"
+	}
+	return s + "\r\n" + chunk
+}
+
+// TestLMTPChunking: a message in BDAT chunks (RFC 3030), pipelined: each
+// chunk but the last is answered, the last gets one reply per recipient;
+// BODY=BINARYMIME needs BDAT and stores a binary part; a chunk with no
+// recipient is read and refused; another command abandons the transfer
+// with nothing stored; a size over maxmessagesize is 552 per recipient.
+func TestLMTPChunking(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.lmtpOn(nil, func(o *lmtp.Options) { o.MaxMessageSize = 4000 }).dial()
+	c.send("LHLO mx\n")
+	lhlo := strings.Join(c.expect("250 "), "\n")
+	if !strings.Contains(lhlo, "250-CHUNKING") || !strings.Contains(lhlo, "250-BINARYMIME") {
+		t.Errorf("LHLO: %q", lhlo)
+	}
+	msg := strings.ReplaceAll(lmtpMsg, "\n", "\r\n")
+	c.sendRaw("MAIL FROM:<s@x>\r\nRCPT TO:<alice>\r\nRCPT TO:<bob>\r\n" + bdat(msg[:30], false) + bdat(msg[30:], false) + bdat("", true))
+	for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.0.0 30 octets received",
+		"250 2.0.0 " + itoa(len(msg)) + " octets received", "250 2.1.5 Ok", "250 2.1.5 Ok"} {
+		c.expect(w)
+	}
+	got := stored(t, e.store, "bob", "INBOX")
+	if !strings.HasPrefix(got, "Return-Path: <s@x>\r\n") || !strings.HasSuffix(got, "\r\n\r\nbody\r\n..dot\r\n") {
+		t.Errorf("stored %q", got)
+	}
+
+	// BINARYMIME: DATA is refused, BDAT stores the binary part.
+	binary := "Message-ID: <bin@x>\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\na\x00b\xffc\r\n"
+	c.sendRaw("MAIL FROM:<s@x> BODY=BINARYMIME\r\nRCPT TO:<alice>\r\nDATA\r\n")
+	c.expect("250 2.1.0")
+	c.expect("250 2.1.5")
+	c.expect("503 5.5.1")
+	c.sendRaw(bdat(binary, true))
+	c.expect("250 2.1.5 Ok")
+	if n := lmtpCount(t, e.store, "alice", "INBOX"); n != 2 {
+		t.Errorf("alice has %d messages, want 2", n)
+	}
+
+	// No recipient: the chunk is read and refused, the session goes on.
+	c.sendRaw("RSET\r\nMAIL FROM:<s@x>\r\nRCPT TO:<nobody>\r\n" + bdat(msg, true) + "NOOP\r\n")
+	for _, w := range []string{"250 2.0.0", "250 2.1.0", "550 5.1.1", "503 5.5.1", "250 2.0.0"} {
+		c.expect(w)
+	}
+
+	// Another command abandons the transfer: nothing is stored.
+	abandoned := strings.Replace(msg, "<m1@", "<m2@", 1)
+	c.sendRaw("MAIL FROM:<s@x>\r\nRCPT TO:<alice>\r\n" + bdat(abandoned[:40], false) + "RSET\r\nNOOP\r\n")
+	for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.0.0 40 octets", "250 2.0.0", "250 2.0.0"} {
+		c.expect(w)
+	}
+	if n := lmtpCount(t, e.store, "alice", "INBOX"); n != 2 {
+		t.Errorf("after an abandoned transfer alice has %d messages, want 2", n)
+	}
+
+	// Over maxmessagesize across chunks.
+	big := strings.Repeat("x", 3000)
+	c.sendRaw("MAIL FROM:<s@x>\r\nRCPT TO:<alice>\r\nRCPT TO:<bob>\r\n" + bdat("Subject: big\r\n\r\n"+big, false) + bdat(big+"\r\n", true))
+	for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.0.0", "552 5.2.3", "552 5.2.3"} {
+		c.expect(w)
+	}
+
+	// A connection that ends inside a chunk stores nothing.
+	c.sendRaw("MAIL FROM:<s@x>\r\nRCPT TO:<bob>\r\nBDAT 1000 LAST\r\n" + strings.Replace(msg, "<m1@", "<m3@", 1))
+	c.expect("250 2.1.0")
+	c.expect("250 2.1.5")
+	c.conn.Close()
+	time.Sleep(100 * time.Millisecond)
+	if n := lmtpCount(t, e.store, "bob", "INBOX"); n != 1 {
+		t.Errorf("bob has %d messages, want 1", n)
+	}
 }
