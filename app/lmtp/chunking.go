@@ -29,7 +29,7 @@ func (ss *session) bdat(cmd *proto.Command) (quit bool, err error) {
 		}
 		why := "Need MAIL command"
 		if ss.sender != nil {
-			why = "No valid recipients"
+			why = "No recipients"
 		}
 		if cmd.Last {
 			ss.reset()

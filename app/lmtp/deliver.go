@@ -65,7 +65,7 @@ func (ss *session) data() error {
 	}
 	if len(ss.rcpts) == 0 {
 		// RFC 2033 4.2: DATA with no successful RCPT fails with 503.
-		return ss.reply(proto.R(503, "5.5.1", "No valid recipients"))
+		return ss.reply(proto.R(503, "5.5.1", "No recipients"))
 	}
 	if ss.binary {
 		// RFC 3030 3: a BINARYMIME message comes with BDAT only.

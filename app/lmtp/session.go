@@ -203,7 +203,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 				return proto.ErrArgs("Bad SIZE parameter")
 			}
 			if n > ss.srv.maxMessage() {
-				return proto.TooBig(n, ss.srv.maxMessage())
+				return proto.TooBigDeclared(ss.srv.maxMessage())
 			}
 		case "BODY":
 			// RFC 1652: 7BIT and 8BITMIME are stored alike; RFC 3030

@@ -57,7 +57,7 @@ func TestStdio(t *testing.T) {
 	if code := run([]string{"lmtpd", "-C", conf}, "", strings.NewReader(in), &out, &errs); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
-	for _, want := range []string{"220 pipe.example LMTP ready\r\n", "250 2.1.5 ok\r\n", "354 ", "250 2.1.5 Ok SESSIONID=<pipe.example-", "221 2.0.0"} {
+	for _, want := range []string{"220 pipe.example LMTP ready\r\n", "250 2.1.5 ok\r\n", "354 ", "250 2.1.5 Success SESSIONID=<pipe.example-", "221 2.0.0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}

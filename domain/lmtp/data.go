@@ -132,13 +132,13 @@ func (t Trace) With() string {
 
 // Header returns the fields a delivery puts at the top of the message:
 // Return-Path with the envelope sender (RFC 5321 4.4) and a Received
-// field, folded as Cyrus folds it.
+// field, folded as Cyrus folds it (a tab and a space).
 func (t Trace) Header() []byte {
 	var b strings.Builder
 	b.WriteString("Return-Path: <" + t.Sender + ">\r\n")
 	b.WriteString("Received: from " + t.LHLO + " (" + t.ClientHost + ")\r\n")
-	b.WriteString("\tby " + t.ServerName + " with " + t.With() + ";\r\n")
-	b.WriteString("\t" + t.Date.Format(DateLayout) + "\r\n")
+	b.WriteString("\t by " + t.ServerName + " with " + t.With() + ";\r\n")
+	b.WriteString("\t " + t.Date.Format(DateLayout) + "\r\n")
 	return []byte(b.String())
 }
 

@@ -104,9 +104,9 @@ func Parse(line string) (*Command, error) {
 		// RFC 5321 4.1.1.9: NOOP may take a string, which is ignored.
 	case "HELO", "EHLO":
 		// RFC 2033 4.1: an LMTP server must not accept them.
-		return nil, &Reply{Code: 500, Status: "5.5.1", Text: []string{"This is LMTP: use LHLO"}}
+		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Syntax error: this is LMTP, use LHLO"}}
 	default:
-		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Unrecognized command"}}
+		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Syntax error"}}
 	}
 	return cmd, nil
 }

@@ -98,8 +98,9 @@ func TestReplyBytes(t *testing.T) {
 		{RcptOK, "250 2.1.5 ok\r\n"},
 		{&Reply{Code: 220, Text: []string{"host LMTP ready"}}, "220 host LMTP ready\r\n"},
 		{&Reply{Code: 250, Text: []string{"host", "PIPELINING"}}, "250-host\r\n250 PIPELINING\r\n"},
-		{UnknownUser, "550-5.1.1 Mailbox unknown.  Either there is no mailbox associated with this\r\n" +
-			"550-5.1.1 name or you do not have authorization to see it.\r\n550 5.1.1 User unknown\r\n"},
+		{UnknownUser, "550-Mailbox unknown.  Either there is no mailbox associated with this\r\n" +
+			"550-name or you do not have authorization to see it.\r\n550 5.1.1 User unknown\r\n"},
+		{&Reply{Code: 550, Status: "5.1.1", Text: []string{"a", "b"}}, "550-5.1.1 a\r\n550 5.1.1 b\r\n"},
 		{TooBig(2000, 1000), "552 5.2.3 Message size (2000) exceeds fixed maximum message size (1000)\r\n"},
 	} {
 		if got := string(tc.r.Bytes()); got != tc.want {
@@ -184,7 +185,7 @@ func TestRewriteHeader(t *testing.T) {
 func TestTraceHeader(t *testing.T) {
 	tr := Trace{Sender: "a@b", LHLO: "mx", ClientHost: "[unix socket]", ServerName: "mail", TLS: true,
 		Date: time.Date(2026, 12, 1, 3, 4, 5, 0, time.UTC)}
-	want := "Return-Path: <a@b>\r\nReceived: from mx ([unix socket])\r\n\tby mail with LMTPS;\r\n\tTue, 01 Dec 2026 03:04:05 +0000\r\n"
+	want := "Return-Path: <a@b>\r\nReceived: from mx ([unix socket])\r\n\t by mail with LMTPS;\r\n\t Tue, 01 Dec 2026 03:04:05 +0000\r\n"
 	if got := string(tr.Header()); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

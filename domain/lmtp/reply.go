@@ -14,6 +14,9 @@ type Reply struct {
 	Code   int
 	Status string
 	Text   []string
+	// StatusLast writes Status on the last line only, as Cyrus words
+	// its unknown-user reply.
+	StatusLast bool
 }
 
 func (r *Reply) Error() string {
@@ -25,7 +28,8 @@ func (r *Reply) Temporary() bool { return r.Code >= 400 && r.Code < 500 }
 
 // Bytes is the reply on the wire: "code-" on every line but the last,
 // "code " on the last, each with the enhanced code when there is one
-// (RFC 2034 section 3: on every line of a multiline reply).
+// (RFC 2034 section 3: on every line of a multiline reply), unless
+// StatusLast.
 func (r *Reply) Bytes() []byte {
 	var b []byte
 	text := r.Text
@@ -39,7 +43,7 @@ func (r *Reply) Bytes() []byte {
 		} else {
 			b = append(b, ' ')
 		}
-		if r.Status != "" {
+		if r.Status != "" && (!r.StatusLast || i == len(text)-1) {
 			b = append(b, r.Status...)
 			if t != "" {
 				b = append(b, ' ')
@@ -72,7 +76,7 @@ var (
 	// RcptOK accepts a recipient.
 	RcptOK = R(250, "2.1.5", "ok")
 	// UnknownUser refuses a recipient who has no mailbox here.
-	UnknownUser = &Reply{Code: 550, Status: "5.1.1", Text: []string{
+	UnknownUser = &Reply{Code: 550, Status: "5.1.1", StatusLast: true, Text: []string{
 		"Mailbox unknown.  Either there is no mailbox associated with this",
 		"name or you do not have authorization to see it.",
 		"User unknown",
@@ -92,7 +96,13 @@ func TooBig(size, limit int64) *Reply {
 	return R(552, "5.2.3", "Message size (%d) exceeds fixed maximum message size (%d)", size, limit)
 }
 
+// TooBigDeclared is MAIL's reply to a SIZE parameter over the limit (RFC
+// 1870 6.1), as Cyrus words it.
+func TooBigDeclared(limit int64) *Reply {
+	return R(552, "5.2.3", "Message SIZE exceeds fixed maximum message size (%d)", limit)
+}
+
 // Delivered is the reply for one recipient whose copy is stored.
 func Delivered(sessionID string) *Reply {
-	return R(250, "2.1.5", "Ok SESSIONID=<%s>", sessionID)
+	return R(250, "2.1.5", "Success SESSIONID=<%s>", sessionID)
 }

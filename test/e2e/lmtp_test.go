@@ -183,11 +183,11 @@ func TestLMTPDeliverAndHeaders(t *testing.T) {
 		t.Errorf("LHLO reply %q: no SIZE", lhlo)
 	}
 	c.transaction("sender@example.net", []string{"alice@lmtp.example"}, "Return-Path: <forged@x>\n"+lmtpMsg,
-		"250 2.1.0", "250 2.1.5 ok", "354", "250 2.1.5 Ok SESSIONID=<lmtp.example-")
+		"250 2.1.0", "250 2.1.5 ok", "354", "250 2.1.5 Success SESSIONID=<lmtp.example-")
 	c.send("QUIT\n")
 	c.expect("221 2.0.0")
 	got := stored(t, e.store, "alice", "INBOX")
-	if !strings.HasPrefix(got, "Return-Path: <sender@example.net>\r\nReceived: from mx.example.net ([unix socket])\r\n\tby lmtp.example with LMTP;\r\n\t") {
+	if !strings.HasPrefix(got, "Return-Path: <sender@example.net>\r\nReceived: from mx.example.net ([unix socket])\r\n\t by lmtp.example with LMTP;\r\n\t") {
 		t.Errorf("stored message starts %q", got[:min(len(got), 200)])
 	}
 	if strings.Contains(got, "forged") {
@@ -258,14 +258,14 @@ func TestLMTPPipelinedMixed(t *testing.T) {
 	c.expect("250 2.1.0")
 	c.expect("250 2.1.5")
 	unknown := c.expect("550 5.1.1 User unknown")
-	if len(unknown) != 3 || !strings.HasPrefix(unknown[0], "550-5.1.1 ") {
+	if len(unknown) != 3 || !strings.HasPrefix(unknown[0], "550-Mailbox unknown") {
 		t.Errorf("unknown user: %q", unknown)
 	}
 	c.expect("250 2.1.5")
 	c.expect("250 2.1.5")
 	c.expect("354")
 	for range 3 {
-		c.expect("250 2.1.5 Ok SESSIONID=")
+		c.expect("250 2.1.5 Success SESSIONID=")
 	}
 	c.expect("250 2.0.0") // RSET
 	c.expect("250 2.1.0")
@@ -286,7 +286,7 @@ func TestLMTPSequenceAndSyntax(t *testing.T) {
 	c, _ := e.lmtpOn(nil, nil).dial()
 	for _, tc := range []struct{ send, want string }{
 		{"MAIL FROM:<s@x>", "503 5.5.1"},
-		{"EHLO mx", "500 5.5.1"},
+		{"EHLO mx", "500 5.5.2"},
 		{"FROB", "500 5.5.2"},
 		{"LHLO mx", "250 "},
 		{"RCPT TO:<alice@x>", "503 5.5.1"},
@@ -319,7 +319,7 @@ func TestLMTPOversized(t *testing.T) {
 		t.Errorf("LHLO: %q", lines)
 	}
 	c.send("MAIL FROM:<s@x> SIZE=5000\n")
-	c.expect("552 5.2.3 Message size (5000) exceeds fixed maximum message size (1000)")
+	c.expect("552 5.2.3 Message SIZE exceeds fixed maximum message size (1000)")
 	big := lmtpMsg + strings.Repeat("0123456789abcdef\n", 300)
 	c.transaction("s@x", []string{"alice", "bob"}, big, "250", "250", "250", "354",
 		"552 5.2.3 Message size (", "552 5.2.3 Message size (")
@@ -513,7 +513,7 @@ func TestLMTPChunking(t *testing.T) {
 	msg := strings.ReplaceAll(lmtpMsg, "\n", "\r\n")
 	c.sendRaw("MAIL FROM:<s@x>\r\nRCPT TO:<alice>\r\nRCPT TO:<bob>\r\n" + bdat(msg[:30], false) + bdat(msg[30:], false) + bdat("", true))
 	for _, w := range []string{"250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.0.0 30 octets received",
-		"250 2.0.0 " + itoa(len(msg)) + " octets received", "250 2.1.5 Ok", "250 2.1.5 Ok"} {
+		"250 2.0.0 " + itoa(len(msg)) + " octets received", "250 2.1.5 Success", "250 2.1.5 Success"} {
 		c.expect(w)
 	}
 	got := stored(t, e.store, "bob", "INBOX")
@@ -528,7 +528,7 @@ func TestLMTPChunking(t *testing.T) {
 	c.expect("250 2.1.5")
 	c.expect("503 5.5.1")
 	c.sendRaw(bdat(binary, true))
-	c.expect("250 2.1.5 Ok")
+	c.expect("250 2.1.5 Success")
 	if n := lmtpCount(t, e.store, "alice", "INBOX"); n != 2 {
 		t.Errorf("alice has %d messages, want 2", n)
 	}

@@ -192,7 +192,7 @@ biff = no
 	tc.expect("i1 OK")
 
 	got := stored(t, e.store, "alice", "INBOX")
-	for _, want := range []string{"Return-Path: <sender@test.example>\r\n", "Received: from mx.test.example ([unix socket])\r\n\tby lmtp.example with LMTP;",
+	for _, want := range []string{"Return-Path: <sender@test.example>\r\n", "Received: from mx.test.example ([unix socket])\r\n\t by lmtp.example with LMTP;",
 		"Message-ID: <postfix-1@test.example>", "hello from Postfix\r\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("stored message lacks %q:\n%s", want, got)
@@ -202,7 +202,7 @@ biff = no
 	deadline := time.Now().Add(ioTimeout)
 	for {
 		log := logs()
-		if strings.Contains(log, "status=sent (250 2.1.5 Ok SESSIONID=") && strings.Contains(log, "to=<nobody@mx.test.example>") &&
+		if strings.Contains(log, "status=sent (250 2.1.5 Success SESSIONID=") && strings.Contains(log, "to=<nobody@mx.test.example>") &&
 			strings.Contains(log, "dsn=5.1.1, status=bounced") {
 			break
 		}

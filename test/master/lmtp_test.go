@@ -38,7 +38,7 @@ func TestLMTPUnderMaster(t *testing.T) {
 					}
 				}
 				all := strings.Join(got, "\n")
-				for _, want := range []string{"250-mastertest", "250 2.1.0 ok", "250 2.1.5 ok", "550 5.1.1 User unknown", "354 ", "250 2.1.5 Ok SESSIONID=<mastertest-"} {
+				for _, want := range []string{"250-mastertest", "250 2.1.0 ok", "250 2.1.5 ok", "550 5.1.1 User unknown", "354 ", "250 2.1.5 Success SESSIONID=<mastertest-"} {
 					if !strings.Contains(all, want) {
 						t.Errorf("%s: no %q in\n%s", service, want, all)
 					}
