@@ -60,11 +60,9 @@ func (s *Server) resolve(ctx context.Context, to proto.Recipient, identity strin
 // data receives the message of the transaction after DATA (RFC 5321
 // 4.1.1.4, dot-stuffed) and answers once per recipient.
 func (ss *session) data() error {
-	if ss.sender == nil {
-		return ss.reply(proto.R(503, "5.5.1", "Need MAIL command"))
-	}
 	if len(ss.rcpts) == 0 {
-		// RFC 2033 4.2: DATA with no successful RCPT fails with 503.
+		// RFC 2033 4.2: DATA with no successful RCPT fails with 503
+		// (without MAIL too, as Cyrus words it).
 		return ss.reply(proto.R(503, "5.5.1", "No recipients"))
 	}
 	if ss.binary {

@@ -103,8 +103,9 @@ func Parse(line string) (*Command, error) {
 	case NOOP:
 		// RFC 5321 4.1.1.9: NOOP may take a string, which is ignored.
 	case "HELO", "EHLO":
-		// RFC 2033 4.1: an LMTP server must not accept them.
-		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Syntax error: this is LMTP, use LHLO"}}
+		// RFC 2033 4.1: an LMTP server must not accept them (Cyrus
+		// answers as for an unknown command).
+		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Syntax error"}}
 	default:
 		return nil, &Reply{Code: 500, Status: "5.5.2", Text: []string{"Syntax error"}}
 	}
