@@ -20,6 +20,9 @@ type LMTP struct {
 	// OverQuotaPermFailure is lmtp_over_quota_perm_failure (default
 	// off): over quota is 552 5.2.2 rather than 452 4.2.2.
 	OverQuotaPermFailure bool
+	// Timeout is lmtptxn_timeout (seconds without a unit; default 5m):
+	// the longest wait for the client before the connection is closed.
+	Timeout time.Duration
 }
 
 // DefaultDuplicateExpire is lmtp_duplicate_expire's default: three days,
@@ -38,6 +41,13 @@ func (c *Config) LMTP() (*LMTP, error) {
 	}
 	if l.OverQuotaPermFailure, err = c.Bool("lmtp_over_quota_perm_failure", false); err != nil {
 		return nil, err
+	}
+	if l.Timeout, err = c.Duration("lmtptxn_timeout", time.Second, 5*time.Minute); err != nil {
+		return nil, err
+	}
+	if l.Timeout <= 0 {
+		e, _ := c.lookup("lmtptxn_timeout")
+		return nil, e.errorf("option lmtptxn_timeout: must be positive")
 	}
 	if l.DuplicateExpire, err = c.Duration("lmtp_duplicate_expire", 24*time.Hour, DefaultDuplicateExpire); err != nil {
 		return nil, err

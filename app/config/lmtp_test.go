@@ -11,10 +11,11 @@ func TestLMTP(t *testing.T) {
 		want LMTP
 		bad  bool
 	}{
-		{text: "", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, DuplicateExpire: 72 * time.Hour}},
-		{text: "duplicatesuppression: no\nlmtp_downcase_rcpt: 0\nlmtp_over_quota_perm_failure: yes\nlmtp_duplicate_expire: 7\n",
-			want: LMTP{OverQuotaPermFailure: true, DuplicateExpire: 7 * 24 * time.Hour}},
-		{text: "lmtp_duplicate_expire: 12h\n", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, DuplicateExpire: 12 * time.Hour}},
+		{text: "", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, DuplicateExpire: 72 * time.Hour, Timeout: 5 * time.Minute}},
+		{text: "duplicatesuppression: no\nlmtp_downcase_rcpt: 0\nlmtp_over_quota_perm_failure: yes\nlmtp_duplicate_expire: 7\nlmtptxn_timeout: 30\n",
+			want: LMTP{OverQuotaPermFailure: true, DuplicateExpire: 7 * 24 * time.Hour, Timeout: 30 * time.Second}},
+		{text: "lmtp_duplicate_expire: 12h\n", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, DuplicateExpire: 12 * time.Hour, Timeout: 5 * time.Minute}},
+		{text: "lmtptxn_timeout: 0\n", bad: true},
 		{text: "lmtp_duplicate_expire: 0\n", bad: true},
 		{text: "duplicatesuppression: maybe\n", bad: true},
 	} {

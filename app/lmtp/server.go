@@ -35,6 +35,9 @@ type Options struct {
 	// OverQuotaPermFailure is lmtp_over_quota_perm_failure: an over-quota
 	// recipient gets 552 5.2.2 instead of 452 4.2.2.
 	OverQuotaPermFailure bool
+	// Timeout is lmtptxn_timeout: the longest wait for the client's next
+	// bytes before the connection is closed (0: DefaultTimeout).
+	Timeout time.Duration
 }
 
 // Users tells which users have mail here; ports.Auth is one.
@@ -64,6 +67,9 @@ func New(opts Options, store ports.Store, users Users, dups ports.Duplicates, lo
 	if !opts.DuplicateSuppression {
 		dups = nil
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	return &Server{opts: opts, store: store, users: users, dups: dups, log: log, now: time.Now}
 }
 
@@ -87,6 +93,7 @@ func (s *Server) Serve(ctx context.Context, t ports.Transport) error {
 func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	ss := newSession(ctx, s, c)
 	defer c.Close()
+	defer ss.tr.stop()
 	err := ss.serve()
 	if errors.Is(err, io.EOF) {
 		err = nil

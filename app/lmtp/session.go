@@ -35,6 +35,7 @@ type session struct {
 	c   ports.Conn
 	br  *bufio.Reader
 	bw  *bufio.Writer
+	tr  *timedReader
 	id  string
 
 	lhlo   string  // the client's LHLO name; "" before LHLO
@@ -50,7 +51,8 @@ type rcpt struct {
 }
 
 func newSession(ctx context.Context, s *Server, c ports.Conn) *session {
-	return &session{srv: s, ctx: ctx, c: c, br: bufio.NewReaderSize(c, readBuffer), bw: bufio.NewWriter(c), id: s.sessionID()}
+	tr := newTimedReader(c, s.opts.Timeout)
+	return &session{srv: s, ctx: ctx, c: c, tr: tr, br: bufio.NewReaderSize(tr, readBuffer), bw: bufio.NewWriter(c), id: s.sessionID()}
 }
 
 func (ss *session) reply(r *proto.Reply) error {
@@ -279,7 +281,7 @@ func (ss *session) startTLS() error {
 	if err := ss.c.StartTLS(ss.ctx); err != nil {
 		return err
 	}
-	ss.br.Reset(ss.c)
+	ss.br.Reset(ss.tr) // the timed reader reads ss.c, now over TLS
 	ss.bw.Reset(ss.c)
 	ss.reset()
 	ss.lhlo = ""

@@ -566,3 +566,24 @@ func TestLMTPChunking(t *testing.T) {
 		t.Errorf("bob has %d messages, want 1", n)
 	}
 }
+
+// TestLMTPTimeout: a client silent for lmtptxn_timeout, between commands
+// or inside DATA, loses its connection, and the unfinished message is not
+// stored.
+func TestLMTPTimeout(t *testing.T) {
+	e := newEnv(t)
+	l := e.lmtpOn(nil, func(o *lmtp.Options) { o.Timeout = 200 * time.Millisecond })
+	for _, sent := range []string{"LHLO mx\n", "LHLO mx\nMAIL FROM:<s@x>\nRCPT TO:<alice>\nDATA\nSubject: cut\n\nhalf a"} {
+		c, done := l.dial()
+		c.send(sent)
+		select {
+		case <-done:
+		case <-time.After(ioTimeout):
+			t.Fatalf("after %q the session did not end", sent)
+		}
+	}
+	e.store.EnsureUser(context.Background(), "alice")
+	if n := lmtpCount(t, e.store, "alice", "INBOX"); n != 0 {
+		t.Errorf("alice has %d messages", n)
+	}
+}
