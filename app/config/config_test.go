@@ -303,6 +303,7 @@ func TestSettings(t *testing.T) {
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
 		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
+		QuotaWarn: 90, AutocreateQuota: -1,
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -316,7 +317,7 @@ func TestSettings(t *testing.T) {
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
 		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
 		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n"+
-		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\n")
+		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\ndefaultacl: anyone lr\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -329,6 +330,8 @@ func TestSettings(t *testing.T) {
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
 		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
 		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second, SubmitServers: []string{"postfix", "smtp"},
+		DefaultACL: "anyone lr",
+		QuotaWarn:  90, AutocreateQuota: -1,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)

@@ -102,7 +102,7 @@ func (ss *session) receive(r io.Reader, drain func() error) error {
 		var stored []byte
 		stored, fields = proto.RewriteHeader(hdr, s.newMessageID, now)
 		body := &countReader{r: r}
-		prep, err = app.Prepare(io.MultiReader(bytes.NewReader(trace), bytes.NewReader(stored), body), s.maxMessage())
+		prep, err = app.Prepare(io.MultiReader(bytes.NewReader(trace), bytes.NewReader(stored), body), s.maxMessage(), now)
 		switch {
 		case err == nil:
 		case errors.Is(err, imap.ErrTooBig):
@@ -162,7 +162,7 @@ func (s *Server) deliver(ctx context.Context, prep *app.Prepared, r rcpt, f prot
 			return nil
 		}
 	}
-	msg, err := prep.Message(ctx, s.store, r.user, nil, s.now())
+	msg, err := prep.Message(ctx, s.store, r.user, nil)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (s *Server) deliver(ctx context.Context, prep *app.Prepared, r rcpt, f prot
 	if (errors.Is(err, imap.ErrNonexistent) || errors.Is(err, imap.ErrTryCreate)) && r.mailbox != "INBOX" {
 		// The folder went away since RCPT: INBOX, as at RCPT.
 		r.mailbox, key.Mailbox = "INBOX", "INBOX"
-		if msg, err = prep.Message(ctx, s.store, r.user, nil, s.now()); err != nil {
+		if msg, err = prep.Message(ctx, s.store, r.user, nil); err != nil {
 			return err
 		}
 		_, err = s.store.Append(ctx, r.user, r.mailbox, msg)

@@ -38,7 +38,10 @@ import (
 const ioTimeout = 20 * time.Second
 
 // testUsers are the accounts every test server knows.
-var testUsers = map[string]string{"alice": "secret", "bob": "secret"}
+var testUsers = map[string]string{"alice": "secret", "bob": "secret", testAdmin: "secret"}
+
+// testAdmin is the test servers' one admin (imapd.conf admins).
+const testAdmin = "cyrus"
 
 // StoreEnv names the store backend every test of a run uses ("sqlite",
 // the default, or "maildir"); `make test` runs the package once per
@@ -137,7 +140,7 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 		t.Fatal(err)
 	}
 	db := sasl.Open(dir)
-	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, db)
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true, Admins: []string{testAdmin}}, db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tel := filelog.New(dir, "imap", logger)
 	opts.ConfigDir = dir

@@ -146,6 +146,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IndexOnWrite:      s.SearchIndexOnWrite,
 		AutocreateFolders: s.AutocreateFolders,
 		SubmitServers:     s.SubmitServers,
+		DefaultACL:        s.DefaultACL,
 		MaxLoginsPerUser:  s.MaxLoginsPerUser,
 		MaxLoginsPerHost:  s.MaxLoginsPerHost,
 		FailedLoginPause:  s.FailedLoginPause,
@@ -154,6 +155,8 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		NoPasswordCheck:   f.NoPasswordCheck,
 		ExternalSSF:       f.ExternalSSF,
 		MultiSession:      s.MultiSession,
+		QuotaWarn:         s.QuotaWarn,
+		AutocreateQuota:   s.AutocreateQuota,
 
 		MetadataMaxSize:    s.MetadataMaxSize,
 		MetadataMaxEntries: s.MetadataMaxEntries,
