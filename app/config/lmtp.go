@@ -20,6 +20,9 @@ type LMTP struct {
 	// OverQuotaPermFailure is lmtp_over_quota_perm_failure (default
 	// off): over quota is 552 5.2.2 rather than 452 4.2.2.
 	OverQuotaPermFailure bool
+	// StrictQuota is lmtp_strict_quota (default off): RCPT also refuses
+	// a recipient whose quota cannot take the size MAIL declared.
+	StrictQuota bool
 	// Timeout is lmtptxn_timeout (seconds without a unit; default 5m):
 	// the longest wait for the client before the connection is closed.
 	Timeout time.Duration
@@ -40,6 +43,9 @@ func (c *Config) LMTP() (*LMTP, error) {
 		return nil, err
 	}
 	if l.OverQuotaPermFailure, err = c.Bool("lmtp_over_quota_perm_failure", false); err != nil {
+		return nil, err
+	}
+	if l.StrictQuota, err = c.Bool("lmtp_strict_quota", false); err != nil {
 		return nil, err
 	}
 	if l.Timeout, err = c.Duration("lmtptxn_timeout", time.Second, 5*time.Minute); err != nil {

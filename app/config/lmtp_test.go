@@ -16,6 +16,7 @@ func TestLMTP(t *testing.T) {
 			want: LMTP{OverQuotaPermFailure: true, DuplicateExpire: 7 * 24 * time.Hour, Timeout: 30 * time.Second}},
 		{text: "lmtp_duplicate_expire: 12h\n", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, DuplicateExpire: 12 * time.Hour, Timeout: 5 * time.Minute}},
 		{text: "lmtptxn_timeout: 0\n", bad: true},
+		{text: "lmtp_strict_quota: yes\n", want: LMTP{DuplicateSuppression: true, DowncaseRcpt: true, StrictQuota: true, DuplicateExpire: 72 * time.Hour, Timeout: 5 * time.Minute}},
 		{text: "lmtp_duplicate_expire: 0\n", bad: true},
 		{text: "duplicatesuppression: maybe\n", bad: true},
 	} {

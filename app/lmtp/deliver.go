@@ -51,7 +51,11 @@ func (s *Server) resolve(ctx context.Context, to proto.Recipient, identity strin
 		}
 		return rcpt{}, err
 	}
-	if mayPost(identity, to.User, name) {
+	ok, err = s.mayPost(ctx, identity, to.User, name)
+	if err != nil && !errors.Is(err, imap.ErrNonexistent) {
+		return rcpt{}, err
+	}
+	if ok {
 		r.mailbox = name
 	}
 	return r, nil

@@ -35,6 +35,10 @@ type Options struct {
 	// OverQuotaPermFailure is lmtp_over_quota_perm_failure: an over-quota
 	// recipient gets 552 5.2.2 instead of 452 4.2.2.
 	OverQuotaPermFailure bool
+	// StrictQuota is lmtp_strict_quota: RCPT refuses a recipient whose
+	// quota cannot take the size MAIL declared, not only one already
+	// at a limit.
+	StrictQuota bool
 	// Timeout is lmtptxn_timeout: the longest wait for the client's next
 	// bytes before the connection is closed (0: DefaultTimeout).
 	Timeout time.Duration

@@ -41,6 +41,7 @@ type session struct {
 	lhlo   string  // the client's LHLO name; "" before LHLO
 	sender *string // MAIL FROM's reverse-path; nil outside a transaction
 	binary bool    // MAIL FROM came with BODY=BINARYMIME
+	size   int64   // MAIL FROM's SIZE, 0 when not given
 	rcpts  []rcpt
 }
 
@@ -137,7 +138,7 @@ func (ss *session) readLine() (string, error) {
 
 // reset ends the transaction.
 func (ss *session) reset() {
-	ss.sender, ss.rcpts, ss.binary = nil, nil, false
+	ss.sender, ss.rcpts, ss.binary, ss.size = nil, nil, false, 0
 }
 
 // run executes one command; quit when the session ends.
@@ -195,7 +196,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 	if ss.sender != nil {
 		return proto.R(503, "5.5.1", "Nested MAIL command")
 	}
-	binary := false
+	binary, size := false, int64(0)
 	for k, v := range cmd.Params {
 		switch k {
 		case "SIZE":
@@ -207,6 +208,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 			if n > ss.srv.maxMessage() {
 				return proto.TooBigDeclared(ss.srv.maxMessage())
 			}
+			size = n
 		case "BODY":
 			// RFC 1652: 7BIT and 8BITMIME are stored alike; RFC 3030
 			// BINARYMIME too, since the store takes binary parts.
@@ -225,7 +227,7 @@ func (ss *session) mail(cmd *proto.Command) *proto.Reply {
 		}
 	}
 	sender := cmd.Path
-	ss.sender, ss.binary = &sender, binary
+	ss.sender, ss.binary, ss.size = &sender, binary, size
 	return proto.R(250, "2.1.0", "ok")
 }
 
@@ -253,10 +255,9 @@ func (ss *session) rcpt(cmd *proto.Command) *proto.Reply {
 	if err != nil {
 		return ss.srv.failure(err)
 	}
-	// QUOTA: Cyrus refuses a recipient who is already over quota here,
-	// at RCPT (and, with lmtp_strict_quota, one whom this message's SIZE
-	// would put over it). Once the Store reports usage, check it here
-	// and return ss.srv.failure(imap.ErrOverQuota).
+	if err := ss.srv.checkQuota(ss.ctx, r.user, ss.size); err != nil {
+		return ss.srv.failure(err)
+	}
 	ss.rcpts = append(ss.rcpts, r)
 	return proto.RcptOK
 }
@@ -311,7 +312,8 @@ func (s *Server) failure(err error) *proto.Reply {
 	case errors.Is(err, imap.ErrTooBig):
 		return proto.TooBig(-1, s.maxMessage())
 	case errors.Is(err, imap.ErrOverQuota):
-		// QUOTA: the Store returns imap.ErrOverQuota once quotas exist;
+		// At RCPT (checkQuota) or from the Store's Append, which
+		// refuses a message the quota cannot take;
 		// lmtp_over_quota_perm_failure picks Cyrus's permanent reply.
 		if s.opts.OverQuotaPermFailure {
 			return proto.R(552, "5.2.2", "Over quota")

@@ -17,6 +17,7 @@ import (
 	"github.com/imapd-go/imapd/adapters/duplicates"
 	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 	"github.com/imapd-go/imapd/app/lmtp"
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
 
@@ -211,27 +212,50 @@ func TestLMTPAddsMessageIDAndDate(t *testing.T) {
 	}
 }
 
+// grantPost gives anyone the "p" right on the mailbox (SETACL mailbox
+// anyone +p), which user+folder delivery needs, as in Cyrus.
+func grantPost(t *testing.T, st ports.Store, user, mailbox string) {
+	t.Helper()
+	acls, ok := st.(ports.ACLs)
+	if !ok {
+		t.Fatalf("the %s store keeps no ACLs", e2eStore())
+	}
+	_, err := acls.ModifyACL(context.Background(), user, mailbox, func(cur imap.ACL, set bool) (imap.ACL, error) {
+		if !set {
+			cur = imap.ACL{{Identifier: user, Rights: imap.AllRights}}
+		}
+		return cur.With(imap.AnyoneID, imap.ACLAdd, imap.Rights("p")), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLMTPPlusAddressing: user+folder delivers to the folder when it
-// exists, otherwise to INBOX without a word; the user part is folded to
-// lower case (lmtp_downcase_rcpt), the folder is not.
+// exists and anyone may post there ("p", RFC 4314), otherwise to INBOX
+// without a word; the user part is folded to lower case
+// (lmtp_downcase_rcpt), the folder is not.
 func TestLMTPPlusAddressing(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	if err := e.store.EnsureUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"Work", "Work/Sub"} {
+	for _, m := range []string{"Work", "Work/Sub", "Private"} {
 		if err := e.store.CreateMailbox(ctx, "alice", m); err != nil {
 			t.Fatal(err)
 		}
 	}
+	grantPost(t, e.store, "alice", "Work")
+	grantPost(t, e.store, "alice", "Work/Sub")
 	c, _ := e.lmtpOn(nil, nil).dial()
 	c.send("LHLO mx\n")
 	c.expect("250 ")
 	for i, tc := range []struct{ rcpt, mailbox string }{
 		{"alice+Work@lmtp.example", "Work"},
 		{"ALICE+Work/Sub@LMTP.EXAMPLE", "Work/Sub"},
-		{"alice+work@lmtp.example", "INBOX"}, // folders are case-sensitive
+		{"alice+work@lmtp.example", "INBOX"},    // folders are case-sensitive
+		{"alice+Private@lmtp.example", "INBOX"}, // no "p" for anyone
 		{"alice+Nowhere@lmtp.example", "INBOX"},
 		{"alice+@lmtp.example", "INBOX"},
 		{"alice+inbox@lmtp.example", "INBOX"},
@@ -363,6 +387,7 @@ func TestLMTPDuplicates(t *testing.T) {
 	ctx := context.Background()
 	e.store.EnsureUser(ctx, "alice")
 	e.store.CreateMailbox(ctx, "alice", "Work")
+	grantPost(t, e.store, "alice", "Work")
 	c, _ := e.lmtpOn(nil, nil).dial()
 	c.send("LHLO mx\n")
 	c.expect("250 ")
@@ -585,5 +610,47 @@ func TestLMTPTimeout(t *testing.T) {
 	e.store.EnsureUser(context.Background(), "alice")
 	if n := lmtpCount(t, e.store, "alice", "INBOX"); n != 0 {
 		t.Errorf("alice has %d messages", n)
+	}
+}
+
+// setQuota gives user the limits (ports.Quotas).
+func setQuota(t *testing.T, st ports.Store, user string, l ports.QuotaLimits) {
+	t.Helper()
+	qs, ok := st.(ports.Quotas)
+	if !ok {
+		t.Fatalf("the %s store keeps no quotas", e2eStore())
+	}
+	if err := st.EnsureUser(context.Background(), user); err != nil {
+		t.Fatal(err)
+	}
+	if err := qs.SetQuota(context.Background(), user, l); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLMTPOverQuota: a recipient already at a limit is refused at RCPT
+// with 452 4.2.2 (552 5.2.2 with lmtp_over_quota_perm_failure); one
+// whose quota cannot take the message gets it after DATA, with nothing
+// stored; with lmtp_strict_quota, MAIL's SIZE is judged at RCPT.
+func TestLMTPOverQuota(t *testing.T) {
+	e := newEnv(t)
+	setQuota(t, e.store, "alice", ports.QuotaLimits{Storage: ports.NoLimit, Messages: 1, Mailboxes: ports.NoLimit})
+	setQuota(t, e.store, "bob", ports.QuotaLimits{Storage: 1, Messages: ports.NoLimit, Mailboxes: ports.NoLimit})
+	c, _ := e.lmtpOn(nil, nil).dial()
+	c.send("LHLO mx\n")
+	c.expect("250 ")
+	c.transaction("s@x", []string{"alice"}, lmtpMsg, "250", "250 2.1.5", "354", "250 2.1.5 Success")
+	second := strings.Replace(lmtpMsg, "<m1@", "<m2@", 1)
+	c.transaction("s@x", []string{"alice", "bob"}, second, "250", "452 4.2.2 Over quota", "250 2.1.5", "354", "250 2.1.5 Success")
+	big := strings.Replace(lmtpMsg, "<m1@", "<m3@", 1) + strings.Repeat("0123456789\n", 100)
+	c.transaction("s@x", []string{"bob"}, big, "250", "250 2.1.5", "354", "452 4.2.2 Over quota")
+	if a, b := lmtpCount(t, e.store, "alice", "INBOX"), lmtpCount(t, e.store, "bob", "INBOX"); a != 1 || b != 1 {
+		t.Errorf("alice has %d, bob %d; want 1 and 1", a, b)
+	}
+
+	perm, _ := e.lmtpOn(nil, func(o *lmtp.Options) { o.OverQuotaPermFailure = true; o.StrictQuota = true }).dial()
+	perm.send("LHLO mx\nMAIL FROM:<s@x>\nRCPT TO:<alice>\nRSET\nMAIL FROM:<s@x> SIZE=5000\nRCPT TO:<bob>\nQUIT\n")
+	for _, w := range []string{"250 ", "250 2.1.0", "552 5.2.2 Over quota", "250 2.0.0", "250 2.1.0", "552 5.2.2 Over quota", "221"} {
+		perm.expect(w)
 	}
 }

@@ -49,6 +49,7 @@ func ProvideLMTPOptions(s *config.Settings, l *config.LMTP) lmtp.Options {
 		DowncaseRcpt:         l.DowncaseRcpt,
 		DuplicateSuppression: l.DuplicateSuppression,
 		OverQuotaPermFailure: l.OverQuotaPermFailure,
+		StrictQuota:          l.StrictQuota,
 		Timeout:              l.Timeout,
 	}
 }
