@@ -23,6 +23,9 @@ const sortCorpusSize = 100000
 var (
 	sortCorpusMu   sync.Mutex
 	sortCorpusDirs = map[string]string{}
+	// sortCorpusTemps are the corpora built in temporary folders (not
+	// kept by IMAPD_BENCH_SORT_KEEP), which TestMain removes.
+	sortCorpusTemps []string
 )
 
 // sortCorpusMessage is message i of a mailbox of threads: one message in
@@ -87,6 +90,7 @@ func sortCorpusServer(b *testing.B, kind string, records bool) (*benchServer, po
 			if dir, err = os.MkdirTemp("", "imapd-bench-sort-"); err != nil {
 				b.Fatal(err)
 			}
+			sortCorpusTemps = append(sortCorpusTemps, dir)
 		}
 		sortCorpusDirs[corpus] = dir
 		st := openBenchStore(b, kind, dir)
