@@ -15,6 +15,7 @@ FUZZ_TARGETS := \
 	./domain/grammar:FuzzParser:300000 \
 	./domain/imap:FuzzMailboxRoundTrip:100000 \
 	./domain/message:FuzzParse:100000 \
+	./domain/lmtp:FuzzParse:100000 \
 	./app:FuzzSession:10000 \
 	./app:FuzzTwoSessions:1500
 
@@ -30,16 +31,17 @@ SHELL := /bin/bash
 all: build
 
 help:
-	@echo "make build     bin/imapd, bin/imapctl and bin/master"
+	@echo "make build     bin/imapd, bin/imapctl, bin/lmtpd and bin/master"
 	@echo "make test      vet, gofmt check, race tests, then each fuzz target (FUZZX=10 for ten times the inputs)"
 	@echo "make generate  regenerate wire_gen.go files"
-	@echo "make bench     benchmarks, with operations per second"
+	@echo "make bench     benchmarks, with operations per second (deliveries: BenchmarkDelivery in app/)"
 	@echo "make compare   ours, Cyrus and Dovecot side by side on one mailbox (as root; a few minutes)"
 	@echo "make run       our master in the foreground, serving IMAP on 127.0.0.1:1143 and imaps on :1993 from $(RUNDIR)/"
 
 build:
 	$(GO) build -o $(BIN)/imapd ./cmd/imapd
 	$(GO) build -o $(BIN)/imapctl ./cmd/imapctl
+	$(GO) build -o $(BIN)/lmtpd ./cmd/lmtpd
 	$(GO) build -o $(BIN)/master ./cmd/master
 
 vet:
@@ -79,7 +81,7 @@ fuzz:
 	done
 
 generate:
-	wire ./cmd/imapd ./cmd/imapctl
+	wire ./cmd/imapd ./cmd/imapctl ./cmd/lmtpd
 
 # ns/op becomes ops/s in an extra column; then the store operations on
 # both backends, side by side, with the maildir/sqlite ratio of each.

@@ -264,18 +264,12 @@ func (s *Server) Deliver(ctx context.Context, user, mailbox string, r io.Reader)
 	if err := s.EnsureUser(ctx, user); err != nil {
 		return ports.AppendResult{}, err
 	}
-	sp, err := newSpool(r, s.maxMessage(), memSpoolLimit)
+	p, err := Prepare(r, s.maxMessage(), time.Now())
 	if err != nil {
 		return ports.AppendResult{}, err
 	}
-	defer sp.Close()
-	if sp.size == 0 {
-		return ports.AppendResult{}, imap.Errorf("deliver", imap.ErrCannot, "empty message")
-	}
-	msg, err := newMessage(sp, nil, time.Now())
-	if err == nil {
-		err = s.threadMessage(ctx, user, &msg)
-	}
+	defer p.Close()
+	msg, err := p.Message(ctx, s.store, user, nil)
 	if err != nil {
 		return ports.AppendResult{}, err
 	}

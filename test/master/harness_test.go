@@ -45,7 +45,7 @@ func binaries(t *testing.T) string {
 		os.Chmod(buildDir, 0o755)
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		for _, name := range []string{"imapd", "imapctl", "master"} {
+		for _, name := range []string{"imapd", "imapctl", "master", "lmtpd"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "./cmd/"+name)
 			cmd.Dir = root
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -95,6 +95,7 @@ type svc struct {
 	prefork int
 	maxchld int // 0 = no maxchild
 	addr    string
+	bin     string // the program: "" for imapd, or "lmtpd"
 }
 
 // env is a running master with our imapd as its services, in a fresh
@@ -106,6 +107,7 @@ type env struct {
 	conf     string
 	confDir  string
 	imapd    string
+	lmtpd    string
 	pidFile  string
 	pid      int
 	services map[string]*svc
@@ -166,12 +168,13 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 	e.conf = filepath.Join(dir, "imapd.conf")
 	e.pidFile = filepath.Join(dir, "master.pid")
 	e.imapd = filepath.Join(dir, "bin", "imapd")
+	e.lmtpd = filepath.Join(dir, "bin", "lmtpd")
 	for _, d := range []string{"bin", "config/socket", "config/msg", "config/log/alice", "config/spool"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, b := range []string{"imapd", "master"} {
+	for _, b := range []string{"imapd", "master", "lmtpd"} {
 		from := b
 		if b == "imapd" && l.testPanic {
 			from = "imapd-testpanic"
@@ -207,7 +210,11 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		} else {
 			s.addr = freePort(t)
 		}
-		fmt.Fprintf(&conf, "  %s cmd=\"%s -C %s %s\" listen=\"%s\" prefork=%d", s.name, e.imapd, e.conf, s.flags, s.addr, s.prefork)
+		prog := e.imapd
+		if s.bin == "lmtpd" {
+			prog = e.lmtpd
+		}
+		fmt.Fprintf(&conf, "  %s cmd=\"%s -C %s %s\" listen=\"%s\" prefork=%d", s.name, prog, e.conf, s.flags, s.addr, s.prefork)
 		if s.maxchld > 0 {
 			fmt.Fprintf(&conf, " maxchild=%d", s.maxchld)
 		}
@@ -364,8 +371,8 @@ func (e *env) eventually(what string, cond func() bool) {
 	}
 }
 
-// procs returns the pids of our imapd processes serving service ("" for
-// any service).
+// procs returns the pids of our imapd and lmtpd processes serving
+// service ("" for any service).
 func (e *env) procs(service string) []int {
 	var pids []int
 	ents, _ := os.ReadDir("/proc")
@@ -375,7 +382,7 @@ func (e *env) procs(service string) []int {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe"))
-		if err != nil || exe != e.imapd {
+		if err != nil || (exe != e.imapd && exe != e.lmtpd) {
 			continue
 		}
 		if st, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {

@@ -1,0 +1,65 @@
+package wiring
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/google/wire"
+
+	"github.com/imapd-go/imapd/adapters/duplicates"
+	"github.com/imapd-go/imapd/app/config"
+	"github.com/imapd-go/imapd/app/lmtp"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// ProvideDuplicates opens the delivery records in configdirectory, or
+// returns nil when duplicatesuppression is off.
+func ProvideDuplicates(s *config.Settings, l *config.LMTP) (ports.Duplicates, func(), error) {
+	if !l.DuplicateSuppression {
+		return nil, func() {}, nil
+	}
+	db, err := duplicates.Open(s.ConfigDir, l.DuplicateExpire)
+	if err != nil {
+		return nil, nil, fmt.Errorf("duplicate suppression: %w", err)
+	}
+	return db, func() { db.Close() }, nil
+}
+
+// ProvideLMTPStore is ProvideStore for lmtpd: one process delivers to
+// many users in turn (twenty recipients of one message are twenty user
+// databases for the sqlite store), so it keeps as many databases open as
+// a multi-session imapd does, rather than reopening them, milliseconds
+// each, for every recipient.
+func ProvideLMTPStore(s *config.Settings) (ports.Store, func(), error) {
+	st, cleanup, err := ProvideStore(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k, ok := st.(interface{ KeepOpen(int) }); ok {
+		k.KeepOpen(multiSessionOpenUsers)
+	}
+	return st, cleanup, nil
+}
+
+// ProvideLMTPOptions builds lmtpd's options from the settings.
+func ProvideLMTPOptions(s *config.Settings, l *config.LMTP) lmtp.Options {
+	return lmtp.Options{
+		ServerName:           s.ServerName,
+		MaxMessageSize:       s.MaxMessageSize,
+		DowncaseRcpt:         l.DowncaseRcpt,
+		DuplicateSuppression: l.DuplicateSuppression,
+		OverQuotaPermFailure: l.OverQuotaPermFailure,
+		StrictQuota:          l.StrictQuota,
+		Timeout:              l.Timeout,
+	}
+}
+
+// ProvideLMTPServer assembles lmtpd's server; the password database
+// (through Auth) says which users exist.
+func ProvideLMTPServer(opts lmtp.Options, store ports.Store, auth ports.Auth, dups ports.Duplicates, log *slog.Logger) *lmtp.Server {
+	return lmtp.New(opts, store, auth, dups, log)
+}
+
+// LMTPSet provides an *lmtp.Server and everything it needs, given
+// *config.Settings, *config.LMTP and Flags.
+var LMTPSet = wire.NewSet(ProvideLMTPStore, ProvideUserDB, ProvideAuth, ProvideLogger, ProvideDuplicates, ProvideLMTPOptions, ProvideLMTPServer)

@@ -1,0 +1,30 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// Delivery identifies one message delivered to one mailbox, for duplicate
+// suppression as Cyrus's duplicatesuppression does it: the message's
+// Message-ID and Date fields (as written, unfolded) and the mailbox.
+type Delivery struct {
+	MessageID string
+	Date      string
+	User      string
+	Mailbox   string
+}
+
+// Duplicates remembers deliveries so that a message delivered again to
+// the same mailbox (an MTA that retries after a lost reply, a list that
+// sends the same message twice) is stored once. It is shared by every
+// process of a configdirectory, whichever Store holds the mail, and is
+// safe for concurrent use by goroutines and processes.
+type Duplicates interface {
+	// Delivered reports whether d was recorded less than the expiry ago.
+	Delivered(ctx context.Context, d Delivery) (bool, error)
+
+	// Record records d as delivered at the given time (a repeated record
+	// moves its time). Records older than the expiry are forgotten.
+	Record(ctx context.Context, d Delivery, at time.Time) error
+}
