@@ -62,13 +62,7 @@ func cmdSetACL(c *conn, cmd *grammar.Command) (result, error) {
 	if args.Identifier == "" || args.Identifier == "-" {
 		return result{}, bad("Invalid identifier")
 	}
-	_, err = c.acls().ModifyACL(c.ctx, m.owner, m.name, func(cur imap.ACL, set bool) (imap.ACL, error) {
-		if !set {
-			cur = c.defaultACL(m)
-		}
-		return cur.With(args.Identifier, op, rights), nil
-	})
-	return result{}, err
+	return result{}, c.srv.modifyACL(c.ctx, m, args.Identifier, op, rights)
 }
 
 // cmdGetACL answers GETACL (RFC 4314 3.3): "* ACL mailbox (id rights)*".

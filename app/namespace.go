@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"strings"
 
@@ -139,15 +140,19 @@ func (c *conn) namespaceLine() string {
 
 // acls returns the store's ACLs, nil when it keeps none (then every
 // mailbox has the default ACL and only its owner sees it).
-func (c *conn) acls() ports.ACLs {
-	a, _ := c.srv.store.(ports.ACLs)
+func (c *conn) acls() ports.ACLs { return c.srv.acls() }
+
+func (s *Server) acls() ports.ACLs {
+	a, _ := s.store.(ports.ACLs)
 	return a
 }
 
 // defaultACL is the ACL of a mailbox whose ACL was never set.
-func (c *conn) defaultACL(m mailbox) imap.ACL {
+func (c *conn) defaultACL(m mailbox) imap.ACL { return c.srv.defaultACL(m) }
+
+func (s *Server) defaultACL(m mailbox) imap.ACL {
 	if m.shared() {
-		return c.srv.defaultSharedACL()
+		return s.defaultSharedACL()
 	}
 	return imap.ACL{{Identifier: m.owner, Rights: imap.AllRights}}
 }
@@ -167,25 +172,57 @@ func (s *Server) defaultSharedACL() imap.ACL {
 
 // aclOf returns m's ACL with the default applied. imap.ErrNonexistent
 // if m does not exist.
-func (c *conn) aclOf(m mailbox) (imap.ACL, error) {
-	a := c.acls()
+func (c *conn) aclOf(m mailbox) (imap.ACL, error) { return c.srv.aclOf(c.ctx, m) }
+
+func (s *Server) aclOf(ctx context.Context, m mailbox) (imap.ACL, error) {
+	a := s.acls()
 	if a == nil {
 		if m.shared() {
 			return nil, imap.Errorf("acl", imap.ErrNonexistent, "%q", m.name)
 		}
-		if _, err := c.srv.store.Status(c.ctx, m.owner, m.name); err != nil {
+		if _, err := s.store.Status(ctx, m.owner, m.name); err != nil {
 			return nil, err
 		}
-		return c.defaultACL(m), nil
+		return s.defaultACL(m), nil
 	}
-	acl, set, err := a.MailboxACL(c.ctx, m.owner, m.name)
+	acl, set, err := a.MailboxACL(ctx, m.owner, m.name)
 	if err != nil {
 		return nil, err
 	}
 	if !set {
-		acl = c.defaultACL(m)
+		acl = s.defaultACL(m)
 	}
 	return acl, nil
+}
+
+// modifyACL gives id the rights op says on m, as SETACL and DELETEACL
+// do: an ACL never set starts from m's default.
+func (s *Server) modifyACL(ctx context.Context, m mailbox, id string, op imap.ACLOp, rights imap.Rights) error {
+	_, err := s.acls().ModifyACL(ctx, m.owner, m.name, func(cur imap.ACL, set bool) (imap.ACL, error) {
+		if !set {
+			cur = s.defaultACL(m)
+		}
+		return cur.With(id, op, rights), nil
+	})
+	return err
+}
+
+// MailboxACL returns the ACL of owner's mailbox name (owner
+// ports.SharedOwner for a shared mailbox), its default applied, for
+// administration tools (imapctl acl get).
+func (s *Server) MailboxACL(ctx context.Context, owner, name string) (imap.ACL, error) {
+	return s.aclOf(ctx, mailbox{owner: owner, name: name})
+}
+
+// ModifyMailboxACL changes id's rights on owner's mailbox name as SETACL
+// (op ACLReplace, ACLAdd or ACLRemove) and DELETEACL (ACLReplace with no
+// rights) do, for administration tools (imapctl acl set and delete).
+// imap.ErrCannot when the store keeps no ACLs.
+func (s *Server) ModifyMailboxACL(ctx context.Context, owner, name, id string, op imap.ACLOp, rights imap.Rights) error {
+	if s.acls() == nil {
+		return imap.Errorf("acl", imap.ErrCannot, "the store keeps no ACLs")
+	}
+	return s.modifyACL(ctx, mailbox{owner: owner, name: name}, id, op, rights)
 }
 
 // rightsOf returns the session user's rights on m, from its ACL (an

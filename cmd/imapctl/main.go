@@ -39,9 +39,12 @@ const usage = `usage: imapctl [-C config-file] COMMAND
   user passwd NAME          change a user's password
   user del NAME             delete a user and all their mail
   user list                 list users
-  mailbox create USER NAME  create a mailbox
-  mailbox delete USER NAME  delete a mailbox
-  mailbox list USER         list a user's mailboxes
+  mailbox create OWNER NAME create a mailbox (OWNER: a user, or -shared for a shared mailbox)
+  mailbox delete OWNER NAME delete a mailbox
+  mailbox list OWNER        list a user's (or the shared) mailboxes
+  acl get OWNER NAME        show a mailbox's ACL: identifier and rights, a line each
+  acl set OWNER NAME ID RIGHTS   give ID the RIGHTS (+RIGHTS: add them, -RIGHTS: remove them)
+  acl delete OWNER NAME ID  remove ID's entry
   deliver USER [MAILBOX]    store the message on standard input
   migrate TO.conf [USER...] copy users' mail, with UIDs, to the store TO.conf names
   import USER MAILBOX PATH  append an mbox file or a maildir folder's messages
@@ -155,6 +158,9 @@ var commands = map[string]command{
 	"migrate":        {1, 1, 1 << 20, migrate},
 	"import":         {1, 3, 3, importMail},
 	"index":          {1, 0, 1 << 20, indexText},
+	"acl get":        {2, 2, 2, aclGet}, // acl.go
+	"acl set":        {2, 4, 4, aclSet},
+	"acl delete":     {2, 3, 3, aclDelete},
 	"quota get":      {2, 1, 1, quotaGet}, // quota.go
 	"quota set":      {2, 1, 4, quotaSet},
 }
@@ -244,27 +250,32 @@ func mustExist(t *tool, user string) error {
 }
 
 func mailboxCreate(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Writer) error {
-	if err := mustExist(t, args[0]); err != nil {
+	who, err := owner(t, args[0]) // acl.go
+	if err != nil {
 		return err
 	}
-	if err := t.Server.EnsureUser(ctx, args[0]); err != nil {
-		return err
+	if who != ports.SharedOwner {
+		if err := t.Server.EnsureUser(ctx, who); err != nil {
+			return err
+		}
 	}
-	return t.Store.CreateMailbox(ctx, args[0], imap.NormalizeMailbox(args[1]))
+	return t.Store.CreateMailbox(ctx, who, imap.NormalizeMailbox(args[1]))
 }
 
 func mailboxDelete(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Writer) error {
-	if err := mustExist(t, args[0]); err != nil {
+	who, err := owner(t, args[0])
+	if err != nil {
 		return err
 	}
-	return t.Store.DeleteMailbox(ctx, args[0], imap.NormalizeMailbox(args[1]))
+	return t.Store.DeleteMailbox(ctx, who, imap.NormalizeMailbox(args[1]))
 }
 
 func mailboxList(ctx context.Context, t *tool, args []string, _ *os.File, stdout, _ io.Writer) error {
-	if err := mustExist(t, args[0]); err != nil {
+	who, err := owner(t, args[0])
+	if err != nil {
 		return err
 	}
-	boxes, err := t.Store.ListMailboxes(ctx, args[0])
+	boxes, err := t.Store.ListMailboxes(ctx, who)
 	if err != nil {
 		return err
 	}
