@@ -233,6 +233,7 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		return imap.Errorf("login", imap.ErrAuthFailed, "invalid user name")
 	}
 	var fault error
+	noUser := true // every method that refused knows no such user
 	for _, m := range a.opts.PwcheckMethods {
 		var err error
 		switch m {
@@ -250,9 +251,13 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		if !errors.Is(err, imap.ErrAuthFailed) {
 			fault = err
 		}
+		noUser = noUser && errors.Is(err, imap.ErrNoUser)
 	}
 	if fault != nil {
 		return fault
+	}
+	if noUser {
+		return fmt.Errorf("%w: %w: %s", imap.ErrAuthFailed, imap.ErrNoUser, user)
 	}
 	return imap.Errorf("login", imap.ErrAuthFailed, "password refused for %s", user)
 }
