@@ -15,6 +15,7 @@ import (
 //
 //	login: <host> <user> <mech>[+TLS] User logged in SESSIONID=<id>        NOTICE
 //	badlogin: <host> <mech> (<user>) [<detail>]                          NOTICE
+//	USAGE <user> user: <s.us> sys: <s.us>   (Telemetry, at LOGOUT)      NOTICE
 //	Delivered: <message-id> to mailbox: <mailbox>                        INFO
 //	dupelim: eliminated duplicate message to <mailbox> id <message-id> date <date> (delivery)   INFO
 //
@@ -112,17 +113,20 @@ func host(h string) string {
 	return h
 }
 
-// detail is sasl_errdetail's text for a failed login: Cyrus SASL's
-// "SASL(<code>): <message>: <detail>".
+// detail is sasl_errdetail's text for a failed login as Cyrus 3.6 with
+// Cyrus SASL writes it: "SASL(-13): <reason>: <where>", the reason
+// "authentication failure" or "user not found", where "checkpass failed"
+// for LOGIN and "Password verification failed" for a mechanism.
 func detail(e ports.Event) string {
+	where := "Password verification failed"
+	if e.Mech == "plaintext" || e.Mech == "nopassword" {
+		where = "checkpass failed"
+	}
 	switch {
 	case errors.Is(e.Err, imap.ErrNoUser):
-		return "SASL(-13): user not found: checkpass failed"
+		return "SASL(-13): user not found: " + where
 	case e.Err == nil || errors.Is(e.Err, imap.ErrAuthFailed):
-		if e.Mech == "plaintext" {
-			return "SASL(-13): authentication failure: checkpass failed"
-		}
-		return "SASL(-13): authentication failure: " + e.Mech + " authentication failed"
+		return "SASL(-13): authentication failure: " + where
 	default:
 		// A fault, not a refusal (saslauthd away, a store error).
 		return "SASL(-1): generic failure: " + e.Err.Error()

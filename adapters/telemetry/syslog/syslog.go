@@ -97,7 +97,7 @@ func (t *Telemetry) Event(e ports.Event) {
 // logUsage writes Cyrus's "USAGE <user> user: <s.us> sys: <s.us>" line:
 // the CPU time the process used since the last such line (since it
 // started, for the first), as Cyrus's telemetry_rusage measures it at
-// LOGOUT.
+// LOGOUT, at NOTICE as Cyrus 3.6 writes it (later versions use INFO).
 func (t *Telemetry) logUsage(user string) {
 	if user == "" {
 		return
@@ -111,7 +111,7 @@ func (t *Telemetry) logUsage(user string) {
 	prev := t.usage
 	t.usage = now
 	t.mu.Unlock()
-	t.w.Log(Info, UsageLine(user, tvDiff(now.Utime, prev.Utime), tvDiff(now.Stime, prev.Stime)))
+	t.w.Log(Notice, UsageLine(user, tvDiff(now.Utime, prev.Utime), tvDiff(now.Stime, prev.Stime)))
 }
 
 func tvDiff(a, b syscall.Timeval) time.Duration {

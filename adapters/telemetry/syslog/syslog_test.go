@@ -172,9 +172,9 @@ func TestLine(t *testing.T) {
 		{ports.Event{Kind: "login-failed", User: "nobody", Host: "[10.0.0.1]", Mech: "plaintext", Err: noUser},
 			Notice, "badlogin: [10.0.0.1] plaintext (nobody) [SASL(-13): user not found: checkpass failed]"},
 		{ports.Event{Kind: "login-failed", User: "alice", Host: "[10.0.0.1]", Mech: "PLAIN", Err: authFailed},
-			Notice, "badlogin: [10.0.0.1] PLAIN (alice) [SASL(-13): authentication failure: PLAIN authentication failed]"},
+			Notice, "badlogin: [10.0.0.1] PLAIN (alice) [SASL(-13): authentication failure: Password verification failed]"},
 		{ports.Event{Kind: "login-failed", User: "nobody", Host: "[10.0.0.1]", Mech: "PLAIN", Err: noUser},
-			Notice, "badlogin: [10.0.0.1] PLAIN (-notset-) [SASL(-13): user not found: checkpass failed]"},
+			Notice, "badlogin: [10.0.0.1] PLAIN (-notset-) [SASL(-13): user not found: Password verification failed]"},
 		{ports.Event{Kind: "delivered", MessageID: "<1@example.org>", Mailbox: "user.alice"},
 			Info, "Delivered: <1@example.org> to mailbox: user.alice"},
 		{ports.Event{Kind: "dupelim", MessageID: "<1@example.org>", Mailbox: "user.alice", Date: "Mon, 1 Dec 2026 10:00:00 +0000"},
@@ -209,7 +209,7 @@ func TestTelemetryEvents(t *testing.T) {
 	tel.Event(ports.Event{Kind: "command", Command: "NOOP", Status: "OK"})
 	tel.Event(ports.Event{Kind: "logout", User: "alice"})
 	got := next(t, ch)
-	if !strings.HasPrefix(got, "<182>") || !strings.Contains(got, " cyrus/imap[") ||
+	if !strings.HasPrefix(got, "<181>") || !strings.Contains(got, " cyrus/imap[") ||
 		!strings.Contains(got, "]: USAGE alice user: ") || !strings.Contains(got, " sys: ") {
 		t.Errorf("first line %q, want the USAGE line (no debug line)", got)
 	}
