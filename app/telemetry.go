@@ -14,17 +14,23 @@ import (
 	"github.com/imapd-go/imapd/ports"
 )
 
-// event is an Event of kind with the session's facts: who, from where
-// (Host as Cyrus names the client), the session id and whether TLS is on.
+// event is an Event of kind with the session's facts: who, from where,
+// the session id and whether TLS is on. Host (the client as Cyrus names
+// it, which may take a reverse DNS query) is there for the events whose
+// lines name it: logins and their failures.
 func (c *conn) event(kind string) ports.Event {
-	return ports.Event{
+	e := ports.Event{
 		Kind:      kind,
 		User:      c.user,
 		Remote:    c.c.RemoteAddr(),
-		Host:      c.clientHost(),
 		SessionID: c.sessionID,
 		TLS:       c.c.TLS(),
 	}
+	switch kind {
+	case "login", "login-failed", "unauthenticate":
+		e.Host = c.clientHost()
+	}
+	return e
 }
 
 // unixSocketHost is Cyrus's name for a client that has no address: a
