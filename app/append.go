@@ -161,6 +161,7 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 		c.p.DiscardCommand()
 		return result{}, err
 	}
+	target, _ := c.mailboxOf(args.Mailbox)
 	next := &grammar.AppendMessage{Flags: args.Flags, Date: args.Date, HasDate: args.HasDate, Size: args.Size, Body: args.Body, Binary: args.Binary, Catenate: args.Catenate}
 	var msgs []ports.NewMessage
 	var spools []*spool
@@ -204,7 +205,7 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		msg, err := newMessage(sp, next.Flags, date)
 		if err == nil {
-			err = c.srv.threadMessage(c.ctx, c.user, &msg)
+			err = c.srv.threadMessage(c.ctx, target.owner, &msg)
 		}
 		if err != nil {
 			c.p.DiscardCommand()
@@ -219,15 +220,20 @@ func cmdAppend(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, err
 		}
 	}
+	// RFC 4314 section 4: APPEND needs "i" on the target.
+	m, _, err := c.access("APPEND", args.Mailbox, imap.ErrTryCreate, imap.RightInsert)
+	if err != nil {
+		return result{}, err
+	}
 	// RFC 3502: all or nothing, in one store operation.
-	res, err := c.srv.store.AppendAll(c.ctx, c.user, args.Mailbox, msgs)
+	res, err := c.srv.store.AppendAll(c.ctx, m.owner, m.name, msgs)
 	if errors.Is(err, imap.ErrNonexistent) {
 		err = imap.ErrTryCreate
 	}
 	if err != nil {
 		return result{}, err
 	}
-	c.wrote(args.Mailbox)
+	c.wrote(m)
 	uids := make([]imap.UID, len(res))
 	for i, r := range res {
 		uids[i] = r.UID

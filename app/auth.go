@@ -35,11 +35,15 @@ func (c *conn) capabilities() string {
 	if c.state != session.NotAuthenticated {
 		caps += " " + authCapabilities + c.objectIDCapability()
 		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
+		if c.srv.quotas() != nil {
+			caps += quotaCapabilities // quota.go
+		}
 		caps += " " + sortCapabilities + " " + esortCapabilities
 		// RFC 5465, notify.go.
 		caps += " NOTIFY"
 		// RFC 5464, metadata.go.
 		caps += " METADATA METADATA-SERVER LIST-METADATA"
+		caps += c.aclCapability() // acl.go
 		// RFC 7889: the largest message APPEND takes.
 		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
 		return caps
@@ -299,10 +303,11 @@ var specialUses = map[string]string{
 
 // EnsureUser makes sure the user's INBOX exists; the first time (no
 // mailbox yet) it also creates autocreate_inbox_folders, each with the
-// special use its name implies, as Cyrus creates them with the INBOX.
+// special use its name implies, as Cyrus creates them with the INBOX,
+// and gives the user's quota root autocreate_quota (quota.go).
 func (s *Server) EnsureUser(ctx context.Context, user string) error {
 	first := false
-	if len(s.opts.AutocreateFolders) > 0 {
+	if len(s.opts.AutocreateFolders) > 0 || s.opts.AutocreateQuota > 0 {
 		boxes, err := s.store.ListMailboxes(ctx, user)
 		first = err == nil && len(boxes) == 0
 	}
@@ -311,6 +316,9 @@ func (s *Server) EnsureUser(ctx context.Context, user string) error {
 	}
 	if !first {
 		return nil
+	}
+	if err := s.autocreateQuota(ctx, user); err != nil {
+		return err
 	}
 	for _, name := range s.opts.AutocreateFolders {
 		if err := s.store.CreateMailbox(ctx, user, name); err != nil && !errors.Is(err, imap.ErrAlreadyExists) {

@@ -71,6 +71,9 @@ type conn struct {
 	// index keeps the full-text index current with what the session
 	// stores (textindex.go).
 	index indexer
+	// quotaWarned is when SELECT last sent each quota root's quotawarn
+	// alert (quota.go).
+	quotaWarned map[string]time.Time
 
 	// mu serialises writes between the command loop and the autologout
 	// timer; waiting is true while the loop waits for a command.

@@ -90,6 +90,13 @@ func init() {
 		"NOTIFY":         {cmdNotify, authed},      // notify.go
 		"GETMETADATA":    {cmdGetMetadata, authed}, // metadata.go
 		"SETMETADATA":    {cmdSetMetadata, authed},
+		// RFC 4314, acl.go.
+		"SETACL": {cmdSetACL, authed}, "DELETEACL": {cmdSetACL, authed}, "GETACL": {cmdGetACL, authed},
+		"LISTRIGHTS": {cmdListRights, authed}, "MYRIGHTS": {cmdMyRights, authed},
+		// RFC 9208, quota.go.
+		"GETQUOTA":     {cmdGetQuota, authed},
+		"GETQUOTAROOT": {cmdGetQuotaRoot, authed},
+		"SETQUOTA":     {cmdSetQuota, authed},
 	}
 }
 
@@ -206,6 +213,9 @@ func (c *conn) errorResponse(cmd *grammar.Command, err error) (status, code, tex
 	case errors.Is(err, imap.ErrLimit):
 		// RFC 5530 LIMIT: the mailbox has as many keywords as it may.
 		return "NO", "LIMIT", "Too many user flags in mailbox"
+	case errors.Is(err, imap.ErrNoMessage):
+		// RFC 5530: another session expunged the message meanwhile.
+		return "NO", "EXPUNGEISSUED", "Message has been expunged"
 	case errors.Is(err, imap.ErrOverQuota):
 		return "NO", "OVERQUOTA", "Over quota"
 	case errors.Is(err, imap.ErrAuthFailed), errors.Is(err, imap.ErrNoUser):

@@ -53,9 +53,59 @@ func (c *conn) esort(cmd *grammar.Command, args *grammar.SortArgs) (result, erro
 		if ctx := c.keepContext(cmd, args.Criteria, saved, uids); ctx != nil {
 			ctx.Positional = true
 			ctx.Order = c.sortOrder(args.Keys)
+			if contextsIncremental {
+				keys := make([]any, len(items))
+				for i := range items {
+					keys[i] = items[i].Rec
+				}
+				ctx.SetSortOrder(c.sortKeys(args.Keys), keys)
+			}
 		}
 	}
 	return result{}, nil
+}
+
+// contextsIncremental makes SORT contexts follow changes by binary
+// searches (search.SortOrder) rather than by sorting their whole result
+// again; tests turn it off to compare.
+var contextsIncremental = true
+
+// sortKeys is a SORT context's incremental order: the messages' sort
+// records, compared by keys (search.SortOrder).
+func (c *conn) sortKeys(keys []sortkey.Criterion) *search.SortOrder {
+	return &search.SortOrder{
+		Keys: func(uids []imap.UID) ([]any, error) {
+			recs, err := c.sortRecordsOf(uids)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]any, len(recs))
+			for i, r := range recs {
+				if r != nil {
+					out[i] = r
+				}
+			}
+			return out, nil
+		},
+		Compare: func(a, b any) int { return sortkey.Compare(a.(*sortkey.Record), b.(*sortkey.Record), keys) },
+	}
+}
+
+// sortRecordsOf returns the sort records of uids (ascending) of the
+// selected mailbox, nil for a message gone: from the process's cache, or
+// computed (and cached) for those it does not hold, such as new messages.
+func (c *conn) sortRecordsOf(uids []imap.UID) ([]*sortkey.Record, error) {
+	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
+	recs, _ := c.srv.sorts.lookup(key, uids)
+	if missing := missingUIDs(uids, recs); len(missing) > 0 {
+		got, gotRecs, err := c.loadSortRecords(missing)
+		if err != nil {
+			return nil, err
+		}
+		c.srv.sorts.add(key, got, gotRecs, true)
+		fillRecords(recs, uids, got, gotRecs)
+	}
+	return recs, nil
 }
 
 // sortOrder returns a SORT context's sort program: it puts the UIDs

@@ -130,7 +130,9 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 	for i, seq := range seqs {
 		uids[i] = v.Entry(seq).UID
 	}
-	if setsSeen {
+	// RFC 4314 section 4: a body FETCH sets \Seen only with "s"; a
+	// reader who does not own the mailbox sets their own (shared.go).
+	if setsSeen && c.sel.rights.Has(imap.RightSeen) {
 		var unseen []imap.UID
 		for _, seq := range seqs {
 			e := v.Entry(seq)
@@ -138,8 +140,12 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 				unseen = append(unseen, e.UID)
 			}
 		}
-		if len(unseen) > 0 {
-			metas, err := c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, unseen, ports.FlagsAdd, []string{imap.FlagSeen})
+		if len(unseen) > 0 && c.sel.seenKey != "" {
+			if _, err := c.setSeenFor(unseen, true); err != nil {
+				return err
+			}
+		} else if len(unseen) > 0 {
+			metas, err := c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, unseen, ports.FlagsAdd, []string{imap.FlagSeen})
 			if err != nil {
 				return err
 			}
@@ -151,7 +157,7 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 	var recs []ports.MessageRecord
 	if needRecord {
 		var err error
-		if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
+		if recs, err = c.srv.store.Fetch(c.ctx, c.sel.owner, c.sel.name, uids); err != nil {
 			return err
 		}
 	}
@@ -189,7 +195,7 @@ type lazyBody struct {
 }
 
 func (l *lazyBody) ReadAt(p []byte, off int64) (int, error) {
-	l.once.Do(func() { l.body, l.err = l.c.srv.store.Open(l.c.ctx, l.c.user, l.c.sel.name, l.uid) })
+	l.once.Do(func() { l.body, l.err = l.c.srv.store.Open(l.c.ctx, l.c.sel.owner, l.c.sel.name, l.uid) })
 	if l.err != nil {
 		return 0, l.err
 	}
@@ -495,7 +501,7 @@ func cteError(err error) error {
 // vanishedSince reports UIDs in set expunged after modseq (RFC 7162
 // 3.2.6: UID FETCH ... (CHANGEDSINCE n VANISHED)).
 func (c *conn) vanishedSince(set imap.NumSet, modseq uint64) error {
-	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, c.sel.name, modseq)
+	ch, err := c.srv.store.ChangesSince(c.ctx, c.sel.owner, c.sel.name, modseq)
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ func FuzzSession(f *testing.F) {
 			"f APPEND INBOX {20+}\r\nSubject: ho\r\n\r\nbody\r\ng STORE 1 +FLAGS (\\Seen \\Deleted)\r\nh EXPUNGE\r\ni CANCELUPDATE \"d\"\r\n",
 		"a LOGIN alice x\r\nb CREATE Lists/x\r\nc SELECT INBOX\r\nd NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (subtree Lists (MessageNew MessageExpunge)) (personal (MailboxName SubscriptionChange))\r\n"+
 			"e APPEND INBOX {5+}\r\nhello\r\nf RENAME Lists/x Lists/y\r\ng IDLE\r\nDONE\r\nh NOTIFY SET (inboxes (Foo))\r\ni UNSELECT\r\nj NOTIFY NONE\r\nk UNAUTHENTICATE\r\n")
+	seeds = append(seeds,
+		"a LOGIN alice x\r\nb CREATE Team\r\nc SETACL Team bob +lrs\r\nd SETACL Team -bob w\r\ne GETACL Team\r\nf LISTRIGHTS Team bob\r\n"+
+			"g MYRIGHTS \"Other Users/bob\"\r\nh LIST \"\" * RETURN (MYRIGHTS)\r\ni SELECT \"Shared Folders/x\"\r\nj DELETEACL Team bob\r\nk NAMESPACE\r\n")
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}

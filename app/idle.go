@@ -21,7 +21,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	var wake <-chan struct{}
 	if c.sel != nil && c.notifyIdleSelected() {
 		var err error
-		if wake, err = c.srv.store.Watch(ctx, c.user, c.sel.name); err != nil {
+		if wake, err = c.srv.store.Watch(ctx, c.sel.owner, c.sel.name); err != nil {
 			return result{}, err
 		}
 		// Anything that changed since the last command first.

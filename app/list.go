@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -36,10 +37,11 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 	recursive := opt(args.Select, "RECURSIVEMATCH")
 	retSubscribed := opt(args.Return, "SUBSCRIBED") || selSubscribed
 	retStatus := opt(args.Return, "STATUS")
+	retRights := opt(args.Return, "MYRIGHTS") // RFC 8440
 	selSpecialUse := opt(args.Select, "SPECIAL-USE")
 	var longest int64 = -1 // RFC 9590's METADATA with MAXSIZE
 
-	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	boxes, err := c.visibleMailboxes()
 	if err != nil {
 		return result{}, err
 	}
@@ -194,17 +196,31 @@ func cmdList(c *conn, cmd *grammar.Command) (result, error) {
 		c.w.Untagged(string(b))
 		if retStatus && e.exists {
 			// RFC 5819: STATUS right after the mailbox's LIST response.
+			// RFC 5819 section 2: no STATUS without the right.
 			line, err := c.statusLine(n, args.StatusItems)
-			if err != nil {
+			if err != nil && !errors.Is(err, imap.ErrNoPerm) {
 				return result{}, err
 			}
-			c.w.Untagged(line)
+			if err == nil {
+				c.w.Untagged(line)
+			}
 		}
 		if args.Metadata != nil && e.exists {
 			// RFC 9590: METADATA right after the mailbox's LIST
 			// (and STATUS) response (metadata.go).
 			if l := c.listMetadata(n, e.specialUse, args.Metadata); l > longest {
 				longest = l
+			}
+		}
+		if retRights && e.exists {
+			// RFC 8440 section 2: MYRIGHTS after the LIST response (and
+			// its STATUS), for mailboxes that exist.
+			line, err := c.myRightsLine(n)
+			if err != nil {
+				return result{}, err
+			}
+			if line != "" {
+				c.w.Untagged(line)
 			}
 		}
 	}

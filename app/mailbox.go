@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,17 @@ type selected struct {
 	view     *session.View
 	keywords map[string]string       // keywords announced in FLAGS, by folded name
 	contexts []*search.UpdateContext // results kept up to date (RFC 5267 CONTEXT=SEARCH)
+
+	// owner is the store user that holds the mailbox (namespace.go);
+	// name is its name in the owner's store. rights are the session
+	// user's there.
+	owner  string
+	rights imap.Rights
+	// seenKey names the session user's own seen state of the mailbox
+	// when they do not own it (shared.go), seenVersion its version the
+	// view reflects; "" for the owner.
+	seenKey     string
+	seenVersion uint64
 }
 
 // announceKeywords sends FLAGS again when flags carry a keyword the client
@@ -83,30 +95,48 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	if err := imap.RefuseName(imap.UseExisting, name, args.MailboxErr); err != nil {
 		return result{}, err
 	}
+	// RFC 4314 section 4: SELECT and EXAMINE need "r"; the mailbox is
+	// read-only for a user who can change nothing in it (none of "s",
+	// "w", "t", "e", nor "i"), as in Cyrus. An admin too follows the ACL.
+	m, rights, err := c.access("SELECT", name, imap.ErrNonexistent, imap.RightRead)
+	if err != nil {
+		return result{}, err
+	}
+	if !rights.Has(imap.RightSeen) && !rights.Has(imap.RightWrite) && !rights.Has(imap.RightDeleteMsg) &&
+		!rights.Has(imap.RightExpunge) && !rights.Has(imap.RightInsert) {
+		readOnly = true
+	}
 	var from, to imap.UID
-	if !readOnly {
-		var err error
-		from, to, err = c.srv.store.ClaimRecent(c.ctx, c.user, name)
+	// \Recent belongs to the owner's sessions: a reader of another's
+	// mailbox neither claims nor sees it.
+	if !readOnly && m.owner == c.user {
+		from, to, err = c.srv.store.ClaimRecent(c.ctx, m.owner, m.name)
 		if err != nil {
 			return result{}, err
 		}
 	}
-	st, metas, err := c.srv.store.Snapshot(c.ctx, c.user, name)
+	st, metas, err := c.srv.store.Snapshot(c.ctx, m.owner, m.name)
 	if err != nil {
+		return result{}, err
+	}
+	sel := &selected{owner: m.owner, name: m.name, rights: rights, readOnly: readOnly, keywords: map[string]string{}}
+	if metas, err = c.overlaySeen(sel, metas); err != nil {
 		return result{}, err
 	}
 	view := session.NewView(entries(metas), st.HighestModSeq)
 	view.UIDValidity, view.UIDNext = st.UIDValidity, st.UIDNext
-	if readOnly {
+	if readOnly && m.owner == c.user {
 		from, to = st.RecentUID, st.UIDNext
 	}
 	view.AddRecent(from, to)
-	c.sel = &selected{name: name, readOnly: readOnly, view: view, keywords: map[string]string{}}
+	sel.view = view
+	c.sel = sel
 	c.state = session.Selected
 	kws := keywordList(metas)
 	for _, k := range strings.Fields(kws) {
 		c.sel.keywords[imap.FoldFlag(k)] = k
 	}
+	c.quotaWarn(c.user) // Cyrus sends it first (quota.go)
 	c.w.Untagged(string(grammar.AppendFlags([]byte("FLAGS "), append(systemFlags(), strings.Fields(kws)...))))
 	c.w.Untagged(itoa(int64(view.Len())) + " EXISTS")
 	if c.rev2() {
@@ -126,7 +156,7 @@ func cmdSelect(c *conn, cmd *grammar.Command) (result, error) {
 	// command never needs to report it.
 	c.w.Untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
 	// RFC 8474 section 4.1: SELECT and EXAMINE report the MAILBOXID.
-	if code, err := c.mailboxIDCode(name); err != nil {
+	if code, err := c.mailboxIDCode(m); err != nil {
 		return result{}, err
 	} else if code != "" {
 		c.w.Untagged("OK [" + code + "] Ok")
@@ -182,7 +212,7 @@ func (c *conn) poll(allowExpunge bool) error {
 	if sel == nil {
 		return nil
 	}
-	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, sel.name, sel.view.ModSeq)
+	ch, err := c.srv.store.ChangesSince(c.ctx, sel.owner, sel.name, sel.view.ModSeq)
 	if errors.Is(err, imap.ErrNonexistent) {
 		// Deleted or renamed by another session: the view cannot go on.
 		c.w.Untagged("BYE Selected mailbox has been deleted or renamed")
@@ -192,11 +222,21 @@ func (c *conn) poll(allowExpunge bool) error {
 		return err
 	}
 	lastUID := sel.view.MaxUID()
-	up := sel.view.Apply(entries(ch.Updated), ch.Expunged, ch.Status.HighestModSeq, allowExpunge)
+	updated, err := c.overlaySeenChanges(sel, ch.Updated)
+	if err != nil {
+		return err
+	}
+	up := sel.view.Apply(entries(updated), ch.Expunged, ch.Status.HighestModSeq, allowExpunge)
 	c.writeExpunged(up.Expunged, up.Vanished)
+	if sel.owner != c.user {
+		// Another's mailbox: the rights may have changed meanwhile.
+		if r, err := c.rightsOf(mailbox{sel.owner, sel.name}); err == nil {
+			sel.rights = r
+		}
+	}
 	if up.Exists {
-		if !sel.readOnly {
-			from, to, err := c.srv.store.ClaimRecent(c.ctx, c.user, sel.name)
+		if !sel.readOnly && sel.owner == c.user {
+			from, to, err := c.srv.store.ClaimRecent(c.ctx, sel.owner, sel.name)
 			if err != nil {
 				return err
 			}
@@ -272,19 +312,27 @@ func cmdCreate(c *conn, cmd *grammar.Command) (result, error) {
 	if name == "INBOX" {
 		return result{}, imap.ErrAlreadyExists
 	}
-	if err := c.srv.store.CreateMailbox(c.ctx, c.user, name); err != nil {
+	m, err := c.mayCreate("CREATE", name)
+	if err != nil {
+		return result{}, err
+	}
+	if err := c.srv.store.CreateMailbox(c.ctx, m.owner, m.name); err != nil {
+		return result{}, err
+	}
+	if err := c.initACL(m); err != nil {
+		c.srv.store.DeleteMailbox(c.ctx, m.owner, m.name)
 		return result{}, err
 	}
 	if len(args.SpecialUse) > 0 {
 		// RFC 6154 3: CREATE-SPECIAL-USE. If the attributes cannot be
 		// kept, the mailbox is not created either.
-		if err := c.srv.store.SetSpecialUse(c.ctx, c.user, name, args.SpecialUse); err != nil {
-			c.srv.store.DeleteMailbox(c.ctx, c.user, name)
+		if err := c.srv.store.SetSpecialUse(c.ctx, m.owner, m.name, args.SpecialUse); err != nil {
+			c.srv.store.DeleteMailbox(c.ctx, m.owner, m.name)
 			return result{}, err
 		}
 	}
 	// RFC 8474 section 4.1: the new mailbox's MAILBOXID.
-	code, err := c.mailboxIDCode(name)
+	code, err := c.mailboxIDCode(m)
 	if err != nil {
 		return result{}, err
 	}
@@ -300,7 +348,9 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 	if name == "INBOX" {
 		return result{}, imap.Errorf("delete", imap.ErrCannot, "Cannot delete INBOX")
 	}
-	if err := c.srv.store.DeleteMailbox(c.ctx, c.user, name); err != nil {
+	// RFC 4314 section 4: DELETE needs "x" on the mailbox.
+	m, _, err := c.access("DELETE", name, imap.ErrNonexistent, imap.RightDeleteBox)
+	if err != nil {
 		if errors.Is(err, imap.ErrNonexistent) && c.hasInferiors(name) {
 			// RFC 3501 6.3.4: a \Noselect name that has inferiors
 			// cannot be deleted; RFC 5530 HASCHILDREN says why.
@@ -308,7 +358,18 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 		}
 		return result{}, err
 	}
-	if c.sel != nil && c.sel.name == name {
+	if m.name == "INBOX" && !c.admin {
+		return result{}, imap.Errorf("delete", imap.ErrCannot, "Cannot delete INBOX")
+	}
+	if m.name == "INBOX" {
+		// An admin deleting user/<name>: the user's whole storage.
+		if err := c.srv.store.DeleteUser(c.ctx, m.owner); err != nil {
+			return result{}, err
+		}
+	} else if err := c.srv.store.DeleteMailbox(c.ctx, m.owner, m.name); err != nil {
+		return result{}, err
+	}
+	if c.sel != nil && c.sel.owner == m.owner && (c.sel.name == m.name || m.name == "INBOX") {
 		// The selected mailbox is gone: nothing more can be said of it.
 		c.sel = nil
 		c.state = session.Authenticated
@@ -316,9 +377,9 @@ func cmdDelete(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
-// hasInferiors reports whether the user has a mailbox below name.
+// hasInferiors reports whether the session sees a mailbox below name.
 func (c *conn) hasInferiors(name string) bool {
-	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	boxes, err := c.visibleMailboxes()
 	if err != nil {
 		return false
 	}
@@ -342,11 +403,25 @@ func cmdRename(c *conn, cmd *grammar.Command) (result, error) {
 	if to == "INBOX" || strings.HasPrefix(to, "INBOX/") && args.From == "INBOX" {
 		return result{}, imap.ErrAlreadyExists
 	}
-	if err := c.srv.store.RenameMailbox(c.ctx, c.user, args.From, to); err != nil {
+	// RFC 4314 section 4: RENAME needs "x" on the source and "k" on the
+	// target's parent; both must belong to one owner (the store renames
+	// within one user's mailboxes).
+	src, _, err := c.access("RENAME", args.From, imap.ErrNonexistent, imap.RightDeleteBox)
+	if err != nil {
 		return result{}, err
 	}
-	if c.sel != nil && (c.sel.name == args.From || strings.HasPrefix(c.sel.name, args.From+"/")) && args.From != "INBOX" {
-		c.sel.name = to + strings.TrimPrefix(c.sel.name, args.From)
+	dst, err := c.mayCreate("RENAME", to)
+	if err != nil {
+		return result{}, err
+	}
+	if src.owner != dst.owner || (src.name == "INBOX") != (args.From == "INBOX") {
+		return result{}, imap.Errorf("rename", imap.ErrCannot, "Cannot move a mailbox to another owner")
+	}
+	if err := c.srv.store.RenameMailbox(c.ctx, src.owner, src.name, dst.name); err != nil {
+		return result{}, err
+	}
+	if c.sel != nil && c.sel.owner == src.owner && (c.sel.name == src.name || strings.HasPrefix(c.sel.name, src.name+"/")) && src.name != "INBOX" {
+		c.sel.name = dst.name + strings.TrimPrefix(c.sel.name, src.name)
 	}
 	return result{}, nil
 }
@@ -364,8 +439,9 @@ func cmdSubscribe(c *conn, cmd *grammar.Command) (result, error) {
 		if err := imap.RefuseName(imap.UseExisting, name, args.MailboxErr); err != nil {
 			return result{}, err
 		}
-		// Cyrus refuses to subscribe to a mailbox that does not exist.
-		if _, err := c.srv.store.Status(c.ctx, c.user, name); err != nil {
+		// Cyrus refuses to subscribe to a mailbox that does not exist,
+		// and RFC 4314 section 4 to one the user cannot see ("l").
+		if _, _, err := c.access("SUBSCRIBE", name, imap.ErrNonexistent, imap.RightLookup); err != nil {
 			return result{}, err
 		}
 	}
@@ -373,7 +449,7 @@ func cmdSubscribe(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 func cmdNamespace(c *conn, cmd *grammar.Command) (result, error) {
-	c.w.Untagged(`NAMESPACE (("" "/")) NIL NIL`)
+	c.w.Untagged(c.namespaceLine())
 	return result{}, nil
 }
 
@@ -390,11 +466,22 @@ func cmdStatus(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
-// statusLine builds "STATUS mailbox (items)" (RFC 3501 7.2.4).
+// statusLine builds "STATUS mailbox (items)" (RFC 3501 7.2.4); name is
+// the client's.
 func (c *conn) statusLine(name string, items []string) (string, error) {
-	st, err := c.srv.store.Status(c.ctx, c.user, name)
+	// RFC 4314 section 4: STATUS needs "r".
+	m, _, err := c.access("STATUS", name, imap.ErrNonexistent, imap.RightRead)
 	if err != nil {
 		return "", err
+	}
+	st, err := c.srv.store.Status(c.ctx, m.owner, m.name)
+	if err != nil {
+		return "", err
+	}
+	if m.owner != c.user && slices.Contains(items, "UNSEEN") {
+		if st.Unseen, err = c.unseenFor(m); err != nil {
+			return "", err
+		}
 	}
 	b := c.appendMailbox([]byte("STATUS "), name)
 	b = append(b, " ("...)
@@ -420,7 +507,7 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 			b = append(b, itoa(st.Size)...)
 		case "DELETED":
 			// RFC 9051 6.3.11: messages with \Deleted.
-			_, metas, err := c.srv.store.Snapshot(c.ctx, c.user, name)
+			_, metas, err := c.srv.store.Snapshot(c.ctx, m.owner, m.name)
 			if err != nil {
 				return "", err
 			}
@@ -431,12 +518,16 @@ func (c *conn) statusLine(name string, items []string) (string, error) {
 				}
 			}
 			b = append(b, itoa(int64(n))...)
+		case "DELETED-STORAGE":
+			if b, err = c.appendDeletedStorage(b, name); err != nil { // quota.go
+				return "", err
+			}
 		case "APPENDLIMIT":
 			// RFC 7889 4: the largest APPEND the mailbox takes, the
 			// same for every mailbox here.
 			b = append(b, itoa(c.srv.maxMessage())...)
 		case "MAILBOXID":
-			if b, err = c.appendMailboxIDStatus(b, name); err != nil {
+			if b, err = c.appendMailboxIDStatus(b, m); err != nil {
 				return "", err
 			}
 		case "HIGHESTMODSEQ":
@@ -466,12 +557,12 @@ func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
 	c.saved = nil
 	c.state = session.Authenticated
 	if !sel.readOnly {
-		gone, err := c.srv.store.Expunge(c.ctx, c.user, sel.name, nil)
+		gone, err := c.srv.store.Expunge(c.ctx, sel.owner, sel.name, nil)
 		if err != nil {
 			return result{}, err
 		}
 		if len(gone) > 0 {
-			c.wrote(sel.name) // the expunged messages leave its index
+			c.wrote(mailbox{sel.owner, sel.name}) // the expunged messages leave its index
 		}
 	}
 	return result{}, nil
@@ -481,7 +572,7 @@ func cmdClose(c *conn, cmd *grammar.Command) (result, error) {
 // knows (RFC 7162 3.2.5): the UIDs expunged since, as VANISHED (EARLIER),
 // and the flags of the messages changed since.
 func (c *conn) resync(q *grammar.QResyncParams) error {
-	ch, err := c.srv.store.ChangesSince(c.ctx, c.user, c.sel.name, q.ModSeq)
+	ch, err := c.srv.store.ChangesSince(c.ctx, c.sel.owner, c.sel.name, q.ModSeq)
 	if err != nil {
 		return err
 	}

@@ -43,13 +43,7 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 		grammar.StoreAdd:     ports.FlagsAdd,
 		grammar.StoreRemove:  ports.FlagsRemove,
 	}[args.Op]
-	var metas []ports.MessageMeta
-	var modified []imap.UID
-	if args.HasUnchangedSince {
-		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags, args.UnchangedSince)
-	} else {
-		metas, err = c.srv.store.UpdateFlags(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), op, args.Flags)
-	}
+	metas, modified, err := c.storeFlags(c.uidsOf(seqs), op, args.Flags, args.HasUnchangedSince, args.UnchangedSince)
 	if err != nil {
 		return result{}, err
 	}
@@ -121,6 +115,210 @@ func cmdStore(c *conn, cmd *grammar.Command) (result, error) {
 	return result{}, nil
 }
 
+// storeFlags changes flags as the session's rights allow (RFC 4314
+// section 4: "s" for \Seen, "t" for \Deleted, "w" for the others): a
+// flag the user may not change is left as it is, and a STORE that may
+// change none of its flags is NO [NOPERM]. A reader who does not own the
+// mailbox changes \Seen in their own state (shared.go).
+func (c *conn) storeFlags(uids []imap.UID, op ports.FlagOp, flags []string, conditional bool, since uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	r := c.sel.rights
+	may := func(f string) bool {
+		switch imap.CanonicalFlag(f) {
+		case imap.FlagSeen:
+			return r.Has(imap.RightSeen)
+		case imap.FlagDeleted:
+			return r.Has(imap.RightDeleteMsg)
+		}
+		return r.Has(imap.RightWrite)
+	}
+	var kept []string
+	seenAsked, seenKept := false, false
+	for _, f := range flags {
+		if imap.CanonicalFlag(f) == imap.FlagSeen {
+			seenAsked = true
+		}
+		if may(f) {
+			kept = append(kept, f)
+			if imap.CanonicalFlag(f) == imap.FlagSeen {
+				seenKept = true
+			}
+		}
+	}
+	if op == ports.FlagsReplace {
+		// A replacement leaves alone what the user may not change.
+		if !r.Has(imap.RightSeen) || !r.Has(imap.RightDeleteMsg) || !r.Has(imap.RightWrite) {
+			if !r.Has(imap.RightSeen) && !r.Has(imap.RightDeleteMsg) && !r.Has(imap.RightWrite) {
+				return nil, nil, imap.Errorf("store", imap.ErrNoPerm, "store")
+			}
+			return c.replaceAllowed(uids, kept, may, conditional, since)
+		}
+	} else if len(kept) == 0 && len(flags) > 0 {
+		return nil, nil, imap.Errorf("store", imap.ErrNoPerm, "store")
+	}
+	if c.sel.seenKey == "" || !seenAsked && op != ports.FlagsReplace {
+		if conditional {
+			metas, modified, err := c.srv.store.UpdateFlagsIf(c.ctx, c.sel.owner, c.sel.name, uids, op, kept, since)
+			return c.seenView(metas), modified, err
+		}
+		metas, err := c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, uids, op, kept)
+		return c.seenView(metas), nil, err
+	}
+	// A reader's \Seen: in their own state; the rest on the messages.
+	var others []string
+	for _, f := range kept {
+		if imap.CanonicalFlag(f) != imap.FlagSeen {
+			others = append(others, f)
+		}
+	}
+	var metas []ports.MessageMeta
+	var modified []imap.UID
+	var err error
+	if op == ports.FlagsReplace {
+		if metas, modified, err = c.replaceKeepingSeen(uids, others, conditional, since); err != nil {
+			return nil, nil, err
+		}
+		for _, m := range metas {
+			if seq := c.sel.view.SeqOf(m.UID); seq != 0 {
+				e := c.sel.view.Entry(seq)
+				c.sel.view.SetFlags(m.UID, withSeen(m.Flags, imap.HasFlag(e.Flags, imap.FlagSeen)), m.ModSeq)
+			}
+		}
+	} else if len(others) > 0 {
+		if conditional {
+			metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.sel.owner, c.sel.name, uids, op, others, since)
+		} else {
+			metas, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, uids, op, others)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range metas {
+			if seq := c.sel.view.SeqOf(m.UID); seq != 0 {
+				e := c.sel.view.Entry(seq)
+				c.sel.view.SetFlags(m.UID, withSeen(m.Flags, imap.HasFlag(e.Flags, imap.FlagSeen)), m.ModSeq)
+			}
+		}
+	}
+	if seenKept || op == ports.FlagsReplace && r.Has(imap.RightSeen) {
+		set := op != ports.FlagsRemove && (seenKept || op != ports.FlagsReplace)
+		if op == ports.FlagsReplace {
+			set = seenKept
+		}
+		var targets []imap.UID
+		for _, u := range uids {
+			if !slices.Contains(modified, u) {
+				targets = append(targets, u)
+			}
+		}
+		if _, err := c.setSeenFor(targets, set); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := make([]ports.MessageMeta, 0, len(uids))
+	for _, u := range uids {
+		if seq := c.sel.view.SeqOf(u); seq != 0 && !slices.Contains(modified, u) {
+			e := c.sel.view.Entry(seq)
+			out = append(out, ports.MessageMeta{UID: u, Flags: e.Flags, ModSeq: e.ModSeq})
+		}
+	}
+	return out, modified, nil
+}
+
+// replaceKeepingSeen is STORE FLAGS by a reader who does not own the
+// mailbox: the messages get flags, and keep the owner's \Seen, whatever
+// it is, in two steps (the flags the reader sees and did not ask for are
+// removed, then those asked for added); the UNCHANGEDSINCE check is the
+// first step's.
+func (c *conn) replaceKeepingSeen(uids []imap.UID, flags []string, conditional bool, since uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	var drop []string
+	for _, u := range uids {
+		seq := c.sel.view.SeqOf(u)
+		if seq == 0 {
+			continue
+		}
+		for _, f := range c.sel.view.Entry(seq).Flags {
+			if f != imap.FlagSeen && !imap.HasFlag(flags, f) && !imap.HasFlag(drop, f) {
+				drop = append(drop, f)
+			}
+		}
+	}
+	var metas []ports.MessageMeta
+	var modified []imap.UID
+	var err error
+	switch {
+	case conditional:
+		metas, modified, err = c.srv.store.UpdateFlagsIf(c.ctx, c.sel.owner, c.sel.name, uids, ports.FlagsRemove, drop, since)
+	case len(drop) > 0:
+		metas, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, uids, ports.FlagsRemove, drop)
+	}
+	if err != nil || len(flags) == 0 {
+		return metas, modified, err
+	}
+	var rest []imap.UID
+	for _, u := range uids {
+		if !slices.Contains(modified, u) {
+			rest = append(rest, u)
+		}
+	}
+	metas, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, rest, ports.FlagsAdd, flags)
+	return metas, modified, err
+}
+
+// seenView gives store metadata the session user's \Seen when they do
+// not own the selected mailbox.
+func (c *conn) seenView(metas []ports.MessageMeta) []ports.MessageMeta {
+	if c.sel.seenKey == "" {
+		return metas
+	}
+	out := make([]ports.MessageMeta, len(metas))
+	for i, m := range metas {
+		seen := false
+		if seq := c.sel.view.SeqOf(m.UID); seq != 0 {
+			seen = imap.HasFlag(c.sel.view.Entry(seq).Flags, imap.FlagSeen)
+		}
+		m.Flags = withSeen(m.Flags, seen)
+		out[i] = m
+	}
+	return out
+}
+
+// replaceAllowed is STORE FLAGS for a user who may change only some
+// flags: each message gets the flags asked for among those the user may
+// change, and keeps the others it has, one message at a time.
+func (c *conn) replaceAllowed(uids []imap.UID, kept []string, may func(string) bool, conditional bool, since uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	var metas []ports.MessageMeta
+	var modified []imap.UID
+	for _, u := range uids {
+		seq := c.sel.view.SeqOf(u)
+		if seq == 0 {
+			continue
+		}
+		var next []string
+		for _, f := range c.sel.view.Entry(seq).Flags {
+			if !may(f) {
+				next = append(next, f)
+			}
+		}
+		next = append(next, kept...)
+		m, mod, err := c.storeFlagsFull([]imap.UID{u}, next, conditional, since)
+		if err != nil {
+			return nil, nil, err
+		}
+		metas = append(metas, m...)
+		modified = append(modified, mod...)
+	}
+	return metas, modified, nil
+}
+
+// storeFlagsFull replaces flags with every right, the reader's \Seen
+// going to their own state.
+func (c *conn) storeFlagsFull(uids []imap.UID, flags []string, conditional bool, since uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	saved := c.sel.rights
+	c.sel.rights = imap.AllRights
+	defer func() { c.sel.rights = saved }()
+	return c.storeFlags(uids, ports.FlagsReplace, flags, conditional, since)
+}
+
 func cmdCopy(c *conn, cmd *grammar.Command) (result, error) {
 	res, err := c.transfer(cmd, c.srv.store.Copy)
 	if err != nil || len(res.Source) == 0 {
@@ -140,14 +338,35 @@ func (c *conn) transfer(cmd *grammar.Command, op func(ctx context.Context, user,
 	if err := imap.RefuseName(imap.UseTarget, args.Mailbox, args.MailboxErr); err != nil {
 		return ports.CopyResult{}, err
 	}
-	if len(seqs) == 0 {
-		// Still tell the client when the target does not exist.
-		_, err := c.srv.store.Status(c.ctx, c.user, args.Mailbox)
+	// RFC 4314 section 4: COPY and MOVE need "i" on the target (and
+	// "r" on the source, which SELECT checked); MOVE needs "t" and "e"
+	// on the source too (RFC 6851 section 3.3).
+	dest, _, err := c.access("COPY", args.Mailbox, imap.ErrTryCreate, imap.RightInsert)
+	if err != nil {
 		return ports.CopyResult{}, tryCreate(err)
 	}
-	res, err := op(c.ctx, c.user, c.sel.name, c.uidsOf(seqs), args.Mailbox)
+	move := cmd.Name == "MOVE"
+	if move && !c.sel.rights.Has(imap.RightDeleteMsg, imap.RightExpunge) {
+		return ports.CopyResult{}, imap.Errorf("move", imap.ErrNoPerm, "%q", c.nameOf(mailbox{c.sel.owner, c.sel.name}))
+	}
+	if len(seqs) == 0 {
+		return ports.CopyResult{}, nil
+	}
+	var res ports.CopyResult
+	if dest.owner == c.sel.owner {
+		res, err = op(c.ctx, c.sel.owner, c.sel.name, c.uidsOf(seqs), dest.name)
+	} else {
+		// Between owners: a copy through APPEND, then (MOVE) the
+		// originals expunged.
+		res, err = c.copyAcross(c.uidsOf(seqs), dest)
+		if err == nil && move && len(res.Source) > 0 {
+			if _, err = c.srv.store.UpdateFlags(c.ctx, c.sel.owner, c.sel.name, res.Source, ports.FlagsAdd, []string{imap.FlagDeleted}); err == nil {
+				res.Source, err = c.srv.store.Expunge(c.ctx, c.sel.owner, c.sel.name, res.Source)
+			}
+		}
+	}
 	if err == nil && len(res.Dest) > 0 {
-		c.wrote(args.Mailbox)
+		c.wrote(dest)
 	}
 	return res, tryCreate(err)
 }
@@ -180,12 +399,16 @@ func cmdExpunge(c *conn, cmd *grammar.Command) (result, error) {
 			return result{}, nil
 		}
 	}
-	gone, err := c.srv.store.Expunge(c.ctx, c.user, c.sel.name, uids)
+	// RFC 4314 section 4: EXPUNGE needs "e".
+	if !c.sel.rights.Has(imap.RightExpunge) {
+		return result{}, imap.Errorf("expunge", imap.ErrNoPerm, "expunge")
+	}
+	gone, err := c.srv.store.Expunge(c.ctx, c.sel.owner, c.sel.name, uids)
 	if err != nil {
 		return result{}, err
 	}
 	if len(gone) > 0 {
-		c.wrote(c.sel.name) // the expunged messages leave its index
+		c.wrote(mailbox{c.sel.owner, c.sel.name}) // the expunged messages leave its index
 	}
 	c.writeExpunged(c.sel.view.Expunge(gone))
 	return result{}, c.refreshContexts(nil)
@@ -280,7 +503,7 @@ func (c *conn) evalSearch(k search.Key, saved map[imap.UID]bool, seqs []uint32, 
 				uids = append(uids, v.Entry(seq).UID)
 			}
 			var err error
-			if recs, err = c.srv.store.Fetch(c.ctx, c.user, c.sel.name, uids); err != nil {
+			if recs, err = c.srv.store.Fetch(c.ctx, c.sel.owner, c.sel.name, uids); err != nil {
 				return nil, err
 			}
 		}
@@ -375,14 +598,14 @@ func (c *conn) searchCandidates(k search.Key, needRecord bool) (seqs []uint32, r
 	}
 	var uids []imap.UID
 	if tr, isTR := ti.(ports.TextRecords); isTR && needRecord {
-		recs, ok, err = tr.TextCandidateRecords(c.ctx, c.user, c.sel.name, q)
+		recs, ok, err = tr.TextCandidateRecords(c.ctx, c.sel.owner, c.sel.name, q)
 		uids = make([]imap.UID, len(recs))
 		for i := range recs {
 			uids[i] = recs[i].UID
 		}
 		given = ok
 	} else {
-		uids, ok, err = ti.TextCandidates(c.ctx, c.user, c.sel.name, q)
+		uids, ok, err = ti.TextCandidates(c.ctx, c.sel.owner, c.sel.name, q)
 	}
 	if err != nil {
 		return nil, nil, false, err
@@ -473,7 +696,7 @@ func cmdMove(c *conn, cmd *grammar.Command) (result, error) {
 		return result{}, err
 	}
 	if len(res.Source) > 0 {
-		c.wrote(c.sel.name) // the moved messages leave its index
+		c.wrote(mailbox{c.sel.owner, c.sel.name}) // the moved messages leave its index
 	}
 	if len(res.Source) > 0 {
 		c.w.Untagged("OK [" + copyUID(res) + "] Moved")

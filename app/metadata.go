@@ -78,11 +78,34 @@ func (c *conn) metadataRights(mailbox string, shared, write bool) error {
 	return nil
 }
 
-// metadataRightsOn returns the session's RFC 4314 rights on its mailbox: today
-// every mailbox is its owner's alone, so all of them. ACLs replace this
-// (and a mailbox without "l" then answers as one that does not exist).
+// metadataRightsOn returns the session's RFC 4314 rights on the mailbox
+// the client names so (namespace.go), "" when it has none there.
 func (c *conn) metadataRightsOn(mailbox string) string {
-	return "lrswipkxtecdan" // Cyrus's owner rights, in its order
+	m, ok := c.mailboxOf(mailbox)
+	if !ok {
+		return ""
+	}
+	r, err := c.rightsOf(m)
+	if err != nil {
+		return ""
+	}
+	if c.admin {
+		r = imap.AllRights // as access's adminBypass
+	}
+	return string(r)
+}
+
+// metadataBox is the store's (owner, name) of the mailbox the client
+// names ("" is the server: the session user's, as the port keeps it),
+// and whether the session may see /private entries there: the port keeps
+// a mailbox's /private entries under its owner, so a reader of another's
+// mailbox has none (a difference from Cyrus, which keeps each reader's).
+func (c *conn) metadataBox(name string) (mailbox, bool) {
+	if name == "" {
+		return mailbox{owner: c.user}, true
+	}
+	m, _ := c.mailboxOf(name)
+	return m, m.owner == c.user
 }
 
 func (c *conn) metadataStore() (ports.Metadata, error) {
@@ -102,12 +125,17 @@ func (c *conn) metadataMailbox(name string, nameErr error) ([]string, error) {
 	if err := imap.RefuseName(imap.UseExisting, name, nameErr); err != nil {
 		return nil, err
 	}
-	boxes, err := c.srv.store.ListMailboxes(c.ctx, c.user)
+	// RFC 4314: a mailbox without "l" is one that does not exist.
+	m, _, err := c.access("GETMETADATA", name, imap.ErrNonexistent, imap.RightLookup)
+	if err != nil {
+		return nil, err
+	}
+	boxes, err := c.srv.store.ListMailboxes(c.ctx, m.owner)
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range boxes {
-		if b.Name == name {
+		if b.Name == m.name {
 			return b.SpecialUse, nil
 		}
 	}
@@ -147,12 +175,13 @@ func (c *conn) writeMetadata(mailbox string, uses []string, args *grammar.GetMet
 	}
 	// RFC 5464 4.2: entries the client may not read are left out, as if
 	// they did not exist; none of them is an error.
-	mayPrivate := c.metadataRights(mailbox, false, false) == nil
+	box, own := c.metadataBox(mailbox)
+	mayPrivate := own && c.metadataRights(mailbox, false, false) == nil
 	mayShared := c.metadataRights(mailbox, true, false) == nil
 	if !mayPrivate && !mayShared {
 		return -1, imap.ErrNoPerm
 	}
-	stored, err := md.GetMetadata(c.ctx, c.user, mailbox)
+	stored, err := md.GetMetadata(c.ctx, box.owner, box.name)
 	if err != nil {
 		return -1, err
 	}
@@ -283,6 +312,9 @@ func cmdSetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 		if err := c.metadataRights(args.Mailbox, shared, true); err != nil {
 			return result{}, err
 		}
+		if _, own := c.metadataBox(args.Mailbox); !shared && !own {
+			return result{}, imap.ErrNoPerm // see metadataBox
+		}
 		// RFC 5464 4.3: a value too long is refused, with the longest
 		// the server takes.
 		if int64(len(e.Value)) > maxSize {
@@ -308,7 +340,8 @@ func cmdSetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 		limit = DefaultMetadataMaxEntries
 	}
 	if len(entries) > 0 {
-		if err := md.SetMetadata(c.ctx, c.user, args.Mailbox, entries, limit); err != nil {
+		box, _ := c.metadataBox(args.Mailbox)
+		if err := md.SetMetadata(c.ctx, box.owner, box.name, entries, limit); err != nil {
 			if errors.Is(err, imap.ErrLimit) {
 				// RFC 5464 4.3: too many entries.
 				return result{}, &metadataError{code: "METADATA TOOMANY", text: "Too many entries"}
@@ -317,7 +350,8 @@ func cmdSetMetadata(c *conn, cmd *grammar.Command) (result, error) {
 		}
 	}
 	if setSpecialUse {
-		if err := c.srv.store.SetSpecialUse(c.ctx, c.user, args.Mailbox, specialUse); err != nil {
+		box, _ := c.metadataBox(args.Mailbox)
+		if err := c.srv.store.SetSpecialUse(c.ctx, box.owner, box.name, specialUse); err != nil {
 			return result{}, err
 		}
 	}

@@ -410,7 +410,7 @@ func (c *conn) notifyCompare(n *notifier, silent bool) (lines []string, renewed 
 	for _, mb := range list {
 		id, known := n.names[mb.Name]
 		if !known && n.wantIDs {
-			if id, err = c.mailboxID(mb.Name); errors.Is(err, imap.ErrNonexistent) {
+			if id, err = c.mailboxID(mailbox{owner: c.user, name: mb.Name}); errors.Is(err, imap.ErrNonexistent) {
 				continue // gone meanwhile: the next look tells of it
 			} else if err != nil {
 				return nil, false, err
@@ -519,7 +519,7 @@ func (c *conn) notifyCompare(n *notifier, silent bool) (lines []string, renewed 
 	slices.Sort(sorted)
 	boxes := make(map[string]boxState, len(n.boxes))
 	for _, name := range sorted {
-		if c.sel != nil && c.sel.name == name {
+		if c.sel != nil && c.sel.owner == c.user && c.sel.name == name {
 			continue // poll tells of it
 		}
 		g := n.groupFor(name, n.isSubscribed)

@@ -148,18 +148,18 @@ func (c *conn) objectIDCapability() string {
 
 // mailboxID returns the mailbox's MAILBOXID, or "" when the store keeps
 // none.
-func (c *conn) mailboxID(name string) (string, error) {
+func (c *conn) mailboxID(m mailbox) (string, error) {
 	ids, ok := c.srv.store.(ports.ObjectIDs)
 	if !ok {
 		return "", nil
 	}
-	return ids.MailboxID(c.ctx, c.user, name)
+	return ids.MailboxID(c.ctx, m.owner, m.name)
 }
 
 // mailboxIDCode returns the response code "MAILBOXID (id)" of a mailbox
 // (RFC 8474 section 4.1), or "" when the store keeps no ids.
-func (c *conn) mailboxIDCode(name string) (string, error) {
-	id, err := c.mailboxID(name)
+func (c *conn) mailboxIDCode(m mailbox) (string, error) {
+	id, err := c.mailboxID(m)
 	if err != nil || id == "" {
 		return "", err
 	}
@@ -168,8 +168,8 @@ func (c *conn) mailboxIDCode(name string) (string, error) {
 
 // appendMailboxIDStatus appends the value of the STATUS item MAILBOXID
 // (RFC 8474 section 4.3): "(id)", or NIL when the store keeps none.
-func (c *conn) appendMailboxIDStatus(b []byte, name string) ([]byte, error) {
-	id, err := c.mailboxID(name)
+func (c *conn) appendMailboxIDStatus(b []byte, m mailbox) ([]byte, error) {
+	id, err := c.mailboxID(m)
 	if err != nil {
 		return b, err
 	}

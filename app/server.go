@@ -49,9 +49,19 @@ type Options struct {
 	// DefaultMetadataMaxEntries).
 	MetadataMaxSize    int64
 	MetadataMaxEntries int
+	// DefaultACL is defaultacl: the ACL a new top-level shared mailbox
+	// gets (namespace.go); "" is Cyrus's "anyone lrs".
+	DefaultACL string
 	// MultiSession is multisession: Serve runs many sessions at once, a
 	// goroutine each (multi.go); off, one after the other.
 	MultiSession bool
+	// QuotaWarn is quotawarn: SELECT alerts when the mailbox's quota
+	// root is at this percent of a limit or more; negative: never.
+	QuotaWarn int
+	// AutocreateQuota is autocreate_quota: a user's first login gives
+	// the user's root this STORAGE limit in KB; 0: none, but the root
+	// exists; negative: nothing is set.
+	AutocreateQuota int64
 	// SyslogPrefix is syslog_prefix: session ids start with it, or with
 	// ServerName when it is empty, as Cyrus's do.
 	SyslogPrefix string

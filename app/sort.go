@@ -94,7 +94,7 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 // many (saveStoredSortRecords, in sortcache.go).
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
-	key := sortBoxKey{user: c.user, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
+	key := sortBoxKey{user: c.sel.owner, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
 	recs, looked := c.srv.sorts.lookup(key, f.uids)
 	missing := missingUIDs(f.uids, recs)
 	stored, _ := c.srv.store.(ports.SortRecords)
@@ -141,7 +141,7 @@ func (c *conn) loadSortRecords(uids []imap.UID) ([]imap.UID, []*sortkey.Record, 
 	go func() {
 		defer close(batches)
 		for start := 0; start < len(uids); start += fetchBatch {
-			mrs, err := c.srv.store.Fetch(ctx, c.user, c.sel.name, uids[start:min(start+fetchBatch, len(uids))])
+			mrs, err := c.srv.store.Fetch(ctx, c.sel.owner, c.sel.name, uids[start:min(start+fetchBatch, len(uids))])
 			if err == nil {
 				err = ctx.Err()
 			}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -55,6 +56,15 @@ func (sc *sortCache) lookup(k sortBoxKey, uids []imap.UID) ([]*sortkey.Record, b
 	}
 	sc.clock++
 	b.used = sc.clock
+	if len(uids) < len(b.uids)/64 {
+		// A few (a context's new messages): searched for, not walked to.
+		for i, u := range uids {
+			if j, ok := slices.BinarySearch(b.uids, u); ok {
+				out[i] = b.recs[j]
+			}
+		}
+		return out, true
+	}
 	j := 0
 	for i, u := range uids {
 		for j < len(b.uids) && b.uids[j] < u {

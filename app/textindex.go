@@ -24,14 +24,14 @@ import (
 // `imapctl index`.
 type indexer struct {
 	mu      sync.Mutex
-	pending []string // mailboxes written since the last flush
-	queued  []string // mailboxes the goroutine has still to index
+	pending []mailbox // mailboxes written since the last flush
+	queued  []mailbox // mailboxes the goroutine has still to index
 	running bool
 	wg      sync.WaitGroup
 }
 
 // wrote notes that the command stored messages in the mailbox.
-func (c *conn) wrote(name string) {
+func (c *conn) wrote(name mailbox) {
 	if _, ok := c.srv.store.(ports.TextIndex); !ok || !c.srv.opts.IndexOnWrite {
 		return
 	}
@@ -73,12 +73,12 @@ func (c *conn) indexWritten() {
 				x.mu.Unlock()
 				return
 			}
-			name := x.queued[0]
+			m := x.queued[0]
 			x.queued = x.queued[1:]
 			x.mu.Unlock()
-			err := ti.IndexMailbox(c.ctx, c.user, name)
+			err := ti.IndexMailbox(c.ctx, m.owner, m.name)
 			if err != nil && !errors.Is(err, imap.ErrNonexistent) && c.ctx.Err() == nil {
-				c.srv.log.Warn("indexing for search", "user", c.user, "mailbox", name, "err", err)
+				c.srv.log.Warn("indexing for search", "user", m.owner, "mailbox", m.name, "err", err)
 			}
 		}
 	}, nil)

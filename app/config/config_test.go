@@ -302,7 +302,8 @@ func TestSettings(t *testing.T) {
 		Timeout: 32 * time.Minute, FailedLoginPause: 3 * time.Second,
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
-		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute, SyslogFacility: "LOCAL6",
+		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
+		QuotaWarn: 90, AutocreateQuota: -1, SyslogFacility: "LOCAL6",
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -316,7 +317,7 @@ func TestSettings(t *testing.T) {
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
 		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
 		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n"+
-		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\n"+
+		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\ndefaultacl: anyone lr\n"+
 		"syslog_prefix: cyrus\nsyslog_facility: mail\n")
 	s, err = c.Settings()
 	if err != nil {
@@ -330,6 +331,8 @@ func TestSettings(t *testing.T) {
 		TLSClientCAFile: "/ca.pem", TLSVersions: "tls1_3", TLSRequired: true,
 		SASLPwcheck: []string{"saslauthd", "auxprop"}, SASLSaslauthd: "/run/mux", SearchIndexOnWrite: true,
 		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second, SubmitServers: []string{"postfix", "smtp"},
+		DefaultACL: "anyone lr",
+		QuotaWarn:  90, AutocreateQuota: -1,
 		SyslogPrefix: "cyrus", SyslogFacility: "MAIL",
 	}
 	if !reflect.DeepEqual(s, want) {

@@ -45,7 +45,10 @@ type Settings struct {
 	AutocreateFolders []string
 	// SubmitServers is submitservers: users that may fetch URLAUTH
 	// URLs with a "submit+" access identifier (RFC 4467).
-	SubmitServers   []string
+	SubmitServers []string
+	// DefaultACL is defaultacl: the ACL of a new top-level shared
+	// mailbox ("" for Cyrus's "anyone lrs").
+	DefaultACL      string
 	MaxMessageSize  int64  // maxmessagesize in bytes; 0 = built-in limit
 	IDResponse      bool   // imapidresponse (default yes)
 	DebugCommand    string // debug_command, for -D
@@ -68,6 +71,13 @@ type Settings struct {
 	// LoginCacheTTL is logincache_ttl: how long a successful password
 	// check is remembered (minutes; default 10m; 0 = not at all).
 	LoginCacheTTL time.Duration
+	// QuotaWarn is quotawarn: the percent of a quota limit from which
+	// SELECT alerts (default 90).
+	QuotaWarn int
+	// AutocreateQuota is autocreate_quota: the STORAGE limit in KB a
+	// new user's quota root gets at the first login; 0 = no limit,
+	// -1 (default) = none set.
+	AutocreateQuota int64
 	// SyslogPrefix is syslog_prefix: the syslog ident becomes
 	// <prefix>/<service>, and session ids start with it.
 	SyslogPrefix string
@@ -193,6 +203,7 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	s.SubmitServers = c.List("submitservers", nil)
+	s.DefaultACL = c.String("defaultacl", "") // "": Cyrus's "anyone lrs"
 	for _, f := range strings.Split(c.String("autocreate_inbox_folders", ""), "|") {
 		if f = strings.TrimSpace(f); f != "" {
 			s.AutocreateFolders = append(s.AutocreateFolders, f)
@@ -206,6 +217,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, e.errorf("option failedloginpause: must not be negative")
 	}
 	if s.MaxMessageSize, err = c.Size("maxmessagesize", 0); err != nil {
+		return nil, err
+	}
+	if err := s.quota(c); err != nil {
 		return nil, err
 	}
 	if err := s.loginCache(c); err != nil {

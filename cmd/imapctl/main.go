@@ -45,7 +45,10 @@ const usage = `usage: imapctl [-C config-file] COMMAND
   deliver USER [MAILBOX]    store the message on standard input
   migrate TO.conf [USER...] copy users' mail, with UIDs, to the store TO.conf names
   import USER MAILBOX PATH  append an mbox file or a maildir folder's messages
-  index [-rebuild] [USER...] build the full-text index of existing mail (all users by default)`
+  index [-rebuild] [USER...] build the full-text index of existing mail (all users by default)
+  quota get USER            show the user's quota: resource, usage, limit (STORAGE in KB)
+  quota set USER [STORAGE=KB|none] [MESSAGE=N|none] [MAILBOX=N|none]
+                            replace the user's quota limits (a resource left out has none)`
 
 // DefaultConfig is the configuration file read without -C.
 const DefaultConfig = "/etc/imapd.conf"
@@ -152,6 +155,8 @@ var commands = map[string]command{
 	"migrate":        {1, 1, 1 << 20, migrate},
 	"import":         {1, 3, 3, importMail},
 	"index":          {1, 0, 1 << 20, indexText},
+	"quota get":      {2, 1, 1, quotaGet}, // quota.go
+	"quota set":      {2, 1, 4, quotaSet},
 }
 
 // lookup finds the command named by args and checks its argument count.

@@ -66,6 +66,14 @@ func migrate(ctx context.Context, t *tool, args []string, _ *os.File, stdout, st
 		}
 		problems = append(problems, p...)
 	}
+	if len(args) == 1 {
+		// Shared mailboxes belong to no user of the user database.
+		p, err := migrateUser(ctx, t.Store, dst, im, ports.SharedOwner, stderr)
+		if err != nil {
+			return fmt.Errorf("shared mailboxes: %w", err)
+		}
+		problems = append(problems, p...)
+	}
 	for _, p := range problems {
 		fmt.Fprintln(stdout, "mismatch:", p)
 	}
@@ -79,8 +87,10 @@ func migrate(ctx context.Context, t *tool, args []string, _ *os.File, stdout, st
 // migrateUser copies one user's subscriptions, mailboxes and messages and
 // returns what the verification found different.
 func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, user string, stderr io.Writer) ([]string, error) {
-	if err := dst.EnsureUser(ctx, user); err != nil {
-		return nil, err
+	if user != ports.SharedOwner {
+		if err := dst.EnsureUser(ctx, user); err != nil {
+			return nil, err
+		}
 	}
 	subs, err := src.Subscriptions(ctx, user)
 	if err != nil {
@@ -125,6 +135,12 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 		if err := migrateMetadata(ctx, src, dst, user, b.Name); err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Name, err)
 		}
+		if err := migrateACL(ctx, src, dst, user, b.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name, err)
+		}
+	}
+	if err := migrateSeen(ctx, src, dst, user); err != nil {
+		return nil, err
 	}
 	if err := migrateThreads(ctx, src, dst, user); err != nil {
 		return nil, err
@@ -134,6 +150,11 @@ func migrateUser(ctx context.Context, src, dst ports.Store, im ports.Importer, u
 	if err := migrateMetadata(ctx, src, dst, user, ""); err != nil {
 		return nil, fmt.Errorf("server METADATA: %w", err)
 	}
+	p, err := migrateQuota(ctx, src, dst, user) // quota.go
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, p...)
 	prog.finish()
 	return problems, nil
 }
@@ -170,6 +191,41 @@ func migrateSortRecords(ctx context.Context, src, dst ports.Store, user, name st
 		return err
 	}
 	return do.SaveSortRecords(ctx, user, name, v, data)
+}
+
+// migrateACL copies the mailbox's ACL when one was set in src (an unset
+// one is the default on both sides).
+func migrateACL(ctx context.Context, src, dst ports.Store, user, name string) error {
+	so, ok1 := src.(ports.ACLs)
+	do, ok2 := dst.(ports.ACLs)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	acl, set, err := so.MailboxACL(ctx, user, name)
+	if err != nil || !set {
+		return err
+	}
+	_, err = do.ModifyACL(ctx, user, name, func(imap.ACL, bool) (imap.ACL, error) { return acl, nil })
+	return err
+}
+
+// migrateSeen copies the seen state the user keeps of other users'
+// mailboxes: its keys name mailboxes by MAILBOXID, which the migration
+// keeps (migrateMailboxID).
+func migrateSeen(ctx context.Context, src, dst ports.Store, user string) error {
+	so, ok1 := src.(ports.SeenStates)
+	do, ok2 := dst.(ports.SeenStates)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return so.SeenKeys(ctx, user, func(key string) error {
+		uids, _, err := so.LoadSeen(ctx, user, key)
+		if err != nil || len(uids) == 0 {
+			return err
+		}
+		_, err = do.UpdateSeen(ctx, user, key, uids, true)
+		return err
+	})
 }
 
 // migrateMetadata copies the METADATA entries (RFC 5464) the user sees

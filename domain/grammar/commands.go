@@ -187,6 +187,10 @@ func (p *Parser) args(cmd *Command) bool {
 		a := &SetMetadataArgs{}
 		cmd.Args = a
 		return p.setMetadata(a)
+	case "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS":
+		return p.aclArgs(cmd) // acl.go
+	case "GETQUOTA", "GETQUOTAROOT", "SETQUOTA":
+		return p.quotaArgs(cmd) // quota.go
 	}
 	return p.bad("Unrecognized command")
 }
@@ -266,7 +270,8 @@ func (p *Parser) decoded(dst *string, bad *error) bool {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "RECENT": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"HIGHESTMODSEQ": true, "SIZE": true, "DELETED": true, "APPENDLIMIT": true,
-	"MAILBOXID": true, // RFC 8474 section 4
+	"MAILBOXID":       true, // RFC 8474 section 4
+	"DELETED-STORAGE": true, // RFC 9208 section 4.2.2
 }
 
 // statusItems: "(" status-att *(SP status-att) ")".

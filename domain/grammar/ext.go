@@ -443,7 +443,7 @@ func (p *Parser) list(a *ListArgs) bool {
 	a.Return = []string{}
 	return p.sp() && p.optionList("return option", true, func(o string) bool {
 		switch o {
-		case "SUBSCRIBED", "CHILDREN", "SPECIAL-USE":
+		case "SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "MYRIGHTS": // MYRIGHTS: RFC 8440
 			addOnce(&a.Return, o)
 			return true
 		case "STATUS":

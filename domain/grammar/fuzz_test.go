@@ -35,7 +35,9 @@ func FuzzParser(f *testing.F) {
 		"a LIST \"\" * RETURN (METADATA (MAXSIZE 5 DEPTH 1 /shared/comment /private) CHILDREN)\r\n",
 		"a COMPRESS DEFLATE\r\nb UNAUTHENTICATE\r\n",
 		"a UID REPLACE 4 Drafts (\\Seen) \"01-Jan-2015 00:05:00 -0500\" ~{3+}\r\na\x00c\r\nb REPLACE * x {1}\r\n",
+		"a SETQUOTA \"\" (STORAGE 512 message 9223372036854775807)\r\nb GETQUOTAROOT {5+}\r\nINBOX\r\nc GETQUOTA user/alice\r\n",
 		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER]<0.5>) MessageExpunge)) (subtree {1+}\r\nx (MailboxName))\r\nb NOTIFY NONE\r\n",
+		"a SETACL \"Other Users/x\" -anyone +lrz\r\nb DELETEACL {1+}\r\nx bob\r\nc GETACL x\r\nd LISTRIGHTS x \"\"\r\ne MYRIGHTS x y\r\nf LIST \"\" % RETURN (MYRIGHTS)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

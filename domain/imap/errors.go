@@ -24,6 +24,7 @@ var (
 	ErrUnavailable   = errors.New("temporarily unavailable")              // NO [UNAVAILABLE]
 	ErrLimit         = errors.New("limit exceeded")                       // NO [LIMIT]
 	ErrHasChildren   = errors.New("name has inferior hierarchical names") // NO [HASCHILDREN]
+	ErrNoMessage     = errors.New("no such message")                      // NO [EXPUNGEISSUED] (REPLACE)
 )
 
 // Error carries the operation that failed and the kind (one of the sentinels

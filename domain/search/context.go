@@ -27,6 +27,8 @@ type UpdateContext struct {
 	// order: a SORT context's sort program. Nil keeps UID order.
 	Order   func(uids []imap.UID) ([]imap.UID, error)
 	members []imap.UID // in result order
+	sort    *SortOrder // see SetSortOrder
+	keys    []any      // with sort: the members' keys, pairwise; nil until known
 }
 
 // NewUpdateContext makes a context holding the result members, in result order.
@@ -34,7 +36,8 @@ func NewUpdateContext(tag string, uid bool, criteria Key, saved map[imap.UID]boo
 	return &UpdateContext{Tag: tag, UID: uid, Criteria: criteria, Saved: saved, members: slices.Clone(members)}
 }
 
-// Members returns the result, in result order. The caller must not change it.
+// Members returns the result, in result order. The caller must not change
+// it, and it is valid until the context's next change.
 func (c *UpdateContext) Members() []imap.UID { return c.members }
 
 // Has reports whether uid is in the result.
@@ -59,6 +62,9 @@ type Change struct {
 // Remove takes uids (expunged messages) out of the result and returns the
 // REMOVEFROM pairs to send, nil when none was a member.
 func (c *UpdateContext) Remove(uids []imap.UID) []Change {
+	if c.sort != nil && c.keys != nil {
+		return c.removeSorted(uids)
+	}
 	gone := map[imap.UID]bool{}
 	for _, u := range uids {
 		gone[u] = true
@@ -76,6 +82,11 @@ func (c *UpdateContext) Remove(uids []imap.UID) []Change {
 // (matches[i] for uids[i]) and returns the REMOVEFROM and ADDTO pairs.
 // Only Order's error is returned.
 func (c *UpdateContext) Apply(uids []imap.UID, matches []bool) ([]Change, error) {
+	if c.sort != nil {
+		if changes, ok, err := c.applySorted(uids, matches); ok || err != nil {
+			return changes, err
+		}
+	}
 	set := map[imap.UID]bool{}
 	for _, u := range c.members {
 		set[u] = true
@@ -151,6 +162,7 @@ func (c *UpdateContext) Replace(next []imap.UID) []Change {
 		}
 	}
 	c.members = slices.Clone(next)
+	c.keys = nil // a sorted context gets them again when it needs them
 	return changes
 }
 

@@ -241,6 +241,8 @@ var groupOf = map[string]string{
 	"OBJECTID": "objectid", "PREVIEW": "preview",
 	"SORT": "sort", "SORT=DISPLAY": "sort", "THREAD=ORDEREDSUBJECT": "thread", "THREAD=REFERENCES": "thread", "THREAD=REFS": "thread",
 	"NOTIFY": "notify", "METADATA": "metadata", "METADATA-SERVER": "metadata", "LIST-METADATA": "metadata",
+	"ACL": "acl", "RIGHTS=kxten": "acl", "LIST-MYRIGHTS": "list-myrights",
+	"QUOTA": "quota", "QUOTA=RES-STORAGE": "quota", "QUOTA=RES-MESSAGE": "quota", "QUOTA=RES-MAILBOX": "quota", "QUOTASET": "quota",
 }
 
 // TestCoverage prints the size of the corpus and, per group (an RFC or

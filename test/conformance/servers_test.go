@@ -49,9 +49,10 @@ func ours(t *testing.T, store string) Target {
 	}
 	t.Cleanup(func() { st.Close() })
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true,
-		PwcheckMethods: []string{"alwaystrue"}}, sasl.Open(dir))
+		PwcheckMethods: []string{"alwaystrue"}, Admins: []string{Admin}}, sasl.Open(dir))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := app.New(app.Options{ConfigDir: dir, ServerName: "ours.example", FailedLoginPause: time.Millisecond},
+	srv := app.New(app.Options{ConfigDir: dir, ServerName: "ours.example", FailedLoginPause: time.Millisecond,
+		DefaultACL: DefaultACL},
 		st, auth, filelog.New(dir, "imap", logger), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -98,6 +99,16 @@ const (
 // RequireCyrusEnv names the variable that turns a missing Cyrus (or a run
 // that is not root) from a skip into a failure; CI sets it.
 const RequireCyrusEnv = "IMAPD_REQUIRE_CYRUS"
+
+// Admin is the one admin (imapd.conf admins) of both servers: transcripts
+// log in as it for Cyrus's admin view, and look only at their own
+// user's mailboxes (user/{$user}/...), since transcripts run at once.
+const Admin = "admin"
+
+// DefaultACL is both servers' defaultacl: not Cyrus's "anyone lrs", so
+// that a shared mailbox one transcript creates is not seen by the users
+// of the others.
+const DefaultACL = Admin + " lrs"
 
 // cyrus starts Cyrus's master with its imapd on a loopback port, in a
 // fresh folder owned by cyrus:mail (Debian's master runs services as that
@@ -150,6 +161,8 @@ func cyrus(t *testing.T) Target {
 		"autocreate_quota: 0",
 		"failedloginpause: 0",
 		"imapidlepoll: 1",
+		"admins: " + Admin,
+		"defaultacl: " + DefaultACL,
 		"",
 	}, "\n"))
 	writeFile(t, filepath.Join(dir, "cyrus.conf"), fmt.Sprintf(

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imapd-go/imapd/app"
 )
 
 // capabilityProbe uses one capability the way a client that saw it
@@ -268,6 +270,27 @@ var capabilityProbes = map[string]capabilityProbe{
 		other.ok("o2 APPEND INBOX " + literalPlus(testMessage("third", "y")))
 		waitNotify(tc, "p3 NOOP", "* STATUS Lists (MESSAGES 1 UIDNEXT 2 UNSEEN 1)", "* 3 EXISTS", "* 3 FETCH (UID 3)")
 	},
+	"ACL": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Shared")
+		tc.ok("p2 SETACL Shared bob lr")
+		tc.ok("p3 GETACL Shared")
+		tc.mustHave("* ACL Shared alice lrswipkxtecdan bob lr")
+		bob := e.rawLogin("bob")
+		bob.ok(`b1 EXAMINE "Other Users/alice/Shared"`)
+		bob.no(`b2 SETACL "Other Users/alice/Shared" bob lrw`, "NOPERM")
+	},
+	"RIGHTS=kxten": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 CREATE Shared")
+		tc.ok("p2 SETACL Shared bob kxten")
+		tc.ok("p3 GETACL Shared")
+		tc.mustHave("* ACL Shared alice lrswipkxtecdan bob kxtecdn")
+		tc.ok("p4 MYRIGHTS Shared")
+		tc.mustHave("* MYRIGHTS Shared lrswipkxtecdan")
+	},
+	"LIST-MYRIGHTS": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok(`p1 LIST "" INBOX RETURN (MYRIGHTS)`)
+		tc.mustHave(`* LIST (\HasNoChildren) "/" INBOX`, "* MYRIGHTS INBOX lrswipkxtecdan")
+	},
 	"METADATA": func(t *testing.T, e *env, tc *transcript, _ string) {
 		tc.ok(`p1 SETMETADATA INBOX (/private/comment "probe" /shared/comment {5+}` + "\r\nshare)")
 		tc.ok("p2 GETMETADATA INBOX (/private/comment /shared/comment)")
@@ -336,6 +359,42 @@ var capabilityProbes = map[string]capabilityProbe{
 		if th := tc.withPrefix("* THREAD "); len(th) != 1 || !strings.Contains(th[0], "(1)") || !strings.Contains(th[0], "(2)") {
 			t.Errorf("THREAD %s: %q", alg, tc.untagged)
 		}
+	},
+	// RFC 9208 (quota_test.go has the rest).
+	"QUOTA": func(t *testing.T, e *env, tc *transcript, _ string) {
+		tc.ok("p1 GETQUOTAROOT INBOX")
+		tc.mustHave("* QUOTAROOT INBOX INBOX", "* QUOTA INBOX ()")
+	},
+	"QUOTA=": func(t *testing.T, _ *env, _ *transcript, res string) {
+		e := newQuotaEnv(t, app.Options{})
+		bob := e.rawLogin("bob")
+		// A limit of 1, then what GETQUOTAROOT says after 1000 bytes in
+		// INBOX, the one mailbox.
+		probe := map[string][2]string{
+			"RES-STORAGE": {"STORAGE 1", "STORAGE 0 1"},
+			"RES-MESSAGE": {"MESSAGE 1", "MESSAGE 1 1"},
+			"RES-MAILBOX": {"MAILBOX 1", "MAILBOX 1 1"},
+		}[res]
+		if probe[0] == "" {
+			t.Fatalf("QUOTA=%s: no probe for the resource", res)
+		}
+		e.rawLogin("alice").ok("p1 SETQUOTA user/bob (" + probe[0] + ")")
+		bob.ok("p2 APPEND INBOX " + literalPlus(sized(1000)))
+		if res == "RES-MAILBOX" {
+			bob.no("p3 CREATE more", "OVERQUOTA")
+		} else {
+			bob.no("p3 APPEND INBOX "+literalPlus(sized(100)), "OVERQUOTA")
+		}
+		bob.ok("p4 GETQUOTAROOT INBOX")
+		bob.mustHave("* QUOTA INBOX (" + probe[1] + ")")
+	},
+	"QUOTASET": func(t *testing.T, _ *env, _ *transcript, _ string) {
+		e := newQuotaEnv(t, app.Options{})
+		e.rawLogin("bob").no("p1 SETQUOTA INBOX (STORAGE 5)", "NOPERM")
+		admin := e.rawLogin("alice")
+		admin.ok("p2 SETQUOTA user/bob (STORAGE 5)")
+		admin.ok("p3 GETQUOTA user/bob")
+		admin.mustHave("* QUOTA user/bob (STORAGE 0 5)")
 	},
 	"APPENDLIMIT=": func(t *testing.T, e *env, tc *transcript, limit string) {
 		n, err := strconv.ParseInt(limit, 10, 64)

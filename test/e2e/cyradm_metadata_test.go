@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"github.com/imapd-go/imapd/app"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/imapd-go/imapd/app"
 )
 
 // TestCyradmMetadata: Cyrus's cyradm (Debian's cyrus-admin) drives
@@ -12,23 +12,8 @@ import (
 // commands, which send SETMETADATA and GETMETADATA with "/private/*"
 // and "/shared/*" (Cyrus::IMAP::Admin in Cyrus 3.6).
 func TestCyradmMetadata(t *testing.T) {
-	cyradm, err := exec.LookPath("cyradm")
-	if err != nil {
-		t.Skip("cyradm is not installed (Debian's cyrus-admin)")
-	}
 	e := newEnvAdmins(t, app.Options{}, "bob")
-	addr := e.listenTCP()
-	host, port, _ := strings.Cut(addr, ":")
-	run := func(user, script string) string {
-		t.Helper()
-		cmd := exec.Command(cyradm, "--norc", "--notls", "--user", user, "--password", testUsers[user], "--auth", "PLAIN", "--port", port, host)
-		cmd.Stdin = strings.NewReader(script)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("cyradm: %v\n%s", err, out)
-		}
-		return string(out)
-	}
+	run := cyradmRunner(t, e)
 	out := run("alice", strings.Join([]string{
 		`createmailbox Lists`,
 		`mboxconfig Lists comment "a shared comment"`,

@@ -38,7 +38,10 @@ import (
 const ioTimeout = 20 * time.Second
 
 // testUsers are the accounts every test server knows.
-var testUsers = map[string]string{"alice": "secret", "bob": "secret"}
+var testUsers = map[string]string{"alice": "secret", "bob": "secret", testAdmin: "secret"}
+
+// testAdmin is the test servers' one admin (imapd.conf admins).
+const testAdmin = "cyrus"
 
 // StoreEnv names the store backend every test of a run uses ("sqlite",
 // the default, or "maildir"); `make test` runs the package once per
@@ -145,7 +148,7 @@ func newEnvTel(t *testing.T, opts app.Options, tel func(dir string, files ports.
 		t.Fatal(err)
 	}
 	db := sasl.Open(dir)
-	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true}, db)
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true, Admins: []string{testAdmin}}, db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var files ports.Telemetry = filelog.New(dir, "imap", logger)
 	if tel != nil {

@@ -133,6 +133,15 @@ type layout struct {
 // folder of the test's own, removed at its end (imapd's default, /dev/shm
 // itself, would keep the cache's folder until a day's sweep). The folder
 // is writable by all, as /dev/shm is: Cyrus's master runs imapd as cyrus.
+// storeConf names the store IMAPD_E2E_STORE asks for, as the end-to-end
+// tests do (sqlite, the default, or maildir).
+func storeConf() string {
+	if s := os.Getenv("IMAPD_E2E_STORE"); s != "" {
+		return "store: " + s + "\n"
+	}
+	return ""
+}
+
 func loginCacheConf(t *testing.T) string {
 	d, err := os.MkdirTemp("/dev/shm", "imapd-master-")
 	if err != nil {
@@ -182,7 +191,7 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		"tls_server_cert: "+e.confDir+"/cert.pem\n"+
 		"tls_server_key: "+e.confDir+"/key.pem\n"+
 		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n"+
-		loginCacheConf(t)+l.conf)
+		loginCacheConf(t)+storeConf()+l.conf)
 	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
 	if !l.socketDir {
 		if err := os.Remove(filepath.Join(e.confDir, "socket")); err != nil {
@@ -208,11 +217,13 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 	conf.WriteString("}\nEVENTS {\n  # nothing\n}\n")
 	e.write("cyrus.conf", conf.String())
 
-	// The user exists before the services start.
-	add := exec.Command(filepath.Join(bins, "imapctl"), "-C", e.conf, "user", "add", "alice")
-	add.Stdin = strings.NewReader("secret\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("imapctl user add: %v\n%s", err, out)
+	// The users exist before the services start.
+	for _, u := range []string{"alice", "bob"} {
+		add := exec.Command(filepath.Join(bins, "imapctl"), "-C", e.conf, "user", "add", u)
+		add.Stdin = strings.NewReader("secret\n")
+		if out, err := add.CombinedOutput(); err != nil {
+			t.Fatalf("imapctl user add %s: %v\n%s", u, err, out)
+		}
 	}
 	if kind == "cyrus" {
 		// Debian's master runs its services as cyrus:mail.

@@ -147,6 +147,36 @@ var checks = []struct {
 		r.ok("a3", "LOGOUT")
 	}},
 
+	{"a folder shared between two processes", func(t *testing.T, e *env) {
+		// Each session has a process of its own: the ACL, the shared
+		// mailbox and bob's own \Seen go through the store.
+		alice := e.dial("imapshut")
+		alice.line()
+		alice.ok("a1", "LOGIN alice secret")
+		alice.ok("a2", "CREATE Shared")
+		alice.ok("a3", "APPEND Shared (\\Seen) {11+}\r\nSubject: x\r\n")
+		alice.ok("a4", "SETACL Shared bob lrs")
+		bob := e.dial("imapshut")
+		bob.line()
+		bob.ok("b1", "LOGIN bob secret")
+		if l := bob.ok("b2", `MYRIGHTS "Other Users/alice/Shared"`); l[0] != "* MYRIGHTS \"Other Users/alice/Shared\" lrs\r\n" {
+			t.Errorf("MYRIGHTS: %q", l)
+		}
+		bob.ok("b3", `SELECT "Other Users/alice/Shared"`)
+		if l := bob.ok("b4", "FETCH 1 (FLAGS)"); l[0] != "* 1 FETCH (FLAGS ())\r\n" {
+			t.Errorf("bob's flags: %q", l)
+		}
+		bob.ok("b5", "STORE 1 +FLAGS.SILENT (\\Seen)")
+		alice.ok("a5", "SETACL Shared bob lr")
+		bob.ok("b6", "NOOP")
+		if l := bob.cmd("b7", "STORE 1 -FLAGS (\\Seen)"); !strings.HasPrefix(l[len(l)-1], "b7 NO [NOPERM]") {
+			t.Errorf("STORE without s: %q", l)
+		}
+		bob.ok("b8", "LOGOUT")
+		alice.ok("a6", "DELETE Shared")
+		alice.ok("a7", "LOGOUT")
+	}},
+
 	{"-U respawns and the telemetry log", func(t *testing.T, e *env) {
 		for i := 0; i < 4; i++ {
 			r := e.dial("imapu")

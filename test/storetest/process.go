@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -31,10 +32,13 @@ import (
 
 // Environment variables of a child process.
 const (
-	ChildEnv = "STORETEST_CHILD" // the child's job: "append"
+	ChildEnv = "STORETEST_CHILD" // the child's job: "append" or "replace"
 	dirEnv   = "STORETEST_DIR"
 	countEnv = "STORETEST_COUNT" // messages to append; 0: until killed
 	flagEnv  = "STORETEST_FLAG"  // "1": flag each message after appending it
+	// fullEnv "1": an append refused as over quota ends the child
+	// successfully, printing "full" (RunQuotaProcesses).
+	fullEnv = "STORETEST_UNTIL_FULL"
 )
 
 // ChildOpener opens the store in dir inside a child process.
@@ -67,6 +71,9 @@ func ChildBody(pid, i int) []byte {
 // child by the suite; otherwise it returns at once. It prints one line
 // "acked PID I UID" after each Append returned.
 func Child(open ChildOpener) {
+	if os.Getenv(ChildEnv) == "replace" {
+		replaceChild(open)
+	}
 	if os.Getenv(ChildEnv) != "append" {
 		return
 	}
@@ -94,6 +101,12 @@ func Child(open ChildOpener) {
 			InternalDate: time.Now(), Size: int64(len(body)), Body: bytes.NewReader(body),
 			Structure: structure,
 		})
+		if errors.Is(err, imap.ErrOverQuota) && os.Getenv(fullEnv) == "1" {
+			fmt.Fprintln(out, "full")
+			out.Flush()
+			s.Close()
+			os.Exit(0)
+		}
 		if err == nil && flag {
 			_, err = s.UpdateFlags(ctx, childUser, childBox, []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagSeen})
 		}
@@ -115,13 +128,13 @@ type ack struct {
 }
 
 // startChild starts a child appending count messages (0: forever) to dir.
-func startChild(t *testing.T, helper Helper, dir string, count int, flag bool) (*exec.Cmd, *bufio.Scanner) {
+func startChild(t *testing.T, helper Helper, dir string, count int, flag bool, env ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
 	f := "0"
 	if flag {
 		f = "1"
 	}
-	cmd := helper(ChildEnv+"=append", dirEnv+"="+dir, countEnv+"="+strconv.Itoa(count), flagEnv+"="+f)
+	cmd := helper(append([]string{ChildEnv + "=append", dirEnv + "=" + dir, countEnv + "=" + strconv.Itoa(count), flagEnv + "=" + f}, env...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -298,6 +311,11 @@ func RunCrash(t *testing.T, open Opener, helper Helper) {
 	defer s2.Close()
 	st, metas := checkStored(t, s2, acks)
 	checkCrashIndex(t, s2, metas)
+	if q, ok := s2.(ports.Quotas); ok {
+		// The quota usage is in step with the mail (ports.Quotas).
+		e := &env{t: t, ctx: ctx, s: s2}
+		e.checkUsage(q, childUser)
+	}
 	if st.UIDValidity != before.UIDValidity {
 		t.Errorf("UIDVALIDITY changed from %d to %d", before.UIDValidity, st.UIDValidity)
 	}

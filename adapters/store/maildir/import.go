@@ -58,7 +58,7 @@ func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidit
 }
 
 // ImportMessage stores msg under the given UID.
-func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.UID, msg ports.NewMessage) error {
+func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.UID, msg ports.NewMessage) (err error) {
 	const op = "import message"
 	if uid == 0 {
 		return imap.Errorf(op, imap.ErrCannot, "UID 0")
@@ -80,10 +80,20 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		return wrapErr(op, err)
 	}
 	defer os.Remove(tmp)
+	var hold *quotaHold
+	defer func() { hold.done(err == nil) }()
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		x := xs[0]
 		if _, ok := x.find(uid); ok {
 			return false, imap.Errorf(op, imap.ErrAlreadyExists, "UID %d", uid)
+		}
+		// Imported mail counts, but is never refused (ports.Quotas).
+		var err error
+		if hold, err = s.holdQuota(ctx, m.root, user); err != nil {
+			return false, err
+		}
+		if err := hold.record(msg.Size, 1); err != nil {
+			return false, err
 		}
 		// A tombstone of the same UID (an interrupted run's message,
 		// expunged since) no longer holds.

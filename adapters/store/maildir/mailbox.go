@@ -16,12 +16,22 @@ import (
 )
 
 // treeLock takes the user's tree lock exclusively, creating the user's
-// root if needed: hierarchy changes exclude every mailbox write.
+// root if needed: hierarchy changes exclude every mailbox write. A
+// replacement a crash interrupted is finished first, while its folders
+// are where its record says.
 func (s *Store) treeLock(ctx context.Context, root string) (*lock, error) {
 	if err := os.MkdirAll(root, 0o750); err != nil {
 		return nil, err
 	}
-	return flock(ctx, filepath.Join(root, treeLockFile), true)
+	tl, err := flock(ctx, filepath.Join(root, treeLockFile), true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.finishReplaces(ctx, root); err != nil {
+		tl.unlock()
+		return nil, err
+	}
+	return tl, nil
 }
 
 // createFolder makes an empty mailbox with the given identity: the index
@@ -72,7 +82,10 @@ func (s *Store) create(ctx context.Context, m *mailbox) error {
 	if err != nil {
 		return err
 	}
-	return s.createWith(ctx, m, v, 1)
+	if err := s.createWith(ctx, m, v, 1); err != nil {
+		return err
+	}
+	return s.inheritACL(m)
 }
 
 func (s *Store) createWith(ctx context.Context, m *mailbox, v uint32, next imap.UID) error {
@@ -269,6 +282,9 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 	if m.exists() {
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", name)
 	}
+	if err := s.admitMailboxes(op, user, m.root, name); err != nil { // quota.go
+		return wrapErr(op, err)
+	}
 	if err := s.createParents(ctx, op, user, name); err != nil {
 		return wrapErr(op, err)
 	}
@@ -295,6 +311,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, user, name string) error {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 	}
 	s.forget(m.path)
+	// Its messages leave the quota root; the next holder of the quota
+	// counts (no count runs while the tree lock is held exclusively).
+	defer markStale(m.root)
 	return wrapErr(op, trash(m.path, m.root))
 }
 
@@ -325,6 +344,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 		return imap.Errorf(op, imap.ErrAlreadyExists, "%q", to)
 	}
 	if from == inbox {
+		if err := s.admitMailboxes(op, user, src.root, to); err != nil { // quota.go
+			return wrapErr(op, err)
+		}
 		return wrapErr(op, s.renameInbox(ctx, src, dst))
 	}
 	if strings.HasPrefix(to, from+string(imap.Separator)) {
@@ -353,6 +375,13 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 	for _, nn := range moving {
 		if err := imap.CheckMailboxName(op, nn); err != nil {
 			return err
+		}
+	}
+	if i := strings.LastIndexByte(to, imap.Separator); i > 0 {
+		// The moved mailboxes keep their count; new superior levels of
+		// the new name add to it.
+		if err := s.admitMailboxes(op, user, src.root, to[:i]); err != nil { // quota.go
+			return wrapErr(op, err)
 		}
 	}
 	for _, n := range slices.Sorted(mapKeys(moving)) {

@@ -1,10 +1,14 @@
 package maildir_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
@@ -35,10 +39,15 @@ func TestContract(t *testing.T)    { storetest.Run(t, open) }
 func TestImporter(t *testing.T)    { storetest.RunImporter(t, open) }
 func TestObjectIDs(t *testing.T)   { storetest.RunObjectIDs(t, open) }
 func TestSortRecords(t *testing.T) { storetest.RunSortRecords(t, open) }
+func TestACLs(t *testing.T)        { storetest.RunACLs(t, open) }
 func TestTextIndex(t *testing.T)   { storetest.RunTextIndex(t, open) }
 func TestProcesses(t *testing.T)   { storetest.RunProcesses(t, open, storetest.ReExec) }
 func TestCrash(t *testing.T)       { storetest.RunCrash(t, open, storetest.ReExec) }
 func TestMetadata(t *testing.T)    { storetest.RunMetadata(t, open) }
+func TestReplace(t *testing.T)     { storetest.RunReplace(t, open) }
+func TestReplaceCrash(t *testing.T) {
+	storetest.RunReplaceCrash(t, open, storetest.ReExec)
+}
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.
@@ -114,5 +123,83 @@ func TestThreadIndexCutLine(t *testing.T) {
 	// The cut line is no entry.
 	if th, err := other.AssignThread(ctx, "u", []string{"cut@x"}, "T6"); err != nil || th != "T6" {
 		t.Errorf("cut: thread %q, %v; want T6", th, err)
+	}
+}
+
+func TestQuotas(t *testing.T)         { storetest.RunQuotas(t, open) }
+func TestQuotaProcesses(t *testing.T) { storetest.RunQuotaProcesses(t, open, storetest.ReExec) }
+
+// A message another program drops into new/ counts in the quota once the
+// store has seen it, and so does one it removes.
+func TestQuotaOutsideChanges(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	q := s.(ports.Quotas)
+	if _, err := q.Quota(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: dropped\r\n\r\nhello\r\n"
+	if err := os.WriteFile(filepath.Join(dir, "u", "new", "1.dropped"), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1, Mailboxes: 1}) {
+		t.Fatalf("after a drop: %+v, %v", got, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "u", "cur", "*"))
+	for _, f := range files {
+		os.Remove(f)
+	}
+	if _, err := s.Status(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got.Usage != (ports.QuotaUsage{Mailboxes: 1}) {
+		t.Fatalf("after a removal: %+v, %v", got, err)
+	}
+}
+
+// A quota record left dirty (a crash between an index commit and the
+// record's update) or torn is not trusted: the usage is counted again,
+// and the limits of a dirty record are kept.
+func TestQuotaRecordRecovery(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	defer s.Close()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	msg := "Subject: x\r\n\r\nhello\r\n"
+	if _, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(msg)), Body: strings.NewReader(msg)}); err != nil {
+		t.Fatal(err)
+	}
+	q := s.(ports.Quotas)
+	if err := q.SetQuota(ctx, "u", ports.QuotaLimits{Storage: 7, Messages: 9, Mailboxes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	want := ports.Quota{Limits: ports.QuotaLimits{Storage: 7, Messages: 9, Mailboxes: 5}, Usage: ports.QuotaUsage{Storage: int64(len(msg)), Messages: 1, Mailboxes: 1}}
+	path := filepath.Join(dir, "u", "imapd-quota")
+	rec := fmt.Appendf(nil, "imapd-quota dirty %20d %20d %20d %20d %20d ", 7, 9, 5, 5000, 40)
+	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
+	if err := os.WriteFile(path, rec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := q.Quota(ctx, "u"); err != nil || got != want {
+		t.Errorf("after a dirty record: %+v, %v; want %+v", got, err, want)
+	}
+	torn := bytes.Replace(rec, []byte("dirty"), []byte("clean"), 1) // checksum no longer holds
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want.Limits = ports.Unlimited
+	if got, err := q.Quota(ctx, "u"); err != nil || got != want {
+		t.Errorf("after a torn record: %+v, %v; want %+v", got, err, want)
 	}
 }

@@ -44,7 +44,7 @@ func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*m
 	x, err := s.readIndex(m)
 	if err == nil {
 		st, err := stale(m, x)
-		if err == nil && !st {
+		if err == nil && !st && !pendingReplaces(m.root) {
 			return m, x, nil
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -76,6 +76,9 @@ func (s *Store) update(ctx context.Context, op string, ms []*mailbox, kinds []er
 		return nil, wrapErr(op, err)
 	}
 	defer tl.unlock()
+	if err := s.finishReplaces(ctx, ms[0].root); err != nil {
+		return nil, wrapErr(op, err)
+	}
 	return s.updateHeld(ctx, op, ms, kinds, fn)
 }
 
@@ -131,6 +134,8 @@ func (s *Store) updateHeld(ctx context.Context, op string, ms []*mailbox, kinds 
 			if x, err = s.commit(m, bases[i], x); err != nil {
 				return nil, wrapErr(op, err)
 			}
+			// Files came or went outside the quota lock.
+			markStale(m.root)
 			bases[i], x = x, x.clone()
 		}
 		xs[i] = x
@@ -629,7 +634,7 @@ func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMess
 // AppendAll writes every message to tmp/ first, outside any lock, then
 // links them all into cur/ and records them in one index write; if one
 // fails, the ones already linked are removed again, so none is stored.
-func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) ([]ports.AppendResult, error) {
+func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) (_ []ports.AppendResult, err error) {
 	const op = "append"
 	flags := make([][]string, len(msgs))
 	dates := make([]time.Time, len(msgs))
@@ -661,6 +666,12 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		uniques, tmps = append(uniques, unique), append(tmps, tmp)
 	}
 	var res []ports.AppendResult
+	var total int64
+	for _, msg := range msgs {
+		total += msg.Size
+	}
+	var hold *quotaHold
+	defer func() { hold.done(err == nil) }()
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrTryCreate}, func(xs []*index) (bool, error) {
 		x := xs[0]
 		res = res[:0]
@@ -668,6 +679,13 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
 		}
 		if err := admitKeywords(op, x, imap.NewKeywordSet().Missing(flags...)); err != nil {
+			return false, err
+		}
+		var err error
+		if hold, err = s.holdQuota(ctx, m.root, user); err != nil {
+			return false, err
+		}
+		if err := hold.charge(op, total, int64(len(msgs))); err != nil {
 			return false, err
 		}
 		var linked []string
@@ -802,7 +820,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 // Expunge removes the \Deleted messages among uids (all for nil): files
 // first, then the index with tombstones; a crash in between leaves entries
 // without files, which the next operation turns into the same expunges.
-func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID) ([]imap.UID, error) {
+func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID) (_ []imap.UID, err error) {
 	const op = "expunge"
 	var want []imap.UID
 	if uids != nil {
@@ -815,6 +833,8 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		return nil, err
 	}
 	var gone []imap.UID
+	var hold *quotaHold
+	defer func() { hold.done(err == nil) }()
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		x := xs[0]
 		gone = nil
@@ -830,8 +850,17 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		if len(victims) == 0 {
 			return false, nil
 		}
+		var freed int64
 		for _, i := range victims {
 			gone = append(gone, x.msgs[i].uid)
+			freed += x.msgs[i].size
+		}
+		var err error
+		if hold, err = s.holdQuota(ctx, m.root, user); err != nil {
+			return false, err
+		}
+		if err := hold.charge(op, -freed, -int64(len(victims))); err != nil {
+			return false, err
 		}
 		return true, removeEntries(m, x, victims, true)
 	})
@@ -890,7 +919,7 @@ func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, de
 	return s.transfer(ctx, "move", user, name, uids, dest, true)
 }
 
-func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap.UID, dest string, move bool) (ports.CopyResult, error) {
+func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap.UID, dest string, move bool) (_ ports.CopyResult, err error) {
 	want := sortedUIDs(uids)
 	var res ports.CopyResult
 	src, err := s.resolve(ctx, op, user, name, imap.ErrNonexistent)
@@ -901,6 +930,8 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 	if err != nil {
 		return res, err
 	}
+	var hold *quotaHold
+	defer func() { hold.done(err == nil) }()
 	_, err = s.update(ctx, op, []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrTryCreate}, func(xs []*index) (bool, error) {
 		xs0, xd := xs[0], xs[1]
 		res = ports.CopyResult{UIDValidity: xd.uidValidity}
@@ -923,6 +954,20 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 				copied[k] = ents[k].flags
 			}
 			if err := admitKeywords(op, xd, imap.NewKeywordSet().Missing(copied...)); err != nil {
+				return false, err
+			}
+		}
+		if !move {
+			// A move stays in the user's quota root: it adds nothing.
+			var total int64
+			for k := range ents {
+				total += ents[k].size
+			}
+			var err error
+			if hold, err = s.holdQuota(ctx, src.root, user); err != nil {
+				return false, err
+			}
+			if err := hold.charge(op, total, int64(len(ents))); err != nil {
 				return false, err
 			}
 		}

@@ -82,6 +82,13 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		if err != sql.ErrNoRows {
 			return err
 		}
+		// Imported mail counts, but is never refused (ports.Quotas).
+		if _, err := readQuota(ctx, tx, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_used = storage_used + ?, message_used = message_used + 1 WHERE id = 1`, msg.Size); err != nil {
+			return err
+		}
 		bodyID, err := insertBody(ctx, tx, msg)
 		if err != nil {
 			return err

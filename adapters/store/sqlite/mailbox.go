@@ -89,7 +89,10 @@ func createOne(ctx context.Context, tx *sql.Tx, uid int64, name string) (int64, 
 		return 0, 0, err
 	}
 	id, err := res.LastInsertId()
-	return id, v, err
+	if err != nil {
+		return 0, 0, err
+	}
+	return id, v, inheritACL(ctx, tx, uid, name, id)
 }
 
 // exists reports whether the user (by id) has a mailbox of that name.
@@ -186,8 +189,15 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE user_id = ?`, uid); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM seen WHERE reader = ?`, user); err != nil {
+			return err
+		}
 		// The user's /private server entries (metadata.go).
 		if _, err := tx.ExecContext(ctx, `DELETE FROM metadata WHERE mailbox_id = 0`); err != nil {
+			return err
+		}
+		// The user's quota root goes with the user.
+		if _, err := tx.ExecContext(ctx, `UPDATE quota SET storage_limit = -1, message_limit = -1, mailbox_limit = -1 WHERE id = 1`); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, uid)
@@ -198,20 +208,25 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 // dropMailbox deletes a mailbox row with its messages, tombstones and the
 // bodies no other message shares.
 func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT body_id FROM messages WHERE mailbox_id = ?`, id)
+	rows, err := tx.QueryContext(ctx, `SELECT body_id, size FROM messages WHERE mailbox_id = ?`, id)
 	if err != nil {
 		return err
 	}
 	var bodies []int64
+	var freed int64
 	for rows.Next() {
-		var b int64
-		if err := rows.Scan(&b); err != nil {
+		var b, size int64
+		if err := rows.Scan(&b, &size); err != nil {
 			rows.Close()
 			return err
 		}
 		bodies = append(bodies, b)
+		freed += size
 	}
 	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := charge(ctx, tx, "delete", -freed, -int64(len(bodies))); err != nil {
 		return err
 	}
 	if err := release(ctx, tx, bodies); err != nil {
@@ -221,6 +236,7 @@ func dropMailbox(ctx context.Context, tx *sql.Tx, id int64) error {
 		`DELETE FROM messages WHERE mailbox_id = ?`,
 		`DELETE FROM expunged WHERE mailbox_id = ?`,
 		`DELETE FROM sortrecords WHERE mailbox_id = ?`,
+		`DELETE FROM acls WHERE mailbox_id = ?`,
 		`DELETE FROM metadata WHERE mailbox_id = ?`,
 		`DELETE FROM mailboxes WHERE id = ?`,
 	} {
@@ -286,11 +302,13 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 		if ok {
 			return imap.Errorf(op, imap.ErrAlreadyExists, "%q", name)
 		}
-		if err := createParents(ctx, tx, uid, name); err != nil {
+		return admitMailboxes(ctx, tx, op, func() error { // quota.go
+			if err := createParents(ctx, tx, uid, name); err != nil {
+				return err
+			}
+			_, _, err := createOne(ctx, tx, uid, name)
 			return err
-		}
-		_, _, err = createOne(ctx, tx, uid, name)
-		return err
+		})
 	})
 }
 
@@ -326,7 +344,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 			return err
 		}
 		if from == inbox {
-			return renameInbox(ctx, tx, op, uid, src, to)
+			return admitMailboxes(ctx, tx, op, func() error { // quota.go
+				return renameInbox(ctx, tx, op, uid, src, to)
+			})
 		}
 		if to == from {
 			return imap.Errorf(op, imap.ErrAlreadyExists, "%q", to)
@@ -379,7 +399,9 @@ func (s *Store) RenameMailbox(ctx context.Context, user, from, to string) error 
 				return err
 			}
 		}
-		return createParents(ctx, tx, uid, to)
+		return admitMailboxes(ctx, tx, op, func() error { // quota.go
+			return createParents(ctx, tx, uid, to)
+		})
 	})
 }
 

@@ -190,6 +190,13 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if err := admitKeywords(ctx, tx, op, m.id, imap.NewKeywordSet().Missing(flags...)); err != nil {
 			return err
 		}
+		var total int64
+		for _, msg := range msgs {
+			total += msg.Size
+		}
+		if err := charge(ctx, tx, op, total, int64(len(msgs))); err != nil {
+			return err
+		}
 		modseq := m.highest + 1
 		uid := m.uidNext
 		for i, msg := range msgs {
@@ -774,6 +781,7 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 	type victim struct {
 		uid    imap.UID
 		bodyID int64
+		size   int64
 	}
 	var gone []imap.UID
 	err := s.write(ctx, user, op, func(tx *sql.Tx) error {
@@ -786,7 +794,7 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		collect := func(rows *sql.Rows) error {
 			var v victim
 			var f sql.RawBytes
-			if err := rows.Scan(&v.uid, &f, &v.bodyID); err != nil {
+			if err := rows.Scan(&v.uid, &f, &v.bodyID, &v.size); err != nil {
 				return err
 			}
 			if hasDeleted(f) {
@@ -795,11 +803,11 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 			return nil
 		}
 		if want == nil {
-			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id FROM messages
+			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id, size FROM messages
 				WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
 				m.id, allUIDs, collect)
 		} else {
-			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id FROM messages
+			err = uidQuery(ctx, tx, `SELECT uid, flags, body_id, size FROM messages
 				WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
 				m.id, uidRanges(want), collect)
 			victims = keepUIDs(victims, func(v *victim) imap.UID { return v.uid }, want)
@@ -819,7 +827,9 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		}
 		defer tomb.Close()
 		bodies := make([]int64, 0, len(victims))
+		var freed int64
 		for _, v := range victims {
+			freed += v.size
 			if _, err := del.ExecContext(ctx, m.id, v.uid); err != nil {
 				return err
 			}
@@ -830,6 +840,9 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 			gone = append(gone, v.uid)
 		}
 		if err := release(ctx, tx, bodies); err != nil {
+			return err
+		}
+		if err := charge(ctx, tx, op, -freed, -int64(len(victims))); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ? WHERE id = ?`, modseq, m.id)
@@ -988,6 +1001,16 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 		}
 		if uint64(dst.uidNext)+uint64(len(rows)) > maxUID {
 			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
+		}
+		if op == "copy" {
+			// A move stays in the user's quota root: it adds nothing.
+			var total int64
+			for _, x := range rows {
+				total += x.sz
+			}
+			if err := charge(ctx, tx, op, total, int64(len(rows))); err != nil {
+				return err
+			}
 		}
 		if src.id != dst.id {
 			p := flagParser{}

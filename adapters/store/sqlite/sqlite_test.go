@@ -45,6 +45,10 @@ func TestSortRecords(t *testing.T) {
 	storetest.RunSortRecords(t, open)
 }
 
+func TestACLs(t *testing.T) {
+	storetest.RunACLs(t, open)
+}
+
 func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, open, storetest.ReExec)
 }
@@ -79,4 +83,20 @@ func TestKillDuringAppend(t *testing.T) {
 
 func TestMetadata(t *testing.T) {
 	storetest.RunMetadata(t, open)
+}
+
+func TestReplace(t *testing.T) {
+	storetest.RunReplace(t, open)
+}
+
+func TestKillDuringReplace(t *testing.T) {
+	storetest.RunReplaceCrash(t, open, storetest.ReExec)
+}
+
+func TestQuotas(t *testing.T) {
+	storetest.RunQuotas(t, open)
+}
+
+func TestQuotaProcesses(t *testing.T) {
+	storetest.RunQuotaProcesses(t, open, storetest.ReExec)
 }

@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 8
+	schemaVersion = 10
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -168,7 +168,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	name    TEXT NOT NULL,
 	PRIMARY KEY (user_id, name)
 ) WITHOUT ROWID;
-`
+` + quotaSchema
 
 // readDriver is the driver of the read pool: SQLite with its database
 // file memory-mapped (PRAGMA mmap_size), so that reading a page of a
@@ -287,6 +287,9 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if _, err := tx.ExecContext(ctx, schema); err != nil {
 			return err
 		}
+		if err := upgradeQuota(ctx, tx, v); err != nil {
+			return err
+		}
 		if v < 5 {
 			// Version 5 adds the full-text index's bookkeeping
 			// (textindex.go); bodies stored before are not indexed.
@@ -339,7 +342,15 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// created by schema; SaveSortRecords fills it as SORT and THREAD
 	// compute them).
 	// Version 8 adds METADATA entries (metadata.go).
-	return upgradeMetadata(ctx, tx, v)
+	if err := upgradeMetadata(ctx, tx, v); err != nil {
+		return err
+	}
+	// Version 9 adds the mailboxes' ACLs and the seen state of other
+	// users' mailboxes (acl.go); mailboxes without a row keep the
+	// default ACL.
+	// Version 10 adds the quota root (quota.go: the table comes from
+	// schema, its row from upgradeQuota, after it).
+	return upgradeACL(ctx, tx, v)
 }
 
 // Close releases every database connection.

@@ -184,6 +184,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		IndexOnWrite:      s.SearchIndexOnWrite,
 		AutocreateFolders: s.AutocreateFolders,
 		SubmitServers:     s.SubmitServers,
+		DefaultACL:        s.DefaultACL,
 		MaxLoginsPerUser:  s.MaxLoginsPerUser,
 		MaxLoginsPerHost:  s.MaxLoginsPerHost,
 		FailedLoginPause:  s.FailedLoginPause,
@@ -192,6 +193,8 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		NoPasswordCheck:   f.NoPasswordCheck,
 		ExternalSSF:       f.ExternalSSF,
 		MultiSession:      s.MultiSession,
+		QuotaWarn:         s.QuotaWarn,
+		AutocreateQuota:   s.AutocreateQuota,
 		SyslogPrefix:      s.SyslogPrefix,
 
 		MetadataMaxSize:    s.MetadataMaxSize,

@@ -81,6 +81,7 @@ func TestProvideOptions(t *testing.T) {
 	want := app.Options{
 		ServerName: "mail.example", ConfigDir: s.ConfigDir, Service: "imaps", IdleTimeout: 45 * time.Minute,
 		FailedLoginPause: time.Second, MaxMessageSize: 1 << 20, IDResponse: false, NoPasswordCheck: true, ExternalSSF: 2,
+		QuotaWarn: 90, AutocreateQuota: -1,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
