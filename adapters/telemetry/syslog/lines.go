@@ -19,8 +19,22 @@ import (
 //	Delivered: <message-id> to mailbox: <mailbox>                        INFO
 //	dupelim: eliminated duplicate message to <mailbox> id <message-id> date <date> (delivery)   INFO
 //
-// Our own events (commands, errors) have lines of ours.
+// Our own events (commands, errors) have lines of ours. Control
+// characters the client chose (a user name sent as a literal may hold a
+// newline) are written as '?', so that no one can forge a line.
 func Line(e ports.Event) (Severity, string, bool) {
+	sev, msg, ok := line(e)
+	return sev, strings.Map(printable, msg), ok
+}
+
+func printable(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return '?'
+	}
+	return r
+}
+
+func line(e ports.Event) (Severity, string, bool) {
 	var b strings.Builder
 	switch e.Kind {
 	case "login":

@@ -175,6 +175,8 @@ func TestLine(t *testing.T) {
 			Notice, "badlogin: [10.0.0.1] PLAIN (alice) [SASL(-13): authentication failure: Password verification failed]"},
 		{ports.Event{Kind: "login-failed", User: "nobody", Host: "[10.0.0.1]", Mech: "PLAIN", Err: noUser},
 			Notice, "badlogin: [10.0.0.1] PLAIN (-notset-) [SASL(-13): user not found: Password verification failed]"},
+		{ports.Event{Kind: "login-failed", User: "x\r\nDec  1 00:00:00 h cyrus/imap[1]: badlogin: [192.0.2.1]", Host: "[10.0.0.1]", Mech: "plaintext", Err: authFailed},
+			Notice, "badlogin: [10.0.0.1] plaintext (x??Dec  1 00:00:00 h cyrus/imap[1]: badlogin: [192.0.2.1]) [SASL(-13): authentication failure: checkpass failed]"},
 		{ports.Event{Kind: "delivered", MessageID: "<1@example.org>", Mailbox: "user.alice"},
 			Info, "Delivered: <1@example.org> to mailbox: user.alice"},
 		{ports.Event{Kind: "dupelim", MessageID: "<1@example.org>", Mailbox: "user.alice", Date: "Mon, 1 Dec 2026 10:00:00 +0000"},
