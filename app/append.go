@@ -134,7 +134,9 @@ func newMessage(s *spool, flags []string, date time.Time) (ports.NewMessage, err
 	if err != nil {
 		return ports.NewMessage{}, err
 	}
-	return ports.NewMessage{Flags: flags, InternalDate: date, Size: s.size, Body: s.reader(), Structure: blob}, nil
+	msg := ports.NewMessage{Flags: flags, InternalDate: date, Size: s.size, Body: s.reader(), Structure: blob}
+	StampSortRecord(&msg)
+	return msg, nil
 }
 
 func (s *Server) maxMessage() int64 {

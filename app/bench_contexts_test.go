@@ -72,7 +72,7 @@ func BenchmarkContextSort(b *testing.B) {
 			for _, cs := range cases {
 				b.Run(kind+"/"+mode.name+"/"+cs.change+"/"+cs.context, func(b *testing.B) {
 					defer mode.set()()
-					s, _ := sortCorpusServer(b, kind)
+					s, _ := sortCorpusServer(b, kind, false)
 					c, other := s.connect(b), s.connect(b)
 					defer c.close()
 					defer other.close()

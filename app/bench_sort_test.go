@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -21,6 +23,9 @@ const sortCorpusSize = 100000
 var (
 	sortCorpusMu   sync.Mutex
 	sortCorpusDirs = map[string]string{}
+	// sortCorpusTemps are the corpora built in temporary folders (not
+	// kept by IMAPD_BENCH_SORT_KEEP), which TestMain removes.
+	sortCorpusTemps []string
 )
 
 // sortCorpusMessage is message i of a mailbox of threads: one message in
@@ -56,16 +61,38 @@ func sortCorpusMessage(r *rand.Rand, i int, roots *[]int) string {
 
 // sortCorpusServer is a server on a store of the given kind whose alice's
 // INBOX holds the sort corpus, built once per process with AppendAll.
-func sortCorpusServer(b *testing.B, kind string) (*benchServer, ports.Store) {
+// With records, each message carries its sort record as APPEND gives it
+// (app.StampSortRecord); without, the mailbox is as one stored before
+// records were kept.
+func sortCorpusServer(b *testing.B, kind string, records bool) (*benchServer, ports.Store) {
 	sortCorpusMu.Lock()
 	defer sortCorpusMu.Unlock()
-	dir, ok := sortCorpusDirs[kind]
-	if !ok {
-		var err error
-		if dir, err = os.MkdirTemp("", "imapd-bench-sort-"); err != nil {
+	corpus := kind
+	if records {
+		corpus += "+records"
+	}
+	dir, ok := sortCorpusDirs[corpus]
+	// IMAPD_BENCH_SORT_KEEP names a folder where the corpora are kept
+	// from one run to the next (building one takes a minute or so).
+	if keep := os.Getenv("IMAPD_BENCH_SORT_KEEP"); !ok && keep != "" {
+		dir = filepath.Join(keep, corpus)
+		if _, err := os.Stat(filepath.Join(dir, "built")); err == nil {
+			sortCorpusDirs[corpus], ok = dir, true
+		} else if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		} else if err := os.MkdirAll(dir, 0o700); err != nil {
 			b.Fatal(err)
 		}
-		sortCorpusDirs[kind] = dir
+	}
+	if !ok {
+		var err error
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "imapd-bench-sort-"); err != nil {
+				b.Fatal(err)
+			}
+			sortCorpusTemps = append(sortCorpusTemps, dir)
+		}
+		sortCorpusDirs[corpus] = dir
 		st := openBenchStore(b, kind, dir)
 		ctx := context.Background()
 		if err := st.EnsureUser(ctx, "alice"); err != nil {
@@ -87,14 +114,21 @@ func sortCorpusServer(b *testing.B, kind string) (*benchServer, ports.Store) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				msgs = append(msgs, ports.NewMessage{InternalDate: base.Add(time.Duration(i) * 7 * time.Minute),
-					Size: int64(len(raw)), Body: strings.NewReader(raw), Structure: blob})
+				msg := ports.NewMessage{InternalDate: base.Add(time.Duration(i) * 7 * time.Minute),
+					Size: int64(len(raw)), Body: strings.NewReader(raw), Structure: blob}
+				if records {
+					app.StampSortRecord(&msg)
+				}
+				msgs = append(msgs, msg)
 			}
 			if _, err := st.AppendAll(ctx, "alice", "INBOX", msgs); err != nil {
 				b.Fatal(err)
 			}
 		}
 		st.Close()
+		if err := os.WriteFile(filepath.Join(dir, "built"), nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
 	}
 	st := openBenchStore(b, kind, dir)
 	b.Cleanup(func() { st.Close() })
@@ -121,7 +155,7 @@ func BenchmarkSort(b *testing.B) {
 	for _, kind := range []string{"sqlite", "maildir"} {
 		for _, k := range sortBenchCmds {
 			b.Run(kind+"/"+k.name, func(b *testing.B) {
-				s, _ := sortCorpusServer(b, kind)
+				s, _ := sortCorpusServer(b, kind, false)
 				c := s.connect(b)
 				defer c.close()
 				c.cmd("l", "LOGIN alice secret")
@@ -147,7 +181,7 @@ func BenchmarkSort(b *testing.B) {
 func BenchmarkSortCold(b *testing.B) {
 	for _, kind := range []string{"sqlite", "maildir"} {
 		b.Run(kind+"/first-date", func(b *testing.B) {
-			s, st := sortCorpusServer(b, kind)
+			s, st := sortCorpusServer(b, kind, false)
 			var cpu time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
@@ -178,7 +212,7 @@ func BenchmarkSortCold(b *testing.B) {
 		})
 		for _, k := range sortBenchCmds {
 			b.Run(kind+"/"+k.name, func(b *testing.B) {
-				s, st := sortCorpusServer(b, kind)
+				s, st := sortCorpusServer(b, kind, false)
 				b.StopTimer()
 				prime := newBenchServerOn(b, s.dir, st).connect(b)
 				prime.cmd("l", "LOGIN alice secret")
@@ -199,6 +233,34 @@ func BenchmarkSortCold(b *testing.B) {
 					cpu += cpuTime() - t0
 					b.StopTimer()
 					c.close()
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
+				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+			})
+		}
+		// The first SORT or THREAD ever of a mailbox whose messages all
+		// came with their sort records (APPEND, COPY, MOVE, delivery,
+		// migration), in a store opened afresh for each (nothing cached
+		// in the process): the records are read, none computed.
+		for _, k := range sortBenchCmds {
+			b.Run(kind+"/appended-"+k.name, func(b *testing.B) {
+				s, st := sortCorpusServer(b, kind, true)
+				st.Close()
+				var cpu time.Duration
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					fresh := openBenchStore(b, kind, s.dir)
+					c := newBenchServerOn(b, s.dir, fresh).connect(b)
+					c.cmd("l", "LOGIN alice secret")
+					c.cmd("s", "EXAMINE INBOX")
+					b.StartTimer()
+					t0 := cpuTime()
+					c.cmd("q", k.cmd)
+					cpu += cpuTime() - t0
+					b.StopTimer()
+					c.close()
+					fresh.Close()
 					b.StartTimer()
 				}
 				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")

@@ -217,6 +217,9 @@ func TestMain(m *testing.M) {
 	for _, dir := range fetchCorpusDirs {
 		os.RemoveAll(dir)
 	}
+	for _, dir := range sortCorpusTemps {
+		os.RemoveAll(dir)
+	}
 	for _, b := range fuzz2Srvs {
 		b.store.Close()
 	}

@@ -88,15 +88,25 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 
 // sortItems returns the sort record of each message found, in mailbox
 // order. Records come from the process's cache (sortcache.go); the first
-// time the process looks at the mailbox, from the list the store saved
-// (ports.SortRecords); the others are computed from the structure blob
-// stored at APPEND (Fetch), cached, and saved with the list when they are
-// many (saveStoredSortRecords, in sortcache.go).
+// time the process looks at the mailbox, from those the store kept with
+// each message at APPEND (ports.MessageSortRecords, msgsort.go), then
+// from the list the store saved (ports.SortRecords); the others
+// (messages stored before records were kept) are computed from the
+// structure blob stored at APPEND (Fetch), cached, and saved with the
+// list when they are many (saveStoredSortRecords, in sortcache.go).
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 	key := sortBoxKey{user: c.sel.owner, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
 	recs, looked := c.srv.sorts.lookup(key, f.uids)
 	missing := missingUIDs(f.uids, recs)
+	var kept []imap.UID // those whose record the store keeps per message
+	if perMsg, ok := c.srv.store.(ports.MessageSortRecords); ok && len(missing) > 0 && !looked {
+		var gotRecs []*sortkey.Record
+		kept, gotRecs = c.loadMessageSortRecords(perMsg, key)
+		c.srv.sorts.add(key, kept, gotRecs, false)
+		fillRecords(recs, f.uids, kept, gotRecs)
+		missing = missingUIDs(f.uids, recs)
+	}
 	stored, _ := c.srv.store.(ports.SortRecords)
 	hadList := true
 	if len(missing) > 0 && !looked && stored != nil {
@@ -115,7 +125,7 @@ func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 		unsaved := c.srv.sorts.add(key, got, gotRecs, true)
 		fillRecords(recs, f.uids, got, gotRecs)
 		if stored != nil && (!hadList || unsaved >= saveSortAfter || len(got) >= saveSortAfter) {
-			c.saveStoredSortRecords(stored, key, f.uids, recs)
+			c.saveStoredSortRecords(stored, key, f.uids, recs, kept)
 		}
 	}
 	items := make([]sortkey.Item, 0, len(recs))

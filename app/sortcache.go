@@ -212,9 +212,10 @@ func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) (
 // saveStoredSortRecords saves, as the mailbox's list, the records of the
 // messages the session's view of the mailbox holds (those of expunged
 // ones are dropped) that the process's cache or this command (recs of
-// uids) has. Failing to save costs only time: the next process computes
-// the records again.
-func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
+// uids) has, but for those the store keeps per message (kept, ascending):
+// the list holds only what the store has no other place for. Failing to
+// save costs only time: the next process computes the records again.
+func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record, kept []imap.UID) {
 	v := c.sel.view
 	all := make([]imap.UID, v.Len())
 	for i := range all {
@@ -223,13 +224,17 @@ func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, u
 	allRecs, _ := c.srv.sorts.lookup(key, all)
 	fillRecords(allRecs, all, uids, recs)
 	keep := all[:0]
-	kept := allRecs[:0]
+	keepRecs := allRecs[:0]
+	j := 0
 	for i, r := range allRecs {
-		if r != nil {
-			keep, kept = append(keep, all[i]), append(kept, r)
+		for j < len(kept) && kept[j] < all[i] {
+			j++
+		}
+		if r != nil && (j == len(kept) || kept[j] != all[i]) {
+			keep, keepRecs = append(keep, all[i]), append(keepRecs, r)
 		}
 	}
-	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, kept)); err != nil {
+	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, keepRecs)); err != nil {
 		c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
 		return
 	}

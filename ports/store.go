@@ -233,6 +233,10 @@ type NewMessage struct {
 	// SaveDate, when not zero, is kept as the message's save date
 	// (migration); otherwise the store uses the time it stores it.
 	SaveDate time.Time
+	// SortRecord, when not nil, is the message's SORT and THREAD
+	// record (domain/sortkey's AppendRecord), opaque to the store, which
+	// keeps it with the message when it implements MessageSortRecords.
+	SortRecord []byte
 }
 
 // AppendResult identifies the appended message (RFC 4315 APPENDUID).

@@ -109,8 +109,10 @@ func (m imported) message() (ports.NewMessage, error) {
 	if err != nil {
 		return ports.NewMessage{}, err
 	}
-	return ports.NewMessage{Flags: m.flags, InternalDate: m.date, Size: int64(len(m.body)),
-		Body: bytes.NewReader(m.body), Structure: blob}, nil
+	msg := ports.NewMessage{Flags: m.flags, InternalDate: m.date, Size: int64(len(m.body)),
+		Body: bytes.NewReader(m.body), Structure: blob}
+	app.StampSortRecord(&msg)
+	return msg, nil
 }
 
 // crlf gives every line a CRLF end, as IMAP messages have (RFC 5322).

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -337,10 +338,13 @@ func copyMessage(ctx context.Context, src ports.Store, im ports.Importer, user, 
 		return err
 	}
 	defer b.Close()
-	return im.ImportMessage(ctx, user, name, r.UID, ports.NewMessage{
+	msg := ports.NewMessage{
 		Flags: r.Flags, InternalDate: r.InternalDate, Size: b.Size(),
 		Body: io.NewSectionReader(b, 0, b.Size()), Structure: r.Structure, SaveDate: r.SaveDate,
-	})
+	}
+	// The target keeps each message's sort record, as APPEND gives it.
+	app.StampSortRecord(&msg)
+	return im.ImportMessage(ctx, user, name, r.UID, msg)
 }
 
 // verifyMailbox compares both sides of one mailbox: identity, UIDs,

@@ -79,8 +79,17 @@ func fill(t *testing.T, s ports.Store) {
 		box := []string{"INBOX", "Archive/2024", "Sent"}[i%3]
 		body := fmt.Sprintf("Subject: message %d\r\n\r\n%s\r\n", i, strings.Repeat("x", i*37))
 		date := time.Date(2020, 1, 1+i, 10, i, 0, 0, time.FixedZone("", (i%5-2)*3600))
+		st, err := message.Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, err := st.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stored without a sort record, as before records were kept.
 		if _, err := s.Append(ctx, "alice", box, ports.NewMessage{Flags: flagSets[i%5], InternalDate: date,
-			Size: int64(len(body)), Body: strings.NewReader(body), Structure: []byte("blob " + body[:20])}); err != nil {
+			Size: int64(len(body)), Body: strings.NewReader(body), Structure: blob}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -140,6 +149,15 @@ func sameObjectIDs(t *testing.T, a, b ports.Store) {
 		v2, d2, err2 := b.(ports.SortRecords).LoadSortRecords(ctx, "alice", mb.Name)
 		if err1 != nil || err2 != nil || v1 != v2 || string(d1) != string(d2) {
 			t.Errorf("%s: sort records %d %q %v, want %d %q %v", mb.Name, v2, d2, err2, v1, d1, err1)
+		}
+		// Every message the target holds came with its own record.
+		st, err := b.Status(ctx, "alice", mb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, uids, _, err := b.(ports.MessageSortRecords).MessageSortRecords(ctx, "alice", mb.Name)
+		if err != nil || len(uids) != int(st.Messages) {
+			t.Errorf("%s: %d records of messages kept, %v; want %d", mb.Name, len(uids), err, st.Messages)
 		}
 	}
 }

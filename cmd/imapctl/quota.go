@@ -83,7 +83,8 @@ func quotaSet(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.W
 func migrateQuota(ctx context.Context, src, dst ports.Store, user string) ([]string, error) {
 	sq, ok1 := src.(ports.Quotas)
 	dq, ok2 := dst.(ports.Quotas)
-	if !ok1 || !ok2 {
+	if !ok1 || !ok2 || user == ports.SharedOwner {
+		// Quota roots are users' trees: shared mailboxes have none.
 		return nil, nil
 	}
 	from, err := sq.Quota(ctx, user)

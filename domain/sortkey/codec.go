@@ -28,24 +28,9 @@ func AppendRecords(b []byte, uids []imap.UID, recs []*Record) []byte {
 	b = binary.AppendUvarint(b, uint64(len(uids)))
 	var prev imap.UID
 	for i, u := range uids {
-		r := recs[i]
 		b = binary.AppendUvarint(b, uint64(u-prev))
 		prev = u
-		b = binary.AppendVarint(b, r.Sent)
-		b = binary.AppendVarint(b, r.Arrival-r.Sent)
-		b = binary.AppendVarint(b, r.Size)
-		if r.Reply {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-		for _, s := range [...]string{r.Subject, r.From, r.To, r.Cc, r.DisplayFrom, r.DisplayTo, r.MessageID} {
-			b = appendString(b, s)
-		}
-		b = binary.AppendUvarint(b, uint64(len(r.Refs)))
-		for _, s := range r.Refs {
-			b = appendString(b, s)
-		}
+		b = appendFields(b, recs[i])
 	}
 	return b
 }
@@ -82,34 +67,9 @@ func DecodeRecords(data []byte) ([]imap.UID, []Record, error) {
 			d.bad = true
 		}
 		uids[k] = imap.UID(prev)
-		r := &recs[k]
-		r.Sent = d.varint()
-		r.Arrival = r.Sent + d.varint()
-		r.Size = d.varint()
-		r.Reply = d.byte() == 1
-		r.Subject = d.string()
-		r.From = d.string()
-		r.To = d.string()
-		r.Cc = d.string()
-		r.DisplayFrom = d.string()
-		r.DisplayTo = d.string()
-		r.MessageID = d.string()
-		nr := d.uvarint()
-		if nr > uint64(len(d.s)-d.i) {
-			d.bad = true
-		}
+		refs = d.fields(&recs[k], refs)
 		if d.bad {
 			return nil, nil, ErrRecords
-		}
-		if nr > 0 {
-			if len(refs)+int(nr) > cap(refs) {
-				refs = make([]string, 0, max(int(nr), 4096))
-			}
-			start := len(refs)
-			for range nr {
-				refs = append(refs, d.string())
-			}
-			r.Refs = refs[start:len(refs):len(refs)]
 		}
 	}
 	if d.bad || d.i != len(d.s) {

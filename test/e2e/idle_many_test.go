@@ -162,7 +162,11 @@ func idleSessions(t *testing.T, def int) int {
 // and IDLE on the same INBOX, and reports what one costs (heap and
 // stacks, goroutines) against idleSessionBudget; then a message
 // delivered through a second store on the same spool, as another process
-// would, must reach every one of them as EXISTS within a second.
+// would, must reach every one of them as EXISTS, woken by the change
+// itself: within wakeWithin, far below the fallback poll of a local
+// folder (fswatch.LocalFallback, a minute). How soon they wake (the goal
+// is within a second) is measured by `go run ./test/compare -idle`, on a
+// quiet machine, not here, where other tests share the cores.
 func TestManyIdleSessions(t *testing.T) {
 	n := idleSessions(t, 1000)
 	raiseFileLimit(t, uint64(2*n+200))
@@ -252,7 +256,7 @@ func TestManyIdleSessions(t *testing.T) {
 	// the user's instances (max_user_instances), only the slow fallback
 	// is left, and the second half cannot hold.
 	if fd, err := unix.InotifyInit1(unix.IN_CLOEXEC); err != nil {
-		t.Skipf("no inotify instance free (%v): EXISTS cannot come within 1 s", err)
+		t.Skipf("no inotify instance free (%v): only the fallback poll is left", err)
 	} else {
 		unix.Close(fd)
 	}
@@ -265,7 +269,7 @@ func TestManyIdleSessions(t *testing.T) {
 	if _, err := srv2.Deliver(ctx, "alice", "INBOX", strings.NewReader(testMessage("wake up", "x"))); err != nil {
 		t.Fatal(err)
 	}
-	deadline := start.Add(time.Second)
+	deadline := start.Add(wakeWithin)
 	exists := []byte("* " + strconv.Itoa(messages+1) + " EXISTS\r\n")
 	var late, slowest = 0, time.Duration(0)
 	var readers sync.WaitGroup
@@ -293,9 +297,13 @@ func TestManyIdleSessions(t *testing.T) {
 		})
 	}
 	readers.Wait()
-	t.Logf("%s store: EXISTS reached %d of %d sessions within 1 s, the last after %v",
+	t.Logf("%s store: EXISTS reached %d of %d sessions, the last after %v",
 		e2eStore(), len(conns)-late, len(conns), slowest.Round(time.Millisecond))
 	if late > 0 {
-		t.Errorf("%d of %d sessions saw no EXISTS within 1 s", late, len(conns))
+		t.Errorf("%d of %d sessions saw no EXISTS within %v", late, len(conns), wakeWithin)
 	}
 }
+
+// wakeWithin is how long TestManyIdleSessions waits for every session's
+// EXISTS.
+const wakeWithin = 10 * time.Second

@@ -42,6 +42,11 @@ var sortSet = []struct{ internal, msg string }{
 // appended and expunged, so that UIDs are sequence numbers plus one.
 func sortMailbox(t *testing.T) (*env, *transcript) {
 	e := newEnv(t)
+	return e, sortMailboxOn(e)
+}
+
+// sortMailboxOn is sortMailbox on a given env.
+func sortMailboxOn(e *env) *transcript {
 	tc := e.rawLogin("alice")
 	tc.ok("s0 APPEND INBOX (\\Deleted) " + literal(testMessage("gone", "gone")))
 	for _, m := range sortSet {
@@ -49,7 +54,7 @@ func sortMailbox(t *testing.T) (*env, *transcript) {
 	}
 	tc.ok("s2 SELECT INBOX")
 	tc.ok("s3 EXPUNGE")
-	return e, tc
+	return tc
 }
 
 func TestSort(t *testing.T) {

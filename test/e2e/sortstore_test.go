@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"slices"
@@ -50,7 +51,12 @@ func storedSortRecords(t *testing.T, e *env) ([]imap.UID, []sortkey.Record) {
 // later are computed and added, those of expunged ones dropped, and a
 // list that cannot be read is computed again.
 func TestSortRecordsStored(t *testing.T) {
-	e, tc := sortMailbox(t)
+	// Messages stored before each kept its record: through a store that
+	// drops the records APPEND gives.
+	e := newEnv(t)
+	e.store = withoutMessageRecords{e.store, e.store.(ports.SortRecords)}
+	e = e.restarted()
+	tc := sortMailboxOn(e)
 	sorts := []struct{ cmd, want string }{
 		{"a SORT (ARRIVAL) UTF-8 ALL", "* SORT 4 1 3 2 5"},
 		{"a SORT (DATE) UTF-8 ALL", "* SORT 5 2 4 3 1"},
@@ -123,6 +129,79 @@ func TestSortRecordsStored(t *testing.T) {
 	tc5.ok("e1 SELECT INBOX")
 	tc5.ok("e2 THREAD REFERENCES UTF-8 ALL")
 	tc5.mustHave("* THREAD (4)(2 (5)(3))(1)")
+}
+
+// withoutMessageRecords is a store as it was before messages kept their
+// sort records: it drops them at APPEND (and offers no other optional
+// interface than the saved lists).
+type withoutMessageRecords struct {
+	ports.Store
+	ports.SortRecords
+}
+
+func (w withoutMessageRecords) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
+	msg.SortRecord = nil
+	return w.Store.Append(ctx, user, name, msg)
+}
+
+func (w withoutMessageRecords) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) ([]ports.AppendResult, error) {
+	for i := range msgs {
+		msgs[i].SortRecord = nil
+	}
+	return w.Store.AppendAll(ctx, user, name, msgs)
+}
+
+// TestSortRecordsAtAppend: APPEND gives the store each message's sort
+// record, so that the first SORT or THREAD of a process reads them and
+// computes none (no list is saved); COPY and MOVE carry them.
+func TestSortRecordsAtAppend(t *testing.T) {
+	e, tc := sortMailbox(t)
+	perMsg, ok := e.store.(ports.MessageSortRecords)
+	if !ok {
+		t.Fatal("the store keeps no records per message")
+	}
+	_, uids, recs, err := perMsg.MessageSortRecords(e.ctx, "alice", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(uids, []imap.UID{2, 3, 4, 5, 6}) {
+		t.Fatalf("records kept of UIDs %v, want 2:6", uids)
+	}
+	for i, data := range recs {
+		var r sortkey.Record
+		if _, err := sortkey.DecodeRecord(data, &r, nil); err != nil {
+			t.Errorf("record of UID %d: %v", uids[i], err)
+		}
+	}
+	tc.ok("c1 CREATE other")
+	tc.ok("c2 COPY 1:2 other")
+	tc.ok("c3 MOVE 3 other")
+	// A new process answers as the first, which had every record at
+	// hand, and as the messages say: in INBOX 1 banana, 2 and 3 apple,
+	// 4 éclair; in other 1 and 3 banana, 2 apple.
+	answers := func(tc *transcript, box string) []string {
+		tc.ok("a1 SELECT " + box)
+		tc.ok("a2 SORT (SUBJECT) UTF-8 ALL")
+		got := tc.withPrefix("* SORT")
+		tc.ok("a3 THREAD REFERENCES UTF-8 ALL")
+		return append(got, tc.withPrefix("* THREAD")...)
+	}
+	wantSort := map[string]string{"INBOX": "* SORT 2 3 1 4", "other": "* SORT 2 1 3"}
+	for _, box := range []string{"INBOX", "other"} {
+		first := answers(tc, box)
+		again := answers(e.restarted().rawLogin("alice"), box)
+		if !slices.Equal(first, again) || len(again) != 2 || again[0] != wantSort[box] {
+			t.Errorf("%s: a new process answers %q, the first %q (SORT wanted %q)", box, again, first, wantSort[box])
+		}
+	}
+	for _, box := range []string{"INBOX", "other"} {
+		if _, data, err := e.store.(ports.SortRecords).LoadSortRecords(e.ctx, "alice", box); err != nil || data != nil {
+			t.Errorf("%s: a list was saved (%d bytes, %v): records were computed", box, len(data), err)
+		}
+	}
+	if _, uids, _, err := perMsg.MessageSortRecords(e.ctx, "alice", "other"); err != nil || len(uids) != 3 {
+		t.Errorf("records kept in other: %v, %v", uids, err)
+	}
 }
 
 func statusOf(t *testing.T, e *env) ports.MailboxStatus {

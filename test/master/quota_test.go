@@ -17,7 +17,7 @@ func TestQuotaUnderMaster(t *testing.T) {
 		for _, store := range []string{"sqlite", "maildir"} {
 			t.Run(kind+"/"+store, func(t *testing.T) {
 				e := startLayout(t, kind, []*svc{{name: "imapq", flags: "-p 2", prefork: 4}},
-					layout{socketDir: true, conf: "store: " + store + "\nadmins: alice\n"})
+					layout{socketDir: true, conf: "store: " + store + "\nadmins: bob\n"})
 				quotaStorm(t, e)
 			})
 		}
@@ -26,11 +26,13 @@ func TestQuotaUnderMaster(t *testing.T) {
 
 func quotaStorm(t *testing.T, e *env) {
 	const limit, sessions = 30, 4
+	// bob administers (an admin sees alice's tree as user/alice); alice
+	// fills her own.
 	admin := e.dial("imapq")
 	admin.line() // motd
-	admin.ok("a1", "LOGIN alice secret")
-	admin.ok("a2", "CREATE other")
-	admin.ok("a3", fmt.Sprintf("SETQUOTA INBOX (MESSAGE %d)", limit))
+	admin.ok("a1", "LOGIN bob secret")
+	admin.ok("a2", "CREATE user/alice/other")
+	admin.ok("a3", fmt.Sprintf("SETQUOTA user/alice (MESSAGE %d)", limit))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	stored, refused := 0, 0
@@ -72,12 +74,15 @@ func quotaStorm(t *testing.T, e *env) {
 	if stored != limit || refused != sessions {
 		t.Errorf("%d appends stored, %d sessions refused; want %d and %d", stored, refused, limit, sessions)
 	}
-	lines := admin.ok("a4", "GETQUOTAROOT other")
+	owner := e.dial("imapq")
+	owner.line() // motd
+	owner.ok("o1", "LOGIN alice secret")
+	lines := owner.ok("a4", "GETQUOTAROOT other")
 	if !strings.Contains(strings.Join(lines, ""), fmt.Sprintf("MESSAGE %d %d)", limit, limit)) {
 		t.Errorf("GETQUOTAROOT: %q", lines)
 	}
-	in := admin.ok("a5", "STATUS INBOX (MESSAGES)")
-	out := admin.ok("a6", "STATUS other (MESSAGES)")
+	in := owner.ok("a5", "STATUS INBOX (MESSAGES)")
+	out := owner.ok("a6", "STATUS other (MESSAGES)")
 	var a, b int
 	fmt.Sscanf(strings.ReplaceAll(in[0], `"`, ""), "* STATUS INBOX (MESSAGES %d)", &a)
 	fmt.Sscanf(strings.ReplaceAll(out[0], `"`, ""), "* STATUS other (MESSAGES %d)", &b)

@@ -82,8 +82,10 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	defer os.Remove(tmp)
 	var hold *quotaHold
 	defer func() { hold.done(err == nil) }()
+	var uidValidity uint32
 	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
 		x := xs[0]
+		uidValidity = x.uidValidity
 		if _, ok := x.find(uid); ok {
 			return false, imap.Errorf(op, imap.ErrAlreadyExists, "UID %d", uid)
 		}
@@ -114,6 +116,9 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	})
 	if errors.Is(err, os.ErrNotExist) {
 		return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	if err == nil && msg.SortRecord != nil {
+		writeSortFrames(m, appendSortFrame(nil, uidValidity, uid, msg.SortRecord))
 	}
 	return err
 }

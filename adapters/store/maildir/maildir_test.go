@@ -48,6 +48,7 @@ func TestReplace(t *testing.T)     { storetest.RunReplace(t, open) }
 func TestReplaceCrash(t *testing.T) {
 	storetest.RunReplaceCrash(t, open, storetest.ReExec)
 }
+func TestMessageSortRecords(t *testing.T) { storetest.RunMessageSortRecords(t, open) }
 
 // A tree written before mailboxes had ids gets them when first asked,
 // and keeps them.

@@ -719,6 +719,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		return nil, err
 	}
 	tmps = nil // all in cur/ now
+	writeSortFrames(m, appendedSortFrames(msgs, res))
 	return res, nil
 }
 
@@ -932,8 +933,10 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 	}
 	var hold *quotaHold
 	defer func() { hold.done(err == nil) }()
+	var srcValidity uint32
 	_, err = s.update(ctx, op, []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrTryCreate}, func(xs []*index) (bool, error) {
 		xs0, xd := xs[0], xs[1]
+		srcValidity = xs0.uidValidity
 		res = ports.CopyResult{UIDValidity: xd.uidValidity}
 		pos := picked(xs0, want)
 		if len(pos) == 0 {
@@ -976,6 +979,7 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 	if err != nil {
 		return ports.CopyResult{}, err
 	}
+	copySortFrames(src, dst, srcValidity, res)
 	return res, nil
 }
 

@@ -241,6 +241,9 @@ func insertBody(ctx context.Context, tx *sql.Tx, msg ports.NewMessage) (int64, e
 	if err != nil {
 		return 0, err
 	}
+	if err := insertSortRecord(ctx, tx, id, msg.SortRecord); err != nil {
+		return 0, err
+	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES (?, ?, ?)`)
 	if err != nil {
 		return 0, err

@@ -215,7 +215,7 @@ func TestSplitSharedStore(t *testing.T) {
 	}
 	// New mail goes on.
 	ctx := context.Background()
-	if _, err := s.Append(ctx, "alice", "INBOX", ports.NewMessage{Size: 3, Body: strings.NewReader("x\r\n")}); err != nil {
+	if _, err := s.Append(ctx, "alice", "INBOX", ports.NewMessage{Size: 3, Body: strings.NewReader("x\r\n"), SortRecord: []byte("r")}); err != nil {
 		t.Fatal(err)
 	}
 }

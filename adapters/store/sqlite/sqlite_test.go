@@ -49,6 +49,10 @@ func TestACLs(t *testing.T) {
 	storetest.RunACLs(t, open)
 }
 
+func TestMessageSortRecords(t *testing.T) {
+	storetest.RunMessageSortRecords(t, open)
+}
+
 func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, open, storetest.ReExec)
 }

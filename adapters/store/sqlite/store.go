@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 10
+	schemaVersion = 11
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -290,6 +290,9 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if err := upgradeQuota(ctx, tx, v); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, msgSortSchema); err != nil {
+			return err
+		}
 		if v < 5 {
 			// Version 5 adds the full-text index's bookkeeping
 			// (textindex.go); bodies stored before are not indexed.
@@ -350,6 +353,8 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// default ACL.
 	// Version 10 adds the quota root (quota.go: the table comes from
 	// schema, its row from upgradeQuota, after it).
+	// Version 11 adds each body's sort record (msgSortSchema, msgsort.go,
+	// made after schema; bodies stored before have none).
 	return upgradeACL(ctx, tx, v)
 }
 
