@@ -75,6 +75,9 @@ func cmdNoop(c *conn, cmd *grammar.Command) (result, error) {
 }
 
 func cmdLogout(c *conn, cmd *grammar.Command) (result, error) {
+	if c.user != "" {
+		c.srv.tel.Event(c.event("logout")) // Cyrus's USAGE line
+	}
 	c.w.Untagged("BYE LOGOUT received")
 	c.state = session.Logout
 	return result{}, nil
@@ -122,14 +125,25 @@ func cmdLogin(c *conn, cmd *grammar.Command) (result, error) {
 		user, err = c.srv.auth.CheckPassword(ctx, args.User, args.Password)
 	}
 	if err != nil {
-		return c.loginFailed(args.User, err)
+		return c.loginFailed(loginMech(c.srv.opts.NoPasswordCheck), args.User, err)
 	}
-	return c.loggedIn(user)
+	return c.loggedIn(loginMech(c.srv.opts.NoPasswordCheck), user)
 }
 
-// loginFailed pauses (failedloginpause) and reports the failure.
-func (c *conn) loginFailed(user string, err error) (result, error) {
-	c.srv.tel.Event(ports.Event{Kind: "login-failed", User: user, Remote: c.c.RemoteAddr(), Err: err})
+// loginMech is how LOGIN checked the user, as Cyrus's login lines say it.
+func loginMech(noPasswordCheck bool) string {
+	if noPasswordCheck {
+		return "nopassword"
+	}
+	return "plaintext"
+}
+
+// loginFailed pauses (failedloginpause) and reports the failure of a
+// login by mech ("plaintext" for LOGIN, or the SASL mechanism).
+func (c *conn) loginFailed(mech, user string, err error) (result, error) {
+	e := c.event("login-failed")
+	e.User, e.Mech, e.Err = user, mech, err
+	c.srv.tel.Event(e)
 	if c.srv.opts.FailedLoginPause > 0 {
 		select {
 		case <-time.After(c.srv.opts.FailedLoginPause):
@@ -142,8 +156,9 @@ func (c *conn) loginFailed(user string, err error) (result, error) {
 	return result{}, err
 }
 
-// loggedIn moves the session to the authenticated state.
-func (c *conn) loggedIn(user string) (result, error) {
+// loggedIn moves the session to the authenticated state, user having
+// been checked by mech.
+func (c *conn) loggedIn(mech, user string) (result, error) {
 	if err := c.srv.EnsureUser(c.ctx, user); err != nil {
 		return result{}, err
 	}
@@ -156,7 +171,9 @@ func (c *conn) loggedIn(user string) (result, error) {
 	if l := c.srv.tel.SessionLog(user, c.sessionID); l != nil {
 		c.in.log, c.out.log = l, l
 	}
-	c.srv.tel.Event(ports.Event{Kind: "login", User: user, Remote: c.c.RemoteAddr()})
+	e := c.event("login")
+	e.Mech = mech
+	c.srv.tel.Event(e)
 	return result{code: "CAPABILITY " + c.capabilities(), text: "User logged in SESSIONID=<" + c.sessionID + ">"}, nil
 }
 
@@ -220,10 +237,10 @@ func cmdAuthenticate(c *conn, cmd *grammar.Command) (result, error) {
 	for {
 		challenge, done, err := srv.Next(resp)
 		if err != nil {
-			return c.loginFailed(srv.Identity(), err)
+			return c.loginFailed(strings.ToUpper(args.Mechanism), srv.Identity(), err)
 		}
 		if done {
-			return c.loggedIn(srv.Identity())
+			return c.loggedIn(strings.ToUpper(args.Mechanism), srv.Identity())
 		}
 		c.w.Continue(base64.StdEncoding.EncodeToString(challenge))
 		if err := c.w.Flush(); err != nil {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +62,9 @@ type conn struct {
 	shutdown bool
 	// sessionID names the session in logs and in LOGIN's answer.
 	sessionID string
+	// clientName is the client's name for log lines, once known
+	// (clientHost).
+	clientName string
 	// logout drops this session's Presence record; nil when there is
 	// none.
 	logout func()
@@ -127,8 +129,8 @@ func (t *tapWriter) Write(p []byte) (int, error) {
 // autologout timeout, or a fatal error. It closes c.
 func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	cn := &conn{srv: s, ctx: ctx, c: c}
-	cn.sessionID = s.opts.ServerName + "-" + strconv.Itoa(os.Getpid()) + "-" +
-		strconv.FormatInt(time.Now().Unix(), 10) + "-" + strconv.FormatUint(s.sessions.Add(1), 10)
+	s.sessions.Add(1)
+	cn.sessionID = s.ids.next(time.Now())
 	cn.in = &tapReader{r: c}
 	cn.out = &tapWriter{w: c}
 	// br is taken when input comes (buffers.go).
@@ -156,7 +158,9 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 	if cn.shutdown && err == nil {
 		err = ErrShutdown
 	}
-	s.tel.Event(ports.Event{Kind: "session-end", User: cn.user, Remote: c.RemoteAddr(), Err: err})
+	e := cn.event("session-end")
+	e.Err = err
+	s.tel.Event(e)
 	return err
 }
 
@@ -239,7 +243,9 @@ func (c *conn) serve() (err error) {
 			return err
 		}
 		c.indexWritten()
-		c.srv.tel.Event(ports.Event{Kind: "command", User: c.user, Remote: c.c.RemoteAddr(), Command: cmd.Name, Status: status, Duration: time.Since(start)})
+		e := c.event("command")
+		e.Command, e.Status, e.Duration = cmd.Name, status, time.Since(start)
+		c.srv.tel.Event(e)
 	}
 	return nil
 }

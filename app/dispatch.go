@@ -251,5 +251,7 @@ func completedText(cmd *grammar.Command) string {
 }
 
 func eventError(c *conn, cmd *grammar.Command, err error) ports.Event {
-	return ports.Event{Kind: "error", User: c.user, Remote: c.c.RemoteAddr(), Command: cmd.Name, Err: err}
+	e := c.event("error")
+	e.Command, e.Err = cmd.Name, err
+	return e
 }

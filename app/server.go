@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,9 @@ type Options struct {
 	// the user's root this STORAGE limit in KB; 0: none, but the root
 	// exists; negative: nothing is set.
 	AutocreateQuota int64
+	// SyslogPrefix is syslog_prefix: session ids start with it, or with
+	// ServerName when it is empty, as Cyrus's do.
+	SyslogPrefix string
 }
 
 // Server serves IMAP sessions on connections from a Transport.
@@ -83,6 +87,11 @@ type Server struct {
 	releaseMemory func()
 
 	sorts sortCache // SORT and THREAD's records (sortcache.go)
+
+	// ids makes the sessions' ids; lookupAddr is the reverse DNS of
+	// clients' names for log lines (telemetry.go).
+	ids        sessionIDs
+	lookupAddr func(ctx context.Context, addr string) ([]string, error)
 }
 
 // SetPresence enables maxlogins_per_user and maxlogins_per_host through p.
@@ -99,7 +108,12 @@ func New(opts Options, store ports.Store, auth ports.Auth, tel ports.Telemetry, 
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{opts: opts, store: store, auth: auth, tel: tel, log: log, releaseDelay: releaseDelay}
+	s := &Server{opts: opts, store: store, auth: auth, tel: tel, log: log, releaseDelay: releaseDelay,
+		lookupAddr: net.DefaultResolver.LookupAddr}
+	s.ids.base = opts.SyslogPrefix
+	if s.ids.base == "" {
+		s.ids.base = opts.ServerName
+	}
 	s.releaseMemory = s.freeMemory
 	return s
 }

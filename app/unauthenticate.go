@@ -3,7 +3,6 @@ package app
 import (
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/session"
-	"github.com/imapd-go/imapd/ports"
 )
 
 // cmdUnauthenticate returns the session to the not-authenticated state
@@ -20,7 +19,7 @@ func cmdUnauthenticate(c *conn, cmd *grammar.Command) (result, error) {
 		c.logout() // the Presence record (maxlogins)
 		c.logout = nil
 	}
-	c.srv.tel.Event(ports.Event{Kind: "unauthenticate", User: c.user, Remote: c.c.RemoteAddr()})
+	c.srv.tel.Event(c.event("unauthenticate"))
 	if c.in.log != nil {
 		c.in.log.Close()
 	}

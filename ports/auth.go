@@ -44,6 +44,8 @@ type SASLServer interface {
 	Next(response []byte) (challenge []byte, done bool, err error)
 
 	// Identity is the authenticated (authorization) user, valid once done.
+	// After a refusal it is the user name the client gave, for the log
+	// (Cyrus's badlogin line names it), or "" when it gave none.
 	Identity() string
 }
 

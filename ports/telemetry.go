@@ -30,11 +30,30 @@ type SessionLog interface {
 
 // Event is one operational event.
 type Event struct {
-	Kind     string // "login", "login-failed", "command", "error", "session-end"
+	// Kind is "login", "login-failed", "logout", "unauthenticate",
+	// "command", "error" or "session-end" for imapd; "delivered" and
+	// "dupelim" for a delivery service.
+	Kind     string
 	User     string
 	Remote   string
 	Command  string
 	Status   string // OK, NO, BAD
 	Duration time.Duration
 	Err      error
+
+	// The session's facts that operators' log parsers read (Cyrus's
+	// syslog lines): Host is the client as Cyrus names it ("name [ip]",
+	// "[ip]" or "[unix socket]"), SessionID the session's id, Mech how a
+	// login was checked ("plaintext", "nopassword" or the SASL mechanism),
+	// TLS whether the session runs over TLS.
+	Host      string
+	SessionID string
+	Mech      string
+	TLS       bool
+
+	// A delivery's facts ("delivered", "dupelim"): the message's
+	// Message-ID and Date header fields and the mailbox it went to.
+	MessageID string
+	Date      string
+	Mailbox   string
 }

@@ -303,7 +303,7 @@ func TestSettings(t *testing.T) {
 		IDResponse: true, TLSVersions: "tls1_2 tls1_3",
 		SASLPwcheck: []string{"auxprop"}, SASLSaslauthd: "/var/run/saslauthd/mux",
 		LoginCacheDir: "/dev/shm", LoginCacheTTL: 10 * time.Minute,
-		QuotaWarn: 90, AutocreateQuota: -1,
+		QuotaWarn: 90, AutocreateQuota: -1, SyslogFacility: "LOCAL6",
 	}
 	if host == "" {
 		want.ServerName = "localhost"
@@ -317,7 +317,8 @@ func TestSettings(t *testing.T) {
 		"maxmessagesize: 1000\nimapidresponse: no\ndebug: on\ndebug_command: gdb %s %d\ntls_server_cert: {configdirectory}/c.pem\ntls_server_key: /k\n"+
 		"tls_client_ca_file: /ca.pem\ntls_versions: tls1_3\ntls_required: yes\n"+
 		"sasl_pwcheck_method: SASLauthd auxprop\nsasl_saslauthd_path: /run/mux\nsearch_index_on_write: yes\n"+
-		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\ndefaultacl: anyone lr\n")
+		"logincache_dir: /run/imapd\nlogincache_ttl: 90s\nsubmitservers: postfix, smtp\ndefaultacl: anyone lr\n"+
+		"syslog_prefix: cyrus\nsyslog_facility: mail\n")
 	s, err = c.Settings()
 	if err != nil {
 		t.Fatal(err)
@@ -332,9 +333,22 @@ func TestSettings(t *testing.T) {
 		LoginCacheDir: "/run/imapd", LoginCacheTTL: 90 * time.Second, SubmitServers: []string{"postfix", "smtp"},
 		DefaultACL: "anyone lr",
 		QuotaWarn:  90, AutocreateQuota: -1,
+		SyslogPrefix: "cyrus", SyslogFacility: "MAIL",
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("set:\n got %+v\nwant %+v", s, want)
+	}
+}
+
+// syslog_facility takes syslog.h's names in any case; another is an
+// error naming its line, not lines sent where nobody reads.
+func TestSettingsSyslogFacility(t *testing.T) {
+	if _, err := parse(t, "syslog_facility: LOCAL8\n").Settings(); err == nil || !strings.Contains(err.Error(), "syslog_facility") {
+		t.Errorf("LOCAL8: %v", err)
+	}
+	s, err := parse(t, "syslog_facility: local0\n").Settings()
+	if err != nil || s.SyslogFacility != "LOCAL0" {
+		t.Errorf("local0: %v %+v", err, s)
 	}
 }
 

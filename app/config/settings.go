@@ -78,6 +78,30 @@ type Settings struct {
 	// new user's quota root gets at the first login; 0 = no limit,
 	// -1 (default) = none set.
 	AutocreateQuota int64
+	// SyslogPrefix is syslog_prefix: the syslog ident becomes
+	// <prefix>/<service>, and session ids start with it.
+	SyslogPrefix string
+	// SyslogFacility is syslog_facility, upper case: one of
+	// SyslogFacilities (default LOCAL6, Cyrus's).
+	SyslogFacility string
+}
+
+// SyslogFacilities lists the values syslog_facility accepts, those of
+// syslog.h (Cyrus's list is DAEMON, MAIL, NEWS, USER and LOCAL0 to 7).
+var SyslogFacilities = []string{"KERN", "USER", "MAIL", "DAEMON", "AUTH", "SYSLOG", "LPR", "NEWS", "UUCP", "CRON",
+	"AUTHPRIV", "FTP", "LOCAL0", "LOCAL1", "LOCAL2", "LOCAL3", "LOCAL4", "LOCAL5", "LOCAL6", "LOCAL7"}
+
+// syslog reads syslog_prefix and syslog_facility. Cyrus logs an unknown
+// facility and uses LOCAL6; ours refuses it, so that the lines do not go
+// where nobody looks.
+func (s *Settings) syslog(c *Config) error {
+	s.SyslogPrefix = c.String("syslog_prefix", "")
+	s.SyslogFacility = strings.ToUpper(c.String("syslog_facility", "LOCAL6"))
+	if !slices.Contains(SyslogFacilities, s.SyslogFacility) {
+		e, _ := c.lookup("syslog_facility")
+		return e.errorf("option syslog_facility: %q is not a syslog facility (valid: %s)", s.SyslogFacility, strings.Join(SyslogFacilities, ", "))
+	}
+	return nil
 }
 
 // MinTimeout is the shortest idle timeout allowed: RFC 9051 section 5.4
@@ -202,6 +226,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	if err := s.metadata(c); err != nil {
+		return nil, err
+	}
+	if err := s.syslog(c); err != nil {
 		return nil, err
 	}
 	return s, nil

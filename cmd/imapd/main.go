@@ -129,6 +129,7 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 		return exitUsage
 	}
 	o.Service = wiring.ServiceName(service)
+	o.Flags.Debug = o.Debug
 
 	cfg, err := config.Load(o.ConfigPath, o.Service)
 	if err != nil {
@@ -164,6 +165,7 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 	var tr ports.Transport
 	hangup := func() {}
 	underMaster := master.Detect(service)
+	o.UnderMaster = underMaster
 	if !underMaster {
 		// One session on standard input and output: nothing to share.
 		settings.MultiSession = false

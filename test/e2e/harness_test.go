@@ -133,6 +133,14 @@ func newEnv(t *testing.T) *env {
 
 func newEnvOpts(t *testing.T, opts app.Options) *env {
 	t.Helper()
+	return newEnvTel(t, opts, nil)
+}
+
+// newEnvTel is newEnvOpts with the telemetry tel makes for the
+// configdirectory and the Cyrus-style session logs there (nil: those
+// logs alone).
+func newEnvTel(t *testing.T, opts app.Options, tel func(dir string, files ports.Telemetry) ports.Telemetry) *env {
+	t.Helper()
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "spool"))
 	t.Cleanup(func() { st.Close() })
@@ -142,7 +150,10 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 	db := sasl.Open(dir)
 	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true, Admins: []string{testAdmin}}, db)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tel := filelog.New(dir, "imap", logger)
+	var files ports.Telemetry = filelog.New(dir, "imap", logger)
+	if tel != nil {
+		files = tel(dir, files)
+	}
 	opts.ConfigDir = dir
 	if opts.ServerName == "" {
 		opts.ServerName = "test.example"
@@ -159,7 +170,7 @@ func newEnvOpts(t *testing.T, opts app.Options) *env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return &env{t: t, dir: dir, store: st, srv: app.New(opts, st, auth, tel, logger), ctx: ctx}
+	return &env{t: t, dir: dir, store: st, srv: app.New(opts, st, auth, files, logger), ctx: ctx}
 }
 
 // passwd is testPasswd's file, made once per test binary.

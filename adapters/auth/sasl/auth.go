@@ -192,11 +192,8 @@ func (a *Auth) NewSASL(ctx context.Context, mech string, conn ports.ConnInfo) (p
 			if identity != "" && identity != username {
 				return imap.Errorf("authenticate", imap.ErrAuthFailed, "%s may not act as %s", username, identity)
 			}
-			if err := a.verify(ctx, username, password); err != nil {
-				return err
-			}
-			s.user = username
-			return nil
+			s.user = username // for the log, even when refused
+			return a.verify(ctx, username, password)
 		})
 		return s, nil
 	case Login:
@@ -233,6 +230,7 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		return imap.Errorf("login", imap.ErrAuthFailed, "invalid user name")
 	}
 	var fault error
+	noUser := true // every method that refused knows no such user
 	for _, m := range a.opts.PwcheckMethods {
 		var err error
 		switch m {
@@ -250,9 +248,13 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		if !errors.Is(err, imap.ErrAuthFailed) {
 			fault = err
 		}
+		noUser = noUser && errors.Is(err, imap.ErrNoUser)
 	}
 	if fault != nil {
 		return fault
+	}
+	if noUser {
+		return fmt.Errorf("%w: %w: %s", imap.ErrAuthFailed, imap.ErrNoUser, user)
 	}
 	return imap.Errorf("login", imap.ErrAuthFailed, "password refused for %s", user)
 }
@@ -352,4 +354,11 @@ func (s *loginServer) Next(response []byte) ([]byte, bool, error) {
 	return nil, false, fmt.Errorf("%w: %v", imap.ErrAuthFailed, gosasl.ErrUnexpectedClientResponse)
 }
 
-func (s *loginServer) Identity() string { return s.ident }
+// Identity is the user once authenticated, and the name given when
+// refused.
+func (s *loginServer) Identity() string {
+	if s.ident == "" && s.state == 3 {
+		return s.user
+	}
+	return s.ident
+}

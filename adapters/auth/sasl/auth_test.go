@@ -264,3 +264,24 @@ func TestCheckPasswordAndUsers(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// After a refusal, Identity names the user the client claimed, for the
+// log's badlogin line, as Cyrus's SASL_USERNAME does.
+func TestIdentityAfterRefusal(t *testing.T) {
+	a := newAuth(t, Options{MechList: []string{"PLAIN", "LOGIN"}, AllowPlaintext: true})
+	s, _ := a.NewSASL(context.Background(), "PLAIN", ports.ConnInfo{})
+	if _, _, err := s.Next([]byte("\x00alice\x00wrong")); !errors.Is(err, imap.ErrAuthFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if s.Identity() != "alice" {
+		t.Errorf("PLAIN: Identity = %q", s.Identity())
+	}
+	s, _ = a.NewSASL(context.Background(), "LOGIN", ports.ConnInfo{})
+	s.Next([]byte("alice"))
+	if _, _, err := s.Next([]byte("wrong")); !errors.Is(err, imap.ErrAuthFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if s.Identity() != "alice" {
+		t.Errorf("LOGIN: Identity = %q", s.Identity())
+	}
+}

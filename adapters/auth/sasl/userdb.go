@@ -389,7 +389,8 @@ var (
 // Verify checks name's password. Unknown users and wrong passwords both
 // give an error wrapping imap.ErrAuthFailed, and take about as long (a hash
 // is compared either way), so that neither answer nor timing tells them
-// apart.
+// apart. For an unknown user the error wraps imap.ErrNoUser too, for the
+// server's own log (Cyrus's badlogin line says "user not found").
 func (db *UserDB) Verify(name, password string) error {
 	users, err := db.users()
 	if err != nil {
@@ -401,7 +402,7 @@ func (db *UserDB) Verify(name, password string) error {
 			dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcryptCost)
 		})
 		_ = compareHash(dummyHash, []byte(password))
-		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
+		return fmt.Errorf("%w: %w: %s", imap.ErrAuthFailed, imap.ErrNoUser, name)
 	}
 	// A successful check is remembered (the login cache), never a failed
 	// one: a wrong password always costs bcrypt.

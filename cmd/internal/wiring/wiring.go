@@ -18,6 +18,7 @@ import (
 	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
+	"github.com/imapd-go/imapd/adapters/telemetry/syslog"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/ports"
@@ -30,6 +31,11 @@ type Flags struct {
 	ReuseTimeout    time.Duration // -T: how long an idle process waits under master
 	NoPasswordCheck bool          // -N
 	ExternalSSF     int           // -p
+	// UnderMaster is set when the process serves master's connections
+	// (CYRUS_SERVICE set): events then go to syslog.
+	UnderMaster bool
+	// Debug is -D: events go to standard error too.
+	Debug bool
 }
 
 // DefaultService is the service name when CYRUS_SERVICE is not set.
@@ -100,12 +106,44 @@ func ProvideAuth(s *config.Settings, db *sasl.UserDB) ports.Auth {
 	}, db)
 }
 
-// ProvideTelemetry returns Cyrus-style session logs and slog events.
+// ProvideTelemetry returns Cyrus-style session logs, and events as Cyrus
+// logs them: to syslog under master (syslog_prefix, syslog_facility),
+// to standard error (log) in the stdio mode, and to both under master
+// with -D or debug.
 func ProvideTelemetry(s *config.Settings, f Flags, log *slog.Logger) ports.Telemetry {
 	t := filelog.New(s.ConfigDir, ServiceName(f.Service), log)
 	t.BySessionID = s.TelemetryBySessionID
 	t.Multi = s.MultiSession
-	return t
+	if !f.UnderMaster {
+		return t
+	}
+	return NewSyslog(s, ServiceName(f.Service), t, f.Debug || s.Debug)
+}
+
+// TestSyslogSocketEnv names the variable that sends syslog lines to
+// another socket than /dev/log. It exists for tests only (a socket of the
+// test stands in for the syslog daemon) and must not be set in
+// production.
+const TestSyslogSocketEnv = "IMAPD_TEST_ONLY_SYSLOG_SOCKET"
+
+// NewSyslog returns the syslog telemetry of a master service (imapd's,
+// lmtpd's): lines tagged [syslog_prefix/]service[pid] at syslog_facility,
+// protocol logs handed to files (nil: none), every event also handed to
+// files when echo is set (-D, debug).
+func NewSyslog(s *config.Settings, service string, files ports.Telemetry, echo bool) *syslog.Telemetry {
+	fac, ok := syslog.Facility(s.SyslogFacility)
+	if !ok {
+		fac = -1 // Cyrus's LOCAL6
+	}
+	return syslog.New(syslog.Options{
+		Service:  service,
+		Prefix:   s.SyslogPrefix,
+		Facility: fac,
+		Debug:    s.Debug,
+		Socket:   os.Getenv(TestSyslogSocketEnv),
+		Files:    files,
+		Echo:     echo,
+	})
 }
 
 // ProvidePresence keeps the proc/ records behind maxlogins_per_user and
@@ -157,6 +195,7 @@ func ProvideOptions(s *config.Settings, f Flags) app.Options {
 		MultiSession:      s.MultiSession,
 		QuotaWarn:         s.QuotaWarn,
 		AutocreateQuota:   s.AutocreateQuota,
+		SyslogPrefix:      s.SyslogPrefix,
 
 		MetadataMaxSize:    s.MetadataMaxSize,
 		MetadataMaxEntries: s.MetadataMaxEntries,

@@ -2,18 +2,21 @@ package wiring
 
 import (
 	"context"
-	"github.com/imapd-go/imapd/ports"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/app/config"
+	"github.com/imapd-go/imapd/ports"
 )
 
 func settings(t *testing.T, extra string) *config.Settings {
@@ -162,5 +165,37 @@ func TestOptionsIdleAndLiterals(t *testing.T) {
 	o = ProvideOptions(settings(t, ""), Flags{})
 	if o.IMAPIdleTimeout != 0 || o.LiteralMinus || o.IndexOnWrite {
 		t.Fatalf("defaults %+v", o)
+	}
+}
+
+// Under master events go to syslog (syslog_prefix, syslog_facility, the
+// service name); outside it, to standard error with the session logs.
+func TestProvideTelemetrySyslog(t *testing.T) {
+	d, err := os.MkdirTemp("", "wlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(d)
+	path := filepath.Join(d, "log")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	t.Setenv(TestSyslogSocketEnv, path)
+	s := settings(t, "syslog_prefix: cyrus\nsyslog_facility: mail\n")
+	if _, ok := ProvideTelemetry(s, Flags{Service: "imap"}, ProvideLogger(s)).(*filelog.Telemetry); !ok {
+		t.Error("outside master: not the standard error telemetry")
+	}
+	tel := ProvideTelemetry(s, Flags{Service: "imaps", UnderMaster: true}, ProvideLogger(s))
+	tel.Event(ports.Event{Kind: "login", User: "alice", Mech: "plaintext", TLS: true, SessionID: "x"})
+	buf := make([]byte, 1024)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(buf[:n]); !regexp.MustCompile(`^<21>\w{3} [ \d]\d \d\d:\d\d:\d\d cyrus/imaps\[\d+\]: login: \[unix socket\] alice plaintext\+TLS User logged in SESSIONID=<x>$`).MatchString(got) {
+		t.Errorf("line %q", got)
 	}
 }
