@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/imapd-go/imapd/domain/grammar"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -45,16 +44,10 @@ func cmdSetACL(c *conn, cmd *grammar.Command) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	op, text := imap.ACLReplace, args.Rights
+	op, rights, ok := imap.ACLReplace, imap.Rights(""), true
 	if cmd.Name == "SETACL" {
-		switch {
-		case strings.HasPrefix(text, "+"):
-			op, text = imap.ACLAdd, text[1:]
-		case strings.HasPrefix(text, "-"):
-			op, text = imap.ACLRemove, text[1:]
-		}
+		op, rights, ok = imap.ParseRightsChange(args.Rights)
 	}
-	rights, ok := imap.ParseRights(text)
 	if !ok {
 		// RFC 4314 3.1: an unknown right is a BAD.
 		return result{}, bad("Invalid rights string")

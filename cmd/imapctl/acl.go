@@ -49,14 +49,7 @@ func aclSet(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Wri
 	if err != nil {
 		return err
 	}
-	op, text := imap.ACLReplace, args[3]
-	switch {
-	case strings.HasPrefix(text, "+"):
-		op, text = imap.ACLAdd, text[1:]
-	case strings.HasPrefix(text, "-"):
-		op, text = imap.ACLRemove, text[1:]
-	}
-	rights, ok := imap.ParseRights(text)
+	op, rights, ok := imap.ParseRightsChange(args[3])
 	if !ok {
 		return fail(exitUsage, "%q: rights are letters of %s, with + or - in front to add or remove", args[3], imap.AllRights)
 	}

@@ -146,6 +146,20 @@ const (
 	ACLRemove
 )
 
+// ParseRightsChange reads SETACL's mod-rights (RFC 4314 3.1): a rights
+// string, with "+" in front to add the rights or "-" to take them away.
+// ok is false when ParseRights refuses the rest.
+func ParseRightsChange(s string) (op ACLOp, r Rights, ok bool) {
+	switch {
+	case strings.HasPrefix(s, "+"):
+		op, s = ACLAdd, s[1:]
+	case strings.HasPrefix(s, "-"):
+		op, s = ACLRemove, s[1:]
+	}
+	r, ok = ParseRights(s)
+	return op, r, ok
+}
+
 // Get returns the identifier's rights ("" when it has none).
 func (a ACL) Get(id string) Rights {
 	for _, e := range a {

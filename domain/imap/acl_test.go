@@ -30,6 +30,28 @@ func TestParseRights(t *testing.T) {
 	}
 }
 
+func TestParseRightsChange(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		op   ACLOp
+		want Rights
+		ok   bool
+	}{
+		{"lr", ACLReplace, "lr", true},
+		{"+w", ACLAdd, "w", true},
+		{"-rl", ACLRemove, "lr", true},
+		{"+", ACLAdd, "", true},
+		{"", ACLReplace, "", true},
+		{"+z", ACLAdd, "", false},
+		{"--r", ACLRemove, "", false},
+	} {
+		op, got, ok := ParseRightsChange(tt.in)
+		if ok != tt.ok || (ok && (op != tt.op || got != tt.want)) {
+			t.Errorf("ParseRightsChange(%q) = %v %q %v, want %v %q %v", tt.in, op, got, ok, tt.op, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestACLRights(t *testing.T) {
 	acl, ok := ParseDefaultACL("alice lrswipkxtecdan bob lrsw anyone lr -bob w -anyone s")
 	if !ok {
