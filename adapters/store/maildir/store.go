@@ -59,6 +59,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -159,30 +160,6 @@ func escapeLevel(level string) string {
 	return b.String()
 }
 
-// unescapeLevel reverses escapeLevel; ok is false for a malformed escape.
-func unescapeLevel(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b.WriteByte(byte(v))
-		i += 2
-	}
-	return b.String(), true
-}
-
 // folderName returns the folder (relative to the user's root) of a valid
 // mailbox name other than INBOX.
 func folderName(name string) string {
@@ -213,7 +190,7 @@ func mailboxName(root, folder string) (string, bool) {
 	}
 	levels := strings.Split(folder[1:], ".")
 	for i, l := range levels {
-		v, ok := unescapeLevel(l)
+		v, ok := fsname.Unescape(l)
 		if !ok || v == "" {
 			return "", false
 		}

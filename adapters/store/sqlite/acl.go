@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 
 	"github.com/imapd-go/imapd/adapters/store/internal/grants"
 	"github.com/imapd-go/imapd/domain/imap"
@@ -231,7 +231,7 @@ func (s *Store) Owners(ctx context.Context, f func(string) error) error {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		name, ok := unescapeFolder(e.Name())
+		name, ok := fsname.Unescape(e.Name())
 		if !ok || userFolder(name) != e.Name() {
 			if name, err = s.ownerOf(ctx, path); err != nil || name == "" {
 				continue
@@ -242,27 +242,6 @@ func (s *Store) Owners(ctx context.Context, f func(string) error) error {
 		}
 	}
 	return nil
-}
-
-// unescapeFolder undoes userFolder's %XX.
-func unescapeFolder(s string) (string, bool) {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b = append(b, byte(v))
-		i += 2
-	}
-	return string(b), true
 }
 
 // ownerOf reads the user name recorded in a user's database.

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // UsersDir is the folder, inside the store's directory, that holds one
@@ -51,22 +51,12 @@ type userDB struct {
 // that two names never share a folder and none is "." or "..". A name too
 // long for a file name ends in a hash of the whole name instead.
 func userFolder(user string) string {
-	var b strings.Builder
-	for i := 0; i < len(user); i++ {
-		c := user[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			strings.IndexByte("-_@+=", c) >= 0, c == '.' && i > 0:
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	if b.Len() > 200 {
+	name := fsname.Escape(user)
+	if len(name) > 200 {
 		sum := sha256.Sum256([]byte(user))
-		return b.String()[:136] + "%" + hex.EncodeToString(sum[:])
+		return name[:136] + "%" + hex.EncodeToString(sum[:])
 	}
-	return b.String()
+	return name
 }
 
 // userPath is the file of the user's database in the store at dir.

@@ -10,58 +10,20 @@ package grants
 
 import (
 	"errors"
-	"fmt"
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
 // Dir is the folder of the index inside a store's directory.
 const Dir = "grants"
 
-// escape spells a name as one file name: ASCII letters, digits and
-// "-_@+=" as they are, every other byte (and a leading ".") as %XX.
-func escape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			strings.IndexByte("-_@+=", c) >= 0, c == '.' && i > 0:
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func unescape(s string) (string, bool) {
-	var b []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b = append(b, byte(v))
-		i += 2
-	}
-	return string(b), true
-}
-
 // Record notes that owner's ACLs name each of ids (negative identifiers,
 // which grant nothing, are skipped). Names too long for a file name are
 // skipped too: LIST then does not find that grant through the index.
 func Record(storeDir, owner string, ids []string) error {
-	o := escape(owner)
+	o := fsname.Escape(owner)
 	if len(o) > 240 {
 		return nil
 	}
@@ -69,7 +31,7 @@ func Record(storeDir, owner string, ids []string) error {
 		if strings.HasPrefix(id, "-") || id == owner {
 			continue
 		}
-		d := escape(id)
+		d := fsname.Escape(id)
 		if len(d) > 240 {
 			continue
 		}
@@ -93,7 +55,7 @@ func Record(storeDir, owner string, ids []string) error {
 
 // Owners calls f with each owner recorded for id.
 func Owners(storeDir, id string, f func(owner string) error) error {
-	entries, err := os.ReadDir(filepath.Join(storeDir, Dir, escape(id)))
+	entries, err := os.ReadDir(filepath.Join(storeDir, Dir, fsname.Escape(id)))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -101,7 +63,7 @@ func Owners(storeDir, id string, f func(owner string) error) error {
 		return err
 	}
 	for _, e := range entries {
-		o, ok := unescape(e.Name())
+		o, ok := fsname.Unescape(e.Name())
 		if !ok {
 			continue
 		}
