@@ -108,7 +108,7 @@ func (s *Store) ModifyACL(ctx context.Context, user, name string, fn func(imap.A
 		return nil, err
 	}
 	next = imap.ParseACL(next.String())
-	if err := recordGrants(filepath.Join(s.dir, globalDir), user, next); err != nil {
+	if err := grants.Record(filepath.Join(s.dir, globalDir), user, next); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	if err := writeAtomic(m.path, aclFile, []byte(next.String())); err != nil {
@@ -229,30 +229,7 @@ func (s *Store) Owners(ctx context.Context, f func(string) error) error {
 	return nil
 }
 
-// recordGrants notes in the grants index (Grantors) who acl gives rights
-// to, before the ACL is stored.
-func recordGrants(dir, owner string, acl imap.ACL) error {
-	ids := make([]string, len(acl))
-	for i, e := range acl {
-		ids[i] = e.Identifier
-	}
-	return grants.Record(dir, owner, ids)
-}
-
 // Grantors reads the grants index.
 func (s *Store) Grantors(ctx context.Context, ids []string, f func(string) error) error {
-	seen := map[string]bool{}
-	for _, id := range ids {
-		err := grants.Owners(filepath.Join(s.dir, globalDir), id, func(o string) error {
-			if seen[o] {
-				return nil
-			}
-			seen[o] = true
-			return f(o)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
+	return grants.Grantors(ctx, filepath.Join(s.dir, globalDir), ids, f)
 }

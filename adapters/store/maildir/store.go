@@ -59,7 +59,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -71,10 +70,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
+	"golang.org/x/sys/unix"
 )
 
 const (

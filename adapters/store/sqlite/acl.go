@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"github.com/imapd-go/imapd/adapters/store/internal/grants"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
@@ -123,7 +123,7 @@ func (s *Store) ModifyACL(ctx context.Context, user, name string, fn func(imap.A
 			return err
 		}
 		next = imap.ParseACL(next.String()) // one entry per identifier
-		if err := recordGrants(s.dir, user, next); err != nil {
+		if err := grants.Record(s.dir, user, next); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO acls (mailbox_id, acl) VALUES (?, ?)`, m.id, next.String())
@@ -256,30 +256,7 @@ func (s *Store) ownerOf(ctx context.Context, path string) (string, error) {
 	return name, err
 }
 
-// recordGrants notes in the grants index (Grantors) who acl gives rights
-// to, before the ACL is stored.
-func recordGrants(dir, owner string, acl imap.ACL) error {
-	ids := make([]string, len(acl))
-	for i, e := range acl {
-		ids[i] = e.Identifier
-	}
-	return grants.Record(dir, owner, ids)
-}
-
 // Grantors reads the grants index.
 func (s *Store) Grantors(ctx context.Context, ids []string, f func(string) error) error {
-	seen := map[string]bool{}
-	for _, id := range ids {
-		err := grants.Owners(s.dir, id, func(o string) error {
-			if seen[o] {
-				return nil
-			}
-			seen[o] = true
-			return f(o)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
+	return grants.Grantors(ctx, s.dir, ids, f)
 }

@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
+
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 )
 
 // UsersDir is the folder, inside the store's directory, that holds one

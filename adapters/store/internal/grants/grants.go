@@ -9,25 +9,30 @@
 package grants
 
 import (
+	"context"
 	"errors"
-	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/imapd-go/imapd/adapters/store/internal/fsname"
+	"github.com/imapd-go/imapd/domain/imap"
 )
 
 // Dir is the folder of the index inside a store's directory.
 const Dir = "grants"
 
-// Record notes that owner's ACLs name each of ids (negative identifiers,
-// which grant nothing, are skipped). Names too long for a file name are
-// skipped too: LIST then does not find that grant through the index.
-func Record(storeDir, owner string, ids []string) error {
+// Record notes that owner's ACL acl names each of its identifiers
+// (negative identifiers, which grant nothing, are skipped), before the
+// store stores acl. Names too long for a file name are skipped too: LIST
+// then does not find that grant through the index.
+func Record(storeDir, owner string, acl imap.ACL) error {
 	o := fsname.Escape(owner)
 	if len(o) > 240 {
 		return nil
 	}
-	for _, id := range ids {
+	for _, e := range acl {
+		id := e.Identifier
 		if strings.HasPrefix(id, "-") || id == owner {
 			continue
 		}
@@ -53,8 +58,27 @@ func Record(storeDir, owner string, ids []string) error {
 	return nil
 }
 
-// Owners calls f with each owner recorded for id.
-func Owners(storeDir, id string, f func(owner string) error) error {
+// Grantors calls f once with each owner recorded for any of ids
+// (ports.ACLs.Grantors), until f returns an error, which it returns.
+func Grantors(ctx context.Context, storeDir string, ids []string, f func(owner string) error) error {
+	seen := map[string]bool{}
+	for _, id := range ids {
+		err := owners(storeDir, id, func(o string) error {
+			if seen[o] {
+				return nil
+			}
+			seen[o] = true
+			return f(o)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// owners calls f with each owner recorded for id.
+func owners(storeDir, id string, f func(owner string) error) error {
 	entries, err := os.ReadDir(filepath.Join(storeDir, Dir, fsname.Escape(id)))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

@@ -1,31 +1,51 @@
 package grants
 
 import (
+	"context"
 	"slices"
 	"testing"
+
+	"github.com/imapd-go/imapd/domain/imap"
 )
 
-func TestRecordOwners(t *testing.T) {
+func aclOf(ids ...string) imap.ACL {
+	var a imap.ACL
+	for _, id := range ids {
+		a = append(a, imap.ACLEntry{Identifier: id, Rights: "lr"})
+	}
+	return a
+}
+
+func TestRecordGrantors(t *testing.T) {
 	dir := t.TempDir()
-	if err := Record(dir, "alice", []string{"bob", "anyone", "-carol", "alice", "../x y"}); err != nil {
+	if err := Record(dir, "alice", aclOf("bob", "anyone", "-carol", "alice", "../x y")); err != nil {
 		t.Fatal(err)
 	}
-	if err := Record(dir, ".dave", []string{"bob"}); err != nil {
+	if err := Record(dir, ".dave", aclOf("bob")); err != nil {
 		t.Fatal(err)
 	}
-	if err := Record(dir, "alice", []string{"bob"}); err != nil { // again: nothing new
+	if err := Record(dir, "alice", aclOf("bob")); err != nil { // again: nothing new
 		t.Fatal(err)
 	}
-	for id, want := range map[string][]string{
-		"bob": {".dave", "alice"}, "anyone": {"alice"}, "-carol": nil, "carol": nil, "alice": nil, "../x y": {"alice"},
+	for _, tt := range []struct {
+		ids  []string
+		want []string
+	}{
+		{[]string{"bob"}, []string{".dave", "alice"}},
+		{[]string{"anyone"}, []string{"alice"}},
+		{[]string{"-carol"}, nil},
+		{[]string{"carol"}, nil},
+		{[]string{"alice"}, nil},
+		{[]string{"../x y"}, []string{"alice"}},
+		{[]string{"bob", "anyone"}, []string{".dave", "alice"}}, // each owner once
 	} {
 		var got []string
-		if err := Owners(dir, id, func(o string) error { got = append(got, o); return nil }); err != nil {
+		if err := Grantors(context.Background(), dir, tt.ids, func(o string) error { got = append(got, o); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("Owners(%q) = %q, want %q", id, got, want)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Grantors(%q) = %q, want %q", tt.ids, got, tt.want)
 		}
 	}
 }
