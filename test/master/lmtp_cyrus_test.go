@@ -149,6 +149,12 @@ func lmtpReplies(t *testing.T, network, addr string) []string {
 // alice her INBOX by a login, and returns lmtpd's socket.
 func startCyrusLMTP(t *testing.T) string {
 	t.Helper()
+	return startCyrusLMTPConf(t, "")
+}
+
+// startCyrusLMTPConf is startCyrusLMTP with conf added to imapd.conf.
+func startCyrusLMTPConf(t *testing.T, extra string) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "imapd-cyrus-lmtp-")
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +175,7 @@ func startCyrusLMTP(t *testing.T) string {
 		}
 	}
 	write(conf, "configdirectory: "+dir+"/conf\npartition-default: "+dir+"/spool\nservername: mastertest\n"+
-		"sasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nautocreate_quota: 0\nmaxmessagesize: 1000\n")
+		"sasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nautocreate_quota: 0\nmaxmessagesize: 1000\n"+extra)
 	write(filepath.Join(dir, "cyrus.conf"), fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=0\n"+
 		"  lmtpunix cmd=\"%s -C %s\" listen=\"%s\" prefork=0\n}\n", CyrusIMAPD, conf, imapAddr, CyrusLMTPD, conf, sock))
 	if out, err := exec.Command("chown", "-R", "cyrus:mail", dir).CombinedOutput(); err != nil {
