@@ -149,11 +149,13 @@ func lmtpReplies(t *testing.T, network, addr string) []string {
 // alice her INBOX by a login, and returns lmtpd's socket.
 func startCyrusLMTP(t *testing.T) string {
 	t.Helper()
-	return startCyrusLMTPConf(t, "")
+	sock, _ := startCyrusLMTPConf(t, "")
+	return sock
 }
 
-// startCyrusLMTPConf is startCyrusLMTP with conf added to imapd.conf.
-func startCyrusLMTPConf(t *testing.T, extra string) string {
+// startCyrusLMTPConf is startCyrusLMTP with extra added to imapd.conf;
+// it returns imapd's address too.
+func startCyrusLMTPConf(t *testing.T, extra string) (sock, imapAddr string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "imapd-cyrus-lmtp-")
 	if err != nil {
@@ -166,8 +168,8 @@ func startCyrusLMTPConf(t *testing.T, extra string) string {
 			t.Fatal(err)
 		}
 	}
-	imapAddr := freePort(t)
-	sock := filepath.Join(dir, "lmtp.sock")
+	imapAddr = freePort(t)
+	sock = filepath.Join(dir, "lmtp.sock")
 	conf := filepath.Join(dir, "imapd.conf")
 	write := func(name, text string) {
 		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
@@ -215,5 +217,5 @@ func startCyrusLMTPConf(t *testing.T, extra string) string {
 	r.ok("b", "SELECT INBOX")
 	r.ok("c", "LOGOUT")
 	c.Close()
-	return sock
+	return sock, imapAddr
 }

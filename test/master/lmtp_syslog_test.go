@@ -13,7 +13,8 @@ import (
 )
 
 // lmtpDupTranscript delivers one message to alice, then the same message
-// (same Message-ID and Date) again, which duplicate suppression drops.
+// (same Message-ID and Date) again, which duplicate suppression drops,
+// then one to alice's folder Work (alice+Work, "p" for anyone).
 var lmtpDupTranscript = strings.Join([]string{
 	"LHLO mx",
 	"MAIL FROM:<s@x>",
@@ -34,6 +35,14 @@ var lmtpDupTranscript = strings.Join([]string{
 	"",
 	"body",
 	".",
+	"MAIL FROM:<s@x>",
+	"RCPT TO:<alice+Work@mastertest>",
+	"DATA",
+	"Subject: to a folder",
+	"Message-ID: <folder@x>",
+	"",
+	"body",
+	".",
 	"QUIT",
 	"",
 }, "\r\n")
@@ -44,10 +53,27 @@ var lmtpDupTranscript = strings.Join([]string{
 var lmtpDupWant = []string{
 	"<6>Delivered: <twice@x> to mailbox: user.alice",
 	"<6>dupelim: eliminated duplicate message to user.alice id <twice@x> date Tue, 1 Dec 2026 00:00:00 +0000 (delivery)",
+	"<6>Delivered: <folder@x> to mailbox: user.alice.Work",
+}
+
+// makeWork creates alice's folder Work over IMAP at addr, with "p" for
+// anyone, for alice+Work.
+func makeWork(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, patience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := newRaw(t, c, true)
+	r.ok("w1", "LOGIN alice secret")
+	r.ok("w2", "CREATE Work")
+	r.ok("w3", "SETACL Work anyone +p")
+	r.ok("w4", "LOGOUT")
 }
 
 // sendLMTP sends transcript in one write (PIPELINING) and reads the
-// replies up to QUIT's, each 250 for the transcript's two deliveries.
+// replies up to QUIT's.
 func sendLMTP(t *testing.T, network, addr, transcript string) []string {
 	t.Helper()
 	c, err := net.DialTimeout(network, addr, patience)
@@ -132,11 +158,12 @@ func TestLMTPSyslogUnderMaster(t *testing.T) {
 	for _, kind := range masters(t) {
 		t.Run(kind, func(t *testing.T) {
 			prefix := uniquePrefix()
-			e := startLayout(t, kind, []*svc{{name: "lmtpunix", bin: "lmtpd", unix: true, prefork: 1}},
-				layout{socketDir: true, conf: "syslog_prefix: " + prefix + "\nsyslog_facility: MAIL\n"})
+			e := startLayout(t, kind, []*svc{{name: "imap"}, {name: "lmtpunix", bin: "lmtpd", unix: true, prefork: 1}},
+				layout{socketDir: true, conf: "syslog_prefix: " + prefix + "\nsyslog_facility: MAIL\nallowplaintext: yes\n"})
+			makeWork(t, e.services["imap"].addr)
 			replies := sendLMTP(t, "unix", e.services["lmtpunix"].addr, lmtpDupTranscript)
-			if n := strings.Count(strings.Join(replies, "\n"), "250 2.1.5 Success SESSIONID="); n != 2 {
-				t.Errorf("%d deliveries answered 250, want 2:\n%s", n, strings.Join(replies, "\n"))
+			if n := strings.Count(strings.Join(replies, "\n"), "250 2.1.5 Success SESSIONID="); n != 3 {
+				t.Errorf("%d deliveries answered 250, want 3:\n%s", n, strings.Join(replies, "\n"))
 			}
 			pids := e.procs("lmtpunix")
 			lines := linesOfIdent(t, logs, prefix+"/lmtpunix", len(lmtpDupWant))
@@ -171,12 +198,27 @@ func TestLMTPSyslogLikeCyrus(t *testing.T) {
 		t.Skip("a syslog daemon owns /dev/log: the lines cannot be read")
 	}
 	prefix := uniquePrefix()
-	sock := startCyrusLMTPConf(t, "syslog_prefix: "+prefix+"\nsyslog_facility: MAIL\nunixhierarchysep: yes\n")
-	replies := sendLMTP(t, "unix", sock, lmtpDupTranscript)
-	if n := strings.Count(strings.Join(replies, "\n"), "250 2.1.5 Success SESSIONID="); n != 2 {
-		t.Errorf("Cyrus answered %d deliveries with 250, want 2:\n%s", n, strings.Join(replies, "\n"))
+	sock, imapAddr := startCyrusLMTPConf(t, "syslog_prefix: "+prefix+"\nsyslog_facility: MAIL\nunixhierarchysep: yes\n")
+	makeWork(t, imapAddr)
+	// A user name with a dot: its INBOX is made by a first login.
+	c, err := net.DialTimeout("tcp", imapAddr, patience)
+	if err != nil {
+		t.Fatal(err)
 	}
-	lines := linesOfIdent(t, logs, prefix+"/lmtpunix", len(lmtpDupWant))
+	r := newRaw(t, c, true)
+	r.ok("d1", "LOGIN bob.smith x")
+	r.ok("d2", "LOGOUT")
+	c.Close()
+	replies := sendLMTP(t, "unix", sock, lmtpDupTranscript)
+	if n := strings.Count(strings.Join(replies, "\n"), "250 2.1.5 Success SESSIONID="); n != 3 {
+		t.Errorf("Cyrus answered %d deliveries with 250, want 3:\n%s", n, strings.Join(replies, "\n"))
+	}
+	replies = sendLMTP(t, "unix", sock, "LHLO mx\r\nMAIL FROM:<s@x>\r\nRCPT TO:<bob.smith@mastertest>\r\nDATA\r\nMessage-ID: <dot@x>\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+	if n := strings.Count(strings.Join(replies, "\n"), "250 2.1.5 Success SESSIONID="); n != 1 {
+		t.Errorf("Cyrus did not deliver to bob.smith:\n%s", strings.Join(replies, "\n"))
+	}
+	want := append(slices.Clone(lmtpDupWant), "<6>Delivered: <dot@x> to mailbox: user.bob^smith")
+	lines := linesOfIdent(t, logs, prefix+"/lmtpunix", len(want))
 	var all []string
 	for _, l := range lines {
 		if l.pri&^7 != facilityMail {
@@ -198,7 +240,7 @@ func TestLMTPSyslogLikeCyrus(t *testing.T) {
 			t.Errorf("Cyrus's dupelim line %q names no mailbox unique id: update cyrus-differences.txt", l)
 		}
 	}
-	if !slices.Equal(got, lmtpDupWant) {
-		t.Errorf("Cyrus's delivery lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(lmtpDupWant, "\n"))
+	if !slices.Equal(got, want) {
+		t.Errorf("Cyrus's delivery lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
