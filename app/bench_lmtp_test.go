@@ -117,7 +117,7 @@ func benchLMTP(b *testing.B, kind string, conns, rcpts int) {
 		b.Fatal(err)
 	}
 	defer dups.Close()
-	srv := lmtp.New(lmtp.Options{ServerName: "bench", DuplicateSuppression: true, DowncaseRcpt: true}, st, everyone{}, dups,
+	srv := lmtp.New(lmtp.Options{ServerName: "bench", DuplicateSuppression: true, DowncaseRcpt: true}, st, everyone{}, dups, nil,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var envelope strings.Builder
 	envelope.WriteString("MAIL FROM:<s@example.com>\r\n")

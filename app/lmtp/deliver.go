@@ -140,7 +140,7 @@ func (ss *session) receive(r io.Reader, drain func() error) error {
 	defer prep.Close()
 	for _, r := range rcpts {
 		reply := proto.Delivered(ss.id)
-		if err := s.deliver(ss.ctx, prep, r, fields); err != nil {
+		if err := s.deliver(ss, prep, r, fields); err != nil {
 			s.log.Warn("lmtp delivery failed", "user", r.user, "mailbox", r.mailbox, "err", err)
 			reply = s.failure(err)
 		}
@@ -154,7 +154,8 @@ func (ss *session) receive(r io.Reader, drain func() error) error {
 // deliver stores prep in r's mailbox as one Store.Append, durable when it
 // returns, unless duplicate suppression finds it was delivered there
 // before.
-func (s *Server) deliver(ctx context.Context, prep *app.Prepared, r rcpt, f proto.Fields) error {
+func (s *Server) deliver(ss *session, prep *app.Prepared, r rcpt, f proto.Fields) error {
+	ctx := ss.ctx
 	key := ports.Delivery{MessageID: f.MessageID, Date: f.Date, User: r.user, Mailbox: r.mailbox}
 	if s.dups != nil {
 		seen, err := s.dups.Delivered(ctx, key)
@@ -162,7 +163,7 @@ func (s *Server) deliver(ctx context.Context, prep *app.Prepared, r rcpt, f prot
 			// A record we cannot read must not hold mail back.
 			s.log.Warn("duplicate suppression unavailable", "err", err)
 		} else if seen {
-			s.log.Info(fmt.Sprintf("dupelim: eliminated duplicate message to %s id %s date %s (delivery)", internalName(r.user, r.mailbox), f.MessageID, f.Date))
+			s.tel.Event(ss.event("dupelim", r, f))
 			return nil
 		}
 	}
@@ -182,13 +183,22 @@ func (s *Server) deliver(ctx context.Context, prep *app.Prepared, r rcpt, f prot
 	if err != nil {
 		return err
 	}
-	s.log.Info(fmt.Sprintf("Delivered: %s to mailbox: %s", f.MessageID, internalName(r.user, r.mailbox)))
+	s.tel.Event(ss.event("delivered", r, f))
 	if s.dups != nil {
 		if err := s.dups.Record(ctx, key, s.now()); err != nil {
 			s.log.Warn("duplicate suppression: cannot record a delivery", "err", err)
 		}
 	}
 	return nil
+}
+
+// event is the Telemetry event of a delivery of kind "delivered" or
+// "dupelim" (Cyrus's lines "Delivered: <message-id> to mailbox: <mailbox>"
+// and "dupelim: eliminated duplicate message to <mailbox> id <message-id>
+// date <date> (delivery)", imap/lmtpd.c and imap/duplicate.c).
+func (ss *session) event(kind string, r rcpt, f proto.Fields) ports.Event {
+	return ports.Event{Kind: kind, User: r.user, Remote: ss.c.RemoteAddr(), Host: ss.clientHost(), SessionID: ss.id,
+		TLS: ss.c.TLS(), MessageID: f.MessageID, Date: f.Date, Mailbox: internalName(r.user, r.mailbox)}
 }
 
 // internalName is a mailbox as Cyrus's logs name it: user.<user> for

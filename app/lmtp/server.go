@@ -55,13 +55,19 @@ type Server struct {
 	store    ports.Store
 	users    Users
 	dups     ports.Duplicates // nil: no duplicate suppression
+	tel      ports.Telemetry  // the Delivered and dupelim lines
 	log      *slog.Logger
 	sessions atomic.Uint64
 	now      func() time.Time
 }
 
-// New assembles a Server. dups may be nil (no duplicate suppression).
-func New(opts Options, store ports.Store, users Users, dups ports.Duplicates, log *slog.Logger) *Server {
+// New assembles a Server. dups may be nil (no duplicate suppression);
+// tel receives the events operators read, as Cyrus's lmtpd logs them
+// ("delivered", "dupelim"; nil: none).
+func New(opts Options, store ports.Store, users Users, dups ports.Duplicates, tel ports.Telemetry, log *slog.Logger) *Server {
+	if tel == nil {
+		tel = noTelemetry{}
+	}
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -74,7 +80,7 @@ func New(opts Options, store ports.Store, users Users, dups ports.Duplicates, lo
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Server{opts: opts, store: store, users: users, dups: dups, log: log, now: time.Now}
+	return &Server{opts: opts, store: store, users: users, dups: dups, tel: tel, log: log, now: time.Now}
 }
 
 // Serve serves connections from t one after the other until t.Accept
@@ -114,3 +120,9 @@ func (s *Server) sessionID() string {
 	return s.opts.ServerName + "-" + strconv.Itoa(os.Getpid()) + "-" +
 		strconv.FormatInt(s.now().Unix(), 10) + "-" + strconv.FormatUint(s.sessions.Add(1), 10)
 }
+
+// noTelemetry drops events.
+type noTelemetry struct{}
+
+func (noTelemetry) SessionLog(string, string) ports.SessionLog { return nil }
+func (noTelemetry) Event(ports.Event)                          {}

@@ -91,9 +91,13 @@ func run(argv []string, service string, stdin io.Reader, stdout, stderr io.Write
 	}
 	logger := wiring.ProvideLogger(settings)
 
+	// Events go where imapd's go: syslog under master, standard error
+	// in the stdio mode, both with -D or debug.
+	o.UnderMaster = master.Detect(service)
+	o.Flags.Debug = o.Debug
 	var tr ports.Transport
 	hangup := func() {}
-	if master.Detect(service) {
+	if o.UnderMaster {
 		mt, err := master.FromEnv(master.Options{
 			Service:      o.Service,
 			ConfigDir:    settings.ConfigDir,

@@ -71,3 +71,39 @@ func TestStdio(t *testing.T) {
 		t.Errorf("bad flag: exit %d", code)
 	}
 }
+
+// TestStdioLogsDeliveries: in the stdio mode with -D, the delivery
+// events (Cyrus's Delivered and dupelim lines under master) go to
+// standard error, as imapd's events do.
+func TestStdioLogsDeliveries(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "imapd.conf")
+	os.WriteFile(conf, []byte("configdirectory: "+dir+"\nservername: pipe.example\n"), 0o644)
+	if err := sasl.Open(dir).Add("alice", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	msg := "DATA\r\nSubject: piped\r\nMessage-ID: <twice@x>\r\nDate: Tue, 1 Dec 2026 00:00:00 +0000\r\n\r\nhi\r\n.\r\n"
+	in := "LHLO mx\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@pipe.example>\r\n" + msg + "MAIL FROM:<s@x>\r\nRCPT TO:<alice@pipe.example>\r\n" + msg + "QUIT\r\n"
+	f, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stderr
+	os.Stderr = f // the logger's standard error
+	var out, errs bytes.Buffer
+	code := run([]string{"lmtpd", "-D", "-C", conf}, "", strings.NewReader(in), &out, &errs)
+	os.Stderr = saved
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	logged, _ := os.ReadFile(f.Name())
+	for _, want := range []string{
+		"msg=delivered service=lmtp user=alice message-id=<twice@x> date=\"Tue, 1 Dec 2026 00:00:00 +0000\" mailbox=user.alice",
+		"msg=dupelim service=lmtp user=alice message-id=<twice@x> date=\"Tue, 1 Dec 2026 00:00:00 +0000\" mailbox=user.alice",
+	} {
+		if !strings.Contains(string(logged), want) {
+			t.Errorf("no %q in standard error:\n%s", want, logged)
+		}
+	}
+}

@@ -29,7 +29,8 @@ func initServer(s *config.Settings, l *config.LMTP, f wiring.Flags) (*lmtp.Serve
 		cleanup()
 		return nil, nil, err
 	}
-	server := wiring.ProvideLMTPServer(lmtpOptions, store, auth, duplicates, logger)
+	telemetry := wiring.ProvideTelemetry(s, f, logger)
+	server := wiring.ProvideLMTPServer(lmtpOptions, store, auth, duplicates, telemetry, logger)
 	return server, func() {
 		cleanup2()
 		cleanup()

@@ -46,7 +46,7 @@ func (e *env) lmtpOn(store ports.Store, adjust func(*lmtp.Options)) *lmtpServer 
 	if store == nil {
 		store = e.store
 	}
-	return &lmtpServer{e: e, srv: lmtp.New(opts, store, auth, dups, nil)}
+	return &lmtpServer{e: e, srv: lmtp.New(opts, store, auth, dups, nil, nil)}
 }
 
 // dial runs a session on a socket pair and returns the client; done is

@@ -149,6 +149,14 @@ func lmtpReplies(t *testing.T, network, addr string) []string {
 // alice her INBOX by a login, and returns lmtpd's socket.
 func startCyrusLMTP(t *testing.T) string {
 	t.Helper()
+	sock, _ := startCyrusLMTPConf(t, "")
+	return sock
+}
+
+// startCyrusLMTPConf is startCyrusLMTP with extra added to imapd.conf;
+// it returns imapd's address too.
+func startCyrusLMTPConf(t *testing.T, extra string) (sock, imapAddr string) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "imapd-cyrus-lmtp-")
 	if err != nil {
 		t.Fatal(err)
@@ -160,8 +168,8 @@ func startCyrusLMTP(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	imapAddr := freePort(t)
-	sock := filepath.Join(dir, "lmtp.sock")
+	imapAddr = freePort(t)
+	sock = filepath.Join(dir, "lmtp.sock")
 	conf := filepath.Join(dir, "imapd.conf")
 	write := func(name, text string) {
 		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
@@ -169,7 +177,7 @@ func startCyrusLMTP(t *testing.T) string {
 		}
 	}
 	write(conf, "configdirectory: "+dir+"/conf\npartition-default: "+dir+"/spool\nservername: mastertest\n"+
-		"sasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nautocreate_quota: 0\nmaxmessagesize: 1000\n")
+		"sasl_pwcheck_method: alwaystrue\nallowplaintext: yes\nautocreate_quota: 0\nmaxmessagesize: 1000\n"+extra)
 	write(filepath.Join(dir, "cyrus.conf"), fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s\" listen=\"%s\" prefork=0\n"+
 		"  lmtpunix cmd=\"%s -C %s\" listen=\"%s\" prefork=0\n}\n", CyrusIMAPD, conf, imapAddr, CyrusLMTPD, conf, sock))
 	if out, err := exec.Command("chown", "-R", "cyrus:mail", dir).CombinedOutput(); err != nil {
@@ -209,5 +217,5 @@ func startCyrusLMTP(t *testing.T) string {
 	r.ok("b", "SELECT INBOX")
 	r.ok("c", "LOGOUT")
 	c.Close()
-	return sock
+	return sock, imapAddr
 }

@@ -158,6 +158,9 @@ func (t *Telemetry) Event(e ports.Event) {
 	add("remote", e.Remote)
 	add("command", e.Command)
 	add("status", e.Status)
+	add("message-id", e.MessageID) // a delivery's (lmtpd)
+	add("date", e.Date)
+	add("mailbox", e.Mailbox)
 	if e.Duration > 0 {
 		attrs = append(attrs, slog.Duration("duration", e.Duration))
 	}

@@ -99,6 +99,11 @@ func TestEventLevels(t *testing.T) {
 		{ports.Event{Kind: "login-failed", User: "bob"}, `level=INFO msg=login-failed service=imap user=bob`},
 		{ports.Event{Kind: "error", Command: "FETCH", Err: errors.New("disk full")},
 			`level=WARN msg=error service=imap command=FETCH err="disk full"`},
+		// lmtpd's deliveries name the message and the mailbox.
+		{ports.Event{Kind: "delivered", User: "alice", MessageID: "<1@x>", Mailbox: "user.alice"},
+			`level=INFO msg=delivered service=imap user=alice message-id=<1@x> mailbox=user.alice`},
+		{ports.Event{Kind: "dupelim", User: "alice", MessageID: "<1@x>", Date: "Tue, 1 Dec 2026 00:00:00 +0000", Mailbox: "user.alice"},
+			`level=INFO msg=dupelim service=imap user=alice message-id=<1@x> date="Tue, 1 Dec 2026 00:00:00 +0000" mailbox=user.alice`},
 	}
 	for _, tt := range tests {
 		buf.Reset()

@@ -55,11 +55,13 @@ func ProvideLMTPOptions(s *config.Settings, l *config.LMTP) lmtp.Options {
 }
 
 // ProvideLMTPServer assembles lmtpd's server; the password database
-// (through Auth) says which users exist.
-func ProvideLMTPServer(opts lmtp.Options, store ports.Store, auth ports.Auth, dups ports.Duplicates, log *slog.Logger) *lmtp.Server {
-	return lmtp.New(opts, store, auth, dups, log)
+// (through Auth) says which users exist, and tel (ProvideTelemetry, as
+// for imapd: syslog under master, standard error otherwise) receives its
+// Delivered and dupelim lines.
+func ProvideLMTPServer(opts lmtp.Options, store ports.Store, auth ports.Auth, dups ports.Duplicates, tel ports.Telemetry, log *slog.Logger) *lmtp.Server {
+	return lmtp.New(opts, store, auth, dups, tel, log)
 }
 
 // LMTPSet provides an *lmtp.Server and everything it needs, given
 // *config.Settings, *config.LMTP and Flags.
-var LMTPSet = wire.NewSet(ProvideLMTPStore, ProvideUserDB, ProvideAuth, ProvideLogger, ProvideDuplicates, ProvideLMTPOptions, ProvideLMTPServer)
+var LMTPSet = wire.NewSet(ProvideLMTPStore, ProvideUserDB, ProvideAuth, ProvideLogger, ProvideTelemetry, ProvideDuplicates, ProvideLMTPOptions, ProvideLMTPServer)
