@@ -163,7 +163,15 @@ func (s *Server) deliver(ss *session, prep *app.Prepared, r rcpt, f proto.Fields
 			// A record we cannot read must not hold mail back.
 			s.log.Warn("duplicate suppression unavailable", "err", err)
 		} else if seen {
-			s.tel.Event(ss.event("dupelim", r, f))
+			ev := ss.event("dupelim", r, f)
+			// Cyrus names the mailbox by its unique id here: its
+			// MAILBOXID (RFC 8474), which our stores keep too.
+			if o, ok := s.store.(ports.ObjectIDs); ok {
+				if id, err := o.MailboxID(ctx, r.user, r.mailbox); err == nil {
+					ev.Mailbox = id
+				}
+			}
+			s.tel.Event(ev)
 			return nil
 		}
 	}

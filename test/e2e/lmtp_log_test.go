@@ -29,11 +29,12 @@ func (r *eventRecorder) Event(e ports.Event) {
 
 // TestLMTPDeliveryEvents: each recipient's copy is a "delivered" event
 // and each copy dropped as a duplicate a "dupelim" event, naming the
-// Message-ID, the Date and the mailbox by its internal name as Cyrus
-// 3.6's lmtpd writes it in its Delivered and dupelim lines: user.<user>
+// Message-ID, the Date and the mailbox as Cyrus 3.6's lmtpd writes it:
+// in Delivered lines by its internal name, user.<user>
 // for INBOX, user.<user>.<folder> with "." between levels, "^" for a dot
 // in a name (test/master's TestLMTPSyslogLikeCyrus saw Cyrus write
-// user.alice.Work and user.bob^smith).
+// user.alice.Work and user.bob^smith); in dupelim lines by its unique
+// id, the MAILBOXID.
 func TestLMTPDeliveryEvents(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -66,6 +67,12 @@ func TestLMTPDeliveryEvents(t *testing.T) {
 	c.transaction("s@x", rcpts, lmtpMsg, "250", "250", "250", "250", "250", "354", "250 2.1.5", "250 2.1.5", "250 2.1.5", "250 2.1.5")
 	c.transaction("s@x", rcpts[:1], lmtpMsg, "250", "250", "354", "250 2.1.5")
 	const date = "Tue, 1 Dec 2026 00:00:00 +0000"
+	// The dupelim line names the mailbox by its MAILBOXID, as Cyrus's
+	// names it by its unique id.
+	inboxID, err := e.store.(ports.ObjectIDs).MailboxID(ctx, "alice", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, ev := range rec.events {
 		if ev.MessageID != "<m1@example.net>" || ev.Date != date {
@@ -78,7 +85,7 @@ func TestLMTPDeliveryEvents(t *testing.T) {
 		"delivered alice user.alice.Work",
 		"delivered alice user.alice.Work.v1^2",
 		"delivered bob.smith user.bob^smith",
-		"dupelim alice user.alice",
+		"dupelim alice " + inboxID,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
