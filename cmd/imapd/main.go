@@ -18,14 +18,9 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/imapd-go/imapd/adapters/transport/master"
-	"github.com/imapd-go/imapd/adapters/transport/stdio"
-	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
-	"github.com/imapd-go/imapd/ports"
 )
 
 // Exit statuses from sysexits.h.
@@ -142,28 +137,12 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 	if o.Debug && settings.DebugCommand != "" {
 		runDebugCommand(formatDebugCommand(settings.DebugCommand, argv[0], os.Getpid(), o.Service), stderr)
 	}
-	tlsOpts := tlsconf.Options{
-		CertFile:     settings.TLSServerCert,
-		KeyFile:      settings.TLSServerKey,
-		ClientCAFile: settings.TLSClientCAFile,
-		Versions:     settings.TLSVersions,
-	}
-	if o.TLS && !tlsOpts.Enabled() {
-		return fatal(exitConfig, "-s needs tls_server_cert and tls_server_key in %s", o.ConfigPath)
-	}
-	tlsCfg, err := tlsconf.Load(tlsOpts)
+	tlsCfg, err := wiring.LoadTLS(settings, o.TLS, "imapd", o.ConfigPath, stderr)
 	if err != nil {
-		if o.TLS {
-			return fatal(exitConfig, "%v", err)
-		}
-		// As Cyrus does, a TLS setup that fails only takes STARTTLS away.
-		fmt.Fprintf(stderr, "imapd: STARTTLS disabled: %v\n", err)
-		tlsCfg = nil
+		return fatal(exitConfig, "%v", err)
 	}
 	logger := wiring.ProvideLogger(settings)
 
-	var tr ports.Transport
-	hangup := func() {}
 	underMaster := master.Detect(service)
 	o.UnderMaster = underMaster
 	if !underMaster {
@@ -171,32 +150,15 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 		settings.MultiSession = false
 	}
 	tuneMulti(settings.MultiSession)
-	if underMaster {
-		mt, err := master.FromEnv(master.Options{
-			Service:      o.Service,
-			ConfigDir:    settings.ConfigDir,
-			Uses:         o.Uses,
-			ReuseTimeout: o.ReuseTimeout,
-			TLS:          tlsCfg,
-			ImmediateTLS: o.TLS,
-			Log:          logger,
-			Multi:        settings.MultiSession,
-		})
-		if err != nil {
-			return fatal(exitSoftware, "%v", err)
-		}
-		tr, hangup = mt, mt.Hangup
-	} else {
-		if f, ok := stdin.(*os.File); ok && !term.IsTerminal(int(f.Fd())) {
-			// A pollable descriptor lets the autologout and the TLS
-			// handshake limit end a read that waits; a terminal stays as
-			// it is, since a signal may end the process before restore.
-			pf, restore := stdio.Pollable(f)
-			defer restore()
-			stdin = pf
-		}
-		tr = stdio.NewWithOptions(stdin, stdout, stdio.Options{SSF: o.ExternalSSF, TLS: tlsCfg, ImmediateTLS: o.TLS, Log: logger})
+	tr, hangup, done, err := wiring.OpenTransport(wiring.TransportOptions{
+		UnderMaster: underMaster, Service: o.Service, ConfigDir: settings.ConfigDir,
+		Uses: o.Uses, ReuseTimeout: o.ReuseTimeout, TLS: tlsCfg, ImmediateTLS: o.TLS,
+		Multi: settings.MultiSession, SSF: o.ExternalSSF, Log: logger,
+	}, stdin, stdout)
+	if err != nil {
+		return fatal(exitSoftware, "%v", err)
 	}
+	defer done()
 
 	var terminate atomic.Pointer[func()]
 	ctx, stop := signalContext(hangup, func() {

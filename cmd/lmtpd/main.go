@@ -17,11 +17,8 @@ import (
 	"syscall"
 
 	"github.com/imapd-go/imapd/adapters/transport/master"
-	"github.com/imapd-go/imapd/adapters/transport/stdio"
-	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
-	"github.com/imapd-go/imapd/ports"
 )
 
 // Exit statuses from sysexits.h.
@@ -72,22 +69,9 @@ func run(argv []string, service string, stdin io.Reader, stdout, stderr io.Write
 	// runs as many processes as there are MTA connections.
 	settings.MultiSession = false
 	settings.Debug = settings.Debug || o.Debug
-	tlsOpts := tlsconf.Options{
-		CertFile: settings.TLSServerCert,
-		KeyFile:  settings.TLSServerKey,
-		Versions: settings.TLSVersions,
-	}
-	if o.TLS && !tlsOpts.Enabled() {
-		return fatal(exitConfig, "-s needs tls_server_cert and tls_server_key in %s", o.ConfigPath)
-	}
-	tlsCfg, err := tlsconf.Load(tlsOpts)
+	tlsCfg, err := wiring.LoadTLS(settings, o.TLS, "lmtpd", o.ConfigPath, stderr)
 	if err != nil {
-		if o.TLS {
-			return fatal(exitConfig, "%v", err)
-		}
-		// As imapd: a TLS setup that fails only takes STARTTLS away.
-		fmt.Fprintf(stderr, "lmtpd: STARTTLS disabled: %v\n", err)
-		tlsCfg = nil
+		return fatal(exitConfig, "%v", err)
 	}
 	logger := wiring.ProvideLogger(settings)
 
@@ -95,30 +79,14 @@ func run(argv []string, service string, stdin io.Reader, stdout, stderr io.Write
 	// in the stdio mode, both with -D or debug.
 	o.UnderMaster = master.Detect(service)
 	o.Flags.Debug = o.Debug
-	var tr ports.Transport
-	hangup := func() {}
-	if o.UnderMaster {
-		mt, err := master.FromEnv(master.Options{
-			Service:      o.Service,
-			ConfigDir:    settings.ConfigDir,
-			Uses:         o.Uses,
-			ReuseTimeout: o.ReuseTimeout,
-			TLS:          tlsCfg,
-			ImmediateTLS: o.TLS,
-			Log:          logger,
-		})
-		if err != nil {
-			return fatal(exitSoftware, "%v", err)
-		}
-		tr, hangup = mt, mt.Hangup
-	} else {
-		if f, ok := stdin.(*os.File); ok {
-			pf, restore := stdio.Pollable(f)
-			defer restore()
-			stdin = pf
-		}
-		tr = stdio.NewWithOptions(stdin, stdout, stdio.Options{TLS: tlsCfg, ImmediateTLS: o.TLS, Log: logger})
+	tr, hangup, done, err := wiring.OpenTransport(wiring.TransportOptions{
+		UnderMaster: o.UnderMaster, Service: o.Service, ConfigDir: settings.ConfigDir,
+		Uses: o.Uses, ReuseTimeout: o.ReuseTimeout, TLS: tlsCfg, ImmediateTLS: o.TLS, Log: logger,
+	}, stdin, stdout)
+	if err != nil {
+		return fatal(exitSoftware, "%v", err)
 	}
+	defer done()
 	srv, cleanup, err := initServer(settings, lset, o.Flags)
 	if err != nil {
 		return fatal(exitTempFail, "%v", err)
