@@ -19,9 +19,6 @@ var errUsage = wiring.ErrUsage
 // DefaultConfig is the configuration file read without -C.
 const DefaultConfig = wiring.DefaultConfig
 
-// defaultUses is Cyrus's default for -U.
-const defaultUses = wiring.DefaultUses
-
 // parseFlags reads the command line (without argv[0]) as Cyrus's service
 // framework does (wiring.ParseServiceFlags). -a (Cyrus's preauthorized
 // LMTP) is accepted: every client is the same MTA here.
