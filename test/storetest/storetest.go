@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"WatchUser", testWatchUser},
 		{"ChangesSinceOtherHandle", testChangesSince},
 		{"CountersOtherHandle", testCountersOtherHandle},
+		{"CountersRandom", testCountersRandom},
 		{"FetchAfterOtherHandle", testFetchAfterOtherHandle},
 		{"FetchPieces", testFetchPieces},
 		{"ClaimRecent", testClaimRecent},

@@ -51,15 +51,16 @@ func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxSta
 	return st, err
 }
 
-// counts remembers, for each mailbox this process counted lately, its
-// counters and the state of its mailboxes row they were counted in.
-// Counting scans every message of the mailbox, and a session asks
-// ChangesSince before every command; when the row has not changed, the
-// counters have not either: every change to a mailbox's messages (new
-// ones, flags, expunges) raises its highestmodseq or uidnext in the same
-// transaction (RFC 7162 needs that of HIGHESTMODSEQ anyway), \Recent
-// follows recentuid, and a mailbox made again under a reused id has
-// another uidvalidity.
+// counts remembers, for each mailbox this process read lately, its
+// counters and the state of its mailboxes row they were read in. The
+// database keeps the counters (counters.go), so reading them is cheap,
+// but a session asks ChangesSince before every command and most find
+// nothing new; when the row has not changed, the counters have not
+// either: every change to a mailbox's messages (new ones, flags,
+// expunges) raises its highestmodseq or uidnext in the same transaction
+// (RFC 7162 needs that of HIGHESTMODSEQ anyway), \Recent follows
+// recentuid, and a mailbox made again under a reused id has another
+// uidvalidity.
 type counts struct {
 	mu sync.Mutex
 	m  map[countsKey]counted
@@ -78,8 +79,8 @@ type counted struct {
 // maxCounted bounds counts: past it, the map starts over.
 const maxCounted = 1024
 
-// status returns the counters of user's mailbox m inside tx, counted
-// again only when m's row changed since this process last counted it.
+// status returns the counters of user's mailbox m inside tx, read again
+// only when m's row changed since this process last read them.
 func (c *counts) status(ctx context.Context, tx *sql.Tx, user string, m mailbox) (ports.MailboxStatus, error) {
 	k := countsKey{user, m.id}
 	c.mu.Lock()
@@ -88,7 +89,7 @@ func (c *counts) status(ctx context.Context, tx *sql.Tx, user string, m mailbox)
 	if ok && e.row == m {
 		return e.st, nil
 	}
-	st, err := status(ctx, tx, m)
+	st, err := keptStatus(ctx, tx, m)
 	if err != nil {
 		return st, err
 	}
@@ -135,24 +136,6 @@ func keepStructure(c *structures, box structureBox, id structureID, blob []byte)
 	b := append(make([]byte, 0, len(blob)), blob...)
 	c.Put(box, id, b)
 	return b
-}
-
-// status computes a mailbox's counters inside tx.
-func status(ctx context.Context, tx *sql.Tx, m mailbox) (ports.MailboxStatus, error) {
-	st := ports.MailboxStatus{
-		UIDValidity:   m.uidValidity,
-		UIDNext:       m.uidNext,
-		HighestModSeq: m.highest,
-		RecentUID:     m.recentUID,
-	}
-	err := tx.QueryRowContext(ctx, `
-		SELECT count(*),
-			coalesce(sum(instr(' ' || flags || ' ', ' \Seen ') = 0), 0),
-			coalesce(sum(uid >= ?), 0),
-			coalesce(sum(size), 0)
-		FROM messages WHERE mailbox_id = ?`, m.recentUID, m.id).
-		Scan(&st.Messages, &st.Unseen, &st.Recent, &st.Size)
-	return st, err
 }
 
 // Append stores one message durably.

@@ -20,7 +20,7 @@ const splitVersion = 1000
 // sharedTables are the tables of the shared layout, dropped from mail.db
 // by the split (their indexes go with them).
 var sharedTables = []string{"users", "mailboxes", "bodies", "chunks", "messages", "expunged", "subscriptions", "meta",
-	"search_indexed", "search_pending", "threads", "sortrecords", "metadata", "acls", "seen", "quota", "body_sortrecords"}
+	"search_indexed", "search_pending", "threads", "sortrecords", "metadata", "acls", "seen", "quota", "body_sortrecords", "mailbox_counts"}
 
 // openLayout makes sure the store at s.dir is in the per-user layout: a
 // new store gets the directory database marked at splitVersion; a store in
@@ -194,7 +194,9 @@ func copyUser(ctx context.Context, conn *sql.Conn, id int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, schema+metadataSchema+aclSchema+msgSortSchema); err != nil {
+	// The counters' triggers, made before the messages are copied,
+	// count them as they come.
+	if _, err := tx.ExecContext(ctx, schema+metadataSchema+aclSchema+msgSortSchema+countersSchema); err != nil {
 		return err
 	}
 	// The full-text index is not copied: its triggers, made before the

@@ -58,7 +58,8 @@ func TestProcesses(t *testing.T) {
 }
 
 // TestKillDuringAppend runs the suite's crash test, then checks the
-// database file itself with SQLite's integrity check.
+// database file itself with SQLite's integrity check, and the counters
+// it keeps against a count.
 func TestKillDuringAppend(t *testing.T) {
 	var dirs []string
 	storetest.RunCrash(t, func(t testing.TB, dir string) ports.Store {
@@ -82,6 +83,12 @@ func TestKillDuringAppend(t *testing.T) {
 			t.Errorf("%s: integrity_check = %q, %v", f, check, err)
 		}
 		db.Close()
+	}
+	// The mailboxes' kept counters are the count of what the crash left.
+	for _, f := range files {
+		if bad, err := sqlite.Miscounted(f); err != nil || len(bad) > 0 {
+			t.Errorf("%s: counters %q, %v", f, bad, err)
+		}
 	}
 }
 

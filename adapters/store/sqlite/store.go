@@ -59,7 +59,7 @@ const (
 	// database (and was, before the split, in the shared one). A new
 	// table or column is a new version: a step in upgrade and the table
 	// in schema.
-	schemaVersion = 11
+	schemaVersion = 12
 )
 
 // Store is a ports.Store on one SQLite database per user. It is safe for
@@ -293,6 +293,9 @@ func (d *db) upgradeFrom(ctx context.Context, v int) error {
 		if _, err := tx.ExecContext(ctx, msgSortSchema); err != nil {
 			return err
 		}
+		if err := upgradeCounters(ctx, tx, v); err != nil {
+			return err
+		}
 		if v < 5 {
 			// Version 5 adds the full-text index's bookkeeping
 			// (textindex.go); bodies stored before are not indexed.
@@ -355,6 +358,8 @@ func upgrade(ctx context.Context, tx *sql.Tx, v int) error {
 	// schema, its row from upgradeQuota, after it).
 	// Version 11 adds each body's sort record (msgSortSchema, msgsort.go,
 	// made after schema; bodies stored before have none).
+	// Version 12 adds the mailboxes' kept counters (counters.go:
+	// upgradeCounters, after schema, counts them).
 	return upgradeACL(ctx, tx, v)
 }
 
