@@ -150,10 +150,11 @@ func copySortFrames(src, dst *mailbox, srcValidity uint32, res ports.CopyResult)
 }
 
 // MessageSortRecords returns the records the mailbox's file holds of its
-// messages. A file holding many more frames than the mailbox has
-// messages (expunged ones, a mailbox deleted and made again) is written
-// again with those of its messages only.
-func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint32, []imap.UID, [][]byte, error) {
+// messages whose UID is at least from. A file holding many more frames
+// than the mailbox has messages (expunged ones, a mailbox deleted and
+// made again) is written again with those of its messages only, when
+// all of them are asked for.
+func (s *Store) MessageSortRecords(ctx context.Context, user, name string, from imap.UID) (uint32, []imap.UID, [][]byte, error) {
 	const op = "message sort records"
 	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
@@ -166,12 +167,15 @@ func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint
 	uids := make([]imap.UID, 0, len(byUID))
 	recs := make([][]byte, 0, len(byUID))
 	for i := range x.msgs {
+		if x.msgs[i].uid < from {
+			continue
+		}
 		if rec, ok := byUID[x.msgs[i].uid]; ok {
 			uids = append(uids, x.msgs[i].uid)
 			recs = append(recs, rec)
 		}
 	}
-	if total > 2*len(uids)+1024 {
+	if from <= 1 && total > 2*len(uids)+1024 {
 		s.rewriteSortFrames(ctx, m, x.uidValidity, uids, recs)
 	}
 	return x.uidValidity, uids, recs, nil
