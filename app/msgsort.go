@@ -22,11 +22,11 @@ func StampSortRecord(msg *ports.NewMessage) {
 }
 
 // loadMessageSortRecords returns the records the store kept of the
-// mailbox's messages, decoded, when it keeps them for the mailbox's
+// mailbox's messages whose UID is at least from, decoded, when it keeps them for the mailbox's
 // UIDVALIDITY; a record that cannot be read is left out (SORT computes
 // it from the structure blob).
-func (c *conn) loadMessageSortRecords(stored ports.MessageSortRecords, key sortBoxKey) ([]imap.UID, []*sortkey.Record) {
-	v, uids, data, err := stored.MessageSortRecords(c.ctx, key.user, key.name)
+func (c *conn) loadMessageSortRecords(stored ports.MessageSortRecords, key sortBoxKey, from imap.UID) ([]imap.UID, []*sortkey.Record) {
+	v, uids, data, err := stored.MessageSortRecords(c.ctx, key.user, key.name, from)
 	if err != nil || v != key.uidValidity || len(uids) == 0 {
 		return nil, nil
 	}

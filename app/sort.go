@@ -88,45 +88,66 @@ func (c *conn) sorted(crit search.Key, keys []sortkey.Criterion) ([]sortkey.Item
 
 // sortItems returns the sort record of each message found, in mailbox
 // order. Records come from the process's cache (sortcache.go); the first
-// time the process looks at the mailbox, from those the store kept with
-// each message at APPEND (ports.MessageSortRecords, msgsort.go), then
-// from the list the store saved (ports.SortRecords); the others
-// (messages stored before records were kept) are computed from the
-// structure blob stored at APPEND (Fetch), cached, and saved with the
-// list when they are many (saveStoredSortRecords, in sortcache.go).
+// time the process looks at the mailbox, from the list the store saved
+// (ports.SortRecords), then from those the store kept with each message
+// at APPEND (ports.MessageSortRecords, msgsort.go) of the messages past
+// the list's last UID (those that arrived since it was saved: reading
+// them all costs far more than the list); the others (messages stored
+// before records were kept) are computed from the structure blob stored
+// at APPEND (Fetch), cached, and saved with the list when they are many
+// (saveStoredSortRecords, in sortcache.go). So that the next process
+// reads the list alone, it is saved, with every record, when there was
+// none or when many came from the per-message records.
 // A message expunged meanwhile by another session is left out.
 func (c *conn) sortItems(f matched) ([]sortkey.Item, error) {
 	key := sortBoxKey{user: c.sel.owner, name: c.sel.name, uidValidity: c.sel.view.UIDValidity}
 	recs, looked := c.srv.sorts.lookup(key, f.uids)
 	missing := missingUIDs(f.uids, recs)
-	var kept []imap.UID // those whose record the store keeps per message
-	if perMsg, ok := c.srv.store.(ports.MessageSortRecords); ok && len(missing) > 0 && !looked {
-		var gotRecs []*sortkey.Record
-		kept, gotRecs = c.loadMessageSortRecords(perMsg, key)
-		c.srv.sorts.add(key, kept, gotRecs, false)
-		fillRecords(recs, f.uids, kept, gotRecs)
-		missing = missingUIDs(f.uids, recs)
-	}
 	stored, _ := c.srv.store.(ports.SortRecords)
 	hadList := true
-	if len(missing) > 0 && !looked && stored != nil {
-		var got []imap.UID
-		var gotRecs []*sortkey.Record
-		got, gotRecs, hadList = c.loadStoredSortRecords(stored, key)
-		c.srv.sorts.add(key, got, gotRecs, false)
-		fillRecords(recs, f.uids, got, gotRecs)
-		missing = missingUIDs(f.uids, recs)
+	var listed, kept int // records read from the list, and per message
+	if len(missing) > 0 && !looked {
+		var from imap.UID
+		if stored != nil {
+			var got []imap.UID
+			var gotRecs []*sortkey.Record
+			got, gotRecs, hadList = c.loadStoredSortRecords(stored, key)
+			if len(got) > 0 {
+				from = got[len(got)-1] + 1
+			}
+			listed = len(got)
+			c.srv.sorts.add(key, got, gotRecs, false)
+			fillRecords(recs, f.uids, got, gotRecs)
+			missing = missingUIDs(f.uids, recs)
+		}
+		if perMsg, ok := c.srv.store.(ports.MessageSortRecords); ok && len(missing) > 0 {
+			if missing[0] < from && len(missing) >= saveSortAfter {
+				// A list that lacks many older records (saved by a
+				// version that left out those kept per message).
+				from = 0
+			}
+			if from == 0 || missing[len(missing)-1] >= from {
+				got, gotRecs := c.loadMessageSortRecords(perMsg, key, from)
+				kept = len(got)
+				c.srv.sorts.add(key, got, gotRecs, false)
+				fillRecords(recs, f.uids, got, gotRecs)
+				missing = missingUIDs(f.uids, recs)
+			}
+		}
 	}
+	unsaved, computed := 0, 0
 	if len(missing) > 0 {
 		got, gotRecs, err := c.loadSortRecords(missing)
 		if err != nil {
 			return nil, err
 		}
-		unsaved := c.srv.sorts.add(key, got, gotRecs, true)
+		computed = len(got)
+		unsaved = c.srv.sorts.add(key, got, gotRecs, true)
 		fillRecords(recs, f.uids, got, gotRecs)
-		if stored != nil && (!hadList || unsaved >= saveSortAfter || len(got) >= saveSortAfter) {
-			c.saveStoredSortRecords(stored, key, f.uids, recs, kept)
-		}
+	}
+	if stored != nil && (!hadList && listed+kept+computed > 0 || kept >= saveSortAfter ||
+		computed > 0 && (unsaved >= saveSortAfter || computed >= saveSortAfter)) {
+		c.saveStoredSortRecords(stored, key, f.uids, recs)
 	}
 	items := make([]sortkey.Item, 0, len(recs))
 	for i, r := range recs {

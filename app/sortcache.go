@@ -212,10 +212,11 @@ func (c *conn) loadStoredSortRecords(stored ports.SortRecords, key sortBoxKey) (
 // saveStoredSortRecords saves, as the mailbox's list, the records of the
 // messages the session's view of the mailbox holds (those of expunged
 // ones are dropped) that the process's cache or this command (recs of
-// uids) has, but for those the store keeps per message (kept, ascending):
-// the list holds only what the store has no other place for. Failing to
-// save costs only time: the next process computes the records again.
-func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record, kept []imap.UID) {
+// uids) has, those the store also keeps per message included: the next
+// process reads the list alone, and the per-message records only of
+// messages newer than the list. Failing to save costs only time: the
+// next process computes or reads the records again.
+func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, uids []imap.UID, recs []*sortkey.Record) {
 	v := c.sel.view
 	all := make([]imap.UID, v.Len())
 	for i := range all {
@@ -225,12 +226,8 @@ func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, u
 	fillRecords(allRecs, all, uids, recs)
 	keep := all[:0]
 	keepRecs := allRecs[:0]
-	j := 0
 	for i, r := range allRecs {
-		for j < len(kept) && kept[j] < all[i] {
-			j++
-		}
-		if r != nil && (j == len(kept) || kept[j] != all[i]) {
+		if r != nil {
 			keep, keepRecs = append(keep, all[i]), append(keepRecs, r)
 		}
 	}

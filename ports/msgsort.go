@@ -16,12 +16,15 @@ import (
 // or file write), and never one of the mailbox's other records.
 type MessageSortRecords interface {
 	// MessageSortRecords returns the records kept of the mailbox's
-	// messages, with their UIDs (ascending, pairwise with recs), and the
+	// messages whose UID is at least from (all of them when from is 0
+	// or 1: a process that read the mailbox's saved list, SortRecords,
+	// asks only for those of the messages that arrived since), with
+	// their UIDs (ascending, pairwise with recs), and the
 	// mailbox's UIDVALIDITY, as one consistent view. Messages stored
 	// without a record (before records were kept, or by a program that
 	// gave none) are left out, and so are expunged ones. A record lost
 	// in a crash is left out too, never returned damaged or under
 	// another UID. The slices are the caller's. imap.ErrNonexistent if
 	// the mailbox does not exist.
-	MessageSortRecords(ctx context.Context, user, name string) (uidValidity uint32, uids []imap.UID, recs [][]byte, err error)
+	MessageSortRecords(ctx context.Context, user, name string, from imap.UID) (uidValidity uint32, uids []imap.UID, recs [][]byte, err error)
 }

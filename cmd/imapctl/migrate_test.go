@@ -155,7 +155,7 @@ func sameObjectIDs(t *testing.T, a, b ports.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, uids, _, err := b.(ports.MessageSortRecords).MessageSortRecords(ctx, "alice", mb.Name)
+		_, uids, _, err := b.(ports.MessageSortRecords).MessageSortRecords(ctx, "alice", mb.Name, 0)
 		if err != nil || len(uids) != int(st.Messages) {
 			t.Errorf("%s: %d records of messages kept, %v; want %d", mb.Name, len(uids), err, st.Messages)
 		}

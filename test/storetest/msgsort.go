@@ -22,6 +22,7 @@ func RunMessageSortRecords(t *testing.T, open Opener) {
 		{"Expunge", testMsgSortExpunge},
 		{"RenameDelete", testMsgSortRenameDelete},
 		{"Import", testMsgSortImport},
+		{"From", testMsgSortFrom},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := &env{t: t, open: open, dir: t.TempDir(), ctx: t.Context()}
@@ -48,7 +49,7 @@ func (e *env) msgSorts(user, name string) (uint32, string) {
 	e.t.Helper()
 	h := e.handle()
 	defer h.Close()
-	v, uids, recs, err := h.(ports.MessageSortRecords).MessageSortRecords(e.ctx, user, name)
+	v, uids, recs, err := h.(ports.MessageSortRecords).MessageSortRecords(e.ctx, user, name, 0)
 	if err != nil {
 		e.t.Fatalf("MessageSortRecords(%q): %v", name, err)
 	}
@@ -83,7 +84,7 @@ func testMsgSortAppend(t *testing.T, e *env, sr ports.MessageSortRecords) {
 	if st := e.status("u", "INBOX"); v != st.UIDValidity {
 		t.Errorf("UIDVALIDITY %d, want %d", v, st.UIDValidity)
 	}
-	if _, _, _, err := sr.MessageSortRecords(e.ctx, "u", "nope"); !errors.Is(err, imap.ErrNonexistent) {
+	if _, _, _, err := sr.MessageSortRecords(e.ctx, "u", "nope", 0); !errors.Is(err, imap.ErrNonexistent) {
 		t.Errorf("missing mailbox: %v", err)
 	}
 }
@@ -165,5 +166,47 @@ func testMsgSortImport(t *testing.T, e *env, sr ports.MessageSortRecords) {
 	}
 	if v, got := e.msgSorts("u", "m"); v != 77 || got != "9=rec:a\r\n" {
 		t.Errorf("records %d %q", v, got)
+	}
+}
+
+// With a lower bound, only the records of messages whose UID is at
+// least that bound are returned (0 and 1 ask for all): a process that
+// read the mailbox's saved list asks for those of newer messages only.
+func testMsgSortFrom(t *testing.T, e *env, sr ports.MessageSortRecords) {
+	e.user("u")
+	if _, err := e.s.AppendAll(e.ctx, "u", "INBOX", []ports.NewMessage{withRecord("a\r\n"), withRecord("b\r\n"), newMessage("c\r\n"), withRecord("d\r\n"), withRecord("e\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	e.setFlags("u", "INBOX", ports.FlagsAdd, []string{imap.FlagDeleted}, 4)
+	if _, err := e.s.Expunge(e.ctx, "u", "INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	st := e.status("u", "INBOX")
+	for _, tt := range []struct {
+		from imap.UID
+		want string
+	}{
+		{0, "1=rec:a\r\n 2=rec:b\r\n 5=rec:e\r\n"},
+		{1, "1=rec:a\r\n 2=rec:b\r\n 5=rec:e\r\n"},
+		{2, "2=rec:b\r\n 5=rec:e\r\n"},
+		{3, "5=rec:e\r\n"},
+		{5, "5=rec:e\r\n"},
+		{6, ""},
+		{4000000000, ""},
+	} {
+		v, uids, recs, err := sr.MessageSortRecords(e.ctx, "u", "INBOX", tt.from)
+		if err != nil {
+			t.Fatalf("from %d: %v", tt.from, err)
+		}
+		var got []string
+		for i, u := range uids {
+			got = append(got, fmt.Sprintf("%d=%s", u, recs[i]))
+		}
+		if g := strings.Join(got, " "); g != tt.want || v != st.UIDValidity {
+			t.Errorf("from %d: records %q (UIDVALIDITY %d), want %q (%d)", tt.from, g, v, tt.want, st.UIDValidity)
+		}
+	}
+	if _, _, _, err := sr.MessageSortRecords(e.ctx, "u", "nope", 3); !errors.Is(err, imap.ErrNonexistent) {
+		t.Errorf("missing mailbox: %v", err)
 	}
 }

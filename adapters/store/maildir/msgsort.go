@@ -110,9 +110,9 @@ func skipTo(b []byte) int {
 }
 
 // loadSortFrames returns the frames of m's file that belong to
-// uidValidity, by UID (the last frame of a UID wins), and how many frames
-// the file holds in all.
-func loadSortFrames(m *mailbox, uidValidity uint32) (map[imap.UID][]byte, int, error) {
+// uidValidity and name a UID of at least from, by UID (the last frame of
+// a UID wins), and how many frames the file holds in all.
+func loadSortFrames(m *mailbox, uidValidity uint32, from imap.UID) (map[imap.UID][]byte, int, error) {
 	data, err := os.ReadFile(m.file(msgSortFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
@@ -121,9 +121,13 @@ func loadSortFrames(m *mailbox, uidValidity uint32) (map[imap.UID][]byte, int, e
 		return nil, 0, err
 	}
 	frames := readSortFrames(data)
-	byUID := make(map[imap.UID][]byte, len(frames))
+	hint := len(frames)
+	if from > 1 {
+		hint = 0 // the few newest
+	}
+	byUID := make(map[imap.UID][]byte, hint)
 	for _, f := range frames {
-		if f.uidValidity == uidValidity {
+		if f.uidValidity == uidValidity && f.uid >= from {
 			byUID[f.uid] = f.rec
 		}
 	}
@@ -136,7 +140,7 @@ func copySortFrames(src, dst *mailbox, srcValidity uint32, res ports.CopyResult)
 	if len(res.Dest) == 0 {
 		return
 	}
-	recs, _, err := loadSortFrames(src, srcValidity)
+	recs, _, err := loadSortFrames(src, srcValidity, 0)
 	if err != nil || len(recs) == 0 {
 		return
 	}
@@ -150,28 +154,32 @@ func copySortFrames(src, dst *mailbox, srcValidity uint32, res ports.CopyResult)
 }
 
 // MessageSortRecords returns the records the mailbox's file holds of its
-// messages. A file holding many more frames than the mailbox has
-// messages (expunged ones, a mailbox deleted and made again) is written
-// again with those of its messages only.
-func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint32, []imap.UID, [][]byte, error) {
+// messages whose UID is at least from. A file holding many more frames
+// than the mailbox has messages (expunged ones, a mailbox deleted and
+// made again) is written again with those of its messages only, when
+// all of them are asked for.
+func (s *Store) MessageSortRecords(ctx context.Context, user, name string, from imap.UID) (uint32, []imap.UID, [][]byte, error) {
 	const op = "message sort records"
 	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	byUID, total, err := loadSortFrames(m, x.uidValidity)
+	byUID, total, err := loadSortFrames(m, x.uidValidity, from)
 	if err != nil {
 		return 0, nil, nil, wrapErr(op, err)
 	}
 	uids := make([]imap.UID, 0, len(byUID))
 	recs := make([][]byte, 0, len(byUID))
 	for i := range x.msgs {
+		if x.msgs[i].uid < from {
+			continue
+		}
 		if rec, ok := byUID[x.msgs[i].uid]; ok {
 			uids = append(uids, x.msgs[i].uid)
 			recs = append(recs, rec)
 		}
 	}
-	if total > 2*len(uids)+1024 {
+	if from <= 1 && total > 2*len(uids)+1024 {
 		s.rewriteSortFrames(ctx, m, x.uidValidity, uids, recs)
 	}
 	return x.uidValidity, uids, recs, nil

@@ -42,8 +42,9 @@ func insertSortRecord(ctx context.Context, tx *sql.Tx, bodyID int64, rec []byte)
 
 // MessageSortRecords returns the records of the mailbox's messages that
 // have one: one range scan of the mailbox's messages, each joined to its
-// body's record by the body's id, gathered by SQLite into one row.
-func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint32, []imap.UID, [][]byte, error) {
+// body's record by the body's id, gathered by SQLite into one row. The
+// scan starts at from, on the messages' primary key.
+func (s *Store) MessageSortRecords(ctx context.Context, user, name string, from imap.UID) (uint32, []imap.UID, [][]byte, error) {
 	const op = "message sort records"
 	var (
 		v    uint32
@@ -69,7 +70,7 @@ func (s *Store) MessageSortRecords(ctx context.Context, user, name string) (uint
 				group_concat(length(r.record), ','),
 				CAST(group_concat(r.record, '') AS BLOB)
 			FROM messages m JOIN body_sortrecords r ON r.body_id = m.body_id
-			WHERE m.mailbox_id = ?`, m.id).Scan(&uidList, &lenList, &buf)
+			WHERE m.mailbox_id = ? AND m.uid >= ?`, m.id, uint32(from)).Scan(&uidList, &lenList, &buf)
 		if err != nil || !uidList.Valid {
 			return err
 		}

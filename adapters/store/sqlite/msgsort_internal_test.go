@@ -25,7 +25,7 @@ func TestUpgradeFromVersion10(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, uids, recs, err := s.MessageSortRecords(ctx, "u", "INBOX")
+	v, uids, recs, err := s.MessageSortRecords(ctx, "u", "INBOX", 0)
 	if err != nil || v != r.UIDValidity || len(uids) != 1 || uids[0] != r.UID || string(recs[0]) != "rec" {
 		t.Errorf("MessageSortRecords = %d, %v, %q, %v", v, uids, recs, err)
 	}
