@@ -71,6 +71,9 @@ type conn struct {
 	// index keeps the full-text index current with what the session
 	// stores (textindex.go).
 	index indexer
+	// sortSaves counts the saves of sort-record lists still being
+	// written (saveStoredSortRecords).
+	sortSaves sync.WaitGroup
 	// quotaWarned is when SELECT last sent each quota root's quotawarn
 	// alert (quota.go).
 	quotaWarned map[string]time.Time
@@ -152,6 +155,7 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		// session stored before the process takes the next one or
 		// exits.
 		cn.index.wg.Wait()
+		cn.sortSaves.Wait() // saveStoredSortRecords
 	}()
 	err := cn.serve()
 	cn.sayPendingBye()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"slices"
 	"sync"
 
@@ -231,9 +232,18 @@ func (c *conn) saveStoredSortRecords(stored ports.SortRecords, key sortBoxKey, u
 			keep, keepRecs = append(keep, all[i]), append(keepRecs, r)
 		}
 	}
-	if err := stored.SaveSortRecords(c.ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, keepRecs)); err != nil {
-		c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
-		return
-	}
-	c.srv.sorts.saved(key)
+	// Encoding and writing a large mailbox's list takes longer than the
+	// SORT itself: it is done after the answer, and the session waits
+	// for it only once its client is gone (ServeConn). The records are
+	// never changed, so sharing them with the save is safe.
+	ctx := context.WithoutCancel(c.ctx)
+	c.sortSaves.Add(1)
+	go func() {
+		defer c.sortSaves.Done()
+		if err := stored.SaveSortRecords(ctx, key.user, key.name, key.uidValidity, sortkey.AppendRecords(nil, keep, keepRecs)); err != nil {
+			c.srv.log.Warn("sort records not saved", "mailbox", key.name, "err", err)
+			return
+		}
+		c.srv.sorts.saved(key)
+	}()
 }

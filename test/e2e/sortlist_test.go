@@ -51,7 +51,7 @@ func TestSortRecordsListFirst(t *testing.T) {
 	if got := p.calls(); !slices.Equal(got, []imap.UID{0}) {
 		t.Errorf("first process read the records per message from %v, want [0] (no list yet)", got)
 	}
-	if uids, _ := storedSortRecords(t, e); !slices.Equal(uids, []imap.UID{2, 3, 4, 5, 6}) {
+	if uids, _ := storedSortRecords(t, e, []imap.UID{2, 3, 4, 5, 6}); !slices.Equal(uids, []imap.UID{2, 3, 4, 5, 6}) {
 		t.Errorf("list saved of UIDs %v, want 2:6", uids)
 	}
 
