@@ -30,6 +30,9 @@ type Config struct {
 	// TLS is the server's TLS configuration (STARTTLS possible), nil for
 	// none.
 	TLS *tls.Config
+	// ImmediateTLS is imapd -s: the handshake runs in Accept, before the
+	// connection is handed over.
+	ImmediateTLS bool
 }
 
 // Rig is a transport built for the suite and how to reach it.
@@ -66,6 +69,7 @@ func Run(t *testing.T, setup Setup) {
 		{"NoTLS", testNoTLS},
 		{"StartTLS", testStartTLS},
 		{"FailedHandshake", testFailedHandshake},
+		{"ImmediateTLS", testImmediateTLS},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, setup) })
@@ -253,6 +257,36 @@ func testFailedHandshake(t *testing.T, setup Setup) {
 	if c.TLS() || c.CanStartTLS() {
 		t.Errorf("after a failed handshake: TLS %v, CanStartTLS %v", c.TLS(), c.CanStartTLS())
 	}
+}
+
+// testImmediateTLS: with -s, Accept yields a connection that already runs
+// over TLS, which STARTTLS cannot upgrade again.
+func testImmediateTLS(t *testing.T, setup Setup) {
+	server, client := tlsConfigs(t)
+	r := setup(t, Config{TLS: server, ImmediateTLS: true})
+	cl := r.Dial(t)
+	t.Cleanup(func() { cl.Close() })
+	cl.SetDeadline(time.Now().Add(wait))
+	tc := tls.Client(cl, client)
+	errc := make(chan error, 1)
+	go func() { errc <- tc.Handshake() }()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := r.Transport.Accept(ctx)
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := <-errc; err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	if st := c.TLSState(); !c.TLS() || st == nil || !st.HandshakeComplete || c.CanStartTLS() || c.SSF() < 128 {
+		t.Errorf("accepted with -s: TLS %v, state %v, CanStartTLS %v, SSF %d", c.TLS(), st != nil, c.CanStartTLS(), c.SSF())
+	}
+	if err := c.StartTLS(ctx); !errors.Is(err, imap.ErrCannot) {
+		t.Errorf("StartTLS under -s = %v, want ErrCannot", err)
+	}
+	exchange(t, c, tc)
 }
 
 // tlsConfigs returns a server configuration with a fresh self-signed

@@ -11,7 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	transporttest.Run(t, func(tb testing.TB, c transporttest.Config) transporttest.Rig {
 		t := tb.(*testing.T)
-		g := newRig(t, "tcp", Options{Uses: 100, TLS: c.TLS})
+		g := newRig(t, "tcp", Options{Uses: 100, TLS: c.TLS, ImmediateTLS: c.ImmediateTLS})
 		go func() { // drain the status pipe
 			b := make([]byte, 64)
 			for {

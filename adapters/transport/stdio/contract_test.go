@@ -26,7 +26,7 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sv.Close(); cl.Close() })
-		tr := NewWithOptions(sv, sv, Options{SSF: 3, TLS: c.TLS})
+		tr := NewWithOptions(sv, sv, Options{SSF: 3, TLS: c.TLS, ImmediateTLS: c.ImmediateTLS})
 		return transporttest.Rig{Transport: tr, Dial: func(testing.TB) net.Conn { return cl }, Single: true, SSF: 3}
 	})
 }

@@ -30,7 +30,13 @@ func (l *listener) Accept(ctx context.Context) (ports.Conn, error) {
 	if err != nil {
 		return nil, io.EOF
 	}
-	return NewConn(raw, ConnOptions{SSF: l.ssf, Config: l.cfg.TLS}), nil
+	c := NewConn(raw, ConnOptions{SSF: l.ssf, Config: l.cfg.TLS})
+	if l.cfg.ImmediateTLS {
+		if err := c.Handshake(ctx, nil); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func (l *listener) Close() error {
