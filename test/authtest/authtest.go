@@ -62,6 +62,7 @@ func Run(t *testing.T, setup Setup) {
 		{"Admins", testAdmins},
 		{"MechanismsBySSF", testMechanismsBySSF},
 		{"NewSASLOnlyOffered", testNewSASLOnlyOffered},
+		{"OfferedMechanismsStart", testOfferedMechanismsStart},
 		{"PlainExchange", testPlainExchange},
 	}
 	for _, tc := range tests {
@@ -210,6 +211,22 @@ func testNewSASLOnlyOffered(t *testing.T, setup Setup) {
 	} {
 		if _, err := a.NewSASL(ctx, c.mech, c.conn); !errors.Is(err, imap.ErrCannot) {
 			t.Errorf("NewSASL(%s, SSF %d) = %v, want ErrCannot", c.mech, c.conn.SSF, err)
+		}
+	}
+}
+
+// testOfferedMechanismsStart: every mechanism offered on a connection can
+// be started on it.
+func testOfferedMechanismsStart(t *testing.T, setup Setup) {
+	ctx := context.Background()
+	for _, allow := range []bool{false, true} {
+		a := setup(t, Config{AllowPlaintext: allow}).Auth
+		for _, conn := range []ports.ConnInfo{{}, {SSF: tlsSSF, TLS: true}} {
+			for _, m := range a.Mechanisms(conn) {
+				if _, err := a.NewSASL(ctx, m, conn); err != nil {
+					t.Errorf("allowplaintext %v, SSF %d: %s offered but NewSASL = %v", allow, conn.SSF, m, err)
+				}
+			}
 		}
 	}
 }
