@@ -60,8 +60,8 @@ func testNotWatched(t *testing.T, r Rig) {
 	}
 }
 
-// record is one protocol log entry: "<EPOCH<" before bytes read, ">EPOCH>"
-// before bytes written.
+// header is a protocol log's first two lines for alice: the user and the
+// ctime(3) date (day of month padded with a space), then a blank line.
 var header = regexp.MustCompile(`^---------- alice [A-Z][a-z]{2} [A-Z][a-z]{2} [ 1-3][0-9] \d\d:\d\d:\d\d \d{4}\n\n`)
 
 // testSessionLogFormat: Cyrus's log/<user>/ format: a header line with the
