@@ -24,14 +24,20 @@ type Auth interface {
 
 	// CheckPassword verifies a LOGIN. It returns the canonical user name on
 	// success, an error wrapping imap.ErrAuthFailed when the user is unknown
-	// or the password is wrong (the two are indistinguishable to callers).
+	// or the password is wrong (the two are indistinguishable to callers,
+	// by the error and by the time taken: an unknown user's password is
+	// checked against something too). A name that is not a valid user
+	// name never logs in.
 	CheckPassword(ctx context.Context, user, password string) (string, error)
 
 	// UserExists reports whether user may log in at all (used by -N, which
-	// skips the password check for an existing user).
+	// skips the password check for an existing user). A password check
+	// that cannot list users (saslauthd, alwaystrue) answers true for
+	// every valid name; an invalid name never exists.
 	UserExists(ctx context.Context, user string) (bool, error)
 
-	// IsAdmin reports whether user is listed in the admins option.
+	// IsAdmin reports whether user is listed in the admins option, by
+	// exact name.
 	IsAdmin(user string) bool
 }
 

@@ -11,15 +11,23 @@ type Telemetry interface {
 	// (Cyrus's log/<user>/ files), or nil when that user is not being
 	// logged. sessionID names the session (telemetry_bysessionid logs by
 	// it rather than by process id). The session writes Read and Wrote
-	// records to it.
+	// records to it. The file's format is Cyrus's: a header line
+	// "---------- <user> <ctime(3) date>" and a blank line, then each
+	// record as "<EPOCH<" (read) or ">EPOCH>" (wrote) and the bytes
+	// verbatim. A user name that is not a plain file name is never logged.
 	SessionLog(user, sessionID string) SessionLog
 
 	// Event records an operational event (login, login failure, command
-	// with its latency, errors of ours).
+	// with its latency, errors of ours). An event is at most one line: a
+	// login's names the user and the session id, a refused login's the
+	// name the client gave and the client, and nothing the client chose (a
+	// user name with a line break) can start a line of its own.
 	Event(e Event)
 }
 
-// SessionLog receives both directions of one session's traffic.
+// SessionLog receives both directions of one session's traffic. Read and
+// Wrote may be called from different goroutines; each record stays whole.
+// Empty records and records after Close are dropped.
 type SessionLog interface {
 	// Read records bytes read from the client.
 	Read(p []byte)

@@ -11,14 +11,19 @@ import (
 type Transport interface {
 	// Accept waits for the next connection. It returns io.EOF when no more
 	// will come (the single stdio connection was taken, a reuse timeout
-	// passed, or the transport was closed).
+	// passed, or the transport was closed, even while Accept waits), and
+	// the context's error when ctx is done.
 	Accept(ctx context.Context) (Conn, error)
 
-	// Close stops accepting.
+	// Close stops accepting. Connections already accepted stay open: each
+	// is its session's to close. Closing twice is harmless.
 	Close() error
 }
 
-// Conn is one client connection.
+// Conn is one client connection. Read returns what the client sent, then
+// io.EOF (again on every later Read) once the client closed its end. Close
+// ends the client's stream after what was written; a second Close is
+// harmless.
 type Conn interface {
 	io.Reader
 	io.Writer
@@ -28,7 +33,8 @@ type Conn interface {
 	RemoteAddr() string
 
 	// SSF is the strength of the security layer under the connection (TLS
-	// cipher bits, an external layer given with -p, ...); 0 = none.
+	// cipher bits once TLS is up, an external layer given with -p before);
+	// 0 = none.
 	SSF() int
 
 	// TLS reports whether the connection runs over TLS.
@@ -43,7 +49,8 @@ type Conn interface {
 	CanStartTLS() bool
 
 	// StartTLS upgrades the connection in place (server side handshake).
-	// imap.ErrCannot when the transport cannot do TLS. After a failed
-	// handshake the connection is unusable.
+	// imap.ErrCannot when the transport cannot do TLS or TLS is up
+	// already (the connection stays usable then). After a failed
+	// handshake the connection is unusable and CanStartTLS is false.
 	StartTLS(ctx context.Context) error
 }

@@ -156,6 +156,7 @@ func (t *Telemetry) Event(e ports.Event) {
 	}
 	add("user", e.User)
 	add("remote", e.Remote)
+	add("sessionid", e.SessionID) // what ties a line to its session, as Cyrus's SESSIONID=
 	add("command", e.Command)
 	add("status", e.Status)
 	add("message-id", e.MessageID) // a delivery's (lmtpd)
