@@ -480,7 +480,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		}
 		b, err := openBody(filepath.Join(m.cur(), x.msgs[i].file), x.msgs[i].size)
 		if err == nil {
-			return b, nil
+			return asCRLF(b)
 		}
 		if !errors.Is(err, os.ErrNotExist) {
 			return nil, wrapErr(op, err)
@@ -502,7 +502,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 // is that message. It returns nil, for Open to take the full path, when
 // there is no such index in memory, the index does not hold the UID, or
 // the file is gone (renamed by another program, or expunged).
-func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) *body {
+func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) ports.MessageBody {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -524,7 +524,11 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 	if err != nil {
 		return nil
 	}
-	return b
+	c, err := asCRLF(b)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // writeBody writes the message to tmp/ and makes it durable; its mtime is

@@ -1,0 +1,193 @@
+package maildir
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imapd-go/imapd/ports"
+)
+
+// Mail that other programs deliver into new/ and cur/ (MTAs, procmail,
+// Dovecot) usually ends its lines with a bare LF, where IMAP's messages end
+// them with CRLF (RFC 3501 section 2.3.1: sizes and offsets are of the
+// message as IMAP sends it; RFC 5322 section 2.1: lines end in CRLF). Such
+// a file is served with every bare LF made CRLF, and every size the index
+// holds (RFC822.SIZE, the structure's offsets, sizes and line counts) is
+// counted on that CRLF form, once, when the file is first indexed. Files we
+// write ourselves are CRLF already: their size on disk is the index's
+// size, which is how Open tells the two apart, and they are read as they
+// are.
+
+// crlfCounter passes a file's bytes through with every bare LF made CRLF,
+// and counts what it gives out.
+type crlfCounter struct {
+	r     *bufio.Reader
+	prevC byte // the last byte read from r
+	lf    bool // an LF is owed: its CR has been given out
+	n     int64
+}
+
+func newCRLFCounter(r io.Reader) *crlfCounter {
+	return &crlfCounter{r: bufio.NewReaderSize(r, 32<<10)}
+}
+
+func (c *crlfCounter) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if c.lf {
+			p[n] = '\n'
+			n++
+			c.lf = false
+			c.prevC = '\n'
+			continue
+		}
+		b, err := c.r.ReadByte()
+		if err != nil {
+			c.n += int64(n)
+			if n > 0 && err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+		if b == '\n' && c.prevC != '\r' {
+			p[n] = '\r'
+			n++
+			c.lf = true
+			c.prevC = '\r'
+			continue
+		}
+		p[n] = b
+		n++
+		c.prevC = b
+	}
+	c.n += int64(n)
+	return n, nil
+}
+
+// bareLFs returns the offsets, ascending, of the bare LFs (those not after
+// a CR) among r's bytes, and how many bytes r held.
+func bareLFs(r io.Reader) ([]int64, int64, error) {
+	var (
+		lfs  []int64
+		prev byte
+		off  int64
+		buf  = make([]byte, 32<<10)
+	)
+	for {
+		n, err := r.Read(buf)
+		for i, b := range buf[:n] {
+			if b == '\n' && prev != '\r' {
+				lfs = append(lfs, off+int64(i))
+			}
+			prev = b
+		}
+		off += int64(n)
+		if err == io.EOF {
+			return lfs, off, nil
+		}
+		if err != nil {
+			return nil, off, err
+		}
+	}
+}
+
+// crlfView is random access, on the CRLF form, to bytes whose bare LFs sit
+// at the raw offsets lfs. The k-th bare LF (from 0) at raw offset r is
+// given out as a CR at offset r+k and an LF at r+k+1.
+type crlfView struct {
+	raw  io.ReaderAt
+	lfs  []int64
+	size int64 // of the CRLF form
+}
+
+func newCRLFView(raw io.ReaderAt, rawSize int64, lfs []int64) *crlfView {
+	return &crlfView{raw: raw, lfs: lfs, size: rawSize + int64(len(lfs))}
+}
+
+// ReadAt reads the CRLF form from off until p is full or it ends (io.EOF).
+func (v *crlfView) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("maildir: negative offset")
+	}
+	if off >= v.size {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	// k: the bare LFs whose CR comes before off; off is then raw byte
+	// off-k (when off is the LF after the k-th CR, that LF itself).
+	k := sort.Search(len(v.lfs), func(i int) bool { return v.lfs[i]+int64(i) >= off })
+	raw := off - int64(k)
+	n := 0
+	buf := make([]byte, min(32<<10, len(p)))
+	for n < len(p) && raw < v.size-int64(len(v.lfs)) {
+		want := min(len(buf), len(p)-n) // CRLF adds bytes: never read more than p takes
+		m, err := v.raw.ReadAt(buf[:want], raw)
+		if m == 0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF // the file shrank under us
+			}
+			return n, err
+		}
+		used := 0
+		for used < m && n < len(p) {
+			if k < len(v.lfs) && v.lfs[k] == raw+int64(used) {
+				if n+1 >= len(p) {
+					// Room for the CR only: the LF is the next read's.
+					p[n] = '\r'
+					n++
+					return n, nil
+				}
+				p[n], p[n+1] = '\r', '\n'
+				n += 2
+				k++
+				used++
+				continue
+			}
+			p[n] = buf[used]
+			n++
+			used++
+		}
+		raw += int64(used)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// lfBody is an open message file with bare LFs, served as CRLF.
+type lfBody struct {
+	b *body
+	v *crlfView
+}
+
+func (l *lfBody) Size() int64                             { return l.v.size }
+func (l *lfBody) ReadAt(p []byte, off int64) (int, error) { return l.v.ReadAt(p, off) }
+func (l *lfBody) Close() error                            { return l.b.Close() }
+
+// asCRLF gives b out as it is when its file holds b.size bytes (the CRLF
+// form, as we write it), or through a crlfView when the file is smaller:
+// then it holds bare LFs, whose offsets are read once here.
+func asCRLF(b *body) (ports.MessageBody, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(b.fd, &st); err != nil {
+		b.Close()
+		return nil, &os.PathError{Op: "stat", Path: "message", Err: err}
+	}
+	if st.Size >= b.size {
+		return b, nil
+	}
+	lfs, n, err := bareLFs(io.NewSectionReader(b, 0, st.Size))
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &lfBody{b: b, v: newCRLFView(b, n, lfs)}, nil
+}
