@@ -1,0 +1,131 @@
+package maildir
+
+import (
+	"bytes"
+	"io"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// toCRLF is the reference: every LF not after a CR gets one.
+func toCRLF(b []byte) []byte {
+	var out []byte
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func crlfInputs() map[string][]byte {
+	long := strings.Repeat("a line of text\n", 5000) // past every buffer
+	edge := strings.Repeat("x", 32<<10-1) + "\r\n" + strings.Repeat("y", 32<<10-1) + "\n" + "z\n"
+	return map[string][]byte{
+		"empty":         nil,
+		"no newline":    []byte("Subject: x"),
+		"lf only":       []byte("Subject: hi\n\nbody\n"),
+		"crlf already":  []byte("Subject: hi\r\n\r\nbody\r\n"),
+		"mixed":         []byte("A: 1\r\nB: 2\n\nl1\r\nl2\n\n\r\n"),
+		"leading lf":    []byte("\n\nx"),
+		"lone cr":       []byte("a\rb\n\r"),
+		"long":          []byte(long),
+		"cr at edge":    []byte(edge),
+		"lf after edge": []byte(strings.Repeat("q", 32<<10) + "\n\n"),
+	}
+}
+
+func TestCRLFCounterConverts(t *testing.T) {
+	for name, in := range crlfInputs() {
+		c := newCRLFCounter(bytes.NewReader(in))
+		got, err := io.ReadAll(iotestOneByteAtATime{c, 7})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := toCRLF(in); !bytes.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", name, trim(got), trim(want))
+		}
+		if c.n != int64(len(got)) {
+			t.Errorf("%s: counted %d, gave %d", name, c.n, len(got))
+		}
+	}
+}
+
+// iotestOneByteAtATime reads through r in reads of at most n bytes, so
+// that an owed LF falls at the edge of the caller's buffer.
+type iotestOneByteAtATime struct {
+	r io.Reader
+	n int
+}
+
+func (o iotestOneByteAtATime) Read(p []byte) (int, error) {
+	return o.r.Read(p[:min(len(p), o.n)])
+}
+
+func TestCRLFViewRandomAccess(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for name, in := range crlfInputs() {
+		lfs, n, err := bareLFs(bytes.NewReader(in))
+		if err != nil || n != int64(len(in)) {
+			t.Fatalf("%s: bareLFs: %d, %v", name, n, err)
+		}
+		want := toCRLF(in)
+		v := newCRLFView(bytes.NewReader(in), n, lfs)
+		if v.size != int64(len(want)) {
+			t.Fatalf("%s: size %d, want %d", name, v.size, len(want))
+		}
+		// Whole, then every single byte, then random windows.
+		all := make([]byte, len(want))
+		if k, err := v.ReadAt(all, 0); k != len(want) || (err != nil && err != io.EOF) || !bytes.Equal(all, want) {
+			t.Fatalf("%s: whole read %d %v", name, k, err)
+		}
+		if len(want) < 200 {
+			for off := range want {
+				var b [1]byte
+				if k, err := v.ReadAt(b[:], int64(off)); k != 1 || err != nil || b[0] != want[off] {
+					t.Fatalf("%s: byte %d: got %q (%d, %v), want %q", name, off, b[0], k, err, want[off])
+				}
+			}
+		}
+		for range 300 {
+			if len(want) == 0 {
+				break
+			}
+			off := rng.Int63n(int64(len(want)) + 2)
+			ln := rng.Intn(70000)
+			p := make([]byte, ln)
+			k, err := v.ReadAt(p, off)
+			lo := min(off, int64(len(want)))
+			hi := min(off+int64(ln), int64(len(want)))
+			exp := want[lo:hi]
+			if k != len(exp) || !bytes.Equal(p[:k], exp) {
+				t.Fatalf("%s: ReadAt(%d bytes, %d): %d bytes, want %d", name, ln, off, k, len(exp))
+			}
+			if k < ln && err != io.EOF {
+				t.Fatalf("%s: short read without io.EOF: %v", name, err)
+			}
+			if k == ln && err != nil {
+				t.Fatalf("%s: full read with %v", name, err)
+			}
+		}
+		// A read that sees only one byte more than a CR it gives out.
+		if i := bytes.Index(want, []byte("\r\n")); i >= 0 {
+			p := make([]byte, 1)
+			if k, _ := v.ReadAt(p, int64(i)); k != 1 || p[0] != '\r' {
+				t.Fatalf("%s: CR alone: %q", name, p[:k])
+			}
+			if k, _ := v.ReadAt(p, int64(i+1)); k != 1 || p[0] != '\n' {
+				t.Fatalf("%s: LF alone: %q", name, p[:k])
+			}
+		}
+	}
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 60 {
+		return b[:60]
+	}
+	return b
+}
