@@ -117,5 +117,19 @@ func TestMaildirLFDeliveryServedAsCRLF(t *testing.T) {
 	tc.ok("e2 SELECT Other")
 	tc.ok("e3 FETCH 1 (RFC822.SIZE BODY.PEEK[])")
 	tc.mustHave("* 1 FETCH (RFC822.SIZE " + n + " BODY[] {" + n + "}\r\n" + crlf + ")")
-	tc.ok("e4 STATUS INBOX (SIZE)")
+
+	// Dovecot names the file with its size on disk (S=) and its CRLF
+	// size (W=), and puts a message it has seen into cur/.
+	dovecot := "1717495300.M2P43.dovecot,S=" + strconv.Itoa(len(lfMessage)) + ",W=" + n + ":2,S"
+	if err := os.WriteFile(filepath.Join(root, "cur", dovecot), []byte(lfMessage), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tc.ok("f1 SELECT INBOX")
+	tc.mustHave("* 3 EXISTS")
+	tc.ok("f2 FETCH 3 (RFC822.SIZE BODY.PEEK[])")
+	tc.mustHave("* 3 FETCH (RFC822.SIZE " + n + " BODY[] {" + n + "}\r\n" + crlf + ")")
+	tc.ok("f3 FETCH 3 (FLAGS)")
+	if flags := fetchItem(t, tc, "FLAGS"); !strings.Contains(flags, `\Seen`) {
+		t.Errorf("FLAGS %s: the file name's S is not \\Seen", flags)
+	}
 }

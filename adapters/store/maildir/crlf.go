@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -172,10 +173,16 @@ func (l *lfBody) Size() int64                             { return l.v.size }
 func (l *lfBody) ReadAt(p []byte, off int64) (int, error) { return l.v.ReadAt(p, off) }
 func (l *lfBody) Close() error                            { return l.b.Close() }
 
-// asCRLF gives b out as it is when its file holds b.size bytes (the CRLF
-// form, as we write it), or through a crlfView when the file is smaller:
-// then it holds bare LFs, whose offsets are read once here.
-func asCRLF(b *body) (ports.MessageBody, error) {
+// asCRLF gives b, the file called name, out as it is when the file holds
+// b.size bytes (the CRLF form, as we write it), or through a crlfView when
+// the file is smaller: then it holds bare LFs, whose offsets are read once
+// here. A name whose ",S=" (the file's size, by the maildir convention we
+// follow in the names we give) is b.size needs no look at the file: that is
+// every file we wrote, which keeps their reads as they were.
+func asCRLF(b *body, name string) (ports.MessageBody, error) {
+	if sizeInName(name) == b.size {
+		return b, nil
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(b.fd, &st); err != nil {
 		b.Close()
@@ -190,4 +197,29 @@ func asCRLF(b *body) (ports.MessageBody, error) {
 		return nil, err
 	}
 	return &lfBody{b: b, v: newCRLFView(b, n, lfs)}, nil
+}
+
+// sizeInName returns the size a maildir file name's ",S=" field gives (in
+// the unique part, before ":"), or -1 when it has none.
+func sizeInName(name string) int64 {
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		name = name[:i]
+	}
+	i := strings.Index(name, ",S=")
+	if i < 0 {
+		return -1
+	}
+	var n int64
+	digits := 0
+	for _, c := range []byte(name[i+3:]) {
+		if c < '0' || c > '9' || digits == 18 {
+			break
+		}
+		n = n*10 + int64(c-'0')
+		digits++
+	}
+	if digits == 0 {
+		return -1
+	}
+	return n
 }

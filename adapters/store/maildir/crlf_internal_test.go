@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"io"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imapd-go/imapd/ports"
 )
 
 // toCRLF is the reference: every LF not after a CR gets one.
@@ -128,4 +132,57 @@ func trim(b []byte) []byte {
 		return b[:60]
 	}
 	return b
+}
+
+// BenchmarkOpenOwnFile reads a 30 KB CRLF file as we write it, the way
+// FETCH BODY[] does: opened, read whole, closed. "raw" is the path before
+// files with bare LFs were converted (open alone), "checked" the path
+// every message takes now (open, then the check of the name's ",S=" that
+// finds the file needs no conversion); run together they are a paired
+// comparison.
+func BenchmarkOpenOwnFile(b *testing.B) {
+	msg := toCRLF([]byte(strings.Repeat("Subject: a line of some thirty bytes\n", 30<<10/38)))
+	path := b.TempDir() + "/" + uniqueName(int64(len(msg))) + ":2,"
+	if err := os.WriteFile(path, msg, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, len(msg))
+	for _, check := range []bool{false, true} {
+		name := map[bool]string{false: "raw", true: "checked"}[check]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			for i := 0; i < b.N; i++ {
+				raw, err := openBody(path, int64(len(msg)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var body ports.MessageBody = raw
+				if check {
+					if body, err = asCRLF(raw, filepath.Base(path)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if n, err := body.ReadAt(buf, 0); n != len(msg) || err != nil {
+					b.Fatal(n, err)
+				}
+				body.Close()
+			}
+		})
+	}
+}
+
+func TestSizeInName(t *testing.T) {
+	for name, want := range map[string]int64{
+		"1717495200.M1P42.host,S=43:2,S":        43,
+		"1717495200.M1P42.host,S=39,W=43:2,":    39,
+		"1717495200.M1P42.host:2,S":             -1,
+		"1717495200.M1P42.host":                 -1,
+		"1717495200.M1P42.host,S=:2,":           -1,
+		"1717495200.M1P42.host:2,,S=12":         -1,
+		"1717495200.M1P42.host,W=43,S=1024:2,T": 1024,
+	} {
+		if got := sizeInName(name); got != want {
+			t.Errorf("sizeInName(%q) = %d, want %d", name, got, want)
+		}
+	}
 }

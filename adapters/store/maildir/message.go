@@ -480,7 +480,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		}
 		b, err := openBody(filepath.Join(m.cur(), x.msgs[i].file), x.msgs[i].size)
 		if err == nil {
-			return asCRLF(b)
+			return asCRLF(b, x.msgs[i].file)
 		}
 		if !errors.Is(err, os.ErrNotExist) {
 			return nil, wrapErr(op, err)
@@ -524,7 +524,7 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 	if err != nil {
 		return nil
 	}
-	c, err := asCRLF(b)
+	c, err := asCRLF(b, x.msgs[i].file)
 	if err != nil {
 		return nil
 	}
@@ -1019,8 +1019,17 @@ func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move
 	var added []entry
 	next := xd.uidNext
 	for _, e := range ents {
-		file := fileFor(uniqueName(e.size), e.flags)
-		from, to := filepath.Join(src.cur(), e.file), filepath.Join(dst.cur(), file)
+		// The new name's ",S=" is the file's own size, as asCRLF reads it:
+		// a file delivered with bare LFs is smaller than its entry says.
+		from := filepath.Join(src.cur(), e.file)
+		raw := e.size
+		if sizeInName(e.file) != e.size {
+			if fi, err := os.Stat(from); err == nil {
+				raw = fi.Size()
+			}
+		}
+		file := fileFor(uniqueName(raw), e.flags)
+		to := filepath.Join(dst.cur(), file)
 		if move {
 			err = os.Rename(from, to)
 		} else {
