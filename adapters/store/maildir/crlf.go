@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -173,30 +175,75 @@ func (l *lfBody) Size() int64                             { return l.v.size }
 func (l *lfBody) ReadAt(p []byte, off int64) (int, error) { return l.v.ReadAt(p, off) }
 func (l *lfBody) Close() error                            { return l.b.Close() }
 
-// asCRLF gives b, the file called name, out as it is when the file holds
+// asCRLF gives b, the file at path, out as it is when the file holds
 // b.size bytes (the CRLF form, as we write it), or through a crlfView when
 // the file is smaller: then it holds bare LFs, whose offsets are read once
-// here. A name whose ",S=" (the file's size, by the maildir convention we
-// follow in the names we give) is b.size needs no look at the file: that is
-// every file we wrote, which keeps their reads as they were.
-func asCRLF(b *body, name string) (ports.MessageBody, error) {
-	if sizeInName(name) == b.size {
+// and kept in s.lfMaps. A name whose ",S=" (the file's size, by the maildir
+// convention we follow in the names we give) is b.size needs no look at the
+// file: that is every file we wrote, which keeps their reads as they were.
+func (s *Store) asCRLF(b *body, path string) (ports.MessageBody, error) {
+	if sizeInName(filepath.Base(path)) == b.size {
 		return b, nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(b.fd, &st); err != nil {
 		b.Close()
-		return nil, &os.PathError{Op: "stat", Path: "message", Err: err}
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if st.Size >= b.size {
 		return b, nil
 	}
-	lfs, n, err := bareLFs(io.NewSectionReader(b, 0, st.Size))
-	if err != nil {
-		b.Close()
-		return nil, err
+	// Maildir files do not change once delivered: the key is the file
+	// itself (a rename to other flags only costs a new look).
+	key := lfKey{path: path, ino: st.Ino, size: st.Size}
+	lfs, ok := s.lfMaps.get(key)
+	if !ok {
+		var err error
+		if lfs, _, err = bareLFs(io.NewSectionReader(b, 0, st.Size)); err != nil {
+			b.Close()
+			return nil, err
+		}
+		s.lfMaps.put(key, lfs)
 	}
-	return &lfBody{b: b, v: newCRLFView(b, n, lfs)}, nil
+	return &lfBody{b: b, v: newCRLFView(b, st.Size, lfs)}, nil
+}
+
+type lfKey struct {
+	path string
+	ino  uint64
+	size int64
+}
+
+// lfMaps keeps the bare LF offsets of the files read lately, up to
+// lfMapsMax offsets in all; the zero value is empty and ready.
+type lfMaps struct {
+	mu   sync.Mutex
+	m    map[lfKey][]int64
+	held int
+}
+
+const lfMapsMax = 1 << 20 // offsets, 8 MB
+
+func (c *lfMaps) get(k lfKey) ([]int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lfs, ok := c.m[k]
+	return lfs, ok
+}
+
+func (c *lfMaps) put(k lfKey, lfs []int64) {
+	if len(lfs) > lfMapsMax {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.held+len(lfs) > lfMapsMax {
+		c.m, c.held = map[lfKey][]int64{}, 0 // full: start again
+	}
+	if _, ok := c.m[k]; !ok {
+		c.m[k] = lfs
+		c.held += len(lfs)
+	}
 }
 
 // sizeInName returns the size a maildir file name's ",S=" field gives (in

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -147,6 +146,7 @@ func BenchmarkOpenOwnFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	buf := make([]byte, len(msg))
+	s := &Store{}
 	for _, check := range []bool{false, true} {
 		name := map[bool]string{false: "raw", true: "checked"}[check]
 		b.Run(name, func(b *testing.B) {
@@ -158,7 +158,7 @@ func BenchmarkOpenOwnFile(b *testing.B) {
 				}
 				var body ports.MessageBody = raw
 				if check {
-					if body, err = asCRLF(raw, filepath.Base(path)); err != nil {
+					if body, err = s.asCRLF(raw, path); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -183,6 +183,35 @@ func TestSizeInName(t *testing.T) {
 	} {
 		if got := sizeInName(name); got != want {
 			t.Errorf("sizeInName(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// An LF file is read once for its bare LFs: the next open finds them kept.
+func TestAsCRLFKeepsTheMap(t *testing.T) {
+	in := []byte("A: 1\nB: 2\r\n\nbody\n")
+	want := toCRLF(in)
+	path := t.TempDir() + "/1717495200.M1P42.mta:2,S"
+	if err := os.WriteFile(path, in, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{}
+	for range 2 {
+		raw, err := openBody(path, int64(len(want)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.asCRLF(raw, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, b.Size())
+		if n, err := b.ReadAt(got, 0); n != len(want) || err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("read %q (%d, %v), want %q", got[:n], n, err, want)
+		}
+		b.Close()
+		if s.lfMaps.held != 3 || len(s.lfMaps.m) != 1 {
+			t.Fatalf("kept %d offsets of %d files, want 3 of 1", s.lfMaps.held, len(s.lfMaps.m))
 		}
 	}
 }

@@ -478,9 +478,10 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		if !ok {
 			return nil, imap.Errorf(op, imap.ErrNonexistent, "UID %d", uid)
 		}
-		b, err := openBody(filepath.Join(m.cur(), x.msgs[i].file), x.msgs[i].size)
+		path := filepath.Join(m.cur(), x.msgs[i].file)
+		b, err := openBody(path, x.msgs[i].size)
 		if err == nil {
-			return asCRLF(b, x.msgs[i].file)
+			return s.asCRLF(b, path)
 		}
 		if !errors.Is(err, os.ErrNotExist) {
 			return nil, wrapErr(op, err)
@@ -520,11 +521,12 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 	if !ok {
 		return nil
 	}
-	b, err := openBody(filepath.Join(m.path, "cur", x.msgs[i].file), x.msgs[i].size)
+	path := filepath.Join(m.path, "cur", x.msgs[i].file)
+	b, err := openBody(path, x.msgs[i].size)
 	if err != nil {
 		return nil
 	}
-	c, err := asCRLF(b, x.msgs[i].file)
+	c, err := s.asCRLF(b, path)
 	if err != nil {
 		return nil
 	}
