@@ -1,7 +1,7 @@
 package maildir
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -29,14 +29,17 @@ import (
 // crlfCounter passes a file's bytes through with every bare LF made CRLF,
 // and counts what it gives out.
 type crlfCounter struct {
-	r     *bufio.Reader
-	prevC byte // the last byte read from r
-	lf    bool // an LF is owed: its CR has been given out
+	r     io.Reader
+	buf   []byte
+	pend  []byte // read from r, not yet given out
+	prevC byte   // the last byte given out
+	lf    bool   // an LF is owed: its CR has been given out
+	err   error  // r's, once pend is empty
 	n     int64
 }
 
 func newCRLFCounter(r io.Reader) *crlfCounter {
-	return &crlfCounter{r: bufio.NewReaderSize(r, 32<<10)}
+	return &crlfCounter{r: r, buf: make([]byte, 32<<10)}
 }
 
 func (c *crlfCounter) Read(p []byte) (int, error) {
@@ -45,31 +48,42 @@ func (c *crlfCounter) Read(p []byte) (int, error) {
 		if c.lf {
 			p[n] = '\n'
 			n++
-			c.lf = false
-			c.prevC = '\n'
+			c.lf, c.prevC = false, '\n'
 			continue
 		}
-		b, err := c.r.ReadByte()
-		if err != nil {
-			c.n += int64(n)
-			if n > 0 && err == io.EOF {
-				return n, nil
+		if len(c.pend) == 0 {
+			if c.err != nil || n > 0 {
+				break // give out what there is before reading again
 			}
-			return n, err
+			m, err := c.r.Read(c.buf)
+			c.pend, c.err = c.buf[:m], err
+			continue
 		}
-		if b == '\n' && c.prevC != '\r' {
+		if c.pend[0] == '\n' && c.prevC != '\r' {
 			p[n] = '\r'
 			n++
-			c.lf = true
-			c.prevC = '\r'
+			c.lf, c.prevC = true, '\r'
+			c.pend = c.pend[1:]
 			continue
 		}
-		p[n] = b
-		n++
-		c.prevC = b
+		// Up to the next LF that may be bare (the one at pend[0] is not).
+		end := len(c.pend)
+		if i := bytes.IndexByte(c.pend[1:], '\n'); i >= 0 {
+			end = i + 1
+		}
+		k := copy(p[n:], c.pend[:end])
+		n += k
+		c.prevC = c.pend[k-1]
+		c.pend = c.pend[k:]
 	}
 	c.n += int64(n)
-	return n, nil
+	if n > 0 {
+		return n, nil
+	}
+	if c.err == nil {
+		return 0, nil
+	}
+	return 0, c.err
 }
 
 // bareLFs returns the offsets, ascending, of the bare LFs (those not after

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/imapd-go/imapd/ports"
 )
@@ -41,17 +42,28 @@ func crlfInputs() map[string][]byte {
 }
 
 func TestCRLFCounterConverts(t *testing.T) {
+	// The file read a byte at a time or in halves puts a CR and its LF in
+	// different reads; the caller's short reads leave an LF owed.
+	sources := map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"halves":   iotest.HalfReader,
+	}
 	for name, in := range crlfInputs() {
-		c := newCRLFCounter(bytes.NewReader(in))
-		got, err := io.ReadAll(iotestOneByteAtATime{c, 7})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if want := toCRLF(in); !bytes.Equal(got, want) {
-			t.Errorf("%s: got %q, want %q", name, trim(got), trim(want))
-		}
-		if c.n != int64(len(got)) {
-			t.Errorf("%s: counted %d, gave %d", name, c.n, len(got))
+		for src, wrap := range sources {
+			for _, chunk := range []int{1, 2, 7, 1 << 16} {
+				c := newCRLFCounter(wrap(bytes.NewReader(in)))
+				got, err := io.ReadAll(iotestOneByteAtATime{c, chunk})
+				if err != nil {
+					t.Fatalf("%s, %s, %d: %v", name, src, chunk, err)
+				}
+				if want := toCRLF(in); !bytes.Equal(got, want) {
+					t.Errorf("%s, %s, %d: got %q, want %q", name, src, chunk, trim(got), trim(want))
+				}
+				if c.n != int64(len(got)) {
+					t.Errorf("%s, %s, %d: counted %d, gave %d", name, src, chunk, c.n, len(got))
+				}
+			}
 		}
 	}
 }
