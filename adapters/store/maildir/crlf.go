@@ -97,11 +97,19 @@ func bareLFs(r io.Reader) ([]int64, int64, error) {
 	)
 	for {
 		n, err := r.Read(buf)
-		for i, b := range buf[:n] {
-			if b == '\n' && prev != '\r' {
+		for i := 0; i < n; {
+			j := bytes.IndexByte(buf[i:n], '\n')
+			if j < 0 {
+				break
+			}
+			i += j
+			if (i > 0 && buf[i-1] != '\r') || (i == 0 && prev != '\r') {
 				lfs = append(lfs, off+int64(i))
 			}
-			prev = b
+			i++
+		}
+		if n > 0 {
+			prev = buf[n-1]
 		}
 		off += int64(n)
 		if err == io.EOF {
@@ -167,9 +175,14 @@ func (v *crlfView) ReadAt(p []byte, off int64) (int, error) {
 				used++
 				continue
 			}
-			p[n] = buf[used]
-			n++
-			used++
+			// Up to the next bare LF, or the end of what was read.
+			end := m
+			if k < len(v.lfs) {
+				end = int(min(int64(m), v.lfs[k]-raw))
+			}
+			c := copy(p[n:], buf[used:end])
+			n += c
+			used += c
 		}
 		raw += int64(used)
 	}

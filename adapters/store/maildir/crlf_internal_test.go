@@ -227,3 +227,39 @@ func TestAsCRLFKeepsTheMap(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOpenLFFile reads a 30 KB file delivered with bare LFs as FETCH
+// BODY[] does, served as CRLF: "first" finds its LFs each time (the first
+// FETCH of it), "kept" finds them in the Store's map.
+func BenchmarkOpenLFFile(b *testing.B) {
+	in := []byte(strings.Repeat("Subject: a line of some thirty bytes\n", 30<<10/38))
+	want := toCRLF(in)
+	path := b.TempDir() + "/1717495200.M1P42.mta:2,"
+	if err := os.WriteFile(path, in, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, len(want))
+	for _, keep := range []bool{false, true} {
+		b.Run(map[bool]string{false: "first", true: "kept"}[keep], func(b *testing.B) {
+			s := &Store{}
+			b.SetBytes(int64(len(want)))
+			for i := 0; i < b.N; i++ {
+				if !keep {
+					s.lfMaps = lfMaps{}
+				}
+				raw, err := openBody(path, int64(len(want)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, err := s.asCRLF(raw, path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := body.ReadAt(buf, 0); n != len(want) || err != nil {
+					b.Fatal(n, err)
+				}
+				body.Close()
+			}
+		})
+	}
+}
