@@ -658,7 +658,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 				return false, err
 			}
 		}
-		blob, err := structureOf(m.cur() + "/" + name)
+		blob, size, err := structureOf(m.cur() + "/" + name)
 		if err != nil {
 			return false, err
 		}
@@ -668,7 +668,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		}
 		_, zone := f.mtime.Zone()
 		x.msgs = append(x.msgs, entry{
-			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: f.size,
+			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: size,
 			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, nil),
 			saved: time.Now().Unix(),
 		})
@@ -680,18 +680,26 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 	return true, syncDir(m.cur())
 }
 
-// structureOf computes the structure blob of a message file.
-func structureOf(path string) ([]byte, error) {
+// structureOf computes the structure blob of a message file and its size,
+// both of its CRLF form (a file with bare LFs is read with them made CRLF:
+// see crlf.go).
+func structureOf(path string) ([]byte, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
-	st, err := message.Parse(bufio.NewReaderSize(f, 32<<10))
+	c := newCRLFCounter(f)
+	st, err := message.Parse(c)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return st.MarshalBinary()
+	// The parser may stop before the end (after the last boundary).
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		return nil, 0, err
+	}
+	blob, err := st.MarshalBinary()
+	return blob, c.n, err
 }
 
 // cacheFile gathers the structure blobs a writer adds: they go into the

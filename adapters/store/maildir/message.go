@@ -478,9 +478,10 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		if !ok {
 			return nil, imap.Errorf(op, imap.ErrNonexistent, "UID %d", uid)
 		}
-		b, err := openBody(filepath.Join(m.cur(), x.msgs[i].file), x.msgs[i].size)
+		path := filepath.Join(m.cur(), x.msgs[i].file)
+		b, err := openBody(path, x.msgs[i].size)
 		if err == nil {
-			return b, nil
+			return s.asCRLF(b, path)
 		}
 		if !errors.Is(err, os.ErrNotExist) {
 			return nil, wrapErr(op, err)
@@ -502,7 +503,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 // is that message. It returns nil, for Open to take the full path, when
 // there is no such index in memory, the index does not hold the UID, or
 // the file is gone (renamed by another program, or expunged).
-func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) *body {
+func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) ports.MessageBody {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -520,11 +521,16 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 	if !ok {
 		return nil
 	}
-	b, err := openBody(filepath.Join(m.path, "cur", x.msgs[i].file), x.msgs[i].size)
+	path := filepath.Join(m.path, "cur", x.msgs[i].file)
+	b, err := openBody(path, x.msgs[i].size)
 	if err != nil {
 		return nil
 	}
-	return b
+	c, err := s.asCRLF(b, path)
+	if err != nil {
+		return nil
+	}
+	return c
 }
 
 // writeBody writes the message to tmp/ and makes it durable; its mtime is
@@ -1015,8 +1021,17 @@ func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move
 	var added []entry
 	next := xd.uidNext
 	for _, e := range ents {
-		file := fileFor(uniqueName(e.size), e.flags)
-		from, to := filepath.Join(src.cur(), e.file), filepath.Join(dst.cur(), file)
+		// The new name's ",S=" is the file's own size, as asCRLF reads it:
+		// a file delivered with bare LFs is smaller than its entry says.
+		from := filepath.Join(src.cur(), e.file)
+		raw := e.size
+		if sizeInName(e.file) != e.size {
+			if fi, err := os.Stat(from); err == nil {
+				raw = fi.Size()
+			}
+		}
+		file := fileFor(uniqueName(raw), e.flags)
+		to := filepath.Join(dst.cur(), file)
 		if move {
 			err = os.Rename(from, to)
 		} else {

@@ -121,7 +121,7 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		blob, err := structureOf(path)
+		blob, size, err := structureOf(path)
 		if err != nil {
 			return false, err
 		}
@@ -136,7 +136,7 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		_, zone := fi.ModTime().Zone()
 		x.highest++
 		x.msgs = append(x.msgs, entry{
-			uid: l.uid, modseq: x.highest, date: fi.ModTime().Unix(), zone: int32(zone), size: fi.Size(),
+			uid: l.uid, modseq: x.highest, date: fi.ModTime().Unix(), zone: int32(zone), size: size,
 			soff: off, slen: int64(len(blob)), file: l.name, flags: entryFlags(l.name, nil), saved: saved,
 		})
 		x.uidNext = l.uid + 1

@@ -109,6 +109,8 @@ type Store struct {
 	structures structures // blobs read lately, of one mailbox (structures.go)
 
 	threads threadCache // thread indexes read lately (objectid.go)
+
+	lfMaps lfMaps // where files delivered with bare LFs have them (crlf.go)
 }
 
 var (
