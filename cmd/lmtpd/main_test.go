@@ -101,8 +101,8 @@ func TestStdioLogsDeliveries(t *testing.T) {
 	logged, _ := os.ReadFile(f.Name())
 	// The dupelim record names the mailbox by its MAILBOXID.
 	for _, want := range []string{
-		`msg=delivered service=lmtp user=alice message-id=<twice@x> date="Tue, 1 Dec 2026 00:00:00 \+0000" mailbox=user\.alice\n`,
-		`msg=dupelim service=lmtp user=alice message-id=<twice@x> date="Tue, 1 Dec 2026 00:00:00 \+0000" mailbox=F[0-9a-f]{24}\n`,
+		`msg=delivered service=lmtp user=alice sessionid=\S+ message-id=<twice@x> date="Tue, 1 Dec 2026 00:00:00 \+0000" mailbox=user\.alice\n`,
+		`msg=dupelim service=lmtp user=alice sessionid=\S+ message-id=<twice@x> date="Tue, 1 Dec 2026 00:00:00 \+0000" mailbox=F[0-9a-f]{24}\n`,
 	} {
 		if !regexp.MustCompile(want).Match(logged) {
 			t.Errorf("no %q in standard error:\n%s", want, logged)
