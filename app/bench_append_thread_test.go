@@ -19,33 +19,15 @@ import (
 // is: what APPEND computes and stores for SORT, THREAD and THREADID is
 // in the figure.
 func BenchmarkAppendThreaded(b *testing.B) {
+	cmds := make([]string, 0, 1024)
+	for i := range cap(cmds) {
+		msg := threadedMessage(i)
+		cmds = append(cmds, "APPEND INBOX (\\Seen) {"+strconv.Itoa(len(msg))+"+}\r\n"+msg)
+	}
 	for _, kind := range []string{"sqlite", "maildir"} {
-		b.Run(kind, func(b *testing.B) {
-			dir := b.TempDir()
-			st := openBenchStore(b, kind, dir)
-			defer st.Close()
-			s := newBenchServerOn(b, dir, st)
-			c := s.connect(b)
-			defer c.close()
-			c.cmd("l", "LOGIN alice secret")
-			cmds := make([]string, 0, 1024)
-			for i := range cap(cmds) {
-				msg := threadedMessage(i)
-				cmds = append(cmds, "APPEND INBOX (\\Seen) {"+strconv.Itoa(len(msg))+"+}\r\n"+msg)
-			}
-			b.ResetTimer()
-			cpu := cpuTime()
-			for i := 0; i < b.N; i++ {
-				// Past the prepared ones, messages repeat: their ids are
-				// then known, as a resent message's are.
-				c.cmd("a", cmds[i%len(cmds)])
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
-			// The process's CPU time (client and server) per APPEND: the
-			// wall time is mostly fsyncs, which other work on the
-			// machine slows down at random.
-			reportCPU(b, cpu)
-		})
+		// Past the prepared ones, messages repeat: their ids are then
+		// known, as a resent message's are.
+		b.Run(kind, func(b *testing.B) { benchAppendLoop(b, kind, 0, cmds) })
 	}
 }
 
