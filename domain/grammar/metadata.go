@@ -133,19 +133,8 @@ func (p *Parser) listMetadata(a *GetMetadataArgs) bool {
 	p.pos++
 	seen := map[string]bool{}
 	for p.pos < len(p.line) && isLetter(p.line[p.pos]) {
-		var opt string
-		if !p.atom(&opt, "METADATA option") {
-			return false
-		}
-		opt = strings.ToUpper(opt)
-		if seen[opt] {
-			return p.bad("Duplicate METADATA option " + opt)
-		}
-		seen[opt] = true
-		if opt != "MAXSIZE" && opt != "DEPTH" {
-			return p.bad("Unknown METADATA option " + opt)
-		}
-		if !p.sp() || !p.metadataOption(a, opt) || !p.sp() {
+		opt, ok := p.metadataOptionName(seen, "METADATA option")
+		if !ok || !p.sp() || !p.metadataOption(a, opt) || !p.sp() {
 			return false
 		}
 	}
@@ -157,22 +146,8 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 	p.pos++ // "("
 	seen := map[string]bool{}
 	for {
-		var opt string
-		if !p.atom(&opt, "GETMETADATA option") {
-			return false
-		}
-		opt = strings.ToUpper(opt)
-		if seen[opt] {
-			return p.bad("Duplicate GETMETADATA option " + opt)
-		}
-		seen[opt] = true
-		if opt != "MAXSIZE" && opt != "DEPTH" {
-			return p.bad("Unknown GETMETADATA option " + opt)
-		}
-		if !p.sp() {
-			return false
-		}
-		if !p.metadataOption(a, opt) {
+		opt, ok := p.metadataOptionName(seen, "GETMETADATA option")
+		if !ok || !p.sp() || !p.metadataOption(a, opt) {
 			return false
 		}
 		if p.peekIs(')') {
@@ -183,6 +158,24 @@ func (p *Parser) metadataOptions(a *GetMetadataArgs) bool {
 			return false
 		}
 	}
+}
+
+// metadataOptionName reads an option's name (what names it in errors),
+// upper-cased: MAXSIZE or DEPTH, each at most once (seen).
+func (p *Parser) metadataOptionName(seen map[string]bool, what string) (string, bool) {
+	var opt string
+	if !p.atom(&opt, what) {
+		return "", false
+	}
+	opt = strings.ToUpper(opt)
+	if seen[opt] {
+		return "", p.bad("Duplicate " + what + " " + opt)
+	}
+	seen[opt] = true
+	if opt != "MAXSIZE" && opt != "DEPTH" {
+		return "", p.bad("Unknown " + what + " " + opt)
+	}
+	return opt, true
 }
 
 // metadataOption reads the value of the option opt (upper case):
