@@ -207,10 +207,10 @@ func (s *Store) countUsage(user string) (ports.QuotaUsage, error) {
 		if err != nil {
 			return u, err
 		}
-		for i := range x.msgs {
-			u.Storage += x.msgs[i].size
+		for i := range x.msgs.len() {
+			u.Storage += x.msgs.at(i).size
 		}
-		u.Messages += int64(len(x.msgs))
+		u.Messages += int64(x.msgs.len())
 	}
 	return u, nil
 }

@@ -135,7 +135,7 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		}
 		_, zone := fi.ModTime().Zone()
 		x.highest++
-		x.msgs = append(x.msgs, entry{
+		x.msgs.push(entry{
 			uid: l.uid, modseq: x.highest, date: fi.ModTime().Unix(), zone: int32(zone), size: size,
 			soff: off, slen: int64(len(blob)), file: l.name, flags: entryFlags(l.name, nil), saved: saved,
 		})
