@@ -514,12 +514,25 @@ func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	if err := fsync(dst); err != nil {
 		return nil, err
 	}
+	crashPoint("compact: cache written")
 	nx.logOff, nx.logEnd = off, off
 	if err := s.writeIndex(m, nx); err != nil {
 		return nil, err
 	}
 	removeOldCaches(m, x.cacheGen)
+	crashPoint("compact: done")
 	return nx, nil
+}
+
+// crashHook, set by tests only, is called at the named moments of a
+// compaction (and of every snapshot's replacement: see writeAtomic), so
+// that a test can kill the process exactly there.
+var crashHook func(point string)
+
+func crashPoint(point string) {
+	if crashHook != nil {
+		crashHook(point)
+	}
 }
 
 // removeOldCaches removes the cache files of generations before keep

@@ -279,12 +279,14 @@ func writeAtomic(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.%d", name, os.Getpid(), rand.Uint64()))
 	err := writeSynced(tmp, data)
 	if err == nil {
+		crashPoint("rename " + name)
 		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
+	crashPoint("renamed " + name)
 	return syncDir(dir)
 }
 
