@@ -347,7 +347,17 @@ func (s *Store) readIndex(m *mailbox) (*index, error) {
 // (with the frames read since) when the file has not been replaced.
 func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 	path := m.file(indexFile)
-	f, err := os.Open(path)
+	s.mu.Lock()
+	x := s.cache[m.path]
+	s.mu.Unlock()
+	// The file is replaced, never changed in place: one stat tells
+	// whether the one in memory is still the one there.
+	if x != nil {
+		if fi, err := os.Stat(path); err == nil && stampOf(fi) == x.stamp {
+			return x, nil
+		}
+	}
+	f, err := openRead(path)
 	if err != nil {
 		return nil, err
 	}
@@ -357,9 +367,6 @@ func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 		return nil, err
 	}
 	st := stampOf(fi)
-	s.mu.Lock()
-	x := s.cache[m.path]
-	s.mu.Unlock()
 	if x != nil && x.stamp == st {
 		return x, nil
 	}
@@ -428,7 +435,7 @@ func dirMtime(dir string) (int64, error) {
 
 // pendingNew reports whether new/ holds a delivered message.
 func pendingNew(m *mailbox) (bool, error) {
-	d, err := os.Open(m.new())
+	d, err := openRead(m.new())
 	if err != nil {
 		return false, err
 	}
@@ -578,7 +585,7 @@ func errorsJoin(a, b error) error { return errors.Join(a, b) }
 
 // readNames lists a folder's files, leaving out hidden ones.
 func readNames(dir string) ([]string, error) {
-	d, err := os.Open(dir)
+	d, err := openRead(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func readFrames(f *os.File, off int64, prev uint32) ([][]byte, int64, uint32, er
 // an empty log (os.ErrNotExist is returned with x, for the caller to
 // check whether a compaction removed it).
 func catchUp(m *mailbox, x *index) (*index, error) {
-	f, err := os.Open(m.file(x.cacheName()))
+	f, err := openRead(m.file(x.cacheName()))
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +397,7 @@ func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
 		return x, nil // nothing changed
 	}
 	fr, crc := frame(x.chain, x.pending, text)
-	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -341,7 +341,7 @@ func (s *Store) fetch(ctx context.Context, user, name string, uids []imap.UID, m
 		if len(missing) == 0 {
 			break
 		}
-		cache, err = os.Open(m.file(x.cacheName()))
+		cache, err = openRead(m.file(x.cacheName()))
 		if err == nil || attempt == 2 || !errors.Is(err, os.ErrNotExist) {
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return nil, wrapErr(op, err)
@@ -540,7 +540,7 @@ func (s *Store) openKnown(ctx context.Context, user, name string, uid imap.UID) 
 // writeBody writes the message to tmp/ and makes it durable; its mtime is
 // the internal date, as maildir readers expect.
 func writeBody(path string, msg ports.NewMessage, date time.Time) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -1002,7 +1002,7 @@ func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move
 		}
 	}()
 	var srcCache *os.File
-	if f, err := os.Open(src.file(xs.cacheName())); err == nil {
+	if f, err := openRead(src.file(xs.cacheName())); err == nil {
 		srcCache = f
 		defer f.Close()
 	}

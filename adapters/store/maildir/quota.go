@@ -139,7 +139,7 @@ func (h *quotaHold) write(clean bool) error {
 	rec := fmt.Appendf(nil, "imapd-quota %s %20d %20d %20d %20d %20d ", state,
 		q.Limits.Storage, q.Limits.Messages, q.Limits.Mailboxes, q.Usage.Storage, q.Usage.Messages)
 	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
-	f, err := os.OpenFile(filepath.Join(h.root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(filepath.Join(h.root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}

@@ -245,7 +245,7 @@ func flock(ctx context.Context, path string, exclusive bool) (*lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ func writeAtomic(dir, name string, data []byte) error {
 
 // syncDir makes the entries of a folder (renames, links, removals) durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openRead(dir)
 	if err != nil {
 		return err
 	}
