@@ -1,6 +1,9 @@
 package maildir
 
-import "slices"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // msgList holds an index's messages in UID order, in chunks of chunkLen
 // entries that indexes share until one of them changes: a clone copies
@@ -20,6 +23,12 @@ type msgList struct {
 	// cloned (nil: none, unless all is set), which it may change.
 	mine []bool
 	all  bool
+	// tail is set when this list may append to its last chunk in
+	// place, past the entries it shares: the first clone of a list is
+	// given the spare room of its last chunk, which the list itself
+	// never looks at (spare records that it was given away).
+	tail  bool
+	spare *atomic.Bool
 }
 
 const (
@@ -30,7 +39,7 @@ const (
 // listOf returns a list of the entries, which it takes over: the chunks
 // are slices of flat.
 func listOf(flat []entry) msgList {
-	l := msgList{n: len(flat), all: true}
+	l := msgList{n: len(flat), all: true, spare: new(atomic.Bool)}
 	l.chunks = make([][]entry, 0, (len(flat)+chunkLen-1)/chunkLen)
 	for k := 0; k < len(flat); k += chunkLen {
 		end := min(k+chunkLen, len(flat))
@@ -54,7 +63,11 @@ func (l *msgList) at(i int) *entry { return &l.chunks[i>>chunkShift][i&(chunkLen
 // after this (an index is cloned once it is read or written, and only
 // the clone changes).
 func (l *msgList) clone() msgList {
-	return msgList{chunks: slices.Clone(l.chunks), n: l.n}
+	c := msgList{chunks: slices.Clone(l.chunks), n: l.n, spare: new(atomic.Bool)}
+	if k := len(l.chunks); k > 0 && cap(l.chunks[k-1]) > len(l.chunks[k-1]) && l.spare != nil && l.spare.CompareAndSwap(false, true) {
+		c.tail = true
+	}
+	return c
 }
 
 // owns reports whether chunk c is l's own.
@@ -91,7 +104,7 @@ func (l *msgList) push(es ...entry) {
 				l.mine = append(l.mine, make([]bool, c+1-len(l.mine))...)
 				l.mine[c] = true
 			}
-		} else {
+		} else if !l.tail {
 			l.own(len(l.chunks) - 1)
 		}
 		c := len(l.chunks) - 1

@@ -12,7 +12,7 @@ import (
 // it.
 func indexOf(n int) *index {
 	x := freshIndex(1, imap.UID(n+1))
-	flat := make([]entry, n)
+	flat := make([]entry, n, n+8) // room to grow, as decode leaves
 	for i := range flat {
 		flat[i] = entry{uid: imap.UID(i + 1), modseq: 1, file: "f" + strings.Repeat("x", i%3)}
 	}
@@ -31,7 +31,8 @@ func uidsOf(l *msgList) []imap.UID {
 // TestCloneShares: clones share their index's messages chunk by chunk
 // without changing them: a change or an append in one clone reaches
 // neither the index nor another clone, and copies only the chunk it
-// touches; the frame of a clone lists only what it changed.
+// touches (but the first clone appends in place); the frame of a clone
+// lists only what it changed.
 func TestCloneShares(t *testing.T) {
 	const n = 3*chunkLen + 10
 	x := indexOf(n)
@@ -50,6 +51,12 @@ func TestCloneShares(t *testing.T) {
 		if want := c != 0 && c != len(x.msgs.chunks)-1; shared != want {
 			t.Errorf("chunk %d shared %v, want %v", c, shared, want)
 		}
+	}
+	// The first clone appended into the spare room of the last chunk;
+	// the second one into a copy.
+	last := len(x.msgs.chunks) - 1
+	if &a.msgs.chunks[last][0] != &x.msgs.chunks[last][0] || &b.msgs.chunks[last][0] == &x.msgs.chunks[last][0] {
+		t.Error("the first clone did not take the spare room, or the second one shared it")
 	}
 	if got := string(diff(x, a)); strings.Count(got, "\nm ") != 2 || strings.Contains(got, "\nd ") ||
 		!strings.Contains(got, "\nm 6 7 ") || !strings.Contains(got, "\nm 788 ") {
