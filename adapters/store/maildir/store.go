@@ -34,7 +34,10 @@
 // process respects; readers need no lock and read only the frames added
 // since their last look. Now and then a writer compacts: the live blobs
 // go to the next cache file and a new snapshot (write temp, fsync,
-// rename, fsync folder) names it.
+// rename, fsync folder) names it. In memory, the versions of an index
+// share its messages in chunks (msglist.go): a change copies the chunks
+// it touches and its frame is found from them, so that a flag change on
+// a few messages of a large mailbox costs about as much as on a small one.
 //
 // Files another program puts into new/ or cur/ are given fresh UIDs (and
 // their structure is computed) at the next operation on the mailbox; a
