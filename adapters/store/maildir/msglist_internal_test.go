@@ -120,3 +120,56 @@ func TestMsgListEdits(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyInPlace: a reader catching up on frames that change messages
+// it has and add some after them changes only the chunks concerned; a
+// frame that removes one rebuilds the list; the index caught up from is
+// never changed.
+func TestApplyInPlace(t *testing.T) {
+	const n = 2*chunkLen + 5
+	for _, tt := range []struct {
+		name   string
+		frames []string
+		want   map[imap.UID]uint64 // UID -> modseq; others absent
+		shared int                 // chunks still shared with the old index
+	}{
+		{"change and append", []string{"m 3 9 0 0 0 0 0 0 f3\n", "m 600 10 0 0 0 0 0 0 f600\nm 601 10 0 0 0 0 0 0 f601\n"},
+			map[imap.UID]uint64{3: 9, 600: 10, 601: 10}, 1},
+		{"change in the last chunk", []string{"m 515 9 0 0 0 0 0 0 f515\n"}, map[imap.UID]uint64{515: 9}, 2},
+		{"remove", []string{"d 4\n", "m 5 9 0 0 0 0 0 0 f5\n"}, map[imap.UID]uint64{4: 0, 5: 9}, 0},
+	} {
+		x := indexOf(n)
+		y := x.clone()
+		var ch changeSet
+		for _, f := range tt.frames {
+			if err := ch.parse(y, []byte(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch.apply(y)
+		for u := imap.UID(1); u <= 601; u++ {
+			i, ok := y.find(u)
+			ms, changed := tt.want[u]
+			switch {
+			case changed && ms == 0 && ok:
+				t.Errorf("%s: UID %d still there", tt.name, u)
+			case changed && ms > 0 && (!ok || y.msgs.at(i).modseq != ms):
+				t.Errorf("%s: UID %d missing or not changed", tt.name, u)
+			case !changed && u <= n && (!ok || y.msgs.at(i).modseq != 1):
+				t.Errorf("%s: UID %d missing or changed", tt.name, u)
+			}
+		}
+		shared := 0
+		for c := range x.msgs.chunks {
+			if sameChunk(&x.msgs, &y.msgs, c) {
+				shared++
+			}
+		}
+		if shared != tt.shared {
+			t.Errorf("%s: %d chunks shared, want %d", tt.name, shared, tt.shared)
+		}
+		if x.msgs.len() != n || x.msgs.at(2).modseq != 1 || x.msgs.at(n-1).modseq != 1 {
+			t.Errorf("%s: the old index changed", tt.name)
+		}
+	}
+}

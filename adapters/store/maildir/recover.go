@@ -38,9 +38,10 @@ import (
 // fsync of a file does not promise that of its name: that is a third
 // fsync, of tmp/. Here the one name that matters, in cur/, is made
 // durable by the fsync of cur/, after the file's own; the frame is
-// redundant with what cur/ then holds. On ext4, measured side by side,
-// neither order was faster (BenchmarkDurableFileFloor times this one's
-// file system steps alone).
+// redundant with what cur/ then holds. On ext4, measured side by side on
+// a shared machine, neither order was clearly faster
+// (BenchmarkDurableFileFloor in test/storebench times this one's file
+// system steps alone).
 //
 // A frame left unsynced hands out only UIDs below the index's reservation,
 // which a frame that was fsynced recorded: when the reservation is used
