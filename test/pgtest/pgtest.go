@@ -140,10 +140,13 @@ func Start(o Options) (*Server, error) {
 		gid, _ := strconv.Atoi(u.Gid)
 		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	for _, d := range []string{s.SocketDir, filepath.Join(dir, "data")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
-		}
+	// Services under Cyrus's master run as another user than the test:
+	// the socket directory is open to all, as /run/postgresql is.
+	if err := os.MkdirAll(s.SocketDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return nil, err
 	}
 	if s.cred != nil {
 		// The parent must be passable for the server's user; the rest is
