@@ -241,13 +241,11 @@ func (s *Server) Restart() error {
 }
 
 // Stop shuts the server down at once (pg_ctl's immediate mode, which is
-// what a crash of the database looks like to its clients) and, for the
-// binary's shared server, removes its files.
+// what a crash of the database looks like to its clients) and removes its
+// files.
 func (s *Server) Stop() {
 	s.Kill()
-	if s == shared {
-		s.cleanup()
-	}
+	s.cleanup()
 }
 
 // Kill stops the server in immediate mode and keeps its files, so that
