@@ -206,7 +206,7 @@ func (a *Auth) NewSASL(ctx context.Context, mech string, conn ports.ConnInfo) (p
 				if err := ctx.Err(); err != nil {
 					return ScramKeys{}, false, err
 				}
-				return a.db.ScramKeys(user)
+				return a.db.scramKeys(ctx, user)
 			},
 			newNonce: a.newNonce,
 		}
@@ -235,7 +235,7 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		var err error
 		switch m {
 		case PwcheckAuxprop:
-			err = a.db.Verify(user, password)
+			err = a.db.verify(ctx, user, password)
 		case PwcheckSaslauthd:
 			err = a.saslauthd.Check(ctx, user, password)
 		case PwcheckAlwaysTrue:
@@ -280,7 +280,7 @@ func (a *Auth) UserExists(ctx context.Context, user string) (bool, error) {
 	if a.anyUser {
 		return true, nil
 	}
-	return a.db.Exists(user)
+	return a.db.exists(ctx, user)
 }
 
 // IsAdmin reports whether user is listed in admins.

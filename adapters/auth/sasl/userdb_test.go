@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/test/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) {
 		panic("DefaultCost changed")
 	}
 	bcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 func TestValidName(t *testing.T) {
