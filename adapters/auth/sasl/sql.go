@@ -441,6 +441,17 @@ func (s *sqlUsers) setPassword(ctx context.Context, name string, e entry) error 
 	return err
 }
 
+// canDelete reports why delete would be refused without trying it.
+func (s *sqlUsers) canDelete() error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.cfg.custom() && s.cfg.Delete == "" {
+		return fmt.Errorf("%w: sql_delete: sql_select is set, so the table is the site's own and imapd deletes from it only through sql_delete", ErrSQLNoStatement)
+	}
+	return nil
+}
+
 func (s *sqlUsers) delete(ctx context.Context, name string) error {
 	user, realm := splitRealm(name)
 	n, err := s.exec(ctx, "sql_delete", s.cfg.Delete,

@@ -404,6 +404,16 @@ func (db *UserDB) Delete(name string) error {
 	}, name)
 }
 
+// CanDelete reports why Delete would be refused whoever the user (a site's
+// own SQL table without sql_delete), so that a caller can stop before
+// doing anything else.
+func (db *UserDB) CanDelete() error {
+	if db.sql != nil {
+		return db.sql.canDelete()
+	}
+	return nil
+}
+
 // List returns the user names, sorted.
 func (db *UserDB) List() ([]string, error) {
 	if db.sql != nil {
