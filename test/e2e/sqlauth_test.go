@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sys/unix"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/test/pgtest"
@@ -53,6 +54,7 @@ func TestSQLAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	bins := buildBinaries(t)
+	cache := tmpfsDir(t)
 	// The first host is not there: the next one in the list is tried.
 	conf := newProcessConfig(t, []string{
 		"sasl_pwcheck_method: auxprop",
@@ -61,6 +63,7 @@ func TestSQLAuth(t *testing.T) {
 		"sql_hostnames: " + srv.Dir + "/nothing-here:" + strconv.Itoa(srv.Port) + ", " + srv.SocketDir + ":" + strconv.Itoa(srv.Port),
 		"sql_user: " + srv.User,
 		"sql_database: " + db,
+		"logincache_dir: " + cache,
 	})
 
 	// The site adds an argon2id user of its own.
@@ -103,9 +106,24 @@ func TestSQLAuth(t *testing.T) {
 		t.Errorf("wrong password: %q; unknown user: %q: want the same refusal", wrong, unknown)
 	}
 
+	// Both logins are remembered in the shared login cache (on a
+	// tmpfs); imapctl user passwd removes alice's entry at once.
+	entries := func(want int) {
+		t.Helper()
+		var fs unix.Statfs_t
+		if unix.Statfs(cache, &fs) != nil || fs.Type != unix.TMPFS_MAGIC {
+			return // no shared cache without a tmpfs
+		}
+		if n := len(cacheEntries(t, cache)); n != want {
+			t.Errorf("%d login cache entries, want %d", n, want)
+		}
+	}
+	entries(2)
+
 	// A session started before the change sees the new password.
 	before := startImapd(t, bins, conf)
 	imapctl("changed\n", "user", "passwd", "alice")
+	entries(1)
 	if got := before.login("alice", "secret"); !strings.HasPrefix(got, "NO [AUTHENTICATIONFAILED]") {
 		t.Errorf("old password after imapctl user passwd: %q", got)
 	}
