@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
 	"github.com/imapd-go/imapd/test/authtest"
 	"github.com/imapd-go/imapd/test/pgtest"
 )
@@ -366,5 +367,40 @@ func TestSQLDown(t *testing.T) {
 	}
 	if _, err := a.CheckPassword(ctx, "alice", "pw"); err != nil {
 		t.Errorf("database back: %v", err)
+	}
+}
+
+// TestSQLScram: SCRAM-SHA-256 with the keys stored in the SQL value, as
+// imapctl user add writes them; refused for a wrong password and for a
+// user whose value has no keys.
+func TestSQLScram(t *testing.T) {
+	db, dsn := sqlDB(t, SQLConfig{})
+	if err := db.Add("alice", "wonderland"); err != nil {
+		t.Fatal(err)
+	}
+	argon, _ := NewArgon2idHash("hashonly")
+	sqlExec(t, dsn, `INSERT INTO imapd_users (username, password) VALUES ('hugo', '`+argon+`')`)
+	a := New(Options{}, db)
+	for _, tt := range []struct {
+		c    scramClient
+		want string
+	}{
+		{scramClient{user: "alice", password: "wonderland", flag: "n"}, "alice"},
+		{scramClient{user: "alice", password: "looking-glass", flag: "n"}, ""},
+		{scramClient{user: "hugo", password: "hashonly", flag: "n"}, ""},
+		{scramClient{user: "nobody", password: "wonderland", flag: "n"}, ""},
+	} {
+		tt.c.nonce = "fyko+d2lbbFgONRv9qkxdawL"
+		s, err := a.NewSASL(context.Background(), ScramSHA256, ports.ConnInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := tt.c.run(t, s, true)
+		if tt.want != "" && (err != nil || id != tt.want) {
+			t.Errorf("%s: identity %q, %v", tt.c.user, id, err)
+		}
+		if tt.want == "" && !errors.Is(err, imap.ErrAuthFailed) {
+			t.Errorf("%s, %s: %v, want ErrAuthFailed", tt.c.user, tt.c.password, err)
+		}
 	}
 }
