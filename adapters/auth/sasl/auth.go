@@ -4,8 +4,9 @@
 // (sasl_mech_list, allowplaintext, tls_required and the -p external layer),
 // the password checks of sasl_pwcheck_method (the user database, saslauthd,
 // alwaystrue), the admins list, and the user database itself: a password
-// file in configdirectory with a bcrypt hash and SCRAM keys per user. It
-// depends on ports and the domain error kinds only.
+// file in configdirectory with a bcrypt hash and SCRAM keys per user, or,
+// as libsasl's sql auxprop plugin has it, a table in PostgreSQL (sql.go).
+// It depends on ports, the domain error kinds and, for SQL, pgx only.
 package sasl
 
 import (
@@ -23,7 +24,7 @@ import (
 
 // Password check methods (sasl_pwcheck_method), as Cyrus names them.
 const (
-	PwcheckAuxprop    = "auxprop"    // the user database in configdirectory
+	PwcheckAuxprop    = "auxprop"    // the user database: in configdirectory, or in SQL (OpenSQL)
 	PwcheckSaslauthd  = "saslauthd"  // a running saslauthd, over its socket
 	PwcheckAlwaysTrue = "alwaystrue" // any password for any user: tests only
 )
