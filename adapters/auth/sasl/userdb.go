@@ -44,7 +44,9 @@ var (
 // UserDB is the password file {configdirectory}/imapd.passwd. Several
 // processes may use it at once: readers see either the old or the new file
 // (it is replaced by rename), and writers take an exclusive lock on a
-// separate lock file for the whole read-modify-write.
+// separate lock file for the whole read-modify-write. Opened with OpenSQL,
+// it holds the same entries in a PostgreSQL table instead (sql.go), with
+// the same checks and login cache.
 type UserDB struct {
 	dir string
 
