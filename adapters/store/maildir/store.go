@@ -203,8 +203,9 @@ func mailboxName(root, folder string) (string, bool) {
 // mailbox is one mailbox's place on disk.
 type mailbox struct {
 	user, name string
-	root       string // the user's Maildir++ root
-	path       string // the mailbox's folder
+	root       string     // the user's Maildir++ root
+	path       string     // the mailbox's folder
+	letters    *letterMap // its keyword letters, once read (dovecotkw.go)
 }
 
 // box resolves a mailbox name without looking at the disk.
