@@ -178,10 +178,11 @@ func infoLetters(file string) string {
 // useLetters reads the mailbox's letters into m.letters, for the names
 // given to files with the keywords among the flag lists, and gives a
 // letter to each of those keywords that has none while letters are free,
-// rewriting dovecot-keywords. The caller holds the mailbox lock. It
-// returns the keywords given a letter now. Without keywords it does
-// nothing: names without keywords have no letters.
-func (m *mailbox) useLetters(lists ...[]string) ([]string, error) {
+// rewriting dovecot-keywords, in the case the mailbox x has the keyword
+// in already, if any (the case first set). The caller holds the mailbox
+// lock. It returns the keywords given a letter now. Without keywords it
+// does nothing: names without keywords have no letters.
+func (m *mailbox) useLetters(x *index, lists ...[]string) ([]string, error) {
 	var want []string
 	for _, fl := range lists {
 		for _, f := range fl {
@@ -212,13 +213,26 @@ func (m *mailbox) useLetters(lists ...[]string) ([]string, error) {
 			if i < 0 {
 				break // the rest stay in the index only
 			}
-			l.names[i] = k
+			l.names[i] = mailboxCase(x, k)
 			given = append(given, k)
 		}
 		m.letters = l
 		return len(given) > 0
 	})
 	return given, err
+}
+
+// mailboxCase returns keyword k in the case the oldest message of x that
+// has it has it in; as given if none has it.
+func mailboxCase(x *index, k string) string {
+	for i := range x.msgs {
+		for _, f := range x.msgs[i].flags {
+			if strings.EqualFold(f, k) {
+				return f
+			}
+		}
+	}
+	return k
 }
 
 // needsLetter reports whether a keyword of want has no letter while one

@@ -105,7 +105,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 				break
 			}
 		}
-		given, err := m.useLetters(flags)
+		given, err := m.useLetters(x, flags)
 		if err != nil {
 			return false, err
 		}

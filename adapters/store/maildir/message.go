@@ -694,7 +694,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if err := hold.charge(op, total, int64(len(msgs))); err != nil {
 			return false, err
 		}
-		given, err := m.useLetters(flags...)
+		given, err := m.useLetters(x, flags...)
 		if err != nil {
 			return false, err
 		}
@@ -803,7 +803,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		for _, i := range pos {
 			lists = append(lists, x.msgs[i].flags)
 		}
-		given, err := m.useLetters(lists...)
+		given, err := m.useLetters(x, lists...)
 		if err != nil {
 			return false, err
 		}
@@ -983,7 +983,7 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 		for k, i := range pos {
 			lists[k] = xs0.msgs[i].flags
 		}
-		given, err := dst.useLetters(lists...)
+		given, err := dst.useLetters(xd, lists...)
 		if err != nil {
 			return false, err
 		}

@@ -94,7 +94,7 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if err := hold.charge(op, msg.Size-xs0.msgs[pos[0]].size, 0); err != nil {
 			return false, err
 		}
-		given, err := dst.useLetters(flags)
+		given, err := dst.useLetters(xd, flags)
 		if err != nil {
 			return false, err
 		}
