@@ -51,7 +51,8 @@ var (
 // letterMap is a mailbox's dovecot-keywords: the keyword of each letter,
 // "" where the index is free.
 type letterMap struct {
-	names [maxLetters]string
+	names  [maxLetters]string
+	byFold map[string]byte // folded keyword -> letter, built on first use
 }
 
 // validKeyword reports whether a name read from dovecot-keywords is an
@@ -86,7 +87,7 @@ func parseLetters(data []byte) *letterMap {
 		if _, taken := l.letterOf(name); taken || l.names[i] != "" {
 			continue
 		}
-		l.names[i] = name
+		l.set(i, name)
 	}
 	return l
 }
@@ -108,12 +109,24 @@ func (l *letterMap) letterOf(k string) (byte, bool) {
 	if l == nil {
 		return 0, false
 	}
-	for i, n := range l.names {
-		if n != "" && strings.EqualFold(n, k) {
-			return byte('a' + i), true
+	if l.byFold == nil {
+		l.byFold = make(map[string]byte, maxLetters)
+		for i, n := range l.names {
+			if n != "" {
+				l.byFold[imap.FoldFlag(n)] = byte('a' + i)
+			}
 		}
 	}
-	return 0, false
+	c, ok := l.byFold[imap.FoldFlag(k)]
+	return c, ok
+}
+
+// set gives keyword k the letter of index i.
+func (l *letterMap) set(i int, k string) {
+	l.names[i] = k
+	if l.byFold != nil {
+		l.byFold[imap.FoldFlag(k)] = byte('a' + i)
+	}
 }
 
 // keywordOf returns the keyword of letter c.
@@ -175,18 +188,21 @@ func infoLetters(file string) string {
 	return string(out)
 }
 
-// useLetters reads the mailbox's letters into m.letters, for the names
-// given to files with the keywords among the flag lists, and gives a
-// letter to each of those keywords that has none while letters are free,
-// rewriting dovecot-keywords, in the case the mailbox x has the keyword
-// in already, if any (the case first set). The caller holds the mailbox
-// lock. It returns the keywords given a letter now. Without keywords it
-// does nothing: names without keywords have no letters.
+// useLetters reads the mailbox's letters into m.letters (once per
+// operation: indexes once given never change), for the names given to
+// files with the keywords among the flag lists, and gives a letter to each
+// of those keywords that has none while letters are free, rewriting
+// dovecot-keywords, in the case the mailbox x has the keyword in already,
+// if any (the case first set). The caller holds the mailbox lock. It
+// returns the keywords given a letter now. Without keywords it does
+// nothing: names without keywords have no letters.
 func (m *mailbox) useLetters(x *index, lists ...[]string) ([]string, error) {
 	var want []string
+	seen := make(map[string]bool)
 	for _, fl := range lists {
 		for _, f := range fl {
-			if imap.IsKeyword(f) && !slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(w, f) }) {
+			if imap.IsKeyword(f) && !seen[imap.FoldFlag(f)] {
+				seen[imap.FoldFlag(f)] = true
 				want = append(want, f)
 			}
 		}
@@ -194,16 +210,18 @@ func (m *mailbox) useLetters(x *index, lists ...[]string) ([]string, error) {
 	if len(want) == 0 {
 		return nil, nil
 	}
-	l, err := readLetters(m.path)
-	if err != nil {
-		return nil, err
+	if m.letters == nil {
+		l, err := readLetters(m.path)
+		if err != nil {
+			return nil, err
+		}
+		m.letters = l
 	}
-	m.letters = l
-	if !needsLetter(l, want) {
+	if !needsLetter(m.letters, want) {
 		return nil, nil
 	}
 	var given []string
-	err = replaceLetters(m.path, func(l *letterMap) bool {
+	err := replaceLetters(m.path, func(l *letterMap) bool {
 		given = given[:0]
 		for _, k := range want {
 			if _, ok := l.letterOf(k); ok {
@@ -213,7 +231,7 @@ func (m *mailbox) useLetters(x *index, lists ...[]string) ([]string, error) {
 			if i < 0 {
 				break // the rest stay in the index only
 			}
-			l.names[i] = mailboxCase(x, k)
+			l.set(i, mailboxCase(x, k))
 			given = append(given, k)
 		}
 		m.letters = l

@@ -795,22 +795,17 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if len(pos) > 0 {
 			x.own()
 		}
-		// Keywords get letters in the file names (see dovecotkw.go).
-		lists := make([][]string, 0, len(pos)+1)
-		if op != ports.FlagsRemove {
-			lists = append(lists, flags)
-		}
-		for _, i := range pos {
-			lists = append(lists, x.msgs[i].flags)
-		}
-		given, err := m.useLetters(x, lists...)
-		if err != nil {
-			return false, err
-		}
+		var given []string // keywords given a letter now
 		for _, i := range pos {
 			e := &x.msgs[i]
 			next, diff := op.Apply(e.flags, flags)
 			if diff {
+				// Keywords have letters in file names (dovecotkw.go).
+				g, err := m.useLetters(x, next)
+				if err != nil {
+					return changed, err
+				}
+				given = append(given, g...)
 				unique, _ := splitFile(e.file)
 				file := m.fileFor(unique, next)
 				if file != e.file {
