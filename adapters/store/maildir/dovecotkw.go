@@ -449,3 +449,21 @@ func (r *letterReader) follow(kws []string, old, new string) ([]string, error) {
 func (r *letterReader) named(file string) ([]string, error) {
 	return r.follow(nil, "", file)
 }
+
+// LetterKeywords returns the keywords the dovecot-keywords file of the
+// maildir folder dir names, by letter ('a' for index 0): what the
+// lowercase letters after ":2," in its file names stand for. A folder
+// without the file has none.
+func LetterKeywords(dir string) (map[byte]string, error) {
+	l, err := readLetters(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[byte]string)
+	for i, n := range l.names {
+		if n != "" {
+			out[byte('a'+i)] = n
+		}
+	}
+	return out, nil
+}
