@@ -202,6 +202,19 @@ func TestDovecotKeywordsWrite(t *testing.T) {
 	if got := flagsOf(t, s, "Other", res.Dest[0]); !sameFlags(got, `\Draft`, "Alpha", "New") {
 		t.Errorf("copied: flags %q", got)
 	}
+	// RENAME INBOX moves the messages to a new folder, with its letters.
+	if err := s.RenameMailbox(ctx, "u", "INBOX", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(box, ".Old")
+	if got := readKeywordsFile(t, old); got != "0 Junk\n1 Zeta\n2 Alpha\n3 New\n" {
+		t.Errorf("renamed INBOX's dovecot-keywords %q", got)
+	}
+	for _, f := range files(t, filepath.Join(old, "cur")) {
+		if !strings.HasSuffix(f, ":2,FSa") && !strings.HasSuffix(f, ":2,Rbc") && !strings.HasSuffix(f, ":2,Dcd") {
+			t.Errorf("renamed INBOX: file %s", f)
+		}
+	}
 }
 
 // TestDovecotKeywordsLimit: keywords past the 26 letters live in the index
