@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -371,4 +370,3 @@ func TestDovecotKeywordsLockWait(t *testing.T) {
 	}
 }
 
-var _ = maildir.Open
