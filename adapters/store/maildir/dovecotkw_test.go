@@ -369,4 +369,3 @@ func TestDovecotKeywordsLockWait(t *testing.T) {
 		t.Errorf("file %s", f)
 	}
 }
-
