@@ -519,6 +519,7 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	modseq := x.highest + 1
 	bumped := false
 	var gone map[int]bool
+	kwl := &letterReader{dir: m.path, x: x}
 	for i := range x.msgs.len() {
 		e := x.msgs.at(i)
 		u, _ := splitFile(e.file)
@@ -534,9 +535,13 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 		}
 		delete(byUnique, u)
 		if f != e.file {
+			kws, err := kwl.follow(keywords(e.flags), e.file, f)
+			if err != nil {
+				return false, err
+			}
 			e = x.msgs.mut(i)
 			e.file = f
-			e.flags = entryFlags(f, keywords(e.flags))
+			e.flags = entryFlags(f, kws)
 			e.modseq = modseq
 			bumped = true
 		}
@@ -640,6 +645,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		return false, err
 	}
 	defer cache.Close()
+	kwl := &letterReader{dir: m.path, x: x}
 	for _, f := range list {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -659,6 +665,10 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		if err != nil {
 			return false, err
 		}
+		kws, err := kwl.named(name)
+		if err != nil {
+			return false, err
+		}
 		off, err := cache.add(blob)
 		if err != nil {
 			return false, err
@@ -666,7 +676,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		_, zone := f.mtime.Zone()
 		x.msgs.push(entry{
 			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: size,
-			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, nil),
+			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, kws),
 			saved: time.Now().Unix(),
 		})
 		x.uidNext++
