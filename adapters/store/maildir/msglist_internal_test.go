@@ -173,3 +173,44 @@ func TestApplyInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestPicked: positions of wanted UIDs, found by a walk in step for many
+// and by searches for few, the same either way.
+func TestPicked(t *testing.T) {
+	x := indexOf(3*chunkLen + 7)
+	x = x.clone()
+	x.msgs.remove(func(i int) bool { return i%5 == 0 }) // UIDs with gaps
+	for _, tt := range []struct {
+		name string
+		want []imap.UID
+	}{
+		{"none", nil},
+		{"few", []imap.UID{1, 2, 3, 300, 800}},
+		{"all and more", func() []imap.UID {
+			var w []imap.UID
+			for u := imap.UID(1); u <= 900; u++ {
+				w = append(w, u)
+			}
+			return w
+		}()},
+		{"every third past the end", func() []imap.UID {
+			var w []imap.UID
+			for u := imap.UID(3); u <= 2000; u += 3 {
+				w = append(w, u)
+			}
+			return w
+		}()},
+	} {
+		var brute []int
+		for _, u := range tt.want {
+			for i := range x.msgs.len() {
+				if x.msgs.at(i).uid == u {
+					brute = append(brute, i)
+				}
+			}
+		}
+		if got := picked(x, tt.want); !slices.Equal(got, brute) {
+			t.Errorf("%s: %v, want %v", tt.name, got, brute)
+		}
+	}
+}
