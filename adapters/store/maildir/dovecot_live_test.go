@@ -13,17 +13,15 @@ import (
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/dovecot"
 )
-
-// dovecotIMAP is Debian's Dovecot imap binary, which a test runs on its
-// own, pre-authenticated on standard input and output: no daemon.
-const dovecotIMAP = "/usr/lib/dovecot/imap"
 
 // runDovecot runs one Dovecot IMAP session on the user's maildir under
 // dir (the store's partition) with the commands of script, and returns
-// its output. Dovecot refuses to serve mail as root: a test running as
+// its output: Debian's imap binary on its own, pre-authenticated on
+// standard input and output, no daemon. Dovecot refuses to serve mail as root: a test running as
 // root hands the tree to nobody first and runs Dovecot as nobody.
-func runDovecot(t *testing.T, dir, login, script string) string {
+func runDovecot(t *testing.T, dc *dovecot.Dovecot, dir, login, script string) string {
 	t.Helper()
 	conf := t.TempDir()
 	owner, group, run := "", "", []string{}
@@ -79,7 +77,7 @@ mail_location = maildir:%[2]s/%%u
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args := append(run, "env", "USER="+login, "HOME="+filepath.Join(dir, login), dovecotIMAP, "-c", filepath.Join(conf, "dovecot.conf"))
+	args := append(run, dc.IMAPCommand(filepath.Join(conf, "dovecot.conf"), "USER="+login, "HOME="+filepath.Join(dir, login))...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin = strings.NewReader(strings.ReplaceAll(script, "\n", "\r\n"))
 	out, err := cmd.Output()
@@ -111,14 +109,12 @@ func lookupID(t *testing.T, owner, group string) [2]int {
 // (by renaming files and through dovecot-keywords) are the store's at its
 // next look, for messages it appends too.
 func TestDovecotSeesOurKeywords(t *testing.T) {
-	if _, err := os.Stat(dovecotIMAP); err != nil {
-		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd)")
-	}
+	dc := dovecot.ForTest(t)
 	dir, s := setup(t)
 	ctx := context.Background()
 	a := put(t, s, "INBOX", "Subject: a\r\n\r\nx\r\n", `\Seen`, "$Label1", "Ours")
 	b := put(t, s, "INBOX", "Subject: b\r\n\r\nx\r\n")
-	out := runDovecot(t, dir, "u", `d1 SELECT INBOX
+	out := runDovecot(t, dc, dir, "u", `d1 SELECT INBOX
 d2 SEARCH RETURN (SAVE) SUBJECT a
 d3 FETCH $ (FLAGS)
 d4 STORE $ -FLAGS.SILENT ($Label1)
@@ -159,7 +155,7 @@ d8 LOGOUT
 	if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{b.UID}, ports.FlagsRemove, []string{"Junk"}); err != nil {
 		t.Fatal(err)
 	}
-	out = runDovecot(t, dir, "u", `e1 SELECT INBOX
+	out = runDovecot(t, dc, dir, "u", `e1 SELECT INBOX
 e2 SEARCH KEYWORD Junk
 e3 SEARCH KEYWORD $Label1
 e4 LOGOUT
