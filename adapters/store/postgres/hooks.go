@@ -21,7 +21,9 @@ func created(ctx context.Context, t *userTx, name string, id int64) error { retu
 func renamedInbox(ctx context.Context, t *userTx, from, to int64) error { return nil }
 
 // sortRecordsAppended runs after APPEND stored bodies with msgs.
-func sortRecordsAppended(ctx context.Context, t *userTx, bodies []int64, msgs []ports.NewMessage) error { return nil }
+func sortRecordsAppended(ctx context.Context, t *userTx, bodies []int64, msgs []ports.NewMessage) error {
+	return nil
+}
 
 // chargeAlways counts imported mail in the user's usage without judging
 // the limits.

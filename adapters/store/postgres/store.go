@@ -229,8 +229,8 @@ func unavailable(err error) bool {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
-			strings.HasPrefix(pe.Code, "53"), // insufficient resources
-			strings.HasPrefix(pe.Code, "57P"), // shutdown, crash recovery
+			strings.HasPrefix(pe.Code, "53"),       // insufficient resources
+			strings.HasPrefix(pe.Code, "57P"),      // shutdown, crash recovery
 			pe.Code == "40001", pe.Code == "40P01": // serialization, deadlock
 			return true
 		}
