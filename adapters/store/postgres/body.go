@@ -24,11 +24,13 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 	}
 	b := &body{s: s, seq: -1}
 	var first []byte
-	err := s.pool.QueryRow(ctx, `SELECT m.body_id, m.size,
+	err := s.retry(ctx, func() error {
+		return s.pool.QueryRow(ctx, `SELECT m.body_id, m.size,
 		CASE WHEN m.size <= $4 THEN (SELECT data FROM chunks WHERE body_id = m.body_id AND seq = 0) END
 		FROM messages m WHERE m.mailbox_id = (SELECT mb.id FROM mailboxes mb JOIN users u ON u.id = mb.user_id
 			WHERE u.name = $1 AND mb.name = $2) AND m.uid = $3`, user, name, int64(uid), chunkSize).
-		Scan(&b.id, &b.size, &first)
+			Scan(&b.id, &b.size, &first)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, imap.Errorf(op, imap.ErrNonexistent, "UID %d in %q", uid, name)
 	}
@@ -93,7 +95,10 @@ func (b *body) ReadAt(p []byte, off int64) (int, error) {
 // load reads chunk seq into data.
 func (b *body) load(seq int64) error {
 	var data []byte
-	err := b.s.pool.QueryRow(context.Background(), `SELECT data FROM chunks WHERE body_id = $1 AND seq = $2`, b.id, seq).Scan(&data)
+	ctx := context.Background()
+	err := b.s.retry(ctx, func() error {
+		return b.s.pool.QueryRow(ctx, `SELECT data FROM chunks WHERE body_id = $1 AND seq = $2`, b.id, seq).Scan(&data)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return imap.Errorf("read", imap.ErrNonexistent, "message expunged")
 	}

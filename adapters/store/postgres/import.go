@@ -64,7 +64,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		date = time.Now()
 	}
 	sec, zone := dateIn(date)
-	if _, err := lookup(ctx, s.pool, op, user, name, imap.ErrNonexistent); err != nil {
+	if _, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent); err != nil {
 		return wrapErr(op, err)
 	}
 	var bodyID int64

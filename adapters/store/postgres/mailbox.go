@@ -61,6 +61,18 @@ func newMailboxID() string {
 	return imap.MailboxIDPrefix + hex.EncodeToString(b[:])
 }
 
+// lookup is lookup outside a transaction, tried again on a connection
+// that a restart of the database broke.
+func (s *Store) lookup(ctx context.Context, op, user, name string, kind error) (mailbox, error) {
+	var m mailbox
+	err := s.retry(ctx, func() error {
+		var err error
+		m, err = lookup(ctx, s.pool, op, user, name, kind)
+		return err
+	})
+	return m, err
+}
+
 // newUIDValidity returns a UIDVALIDITY no mailbox of this database had
 // before: the time in seconds, or one more than the last handed out when
 // the clock has not moved on, from one counter row updated atomically.
@@ -124,7 +136,7 @@ func (s *Store) EnsureUser(ctx context.Context, user string) error {
 		return imap.Errorf(op, imap.ErrNoUser, "empty user name")
 	}
 	// The common case (every login of a known user) takes no lock.
-	if _, err := lookup(ctx, s.pool, op, user, inbox, imap.ErrNonexistent); err == nil {
+	if _, err := s.lookup(ctx, op, user, inbox, imap.ErrNonexistent); err == nil {
 		return nil
 	} else if !errors.Is(err, imap.ErrNonexistent) {
 		return wrapErr(op, err)

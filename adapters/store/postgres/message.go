@@ -119,7 +119,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		}
 	}
 	// A missing mailbox is refused before any byte is read.
-	if _, err := lookup(ctx, s.pool, op, user, name, imap.ErrTryCreate); err != nil {
+	if _, err := s.lookup(ctx, op, user, name, imap.ErrTryCreate); err != nil {
 		return nil, wrapErr(op, err)
 	}
 	bodies := make([]int64, len(msgs))
@@ -774,7 +774,7 @@ func copyIn(ctx context.Context, t *userTx, op, user, name string, want []imap.U
 // sessions (on any hosts) never both claim a message.
 func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
 	const op = "claim recent"
-	m, err := lookup(ctx, s.pool, op, user, name, imap.ErrNonexistent)
+	m, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent)
 	if err != nil {
 		return 0, 0, wrapErr(op, err)
 	}

@@ -165,7 +165,16 @@ func (s *Store) write(ctx context.Context, user, op string, create bool, fn func
 // the user's lock: APPEND streams its bodies in there, so that a large
 // upload keeps no other writer of the user waiting.
 func (s *Store) writeAfter(ctx context.Context, user, op string, create bool, pre func(pgx.Tx) error, fn func(*userTx) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var tx pgx.Tx
+	err := s.retry(ctx, func() error {
+		var err error
+		tx, err = s.pool.Begin(ctx)
+		return err
+	})
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	err = func() error {
 		if pre != nil {
 			if err := pre(tx); err != nil {
 				return err
@@ -180,8 +189,37 @@ func (s *Store) writeAfter(ctx context.Context, user, op string, create bool, pr
 		}
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, user)
 		return err
-	})
+	}()
+	if err == nil {
+		err = tx.Commit(ctx)
+	} else {
+		tx.Rollback(context.WithoutCancel(ctx))
+	}
 	return wrapErr(op, err)
+}
+
+// retryAttempts bounds how often retry runs fn.
+const retryAttempts = 3
+
+// retry runs fn again while it fails because the database is unavailable:
+// after a restart of the database the pool's first use of each old
+// connection fails, and a new connection then succeeds. Only what may be
+// repeated goes through it: reads, and beginning a transaction.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for i := range retryAttempts {
+		if err = fn(); err == nil || !unavailable(err) || ctx.Err() != nil {
+			return err
+		}
+		if i < retryAttempts-1 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(i+1) * 50 * time.Millisecond):
+			}
+		}
+	}
+	return err
 }
 
 // lock takes the user's row lock, adding the user first with create.
@@ -201,7 +239,9 @@ func (t *userTx) lock(ctx context.Context, create bool) error {
 
 // read runs fn in one read-only transaction on one snapshot.
 func (s *Store) read(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	err := s.retry(ctx, func() error {
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	})
 	return wrapErr(op, err)
 }
 
