@@ -96,7 +96,11 @@ func createOne(ctx context.Context, t *userTx, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return insertMailbox(ctx, t, name, v, 1)
+	id, err := insertMailbox(ctx, t, name, v, 1)
+	if err != nil {
+		return 0, err
+	}
+	return id, inheritACL(ctx, t, name, id)
 }
 
 func insertMailbox(ctx context.Context, t *userTx, name string, v uint32, next imap.UID) (int64, error) {
@@ -177,16 +181,21 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 	})
 }
 
-// userTables delete what a user has besides mailboxes, by user id; the
-// optional features add theirs.
+// userTables delete what a user has besides mailboxes, by user id.
 var userTables = []string{
 	`DELETE FROM subscriptions WHERE user_id = $1`,
+	`DELETE FROM threads WHERE user_id = $1`,
+	`DELETE FROM seen WHERE reader = (SELECT name FROM users WHERE id = $1)`,
+	`DELETE FROM metadata WHERE mailbox_id = 0 AND owner = (SELECT name FROM users WHERE id = $1)`,
 }
 
 // mailboxTables delete what a mailbox has besides messages, by mailbox id.
 var mailboxTables = []string{
 	`DELETE FROM expunged WHERE mailbox_id = $1`,
 	`DELETE FROM mailbox_counts WHERE mailbox_id = $1`,
+	`DELETE FROM sortrecords WHERE mailbox_id = $1`,
+	`DELETE FROM metadata WHERE mailbox_id = $1`,
+	`DELETE FROM acls WHERE mailbox_id = $1`,
 }
 
 // collect runs a query of one column and returns its values.
@@ -289,11 +298,8 @@ func (s *Store) CreateMailbox(ctx context.Context, user, name string) error {
 			if err := createParents(ctx, t, name); err != nil {
 				return err
 			}
-			id, err := createOne(ctx, t, name)
-			if err != nil {
-				return err
-			}
-			return created(ctx, t, name, id)
+			_, err := createOne(ctx, t, name)
+			return err
 		})
 	})
 }
@@ -419,9 +425,6 @@ func renameInbox(ctx context.Context, t *userTx, op string, src mailbox, to stri
 	}
 	n := tag.RowsAffected()
 	if _, err := t.Exec(ctx, `UPDATE mailboxes SET uidnext = $1, recentuid = 1 WHERE id = $2`, n+1, dst); err != nil {
-		return err
-	}
-	if err := renamedInbox(ctx, t, src.id, dst); err != nil {
 		return err
 	}
 	if n == 0 {

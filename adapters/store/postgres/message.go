@@ -173,7 +173,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if err != nil {
 			return err
 		}
-		return sortRecordsAppended(ctx, t, bodies, msgs)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -541,7 +541,7 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 		if err != nil || len(victims) == 0 {
 			return err
 		}
-		return expungeUIDs(ctx, t, op, m.id, victims, &gone)
+		return expungeUIDs(ctx, t, op, m.id, victims, &gone, true)
 	})
 	if err != nil {
 		return nil, err
@@ -551,8 +551,9 @@ func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID)
 
 // expungeUIDs deletes the messages of mailbox id with the given UIDs
 // (ascending), leaves tombstones with a new mod-sequence, releases their
-// bodies, and appends the UIDs to gone.
-func expungeUIDs(ctx context.Context, t *userTx, op string, id int64, victims []int64, gone *[]imap.UID) error {
+// bodies, and appends the UIDs to gone; with uncharge, their sizes leave
+// the user's quota usage (a move's stay).
+func expungeUIDs(ctx context.Context, t *userTx, op string, id int64, victims []int64, gone *[]imap.UID, uncharge bool) error {
 	modseq, err := bumpModSeq(ctx, t, id)
 	if err != nil {
 		return err
@@ -584,7 +585,7 @@ func expungeUIDs(ctx context.Context, t *userTx, op string, id int64, victims []
 	if err := release(ctx, t, bodies); err != nil {
 		return err
 	}
-	if op != "move" {
+	if uncharge {
 		if err := charge(ctx, t, op, -freed, -int64(len(bodies))); err != nil {
 			return err
 		}
@@ -686,7 +687,7 @@ func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, de
 			return err
 		}
 		var gone []imap.UID
-		return expungeUIDs(ctx, t, op, srcID, uidArray(res.Source), &gone)
+		return expungeUIDs(ctx, t, op, srcID, uidArray(res.Source), &gone, false)
 	})
 	return res, err
 }

@@ -68,3 +68,39 @@ func TestProcesses(t *testing.T) {
 func TestKillDuringAppend(t *testing.T) {
 	storetest.RunCrash(t, openDir, storetest.ReExec)
 }
+
+func TestObjectIDs(t *testing.T) {
+	storetest.RunObjectIDs(t, openDir)
+}
+
+func TestSortRecords(t *testing.T) {
+	storetest.RunSortRecords(t, openDir)
+}
+
+func TestMessageSortRecords(t *testing.T) {
+	storetest.RunMessageSortRecords(t, openDir)
+}
+
+func TestACLs(t *testing.T) {
+	storetest.RunACLs(t, openDir)
+}
+
+func TestMetadata(t *testing.T) {
+	storetest.RunMetadata(t, openDir)
+}
+
+func TestReplace(t *testing.T) {
+	storetest.RunReplace(t, openDir)
+}
+
+func TestKillDuringReplace(t *testing.T) {
+	storetest.RunReplaceCrash(t, openDir, storetest.ReExec)
+}
+
+func TestQuotas(t *testing.T) {
+	storetest.RunQuotas(t, openDir)
+}
+
+func TestQuotaProcesses(t *testing.T) {
+	storetest.RunQuotaProcesses(t, openDir, storetest.ReExec)
+}

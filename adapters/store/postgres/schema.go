@@ -18,6 +18,9 @@ var migrations = []string{
 	// 1: mailboxes, messages in chunks, tombstones, subscriptions, and
 	// the counters the triggers keep.
 	schemaV1,
+	// 2: quotas, threads, sort records, METADATA, ACLs, seen states
+	// (schema2.go).
+	schemaV2,
 }
 
 // schemaVersion is the version this program writes.
