@@ -6,7 +6,7 @@ package postgres
 // entries, ACLs and the seen state of other users' mailboxes.
 //
 // metadata's mailbox_id 0 is the server: its /shared entries have owner
-// '' and are the whole store's, its /private ones the owner's.
+// ” and are the whole store's, its /private ones the owner's.
 const schemaV2 = `
 ALTER TABLE users
 	ADD COLUMN storage_limit bigint NOT NULL DEFAULT -1,
