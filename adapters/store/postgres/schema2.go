@@ -5,8 +5,8 @@ package postgres
 // thread index (objectid.go), the mailboxes' saved sort records, METADATA
 // entries, ACLs and the seen state of other users' mailboxes.
 //
-// metadata's mailbox_id 0 is the server: its /shared entries have owner
-// ” and are the whole store's, its /private ones the owner's.
+// metadata's mailbox_id 0 is the server: its /shared entries have the owner
+// empty and are the whole store's, its /private ones the owner's.
 const schemaV2 = `
 ALTER TABLE users
 	ADD COLUMN storage_limit bigint NOT NULL DEFAULT -1,
