@@ -637,6 +637,7 @@ func release(ctx context.Context, t *userTx, bodyIDs []int64) error {
 
 // bodyTables delete what refers to dead bodies, by an array of ids.
 var bodyTables = []string{
+	`DELETE FROM search_docs WHERE body_id = ANY($1::bigint[])`,
 	`DELETE FROM chunks WHERE body_id = ANY($1::bigint[])`,
 	`DELETE FROM bodies WHERE id = ANY($1::bigint[])`,
 }

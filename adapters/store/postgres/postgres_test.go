@@ -104,3 +104,7 @@ func TestQuotas(t *testing.T) {
 func TestQuotaProcesses(t *testing.T) {
 	storetest.RunQuotaProcesses(t, openDir, storetest.ReExec)
 }
+
+func TestTextIndex(t *testing.T) {
+	storetest.RunTextIndex(t, openDir)
+}

@@ -21,6 +21,8 @@ var migrations = []string{
 	// 2: quotas, threads, sort records, METADATA, ACLs, seen states
 	// (schema2.go).
 	schemaV2,
+	// 3: the full-text index (textindex.go).
+	schemaV3,
 }
 
 // schemaVersion is the version this program writes.
