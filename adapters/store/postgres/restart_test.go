@@ -96,18 +96,55 @@ func TestTwoHostsWatch(t *testing.T) {
 	}
 	waitWake(t, chans[0], time.Second, "after STORE on the other host")
 	// One LISTEN connection serves all six watchers of host a.
+	if n := listening(t, dsn); n != 1 {
+		t.Errorf("%d listening connections, want 1 for host a's six watchers", n)
+	}
+}
+
+// listening counts the connections of dsn's database that LISTEN.
+func listening(t *testing.T, dsn string) int {
+	t.Helper()
+	ctx := context.Background()
 	c, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	var listening int
+	var n int
 	if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-		AND query LIKE 'LISTEN%'`).Scan(&listening); err != nil {
+		AND query LIKE 'LISTEN%'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if listening != 1 {
-		t.Errorf("%d listening connections, want 1 for host a's six watchers", listening)
+	return n
+}
+
+// TestListenerLingers checks that a process keeps its listening
+// connection only while something watches (and a little after): a process
+// whose sessions do not IDLE holds no connection for it.
+func TestListenerLingers(t *testing.T) {
+	defer postgres.SetListenLinger(postgres.SetListenLinger(200 * time.Millisecond))
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	s := host(t, dsn)
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		wctx, cancel := context.WithCancel(ctx)
+		if _, err := s.Watch(wctx, "u", "INBOX"); err != nil {
+			t.Fatal(err)
+		}
+		if n := listening(t, dsn); n != 1 {
+			t.Errorf("round %d: %d listening connections while watching, want 1", round, n)
+		}
+		cancel()
+		deadline := time.Now().Add(5 * time.Second)
+		for listening(t, dsn) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the listening connection outlived its watchers", round)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
 

@@ -132,17 +132,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// ReleaseMemory closes the pool's idle connections: a quiet process keeps
-// none open (ports.MemoryReleaser).
-func (s *Store) ReleaseMemory() {
-	for _, c := range s.pool.AcquireAllIdle(context.Background()) {
-		c.Conn().Close(context.Background())
-		c.Release()
-	}
-}
-
-var _ ports.MemoryReleaser = (*Store)(nil)
-
 // notifyChannel is the LISTEN/NOTIFY channel; the payload is the user.
 const notifyChannel = "imapd_mail"
 

@@ -16,17 +16,29 @@ import (
 // When the connection breaks (the database restarted, a network cut) it
 // connects again with a growing pause, LISTENs again and wakes every
 // watcher, since notifications sent meanwhile are lost: each watcher's
-// session then asks the store what changed.
+// session then asks the store what changed. The connection is opened for
+// the first watcher and closed listenLinger after the last one left, so a
+// process whose sessions do not IDLE holds none.
 type listener struct {
 	cfg *pgx.ConnConfig
 
 	mu       sync.Mutex
 	watchers map[string]map[*watcher]struct{} // by user
-	started  bool
-	ready    chan struct{} // closed once the first LISTEN succeeded
-	stop     context.CancelFunc
-	done     chan struct{}
+	count    int                              // watchers in all
+	cur      *listenRun                       // nil while no connection is kept
+	linger   *time.Timer                      // ends cur once no one watches
 }
+
+// listenRun is one life of the listening connection.
+type listenRun struct {
+	ready chan struct{} // closed once the first LISTEN succeeded
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// listenLinger is how long the connection stays after the last watcher
+// left: a session's IDLE ends and starts again after each command.
+var listenLinger = 30 * time.Second
 
 // watcher is one Watch or WatchUser channel.
 type watcher struct {
@@ -41,14 +53,14 @@ func (w *watcher) wake() {
 }
 
 func newListener(cfg *pgx.ConnConfig) *listener {
-	return &listener{cfg: cfg, watchers: map[string]map[*watcher]struct{}{}, ready: make(chan struct{})}
+	return &listener{cfg: cfg, watchers: map[string]map[*watcher]struct{}{}}
 }
 
 // readyTimeout bounds how long Watch waits for the first LISTEN.
 const readyTimeout = 10 * time.Second
 
 // add registers a watcher of user until ctx ends, starting the listener
-// on first use, and waits until the listener is listening.
+// when none runs, and waits until the listener is listening.
 func (l *listener) add(ctx context.Context, op, user string) (<-chan struct{}, error) {
 	w := &watcher{ch: make(chan struct{}, 1)}
 	l.mu.Lock()
@@ -56,42 +68,67 @@ func (l *listener) add(ctx context.Context, op, user string) (<-chan struct{}, e
 		l.watchers[user] = map[*watcher]struct{}{}
 	}
 	l.watchers[user][w] = struct{}{}
-	if !l.started {
-		l.started = true
-		lctx, cancel := context.WithCancel(context.Background())
-		l.stop, l.done = cancel, make(chan struct{})
-		go l.run(lctx)
+	l.count++
+	if l.linger != nil {
+		l.linger.Stop()
+		l.linger = nil
 	}
-	ready := l.ready
+	if l.cur == nil {
+		rctx, cancel := context.WithCancel(context.Background())
+		l.cur = &listenRun{ready: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+		go l.run(rctx, l.cur)
+	}
+	ready := l.cur.ready
 	l.mu.Unlock()
-	remove := func() {
-		l.mu.Lock()
-		delete(l.watchers[user], w)
-		if len(l.watchers[user]) == 0 {
-			delete(l.watchers, user)
-		}
-		l.mu.Unlock()
-	}
 	select {
 	case <-ready:
 	case <-ctx.Done():
-		remove()
+		l.remove(user, w)
 		return nil, ctx.Err()
 	case <-time.After(readyTimeout):
-		remove()
+		l.remove(user, w)
 		return nil, imap.Errorf(op, imap.ErrUnavailable, "cannot listen for changes")
 	}
 	go func() {
 		<-ctx.Done()
-		remove()
+		l.remove(user, w)
 		close(w.ch)
 	}()
 	return w.ch, nil
 }
 
+// remove unregisters w, and lets the connection go listenLinger after
+// the last watcher left.
+func (l *listener) remove(user string, w *watcher) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.watchers[user], w)
+	if len(l.watchers[user]) == 0 {
+		delete(l.watchers, user)
+	}
+	l.count--
+	if l.count == 0 && l.cur != nil && l.linger == nil {
+		l.linger = time.AfterFunc(listenLinger, l.stopIdle)
+	}
+}
+
+// stopIdle ends the connection if still no one watches.
+func (l *listener) stopIdle() {
+	l.mu.Lock()
+	if l.count > 0 || l.cur == nil {
+		l.mu.Unlock()
+		return
+	}
+	r := l.cur
+	l.cur, l.linger = nil, nil
+	l.mu.Unlock()
+	r.stop()
+	<-r.done
+}
+
 // run keeps a connection listening until ctx ends.
-func (l *listener) run(ctx context.Context) {
-	defer close(l.done)
+func (l *listener) run(ctx context.Context, r *listenRun) {
+	defer close(r.done)
 	pause := 50 * time.Millisecond
 	first := true
 	for ctx.Err() == nil {
@@ -113,7 +150,7 @@ func (l *listener) run(ctx context.Context) {
 		pause = 50 * time.Millisecond
 		if first {
 			first = false
-			close(l.ready)
+			close(r.ready)
 		} else {
 			// Notifications may have been lost while disconnected.
 			l.wakeAll()
@@ -126,7 +163,9 @@ func (l *listener) run(ctx context.Context) {
 			l.wakeUser(n.Payload)
 		}
 		conn.Close(context.Background())
-		l.wakeAll()
+		if ctx.Err() == nil {
+			l.wakeAll()
+		}
 	}
 }
 
@@ -148,14 +187,19 @@ func (l *listener) wakeAll() {
 	}
 }
 
-// close stops the listener.
+// close ends the connection.
 func (l *listener) close() {
 	l.mu.Lock()
-	stop, done := l.stop, l.done
+	r := l.cur
+	l.cur = nil
+	if l.linger != nil {
+		l.linger.Stop()
+		l.linger = nil
+	}
 	l.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
+	if r != nil {
+		r.stop()
+		<-r.done
 	}
 }
 
