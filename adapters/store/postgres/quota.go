@@ -25,19 +25,24 @@ func readQuota(ctx context.Context, t *userTx) (ports.Quota, error) {
 }
 
 // charge adds bytes and msgs (negative: removes them) to the user's
-// usage, failing with imap.ErrOverQuota when growth passes a limit.
+// usage, failing with imap.ErrOverQuota when growth passes a limit (the
+// caller's transaction then rolls the change back): one statement.
 func charge(ctx context.Context, t *userTx, op string, bytes, msgs int64) error {
 	if bytes == 0 && msgs == 0 {
 		return nil
 	}
-	q, err := readQuota(ctx, t)
+	var q ports.Quota
+	err := t.QueryRow(ctx, `UPDATE users SET storage_used = storage_used + $2, message_used = message_used + $3
+		WHERE id = $1 RETURNING storage_limit, message_limit, mailbox_limit, storage_used - $2, message_used - $3`,
+		t.uid, bytes, msgs).
+		Scan(&q.Limits.Storage, &q.Limits.Messages, &q.Limits.Mailboxes, &q.Usage.Storage, &q.Usage.Messages)
 	if err != nil {
 		return err
 	}
 	if !q.Limits.Admits(q.Usage, bytes, msgs) {
 		return imap.Errorf(op, imap.ErrOverQuota, "%d bytes in %d messages would exceed the quota", bytes, msgs)
 	}
-	return chargeAlways(ctx, t, bytes, msgs)
+	return nil
 }
 
 // chargeAlways changes the usage without judging the limits (imports).
