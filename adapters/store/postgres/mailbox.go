@@ -450,6 +450,8 @@ func (s *Store) SetSubscribed(ctx context.Context, user, name string, subscribed
 		if err := imap.CheckMailboxName(op, name); err != nil {
 			return err
 		}
+	} else if !storable(name) {
+		return nil // never subscribed: no such name can be stored
 	}
 	return s.write(ctx, user, op, subscribed, func(t *userTx) error {
 		if t.uid == 0 {
