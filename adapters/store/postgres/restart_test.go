@@ -278,3 +278,22 @@ func TestRestartUnderLoad(t *testing.T) {
 		t.Errorf("kept counters %+v, counted %+v", kept, st)
 	}
 }
+
+// TestUnstorableNames: names PostgreSQL's text cannot hold (NUL, invalid
+// UTF-8) are never found, and unsubscribing from one is no error
+// (ports.Store: unsubscribing from a name not subscribed is allowed).
+func TestUnstorableNames(t *testing.T) {
+	s := host(t, pgtest.Shared(t).NewDatabase(t))
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a\x00b", "a\xffb"} {
+		if err := s.SetSubscribed(ctx, "u", name, false); err != nil {
+			t.Errorf("unsubscribe %q: %v", name, err)
+		}
+		if _, err := s.Open(ctx, "u", name, 1); !errors.Is(err, imap.ErrNonexistent) {
+			t.Errorf("Open in %q: %v, want ErrNonexistent", name, err)
+		}
+	}
+}
