@@ -797,6 +797,12 @@ func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to im
 			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 		}
 		from, to = imap.UID(min(f, t)), imap.UID(t)
+		if err != nil {
+			return err
+		}
+		// The mailbox's \Recent count changed: its watchers are told,
+		// as of every commit of the user's.
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, user)
 		return err
 	})
 	return from, to, wrapErr(op, err)
