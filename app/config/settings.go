@@ -131,6 +131,9 @@ func (c *Config) Settings() (*Settings, error) {
 		e, _ := c.lookup("store")
 		return nil, e.errorf("option store: %q is not available (valid: %s)", s.Store, strings.Join(Stores, ", "))
 	}
+	if err := s.postgres(c); err != nil {
+		return nil, err
+	}
 	s.ServerName = c.String("servername", "")
 	if s.ServerName == "" {
 		h, err := os.Hostname()
@@ -230,9 +233,6 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	if err := s.syslog(c); err != nil {
-		return nil, err
-	}
-	if err := s.postgres(c); err != nil {
 		return nil, err
 	}
 	return s, nil
