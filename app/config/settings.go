@@ -85,6 +85,9 @@ type Settings struct {
 	// SyslogFacility is syslog_facility, upper case: one of
 	// SyslogFacilities (default LOCAL6, Cyrus's).
 	SyslogFacility string
+	// SQLAuth is set by sasl_auxprop_plugin: sql: the users are in
+	// PostgreSQL (see sqlauth.go); nil for the password file.
+	SQLAuth *SQLAuth
 }
 
 // SyslogFacilities lists the values syslog_facility accepts, those of
@@ -233,6 +236,9 @@ func (c *Config) Settings() (*Settings, error) {
 		return nil, err
 	}
 	if err := s.syslog(c); err != nil {
+		return nil, err
+	}
+	if err := s.sqlAuth(c); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
@@ -133,8 +134,14 @@ var maildirLetters = map[rune]string{
 }
 
 // readMaildir reads the messages of a maildir folder (cur/ and new/), in
-// the order of their modification times, which are their dates.
+// the order of their modification times, which are their dates; the
+// lowercase letters of the file names are the keywords the folder's
+// dovecot-keywords names, as Dovecot writes them.
 func readMaildir(dir string) ([]imported, error) {
+	keywords, err := maildir.LetterKeywords(dir)
+	if err != nil {
+		return nil, err
+	}
 	type file struct {
 		path  string
 		mtime time.Time
@@ -174,6 +181,8 @@ func readMaildir(dir string) ([]imported, error) {
 		for _, c := range f.info {
 			if fl, ok := maildirLetters[c]; ok {
 				m.flags = append(m.flags, fl)
+			} else if kw, ok := keywords[byte(c)]; ok && c < 0x80 {
+				m.flags = append(m.flags, kw)
 			}
 		}
 		out = append(out, m)

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 )
 
@@ -42,5 +45,30 @@ func TestImportedBinaryPart(t *testing.T) {
 	}
 	if _, err := (imported{body: []byte("Subject: a\x00\r\n\r\nb\r\n")}).message(); !errors.Is(err, message.ErrNUL) {
 		t.Errorf("NUL in a header: err = %v, want ErrNUL", err)
+	}
+}
+
+// TestReadMaildirKeywords: the lowercase letters of a maildir file name
+// are the keywords the folder's dovecot-keywords names, as Dovecot keeps
+// them; a letter it does not name is no flag.
+func TestReadMaildirKeywords(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"cur", "new", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dovecot-keywords"), []byte("0 $Label1\n2 Project\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cur", "1.M1P1.host:2,FSabc"), []byte("Subject: a\n\nx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := readMaildir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !imap.SameFlags(msgs[0].flags, []string{imap.FlagFlagged, imap.FlagSeen, "$Label1", "Project"}) {
+		t.Errorf("read %+v", msgs)
 	}
 }

@@ -134,6 +134,8 @@ func exitCode(err error) int {
 		return exitDataErr
 	case errors.Is(err, imap.ErrOverQuota), errors.Is(err, imap.ErrUnavailable):
 		return exitTempFail
+	case errors.Is(err, sasl.ErrSQLConfig), errors.Is(err, sasl.ErrSQLNoStatement):
+		return exitConfig
 	}
 	return exitTempFail
 }
@@ -214,6 +216,10 @@ func userPasswd(_ context.Context, t *tool, args []string, stdin *os.File, _, st
 
 func userDel(ctx context.Context, t *tool, args []string, _ *os.File, _, _ io.Writer) error {
 	if err := mustExist(t, args[0]); err != nil {
+		return err
+	}
+	// A user that cannot be deleted keeps their mail.
+	if err := t.Users.CanDelete(); err != nil {
 		return err
 	}
 	// Mail first: a failure leaves the user able to log in and retry,

@@ -398,7 +398,9 @@ func verifyMailbox(ctx context.Context, src, dst ports.Store, user, name string)
 // configdirectory to another, under the file's lock; nothing happens when
 // both are the same file or the target has the user already.
 func copyUserEntry(from, to *sasl.UserDB, user string) error {
-	if from.Path() == to.Path() {
+	// Users kept in SQL stay there: the target's hosts read the same
+	// database.
+	if from.InSQL() || from.Path() == to.Path() {
 		return nil
 	}
 	if ok, err := to.Exists(user); err != nil || ok {

@@ -21,7 +21,11 @@ func initTool(s *config.Settings, f wiring.Flags) (*tool, func(), error) {
 		return nil, nil, err
 	}
 	logger := wiring.ProvideLogger(s)
-	userDB := wiring.ProvideUserDB(s, logger)
+	userDB, cleanup2, err := wiring.ProvideUserDB(s, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	auth := wiring.ProvideAuth(s, userDB)
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
 	presence := wiring.ProvidePresence(s, f)
@@ -32,6 +36,7 @@ func initTool(s *config.Settings, f wiring.Flags) (*tool, func(), error) {
 		Users:  userDB,
 	}
 	return mainTool, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

@@ -22,12 +22,17 @@ func initServer(s *config.Settings, f wiring.Flags) (*app.Server, func(), error)
 		return nil, nil, err
 	}
 	logger := wiring.ProvideLogger(s)
-	userDB := wiring.ProvideUserDB(s, logger)
+	userDB, cleanup2, err := wiring.ProvideUserDB(s, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	auth := wiring.ProvideAuth(s, userDB)
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
 	presence := wiring.ProvidePresence(s, f)
 	server := wiring.ProvideServer(appOptions, store, auth, telemetry, logger, presence)
 	return server, func() {
+		cleanup2()
 		cleanup()
 	}, nil
 }

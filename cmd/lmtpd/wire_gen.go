@@ -22,16 +22,22 @@ func initServer(s *config.Settings, l *config.LMTP, f wiring.Flags) (*lmtp.Serve
 		return nil, nil, err
 	}
 	logger := wiring.ProvideLogger(s)
-	userDB := wiring.ProvideUserDB(s, logger)
-	auth := wiring.ProvideAuth(s, userDB)
-	duplicates, cleanup2, err := wiring.ProvideDuplicates(s, l)
+	userDB, cleanup2, err := wiring.ProvideUserDB(s, logger)
 	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	auth := wiring.ProvideAuth(s, userDB)
+	duplicates, cleanup3, err := wiring.ProvideDuplicates(s, l)
+	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	telemetry := wiring.ProvideTelemetry(s, f, logger)
 	server := wiring.ProvideLMTPServer(lmtpOptions, store, auth, duplicates, telemetry, logger)
 	return server, func() {
+		cleanup3()
 		cleanup2()
 		cleanup()
 	}, nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/transport/tlsconf"
+	"github.com/imapd-go/imapd/test/pgtest"
 )
 
 // CyrusMaster is where Debian's cyrus-imapd package puts master(8).
@@ -69,7 +70,7 @@ func binaries(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
@@ -137,7 +138,11 @@ type layout struct {
 // is writable by all, as /dev/shm is: Cyrus's master runs imapd as cyrus.
 // storeConf names the store IMAPD_E2E_STORE asks for, as the end-to-end
 // tests do (sqlite, the default, or maildir).
-func storeConf() string {
+// A layout that names its own store keeps it.
+func storeConf(l layout) string {
+	if strings.Contains(l.conf, "store:") {
+		return ""
+	}
 	if s := os.Getenv("IMAPD_E2E_STORE"); s != "" {
 		return "store: " + s + "\n"
 	}
@@ -194,7 +199,7 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		"tls_server_cert: "+e.confDir+"/cert.pem\n"+
 		"tls_server_key: "+e.confDir+"/key.pem\n"+
 		"debug_command: echo %s %d %s >> "+e.confDir+"/debug.out\n"+
-		loginCacheConf(t)+storeConf()+l.conf)
+		loginCacheConf(t)+storeConf(l)+l.conf)
 	e.write("config/msg/motd", "[Welcome to the test server\rnot sent\nsecond line\n")
 	if !l.socketDir {
 		if err := os.Remove(filepath.Join(e.confDir, "socket")); err != nil {

@@ -140,10 +140,13 @@ func Start(o Options) (*Server, error) {
 		gid, _ := strconv.Atoi(u.Gid)
 		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	for _, d := range []string{s.SocketDir, filepath.Join(dir, "data")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
-		}
+	// Services under Cyrus's master run as another user than the test:
+	// the socket directory is open to all, as /run/postgresql is.
+	if err := os.MkdirAll(s.SocketDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return nil, err
 	}
 	if s.cred != nil {
 		// The parent must be passable for the server's user; the rest is
@@ -238,13 +241,11 @@ func (s *Server) Restart() error {
 }
 
 // Stop shuts the server down at once (pg_ctl's immediate mode, which is
-// what a crash of the database looks like to its clients) and, for the
-// binary's shared server, removes its files.
+// what a crash of the database looks like to its clients) and removes its
+// files.
 func (s *Server) Stop() {
 	s.Kill()
-	if s == shared {
-		s.cleanup()
-	}
+	s.cleanup()
 }
 
 // Kill stops the server in immediate mode and keeps its files, so that

@@ -4,8 +4,9 @@
 // (sasl_mech_list, allowplaintext, tls_required and the -p external layer),
 // the password checks of sasl_pwcheck_method (the user database, saslauthd,
 // alwaystrue), the admins list, and the user database itself: a password
-// file in configdirectory with a bcrypt hash and SCRAM keys per user. It
-// depends on ports and the domain error kinds only.
+// file in configdirectory with a bcrypt hash and SCRAM keys per user, or,
+// as libsasl's sql auxprop plugin has it, a table in PostgreSQL (sql.go).
+// It depends on ports, the domain error kinds and, for SQL, pgx only.
 package sasl
 
 import (
@@ -23,7 +24,7 @@ import (
 
 // Password check methods (sasl_pwcheck_method), as Cyrus names them.
 const (
-	PwcheckAuxprop    = "auxprop"    // the user database in configdirectory
+	PwcheckAuxprop    = "auxprop"    // the user database: in configdirectory, or in SQL (OpenSQL)
 	PwcheckSaslauthd  = "saslauthd"  // a running saslauthd, over its socket
 	PwcheckAlwaysTrue = "alwaystrue" // any password for any user: tests only
 )
@@ -206,7 +207,7 @@ func (a *Auth) NewSASL(ctx context.Context, mech string, conn ports.ConnInfo) (p
 				if err := ctx.Err(); err != nil {
 					return ScramKeys{}, false, err
 				}
-				return a.db.ScramKeys(user)
+				return a.db.scramKeys(ctx, user)
 			},
 			newNonce: a.newNonce,
 		}
@@ -235,7 +236,7 @@ func (a *Auth) verify(ctx context.Context, user, password string) error {
 		var err error
 		switch m {
 		case PwcheckAuxprop:
-			err = a.db.Verify(user, password)
+			err = a.db.verify(ctx, user, password)
 		case PwcheckSaslauthd:
 			err = a.saslauthd.Check(ctx, user, password)
 		case PwcheckAlwaysTrue:
@@ -280,7 +281,7 @@ func (a *Auth) UserExists(ctx context.Context, user string) (bool, error) {
 	if a.anyUser {
 		return true, nil
 	}
-	return a.db.Exists(user)
+	return a.db.exists(ctx, user)
 }
 
 // IsAdmin reports whether user is listed in admins.

@@ -3,6 +3,7 @@ package sasl
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -43,7 +44,9 @@ var (
 // UserDB is the password file {configdirectory}/imapd.passwd. Several
 // processes may use it at once: readers see either the old or the new file
 // (it is replaced by rename), and writers take an exclusive lock on a
-// separate lock file for the whole read-modify-write.
+// separate lock file for the whole read-modify-write. Opened with OpenSQL,
+// it holds the same entries in a PostgreSQL table instead (sql.go), with
+// the same checks and login cache.
 type UserDB struct {
 	dir string
 
@@ -52,6 +55,8 @@ type UserDB struct {
 	cache map[string]entry // name -> credentials
 
 	logins *loginCache // recent successful password checks
+
+	sql *sqlUsers // the users are in SQL instead of the file (OpenSQL)
 }
 
 // entry is what one line holds after "name:": the bcrypt hash, then, each
@@ -124,6 +129,35 @@ func OpenWithCache(configDir string, o CacheOptions) *UserDB {
 		parent = DefaultCacheDir
 	}
 	return &UserDB{dir: configDir, logins: newLoginCache(configDir, parent, o.TTL, o.Log)}
+}
+
+// OpenSQL returns the user database kept in SQL (sasl_auxprop_plugin:
+// sql, see sql.go), with the login cache of OpenWithCache. No connection
+// is made until one is needed; a configuration that cannot work (see
+// SQLConfig.Check) is the error of every use. Close ends the connections.
+func OpenSQL(configDir string, o CacheOptions, cfg SQLConfig) *UserDB {
+	db := OpenWithCache(configDir, o)
+	db.sql = newSQLUsers(cfg)
+	return db
+}
+
+// InSQL tells whether the users are in SQL rather than in the password
+// file.
+func (db *UserDB) InSQL() bool { return db.sql != nil }
+
+// Err reports a configuration of the SQL source that cannot work.
+func (db *UserDB) Err() error {
+	if db.sql != nil {
+		return db.sql.err
+	}
+	return nil
+}
+
+// Close ends the SQL source's connections; a password file has none.
+func (db *UserDB) Close() {
+	if db.sql != nil {
+		db.sql.close()
+	}
 }
 
 // Path is the password file's path.
@@ -319,6 +353,11 @@ func (db *UserDB) Add(name, password string) error {
 	if err != nil {
 		return err
 	}
+	if db.sql != nil {
+		err := db.sql.add(context.Background(), name, h)
+		db.logins.forget(name)
+		return err
+	}
 	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; ok {
 			return fmt.Errorf("%w: %s", ErrUserExists, name)
@@ -336,6 +375,11 @@ func (db *UserDB) SetPassword(name, password string) error {
 	if err != nil {
 		return err
 	}
+	if db.sql != nil {
+		err := db.sql.setPassword(context.Background(), name, h)
+		db.logins.forget(name)
+		return err
+	}
 	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; !ok {
 			return fmt.Errorf("%w: %s", imap.ErrNoUser, name)
@@ -348,6 +392,11 @@ func (db *UserDB) SetPassword(name, password string) error {
 // Delete removes a user; an error wrapping imap.ErrNoUser if there is no
 // such user.
 func (db *UserDB) Delete(name string) error {
+	if db.sql != nil {
+		err := db.sql.delete(context.Background(), name)
+		db.logins.forget(name)
+		return err
+	}
 	return db.update(func(users map[string]entry) error {
 		if _, ok := users[name]; !ok {
 			return fmt.Errorf("%w: %s", imap.ErrNoUser, name)
@@ -357,8 +406,23 @@ func (db *UserDB) Delete(name string) error {
 	}, name)
 }
 
+// CanDelete reports why Delete would be refused whoever the user (a site's
+// own SQL table without sql_delete), so that a caller can stop before
+// doing anything else.
+func (db *UserDB) CanDelete() error {
+	if db.sql != nil {
+		return db.sql.canDelete()
+	}
+	return nil
+}
+
 // List returns the user names, sorted.
 func (db *UserDB) List() ([]string, error) {
+	if db.sql != nil {
+		names, err := db.sql.list(context.Background())
+		sort.Strings(names)
+		return names, err
+	}
 	users, err := db.users()
 	if err != nil {
 		return nil, err
@@ -373,6 +437,14 @@ func (db *UserDB) List() ([]string, error) {
 
 // Exists reports whether name is a user.
 func (db *UserDB) Exists(name string) (bool, error) {
+	return db.exists(context.Background(), name)
+}
+
+func (db *UserDB) exists(ctx context.Context, name string) (bool, error) {
+	if db.sql != nil {
+		_, ok, err := db.sql.lookup(ctx, name)
+		return ok, err
+	}
 	users, err := db.users()
 	if err != nil {
 		return false, err
@@ -381,53 +453,80 @@ func (db *UserDB) Exists(name string) (bool, error) {
 	return ok, nil
 }
 
-var (
-	dummyOnce sync.Once
-	dummyHash []byte
-)
-
 // Verify checks name's password. Unknown users and wrong passwords both
 // give an error wrapping imap.ErrAuthFailed, and take about as long (a hash
-// is compared either way), so that neither answer nor timing tells them
-// apart. For an unknown user the error wraps imap.ErrNoUser too, for the
-// server's own log (Cyrus's badlogin line says "user not found").
+// is compared either way, see dummyCheck), so that neither answer nor
+// timing tells them apart. For an unknown user the error wraps
+// imap.ErrNoUser too, for the server's own log (Cyrus's badlogin line says
+// "user not found"). With the SQL source, a database that cannot be asked
+// gives an error wrapping imap.ErrUnavailable.
 func (db *UserDB) Verify(name, password string) error {
-	users, err := db.users()
+	return db.verify(context.Background(), name, password)
+}
+
+func (db *UserDB) verify(ctx context.Context, name, password string) error {
+	var e entry
+	var ok bool
+	var err error
+	if db.sql != nil {
+		e, ok, err = db.sql.lookup(ctx, name)
+	} else {
+		var users map[string]entry
+		users, err = db.users()
+		e, ok = users[name]
+	}
 	if err != nil {
 		return err
 	}
-	e, ok := users[name]
+	return db.checkEntry(name, e, ok, password)
+}
+
+// checkEntry checks password against a user's entry (ok false: no such
+// user), through the login cache.
+func (db *UserDB) checkEntry(name string, e entry, ok bool, password string) error {
 	if !ok {
-		dummyOnce.Do(func() {
-			dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcryptCost)
-		})
-		_ = compareHash(dummyHash, []byte(password))
+		dummyCheck(password)
 		return fmt.Errorf("%w: %w: %s", imap.ErrAuthFailed, imap.ErrNoUser, name)
 	}
 	// A successful check is remembered (the login cache), never a failed
-	// one: a wrong password always costs bcrypt.
+	// one: a wrong password always costs the hash.
 	if db.logins.check(name, e.hash, password) {
 		return nil
 	}
+	noteCost(e.hash)
 	if err := compareHash([]byte(e.hash), []byte(password)); err != nil {
+		if errors.Is(err, ErrUnknownHash) {
+			return fmt.Errorf("password of %s: %w", name, err)
+		}
 		return fmt.Errorf("%w: %s", imap.ErrAuthFailed, name)
 	}
 	db.logins.remember(name, e.hash, password)
 	return nil
 }
 
-// compareHash is bcrypt's check; tests count its calls.
-var compareHash = bcrypt.CompareHashAndPassword
+// compareHash is checkHash; tests count its calls.
+var compareHash = checkHash
 
 // ScramKeys returns name's SCRAM-SHA-256 keys; ok is false when there is no
 // such user or the user's line has no keys (it was written before they were
 // kept: setting the password again adds them).
 func (db *UserDB) ScramKeys(name string) (keys ScramKeys, ok bool, err error) {
-	users, err := db.users()
+	return db.scramKeys(context.Background(), name)
+}
+
+func (db *UserDB) scramKeys(ctx context.Context, name string) (keys ScramKeys, ok bool, err error) {
+	var e entry
+	var found bool
+	if db.sql != nil {
+		e, found, err = db.sql.lookup(ctx, name)
+	} else {
+		var users map[string]entry
+		users, err = db.users()
+		e, found = users[name]
+	}
 	if err != nil {
 		return ScramKeys{}, false, err
 	}
-	e, found := users[name]
 	if !found || e.scram == nil {
 		return ScramKeys{}, false, nil
 	}

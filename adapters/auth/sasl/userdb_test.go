@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/test/pgtest"
 )
 
 func TestMain(m *testing.M) {
@@ -20,7 +21,7 @@ func TestMain(m *testing.M) {
 		panic("DefaultCost changed")
 	}
 	bcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 func TestValidName(t *testing.T) {
@@ -204,5 +205,28 @@ func TestVerifyRemembersOnlyTheRightPassword(t *testing.T) {
 	}
 	if err := db.Verify("ann", "second"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The password file takes argon2id hashes as SQL does; a hash of no known
+// kind is a fault reported as such, not a refusal.
+func TestUserDBHashKinds(t *testing.T) {
+	db := Open(t.TempDir())
+	argon, err := NewArgon2idHash("argon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := "ann:" + argon + "\nplain:secret\n"
+	if err := os.WriteFile(db.Path(), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Verify("ann", "argon"); err != nil {
+		t.Errorf("argon2id: %v", err)
+	}
+	if err := db.Verify("ann", "other"); !errors.Is(err, imap.ErrAuthFailed) {
+		t.Errorf("argon2id, wrong password: %v", err)
+	}
+	if err := db.Verify("plain", "secret"); err == nil || errors.Is(err, imap.ErrAuthFailed) || !errors.Is(err, ErrUnknownHash) {
+		t.Errorf("plaintext value: %v, want ErrUnknownHash, not a refusal", err)
 	}
 }

@@ -53,7 +53,8 @@ func files(t *testing.T, dir string) []string {
 }
 
 // TestFlagLetters: the standard flags are the letters after ":2," in the
-// file names, sorted, and follow every change.
+// file names, then the keywords' lowercase letters (see dovecotkw.go), all
+// sorted, and follow every change.
 func TestFlagLetters(t *testing.T) {
 	dir, s := setup(t)
 	ctx := context.Background()
@@ -64,10 +65,11 @@ func TestFlagLetters(t *testing.T) {
 		flags []string
 		want  string
 	}{
-		{ports.FlagsAdd, nil, ":2,DS"},
-		{ports.FlagsAdd, []string{`\Flagged`, `\Answered`, `\Deleted`}, ":2,DFRST"},
-		{ports.FlagsRemove, []string{`\Draft`, `\Seen`}, ":2,FRT"},
-		{ports.FlagsReplace, []string{"$Only"}, ":2,"},
+		{ports.FlagsAdd, nil, ":2,DSa"},
+		{ports.FlagsAdd, []string{`\Flagged`, `\Answered`, `\Deleted`}, ":2,DFRSTa"},
+		{ports.FlagsRemove, []string{`\Draft`, `\Seen`}, ":2,FRTa"},
+		{ports.FlagsReplace, []string{"$Only"}, ":2,b"},
+		{ports.FlagsRemove, []string{"$only"}, ":2,"},
 	}
 	for _, tt := range tests {
 		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, tt.op, tt.flags); err != nil {

@@ -105,11 +105,18 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 				break
 			}
 		}
+		given, err := m.useLetters(x, flags)
+		if err != nil {
+			return false, err
+		}
+		if _, err := letterCarriers(m, x, given, nil); err != nil {
+			return false, err
+		}
 		if err := addMessage(m, x, tmp, unique, uid, flags, msg, date); err != nil {
 			return false, err
 		}
 		if err := syncDir(m.cur()); err != nil {
-			os.Remove(filepath.Join(m.cur(), fileFor(uidName(unique, uid), flags)))
+			os.Remove(filepath.Join(m.cur(), m.fileFor(uidName(unique, uid), flags)))
 			return false, err
 		}
 		return true, nil

@@ -529,6 +529,7 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	modseq := x.highest + 1
 	bumped := false
 	kept := x.msgs[:0:0]
+	kwl := &letterReader{dir: m.path, x: x}
 	for _, e := range x.msgs {
 		u, _ := splitFile(e.file)
 		f, ok := byUnique[u]
@@ -539,8 +540,12 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 		}
 		delete(byUnique, u)
 		if f != e.file {
+			kws, err := kwl.follow(keywords(e.flags), e.file, f)
+			if err != nil {
+				return false, err
+			}
 			e.file = f
-			e.flags = entryFlags(f, keywords(e.flags))
+			e.flags = entryFlags(f, kws)
 			e.modseq = modseq
 			bumped = true
 		}
@@ -643,6 +648,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		return false, err
 	}
 	defer cache.Close()
+	kwl := &letterReader{dir: m.path, x: x}
 	for _, f := range list {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -662,6 +668,10 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		if err != nil {
 			return false, err
 		}
+		kws, err := kwl.named(name)
+		if err != nil {
+			return false, err
+		}
 		off, err := cache.add(blob)
 		if err != nil {
 			return false, err
@@ -669,7 +679,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 		_, zone := f.mtime.Zone()
 		x.msgs = append(x.msgs, entry{
 			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: size,
-			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, nil),
+			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, kws),
 			saved: time.Now().Unix(),
 		})
 		x.uidNext++

@@ -367,7 +367,9 @@ func TestLostFrameDeleted(t *testing.T) {
 
 // TestAppendSyncs: an APPEND costs two fsyncs (the message file, cur/),
 // plus one in reserveAhead for the frame that reserves UIDs and, now and
-// then, the log's growth; one with a keyword, three.
+// then, the log's growth; one with a keyword, three, and two more the
+// first time the mailbox sees the keyword, which gets a letter in
+// dovecot-keywords (the file and its folder).
 func TestAppendSyncs(t *testing.T) {
 	_, s := setup(t)
 	put(t, s, "INBOX", "Subject: first\r\n\r\nx\r\n")
@@ -380,9 +382,11 @@ func TestAppendSyncs(t *testing.T) {
 	if got := count(); got > 2*n+n/16 {
 		t.Errorf("%d APPENDs cost %d fsyncs, want at most %d", n, got, 2*n+n/16)
 	}
-	before := count()
-	put(t, s, "INBOX", "Subject: kw\r\n\r\nx\r\n", "$Label")
-	if got := count() - before; got != 3 {
-		t.Errorf("an APPEND with a keyword cost %d fsyncs, want 3", got)
+	for _, want := range []int64{5, 3} {
+		before := count()
+		put(t, s, "INBOX", "Subject: kw\r\n\r\nx\r\n", "$Label")
+		if got := count() - before; got != want {
+			t.Errorf("an APPEND with a keyword cost %d fsyncs, want %d", got, want)
+		}
 	}
 }

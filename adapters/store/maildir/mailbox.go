@@ -455,8 +455,13 @@ func (s *Store) renameInbox(ctx context.Context, src, dst *mailbox) error {
 			return false, nil
 		}
 		pos := make([]int, len(xs[0].msgs))
+		lists := make([][]string, len(pos))
 		for i := range pos {
-			pos[i] = i
+			pos[i], lists[i] = i, xs[0].msgs[i].flags
+		}
+		// The new folder's keyword letters (dovecotkw.go).
+		if _, err := dst.useLetters(xs[1], lists...); err != nil {
+			return false, err
 		}
 		var res ports.CopyResult
 		return true, copyEntries(src, dst, xs[0], xs[1], pos, slices.Clone(xs[0].msgs), true, &res)

@@ -579,10 +579,10 @@ func deliver(m *mailbox, msg ports.NewMessage, date time.Time) (string, string, 
 }
 
 // addMessage moves a delivered file into cur/ under a name that carries
-// uid (see uidName) and records it in x (the caller holds the lock, and
-// makes cur/ durable after). On failure the file is removed again.
+// uid (see uidName) and records it in x (the caller holds the lock, has
+// read m's keyword letters with useLetters, and makes cur/ durable after). On failure the file is removed again.
 func addMessage(m *mailbox, x *index, tmp, unique string, uid imap.UID, flags []string, msg ports.NewMessage, date time.Time) error {
-	file := fileFor(uidName(unique, uid), flags)
+	file := m.fileFor(uidName(unique, uid), flags)
 	dst := filepath.Join(m.cur(), file)
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
@@ -694,6 +694,13 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		if err := hold.charge(op, total, int64(len(msgs))); err != nil {
 			return false, err
 		}
+		given, err := m.useLetters(x, flags...)
+		if err != nil {
+			return false, err
+		}
+		if _, err := letterCarriers(m, x, given, nil); err != nil {
+			return false, err
+		}
 		var linked []string
 		undo := func() {
 			for _, f := range linked {
@@ -707,7 +714,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 				undo()
 				return false, err
 			}
-			linked = append(linked, filepath.Join(m.cur(), fileFor(uidName(uniques[i], uid), flags[i])))
+			linked = append(linked, filepath.Join(m.cur(), m.fileFor(uidName(uniques[i], uid), flags[i])))
 			res = append(res, ports.AppendResult{UIDValidity: x.uidValidity, UID: uid})
 			lazy = lazy && reproducible(flags[i], msg, dates[i])
 		}
@@ -730,7 +737,8 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 }
 
 // UpdateFlags changes flags: system flags by renaming the files (the
-// letters after ":2,"), keywords in the index. Every changed message gets
+// letters after ":2,"), keywords in the index and, while letters are
+// free, as lowercase letters in the file names (see dovecotkw.go). Every changed message gets
 // the same new mod-sequence.
 func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string) ([]ports.MessageMeta, error) {
 	out, _, err := s.updateFlags(ctx, user, name, uids, op, flags, nil)
@@ -787,12 +795,19 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if len(pos) > 0 {
 			x.own()
 		}
+		var given []string // keywords given a letter now
 		for _, i := range pos {
 			e := &x.msgs[i]
 			next, diff := op.Apply(e.flags, flags)
 			if diff {
+				// Keywords have letters in file names (dovecotkw.go).
+				g, err := m.useLetters(x, next)
+				if err != nil {
+					return changed, err
+				}
+				given = append(given, g...)
 				unique, _ := splitFile(e.file)
-				file := fileFor(unique, next)
+				file := m.fileFor(unique, next)
 				if file != e.file {
 					if err := os.Rename(filepath.Join(m.cur(), e.file), filepath.Join(m.cur(), file)); err != nil {
 						return changed, err
@@ -805,7 +820,13 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 			}
 			out = append(out, e.meta())
 		}
-		if renamed {
+		// Files of other messages with a keyword given a letter now
+		// take it too: a change of name, not of flags.
+		carried, err := letterCarriers(m, x, given, nil)
+		if err != nil {
+			return changed, err
+		}
+		if renamed = renamed || carried; renamed {
 			if err := syncDir(m.cur()); err != nil {
 				return changed, err
 			}
@@ -816,7 +837,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if changed {
 			x.highest = modseq
 		}
-		return changed, nil
+		return changed || carried, nil
 	})
 	if err != nil {
 		return nil, nil, err
@@ -951,6 +972,19 @@ func (s *Store) transfer(ctx context.Context, op, user, name string, uids []imap
 		if uint64(xd.uidNext)+uint64(len(pos)) > maxUID {
 			return false, imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
 		}
+		// The keyword letters of dest, before the entries are taken: in
+		// the same mailbox the carriers' files may be renamed.
+		lists := make([][]string, len(pos))
+		for k, i := range pos {
+			lists[k] = xs0.msgs[i].flags
+		}
+		given, err := dst.useLetters(xd, lists...)
+		if err != nil {
+			return false, err
+		}
+		if _, err := letterCarriers(dst, xd, given, nil); err != nil {
+			return false, err
+		}
 		// The entries to copy, taken before dest (maybe the same index)
 		// grows.
 		ents := make([]entry, len(pos))
@@ -1030,7 +1064,7 @@ func copyEntries(src, dst *mailbox, xs, xd *index, pos []int, ents []entry, move
 				raw = fi.Size()
 			}
 		}
-		file := fileFor(uniqueName(raw), e.flags)
+		file := dst.fileFor(uniqueName(raw), e.flags)
 		to := filepath.Join(dst.cur(), file)
 		if move {
 			err = os.Rename(from, to)

@@ -103,6 +103,7 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		return false, err
 	}
 	added := false
+	kwl := &letterReader{dir: m.path, x: x}
 	for _, l := range list {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -129,6 +130,10 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		if err != nil {
 			return false, err
 		}
+		kws, err := kwl.named(l.name)
+		if err != nil {
+			return false, err
+		}
 		saved := time.Now().Unix()
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			saved = st.Ctim.Sec
@@ -137,7 +142,7 @@ func (s *Store) recoverLost(ctx context.Context, m *mailbox, x *index, files map
 		x.highest++
 		x.msgs = append(x.msgs, entry{
 			uid: l.uid, modseq: x.highest, date: fi.ModTime().Unix(), zone: int32(zone), size: size,
-			soff: off, slen: int64(len(blob)), file: l.name, flags: entryFlags(l.name, nil), saved: saved,
+			soff: off, slen: int64(len(blob)), file: l.name, flags: entryFlags(l.name, kws), saved: saved,
 		})
 		x.uidNext = l.uid + 1
 		added = true

@@ -94,9 +94,16 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if err := hold.charge(op, msg.Size-xs0.msgs[pos[0]].size, 0); err != nil {
 			return false, err
 		}
+		given, err := dst.useLetters(xd, flags)
+		if err != nil {
+			return false, err
+		}
+		if _, err := letterCarriers(dst, xd, given, nil); err != nil {
+			return false, err
+		}
 		oldUnique, _ := splitFile(xs0.msgs[pos[0]].file)
 		uid := xd.uidNext
-		newFile := fileFor(uidName(unique, uid), flags)
+		newFile := dst.fileFor(uidName(unique, uid), flags)
 		rec, err := writeReplaceRecord(src, dst, oldUnique, filepath.Base(tmp), newFile)
 		if err != nil {
 			return false, err

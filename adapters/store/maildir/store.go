@@ -22,8 +22,9 @@
 //
 // Message files carry the standard flags in their names
 // ("<unique>:2,<letters>", D Draft, F Flagged, R Answered, S Seen, T
-// Deleted, letters sorted), and their modification time is the internal
-// date. What maildir has no place for lives in the adapter's own files
+// Deleted, letters sorted), then, as Dovecot writes them, lowercase
+// letters for the keywords the folder's dovecot-keywords names (see
+// dovecotkw.go), and their modification time is the internal date. What maildir has no place for lives in the adapter's own files
 // beside cur/ new/ tmp/, never inside them: imapd-index (UIDVALIDITY,
 // UIDNEXT, HIGHESTMODSEQ, the \Recent mark, and per message its UID,
 // mod-sequence, internal date with zone, size, keywords and file name,
@@ -203,8 +204,9 @@ func mailboxName(root, folder string) (string, bool) {
 // mailbox is one mailbox's place on disk.
 type mailbox struct {
 	user, name string
-	root       string // the user's Maildir++ root
-	path       string // the mailbox's folder
+	root       string     // the user's Maildir++ root
+	path       string     // the mailbox's folder
+	letters    *letterMap // its keyword letters, once read (dovecotkw.go)
 }
 
 // box resolves a mailbox name without looking at the disk.

@@ -87,11 +87,26 @@ func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
 // users, and reopening costs milliseconds (sqlite.Store.KeepOpen).
 const multiSessionOpenUsers = 256
 
-// ProvideUserDB returns the password file in configdirectory, with the
-// login cache shared by the processes of that configdirectory
-// (logincache_dir, logincache_ttl).
-func ProvideUserDB(s *config.Settings, log *slog.Logger) *sasl.UserDB {
-	return sasl.OpenWithCache(s.ConfigDir, sasl.CacheOptions{Dir: s.LoginCacheDir, TTL: s.LoginCacheTTL, Log: log})
+// ProvideUserDB returns the users: the password file in configdirectory,
+// or with sasl_auxprop_plugin: sql a table in PostgreSQL (sql_* options);
+// either way with the login cache shared by the processes of that
+// configdirectory (logincache_dir, logincache_ttl). The cleanup ends the
+// database connections.
+func ProvideUserDB(s *config.Settings, log *slog.Logger) (*sasl.UserDB, func(), error) {
+	cache := sasl.CacheOptions{Dir: s.LoginCacheDir, TTL: s.LoginCacheTTL, Log: log}
+	if s.SQLAuth == nil {
+		return sasl.OpenWithCache(s.ConfigDir, cache), func() {}, nil
+	}
+	a := s.SQLAuth
+	db := sasl.OpenSQL(s.ConfigDir, cache, sasl.SQLConfig{
+		Engine: a.Engine, Hostnames: a.Hostnames, User: a.User, Passwd: a.Passwd, Database: a.Database,
+		UseSSL: a.UseSSL, Select: a.Select, Insert: a.Insert, Update: a.Update, Delete: a.Delete, List: a.List,
+	})
+	if err := db.Err(); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	return db, db.Close, nil
 }
 
 // ProvideAuth returns the SASL mechanisms, the plaintext policy and the

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/adapters/store/maildir"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/app"
@@ -91,9 +92,35 @@ func TestProvideOptions(t *testing.T) {
 	}
 }
 
+// userDB is ProvideUserDB's users, closed when t ends.
+func userDB(t *testing.T, s *config.Settings) *sasl.UserDB {
+	t.Helper()
+	db, cleanup, err := ProvideUserDB(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cleanup)
+	return db
+}
+
+// sasl_auxprop_plugin: sql gives the SQL source, and a statement that
+// cannot work stops the start, naming the option.
+func TestProvideUserDBSQL(t *testing.T) {
+	if db := userDB(t, settings(t, "")); db.InSQL() {
+		t.Error("password file expected without sasl_auxprop_plugin")
+	}
+	if db := userDB(t, settings(t, "sasl_auxprop_plugin: sql\nsql_hostnames: /run/postgresql\n")); !db.InSQL() {
+		t.Error("sasl_auxprop_plugin: sql did not give the SQL source")
+	}
+	s := settings(t, "sasl_auxprop_plugin: sql\nsql_select: SELECT pw FROM u WHERE name = %u\n")
+	if _, _, err := ProvideUserDB(s, nil); err == nil || !strings.Contains(err.Error(), "sql_select: macro %u must be inside single quotes") {
+		t.Errorf("unquoted macro: %v", err)
+	}
+}
+
 func TestProvideAuth(t *testing.T) {
 	s := settings(t, "allowplaintext: no\nsasl_mech_list: LOGIN\nadmins: cyrus\n")
-	a := ProvideAuth(s, ProvideUserDB(s, nil))
+	a := ProvideAuth(s, userDB(t, s))
 	if got := a.Mechanisms(ports.ConnInfo{SSF: 0}); len(got) != 0 {
 		t.Errorf("Mechanisms(0) = %q", got)
 	}
@@ -123,18 +150,18 @@ func TestProvideAuthSASLKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := settings(t, tt.conf)
-		if got := ProvideAuth(s, ProvideUserDB(s, nil)).Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
+		if got := ProvideAuth(s, userDB(t, s)).Mechanisms(ports.ConnInfo{SSF: tt.ssf}); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q: Mechanisms(%d) = %q, want %q", tt.conf, tt.ssf, got, tt.want)
 		}
 	}
 	s := settings(t, "sasl_pwcheck_method: alwaystrue\n")
-	if u, err := ProvideAuth(s, ProvideUserDB(s, nil)).CheckPassword(context.Background(), "anyone", "x"); err != nil || u != "anyone" {
+	if u, err := ProvideAuth(s, userDB(t, s)).CheckPassword(context.Background(), "anyone", "x"); err != nil || u != "anyone" {
 		t.Errorf("alwaystrue: %q %v", u, err)
 	}
 	// The saslauthd socket is the configured one: a missing socket is a
 	// fault naming it.
 	s = settings(t, "sasl_pwcheck_method: saslauthd\nsasl_saslauthd_path: /nonexistent/mux\n")
-	if _, err := ProvideAuth(s, ProvideUserDB(s, nil)).CheckPassword(context.Background(), "bob", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/mux") {
+	if _, err := ProvideAuth(s, userDB(t, s)).CheckPassword(context.Background(), "bob", "x"); err == nil || !strings.Contains(err.Error(), "/nonexistent/mux") {
 		t.Errorf("saslauthd path: %v", err)
 	}
 }
