@@ -14,10 +14,6 @@ import (
 	"github.com/imapd-go/imapd/test/pgtest"
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(pgtest.Main(m))
-}
-
 // newPostgresSite is a configuration with store: postgres on a fresh
 // database; its password file holds a password the test server (trust
 // authentication) does not ask for.
