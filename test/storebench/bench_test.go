@@ -292,7 +292,7 @@ func TestStoreRatios(t *testing.T) {
 		fmt.Fprintf(&out, " %14s", a.name)
 	}
 	for _, a := range adapters[1:] {
-		fmt.Fprintf(&out, " %10s", a.name+"/sqlite")
+		fmt.Fprintf(&out, " %16s", a.name+"/sqlite")
 	}
 	out.WriteString("\n")
 	for _, op := range ops {
@@ -309,7 +309,7 @@ func TestStoreRatios(t *testing.T) {
 			fmt.Fprintf(&out, " %14v", per[a.name])
 		}
 		for _, a := range adapters[1:] {
-			fmt.Fprintf(&out, " %9.2fx", float64(per[a.name])/float64(per["sqlite"]))
+			fmt.Fprintf(&out, " %15.2fx", float64(per[a.name])/float64(per["sqlite"]))
 		}
 		out.WriteString("\n")
 	}
