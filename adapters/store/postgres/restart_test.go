@@ -297,3 +297,80 @@ func TestUnstorableNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoHostsCondstore: two hosts change the flags of the same messages
+// at once with UNCHANGEDSINCE (RFC 7162 3.1.3) from the same mod-sequence:
+// for each message exactly one of them wins, the other is told it was
+// modified, and both then see the same flags and mod-sequences, the
+// winner's change carrying a mod-sequence above the one both started from.
+func TestTwoHostsCondstore(t *testing.T) {
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	hosts := []*postgres.Store{host(t, dsn), host(t, dsn)}
+	ctx := context.Background()
+	if err := hosts[0].EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var uids []imap.UID
+	for i := range 20 {
+		r, err := hosts[0].Append(ctx, "u", "INBOX", message(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, r.UID)
+	}
+	for round := range 10 {
+		st, err := hosts[0].Status(ctx, "u", "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		since := st.HighestModSeq
+		type answer struct {
+			updated  []ports.MessageMeta
+			modified []imap.UID
+			err      error
+		}
+		answers := make([]answer, 2)
+		var wg sync.WaitGroup
+		for i, h := range hosts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				flag := fmt.Sprintf("$Host%d-%d", i, round)
+				u, m, err := h.UpdateFlagsIf(ctx, "u", "INBOX", uids, ports.FlagsReplace, []string{flag}, since)
+				answers[i] = answer{u, m, err}
+			}()
+		}
+		wg.Wait()
+		winners := map[imap.UID]int{}
+		for i, a := range answers {
+			if a.err != nil {
+				t.Fatalf("round %d, host %d: %v", round, i, a.err)
+			}
+			for _, m := range a.updated {
+				if m.ModSeq <= since {
+					t.Errorf("round %d, host %d: UID %d changed with modseq %d, not above %d", round, i, m.UID, m.ModSeq, since)
+				}
+				winners[m.UID]++
+			}
+			if len(a.updated)+len(a.modified) != len(uids) {
+				t.Errorf("round %d, host %d: %d updated + %d modified, want %d", round, i, len(a.updated), len(a.modified), len(uids))
+			}
+		}
+		for _, u := range uids {
+			if winners[u] != 1 {
+				t.Errorf("round %d: UID %d changed by %d hosts, want exactly 1", round, u, winners[u])
+			}
+		}
+		_, a, err := hosts[0].Snapshot(ctx, "u", "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, b, err := hosts[1].Snapshot(ctx, "u", "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("round %d: the hosts disagree:\n%v\n%v", round, a, b)
+		}
+	}
+}
