@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/imapd-go/imapd/adapters/store/postgres"
 	"github.com/imapd-go/imapd/ports"
 	"github.com/imapd-go/imapd/test/pgtest"
@@ -65,8 +67,51 @@ func TestProcesses(t *testing.T) {
 	storetest.RunProcesses(t, openDir, storetest.ReExec)
 }
 
+// TestKillDuringAppend runs the suite's crash test, then checks the
+// counters the triggers keep, and the users' quota usage, against a count
+// of what the crashes left.
 func TestKillDuringAppend(t *testing.T) {
-	storetest.RunCrash(t, openDir, storetest.ReExec)
+	var dirs []string
+	storetest.RunCrash(t, func(t testing.TB, dir string) ports.Store {
+		dirs = append(dirs, dir)
+		return openDir(t, dir)
+	}, storetest.ReExec)
+	if len(dirs) == 0 {
+		return
+	}
+	dsn, err := os.ReadFile(filepath.Join(dirs[0], dsnFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, string(dsn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, check := range []struct{ what, query string }{
+		{"mailbox counters", `SELECT count(*) FROM mailboxes m
+			LEFT JOIN mailbox_counts c ON c.mailbox_id = m.id
+			LEFT JOIN (SELECT mailbox_id, count(*) AS n, sum(imapd_unseen(flags)) AS unseen, sum(size) AS size
+				FROM messages GROUP BY mailbox_id) r ON r.mailbox_id = m.id
+			WHERE coalesce(c.messages, 0) <> coalesce(r.n, 0) OR coalesce(c.unseen, 0) <> coalesce(r.unseen, 0)
+				OR coalesce(c.size, 0) <> coalesce(r.size, 0)`},
+		{"quota usage", `SELECT count(*) FROM users u
+			LEFT JOIN (SELECT b.user_id, count(*) AS n, sum(m.size) AS size
+				FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id GROUP BY b.user_id) r ON r.user_id = u.id
+			WHERE u.message_used <> coalesce(r.n, 0) OR u.storage_used <> coalesce(r.size, 0)`},
+		{"body references", `SELECT count(*) FROM bodies b
+			WHERE b.refs <> (SELECT count(*) FROM messages m WHERE m.body_id = b.id)`},
+		{"chunks without a body", `SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM bodies b WHERE b.id = c.body_id)`},
+	} {
+		var bad int
+		if err := c.QueryRow(ctx, check.query).Scan(&bad); err != nil {
+			t.Fatalf("%s: %v", check.what, err)
+		}
+		if bad != 0 {
+			t.Errorf("%s: %d rows out of step with the mail", check.what, bad)
+		}
+	}
 }
 
 func TestObjectIDs(t *testing.T) {
