@@ -6,7 +6,8 @@
 // first locks the user's row (SELECT ... FOR UPDATE): writes of one user
 // are serialised across every host, as one SQLite database per user
 // serialises them on one machine, and writes of different users never
-// wait for each other. UIDs and mod-sequences come from the mailbox's
+// wait for each other (but for creations of mailboxes, which take in turn
+// the one row that hands out UIDVALIDITY values). UIDs and mod-sequences come from the mailbox's
 // row, updated in the same transaction as the messages they number, and
 // commits wait for the WAL flush (synchronous_commit = on), so a message
 // is durable when APPEND returns. Reads are REPEATABLE READ, READ ONLY
