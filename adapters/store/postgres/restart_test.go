@@ -374,3 +374,34 @@ func TestTwoHostsCondstore(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenWhileDatabaseDown checks that a store opens while its database
+// cannot be reached, as a process starting during an outage does: its
+// operations fail as unavailable, and once the database is back the
+// first one creates the schema and succeeds.
+func TestOpenWhileDatabaseDown(t *testing.T) {
+	pg, err := pgtest.Start(pgtest.Options{})
+	if err != nil {
+		pgtest.Unavailable(t, err)
+	}
+	defer pg.Stop()
+	db, err := pg.CreateDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Kill()
+	s := host(t, pg.DSN(db))
+	ctx := context.Background()
+	if err := s.EnsureUser(ctx, "u"); !errors.Is(err, imap.ErrUnavailable) {
+		t.Fatalf("EnsureUser with the database down: %v, want unavailable", err)
+	}
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatalf("EnsureUser once the database is back: %v", err)
+	}
+	if _, err := s.Append(ctx, "u", "INBOX", message("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatalf("Append once the database is back: %v", err)
+	}
+}

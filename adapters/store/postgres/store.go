@@ -31,6 +31,8 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,12 +84,20 @@ func ReadPasswordFile(path string) (string, error) {
 type Store struct {
 	pool   *pgxpool.Pool
 	listen *listener
+	// schemaMu guards the schema check; schemaOK is set once the
+	// database's schema is known to be this program's.
+	schemaMu sync.Mutex
+	schemaOK atomic.Bool
 }
 
 var _ ports.Store = (*Store)(nil)
 
 // Open connects to the database, creates or upgrades its schema (one host
-// at a time, under an advisory lock), and returns the store.
+// at a time, under an advisory lock), and returns the store. A database
+// that cannot be reached is not an error here: the process starts (under
+// master, a service whose processes fail at start is disabled until
+// SIGHUP), its operations fail with imap.ErrUnavailable, and the first
+// one after the database is back checks the schema.
 func Open(ctx context.Context, c Config) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(c.DSN)
 	if err != nil {
@@ -119,11 +129,28 @@ func Open(ctx context.Context, c Config) (*Store, error) {
 	}
 	s := &Store{pool: pool}
 	s.listen = newListener(cfg.ConnConfig.Copy())
-	if err := s.migrate(ctx); err != nil {
+	if err := s.ensureSchema(ctx); err != nil && !unavailable(err) {
 		pool.Close()
 		return nil, wrapErr("open", err)
 	}
 	return s, nil
+}
+
+// ensureSchema creates or upgrades the schema unless that is done.
+func (s *Store) ensureSchema(ctx context.Context) error {
+	if s.schemaOK.Load() {
+		return nil
+	}
+	s.schemaMu.Lock()
+	defer s.schemaMu.Unlock()
+	if s.schemaOK.Load() {
+		return nil
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	s.schemaOK.Store(true)
+	return nil
 }
 
 // Close releases the pool and the listening connection.
@@ -198,7 +225,10 @@ const retryAttempts = 3
 func (s *Store) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for i := range retryAttempts {
-		if err = fn(); err == nil || !unavailable(err) || ctx.Err() != nil {
+		if err = s.ensureSchema(ctx); err == nil {
+			err = fn()
+		}
+		if err == nil || !unavailable(err) || ctx.Err() != nil {
 			return err
 		}
 		if i < retryAttempts-1 {
