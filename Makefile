@@ -51,9 +51,10 @@ fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 
 # The end-to-end tests run on each store backend: sqlite in the first
-# pass with everything else, maildir in a second. The second pass is never
-# served from the test cache (-count=1), and its TestMain leaves a stamp
-# that proves it ran on maildir. A third pass, on sqlite only (each -race
+# pass with everything else, maildir in a second, postgres (on a server the
+# test binary starts, test/pgtest) in a third. Those passes are never
+# served from the test cache (-count=1), and their TestMain leaves a stamp
+# that proves they ran on their store. A third pass, on sqlite only (each -race
 # pass takes minutes), runs every session through the multisession path:
 # a master.Transport in multi mode and app.Server.Serve.
 test: vet fmt-check check-tracked
@@ -61,6 +62,10 @@ test: vet fmt-check check-tracked
 	@stamp=$$(mktemp -u); \
 	IMAPD_E2E_STORE=maildir IMAPD_E2E_RAN=$$stamp $(GO) test -count=1 -race ./test/e2e/ || { rm -f $$stamp; exit 1; }; \
 	grep -qx 'store=maildir code=0' $$stamp 2>/dev/null || { echo "the maildir pass of test/e2e did not run"; rm -f $$stamp; exit 1; }; \
+	rm -f $$stamp
+	@stamp=$$(mktemp -u); \
+	IMAPD_E2E_STORE=postgres IMAPD_E2E_RAN=$$stamp $(GO) test -count=1 -race ./test/e2e/ || { rm -f $$stamp; exit 1; }; \
+	grep -qx 'store=postgres code=0' $$stamp 2>/dev/null || { echo "the postgres pass of test/e2e did not run"; rm -f $$stamp; exit 1; }; \
 	rm -f $$stamp
 	@stamp=$$(mktemp -u); \
 	IMAPD_E2E_MODE=multi IMAPD_E2E_RAN=$$stamp $(GO) test -count=1 -race ./test/e2e/ || { rm -f $$stamp; exit 1; }; \

@@ -61,6 +61,9 @@ type notifier struct {
 	// own is set while a command of the session's own that changes
 	// mailboxes runs (ownChange).
 	own bool
+	// wasSelected is the user's mailbox selected when the command began
+	// (notifyLeft).
+	wasSelected string
 
 	// names are the user's mailboxes, with their MAILBOXIDs when
 	// wantIDs; subs the subscribed names when wantSubs; boxes the
@@ -329,6 +332,7 @@ func (c *conn) notifyBefore(cmd *grammar.Command) {
 		return
 	}
 	c.notify.own = ownChange(cmd)
+	c.notify.wasSelected = c.selectedOwn()
 	if cmd.Name == "APPEND" || cmd.Name == "REPLACE" {
 		return
 	}
@@ -342,6 +346,7 @@ func (c *conn) notifyAfter(cmd *grammar.Command) error {
 	if c.notify == nil {
 		return nil
 	}
+	c.notifyLeft()
 	if c.notify.own {
 		c.notify.own = false
 		return c.notifyCheck(true)

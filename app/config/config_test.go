@@ -393,7 +393,7 @@ func TestSettingsRules(t *testing.T) {
 		{text: "timeout: long\n", err: "/etc/imapd.conf:2: option timeout"},
 		{text: "store: maildir\n", timeout: 32 * time.Minute},
 		{text: "store: MailDir\n", timeout: 32 * time.Minute},
-		{text: "store: mbox\n", err: `/etc/imapd.conf:2: option store: "mbox" is not available (valid: sqlite, maildir)`},
+		{text: "store: mbox\n", err: `/etc/imapd.conf:2: option store: "mbox" is not available (valid: sqlite, maildir, postgres)`},
 		{text: "allowplaintext: maybe\n", err: "/etc/imapd.conf:2: option allowplaintext"},
 		{text: "imapidresponse: maybe\n", err: "/etc/imapd.conf:2: option imapidresponse"},
 		{text: "debug: 2\n", err: "/etc/imapd.conf:2: option debug"},

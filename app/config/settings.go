@@ -10,7 +10,7 @@ import (
 )
 
 // Stores lists the values the store option accepts in this build.
-var Stores = []string{"sqlite", "maildir"}
+var Stores = []string{"sqlite", "maildir", "postgres"}
 
 // PwcheckMethods lists the values sasl_pwcheck_method accepts (several may
 // be given, tried in order).
@@ -22,7 +22,8 @@ type Settings struct {
 	Service              string        // the service options were looked up for
 	ConfigDir            string        // configdirectory (required)
 	Partition            string        // partition-default: where mail lives
-	Store                string        // store: the storage backend ("sqlite" or "maildir")
+	Store                string        // store: the storage backend ("sqlite", "maildir" or "postgres")
+	Postgres             Postgres      // postgres_*: store: postgres's database
 	ServerName           string        // servername (default: the host name)
 	Admins               []string      // admins
 	AllowPlaintext       bool          // allowplaintext (default no)
@@ -132,6 +133,9 @@ func (c *Config) Settings() (*Settings, error) {
 	if !valid {
 		e, _ := c.lookup("store")
 		return nil, e.errorf("option store: %q is not available (valid: %s)", s.Store, strings.Join(Stores, ", "))
+	}
+	if err := s.postgres(c); err != nil {
+		return nil, err
 	}
 	s.ServerName = c.String("servername", "")
 	if s.ServerName == "" {

@@ -40,9 +40,12 @@ func (s site) open(t *testing.T) ports.Store {
 	t.Helper()
 	var st ports.Store
 	var err error
-	if s.store == "maildir" {
+	switch s.store {
+	case "maildir":
 		st, err = maildir.Open(filepath.Join(s.dir, "spool"))
-	} else {
+	case "postgres":
+		st, err = openPostgresSite(s)
+	default:
 		st, err = sqlite.Open(filepath.Join(s.dir, "spool"))
 	}
 	if err != nil {

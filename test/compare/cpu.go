@@ -32,6 +32,11 @@ func sampleCPU(s *server) cpuSample {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return c
 	}
+	if s.peer != nil {
+		p := sampleCPU(s.peer)
+		c.server += p.server
+		c.procs += p.procs
+	}
 	root := s.cmd.Process.Pid
 	parent := map[int]int{}
 	times := map[int]float64{}

@@ -149,6 +149,12 @@ func memoryOf(s *server) memUsage {
 		m.rss += rss
 		m.procs++
 	}
+	if s.peer != nil {
+		p := memoryOf(s.peer)
+		m.pss += p.pss
+		m.rss += p.rss
+		m.procs += p.procs
+	}
 	return m
 }
 

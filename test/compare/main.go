@@ -65,14 +65,14 @@ type options struct {
 
 // columnNames are the -servers names of the columns.
 var columnNames = [ncols]string{colSqlite: "sqlite", colMaildir: "maildir", colMultiSqlite: "multi-sqlite",
-	colMultiMaildir: "multi-maildir", colCyrus: "cyrus", colDovecot: "dovecot"}
+	colMultiMaildir: "multi-maildir", colPostgres: "postgres", colCyrus: "cyrus", colDovecot: "dovecot"}
 
 // columnHeads are the columns' titles in the table.
 var columnHeads = [ncols]string{colSqlite: "ours sqlite", colMaildir: "ours maildir", colMultiSqlite: "ours-multi sqlite",
-	colMultiMaildir: "ours-multi maildir", colCyrus: "Cyrus", colDovecot: "Dovecot"}
+	colMultiMaildir: "ours-multi maildir", colPostgres: "ours postgres (2 hosts)", colCyrus: "Cyrus", colDovecot: "Dovecot"}
 
 // oursCols are the columns of our imapd, the ones goals apply to.
-var oursCols = []int{colSqlite, colMaildir, colMultiSqlite, colMultiMaildir}
+var oursCols = []int{colSqlite, colMaildir, colMultiSqlite, colMultiMaildir, colPostgres}
 
 // parseCounts reads "10,50" into positive counts.
 func parseCounts(s string) ([]int, error) {
@@ -159,6 +159,7 @@ const (
 	colMaildir
 	colMultiSqlite
 	colMultiMaildir
+	colPostgres
 	colCyrus
 	colDovecot
 	ncols
@@ -252,6 +253,7 @@ func main() {
 		func() *server {
 			return startOurs(bin, filepath.Join(tmp, "multi-maildir"), "maildir", true, o.multiPrefork, pw)
 		},
+		func() *server { return startPostgres(bin, filepath.Join(tmp, "postgres"), o.prefork, pw) },
 		func() *server { return startCyrus(filepath.Join(tmp, "cyrus"), o.prefork) },
 		func() *server { return startDovecot(o.cache, filepath.Join(tmp, "dovecot"), users, pw, dovecotMax) },
 	} {
@@ -275,6 +277,7 @@ func main() {
 		if loginCacheDir != "" {
 			os.RemoveAll(loginCacheDir)
 		}
+		stopCluster()
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

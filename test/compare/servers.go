@@ -18,6 +18,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
+	"github.com/imapd-go/imapd/test/dovecot"
+	"github.com/imapd-go/imapd/test/pgtest"
 )
 
 // loginCacheDir is the logincache_dir of our servers: a tmpfs folder the
@@ -43,6 +45,19 @@ type server struct {
 	// restart starts the server again on the same folders (the same
 	// mailboxes), at another address.
 	restart func() *server
+	// peer is a second host serving the same mailboxes (the PostgreSQL
+	// store): the mixed load spreads its sessions over both, and memory
+	// and CPU are summed over both.
+	peer *server
+}
+
+// addrFor returns the address session k dials: with a peer, every other
+// session goes to it.
+func (s *server) addrFor(k int) string {
+	if s.peer != nil && k%2 == 1 {
+		return s.peer.addr
+	}
+	return s.addr
 }
 
 // fresh stops s and starts it again in its place: a master with no
@@ -115,6 +130,9 @@ func (s *server) up() bool { return s.addr != "" }
 
 // stop ends the server's master and waits for it.
 func (s *server) stop() {
+	if s.peer != nil {
+		s.peer.stop()
+	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -192,6 +210,57 @@ func buildOurs(root, bin string) error {
 // password is good (alwaystrue, as for Cyrus), so that a login costs the
 // session and not a password hash.
 func startOurs(bin, dir, store string, multi bool, prefork int, pw passwords) *server {
+	return startHost(bin, dir, store, "", multi, prefork, pw)
+}
+
+// cluster is the PostgreSQL of the postgres column, started once and kept
+// across the column's restarts, so that they find the same mailboxes.
+var cluster struct {
+	once sync.Once
+	pg   *pgtest.Server
+	dsn  string
+	err  error
+}
+
+// stopCluster stops the PostgreSQL cluster, if one was started.
+func stopCluster() {
+	if cluster.pg != nil {
+		cluster.pg.Stop()
+	}
+}
+
+// startPostgres runs two hosts of ours, each under its own master with its
+// own configdirectory, on one PostgreSQL database of a cluster it starts
+// once (with fsync on, as a production database runs).
+func startPostgres(bin, dir string, prefork int, pw passwords) *server {
+	name := "ours (postgres, 2 hosts)"
+	cluster.once.Do(func() {
+		cluster.pg, cluster.err = pgtest.Start(pgtest.Options{Durable: true})
+		if cluster.err != nil {
+			return
+		}
+		var db string
+		db, cluster.err = cluster.pg.CreateDatabase()
+		cluster.dsn = cluster.pg.DSN(db)
+	})
+	if cluster.err != nil {
+		return &server{name: name, absent: "PostgreSQL: " + cluster.err.Error()}
+	}
+	conf := "postgres_dsn: " + cluster.dsn + "\n"
+	a := startHost(bin, filepath.Join(dir, "a"), "postgres", conf, false, prefork, pw)
+	b := startHost(bin, filepath.Join(dir, "b"), "postgres", conf, false, prefork, pw)
+	a.name, b.name = name, name
+	a.peer = b
+	if !a.up() || !b.up() {
+		a.stop()
+		a.addr = ""
+		a.absent = strings.TrimSpace(a.absent + " " + b.absent)
+	}
+	return a
+}
+
+// startHost is startOurs with extra added to imapd.conf.
+func startHost(bin, dir, store, extra string, multi bool, prefork int, pw passwords) *server {
 	s := &server{name: "ours (" + store + ")", pass: pw.pass, perSession: !multi}
 	if multi {
 		s.name = "ours-multi (" + store + ")"
@@ -223,6 +292,7 @@ func startOurs(bin, dir, store string, multi bool, prefork int, pw passwords) *s
 	if loginCacheDir != "" {
 		text += "logincache_dir: " + loginCacheDir + "\n"
 	}
+	text += extra
 	uses := ""
 	if multi {
 		text += "multisession: yes\n"
@@ -304,48 +374,6 @@ func startCyrus(dir string, prefork int) *server {
 	return s
 }
 
-// dovecotRoot unpacks Debian's dovecot-core and dovecot-imapd into
-// cache/root without installing them (they conflict with cyrus-imapd in
-// apt): apt-get download, then dpkg -x. Later runs reuse the folder.
-func dovecotRoot(cache string) (string, error) {
-	root := filepath.Join(cache, "root")
-	if _, err := os.Stat(filepath.Join(root, "usr/sbin/dovecot")); err == nil {
-		if _, err := os.Stat(filepath.Join(root, "usr/lib/dovecot/imap")); err == nil {
-			return root, nil
-		}
-	}
-	dl := filepath.Join(cache, "dl")
-	if err := os.MkdirAll(dl, 0o755); err != nil {
-		return "", err
-	}
-	get := exec.Command("apt-get", "download", "dovecot-core", "dovecot-imapd")
-	get.Dir = dl
-	if out, err := get.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("apt-get download dovecot-core dovecot-imapd: %v: %s", err, lastLine(out))
-	}
-	debs, _ := filepath.Glob(filepath.Join(dl, "*.deb"))
-	if len(debs) == 0 {
-		return "", errors.New("apt-get download left no .deb")
-	}
-	tmp := root + ".tmp"
-	os.RemoveAll(tmp)
-	for _, d := range debs {
-		if out, err := exec.Command("dpkg", "-x", d, tmp).CombinedOutput(); err != nil {
-			return "", fmt.Errorf("dpkg -x %s: %v: %s", filepath.Base(d), err, lastLine(out))
-		}
-	}
-	os.RemoveAll(root)
-	if err := os.Rename(tmp, root); err != nil {
-		return "", err
-	}
-	return root, nil
-}
-
-func lastLine(out []byte) string {
-	l := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return l[len(l)-1]
-}
-
 // startDovecot runs Dovecot 2.3 from the unpacked packages. Its binaries
 // have their paths built in (/usr/lib/dovecot for its services, private
 // libraries and modules, /usr/bin/doveconf to read the configuration), so
@@ -377,11 +405,12 @@ func startDovecot(cache, dir string, users []string, pw passwords, sessions int)
 			return s
 		}
 	}
-	root, err := dovecotRoot(cache)
+	dc, err := dovecot.Unpack(cache)
 	if err != nil {
 		s.absent = err.Error()
 		return s
 	}
+	root := dc.Root
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
 		s.absent = "no user nobody"

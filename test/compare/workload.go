@@ -57,7 +57,7 @@ func eachUser(s *server, users []string, fn func(i int, cl *client) error) error
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cl, err := login(s.addr, u, s.pass, cmdTimeout)
+			cl, err := login(s.addrFor(i), u, s.pass, cmdTimeout)
 			if err != nil {
 				errs <- fmt.Errorf("%s: %w", u, err)
 				return
@@ -195,7 +195,7 @@ func mixedLoad(s *server, users []string, small [][]byte, n int, d time.Duration
 		go func() {
 			defer wg.Done()
 			for k := i; time.Now().Before(end); k += n {
-				if err := mixedSession(s, users[k%len(users)], small[k%len(small)], end, &st.commands); err != nil {
+				if err := mixedSession(s, s.addrFor(k), users[k%len(users)], small[k%len(small)], end, &st.commands); err != nil {
 					st.fail(err)
 					time.Sleep(20 * time.Millisecond)
 				}
@@ -206,13 +206,13 @@ func mixedLoad(s *server, users []string, small [][]byte, n int, d time.Duration
 	return st
 }
 
-func mixedSession(s *server, user string, msg []byte, end time.Time, count *atomic.Int64) error {
+func mixedSession(s *server, addr, user string, msg []byte, end time.Time, count *atomic.Int64) error {
 	done := func() {
 		if time.Now().Before(end) {
 			count.Add(1)
 		}
 	}
-	cl, err := dial(s.addr, cmdTimeout)
+	cl, err := dial(addr, cmdTimeout)
 	if err != nil {
 		return err
 	}

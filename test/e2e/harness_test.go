@@ -26,11 +26,13 @@ import (
 
 	"github.com/imapd-go/imapd/adapters/auth/sasl"
 	"github.com/imapd-go/imapd/adapters/store/maildir"
+	"github.com/imapd-go/imapd/adapters/store/postgres"
 	"github.com/imapd-go/imapd/adapters/store/sqlite"
 	"github.com/imapd-go/imapd/adapters/telemetry/filelog"
 	"github.com/imapd-go/imapd/adapters/transport/stdio"
 	"github.com/imapd-go/imapd/app"
 	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/pgtest"
 )
 
 // ioTimeout bounds every wait for the server, so that a server that stops
@@ -44,7 +46,9 @@ var testUsers = map[string]string{"alice": "secret", "bob": "secret", testAdmin:
 const testAdmin = "cyrus"
 
 // StoreEnv names the store backend every test of a run uses ("sqlite",
-// the default, or "maildir"); `make test` runs the package once per
+// the default, "maildir" or "postgres", which starts a PostgreSQL server
+// private to the run and gives each store directory a database of its
+// own, see postgresDSN); `make test` runs the package once per
 // backend, so that clients see the same server on both.
 const StoreEnv = "IMAPD_E2E_STORE"
 
@@ -79,7 +83,7 @@ func e2eMode() string {
 
 func TestMain(m *testing.M) {
 	store := e2eStore()
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL server of store postgres
 	if e2eMode() != "single" {
 		store += " mode=" + e2eMode()
 	}
@@ -105,6 +109,8 @@ func openStore(t *testing.T, dir string) ports.Store {
 		st, err = sqlite.Open(dir)
 	case "maildir":
 		st, err = maildir.Open(dir)
+	case "postgres":
+		st, err = postgres.Open(context.Background(), postgres.Config{DSN: postgresDSN(t, dir)})
 	default:
 		t.Fatalf("%s=%q: no such store", StoreEnv, store)
 	}
@@ -144,6 +150,12 @@ func newEnvTel(t *testing.T, opts app.Options, tel func(dir string, files ports.
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "spool"))
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, dir, st, opts, tel)
+}
+
+// newEnvOn is newEnvTel with the store st, whose configdirectory is dir.
+func newEnvOn(t *testing.T, dir string, st ports.Store, opts app.Options, tel func(dir string, files ports.Telemetry) ports.Telemetry) *env {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, sasl.PasswdFile), testPasswd(t), 0o600); err != nil {
 		t.Fatal(err)
 	}

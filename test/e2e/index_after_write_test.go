@@ -15,7 +15,7 @@ import (
 // is kept current by the writes themselves, not by the first SEARCH. After
 // APPEND, COPY, MOVE and EXPUNGE, with no SEARCH ever sent, the store's
 // index comes to hold every message (read from the store's own files:
-// sqlite's search_pending empties, maildir's search database gets a
+// sqlite's and postgres's search_pending empties, maildir's search database gets a
 // document per message, and loses those of messages moved away or
 // expunged). Without the option, the writes leave the indexing to the
 // next SEARCH.
@@ -43,6 +43,8 @@ func indexFollowsWrites(t *testing.T, onWrite bool) {
 			var n int
 			err = db.QueryRow(`SELECT count(*) FROM search_pending`).Scan(&n)
 			return n, err
+		case "postgres":
+			return postgresPending(t, spool)
 		default:
 			files, err := filepath.Glob(filepath.Join(spool, "*", "imapd-search.db"))
 			if err != nil || len(files) != 1 {

@@ -71,6 +71,9 @@ func newProcessConfig(t testing.TB, extra []string) string {
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "store:") }) {
 		lines = append(lines, "store: "+e2eStore())
 	}
+	if slices.Contains(lines, "store: postgres") {
+		lines = append(lines, "postgres_dsn: "+postgresDSN(t, filepath.Join(dir, "spool")))
+	}
 	if !slices.ContainsFunc(extra, func(l string) bool { return strings.HasPrefix(l, "logincache_dir:") }) {
 		lines = append(lines, "logincache_dir: "+tmpfsDir(t)) // not /dev/shm itself: removed after the test
 	}

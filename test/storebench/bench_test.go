@@ -1,7 +1,9 @@
 // Package storebench measures the store adapters side by side through the
 // port alone, so that one `go test -bench` run compares them:
 // BenchmarkStore/<operation>/<adapter>. TestStoreRatios (run only when
-// STOREBENCH_RATIOS is set) prints the maildir/sqlite ratio of each.
+// STOREBENCH_RATIOS is set) prints the maildir/sqlite and postgres/sqlite
+// ratios of each. The postgres adapter runs on a PostgreSQL server private
+// to the run (test/pgtest, fsync on), when one can be started.
 package storebench
 
 import (
@@ -54,6 +56,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if err := addPostgres(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	for _, a := range adapters {
 		bigOnce[a.name] = new(sync.Once)
 	}
@@ -61,6 +67,7 @@ func TestMain(m *testing.M) {
 	for _, s := range bigStore {
 		s.Close()
 	}
+	stopPostgres()
 	os.RemoveAll(tmpRoot)
 	os.Exit(code)
 }
@@ -271,7 +278,7 @@ func benchExpunge(b *testing.B, a adapter) {
 }
 
 // TestStoreRatios prints, for each operation, the time per operation of
-// each adapter and the maildir/sqlite ratio. It runs only when
+// each adapter and its ratio to sqlite's. It runs only when
 // STOREBENCH_RATIOS is set (it takes a minute or two):
 //
 //	STOREBENCH_RATIOS=1 go test -run TestStoreRatios -v ./test/storebench
@@ -280,7 +287,14 @@ func TestStoreRatios(t *testing.T) {
 		t.Skip("set STOREBENCH_RATIOS=1 to measure")
 	}
 	var out strings.Builder
-	fmt.Fprintf(&out, "\n%-20s %14s %14s %10s\n", "operation", "sqlite", "maildir", "ratio")
+	fmt.Fprintf(&out, "\n%-20s", "operation")
+	for _, a := range adapters {
+		fmt.Fprintf(&out, " %14s", a.name)
+	}
+	for _, a := range adapters[1:] {
+		fmt.Fprintf(&out, " %16s", a.name+"/sqlite")
+	}
+	out.WriteString("\n")
 	for _, op := range ops {
 		per := map[string]time.Duration{}
 		for _, a := range adapters {
@@ -290,8 +304,14 @@ func TestStoreRatios(t *testing.T) {
 			}
 			per[a.name] = time.Duration(r.NsPerOp())
 		}
-		fmt.Fprintf(&out, "%-20s %14v %14v %9.2fx\n", op.name, per["sqlite"], per["maildir"],
-			float64(per["maildir"])/float64(per["sqlite"]))
+		fmt.Fprintf(&out, "%-20s", op.name)
+		for _, a := range adapters {
+			fmt.Fprintf(&out, " %14v", per[a.name])
+		}
+		for _, a := range adapters[1:] {
+			fmt.Fprintf(&out, " %15.2fx", float64(per[a.name])/float64(per["sqlite"]))
+		}
+		out.WriteString("\n")
 	}
 	t.Log(out.String())
 }

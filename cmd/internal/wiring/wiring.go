@@ -53,6 +53,8 @@ func ServiceName(env string) string {
 func ProvideStore(s *config.Settings) (ports.Store, func(), error) {
 	switch s.Store {
 	case "sqlite", "maildir":
+	case "postgres":
+		return providePostgres(s)
 	default:
 		return nil, nil, fmt.Errorf("store %q is not available in this build", s.Store)
 	}

@@ -1,0 +1,809 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/imapd-go/imapd/domain/imap"
+	"github.com/imapd-go/imapd/ports"
+)
+
+// dateIn splits an internal date into what is stored: Unix seconds and the
+// zone offset in seconds east of UTC.
+func dateIn(t time.Time) (sec int64, zone int32) {
+	_, off := t.Zone()
+	return t.Unix(), int32(off)
+}
+
+func dateOut(sec int64, zone int32) time.Time {
+	t := time.Unix(sec, 0)
+	if zone == 0 {
+		return t.UTC()
+	}
+	return t.In(time.FixedZone("", int(zone)))
+}
+
+// saveDate is the save date to record for a new message (RFC 8514).
+func saveDate(msg ports.NewMessage) int64 {
+	if !msg.SaveDate.IsZero() {
+		return msg.SaveDate.Unix()
+	}
+	return time.Now().Unix()
+}
+
+func joinFlags(flags []string) string { return strings.Join(flags, " ") }
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, " ")
+}
+
+// uidArray converts UIDs to what a bigint[] parameter takes.
+func uidArray(uids []imap.UID) []int64 {
+	out := make([]int64, len(uids))
+	for i, u := range uids {
+		out[i] = int64(u)
+	}
+	return out
+}
+
+// sortedUIDs returns the UIDs sorted, without duplicates or zero.
+func sortedUIDs(uids []imap.UID) []imap.UID {
+	out := slices.Clone(uids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > 0 && out[0] == 0 {
+		out = out[1:]
+	}
+	return out
+}
+
+// Status returns the mailbox's counters.
+func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
+	const op = "status"
+	var st ports.MailboxStatus
+	err := s.read(ctx, op, func(tx pgx.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		st, err = keptStatus(ctx, tx, m)
+		return err
+	})
+	return st, err
+}
+
+// keptStatus returns m's counters as the triggers keep them, with \Recent
+// counted from recentuid (a range of the primary key).
+func keptStatus(ctx context.Context, q querier, m mailbox) (ports.MailboxStatus, error) {
+	st := ports.MailboxStatus{UIDValidity: m.uidValidity, UIDNext: m.uidNext, HighestModSeq: m.highest, RecentUID: m.recentUID}
+	var n, unseen, recent int64
+	err := q.QueryRow(ctx, `SELECT coalesce(sum(messages), 0)::bigint, coalesce(sum(unseen), 0)::bigint, coalesce(sum(size), 0)::bigint,
+		(SELECT count(*) FROM messages WHERE mailbox_id = $1 AND uid >= $2)
+		FROM mailbox_counts WHERE mailbox_id = $1`, m.id, int64(m.recentUID)).Scan(&n, &unseen, &st.Size, &recent)
+	st.Messages, st.Unseen, st.Recent = uint32(n), uint32(unseen), uint32(recent)
+	return st, err
+}
+
+// Append stores one message durably.
+func (s *Store) Append(ctx context.Context, user, name string, msg ports.NewMessage) (ports.AppendResult, error) {
+	res, err := s.AppendAll(ctx, user, name, []ports.NewMessage{msg})
+	if err != nil {
+		return ports.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendAll stores messages in one transaction: all or none. The bodies
+// are streamed in before the user's lock is taken; the UIDs and the
+// mod-sequence come from one UPDATE ... RETURNING of the mailbox's row.
+func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.NewMessage) ([]ports.AppendResult, error) {
+	const op = "append"
+	flags := make([][]string, len(msgs))
+	for i, msg := range msgs {
+		if msg.Size < 0 || msg.Body == nil {
+			return nil, fmt.Errorf("postgres: %s: no message body", op)
+		}
+		var err error
+		if flags[i], err = imap.NormalizeFlags(msg.Flags); err != nil {
+			return nil, fmt.Errorf("postgres: %s: %w", op, err)
+		}
+	}
+	// A missing mailbox is refused before any byte is read.
+	if _, err := s.lookup(ctx, op, user, name, imap.ErrTryCreate); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	bodies := make([]int64, len(msgs))
+	var res []ports.AppendResult
+	err := s.writeAfter(ctx, user, op, false, func(tx pgx.Tx) error {
+		for i, msg := range msgs {
+			var err error
+			if bodies[i], err = insertBody(ctx, tx, msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(t *userTx) error {
+		res = res[:0]
+		m, err := lookup(ctx, t, op, user, name, imap.ErrTryCreate)
+		if err != nil {
+			return err
+		}
+		if uint64(m.uidNext)+uint64(len(msgs)) > maxUID {
+			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
+		}
+		if err := admitKeywords(ctx, t, op, m.id, imap.NewKeywordSet().Missing(flags...)); err != nil {
+			return err
+		}
+		var total int64
+		for _, msg := range msgs {
+			total += msg.Size
+		}
+		if err := charge(ctx, t, op, total, int64(len(msgs))); err != nil {
+			return err
+		}
+		first, modseq, err := allocate(ctx, t, m.id, len(msgs))
+		if err != nil {
+			return err
+		}
+		n := len(msgs)
+		uids, mods, fl, secs, zones, sizes, saved := make([]int64, n), make([]int64, n), make([]string, n),
+			make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n)
+		for i, msg := range msgs {
+			date := msg.InternalDate
+			if date.IsZero() {
+				date = time.Now()
+			}
+			uids[i], mods[i], fl[i], sizes[i], saved[i] = int64(first)+int64(i), int64(modseq), joinFlags(flags[i]), msg.Size, saveDate(msg)
+			secs[i], zones[i] = dateIn(date)
+			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: first + imap.UID(i)})
+		}
+		_, err = t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[], $7::bigint[], $8::bigint[], $9::bigint[])`,
+			m.id, uids, mods, fl, secs, zones, sizes, bodies, saved)
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// allocate hands out n UIDs and one new mod-sequence of mailbox id in one
+// statement on its row, atomic across every host.
+func allocate(ctx context.Context, t *userTx, id int64, n int) (imap.UID, uint64, error) {
+	var next, modseq int64
+	err := t.QueryRow(ctx, `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1
+		WHERE id = $1 RETURNING uidnext - $2, highestmodseq`, id, n).Scan(&next, &modseq)
+	return imap.UID(next), uint64(modseq), err
+}
+
+// bumpModSeq gives mailbox id a new mod-sequence and returns it.
+func bumpModSeq(ctx context.Context, t *userTx, id int64) (uint64, error) {
+	_, m, err := allocate(ctx, t, id, 0)
+	return m, err
+}
+
+// insertBody stores the message's bytes in chunks as the reader yields
+// them and returns the new body's id. The body must yield exactly
+// msg.Size bytes, or the caller's transaction rolls back.
+func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, error) {
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id`,
+		msg.Size, msg.Structure, msg.SortRecord).Scan(&id); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, min(msg.Size, chunkSize))
+	for seq, left := int32(0), msg.Size; left > 0; seq++ {
+		n := min(left, chunkSize)
+		if _, err := io.ReadFull(msg.Body, buf[:n]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return 0, fmt.Errorf("message body shorter than its size %d", msg.Size)
+			}
+			return 0, fmt.Errorf("reading message body: %v", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n]); err != nil {
+			return 0, err
+		}
+		left -= n
+	}
+	var one [1]byte
+	switch _, err := io.ReadFull(msg.Body, one[:]); {
+	case err == nil:
+		return 0, fmt.Errorf("message body longer than its size %d", msg.Size)
+	case !errors.Is(err, io.EOF):
+		return 0, fmt.Errorf("reading message body: %v", err)
+	}
+	return id, nil
+}
+
+// Snapshot returns the status and every message's metadata, in UID order,
+// from one snapshot.
+func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxStatus, []ports.MessageMeta, error) {
+	const op = "snapshot"
+	var st ports.MailboxStatus
+	var metas []ports.MessageMeta
+	err := s.read(ctx, op, func(tx pgx.Tx) error {
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		st = ports.MailboxStatus{UIDValidity: m.uidValidity, UIDNext: m.uidNext, HighestModSeq: m.highest, RecentUID: m.recentUID}
+		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags, size FROM messages WHERE mailbox_id = $1 ORDER BY uid`, m.id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		metas = metas[:0]
+		p := flagParser{}
+		var uid, modseq, size int64
+		var flags []byte
+		for rows.Next() {
+			if err := rows.Scan(&uid, &modseq, &flags, &size); err != nil {
+				return err
+			}
+			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.parse(flags)}
+			metas = append(metas, meta)
+			st.Size += size
+			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
+				st.Unseen++
+			}
+			if meta.UID >= m.recentUID {
+				st.Recent++
+			}
+		}
+		st.Messages = uint32(len(metas))
+		return rows.Err()
+	})
+	return st, metas, err
+}
+
+// flagParser splits stored flag lists, sharing one string per distinct
+// flag name.
+type flagParser map[string]string
+
+func (p flagParser) parse(b []byte) []string {
+	if len(b) == 0 {
+		return []string{}
+	}
+	out := make([]string, 0, 4)
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] != ' ' {
+			i++
+		}
+		if i > 0 {
+			s, ok := p[string(b[:i])]
+			if !ok {
+				s = string(b[:i])
+				p[s] = s
+			}
+			out = append(out, s)
+		}
+		if i < len(b) {
+			i++
+		}
+		b = b[i:]
+	}
+	return out
+}
+
+// ChangesSince returns what changed after modseq, from one snapshot.
+func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
+	const op = "changes"
+	var ch ports.Changes
+	err := s.read(ctx, op, func(tx pgx.Tx) error {
+		ch = ports.Changes{}
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		if ch.Status, err = keptStatus(ctx, tx, m); err != nil {
+			return err
+		}
+		if modseq >= m.highest {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags FROM messages
+			WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`, m.id, int64(modseq))
+		if err != nil {
+			return err
+		}
+		p := flagParser{}
+		var uid, ms int64
+		var flags []byte
+		for rows.Next() {
+			if err := rows.Scan(&uid, &ms, &flags); err != nil {
+				rows.Close()
+				return err
+			}
+			ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.parse(flags)})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		gone, err := collect[int64](ctx, tx, `SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
+			m.id, int64(modseq))
+		for _, u := range gone {
+			ch.Expunged = append(ch.Expunged, imap.UID(u))
+		}
+		return err
+	})
+	return ch, err
+}
+
+// uidCond is the condition on m.uid for the sorted UIDs want, as SQL
+// taking its parameters from $n on, and those parameters: a range when
+// the UIDs are consecutive, else an array.
+func uidCond(n int, want []imap.UID) (string, []any) {
+	if len(want) > 0 && int(want[len(want)-1]-want[0])+1 == len(want) {
+		return fmt.Sprintf("uid BETWEEN $%d AND $%d", n, n+1), []any{int64(want[0]), int64(want[len(want)-1])}
+	}
+	return fmt.Sprintf("uid = ANY($%d::bigint[])", n), []any{uidArray(want)}
+}
+
+// Fetch returns the records of the UIDs that exist, in UID order.
+func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
+	const op = "fetch"
+	want := sortedUIDs(uids)
+	var out []ports.MessageRecord
+	err := s.read(ctx, op, func(tx pgx.Tx) error {
+		out = nil
+		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		cond, args := uidCond(2, want)
+		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, b.structure
+			FROM messages m JOIN bodies b ON b.id = m.body_id
+			WHERE m.mailbox_id = $1 AND m.`+cond+` ORDER BY m.uid`, append([]any{m.id}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		p := flagParser{}
+		out = make([]ports.MessageRecord, 0, len(want))
+		var uid, modseq, sec, saved int64
+		var zone int32
+		var flags []byte
+		for rows.Next() {
+			var r ports.MessageRecord
+			if err := rows.Scan(&uid, &modseq, &flags, &sec, &zone, &r.Size, &saved, &r.Structure); err != nil {
+				return err
+			}
+			r.UID, r.ModSeq, r.Flags = imap.UID(uid), uint64(modseq), p.parse(flags)
+			r.InternalDate = dateOut(sec, zone)
+			if saved != 0 {
+				r.SaveDate = time.Unix(saved, 0)
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateFlags changes the flags of the given messages; every message that
+// changes gets the same new mod-sequence.
+func (s *Store) UpdateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string) ([]ports.MessageMeta, error) {
+	out, _, err := s.updateFlags(ctx, user, name, uids, op, flags, nil)
+	return out, err
+}
+
+// UpdateFlagsIf changes flags only of messages not modified after
+// unchangedSince, checked and changed in one transaction under the user's
+// lock.
+func (s *Store) UpdateFlagsIf(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	return s.updateFlags(ctx, user, name, uids, op, flags, &unchangedSince)
+}
+
+func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.UID, op ports.FlagOp, flags []string, unchangedSince *uint64) ([]ports.MessageMeta, []imap.UID, error) {
+	const opName = "store"
+	want := sortedUIDs(uids)
+	flags, err := imap.NormalizeFlags(flags)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: %s: %w", opName, err)
+	}
+	var out []ports.MessageMeta
+	var modified []imap.UID
+	err = s.write(ctx, user, opName, false, func(t *userTx) error {
+		out, modified = nil, nil
+		m, err := lookup(ctx, t, opName, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		cond, args := uidCond(2, want)
+		rows, err := t.Query(ctx, `SELECT uid, modseq, flags FROM messages WHERE mailbox_id = $1 AND `+cond+` ORDER BY uid`,
+			append([]any{m.id}, args...)...)
+		if err != nil {
+			return err
+		}
+		p := flagParser{}
+		var uid, ms int64
+		var f []byte
+		for rows.Next() {
+			if err := rows.Scan(&uid, &ms, &f); err != nil {
+				rows.Close()
+				return err
+			}
+			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.parse(f)}
+			if unchangedSince != nil && meta.ModSeq > *unchangedSince {
+				modified = append(modified, meta.UID)
+				continue
+			}
+			out = append(out, meta)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if op != ports.FlagsRemove && len(out) > 0 {
+			known := imap.NewKeywordSet()
+			for _, meta := range out {
+				for _, f := range meta.Flags {
+					known.Add(f)
+				}
+			}
+			if err := admitKeywords(ctx, t, opName, m.id, known.Missing(flags)); err != nil {
+				return err
+			}
+		}
+		var changedUIDs []int64
+		var changedFlags []string
+		var next [][]string
+		for i := range out {
+			n, changed := op.Apply(out[i].Flags, flags)
+			if !changed {
+				continue
+			}
+			changedUIDs = append(changedUIDs, int64(out[i].UID))
+			changedFlags = append(changedFlags, joinFlags(n))
+			next = append(next, n)
+		}
+		if len(changedUIDs) == 0 {
+			return nil
+		}
+		modseq, err := bumpModSeq(ctx, t, m.id)
+		if err != nil {
+			return err
+		}
+		if _, err := t.Exec(ctx, `UPDATE messages m SET flags = v.flags, modseq = $2
+			FROM unnest($3::bigint[], $4::text[]) AS v(uid, flags)
+			WHERE m.mailbox_id = $1 AND m.uid = v.uid`, m.id, int64(modseq), changedUIDs, changedFlags); err != nil {
+			return err
+		}
+		j := 0
+		for i := range out {
+			if j < len(changedUIDs) && int64(out[i].UID) == changedUIDs[j] {
+				out[i].Flags, out[i].ModSeq = slices.Clone(next[j]), modseq
+				j++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, modified, nil
+}
+
+// Expunge removes the \Deleted messages among uids (all of them for nil).
+// The removals share one new mod-sequence, recorded in tombstones.
+func (s *Store) Expunge(ctx context.Context, user, name string, uids []imap.UID) ([]imap.UID, error) {
+	const op = "expunge"
+	var want []imap.UID
+	if uids != nil {
+		want = sortedUIDs(uids)
+		if len(want) == 0 {
+			return nil, nil
+		}
+	}
+	var gone []imap.UID
+	err := s.write(ctx, user, op, false, func(t *userTx) error {
+		gone = nil
+		m, err := lookup(ctx, t, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return err
+		}
+		cond, args := "true", []any{}
+		if want != nil {
+			cond, args = uidCond(3, want)
+		}
+		rows, err := t.Query(ctx, `SELECT uid FROM messages WHERE mailbox_id = $1 AND
+			position($2 in ' ' || flags || ' ') > 0 AND `+cond+` ORDER BY uid`,
+			append([]any{m.id, " " + imap.FlagDeleted + " "}, args...)...)
+		if err != nil {
+			return err
+		}
+		victims, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(victims) == 0 {
+			return err
+		}
+		return expungeUIDs(ctx, t, op, m.id, victims, &gone, true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// expungeUIDs deletes the messages of mailbox id with the given UIDs
+// (ascending), leaves tombstones with a new mod-sequence, releases their
+// bodies, and appends the UIDs to gone; with uncharge, their sizes leave
+// the user's quota usage (a move's stay).
+func expungeUIDs(ctx context.Context, t *userTx, op string, id int64, victims []int64, gone *[]imap.UID, uncharge bool) error {
+	modseq, err := bumpModSeq(ctx, t, id)
+	if err != nil {
+		return err
+	}
+	rows, err := t.Query(ctx, `DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING body_id, size`,
+		id, victims)
+	if err != nil {
+		return err
+	}
+	var bodies []int64
+	var freed int64
+	for rows.Next() {
+		var b, size int64
+		if err := rows.Scan(&b, &size); err != nil {
+			rows.Close()
+			return err
+		}
+		bodies = append(bodies, b)
+		freed += size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := t.Exec(ctx, `INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $2 FROM unnest($3::bigint[]) u
+		ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`, id, int64(modseq), victims); err != nil {
+		return err
+	}
+	if err := release(ctx, t, bodies); err != nil {
+		return err
+	}
+	if uncharge {
+		if err := charge(ctx, t, op, -freed, -int64(len(bodies))); err != nil {
+			return err
+		}
+	}
+	for _, u := range victims {
+		*gone = append(*gone, imap.UID(u))
+	}
+	return nil
+}
+
+// release drops one reference per entry of bodyIDs (an id may repeat) and
+// deletes the bodies, with their chunks, that nothing refers to any more.
+func release(ctx context.Context, t *userTx, bodyIDs []int64) error {
+	if len(bodyIDs) == 0 {
+		return nil
+	}
+	ids, counts := countIDs(bodyIDs)
+	rows, err := t.Query(ctx, `UPDATE bodies b SET refs = b.refs - v.n
+		FROM unnest($1::bigint[], $2::int[]) AS v(id, n) WHERE b.id = v.id RETURNING b.id, b.refs`, ids, counts)
+	if err != nil {
+		return err
+	}
+	var dead []int64
+	for rows.Next() {
+		var id int64
+		var refs int32
+		if err := rows.Scan(&id, &refs); err != nil {
+			rows.Close()
+			return err
+		}
+		if refs <= 0 {
+			dead = append(dead, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	for _, q := range bodyTables {
+		if _, err := t.Exec(ctx, q, dead); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bodyTables delete what refers to dead bodies, by an array of ids.
+var bodyTables = []string{
+	`DELETE FROM search_docs WHERE body_id = ANY($1::bigint[])`,
+	`DELETE FROM chunks WHERE body_id = ANY($1::bigint[])`,
+	`DELETE FROM bodies WHERE id = ANY($1::bigint[])`,
+}
+
+// countIDs returns the distinct ids, ascending, and how often each came.
+func countIDs(list []int64) ([]int64, []int32) {
+	m := map[int64]int32{}
+	for _, id := range list {
+		m[id]++
+	}
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	counts := make([]int32, len(ids))
+	for i, id := range ids {
+		counts[i] = m[id]
+	}
+	return ids, counts
+}
+
+// Copy copies messages to dest, keeping flags and internal dates; the
+// copies share the originals' bodies.
+func (s *Store) Copy(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	const op = "copy"
+	want := sortedUIDs(uids)
+	var res ports.CopyResult
+	err := s.write(ctx, user, op, false, func(t *userTx) error {
+		var err error
+		res, _, err = copyIn(ctx, t, op, user, name, want, dest)
+		return err
+	})
+	return res, err
+}
+
+// Move copies messages to dest and expunges the originals in one
+// transaction (RFC 6851).
+func (s *Store) Move(ctx context.Context, user, name string, uids []imap.UID, dest string) (ports.CopyResult, error) {
+	const op = "move"
+	want := sortedUIDs(uids)
+	var res ports.CopyResult
+	err := s.write(ctx, user, op, false, func(t *userTx) error {
+		var srcID int64
+		var err error
+		res, srcID, err = copyIn(ctx, t, op, user, name, want, dest)
+		if err != nil || len(res.Source) == 0 {
+			return err
+		}
+		var gone []imap.UID
+		return expungeUIDs(ctx, t, op, srcID, uidArray(res.Source), &gone, false)
+	})
+	return res, err
+}
+
+// copyIn inserts copies of the wanted source messages into dest; it
+// returns the COPYUID data and the source mailbox's id.
+func copyIn(ctx context.Context, t *userTx, op, user, name string, want []imap.UID, dest string) (ports.CopyResult, int64, error) {
+	var res ports.CopyResult
+	src, err := lookup(ctx, t, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return res, 0, err
+	}
+	dst, err := lookup(ctx, t, op, user, dest, imap.ErrTryCreate)
+	if err != nil {
+		return res, 0, err
+	}
+	res.UIDValidity = dst.uidValidity
+	if len(want) == 0 {
+		return res, src.id, nil
+	}
+	cond, args := uidCond(2, want)
+	rows, err := t.Query(ctx, `SELECT uid, flags, size FROM messages WHERE mailbox_id = $1 AND `+cond+` ORDER BY uid`,
+		append([]any{src.id}, args...)...)
+	if err != nil {
+		return res, 0, err
+	}
+	var srcUIDs []int64
+	var copied [][]string
+	var total int64
+	for rows.Next() {
+		var u, size int64
+		var f string
+		if err := rows.Scan(&u, &f, &size); err != nil {
+			rows.Close()
+			return res, 0, err
+		}
+		srcUIDs = append(srcUIDs, u)
+		copied = append(copied, splitFlags(f))
+		total += size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(srcUIDs) == 0 {
+		return res, src.id, err
+	}
+	if uint64(dst.uidNext)+uint64(len(srcUIDs)) > maxUID {
+		return res, 0, imap.Errorf(op, imap.ErrCannot, "mailbox %q has too few UIDs left", dest)
+	}
+	if op == "copy" {
+		// A move stays in the user's quota root: it adds nothing.
+		if err := charge(ctx, t, op, total, int64(len(srcUIDs))); err != nil {
+			return res, 0, err
+		}
+	}
+	if src.id != dst.id {
+		if err := admitKeywords(ctx, t, op, dst.id, imap.NewKeywordSet().Missing(copied...)); err != nil {
+			return res, 0, err
+		}
+	}
+	first, modseq, err := allocate(ctx, t, dst.id, len(srcUIDs))
+	if err != nil {
+		return res, 0, err
+	}
+	dstUIDs := make([]int64, len(srcUIDs))
+	for i := range srcUIDs {
+		dstUIDs[i] = int64(first) + int64(i)
+		res.Source = append(res.Source, imap.UID(srcUIDs[i]))
+		res.Dest = append(res.Dest, first+imap.UID(i))
+	}
+	if _, err := t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+		SELECT $1, v.dst, $2, m.flags, m.internaldate, m.zone, m.size, m.body_id, $3
+		FROM unnest($4::bigint[], $5::bigint[]) AS v(src, dst) JOIN messages m ON m.mailbox_id = $6 AND m.uid = v.src`,
+		dst.id, int64(modseq), time.Now().Unix(), srcUIDs, dstUIDs, src.id); err != nil {
+		return res, 0, err
+	}
+	if _, err := t.Exec(ctx, `UPDATE bodies b SET refs = b.refs + v.n
+		FROM (SELECT body_id, count(*)::int AS n FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) GROUP BY body_id) AS v
+		WHERE b.id = v.body_id`, src.id, srcUIDs); err != nil {
+		return res, 0, err
+	}
+	return res, src.id, nil
+}
+
+// ClaimRecent hands the not yet claimed UIDs to the caller and moves the
+// mark to UIDNEXT in one statement on the mailbox's row, so that two
+// sessions (on any hosts) never both claim a message.
+func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to imap.UID, err error) {
+	const op = "claim recent"
+	m, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent)
+	if err != nil {
+		return 0, 0, wrapErr(op, err)
+	}
+	if m.recentUID >= m.uidNext {
+		return m.uidNext, m.uidNext, nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Which session saw a message as \Recent need not survive a
+		// crash: this commit does not wait for its WAL flush.
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		var f, t int64
+		err := tx.QueryRow(ctx, `UPDATE mailboxes m SET recentuid = m.uidnext
+			FROM (SELECT id, recentuid FROM mailboxes WHERE id = $1 FOR UPDATE) AS o
+			WHERE m.id = o.id RETURNING o.recentuid, m.uidnext`, m.id).Scan(&f, &t)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+		}
+		from, to = imap.UID(min(f, t)), imap.UID(t)
+		if err != nil {
+			return err
+		}
+		// The mailbox's \Recent count changed: its watchers are told,
+		// as of every commit of the user's.
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, user)
+		return err
+	})
+	return from, to, wrapErr(op, err)
+}
