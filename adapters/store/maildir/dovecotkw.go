@@ -243,8 +243,8 @@ func (m *mailbox) useLetters(x *index, lists ...[]string) ([]string, error) {
 // mailboxCase returns keyword k in the case the oldest message of x that
 // has it has it in; as given if none has it.
 func mailboxCase(x *index, k string) string {
-	for i := range x.msgs {
-		for _, f := range x.msgs[i].flags {
+	for i := range x.msgs.len() {
+		for _, f := range x.msgs.at(i).flags {
 			if strings.EqualFold(f, k) {
 				return f
 			}
@@ -343,8 +343,8 @@ func letterCarriers(m *mailbox, x *index, given []string, skip func(int) bool) (
 		return false, nil
 	}
 	renamed := false
-	for i := range x.msgs {
-		e := &x.msgs[i]
+	for i := range x.msgs.len() {
+		e := x.msgs.at(i)
 		if skip != nil && skip(i) {
 			continue
 		}
@@ -364,10 +364,7 @@ func letterCarriers(m *mailbox, x *index, given []string, skip func(int) bool) (
 			}
 			return renamed, err
 		}
-		if !renamed {
-			x.own()
-			e = &x.msgs[i]
-		}
+		e = x.msgs.mut(i)
 		e.file = file
 		renamed = true
 	}
@@ -398,8 +395,8 @@ func (r *letterReader) load() error {
 func (r *letterReader) cased(k string) string {
 	if r.cases == nil {
 		r.cases = make(map[string]string)
-		for i := range r.x.msgs {
-			for _, f := range r.x.msgs[i].flags {
+		for i := range r.x.msgs.len() {
+			for _, f := range r.x.msgs.at(i).flags {
 				if imap.IsKeyword(f) {
 					if _, ok := r.cases[imap.FoldFlag(f)]; !ok {
 						r.cases[imap.FoldFlag(f)] = f

@@ -22,3 +22,7 @@ func CountSyncs() (count func() int64, stop func()) {
 	fdatasync = func(f *os.File) error { n.Add(1); return oldData(f) }
 	return n.Load, func() { fsync, fdatasync = oldSync, oldData }
 }
+
+// SetCrashHook sets the function called at the named moments of a
+// compaction (see crashPoint); nil removes it.
+func SetCrashHook(f func(point string)) { crashHook = f }

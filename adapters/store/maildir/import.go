@@ -47,7 +47,7 @@ func (s *Store) ImportMailbox(ctx context.Context, user, name string, uidValidit
 				return false, nil
 			}
 			x.uidNext = uidNext
-		case x.uidNext == 1 && len(x.msgs) == 0:
+		case x.uidNext == 1 && x.msgs.len() == 0:
 			x.uidValidity, x.uidNext, x.recentUID = uidValidity, uidNext, uidNext
 		default:
 			return false, imap.Errorf(op, imap.ErrAlreadyExists, "%q has UIDVALIDITY %d", name, x.uidValidity)

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -62,12 +61,8 @@ type index struct {
 	recentUID imap.UID
 	cacheGen  int   // the cache file in use: imapd-cache.<cacheGen>
 	curMtime  int64 // cur/'s mtime (ns) when it was last scanned
-	msgs      []entry
+	msgs      msgList
 	tombs     []tomb
-	// spare is set once a clone was given the spare capacity of msgs;
-	// owned, when msgs is no other index's (see clone).
-	spare *atomic.Bool
-	owned bool
 
 	version int    // format of the snapshot read (1 has no log)
 	logOff  int64  // where the log starts in the cache file ("L")
@@ -99,35 +94,21 @@ func stampOf(fi os.FileInfo) fileStamp {
 	return fileStamp{ino: ino, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
 }
 
-// The clone shares x's messages: it may append to them (into x's spare
-// capacity, which only the first clone is given), but must call own
-// before it changes, inserts or removes any it shares.
+// The clone shares x's messages chunk by chunk (see msgList); x must not
+// change after it is cloned.
 func (x *index) clone() *index {
 	c := *x
-	c.msgs = x.msgs[:len(x.msgs):len(x.msgs)]
-	if x.spare != nil && cap(x.msgs) > len(x.msgs) && x.spare.CompareAndSwap(false, true) {
-		c.msgs = x.msgs
-	}
-	c.spare = new(atomic.Bool)
-	c.owned = false
+	c.msgs = x.msgs.clone()
 	c.tombs = slices.Clone(x.tombs)
 	c.pending = nil
 	c.lazy = false
 	return &c
 }
 
-// own gives x a copy of the messages of its own, which it may change.
-func (x *index) own() {
-	if !x.owned {
-		x.msgs = slices.Clone(x.msgs)
-		x.owned = true
-	}
-}
-
 // find returns the position of uid in msgs, and whether it is there.
 func (x *index) find(uid imap.UID) (int, bool) {
-	i := sort.Search(len(x.msgs), func(i int) bool { return x.msgs[i].uid >= uid })
-	return i, i < len(x.msgs) && x.msgs[i].uid == uid
+	i := sort.Search(x.msgs.len(), func(i int) bool { return x.msgs.at(i).uid >= uid })
+	return i, i < x.msgs.len() && x.msgs.at(i).uid == uid
 }
 
 func (x *index) cacheName() string { return cachePrefix + strconv.Itoa(x.cacheGen) }
@@ -202,17 +183,17 @@ func entryFlags(file string, kws []string) []string {
 // counts that proves the file whole.
 func (x *index) encode() []byte {
 	var b bytes.Buffer
-	b.Grow(64 + 80*len(x.msgs) + 16*len(x.tombs))
+	b.Grow(64 + 80*x.msgs.len() + 16*len(x.tombs))
 	fmt.Fprintf(&b, "%s%d\nV %d N %d H %d R %d G %d C %d L %d K %d S %d\n", indexMagic, indexVersion,
 		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.cacheGen, x.curMtime, x.logOff, x.reserved, x.seed)
 	num := make([]byte, 0, 24)
-	for i := range x.msgs {
-		writeEntry(&b, &x.msgs[i], num)
+	for i := range x.msgs.len() {
+		writeEntry(&b, x.msgs.at(i), num)
 	}
 	for _, t := range x.tombs {
 		fmt.Fprintf(&b, "x %d %d\n", t.uid, t.modseq)
 	}
-	fmt.Fprintf(&b, "end %d %d\n", len(x.msgs), len(x.tombs))
+	fmt.Fprintf(&b, "end %d %d\n", x.msgs.len(), len(x.tombs))
 	return b.Bytes()
 }
 
@@ -302,6 +283,7 @@ func decode(data []byte) (*index, error) {
 	}
 	shared := map[string]string{} // one string per distinct keyword
 	ended := false
+	var msgs []entry
 	for sc.Scan() {
 		line := sc.Bytes()
 		switch {
@@ -310,7 +292,7 @@ func decode(data []byte) (*index, error) {
 			if err != nil {
 				return nil, err
 			}
-			x.msgs = append(x.msgs, e)
+			msgs = append(msgs, e)
 		case bytes.HasPrefix(line, []byte("x ")):
 			var t tomb
 			if _, err := fmt.Sscanf(string(line), "x %d %d", &t.uid, &t.modseq); err != nil {
@@ -319,7 +301,7 @@ func decode(data []byte) (*index, error) {
 			x.tombs = append(x.tombs, t)
 		case bytes.HasPrefix(line, []byte("end ")):
 			var nm, nt int
-			if _, err := fmt.Sscanf(string(line), "end %d %d", &nm, &nt); err != nil || nm != len(x.msgs) || nt != len(x.tombs) {
+			if _, err := fmt.Sscanf(string(line), "end %d %d", &nm, &nt); err != nil || nm != len(msgs) || nt != len(x.tombs) {
 				return nil, errCorrupt
 			}
 			ended = true
@@ -328,6 +310,7 @@ func decode(data []byte) (*index, error) {
 	if !ended {
 		return nil, errCorrupt
 	}
+	x.msgs = listOf(msgs)
 	return x, nil
 }
 
@@ -364,7 +347,17 @@ func (s *Store) readIndex(m *mailbox) (*index, error) {
 // (with the frames read since) when the file has not been replaced.
 func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 	path := m.file(indexFile)
-	f, err := os.Open(path)
+	s.mu.Lock()
+	x := s.cache[m.path]
+	s.mu.Unlock()
+	// The file is replaced, never changed in place: one stat tells
+	// whether the one in memory is still the one there.
+	if x != nil {
+		if fi, err := os.Stat(path); err == nil && stampOf(fi) == x.stamp {
+			return x, nil
+		}
+	}
+	f, err := openRead(path)
 	if err != nil {
 		return nil, err
 	}
@@ -374,9 +367,6 @@ func (s *Store) readSnapshot(m *mailbox) (*index, error) {
 		return nil, err
 	}
 	st := stampOf(fi)
-	s.mu.Lock()
-	x := s.cache[m.path]
-	s.mu.Unlock()
 	if x != nil && x.stamp == st {
 		return x, nil
 	}
@@ -445,7 +435,7 @@ func dirMtime(dir string) (int64, error) {
 
 // pendingNew reports whether new/ holds a delivered message.
 func pendingNew(m *mailbox) (bool, error) {
-	d, err := os.Open(m.new())
+	d, err := openRead(m.new())
 	if err != nil {
 		return false, err
 	}
@@ -515,8 +505,8 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	for u, n := range byUnique {
 		unknown[u] = n
 	}
-	for i := range x.msgs {
-		u, _ := splitFile(x.msgs[i].file)
+	for i := range x.msgs.len() {
+		u, _ := splitFile(x.msgs.at(i).file)
 		delete(unknown, u)
 	}
 	if _, err := s.recoverLost(ctx, m, x, unknown); err != nil {
@@ -528,14 +518,19 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	x.uidNext = max(x.uidNext, x.reserved)
 	modseq := x.highest + 1
 	bumped := false
-	kept := x.msgs[:0:0]
+	var gone map[int]bool
 	kwl := &letterReader{dir: m.path, x: x}
-	for _, e := range x.msgs {
+	for i := range x.msgs.len() {
+		e := x.msgs.at(i)
 		u, _ := splitFile(e.file)
 		f, ok := byUnique[u]
 		if !ok {
 			x.tombs = append(x.tombs, tomb{e.uid, modseq})
 			bumped = true
+			if gone == nil {
+				gone = map[int]bool{}
+			}
+			gone[i] = true
 			continue
 		}
 		delete(byUnique, u)
@@ -544,14 +539,16 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 			if err != nil {
 				return false, err
 			}
+			e = x.msgs.mut(i)
 			e.file = f
 			e.flags = entryFlags(f, kws)
 			e.modseq = modseq
 			bumped = true
 		}
-		kept = append(kept, e)
 	}
-	x.msgs = kept
+	if gone != nil {
+		x.msgs.remove(func(i int) bool { return gone[i] })
+	}
 	if len(byUnique) > 0 {
 		added, err := s.adopt(ctx, m, x, byUnique, modseq)
 		if err != nil {
@@ -593,7 +590,7 @@ func errorsJoin(a, b error) error { return errors.Join(a, b) }
 
 // readNames lists a folder's files, leaving out hidden ones.
 func readNames(dir string) ([]string, error) {
-	d, err := os.Open(dir)
+	d, err := openRead(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -677,7 +674,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 			return false, err
 		}
 		_, zone := f.mtime.Zone()
-		x.msgs = append(x.msgs, entry{
+		x.msgs.push(entry{
 			uid: x.uidNext, modseq: modseq, date: f.mtime.Unix(), zone: int32(zone), size: size,
 			soff: off, slen: int64(len(blob)), file: name, flags: entryFlags(name, kws),
 			saved: time.Now().Unix(),
@@ -752,7 +749,7 @@ type blobSpan struct {
 func readSpan(f *os.File, x *index, pos []int) blobSpan {
 	lo, hi, total := int64(-1), int64(0), int64(0)
 	for _, i := range pos {
-		e := &x.msgs[i]
+		e := x.msgs.at(i)
 		if e.slen <= 0 {
 			continue
 		}

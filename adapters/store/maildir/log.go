@@ -133,7 +133,7 @@ func readFrames(f *os.File, off int64, prev uint32) ([][]byte, int64, uint32, er
 // an empty log (os.ErrNotExist is returned with x, for the caller to
 // check whether a compaction removed it).
 func catchUp(m *mailbox, x *index) (*index, error) {
-	f, err := os.Open(m.file(x.cacheName()))
+	f, err := openRead(m.file(x.cacheName()))
 	if err != nil {
 		return nil, err
 	}
@@ -225,22 +225,29 @@ func (c *changeSet) parse(x *index, text []byte) error {
 	return sc.Err()
 }
 
-// apply rebuilds x's messages and tombstones with the changes.
+// apply brings x's messages and tombstones up to the changes: in place
+// when they change messages x has or add some after its last (x a
+// clone), by rebuilding the list otherwise.
 func (c *changeSet) apply(x *index) {
-	if c.appendsOnly(x) {
-		added := make([]entry, 0, len(c.ents))
-		for _, n := range c.ents {
-			added = append(added, *n)
+	if c.inPlace(x) {
+		var added []entry
+		for u, n := range c.ents {
+			if i, ok := x.find(u); ok {
+				*x.msgs.mut(i) = *n
+			} else {
+				added = append(added, *n)
+			}
 		}
 		slices.SortFunc(added, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
-		x.msgs = append(x.msgs, added...)
+		x.msgs.push(added...)
 		clear(c.ents)
 	}
 	if len(c.ents) > 0 {
-		x.msgs = mergeChanges(x.msgs, c.ents, func(e *entry) imap.UID { return e.uid })
-		if !slices.IsSortedFunc(x.msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) }) {
-			slices.SortFunc(x.msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
+		msgs := mergeChanges(x.msgs.flat(0), c.ents, func(e *entry) imap.UID { return e.uid })
+		if !slices.IsSortedFunc(msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) }) {
+			slices.SortFunc(msgs, func(a, b entry) int { return cmpUID(a.uid, b.uid) })
 		}
+		x.msgs = listOf(msgs)
 	}
 	if len(c.tombs) > 0 {
 		x.tombs = mergeChanges(x.tombs, c.tombs, func(t *tomb) imap.UID { return t.uid })
@@ -274,18 +281,22 @@ func mergeChanges[T any](old []T, changes map[imap.UID]*T, uid func(*T) imap.UID
 	return out
 }
 
-// appendsOnly reports whether the changes to messages only add some
-// after the last x has, which apply then appends (x a clone).
-func (c *changeSet) appendsOnly(x *index) bool {
+// inPlace reports whether the changes to messages only change some x has
+// or add some after the last it has, which apply then does in place (x a
+// clone).
+func (c *changeSet) inPlace(x *index) bool {
 	if len(c.ents) == 0 {
 		return false
 	}
 	var last imap.UID
-	if len(x.msgs) > 0 {
-		last = x.msgs[len(x.msgs)-1].uid
+	if n := x.msgs.len(); n > 0 {
+		last = x.msgs.at(n - 1).uid
 	}
 	for u, n := range c.ents {
-		if n == nil || u <= last {
+		if n == nil {
+			return false
+		}
+		if _, ok := x.find(u); !ok && u <= last {
 			return false
 		}
 	}
@@ -324,24 +335,27 @@ func diff(old, x *index) []byte {
 	fmt.Fprintf(&b, "h %d %d %d %d %d %d\n", x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved)
 	num := make([]byte, 0, 24)
 	i, j := 0, 0
-	if n := len(old.msgs); n > 0 && len(x.msgs) >= n && &x.msgs[0] == &old.msgs[0] {
-		// x still shares old's messages (see clone): they are as they
-		// were, and only those after them are new.
-		i, j = n, n
-	}
-	for i < len(old.msgs) || j < len(x.msgs) {
+	on, xn := old.msgs.len(), x.msgs.len()
+	for i < on || j < xn {
+		if i == j && i&(chunkLen-1) == 0 && sameChunk(&old.msgs, &x.msgs, i>>chunkShift) {
+			// A chunk x still shares with old (see msgList): its
+			// messages are as they were.
+			n := len(x.msgs.chunks[i>>chunkShift])
+			i, j = i+n, j+n
+			continue
+		}
 		switch {
-		case j == len(x.msgs) || (i < len(old.msgs) && old.msgs[i].uid < x.msgs[j].uid):
+		case j == xn || (i < on && old.msgs.at(i).uid < x.msgs.at(j).uid):
 			b.WriteString("d ")
-			b.Write(strconv.AppendUint(num[:0], uint64(old.msgs[i].uid), 10))
+			b.Write(strconv.AppendUint(num[:0], uint64(old.msgs.at(i).uid), 10))
 			b.WriteByte('\n')
 			i++
-		case i == len(old.msgs) || old.msgs[i].uid > x.msgs[j].uid:
-			writeEntry(&b, &x.msgs[j], num)
+		case i == on || old.msgs.at(i).uid > x.msgs.at(j).uid:
+			writeEntry(&b, x.msgs.at(j), num)
 			j++
 		default:
-			if !sameEntry(&old.msgs[i], &x.msgs[j]) {
-				writeEntry(&b, &x.msgs[j], num)
+			if !sameEntry(old.msgs.at(i), x.msgs.at(j)) {
+				writeEntry(&b, x.msgs.at(j), num)
 			}
 			i++
 			j++
@@ -383,7 +397,7 @@ func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
 		return x, nil // nothing changed
 	}
 	fr, crc := frame(x.chain, x.pending, text)
-	f, err := os.OpenFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(m.file(x.cacheName()), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -475,9 +489,8 @@ func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	}
 	w := bufio.NewWriterSize(dst, 256<<10)
 	var off int64
-	nx.own()
-	for i := range nx.msgs {
-		e := &nx.msgs[i]
+	for i := range nx.msgs.len() {
+		e := nx.msgs.mut(i)
 		var blob []byte
 		if e.slen > 0 {
 			if all != nil && e.soff+e.slen <= int64(len(all)) {
@@ -501,12 +514,25 @@ func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	if err := fsync(dst); err != nil {
 		return nil, err
 	}
+	crashPoint("compact: cache written")
 	nx.logOff, nx.logEnd = off, off
 	if err := s.writeIndex(m, nx); err != nil {
 		return nil, err
 	}
 	removeOldCaches(m, x.cacheGen)
+	crashPoint("compact: done")
 	return nx, nil
+}
+
+// crashHook, set by tests only, is called at the named moments of a
+// compaction (and of every snapshot's replacement: see writeAtomic), so
+// that a test can kill the process exactly there.
+var crashHook func(point string)
+
+func crashPoint(point string) {
+	if crashHook != nil {
+		crashHook(point)
+	}
 }
 
 // removeOldCaches removes the cache files of generations before keep

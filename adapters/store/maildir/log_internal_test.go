@@ -4,9 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -95,34 +93,5 @@ func TestCompactBeforeChange(t *testing.T) {
 	st, err := other.Status(ctx, "u", "INBOX")
 	if err != nil || st.Messages != 2 || st.RecentUID != st.UIDNext {
 		t.Errorf("another store sees %+v, %v; want 2 messages, none recent", st, err)
-	}
-}
-
-// TestCloneShares: clones share their index's messages without changing
-// them: one clone appends into the spare capacity, the others into
-// copies, and own gives a clone messages it may change.
-func TestCloneShares(t *testing.T) {
-	x := freshIndex(1, 1)
-	x.msgs = append(make([]entry, 0, 8), entry{uid: 1}, entry{uid: 2}, entry{uid: 3})
-	x.spare = new(atomic.Bool)
-	a, b := x.clone(), x.clone()
-	a.msgs = append(a.msgs, entry{uid: 10})
-	b.msgs = append(b.msgs, entry{uid: 20})
-	if len(x.msgs) != 3 || a.msgs[3].uid != 10 || b.msgs[3].uid != 20 {
-		t.Fatalf("after appends: x %v, a %v, b %v", x.msgs, a.msgs, b.msgs)
-	}
-	if &a.msgs[0] != &x.msgs[0] {
-		t.Error("the first clone did not share the spare capacity")
-	}
-	c := a.clone()
-	c.own()
-	c.msgs[0].uid = 99
-	c.msgs = slices.Insert(c.msgs, 1, entry{uid: 98})
-	if x.msgs[0].uid != 1 || a.msgs[0].uid != 1 || a.msgs[1].uid != 2 {
-		t.Errorf("a clone's change reached its index: x %v, a %v", x.msgs, a.msgs)
-	}
-	// The frame of a clone that only appended lists only the new ones.
-	if got := string(diff(x, a)); strings.Count(got, "\nm ") != 1 || strings.Contains(got, "\nd ") {
-		t.Errorf("diff of an append:\n%s", got)
 	}
 }

@@ -451,20 +451,20 @@ func (s *Store) renameInbox(ctx context.Context, src, dst *mailbox) error {
 		return err
 	}
 	_, err = s.updateHeld(ctx, "rename", []*mailbox{src, dst}, []error{imap.ErrNonexistent, imap.ErrNonexistent}, func(xs []*index) (bool, error) {
-		if len(xs[0].msgs) == 0 {
+		if xs[0].msgs.len() == 0 {
 			return false, nil
 		}
-		pos := make([]int, len(xs[0].msgs))
+		pos := make([]int, xs[0].msgs.len())
 		lists := make([][]string, len(pos))
 		for i := range pos {
-			pos[i], lists[i] = i, xs[0].msgs[i].flags
+			pos[i], lists[i] = i, xs[0].msgs.at(i).flags
 		}
 		// The new folder's keyword letters (dovecotkw.go).
 		if _, err := dst.useLetters(xs[1], lists...); err != nil {
 			return false, err
 		}
 		var res ports.CopyResult
-		return true, copyEntries(src, dst, xs[0], xs[1], pos, slices.Clone(xs[0].msgs), true, &res)
+		return true, copyEntries(src, dst, xs[0], xs[1], pos, xs[0].msgs.flat(0), true, &res)
 	})
 	return err
 }

@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 	if n, err := strconv.ParseInt(os.Getenv(logLimitEnv), 10, 64); err == nil {
 		maildir.SetLogLimit(n)
 	}
+	// Children of TestCompactCrash die at a moment of their compactions.
+	if at := os.Getenv(crashAtEnv); at != "" {
+		setCrashAt(at)
+	}
 	storetest.Child(func(dir string) (ports.Store, error) { return maildir.Open(dir) })
 	os.Exit(m.Run())
 }

@@ -170,12 +170,13 @@ func (s *Store) MessageSortRecords(ctx context.Context, user, name string, from 
 	}
 	uids := make([]imap.UID, 0, len(byUID))
 	recs := make([][]byte, 0, len(byUID))
-	for i := range x.msgs {
-		if x.msgs[i].uid < from {
+	for i := range x.msgs.len() {
+		u := x.msgs.at(i).uid
+		if u < from {
 			continue
 		}
-		if rec, ok := byUID[x.msgs[i].uid]; ok {
-			uids = append(uids, x.msgs[i].uid)
+		if rec, ok := byUID[u]; ok {
+			uids = append(uids, u)
 			recs = append(recs, rec)
 		}
 	}

@@ -81,7 +81,7 @@ func readMailboxID(m *mailbox) (string, error) {
 
 // writeSynced creates the file at path with data, durably.
 func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,7 @@ type quotaHold struct {
 	root    string
 	user    string
 	l       *lock
+	f       *os.File // imapd-quota, read and written through one descriptor
 	q       ports.Quota
 	changed bool
 }
@@ -66,8 +67,15 @@ func (s *Store) holdQuota(ctx context.Context, root, user string) (*quotaHold, e
 	if err != nil {
 		return nil, err
 	}
-	h := &quotaHold{s: s, root: root, user: user, l: l}
-	q, clean := readQuotaFile(root)
+	f, err := openFile(filepath.Join(root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		l.unlock()
+		return nil, err
+	}
+	h := &quotaHold{s: s, root: root, user: user, l: l, f: f}
+	buf := make([]byte, quotaRecordLen+1)
+	n, _ := f.ReadAt(buf, 0)
+	q, clean := parseQuota(buf[:n])
 	h.q = q
 	_, serr := os.Stat(filepath.Join(root, quotaStaleFile))
 	if !clean || serr == nil {
@@ -76,12 +84,12 @@ func (s *Store) holdQuota(ctx context.Context, root, user string) (*quotaHold, e
 		os.Remove(filepath.Join(root, quotaStaleFile))
 		u, err := s.countUsage(user)
 		if err != nil {
-			l.unlock()
+			h.release()
 			return nil, err
 		}
 		h.q.Usage = u
 		if err := h.write(true); err != nil {
-			l.unlock()
+			h.release()
 			return nil, err
 		}
 	}
@@ -125,6 +133,11 @@ func (h *quotaHold) done(ok bool) {
 	if h.changed && ok {
 		h.write(true)
 	}
+	h.release()
+}
+
+func (h *quotaHold) release() {
+	h.f.Close()
 	h.l.unlock()
 }
 
@@ -139,14 +152,7 @@ func (h *quotaHold) write(clean bool) error {
 	rec := fmt.Appendf(nil, "imapd-quota %s %20d %20d %20d %20d %20d ", state,
 		q.Limits.Storage, q.Limits.Messages, q.Limits.Mailboxes, q.Usage.Storage, q.Usage.Messages)
 	rec = fmt.Appendf(rec, "%08x\n", crc32.ChecksumIEEE(rec))
-	f, err := os.OpenFile(filepath.Join(h.root, quotaFile), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteAt(rec, 0)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	_, err := h.f.WriteAt(rec, 0)
 	return err
 }
 
@@ -156,7 +162,16 @@ func (h *quotaHold) write(clean bool) error {
 func readQuotaFile(root string) (q ports.Quota, clean bool) {
 	q.Limits = ports.Unlimited
 	data, err := os.ReadFile(filepath.Join(root, quotaFile))
-	if err != nil || len(data) != quotaRecordLen {
+	if err != nil {
+		return q, false
+	}
+	return parseQuota(data)
+}
+
+// parseQuota reads a quota record, as readQuotaFile.
+func parseQuota(data []byte) (q ports.Quota, clean bool) {
+	q.Limits = ports.Unlimited
+	if len(data) != quotaRecordLen {
 		return q, false
 	}
 	body, sum := data[:quotaRecordLen-9], data[quotaRecordLen-9:quotaRecordLen-1]
@@ -169,6 +184,7 @@ func readQuotaFile(root string) (q ports.Quota, clean bool) {
 	}
 	var n [5]int64
 	for i := range n {
+		var err error
 		if n[i], err = strconv.ParseInt(f[2+i], 10, 64); err != nil {
 			return ports.Quota{Limits: ports.Unlimited}, false
 		}
@@ -207,10 +223,10 @@ func (s *Store) countUsage(user string) (ports.QuotaUsage, error) {
 		if err != nil {
 			return u, err
 		}
-		for i := range x.msgs {
-			u.Storage += x.msgs[i].size
+		for i := range x.msgs.len() {
+			u.Storage += x.msgs.at(i).size
 		}
-		u.Messages += int64(len(x.msgs))
+		u.Messages += int64(x.msgs.len())
 	}
 	return u, nil
 }

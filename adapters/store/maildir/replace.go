@@ -91,7 +91,7 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if hold, err = s.holdQuota(ctx, src.root, user); err != nil {
 			return false, err
 		}
-		if err := hold.charge(op, msg.Size-xs0.msgs[pos[0]].size, 0); err != nil {
+		if err := hold.charge(op, msg.Size-xs0.msgs.at(pos[0]).size, 0); err != nil {
 			return false, err
 		}
 		given, err := dst.useLetters(xd, flags)
@@ -101,7 +101,7 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if _, err := letterCarriers(dst, xd, given, nil); err != nil {
 			return false, err
 		}
-		oldUnique, _ := splitFile(xs0.msgs[pos[0]].file)
+		oldUnique, _ := splitFile(xs0.msgs.at(pos[0]).file)
 		uid := xd.uidNext
 		newFile := dst.fileFor(uidName(unique, uid), flags)
 		rec, err := writeReplaceRecord(src, dst, oldUnique, filepath.Base(tmp), newFile)

@@ -35,7 +35,10 @@
 // process respects; readers need no lock and read only the frames added
 // since their last look. Now and then a writer compacts: the live blobs
 // go to the next cache file and a new snapshot (write temp, fsync,
-// rename, fsync folder) names it.
+// rename, fsync folder) names it. In memory, the versions of an index
+// share its messages in chunks (msglist.go): a change copies the chunks
+// it touches and its frame is found from them, so that a flag change on
+// a few messages of a large mailbox costs about as much as on a small one.
 //
 // Files another program puts into new/ or cur/ are given fresh UIDs (and
 // their structure is computed) at the next operation on the mailbox; a
@@ -247,7 +250,7 @@ func flock(ctx context.Context, path string, exclusive bool) (*lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -281,18 +284,20 @@ func writeAtomic(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.%d", name, os.Getpid(), rand.Uint64()))
 	err := writeSynced(tmp, data)
 	if err == nil {
+		crashPoint("rename " + name)
 		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
+	crashPoint("renamed " + name)
 	return syncDir(dir)
 }
 
 // syncDir makes the entries of a folder (renames, links, removals) durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := openRead(dir)
 	if err != nil {
 		return err
 	}

@@ -360,9 +360,9 @@ func (s *Store) textMissingView(ctx context.Context, d *textDB, user, name strin
 	if m, x, err = s.view(ctx, op, user, name, imap.ErrNonexistent); err != nil {
 		return st, nil, nil, 0, nil, nil, err
 	}
-	st, metas = status(x), make([]ports.MessageMeta, len(x.msgs))
-	for i := range x.msgs {
-		metas[i] = x.msgs[i].meta()
+	st, metas = status(x), make([]ports.MessageMeta, x.msgs.len())
+	for i := range x.msgs.len() {
+		metas[i] = x.msgs.at(i).meta()
 	}
 	if d.holds(knownKey(name, st.UIDValidity), gen, metas) {
 		return st, metas, nil, gen, m, x, nil

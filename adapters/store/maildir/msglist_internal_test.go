@@ -1,0 +1,216 @@
+package maildir
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imapd-go/imapd/domain/imap"
+)
+
+// indexOf returns an index of n messages, UIDs 1 to n, as decode makes
+// it.
+func indexOf(n int) *index {
+	x := freshIndex(1, imap.UID(n+1))
+	flat := make([]entry, n, n+8) // room to grow, as decode leaves
+	for i := range flat {
+		flat[i] = entry{uid: imap.UID(i + 1), modseq: 1, file: "f" + strings.Repeat("x", i%3)}
+	}
+	x.msgs = listOf(flat)
+	return x
+}
+
+func uidsOf(l *msgList) []imap.UID {
+	var out []imap.UID
+	for i := range l.len() {
+		out = append(out, l.at(i).uid)
+	}
+	return out
+}
+
+// TestCloneShares: clones share their index's messages chunk by chunk
+// without changing them: a change or an append in one clone reaches
+// neither the index nor another clone, and copies only the chunk it
+// touches (but the first clone appends in place); the frame of a clone
+// lists only what it changed.
+func TestCloneShares(t *testing.T) {
+	const n = 3*chunkLen + 10
+	x := indexOf(n)
+	a, b := x.clone(), x.clone()
+	a.msgs.push(entry{uid: n + 10})
+	b.msgs.push(entry{uid: n + 20})
+	a.msgs.mut(5).modseq = 7
+	if x.msgs.len() != n || a.msgs.at(n).uid != n+10 || b.msgs.at(n).uid != n+20 {
+		t.Fatalf("after appends: %d, %d, %d", x.msgs.len(), a.msgs.at(n).uid, b.msgs.at(n).uid)
+	}
+	if x.msgs.at(5).modseq != 1 || b.msgs.at(5).modseq != 1 {
+		t.Errorf("a clone's change reached its index or another clone")
+	}
+	for c := range x.msgs.chunks {
+		shared := sameChunk(&x.msgs, &a.msgs, c)
+		if want := c != 0 && c != len(x.msgs.chunks)-1; shared != want {
+			t.Errorf("chunk %d shared %v, want %v", c, shared, want)
+		}
+	}
+	// The first clone appended into the spare room of the last chunk;
+	// the second one into a copy.
+	last := len(x.msgs.chunks) - 1
+	if &a.msgs.chunks[last][0] != &x.msgs.chunks[last][0] || &b.msgs.chunks[last][0] == &x.msgs.chunks[last][0] {
+		t.Error("the first clone did not take the spare room, or the second one shared it")
+	}
+	if got := string(diff(x, a)); strings.Count(got, "\nm ") != 2 || strings.Contains(got, "\nd ") ||
+		!strings.Contains(got, "\nm 6 7 ") || !strings.Contains(got, "\nm 788 ") {
+		t.Errorf("diff of one change and one append:\n%s", got)
+	}
+	// A clone of a clone: changes the chunk its parent copied.
+	c := a.clone()
+	c.msgs.mut(6).modseq = 9
+	if a.msgs.at(6).modseq != 1 || c.msgs.at(5).modseq != 7 {
+		t.Errorf("a second clone's change reached the first")
+	}
+	if got := string(diff(a, c)); strings.Count(got, "\nm ") != 1 || !strings.Contains(got, "\nm 7 9 ") {
+		t.Errorf("diff of the second clone:\n%s", got)
+	}
+}
+
+// TestMsgListEdits: insertions, removals and appends keep UID order and
+// the chunk layout (every chunk full but the last).
+func TestMsgListEdits(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		n    int
+		edit func(x *index)
+		want func(u imap.UID) bool // which of 1..n (and 10000) remain
+	}{
+		{"append into a new chunk", chunkLen, func(x *index) { x.msgs.push(entry{uid: 10000}) },
+			func(imap.UID) bool { return true }},
+		{"remove every third", 2*chunkLen + 3, func(x *index) {
+			x.msgs.remove(func(i int) bool { return x.msgs.at(i).uid%3 == 0 })
+		}, func(u imap.UID) bool { return u%3 != 0 && u != 10000 }},
+		{"insert in the middle", chunkLen + 1, func(x *index) {
+			x.msgs.remove(func(i int) bool { return x.msgs.at(i).uid == 7 })
+			i, _ := x.find(7)
+			x.msgs.insert(i, entry{uid: 7})
+		}, func(u imap.UID) bool { return u != 10000 }},
+		{"insert at the end", 5, func(x *index) { x.msgs.insert(5, entry{uid: 10000}) },
+			func(imap.UID) bool { return true }},
+	} {
+		x := indexOf(tt.n)
+		y := x.clone()
+		tt.edit(y)
+		var want []imap.UID
+		for u := imap.UID(1); u <= imap.UID(tt.n); u++ {
+			if tt.want(u) {
+				want = append(want, u)
+			}
+		}
+		if tt.want(10000) {
+			want = append(want, 10000)
+		}
+		if got := uidsOf(&y.msgs); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, want)
+		}
+		for c, ch := range y.msgs.chunks {
+			if c < len(y.msgs.chunks)-1 && len(ch) != chunkLen {
+				t.Errorf("%s: chunk %d holds %d", tt.name, c, len(ch))
+			}
+		}
+		if x.msgs.len() != tt.n || uidsOf(&x.msgs)[tt.n-1] != imap.UID(tt.n) {
+			t.Errorf("%s: the edit reached the index it cloned", tt.name)
+		}
+	}
+}
+
+// TestApplyInPlace: a reader catching up on frames that change messages
+// it has and add some after them changes only the chunks concerned; a
+// frame that removes one rebuilds the list; the index caught up from is
+// never changed.
+func TestApplyInPlace(t *testing.T) {
+	const n = 2*chunkLen + 5
+	for _, tt := range []struct {
+		name   string
+		frames []string
+		want   map[imap.UID]uint64 // UID -> modseq; others absent
+		shared int                 // chunks still shared with the old index
+	}{
+		{"change and append", []string{"m 3 9 0 0 0 0 0 0 f3\n", "m 600 10 0 0 0 0 0 0 f600\nm 601 10 0 0 0 0 0 0 f601\n"},
+			map[imap.UID]uint64{3: 9, 600: 10, 601: 10}, 1},
+		{"change in the last chunk", []string{"m 515 9 0 0 0 0 0 0 f515\n"}, map[imap.UID]uint64{515: 9}, 2},
+		{"remove", []string{"d 4\n", "m 5 9 0 0 0 0 0 0 f5\n"}, map[imap.UID]uint64{4: 0, 5: 9}, 0},
+	} {
+		x := indexOf(n)
+		y := x.clone()
+		var ch changeSet
+		for _, f := range tt.frames {
+			if err := ch.parse(y, []byte(f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ch.apply(y)
+		for u := imap.UID(1); u <= 601; u++ {
+			i, ok := y.find(u)
+			ms, changed := tt.want[u]
+			switch {
+			case changed && ms == 0 && ok:
+				t.Errorf("%s: UID %d still there", tt.name, u)
+			case changed && ms > 0 && (!ok || y.msgs.at(i).modseq != ms):
+				t.Errorf("%s: UID %d missing or not changed", tt.name, u)
+			case !changed && u <= n && (!ok || y.msgs.at(i).modseq != 1):
+				t.Errorf("%s: UID %d missing or changed", tt.name, u)
+			}
+		}
+		shared := 0
+		for c := range x.msgs.chunks {
+			if sameChunk(&x.msgs, &y.msgs, c) {
+				shared++
+			}
+		}
+		if shared != tt.shared {
+			t.Errorf("%s: %d chunks shared, want %d", tt.name, shared, tt.shared)
+		}
+		if x.msgs.len() != n || x.msgs.at(2).modseq != 1 || x.msgs.at(n-1).modseq != 1 {
+			t.Errorf("%s: the old index changed", tt.name)
+		}
+	}
+}
+
+// TestPicked: positions of wanted UIDs, found by a walk in step for many
+// and by searches for few, the same either way.
+func TestPicked(t *testing.T) {
+	x := indexOf(3*chunkLen + 7)
+	x = x.clone()
+	x.msgs.remove(func(i int) bool { return i%5 == 0 }) // UIDs with gaps
+	for _, tt := range []struct {
+		name string
+		want []imap.UID
+	}{
+		{"none", nil},
+		{"few", []imap.UID{1, 2, 3, 300, 800}},
+		{"all and more", func() []imap.UID {
+			var w []imap.UID
+			for u := imap.UID(1); u <= 900; u++ {
+				w = append(w, u)
+			}
+			return w
+		}()},
+		{"every third past the end", func() []imap.UID {
+			var w []imap.UID
+			for u := imap.UID(3); u <= 2000; u += 3 {
+				w = append(w, u)
+			}
+			return w
+		}()},
+	} {
+		var brute []int
+		for _, u := range tt.want {
+			for i := range x.msgs.len() {
+				if x.msgs.at(i).uid == u {
+					brute = append(brute, i)
+				}
+			}
+		}
+		if got := picked(x, tt.want); !slices.Equal(got, brute) {
+			t.Errorf("%s: %v, want %v", tt.name, got, brute)
+		}
+	}
+}
