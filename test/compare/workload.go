@@ -88,6 +88,7 @@ type probe struct {
 func probes(msgs []message, appends int) []probe {
 	n := float64(len(msgs))
 	perMsg := func(d time.Duration) float64 { return n / d.Seconds() }
+	perCmd := func(d time.Duration) float64 { return 1 / d.Seconds() }
 	mb := float64(size(msgs)) / 1e6
 	return []probe{
 		{"FETCH 1:* BODY[]", "FETCH 1:* BODY[]", "MB/s", 1.5, func(d time.Duration) float64 { return mb / d.Seconds() }},
@@ -105,6 +106,10 @@ func probes(msgs []message, appends int) []probe {
 		{"SORT (SUBJECT) UTF-8 ALL", "SORT (SUBJECT) UTF-8 ALL", "msg/s", 0, perMsg},
 		{"SORT (FROM) UTF-8 ALL", "SORT (FROM) UTF-8 ALL", "msg/s", 0, perMsg},
 		{"THREAD REFERENCES UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL", "msg/s", 0, perMsg},
+		// A flag change on ten messages, set then cleared in each
+		// repetition, so that neither is a change to nothing.
+		{`STORE 1:10 +FLAGS.SILENT (\Flagged)`, `STORE 1:10 +FLAGS.SILENT (\Flagged)`, "cmd/s", 1, perCmd},
+		{`STORE 1:10 -FLAGS.SILENT (\Flagged)`, `STORE 1:10 -FLAGS.SILENT (\Flagged)`, "cmd/s", 1, perCmd},
 		{fmt.Sprintf("APPEND, durable (%d msgs)", appends), "", "msg/s", 2, func(d time.Duration) float64 { return float64(appends) / d.Seconds() }},
 	}
 }
