@@ -18,8 +18,10 @@ type Delivery struct {
 // Duplicates remembers deliveries so that a message delivered again to
 // the same mailbox (an MTA that retries after a lost reply, a list that
 // sends the same message twice) is stored once. It is shared by every
-// process of a configdirectory, whichever Store holds the mail, and is
-// safe for concurrent use by goroutines and processes.
+// process that delivers into the same mail (the processes of a
+// configdirectory; every host of a shared database), and is safe for
+// concurrent use by goroutines and processes. test/duplicatestest holds
+// its contract suite.
 type Duplicates interface {
 	// Delivered reports whether d was recorded less than the expiry ago.
 	Delivered(ctx context.Context, d Delivery) (bool, error)

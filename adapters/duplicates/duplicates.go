@@ -1,7 +1,8 @@
 // Package duplicates implements ports.Duplicates in an SQLite database in
 // the configdirectory (Cyrus keeps the same records in its deliver.db),
 // so that every lmtpd process of a site shares it, whichever store holds
-// the mail. Records expire after a configured period (Cyrus prunes its
+// the mail on its disk (a PostgreSQL store that many hosts share keeps
+// the records in its database instead). Records expire after a configured period (Cyrus prunes its
 // deliver.db with cyr_expire -E; here lmtp_duplicate_expire does it).
 //
 // It depends on ports and the SQLite driver only.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/ports"
+	"github.com/imapd-go/imapd/test/duplicatestest"
 )
 
 // Two handles on one folder stand for two lmtpd processes: what one
@@ -56,4 +57,19 @@ func TestSharedAndExpiring(t *testing.T) {
 	if seen, _ := a.Delivered(ctx, k); !seen {
 		t.Error("Prune removed a live record")
 	}
+}
+
+// TestContract runs the contract suite: the site is a configdirectory.
+func TestContract(t *testing.T) {
+	duplicatestest.Run(t, func(t testing.TB) duplicatestest.Site {
+		dir := t.TempDir()
+		return duplicatestest.Site{Open: func(t testing.TB, expiry time.Duration) ports.Duplicates {
+			d, err := Open(dir, expiry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
+		}}
+	})
 }

@@ -28,7 +28,7 @@ func initServer(s *config.Settings, l *config.LMTP, f wiring.Flags) (*lmtp.Serve
 		return nil, nil, err
 	}
 	auth := wiring.ProvideAuth(s, userDB)
-	duplicates, cleanup3, err := wiring.ProvideDuplicates(s, l)
+	duplicates, cleanup3, err := wiring.ProvideDuplicates(s, l, store)
 	if err != nil {
 		cleanup2()
 		cleanup()

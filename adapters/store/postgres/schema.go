@@ -23,6 +23,8 @@ var migrations = []string{
 	schemaV2,
 	// 3: the full-text index (textindex.go).
 	schemaV3,
+	// 4: lmtpd's delivery records (duplicates.go).
+	schemaV4,
 }
 
 // schemaVersion is the version this program writes.

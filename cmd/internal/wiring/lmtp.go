@@ -7,16 +7,24 @@ import (
 	"github.com/google/wire"
 
 	"github.com/imapd-go/imapd/adapters/duplicates"
+	"github.com/imapd-go/imapd/adapters/store/postgres"
 	"github.com/imapd-go/imapd/app/config"
 	"github.com/imapd-go/imapd/app/lmtp"
 	"github.com/imapd-go/imapd/ports"
 )
 
-// ProvideDuplicates opens the delivery records in configdirectory, or
-// returns nil when duplicatesuppression is off.
-func ProvideDuplicates(s *config.Settings, l *config.LMTP) (ports.Duplicates, func(), error) {
+// ProvideDuplicates opens the delivery records: with store: postgres in
+// the store's database, which every host shares (so that a message
+// delivered through two hosts is stored once); otherwise in
+// configdirectory. It returns nil when duplicatesuppression is off.
+func ProvideDuplicates(s *config.Settings, l *config.LMTP, st ports.Store) (ports.Duplicates, func(), error) {
 	if !l.DuplicateSuppression {
 		return nil, func() {}, nil
+	}
+	if pg, ok := st.(*postgres.Store); ok {
+		// The store's pool serves the records too; the store's cleanup
+		// closes it.
+		return pg.Duplicates(l.DuplicateExpire), func() {}, nil
 	}
 	db, err := duplicates.Open(s.ConfigDir, l.DuplicateExpire)
 	if err != nil {
