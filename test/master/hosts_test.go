@@ -67,6 +67,15 @@ func ackedUID(line string) (int, bool) {
 	return n, err == nil
 }
 
+// existsIn reads the count of an untagged EXISTS line. (Sscanf stores
+// the number before it fails on the word, so its error must be checked:
+// a RECENT line is no EXISTS.)
+func existsIn(l string) (int, bool) {
+	var n int
+	_, err := fmt.Sscanf(l, "* %d EXISTS", &n)
+	return n, err == nil
+}
+
 // An APPEND through one host is seen by an IDLE session on the other
 // within a second, both ways.
 func TestTwoHostsIdle(t *testing.T) {
@@ -81,8 +90,13 @@ func TestTwoHostsIdle(t *testing.T) {
 			idler := dir.idle.selected("imap")
 			writer := dir.from.selected("imap")
 			exists := -1
-			for _, l := range idler.ok("n", "NOOP") {
-				fmt.Sscanf(l, "* %d EXISTS", &exists)
+			for _, l := range idler.ok("s2", "SELECT INBOX") {
+				if n, ok := existsIn(l); ok {
+					exists = n
+				}
+			}
+			if exists < 0 {
+				t.Fatal("SELECT: no EXISTS")
 			}
 			if _, err := idler.c.Write([]byte("i IDLE\r\n")); err != nil {
 				t.Fatal(err)
@@ -95,8 +109,7 @@ func TestTwoHostsIdle(t *testing.T) {
 			idler.c.SetDeadline(time.Now().Add(patience))
 			for {
 				l := idler.line()
-				var n int
-				if _, err := fmt.Sscanf(l, "* %d EXISTS", &n); err == nil && n > exists {
+				if n, ok := existsIn(l); ok && n > exists {
 					if d := time.Since(acked); d > time.Second {
 						t.Errorf("EXISTS seen %v after the APPEND's OK, more than 1 s", d)
 					}
