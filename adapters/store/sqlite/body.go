@@ -23,7 +23,8 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		return nil, wrapErr(op, err)
 	}
 	// The body keeps the user's database open until it is closed.
-	b := &body{db: u.r, uid: uid, seq: -1, done: func() { s.release(u) }}
+	// Bodies are read on their own pool (see db.b).
+	b := &body{db: u.b, uid: uid, seq: -1, done: func() { s.release(u) }}
 	// One statement, no transaction: every FETCH of a body opens it.
 	// The statement reads one row: it runs to its end rather than under
 	// the session's context, which would have the driver and database/sql
@@ -35,7 +36,7 @@ func (s *Store) Open(ctx context.Context, user, name string, uid imap.UID) (port
 		// A body of one chunk comes with its chunk's rowid and the
 		// connection's handle: the chunk is read through the blob API
 		// (blob.go) while this statement, still open, holds the snapshot.
-		rows, err := u.r.QueryContext(qctx, `SELECT m.body_id, m.size,
+		rows, err := u.b.QueryContext(qctx, `SELECT m.body_id, m.size,
 			CASE WHEN m.size <= ? THEN (SELECT rowid FROM chunks WHERE body_id = m.body_id AND seq = 0) END,
 			imapd_connection(), m.mailbox_id, (SELECT uidvalidity FROM mailboxes WHERE id = m.mailbox_id)
 			FROM messages m

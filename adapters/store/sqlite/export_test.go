@@ -54,5 +54,5 @@ func Held(s *Store, user string) (refs, inUse int) {
 	if u == nil {
 		return 0, 0
 	}
-	return u.refs, u.w.Stats().InUse + u.r.Stats().InUse
+	return u.refs, u.w.Stats().InUse + u.r.Stats().InUse + u.b.Stats().InUse
 }

@@ -335,7 +335,7 @@ func TestReadPoolMapsTheFile(t *testing.T) {
 		name string
 		db   *sql.DB
 		want int64
-	}{{"read", u.r, mmapSize}, {"write", u.w, 0}} {
+	}{{"read", u.r, mmapSize}, {"body", u.b, mmapSize}, {"write", u.w, 0}} {
 		var got int64
 		if err := tc.db.QueryRow("PRAGMA mmap_size").Scan(&got); err != nil {
 			t.Fatal(err)

@@ -34,6 +34,8 @@ func (s *Store) ReleaseMemory() {
 		// once; raising it again lets a busy user keep more.
 		u.r.SetMaxIdleConns(0)
 		u.r.SetMaxIdleConns(maxConns)
+		u.b.SetMaxIdleConns(0)
+		u.b.SetMaxIdleConns(maxConns)
 		u.w.SetMaxIdleConns(0)
 		u.w.SetMaxIdleConns(maxConns)
 	}

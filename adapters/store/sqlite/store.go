@@ -83,9 +83,16 @@ type Store struct {
 
 // db is one SQLite database file with its three connection pools.
 type db struct {
-	w   *sql.DB // writes: every transaction begins IMMEDIATE
-	r   *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
-	dir string  // the folder of the database, its WAL and shared memory
+	w *sql.DB // writes: every transaction begins IMMEDIATE
+	r *sql.DB // reads: deferred transactions, one consistent WAL snapshot each
+	// b reads message bodies (body.go), and nothing else. SQLite drops a
+	// connection's whole memory map at its first read after any commit,
+	// at a cost that grows with the pages it had mapped (1 ms for the 15
+	// MB a FETCH 1:* BODY[] of the comparison's corpus maps): bodies on
+	// connections of their own leave that cost to the next large read of
+	// bodies, instead of to the read of changes that ends every STORE.
+	b   *sql.DB
+	dir string // the folder of the database, its WAL and shared memory
 
 	notifyOnce sync.Once
 	notifyFile *os.File
@@ -170,7 +177,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 ) WITHOUT ROWID;
 ` + quotaSchema
 
-// readDriver is the driver of the read pool: SQLite with its database
+// readDriver is the driver of the read pools: SQLite with its database
 // file memory-mapped (PRAGMA mmap_size), so that reading a page of a
 // message's chunk is a copy out of the page cache instead of a pread
 // system call per page. Only reads go through the mapping; writes still
@@ -224,12 +231,18 @@ func openDB(path string) (*db, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	for _, p := range []*sql.DB{w, r} {
+	b, err := sql.Open(readDriver, base+"&_txlock=deferred")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	for _, p := range []*sql.DB{w, r, b} {
 		p.SetMaxOpenConns(maxConns)
 		p.SetMaxIdleConns(maxConns)
 		p.SetConnMaxIdleTime(idleConnTime)
 	}
-	return &db{w: w, r: r, dir: filepath.Dir(path)}, nil
+	return &db{w: w, r: r, b: b, dir: filepath.Dir(path)}, nil
 }
 
 // init creates the schema once per database, or brings an older one up to
@@ -381,7 +394,7 @@ func (d *db) close() error {
 	if d.notifyFile != nil {
 		nerr = d.notifyFile.Close()
 	}
-	return errors.Join(d.w.Close(), d.r.Close(), nerr)
+	return errors.Join(d.w.Close(), d.r.Close(), d.b.Close(), nerr)
 }
 
 // escapePath makes a file name safe inside a file: URI, whose query part
