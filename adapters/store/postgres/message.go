@@ -124,7 +124,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 	}
 	bodies := make([]int64, len(msgs))
 	var res []ports.AppendResult
-	err := s.writeAfter(ctx, user, op, false, func(tx pgx.Tx) error {
+	err := s.writeTx(ctx, user, op, false, true, func(tx pgx.Tx) error {
 		for i, msg := range msgs {
 			var err error
 			if bodies[i], err = insertBody(ctx, tx, msg); err != nil {
@@ -134,7 +134,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		return nil
 	}, func(t *userTx) error {
 		res = res[:0]
-		m, err := lookup(ctx, t, op, user, name, imap.ErrTryCreate)
+		m, err := lockLookup(ctx, t, op, name, imap.ErrTryCreate)
 		if err != nil {
 			return err
 		}
@@ -148,30 +148,46 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		for _, msg := range msgs {
 			total += msg.Size
 		}
-		if err := charge(ctx, t, op, total, int64(len(msgs))); err != nil {
-			return err
-		}
-		first, modseq, err := allocate(ctx, t, m.id, len(msgs))
-		if err != nil {
-			return err
-		}
 		n := len(msgs)
-		uids, mods, fl, secs, zones, sizes, saved := make([]int64, n), make([]int64, n), make([]string, n),
-			make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n)
+		fl, secs, zones, sizes, saved := make([]string, n), make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n)
 		for i, msg := range msgs {
 			date := msg.InternalDate
 			if date.IsZero() {
 				date = time.Now()
 			}
-			uids[i], mods[i], fl[i], sizes[i], saved[i] = int64(first)+int64(i), int64(modseq), joinFlags(flags[i]), msg.Size, saveDate(msg)
+			fl[i], sizes[i], saved[i] = joinFlags(flags[i]), msg.Size, saveDate(msg)
 			secs[i], zones[i] = dateIn(date)
-			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: first + imap.UID(i)})
 		}
-		_, err = t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
-			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[], $7::bigint[], $8::bigint[], $9::bigint[])`,
-			m.id, uids, mods, fl, secs, zones, sizes, bodies, saved)
+		// One statement charges the quota, allocates the UIDs and the
+		// mod-sequence, inserts the messages and queues the
+		// notification; an answer over the quota rolls it all back.
+		var first, modseq int64
+		var q ports.Quota
+		err = t.QueryRow(ctx, `WITH a AS (
+				UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1
+				WHERE id = $1 RETURNING uidnext - $2 AS first, highestmodseq),
+			q AS (
+				UPDATE users SET storage_used = storage_used + $3, message_used = message_used + $2
+				WHERE id = $4 RETURNING storage_limit, message_limit, mailbox_limit, storage_used - $3 AS storage, message_used - $2 AS messages),
+			i AS (
+				INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+				SELECT $1, a.first + v.n - 1, a.highestmodseq, v.flags, v.sec, v.zone, v.size, v.body, v.saved
+				FROM a, unnest($5::text[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[], $10::bigint[])
+					WITH ORDINALITY AS v(flags, sec, zone, size, body, saved, n))
+			SELECT a.first, a.highestmodseq, q.storage_limit, q.message_limit, q.mailbox_limit, q.storage, q.messages,
+				pg_notify($11, $12)::text
+			FROM a, q`,
+			m.id, int64(n), total, t.uid, fl, secs, zones, sizes, bodies, saved, notifyChannel, t.user).
+			Scan(&first, &modseq, &q.Limits.Storage, &q.Limits.Messages, &q.Limits.Mailboxes, &q.Usage.Storage, &q.Usage.Messages, nil)
 		if err != nil {
 			return err
+		}
+		t.notified = true
+		if !q.Limits.Admits(q.Usage, total, int64(n)) {
+			return imap.Errorf(op, imap.ErrOverQuota, "%d bytes in %d messages would exceed the quota", total, n)
+		}
+		for i := range msgs {
+			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: imap.UID(first) + imap.UID(i)})
 		}
 		return nil
 	})
@@ -201,12 +217,8 @@ func bumpModSeq(ctx context.Context, t *userTx, id int64) (uint64, error) {
 // msg.Size bytes, or the caller's transaction rolls back.
 func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, error) {
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id`,
-		msg.Size, msg.Structure, msg.SortRecord).Scan(&id); err != nil {
-		return 0, err
-	}
 	buf := make([]byte, min(msg.Size, chunkSize))
-	for seq, left := int32(0), msg.Size; left > 0; seq++ {
+	for seq, left := int32(0), msg.Size; left > 0 || seq == 0; seq++ {
 		n := min(left, chunkSize)
 		if _, err := io.ReadFull(msg.Body, buf[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -214,7 +226,21 @@ func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, er
 			}
 			return 0, fmt.Errorf("reading message body: %v", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n]); err != nil {
+		var err error
+		switch {
+		case seq == 0 && n == 0:
+			err = tx.QueryRow(ctx, `INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id`,
+				msg.Size, msg.Structure, msg.SortRecord).Scan(&id)
+		case seq == 0:
+			// The body's row and its first chunk (most mail's
+			// whole body) in one statement.
+			err = tx.QueryRow(ctx, `WITH b AS (INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id),
+				c AS (INSERT INTO chunks (body_id, seq, data) SELECT id, 0, $4 FROM b)
+				SELECT id FROM b`, msg.Size, msg.Structure, msg.SortRecord, buf[:n]).Scan(&id)
+		default:
+			_, err = tx.Exec(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n])
+		}
+		if err != nil {
 			return 0, err
 		}
 		left -= n
