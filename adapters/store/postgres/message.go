@@ -381,24 +381,28 @@ func uidCond(n int, want []imap.UID) (string, []any) {
 	return fmt.Sprintf("uid = ANY($%d::bigint[])", n), []any{uidArray(want)}
 }
 
-// Fetch returns the records of the UIDs that exist, in UID order.
+// Fetch returns the records of the UIDs that exist, in UID order. One
+// statement (a snapshot of its own) finds the mailbox and reads the
+// records, with no transaction around it: one round trip. Only when it
+// finds nothing is the mailbox looked up, to tell an empty answer from a
+// missing mailbox.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	want := sortedUIDs(uids)
+	if len(want) == 0 || !storable(user) || !storable(name) {
+		if _, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		return nil, nil
+	}
 	var out []ports.MessageRecord
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
+	cond, args := uidCond(3, want)
+	err := s.retry(ctx, func() error {
 		out = nil
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		if len(want) == 0 {
-			return nil
-		}
-		cond, args := uidCond(2, want)
-		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, b.structure
+		rows, err := s.pool.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, b.structure
 			FROM messages m JOIN bodies b ON b.id = m.body_id
-			WHERE m.mailbox_id = $1 AND m.`+cond+` ORDER BY m.uid`, append([]any{m.id}, args...)...)
+			WHERE m.mailbox_id = (SELECT mb.id FROM mailboxes mb JOIN users u ON u.id = mb.user_id
+				WHERE u.name = $1 AND mb.name = $2) AND m.`+cond+` ORDER BY m.uid`, append([]any{user, name}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -423,7 +427,12 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		if _, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+			return nil, wrapErr(op, err)
+		}
 	}
 	return out, nil
 }
