@@ -67,19 +67,32 @@ func sortedUIDs(uids []imap.UID) []imap.UID {
 	return out
 }
 
-// Status returns the mailbox's counters.
+// Status returns the mailbox's counters, found with the mailbox in one
+// statement (one snapshot, one round trip).
 func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
 	const op = "status"
 	var st ports.MailboxStatus
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
+	if !storable(user) || !storable(name) {
+		return st, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
+		var v, next, high, recentUID, n, unseen, recent int64
+		err := s.pool.QueryRow(ctx, `SELECT mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid,
+				coalesce(c.messages, 0), coalesce(c.unseen, 0), coalesce(c.size, 0),
+				(SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recentuid)
+			FROM mailboxes mb JOIN users u ON u.id = mb.user_id
+			LEFT JOIN LATERAL (SELECT sum(messages)::bigint AS messages, sum(unseen)::bigint AS unseen, sum(size)::bigint AS size
+				FROM mailbox_counts WHERE mailbox_id = mb.id) c ON true
+			WHERE u.name = $1 AND mb.name = $2`, user, name).
+			Scan(&v, &next, &high, &recentUID, &n, &unseen, &st.Size, &recent)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 		}
-		st, err = keptStatus(ctx, tx, m)
+		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.RecentUID = uint32(v), imap.UID(next), uint64(high), imap.UID(recentUID)
+		st.Messages, st.Unseen, st.Recent = uint32(n), uint32(unseen), uint32(recent)
 		return err
 	})
-	return st, err
+	return st, wrapErr(op, err)
 }
 
 // keptStatus returns m's counters as the triggers keep them, with \Recent
@@ -256,29 +269,44 @@ func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, er
 }
 
 // Snapshot returns the status and every message's metadata, in UID order,
-// from one snapshot.
+// from one statement: the mailbox's row first, then its messages'.
 func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxStatus, []ports.MessageMeta, error) {
 	const op = "snapshot"
 	var st ports.MailboxStatus
 	var metas []ports.MessageMeta
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		st = ports.MailboxStatus{UIDValidity: m.uidValidity, UIDNext: m.uidNext, HighestModSeq: m.highest, RecentUID: m.recentUID}
-		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags, size FROM messages WHERE mailbox_id = $1 ORDER BY uid`, m.id)
+	if !storable(user) || !storable(name) {
+		return st, nil, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
+		st, metas = ports.MailboxStatus{}, metas[:0]
+		rows, err := s.pool.Query(ctx, `WITH mb AS (SELECT mb.id, mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid
+				FROM mailboxes mb JOIN users u ON u.id = mb.user_id WHERE u.name = $1 AND mb.name = $2)
+			SELECT * FROM (
+				SELECT 0 AS k, uidvalidity, uidnext AS uid, highestmodseq, recentuid, NULL::text FROM mb
+				UNION ALL
+				SELECT 1, NULL, uid, modseq, size, flags FROM messages WHERE mailbox_id = (SELECT id FROM mb)) r
+			ORDER BY k, uid`,
+			user, name)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		metas = metas[:0]
+		found := false
+		var recentUID imap.UID
 		p := flagParser{}
+		var k int32
+		var v *int64
 		var uid, modseq, size int64
 		var flags []byte
 		for rows.Next() {
-			if err := rows.Scan(&uid, &modseq, &flags, &size); err != nil {
+			if err := rows.Scan(&k, &v, &uid, &modseq, &size, &flags); err != nil {
 				return err
+			}
+			if k == 0 {
+				found = true
+				recentUID = imap.UID(size)
+				st = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(uid), HighestModSeq: uint64(modseq), RecentUID: recentUID}
+				continue
 			}
 			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.parse(flags)}
 			metas = append(metas, meta)
@@ -286,14 +314,23 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
 				st.Unseen++
 			}
-			if meta.UID >= m.recentUID {
+			if meta.UID >= recentUID {
 				st.Recent++
 			}
 		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !found {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+		}
 		st.Messages = uint32(len(metas))
-		return rows.Err()
+		return nil
 	})
-	return st, metas, err
+	if err != nil {
+		return ports.MailboxStatus{}, nil, wrapErr(op, err)
+	}
+	return st, metas, nil
 }
 
 // flagParser splits stored flag lists, sharing one string per distinct
@@ -460,9 +497,9 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 	}
 	var out []ports.MessageMeta
 	var modified []imap.UID
-	err = s.write(ctx, user, opName, false, func(t *userTx) error {
+	err = s.writeTx(ctx, user, opName, false, true, nil, func(t *userTx) error {
 		out, modified = nil, nil
-		m, err := lookup(ctx, t, opName, user, name, imap.ErrNonexistent)
+		m, err := lockLookup(ctx, t, opName, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
 		}
@@ -520,15 +557,18 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if len(changedUIDs) == 0 {
 			return nil
 		}
-		modseq, err := bumpModSeq(ctx, t, m.id)
-		if err != nil {
+		// The new mod-sequence, the changes and the notification in
+		// one statement.
+		var modseq uint64
+		if err := t.QueryRow(ctx, `WITH a AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq),
+			u AS (UPDATE messages m SET flags = v.flags, modseq = a.highestmodseq
+				FROM a, unnest($2::bigint[], $3::text[]) AS v(uid, flags)
+				WHERE m.mailbox_id = $1 AND m.uid = v.uid)
+			SELECT highestmodseq, pg_notify($4, $5)::text FROM a`,
+			m.id, changedUIDs, changedFlags, notifyChannel, t.user).Scan(&modseq, nil); err != nil {
 			return err
 		}
-		if _, err := t.Exec(ctx, `UPDATE messages m SET flags = v.flags, modseq = $2
-			FROM unnest($3::bigint[], $4::text[]) AS v(uid, flags)
-			WHERE m.mailbox_id = $1 AND m.uid = v.uid`, m.id, int64(modseq), changedUIDs, changedFlags); err != nil {
-			return err
-		}
+		t.notified = true
 		j := 0
 		for i := range out {
 			if j < len(changedUIDs) && int64(out[i].UID) == changedUIDs[j] {

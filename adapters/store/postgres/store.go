@@ -99,9 +99,18 @@ var _ ports.Store = (*Store)(nil)
 // SIGHUP), its operations fail with imap.ErrUnavailable, and the first
 // one after the database is back checks the schema.
 func Open(ctx context.Context, c Config) (*Store, error) {
+	return open(ctx, c, nil)
+}
+
+// open is Open; a tracer, when not nil, sees every statement (the tests
+// count round trips with it).
+func open(ctx context.Context, c Config, tracer pgx.QueryTracer) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(c.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	if c.Password != "" {
 		cfg.ConnConfig.Password = c.Password
