@@ -363,49 +363,69 @@ func (p flagParser) parse(b []byte) []string {
 	return out
 }
 
-// ChangesSince returns what changed after modseq, from one snapshot.
+// ChangesSince returns what changed after modseq, from one statement
+// (one snapshot, one round trip: every command in the selected state asks
+// it): the mailbox's row with its counters first, then the changed
+// messages, then the tombstones.
 func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
 	const op = "changes"
 	var ch ports.Changes
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
+	if !storable(user) || !storable(name) {
+		return ch, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
 		ch = ports.Changes{}
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		rows, err := s.pool.Query(ctx, `WITH mb AS (SELECT mb.id, mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid
+				FROM mailboxes mb JOIN users u ON u.id = mb.user_id WHERE u.name = $1 AND mb.name = $2)
+			SELECT * FROM (
+				SELECT 0 AS k, mb.uidvalidity AS a, mb.uidnext AS uid, mb.highestmodseq, mb.recentuid,
+					coalesce(c.messages, 0), coalesce(c.unseen, 0), coalesce(c.size, 0),
+					(SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recentuid), NULL::text
+				FROM mb LEFT JOIN LATERAL (SELECT sum(messages)::bigint AS messages, sum(unseen)::bigint AS unseen, sum(size)::bigint AS size
+					FROM mailbox_counts WHERE mailbox_id = mb.id) c ON true
+				UNION ALL
+				SELECT 1, NULL, m.uid, m.modseq, NULL, NULL, NULL, NULL, NULL, m.flags
+				FROM messages m WHERE m.mailbox_id = (SELECT id FROM mb) AND m.modseq > $3
+				UNION ALL
+				SELECT 2, NULL, e.uid, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+				FROM expunged e WHERE e.mailbox_id = (SELECT id FROM mb) AND e.modseq > $3) r
+			ORDER BY k, uid`, user, name, int64(modseq))
 		if err != nil {
 			return err
 		}
-		if ch.Status, err = keptStatus(ctx, tx, m); err != nil {
-			return err
-		}
-		if modseq >= m.highest {
-			return nil
-		}
-		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags FROM messages
-			WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`, m.id, int64(modseq))
-		if err != nil {
-			return err
-		}
+		defer rows.Close()
+		found := false
 		p := flagParser{}
-		var uid, ms int64
-		var flags []byte
 		for rows.Next() {
-			if err := rows.Scan(&uid, &ms, &flags); err != nil {
-				rows.Close()
+			var k int32
+			var v, uid, ms, recentUID, n, unseen, size, recent *int64
+			var flags []byte
+			if err := rows.Scan(&k, &v, &uid, &ms, &recentUID, &n, &unseen, &size, &recent, &flags); err != nil {
 				return err
 			}
-			ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.parse(flags)})
+			switch k {
+			case 0:
+				found = true
+				ch.Status = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(*uid), HighestModSeq: uint64(*ms),
+					RecentUID: imap.UID(*recentUID), Messages: uint32(*n), Unseen: uint32(*unseen), Size: *size, Recent: uint32(*recent)}
+			case 1:
+				ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(*uid), ModSeq: uint64(*ms), Flags: p.parse(flags)})
+			case 2:
+				ch.Expunged = append(ch.Expunged, imap.UID(*uid))
+			}
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		gone, err := collect[int64](ctx, tx, `SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
-			m.id, int64(modseq))
-		for _, u := range gone {
-			ch.Expunged = append(ch.Expunged, imap.UID(u))
+		if !found {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 		}
-		return err
+		return nil
 	})
-	return ch, err
+	if err != nil {
+		return ports.Changes{}, wrapErr(op, err)
+	}
+	return ch, nil
 }
 
 // uidCond is the condition on m.uid for the sorted UIDs want, as SQL

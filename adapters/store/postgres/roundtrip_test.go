@@ -69,6 +69,8 @@ func TestRoundTrips(t *testing.T) {
 		{"Fetch", 1, func() error { _, err := s.Fetch(ctx, user, "INBOX", uids); return err }},
 		{"FetchSparse", 1, func() error { _, err := s.Fetch(ctx, user, "INBOX", sparse); return err }},
 		{"Snapshot", 1, func() error { _, _, err := s.Snapshot(ctx, user, "INBOX"); return err }},
+		{"ChangesSince", 1, func() error { _, err := s.ChangesSince(ctx, user, "INBOX", 3); return err }},
+		{"ChangesSinceNone", 1, func() error { _, err := s.ChangesSince(ctx, user, "INBOX", 1<<40); return err }},
 		{"Status", 1, func() error { _, err := s.Status(ctx, user, "INBOX"); return err }},
 		{"OpenBodies", 1, func() error {
 			bodies, err := s.OpenBodies(ctx, user, "INBOX", uids)
