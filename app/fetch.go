@@ -165,8 +165,8 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 	pre := c.bodyBatcher(items)
 	defer pre.close()
 	next := 0 // where the record of the next message usually is
-	for i, seq := range seqs {
-		if err := pre.open(c, seqs, i); err != nil {
+	for k, seq := range seqs {
+		if err := pre.open(c, seqs, k); err != nil {
 			return err
 		}
 		e := v.Entry(seq)
@@ -183,7 +183,7 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 			}
 			rec, next = &recs[i], i+1
 		}
-		if err := c.fetchOne(seq, e.UID, rec, items, tree, pre.take(i)); err != nil {
+		if err := c.fetchOne(seq, e.UID, rec, items, tree, pre.take(k)); err != nil {
 			return err
 		}
 	}
