@@ -192,10 +192,18 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			FROM a, q`,
 			m.id, int64(n), total, t.uid, fl, secs, zones, sizes, bodies, saved, notifyChannel, t.user).
 			Scan(&first, &modseq, &q.Limits.Storage, &q.Limits.Messages, &q.Limits.Mailboxes, &q.Usage.Storage, &q.Usage.Messages, nil)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Deleted (and maybe made again) since lockLookup's
+			// snapshot.
+			return imap.Errorf(op, imap.ErrTryCreate, "%q", name)
+		}
 		if err != nil {
 			return err
 		}
 		t.notified = true
+		if uint64(first)+uint64(n) > maxUID {
+			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
+		}
 		if !q.Limits.Admits(q.Usage, total, int64(n)) {
 			return imap.Errorf(op, imap.ErrOverQuota, "%d bytes in %d messages would exceed the quota", total, n)
 		}

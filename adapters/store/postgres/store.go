@@ -283,6 +283,12 @@ func (t *userTx) lock(ctx context.Context, create bool) error {
 // lockLookup takes the user's row lock and finds the user's mailbox name
 // in one statement: what lock then lookup do in two. A missing user or
 // mailbox is reported with the given kind.
+//
+// The mailbox's row is read in the statement's snapshot, which may predate
+// the wait for the lock (READ COMMITTED re-reads only the locked row): its
+// id and UIDVALIDITY hold, but a caller must take UIDs, mod-sequences and
+// counters from later statements (allocate, UPDATE ... RETURNING), never
+// from the mailbox returned.
 func lockLookup(ctx context.Context, t *userTx, op, name string, kind error) (mailbox, error) {
 	var m mailbox
 	if !storable(t.user) || !storable(name) {
