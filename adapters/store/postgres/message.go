@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -289,18 +290,16 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 		st, metas = ports.MailboxStatus{}, metas[:0]
 		rows, err := s.pool.Query(ctx, `WITH mb AS (SELECT mb.id, mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid
 				FROM mailboxes mb JOIN users u ON u.id = mb.user_id WHERE u.name = $1 AND mb.name = $2)
-			SELECT * FROM (
-				SELECT 0 AS k, uidvalidity, uidnext AS uid, highestmodseq, recentuid, NULL::text FROM mb
-				UNION ALL
-				SELECT 1, NULL, uid, modseq, size, flags FROM messages WHERE mailbox_id = (SELECT id FROM mb)) r
-			ORDER BY k, uid`,
+			SELECT 0 AS k, uidvalidity, uidnext, highestmodseq, recentuid, NULL::text FROM mb
+			UNION ALL
+			(SELECT 1, NULL, uid, modseq, size, flags FROM messages WHERE mailbox_id = (SELECT id FROM mb) ORDER BY uid)`,
 			user, name)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		found := false
-		var recentUID imap.UID
+		var head ports.MailboxStatus
 		p := flagParser{}
 		var k int32
 		var v *int64
@@ -312,8 +311,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 			}
 			if k == 0 {
 				found = true
-				recentUID = imap.UID(size)
-				st = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(uid), HighestModSeq: uint64(modseq), RecentUID: recentUID}
+				head = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(uid), HighestModSeq: uint64(modseq), RecentUID: imap.UID(size)}
 				continue
 			}
 			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.parse(flags)}
@@ -322,15 +320,22 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
 				st.Unseen++
 			}
-			if meta.UID >= recentUID {
-				st.Recent++
-			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		if !found {
 			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+		}
+		// The rows come in the branches' order in practice; SQL does
+		// not promise it, and an outer ORDER BY would sort every row.
+		if !slices.IsSortedFunc(metas, byUID) {
+			slices.SortFunc(metas, byUID)
+		}
+		head.Size, head.Unseen = st.Size, st.Unseen
+		st = head
+		for i := len(metas) - 1; i >= 0 && metas[i].UID >= st.RecentUID; i-- {
+			st.Recent++
 		}
 		st.Messages = uint32(len(metas))
 		return nil
@@ -340,6 +345,8 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 	}
 	return st, metas, nil
 }
+
+func byUID(a, b ports.MessageMeta) int { return cmp.Compare(a.UID, b.UID) }
 
 // flagParser splits stored flag lists, sharing one string per distinct
 // flag name.
@@ -589,8 +596,8 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		// one statement.
 		var modseq uint64
 		if err := t.QueryRow(ctx, `WITH a AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq),
-			u AS (UPDATE messages m SET flags = v.flags, modseq = a.highestmodseq
-				FROM a, unnest($2::bigint[], $3::text[]) AS v(uid, flags)
+			u AS (UPDATE messages m SET flags = v.flags, modseq = (SELECT highestmodseq FROM a)
+				FROM unnest($2::bigint[], $3::text[]) AS v(uid, flags)
 				WHERE m.mailbox_id = $1 AND m.uid = v.uid)
 			SELECT highestmodseq, pg_notify($4, $5)::text FROM a`,
 			m.id, changedUIDs, changedFlags, notifyChannel, t.user).Scan(&modseq, nil); err != nil {
