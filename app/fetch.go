@@ -162,8 +162,13 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 		}
 	}
 	tree := needsTree(items)
+	pre := c.bodyBatcher(items)
+	defer pre.close()
 	next := 0 // where the record of the next message usually is
-	for _, seq := range seqs {
+	for k, seq := range seqs {
+		if err := pre.open(c, seqs, k); err != nil {
+			return err
+		}
 		e := v.Entry(seq)
 		var rec *ports.MessageRecord
 		if needRecord {
@@ -178,7 +183,7 @@ func (c *conn) fetchBatch(seqs []uint32, items []grammar.FetchItem, needRecord, 
 			}
 			rec, next = &recs[i], i+1
 		}
-		if err := c.fetchOne(seq, e.UID, rec, items, tree); err != nil {
+		if err := c.fetchOne(seq, e.UID, rec, items, tree, pre.take(k)); err != nil {
 			return err
 		}
 	}
@@ -210,12 +215,19 @@ func (l *lazyBody) Close() {
 
 // fetchOne writes one message's FETCH response; tree says whether items
 // need the decoded structure (needsTree, decided once per command).
-func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool) error {
+// A body opened beforehand (bodyBatch) comes as opened.
+func (c *conn) fetchOne(seq uint32, uid imap.UID, rec *ports.MessageRecord, items []grammar.FetchItem, tree bool, opened ports.MessageBody) error {
 	var raw *lazyBody
 	if tree || slices.ContainsFunc(items, wholeMessage) {
 		// Only items that take the decoded structure, or the whole
 		// message, read the message.
 		raw = &lazyBody{c: c, uid: uid}
+		if opened != nil {
+			raw.body = opened
+			raw.once.Do(func() {})
+		}
+	} else if opened != nil {
+		opened.Close()
 	}
 	c.takeFetchBuf()
 	b, err := c.appendFetch(c.fetchBuf[:0], seq, uid, rec, items, tree, raw)

@@ -1,6 +1,16 @@
 package postgres
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// OpenTraced is Open with a tracer that sees every statement.
+func OpenTraced(ctx context.Context, c Config, tracer pgx.QueryTracer) (*Store, error) {
+	return open(ctx, c, tracer)
+}
 
 // SetListenLinger changes how long the listening connection outlives its
 // last watcher, and returns the old value.

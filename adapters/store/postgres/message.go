@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,19 +68,32 @@ func sortedUIDs(uids []imap.UID) []imap.UID {
 	return out
 }
 
-// Status returns the mailbox's counters.
+// Status returns the mailbox's counters, found with the mailbox in one
+// statement (one snapshot, one round trip).
 func (s *Store) Status(ctx context.Context, user, name string) (ports.MailboxStatus, error) {
 	const op = "status"
 	var st ports.MailboxStatus
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
+	if !storable(user) || !storable(name) {
+		return st, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
+		var v, next, high, recentUID, n, unseen, recent int64
+		err := s.pool.QueryRow(ctx, `SELECT mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid,
+				coalesce(c.messages, 0), coalesce(c.unseen, 0), coalesce(c.size, 0),
+				(SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recentuid)
+			FROM mailboxes mb JOIN users u ON u.id = mb.user_id
+			LEFT JOIN LATERAL (SELECT sum(messages)::bigint AS messages, sum(unseen)::bigint AS unseen, sum(size)::bigint AS size
+				FROM mailbox_counts WHERE mailbox_id = mb.id) c ON true
+			WHERE u.name = $1 AND mb.name = $2`, user, name).
+			Scan(&v, &next, &high, &recentUID, &n, &unseen, &st.Size, &recent)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 		}
-		st, err = keptStatus(ctx, tx, m)
+		st.UIDValidity, st.UIDNext, st.HighestModSeq, st.RecentUID = uint32(v), imap.UID(next), uint64(high), imap.UID(recentUID)
+		st.Messages, st.Unseen, st.Recent = uint32(n), uint32(unseen), uint32(recent)
 		return err
 	})
-	return st, err
+	return st, wrapErr(op, err)
 }
 
 // keptStatus returns m's counters as the triggers keep them, with \Recent
@@ -124,7 +138,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 	}
 	bodies := make([]int64, len(msgs))
 	var res []ports.AppendResult
-	err := s.writeAfter(ctx, user, op, false, func(tx pgx.Tx) error {
+	err := s.writeTx(ctx, user, op, false, true, func(tx pgx.Tx) error {
 		for i, msg := range msgs {
 			var err error
 			if bodies[i], err = insertBody(ctx, tx, msg); err != nil {
@@ -134,7 +148,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		return nil
 	}, func(t *userTx) error {
 		res = res[:0]
-		m, err := lookup(ctx, t, op, user, name, imap.ErrTryCreate)
+		m, err := lockLookup(ctx, t, op, name, imap.ErrTryCreate)
 		if err != nil {
 			return err
 		}
@@ -148,30 +162,54 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 		for _, msg := range msgs {
 			total += msg.Size
 		}
-		if err := charge(ctx, t, op, total, int64(len(msgs))); err != nil {
-			return err
-		}
-		first, modseq, err := allocate(ctx, t, m.id, len(msgs))
-		if err != nil {
-			return err
-		}
 		n := len(msgs)
-		uids, mods, fl, secs, zones, sizes, saved := make([]int64, n), make([]int64, n), make([]string, n),
-			make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n)
+		fl, secs, zones, sizes, saved := make([]string, n), make([]int64, n), make([]int32, n), make([]int64, n), make([]int64, n)
 		for i, msg := range msgs {
 			date := msg.InternalDate
 			if date.IsZero() {
 				date = time.Now()
 			}
-			uids[i], mods[i], fl[i], sizes[i], saved[i] = int64(first)+int64(i), int64(modseq), joinFlags(flags[i]), msg.Size, saveDate(msg)
+			fl[i], sizes[i], saved[i] = joinFlags(flags[i]), msg.Size, saveDate(msg)
 			secs[i], zones[i] = dateIn(date)
-			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: first + imap.UID(i)})
 		}
-		_, err = t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
-			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[], $7::bigint[], $8::bigint[], $9::bigint[])`,
-			m.id, uids, mods, fl, secs, zones, sizes, bodies, saved)
+		// One statement charges the quota, allocates the UIDs and the
+		// mod-sequence, inserts the messages and queues the
+		// notification; an answer over the quota rolls it all back.
+		var first, modseq int64
+		var q ports.Quota
+		err = t.QueryRow(ctx, `WITH a AS (
+				UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1
+				WHERE id = $1 RETURNING uidnext - $2 AS first, highestmodseq),
+			q AS (
+				UPDATE users SET storage_used = storage_used + $3, message_used = message_used + $2
+				WHERE id = $4 RETURNING storage_limit, message_limit, mailbox_limit, storage_used - $3 AS storage, message_used - $2 AS messages),
+			i AS (
+				INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
+				SELECT $1, a.first + v.n - 1, a.highestmodseq, v.flags, v.sec, v.zone, v.size, v.body, v.saved
+				FROM a, unnest($5::text[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[], $10::bigint[])
+					WITH ORDINALITY AS v(flags, sec, zone, size, body, saved, n))
+			SELECT a.first, a.highestmodseq, q.storage_limit, q.message_limit, q.mailbox_limit, q.storage, q.messages,
+				pg_notify($11, $12)::text
+			FROM a, q`,
+			m.id, int64(n), total, t.uid, fl, secs, zones, sizes, bodies, saved, notifyChannel, t.user).
+			Scan(&first, &modseq, &q.Limits.Storage, &q.Limits.Messages, &q.Limits.Mailboxes, &q.Usage.Storage, &q.Usage.Messages, nil)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Deleted (and maybe made again) since lockLookup's
+			// snapshot.
+			return imap.Errorf(op, imap.ErrTryCreate, "%q", name)
+		}
 		if err != nil {
 			return err
+		}
+		t.notified = true
+		if uint64(first)+uint64(n) > maxUID {
+			return imap.Errorf(op, imap.ErrCannot, "mailbox %q has used every UID", name)
+		}
+		if !q.Limits.Admits(q.Usage, total, int64(n)) {
+			return imap.Errorf(op, imap.ErrOverQuota, "%d bytes in %d messages would exceed the quota", total, n)
+		}
+		for i := range msgs {
+			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: imap.UID(first) + imap.UID(i)})
 		}
 		return nil
 	})
@@ -201,12 +239,8 @@ func bumpModSeq(ctx context.Context, t *userTx, id int64) (uint64, error) {
 // msg.Size bytes, or the caller's transaction rolls back.
 func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, error) {
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id`,
-		msg.Size, msg.Structure, msg.SortRecord).Scan(&id); err != nil {
-		return 0, err
-	}
 	buf := make([]byte, min(msg.Size, chunkSize))
-	for seq, left := int32(0), msg.Size; left > 0; seq++ {
+	for seq, left := int32(0), msg.Size; left > 0 || seq == 0; seq++ {
 		n := min(left, chunkSize)
 		if _, err := io.ReadFull(msg.Body, buf[:n]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -214,7 +248,21 @@ func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, er
 			}
 			return 0, fmt.Errorf("reading message body: %v", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n]); err != nil {
+		var err error
+		switch {
+		case seq == 0 && n == 0:
+			err = tx.QueryRow(ctx, `INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id`,
+				msg.Size, msg.Structure, msg.SortRecord).Scan(&id)
+		case seq == 0:
+			// The body's row and its first chunk (most mail's
+			// whole body) in one statement.
+			err = tx.QueryRow(ctx, `WITH b AS (INSERT INTO bodies (size, refs, structure, sortrecord) VALUES ($1, 1, $2, $3) RETURNING id),
+				c AS (INSERT INTO chunks (body_id, seq, data) SELECT id, 0, $4 FROM b)
+				SELECT id FROM b`, msg.Size, msg.Structure, msg.SortRecord, buf[:n]).Scan(&id)
+		default:
+			_, err = tx.Exec(ctx, `INSERT INTO chunks (body_id, seq, data) VALUES ($1, $2, $3)`, id, seq, buf[:n])
+		}
+		if err != nil {
 			return 0, err
 		}
 		left -= n
@@ -230,29 +278,41 @@ func insertBody(ctx context.Context, tx pgx.Tx, msg ports.NewMessage) (int64, er
 }
 
 // Snapshot returns the status and every message's metadata, in UID order,
-// from one snapshot.
+// from one statement: the mailbox's row first, then its messages'.
 func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxStatus, []ports.MessageMeta, error) {
 	const op = "snapshot"
 	var st ports.MailboxStatus
 	var metas []ports.MessageMeta
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		st = ports.MailboxStatus{UIDValidity: m.uidValidity, UIDNext: m.uidNext, HighestModSeq: m.highest, RecentUID: m.recentUID}
-		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags, size FROM messages WHERE mailbox_id = $1 ORDER BY uid`, m.id)
+	if !storable(user) || !storable(name) {
+		return st, nil, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
+		st, metas = ports.MailboxStatus{}, metas[:0]
+		rows, err := s.pool.Query(ctx, `WITH mb AS (SELECT mb.id, mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid
+				FROM mailboxes mb JOIN users u ON u.id = mb.user_id WHERE u.name = $1 AND mb.name = $2)
+			SELECT 0 AS k, uidvalidity, uidnext, highestmodseq, recentuid, NULL::text FROM mb
+			UNION ALL
+			(SELECT 1, NULL, uid, modseq, size, flags FROM messages WHERE mailbox_id = (SELECT id FROM mb) ORDER BY uid)`,
+			user, name)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		metas = metas[:0]
+		found := false
+		var head ports.MailboxStatus
 		p := flagParser{}
+		var k int32
+		var v *int64
 		var uid, modseq, size int64
 		var flags []byte
 		for rows.Next() {
-			if err := rows.Scan(&uid, &modseq, &flags, &size); err != nil {
+			if err := rows.Scan(&k, &v, &uid, &modseq, &size, &flags); err != nil {
 				return err
+			}
+			if k == 0 {
+				found = true
+				head = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(uid), HighestModSeq: uint64(modseq), RecentUID: imap.UID(size)}
+				continue
 			}
 			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.parse(flags)}
 			metas = append(metas, meta)
@@ -260,15 +320,33 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
 				st.Unseen++
 			}
-			if meta.UID >= m.recentUID {
-				st.Recent++
-			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !found {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+		}
+		// The rows come in the branches' order in practice; SQL does
+		// not promise it, and an outer ORDER BY would sort every row.
+		if !slices.IsSortedFunc(metas, byUID) {
+			slices.SortFunc(metas, byUID)
+		}
+		head.Size, head.Unseen = st.Size, st.Unseen
+		st = head
+		for i := len(metas) - 1; i >= 0 && metas[i].UID >= st.RecentUID; i-- {
+			st.Recent++
 		}
 		st.Messages = uint32(len(metas))
-		return rows.Err()
+		return nil
 	})
-	return st, metas, err
+	if err != nil {
+		return ports.MailboxStatus{}, nil, wrapErr(op, err)
+	}
+	return st, metas, nil
 }
+
+func byUID(a, b ports.MessageMeta) int { return cmp.Compare(a.UID, b.UID) }
 
 // flagParser splits stored flag lists, sharing one string per distinct
 // flag name.
@@ -300,49 +378,69 @@ func (p flagParser) parse(b []byte) []string {
 	return out
 }
 
-// ChangesSince returns what changed after modseq, from one snapshot.
+// ChangesSince returns what changed after modseq, from one statement
+// (one snapshot, one round trip: every command in the selected state asks
+// it): the mailbox's row with its counters first, then the changed
+// messages, then the tombstones.
 func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint64) (ports.Changes, error) {
 	const op = "changes"
 	var ch ports.Changes
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
+	if !storable(user) || !storable(name) {
+		return ch, imap.Errorf(op, imap.ErrNonexistent, "%q", name)
+	}
+	err := s.retry(ctx, func() error {
 		ch = ports.Changes{}
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
+		rows, err := s.pool.Query(ctx, `WITH mb AS (SELECT mb.id, mb.uidvalidity, mb.uidnext, mb.highestmodseq, mb.recentuid
+				FROM mailboxes mb JOIN users u ON u.id = mb.user_id WHERE u.name = $1 AND mb.name = $2)
+			SELECT * FROM (
+				SELECT 0 AS k, mb.uidvalidity AS a, mb.uidnext AS uid, mb.highestmodseq, mb.recentuid,
+					coalesce(c.messages, 0), coalesce(c.unseen, 0), coalesce(c.size, 0),
+					(SELECT count(*) FROM messages WHERE mailbox_id = mb.id AND uid >= mb.recentuid), NULL::text
+				FROM mb LEFT JOIN LATERAL (SELECT sum(messages)::bigint AS messages, sum(unseen)::bigint AS unseen, sum(size)::bigint AS size
+					FROM mailbox_counts WHERE mailbox_id = mb.id) c ON true
+				UNION ALL
+				SELECT 1, NULL, m.uid, m.modseq, NULL, NULL, NULL, NULL, NULL, m.flags
+				FROM messages m WHERE m.mailbox_id = (SELECT id FROM mb) AND m.modseq > $3
+				UNION ALL
+				SELECT 2, NULL, e.uid, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+				FROM expunged e WHERE e.mailbox_id = (SELECT id FROM mb) AND e.modseq > $3) r
+			ORDER BY k, uid`, user, name, int64(modseq))
 		if err != nil {
 			return err
 		}
-		if ch.Status, err = keptStatus(ctx, tx, m); err != nil {
-			return err
-		}
-		if modseq >= m.highest {
-			return nil
-		}
-		rows, err := tx.Query(ctx, `SELECT uid, modseq, flags FROM messages
-			WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`, m.id, int64(modseq))
-		if err != nil {
-			return err
-		}
+		defer rows.Close()
+		found := false
 		p := flagParser{}
-		var uid, ms int64
-		var flags []byte
 		for rows.Next() {
-			if err := rows.Scan(&uid, &ms, &flags); err != nil {
-				rows.Close()
+			var k int32
+			var v, uid, ms, recentUID, n, unseen, size, recent *int64
+			var flags []byte
+			if err := rows.Scan(&k, &v, &uid, &ms, &recentUID, &n, &unseen, &size, &recent, &flags); err != nil {
 				return err
 			}
-			ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.parse(flags)})
+			switch k {
+			case 0:
+				found = true
+				ch.Status = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(*uid), HighestModSeq: uint64(*ms),
+					RecentUID: imap.UID(*recentUID), Messages: uint32(*n), Unseen: uint32(*unseen), Size: *size, Recent: uint32(*recent)}
+			case 1:
+				ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(*uid), ModSeq: uint64(*ms), Flags: p.parse(flags)})
+			case 2:
+				ch.Expunged = append(ch.Expunged, imap.UID(*uid))
+			}
 		}
-		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		gone, err := collect[int64](ctx, tx, `SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
-			m.id, int64(modseq))
-		for _, u := range gone {
-			ch.Expunged = append(ch.Expunged, imap.UID(u))
+		if !found {
+			return imap.Errorf(op, imap.ErrNonexistent, "%q", name)
 		}
-		return err
+		return nil
 	})
-	return ch, err
+	if err != nil {
+		return ports.Changes{}, wrapErr(op, err)
+	}
+	return ch, nil
 }
 
 // uidCond is the condition on m.uid for the sorted UIDs want, as SQL
@@ -355,24 +453,28 @@ func uidCond(n int, want []imap.UID) (string, []any) {
 	return fmt.Sprintf("uid = ANY($%d::bigint[])", n), []any{uidArray(want)}
 }
 
-// Fetch returns the records of the UIDs that exist, in UID order.
+// Fetch returns the records of the UIDs that exist, in UID order. One
+// statement (a snapshot of its own) finds the mailbox and reads the
+// records, with no transaction around it: one round trip. Only when it
+// finds nothing is the mailbox looked up, to tell an empty answer from a
+// missing mailbox.
 func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) ([]ports.MessageRecord, error) {
 	const op = "fetch"
 	want := sortedUIDs(uids)
+	if len(want) == 0 || !storable(user) || !storable(name) {
+		if _, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+			return nil, wrapErr(op, err)
+		}
+		return nil, nil
+	}
 	var out []ports.MessageRecord
-	err := s.read(ctx, op, func(tx pgx.Tx) error {
+	cond, args := uidCond(3, want)
+	err := s.retry(ctx, func() error {
 		out = nil
-		m, err := lookup(ctx, tx, op, user, name, imap.ErrNonexistent)
-		if err != nil {
-			return err
-		}
-		if len(want) == 0 {
-			return nil
-		}
-		cond, args := uidCond(2, want)
-		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, b.structure
+		rows, err := s.pool.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.zone, m.size, m.savedate, b.structure
 			FROM messages m JOIN bodies b ON b.id = m.body_id
-			WHERE m.mailbox_id = $1 AND m.`+cond+` ORDER BY m.uid`, append([]any{m.id}, args...)...)
+			WHERE m.mailbox_id = (SELECT mb.id FROM mailboxes mb JOIN users u ON u.id = mb.user_id
+				WHERE u.name = $1 AND mb.name = $2) AND m.`+cond+` ORDER BY m.uid`, append([]any{user, name}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -397,7 +499,12 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrapErr(op, err)
+	}
+	if len(out) == 0 {
+		if _, err := s.lookup(ctx, op, user, name, imap.ErrNonexistent); err != nil {
+			return nil, wrapErr(op, err)
+		}
 	}
 	return out, nil
 }
@@ -425,9 +532,9 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 	}
 	var out []ports.MessageMeta
 	var modified []imap.UID
-	err = s.write(ctx, user, opName, false, func(t *userTx) error {
+	err = s.writeTx(ctx, user, opName, false, true, nil, func(t *userTx) error {
 		out, modified = nil, nil
-		m, err := lookup(ctx, t, opName, user, name, imap.ErrNonexistent)
+		m, err := lockLookup(ctx, t, opName, name, imap.ErrNonexistent)
 		if err != nil {
 			return err
 		}
@@ -485,15 +592,18 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if len(changedUIDs) == 0 {
 			return nil
 		}
-		modseq, err := bumpModSeq(ctx, t, m.id)
-		if err != nil {
+		// The new mod-sequence, the changes and the notification in
+		// one statement.
+		var modseq uint64
+		if err := t.QueryRow(ctx, `WITH a AS (UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq),
+			u AS (UPDATE messages m SET flags = v.flags, modseq = (SELECT highestmodseq FROM a)
+				FROM unnest($2::bigint[], $3::text[]) AS v(uid, flags)
+				WHERE m.mailbox_id = $1 AND m.uid = v.uid)
+			SELECT highestmodseq, pg_notify($4, $5)::text FROM a`,
+			m.id, changedUIDs, changedFlags, notifyChannel, t.user).Scan(&modseq, nil); err != nil {
 			return err
 		}
-		if _, err := t.Exec(ctx, `UPDATE messages m SET flags = v.flags, modseq = $2
-			FROM unnest($3::bigint[], $4::text[]) AS v(uid, flags)
-			WHERE m.mailbox_id = $1 AND m.uid = v.uid`, m.id, int64(modseq), changedUIDs, changedFlags); err != nil {
-			return err
-		}
+		t.notified = true
 		j := 0
 		for i := range out {
 			if j < len(changedUIDs) && int64(out[i].UID) == changedUIDs[j] {

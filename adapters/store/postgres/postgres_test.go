@@ -59,6 +59,10 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, openDir)
 }
 
+func TestBodyBatches(t *testing.T) {
+	storetest.RunBodyBatches(t, openDir)
+}
+
 func TestImporter(t *testing.T) {
 	storetest.RunImporter(t, openDir)
 }

@@ -99,9 +99,18 @@ var _ ports.Store = (*Store)(nil)
 // SIGHUP), its operations fail with imap.ErrUnavailable, and the first
 // one after the database is back checks the schema.
 func Open(ctx context.Context, c Config) (*Store, error) {
+	return open(ctx, c, nil)
+}
+
+// open is Open; a tracer, when not nil, sees every statement (the tests
+// count round trips with it).
+func open(ctx context.Context, c Config, tracer pgx.QueryTracer) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(c.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	if c.Password != "" {
 		cfg.ConnConfig.Password = c.Password
@@ -168,6 +177,9 @@ type userTx struct {
 	pgx.Tx
 	uid  int64 // the user's id; 0 when the user does not exist
 	user string
+	// notified is set by an fn that queued the commit's notification
+	// itself, in one of its statements, saving a round trip.
+	notified bool
 }
 
 // write runs fn in one transaction that holds user's row lock, and
@@ -182,6 +194,12 @@ func (s *Store) write(ctx context.Context, user, op string, create bool, fn func
 // the user's lock: APPEND streams its bodies in there, so that a large
 // upload keeps no other writer of the user waiting.
 func (s *Store) writeAfter(ctx context.Context, user, op string, create bool, pre func(pgx.Tx) error, fn func(*userTx) error) error {
+	return s.writeTx(ctx, user, op, create, false, pre, fn)
+}
+
+// writeTx is writeAfter; with selfLock, fn takes the user's lock itself
+// (lockLookup), in the statement that finds its mailbox.
+func (s *Store) writeTx(ctx context.Context, user, op string, create, selfLock bool, pre func(pgx.Tx) error, fn func(*userTx) error) error {
 	var tx pgx.Tx
 	err := s.retry(ctx, func() error {
 		var err error
@@ -198,11 +216,16 @@ func (s *Store) writeAfter(ctx context.Context, user, op string, create bool, pr
 			}
 		}
 		t := &userTx{Tx: tx, user: user}
-		if err := t.lock(ctx, create); err != nil {
-			return err
+		if !selfLock {
+			if err := t.lock(ctx, create); err != nil {
+				return err
+			}
 		}
 		if err := fn(t); err != nil {
 			return err
+		}
+		if t.notified {
+			return nil
 		}
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, user)
 		return err
@@ -255,6 +278,38 @@ func (t *userTx) lock(ctx context.Context, create bool) error {
 		return nil
 	}
 	return err
+}
+
+// lockLookup takes the user's row lock and finds the user's mailbox name
+// in one statement: what lock then lookup do in two. A missing user or
+// mailbox is reported with the given kind.
+//
+// The mailbox's row is read in the statement's snapshot, which may predate
+// the wait for the lock (READ COMMITTED re-reads only the locked row): its
+// id and UIDVALIDITY hold, but a caller must take UIDs, mod-sequences and
+// counters from later statements (allocate, UPDATE ... RETURNING), never
+// from the mailbox returned.
+func lockLookup(ctx context.Context, t *userTx, op, name string, kind error) (mailbox, error) {
+	var m mailbox
+	if !storable(t.user) || !storable(name) {
+		return m, imap.Errorf(op, kind, "%q", name)
+	}
+	var id, v, next, high, recent *int64
+	err := t.QueryRow(ctx, `SELECT u.id, m.id, m.uidvalidity, m.uidnext, m.highestmodseq, m.recentuid
+		FROM users u LEFT JOIN mailboxes m ON m.user_id = u.id AND m.name = $2
+		WHERE u.name = $1 FOR UPDATE OF u`, t.user, name).Scan(&t.uid, &id, &v, &next, &high, &recent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		t.uid = 0
+		return m, imap.Errorf(op, kind, "%q", name)
+	}
+	if err != nil {
+		return m, err
+	}
+	if id == nil {
+		return m, imap.Errorf(op, kind, "%q", name)
+	}
+	m.id, m.uidValidity, m.uidNext, m.highest, m.recentUID = *id, uint32(*v), imap.UID(*next), uint64(*high), imap.UID(*recent)
+	return m, nil
 }
 
 // read runs fn in one read-only transaction on one snapshot.
