@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -96,7 +97,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		}
 		if _, err := t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			m.id, int64(uid), modseq, joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
+			m.id, int64(uid), modseq, flaglist.Join(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 			return err
 		}
 		// A tombstone of the same UID (an earlier, interrupted run that

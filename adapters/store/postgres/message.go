@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -38,8 +39,6 @@ func saveDate(msg ports.NewMessage) int64 {
 	}
 	return time.Now().Unix()
 }
-
-func joinFlags(flags []string) string { return strings.Join(flags, " ") }
 
 func splitFlags(s string) []string {
 	if s == "" {
@@ -169,7 +168,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			if date.IsZero() {
 				date = time.Now()
 			}
-			fl[i], sizes[i], saved[i] = joinFlags(flags[i]), msg.Size, saveDate(msg)
+			fl[i], sizes[i], saved[i] = flaglist.Join(flags[i]), msg.Size, saveDate(msg)
 			secs[i], zones[i] = dateIn(date)
 		}
 		// One statement charges the quota, allocates the UIDs and the
@@ -300,7 +299,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 		defer rows.Close()
 		found := false
 		var head ports.MailboxStatus
-		p := flagParser{}
+		p := flaglist.Parser{}
 		var k int32
 		var v *int64
 		var uid, modseq, size int64
@@ -314,7 +313,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 				head = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(uid), HighestModSeq: uint64(modseq), RecentUID: imap.UID(size)}
 				continue
 			}
-			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.parse(flags)}
+			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(modseq), Flags: p.Parse(flags)}
 			metas = append(metas, meta)
 			st.Size += size
 			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
@@ -348,36 +347,6 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 
 func byUID(a, b ports.MessageMeta) int { return cmp.Compare(a.UID, b.UID) }
 
-// flagParser splits stored flag lists, sharing one string per distinct
-// flag name.
-type flagParser map[string]string
-
-func (p flagParser) parse(b []byte) []string {
-	if len(b) == 0 {
-		return []string{}
-	}
-	out := make([]string, 0, 4)
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != ' ' {
-			i++
-		}
-		if i > 0 {
-			s, ok := p[string(b[:i])]
-			if !ok {
-				s = string(b[:i])
-				p[s] = s
-			}
-			out = append(out, s)
-		}
-		if i < len(b) {
-			i++
-		}
-		b = b[i:]
-	}
-	return out
-}
-
 // ChangesSince returns what changed after modseq, from one statement
 // (one snapshot, one round trip: every command in the selected state asks
 // it): the mailbox's row with its counters first, then the changed
@@ -410,7 +379,7 @@ func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint
 		}
 		defer rows.Close()
 		found := false
-		p := flagParser{}
+		p := flaglist.Parser{}
 		for rows.Next() {
 			var k int32
 			var v, uid, ms, recentUID, n, unseen, size, recent *int64
@@ -424,7 +393,7 @@ func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint
 				ch.Status = ports.MailboxStatus{UIDValidity: uint32(*v), UIDNext: imap.UID(*uid), HighestModSeq: uint64(*ms),
 					RecentUID: imap.UID(*recentUID), Messages: uint32(*n), Unseen: uint32(*unseen), Size: *size, Recent: uint32(*recent)}
 			case 1:
-				ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(*uid), ModSeq: uint64(*ms), Flags: p.parse(flags)})
+				ch.Updated = append(ch.Updated, ports.MessageMeta{UID: imap.UID(*uid), ModSeq: uint64(*ms), Flags: p.Parse(flags)})
 			case 2:
 				ch.Expunged = append(ch.Expunged, imap.UID(*uid))
 			}
@@ -479,7 +448,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 			return err
 		}
 		defer rows.Close()
-		p := flagParser{}
+		p := flaglist.Parser{}
 		out = make([]ports.MessageRecord, 0, len(want))
 		var uid, modseq, sec, saved int64
 		var zone int32
@@ -489,7 +458,7 @@ func (s *Store) Fetch(ctx context.Context, user, name string, uids []imap.UID) (
 			if err := rows.Scan(&uid, &modseq, &flags, &sec, &zone, &r.Size, &saved, &r.Structure); err != nil {
 				return err
 			}
-			r.UID, r.ModSeq, r.Flags = imap.UID(uid), uint64(modseq), p.parse(flags)
+			r.UID, r.ModSeq, r.Flags = imap.UID(uid), uint64(modseq), p.Parse(flags)
 			r.InternalDate = dateOut(sec, zone)
 			if saved != 0 {
 				r.SaveDate = time.Unix(saved, 0)
@@ -547,7 +516,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if err != nil {
 			return err
 		}
-		p := flagParser{}
+		p := flaglist.Parser{}
 		var uid, ms int64
 		var f []byte
 		for rows.Next() {
@@ -555,7 +524,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				rows.Close()
 				return err
 			}
-			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.parse(f)}
+			meta := ports.MessageMeta{UID: imap.UID(uid), ModSeq: uint64(ms), Flags: p.Parse(f)}
 			if unchangedSince != nil && meta.ModSeq > *unchangedSince {
 				modified = append(modified, meta.UID)
 				continue
@@ -586,7 +555,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				continue
 			}
 			changedUIDs = append(changedUIDs, int64(out[i].UID))
-			changedFlags = append(changedFlags, joinFlags(n))
+			changedFlags = append(changedFlags, flaglist.Join(n))
 			next = append(next, n)
 		}
 		if len(changedUIDs) == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -79,7 +80,7 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		}
 		if _, err := t.Exec(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			dst.id, int64(uid), int64(modseq), joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
+			dst.id, int64(uid), int64(modseq), flaglist.Join(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 			return err
 		}
 		res = ports.AppendResult{UIDValidity: dst.uidValidity, UID: uid}

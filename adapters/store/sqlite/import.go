@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -97,7 +98,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.id, uid, modseq, joinFlags(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
+			m.id, uid, modseq, flaglist.Join(flags), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 			return err
 		}
 		// A tombstone of the same UID (an earlier, interrupted run that

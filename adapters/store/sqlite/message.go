@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/imapd-go/imapd/adapters/store/internal/blobcache"
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"io"
 	"slices"
 	"strconv"
@@ -195,7 +196,7 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 				(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				m.id, uid, modseq, joinFlags(flags[i]), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
+				m.id, uid, modseq, flaglist.Join(flags[i]), sec, zone, msg.Size, bodyID, saveDate(msg)); err != nil {
 				return err
 			}
 			res = append(res, ports.AppendResult{UIDValidity: m.uidValidity, UID: uid})
@@ -280,7 +281,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 		}
 		defer rows.Close()
 		metas = metas[:0]
-		p := flagParser{}
+		p := flaglist.Parser{}
 		for rows.Next() {
 			var meta ports.MessageMeta
 			var flags sql.RawBytes
@@ -288,7 +289,7 @@ func (s *Store) Snapshot(ctx context.Context, user, name string) (ports.MailboxS
 			if err := rows.Scan(&meta.UID, &meta.ModSeq, &flags, &size); err != nil {
 				return err
 			}
-			meta.Flags = p.parse(flags)
+			meta.Flags = p.Parse(flags)
 			metas = append(metas, meta)
 			st.Size += size
 			if !imap.HasFlag(meta.Flags, imap.FlagSeen) {
@@ -325,7 +326,7 @@ func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint
 		if err != nil {
 			return err
 		}
-		p := flagParser{}
+		p := flaglist.Parser{}
 		for rows.Next() {
 			var meta ports.MessageMeta
 			var flags sql.RawBytes
@@ -333,7 +334,7 @@ func (s *Store) ChangesSince(ctx context.Context, user, name string, modseq uint
 				rows.Close()
 				return err
 			}
-			meta.Flags = p.parse(flags)
+			meta.Flags = p.Parse(flags)
 			ch.Updated = append(ch.Updated, meta)
 		}
 		if err := rows.Close(); err != nil {
@@ -553,7 +554,7 @@ func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mail
 	}
 	box := structureBox{user: user, id: m.id, uidValidity: m.uidValidity}
 	warm := s.structures.Holds(box)
-	p := flagParser{}
+	p := flaglist.Parser{}
 	out := make([]ports.MessageRecord, 0, capacity)
 	// One set of scan targets for all rows, of types database/sql
 	// assigns without reflection (imap.UID and uint64 take a detour
@@ -597,7 +598,7 @@ func (s *Store) readRecords(ctx context.Context, tx *sql.Tx, user string, m mail
 		if saved != 0 {
 			r.SaveDate = time.Unix(saved, 0)
 		}
-		r.Flags = p.parse(flags)
+		r.Flags = p.Parse(flags)
 		r.InternalDate = dateOut(sec, zone)
 		out = append(out, r)
 		return nil
@@ -681,7 +682,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 		if err != nil {
 			return err
 		}
-		p := flagParser{}
+		p := flaglist.Parser{}
 		if err := uidQuery(ctx, tx, `SELECT uid, modseq, flags FROM messages
 			WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`,
 			m.id, uidRanges(want), func(rows *sql.Rows) error {
@@ -690,7 +691,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				if err := rows.Scan(&meta.UID, &meta.ModSeq, &f); err != nil {
 					return err
 				}
-				meta.Flags = p.parse(f)
+				meta.Flags = p.Parse(f)
 				out = append(out, meta)
 				return nil
 			}); err != nil {
@@ -735,7 +736,7 @@ func (s *Store) updateFlags(ctx context.Context, user, name string, uids []imap.
 				}
 				defer stmt.Close()
 			}
-			if _, err := stmt.ExecContext(ctx, joinFlags(next), modseq, m.id, out[i].UID); err != nil {
+			if _, err := stmt.ExecContext(ctx, flaglist.Join(next), modseq, m.id, out[i].UID); err != nil {
 				return err
 			}
 			out[i].Flags, out[i].ModSeq = slices.Clone(next), modseq
@@ -999,10 +1000,10 @@ func copyIn(ctx context.Context, tx *sql.Tx, op, user, name string, want []imap.
 			}
 		}
 		if src.id != dst.id {
-			p := flagParser{}
+			p := flaglist.Parser{}
 			copied := make([][]string, len(rows))
 			for i, x := range rows {
-				copied[i] = p.parse([]byte(x.flags))
+				copied[i] = p.Parse([]byte(x.flags))
 			}
 			if err := admitKeywords(ctx, tx, op, dst.id, imap.NewKeywordSet().Missing(copied...)); err != nil {
 				return err

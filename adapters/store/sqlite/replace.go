@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -86,7 +87,7 @@ func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, de
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages
 			(mailbox_id, uid, modseq, flags, internaldate, zone, size, body_id, savedate)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			dst.id, uid, modseq, joinFlags(flags), sec, zone, msg.Size, newBody, saveDate(msg)); err != nil {
+			dst.id, uid, modseq, flaglist.Join(flags), sec, zone, msg.Size, newBody, saveDate(msg)); err != nil {
 			return err
 		}
 		res = ports.AppendResult{UIDValidity: dst.uidValidity, UID: uid}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/ftsindex"
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/domain/search"
@@ -372,7 +373,7 @@ func (s *Store) candidates(ctx context.Context, user, name, match string, full b
 		if full {
 			dest = append(dest, &modseq, &flags, &sec, &zone, &r.Size, &saved, &bodyID)
 		}
-		fp := flagParser{}
+		fp := flaglist.Parser{}
 		for rows.Next() {
 			r = ports.MessageRecord{}
 			if err := rows.Scan(dest...); err != nil {
@@ -402,7 +403,7 @@ func (s *Store) candidates(ctx context.Context, user, name, match string, full b
 				if saved != 0 {
 					r.SaveDate = time.Unix(saved, 0)
 				}
-				r.Flags = fp.parse(flags)
+				r.Flags = fp.Parse(flags)
 				r.InternalDate = dateOut(sec, zone)
 			}
 			recs = append(recs, r)
