@@ -145,7 +145,7 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 			b.WriteString(columns[f])
 		}
 		b.WriteString("} : (")
-		trigrams := queryTrigrams(q.Term)
+		trigrams := QueryTrigrams(q.Term)
 		if slices.Contains(q.Fields, search.FieldHeader) {
 			trigrams = rareInHeaders(trigrams)
 		}
@@ -174,10 +174,10 @@ func writeMatch(b *strings.Builder, q search.TextQuery) {
 	}
 }
 
-// queryTrigrams returns the trigrams a term is asked by: those that tile
+// QueryTrigrams returns the trigrams a term is asked by: those that tile
 // it, the last flush with its end, distinct. Each doclist read costs, and
 // the matcher confirms every candidate anyway.
-func queryTrigrams(term string) []string {
+func QueryTrigrams(term string) []string {
 	r := []rune(term)
 	var out []string
 	seen := map[string]bool{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/imapd-go/imapd/adapters/store/ftsindex"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 	"github.com/imapd-go/imapd/domain/search"
@@ -105,24 +106,6 @@ func docLexemes(d *search.Doc) ([]string, bool) {
 	return out, true
 }
 
-// termTrigrams returns the trigrams that tile term, the last flush with
-// its end, distinct.
-func termTrigrams(term string) []string {
-	r := []rune(term)
-	var out []string
-	seen := map[string]bool{}
-	for i := 0; i+3 <= len(r); i = min(i+3, len(r)-3) {
-		if t := string(r[i : i+3]); !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-		if i+3 == len(r) {
-			break
-		}
-	}
-	return out
-}
-
 // tsquery renders q as a tsquery over the prefixed trigrams: each search
 // string is the AND of its trigrams, each in any of its columns.
 func tsquery(q search.TextQuery) string {
@@ -135,7 +118,7 @@ func writeQuery(b *strings.Builder, q search.TextQuery) {
 	switch q.Op {
 	case search.TextTerm:
 		b.WriteByte('(')
-		for i, t := range termTrigrams(q.Term) {
+		for i, t := range ftsindex.QueryTrigrams(q.Term) {
 			if i > 0 {
 				b.WriteString(" & ")
 			}
@@ -165,9 +148,12 @@ func writeQuery(b *strings.Builder, q search.TextQuery) {
 	}
 }
 
+// lexemeEscaper escapes a lexeme inside tsquery's quotes.
+var lexemeEscaper = strings.NewReplacer(`\`, `\\`, `'`, `''`)
+
 // quoteLexeme quotes one lexeme for tsquery's input syntax.
 func quoteLexeme(l string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(l) + "'"
+	return "'" + lexemeEscaper.Replace(l) + "'"
 }
 
 // unindexable remembers the bodies this process found it cannot index,
