@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
+	"github.com/imapd-go/imapd/adapters/store/internal/newmsg"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -123,11 +124,8 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 	const op = "append"
 	flags := make([][]string, len(msgs))
 	for i, msg := range msgs {
-		if msg.Size < 0 || msg.Body == nil {
-			return nil, fmt.Errorf("postgres: %s: no message body", op)
-		}
 		var err error
-		if flags[i], err = imap.NormalizeFlags(msg.Flags); err != nil {
+		if flags[i], err = newmsg.Flags(msg); err != nil {
 			return nil, fmt.Errorf("postgres: %s: %w", op, err)
 		}
 	}

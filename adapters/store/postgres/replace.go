@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
+	"github.com/imapd-go/imapd/adapters/store/internal/newmsg"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -20,10 +21,7 @@ var _ ports.Replacer = (*Store)(nil)
 // lock is taken, as APPEND's is.
 func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, dest string, msg ports.NewMessage) (ports.AppendResult, error) {
 	const op = "replace"
-	if msg.Size < 0 || msg.Body == nil {
-		return ports.AppendResult{}, fmt.Errorf("postgres: %s: no message body", op)
-	}
-	flags, err := imap.NormalizeFlags(msg.Flags)
+	flags, err := newmsg.Flags(msg)
 	if err != nil {
 		return ports.AppendResult{}, fmt.Errorf("postgres: %s: %w", op, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
+	"github.com/imapd-go/imapd/adapters/store/internal/newmsg"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -58,10 +59,7 @@ func (s *Store) ImportMessage(ctx context.Context, user, name string, uid imap.U
 	if uid == 0 {
 		return imap.Errorf(op, imap.ErrCannot, "UID 0")
 	}
-	if msg.Size < 0 || msg.Body == nil {
-		return fmt.Errorf("sqlite: %s: no message body", op)
-	}
-	flags, err := imap.NormalizeFlags(msg.Flags)
+	flags, err := newmsg.Flags(msg)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/imapd-go/imapd/adapters/store/internal/blobcache"
-	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
 	"io"
 	"slices"
 	"strconv"
@@ -14,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imapd-go/imapd/adapters/store/internal/blobcache"
+	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
+	"github.com/imapd-go/imapd/adapters/store/internal/newmsg"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -153,11 +154,8 @@ func (s *Store) AppendAll(ctx context.Context, user, name string, msgs []ports.N
 	const op = "append"
 	flags := make([][]string, len(msgs))
 	for i, msg := range msgs {
-		if msg.Size < 0 || msg.Body == nil {
-			return nil, fmt.Errorf("sqlite: %s: no message body", op)
-		}
 		var err error
-		if flags[i], err = imap.NormalizeFlags(msg.Flags); err != nil {
+		if flags[i], err = newmsg.Flags(msg); err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 		}
 	}

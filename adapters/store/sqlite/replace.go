@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imapd-go/imapd/adapters/store/internal/flaglist"
+	"github.com/imapd-go/imapd/adapters/store/internal/newmsg"
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/ports"
 )
@@ -18,10 +19,7 @@ var _ ports.Replacer = (*Store)(nil)
 // and a failure or a crash before it leaves neither.
 func (s *Store) Replace(ctx context.Context, user, name string, old imap.UID, dest string, msg ports.NewMessage) (ports.AppendResult, error) {
 	const op = "replace"
-	if msg.Size < 0 || msg.Body == nil {
-		return ports.AppendResult{}, fmt.Errorf("sqlite: %s: no message body", op)
-	}
-	flags, err := imap.NormalizeFlags(msg.Flags)
+	flags, err := newmsg.Flags(msg)
 	if err != nil {
 		return ports.AppendResult{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
