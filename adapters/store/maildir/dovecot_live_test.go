@@ -20,7 +20,9 @@ import (
 // dir (the store's partition) with the commands of script, and returns
 // its output: Debian's imap binary on its own, pre-authenticated on
 // standard input and output, no daemon. Dovecot refuses to serve mail as root: a test running as
-// root hands the tree to nobody first and runs Dovecot as nobody.
+// root hands the tree to nobody first and runs Dovecot as nobody. Its configuration names that
+// owner as Dovecot's login and internal users too: their defaults, dovenull and dovecot, exist only
+// where Dovecot's package was installed, and doveconf stops (status 89) when they are missing.
 func runDovecot(t *testing.T, dc *dovecot.Dovecot, dir, login, script string) string {
 	t.Helper()
 	conf := t.TempDir()
@@ -64,6 +66,8 @@ first_valid_gid = 0
 mail_uid = %[3]s
 mail_gid = %[4]s
 mail_location = maildir:%[2]s/%%u
+default_login_user = %[3]s
+default_internal_user = %[3]s
 `, conf, dir, owner, group)
 	if err := os.WriteFile(filepath.Join(conf, "dovecot.conf"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
