@@ -3,6 +3,7 @@ package message
 import (
 	"bufio"
 	"io"
+	"sync"
 )
 
 // pos is the line reader's position and what it knows about the last line.
@@ -53,8 +54,23 @@ type lineReader struct {
 	err     error // first non-EOF read error
 }
 
+// lineBufs keeps the read buffers of finished parses for the next: every
+// APPEND parses its message, and a new 32 KiB buffer for each was a
+// quarter of the bytes a whole mixed-load session allocated.
+var lineBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 32<<10), p: pos{atStart: true}}
+	br := lineBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &lineReader{br: br, p: pos{atStart: true}}
+}
+
+// release gives the read buffer back to lineBufs. No chunk the reader
+// returned may be used afterwards (as after any later read).
+func (r *lineReader) release() {
+	r.br.Reset(nil)
+	lineBufs.Put(r.br)
+	r.br = nil
 }
 
 // next returns the next chunk, or false at the end of input (or on error,
@@ -142,6 +158,7 @@ type parser struct {
 // fails the parse; only read errors are returned.
 func Parse(r io.Reader) (*Structure, error) {
 	p := &parser{r: newLineReader(r), keep: true}
+	defer p.r.release()
 	// With no delimiter active at the top, the root entity always runs to
 	// the end of the input.
 	root, _ := p.entity(true, "TEXT", "PLAIN", 0)

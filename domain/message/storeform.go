@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // ErrNUL is a message holding NUL bytes where no content transfer encoding
@@ -72,12 +73,17 @@ func ForStore(st *Structure, raw io.ReaderAt) (r io.Reader, size int64, changed 
 	return b.open(), size, true, nil
 }
 
+// nulBufs keeps hasNUL's read buffers between messages.
+var nulBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
 // hasNUL reports whether bytes [from, to) of raw hold a NUL.
 func hasNUL(raw io.ReaderAt, from, to int64) (bool, error) {
 	if to <= from {
 		return false, nil
 	}
-	buf := make([]byte, min(to-from, 32<<10))
+	bp := nulBufs.Get().(*[32 << 10]byte)
+	defer nulBufs.Put(bp)
+	buf := bp[:min(to-from, int64(len(bp)))]
 	for from < to {
 		n := min(int64(len(buf)), to-from)
 		m, err := raw.ReadAt(buf[:n], from)
