@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,5 +312,44 @@ func TestOpenAfterOutsideChanges(t *testing.T) {
 	}
 	if _, err := read(a.UID); !errors.Is(err, imap.ErrNonexistent) {
 		t.Errorf("after an outside delete: %v, want ErrNonexistent", err)
+	}
+}
+
+// Many sessions of one process claiming \Recent at once, after a message
+// came in through another process's store: exactly one gets it, and all
+// of them return (they wait for the claim under way, not for the lock in
+// turn; TestManyIdleSessions in test/e2e is the load that needs that).
+func TestClaimRecentAtOnce(t *testing.T) {
+	dir, s := setup(t)
+	ctx := context.Background()
+	if _, _, err := s.ClaimRecent(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := maildir.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	r := put(t, other, "INBOX", "Subject: new\r\n\r\nx\r\n")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var got [][2]imap.UID
+	for range 50 {
+		wg.Go(func() {
+			from, to, err := s.ClaimRecent(ctx, "u", "INBOX")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if from < to {
+				mu.Lock()
+				got = append(got, [2]imap.UID{from, to})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(got) != 1 || got[0][0] > r.UID || got[0][1] <= r.UID {
+		t.Errorf("claims %v, want one that holds UID %d", got, r.UID)
 	}
 }

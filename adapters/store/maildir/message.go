@@ -36,25 +36,48 @@ func (s *Store) resolve(ctx context.Context, op, user, name string, kind error) 
 // view returns the mailbox's index for reading: the file as it is when
 // the folders hold nothing it does not know, or else the index brought up
 // to date under the lock.
+//
+// The sessions of one process that find the same mailbox stale at once
+// (a thousand in IDLE, woken by one delivery) bring it up to date once:
+// the first updates it, the others wait for that and look again, rather
+// than each taking the mailbox's exclusive lock in turn to find nothing
+// left to do. Looking again matters: the update they waited for may have
+// begun before the change that woke them.
 func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*mailbox, *index, error) {
 	m, err := s.resolve(ctx, op, user, name, kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	x, err := s.readIndex(m)
-	if err == nil {
-		st, err := stale(m, x)
-		if err == nil && !st && !pendingReplaces(m.root) {
-			return m, x, nil
+	waited := false
+	for {
+		x, err := s.readIndex(m)
+		if err == nil {
+			st, err := stale(m, x)
+			if err == nil && !st && !pendingReplaces(m.root) {
+				return m, x, nil
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, nil, wrapErr(op, err)
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, wrapErr(op, err)
+		wait, done := s.flights.start("view " + m.path)
+		if wait != nil && !waited {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, nil, wrapErr(op, ctx.Err())
+			}
+			waited = true
+			continue
+		}
+		xs, err := func() ([]*index, error) {
+			defer done() // even if the update panics: the waiters go on
+			return s.update(ctx, op, []*mailbox{m}, []error{kind}, nil)
+		}()
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, xs[0], nil
 	}
-	xs, err := s.update(ctx, op, []*mailbox{m}, []error{kind}, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, xs[0], nil
 }
 
 // mutation changes clones of the mailboxes' indexes (in the order given
@@ -1183,25 +1206,41 @@ func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to im
 	// Most calls find nothing to claim: after a change every session of
 	// the mailbox polls and one of them claims. The index, read without
 	// the lock, answers those; taking the lock would wake every watcher
-	// of the mailbox again.
-	m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
-	if err != nil {
-		return 0, 0, err
-	}
-	if x.recentUID >= x.uidNext {
-		return x.uidNext, x.uidNext, nil
-	}
-	_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
-		x := xs[0]
-		from, to = x.recentUID, x.uidNext
-		if from >= to {
-			from = to
-			return false, nil
+	// of the mailbox again. The sessions of this process that find
+	// something at once (a thousand in IDLE, woken by one delivery) leave
+	// the claim to the first and look again once it is done, rather than
+	// each taking the lock in turn to find nothing left.
+	for waited := false; ; {
+		m, x, err := s.view(ctx, op, user, name, imap.ErrNonexistent)
+		if err != nil {
+			return 0, 0, err
 		}
-		x.recentUID = to
-		return true, nil
-	})
-	return from, to, err
+		if x.recentUID >= x.uidNext {
+			return x.uidNext, x.uidNext, nil
+		}
+		wait, done := s.flights.start("claim " + m.path)
+		if wait != nil && !waited {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return 0, 0, wrapErr(op, ctx.Err())
+			}
+			waited = true
+			continue
+		}
+		defer done() // even if the update panics: the waiters go on
+		_, err = s.update(ctx, op, []*mailbox{m}, []error{imap.ErrNonexistent}, func(xs []*index) (bool, error) {
+			x := xs[0]
+			from, to = x.recentUID, x.uidNext
+			if from >= to {
+				from = to
+				return false, nil
+			}
+			x.recentUID = to
+			return true, nil
+		})
+		return from, to, err
+	}
 }
 
 // Watch wakes the caller after changes to the mailbox's folders: cur/ and

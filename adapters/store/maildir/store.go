@@ -105,8 +105,9 @@ const (
 type Store struct {
 	dir string
 
-	mu    sync.Mutex
-	cache map[string]*index // mailbox folder -> last index read or written
+	mu      sync.Mutex
+	cache   map[string]*index // mailbox folder -> last index read or written
+	flights flights           // work under way on a mailbox (view, ClaimRecent)
 
 	text textDBs // full-text index databases (textindex.go)
 
@@ -238,6 +239,37 @@ func (m *mailbox) file(name string) string { return filepath.Join(m.path, name) 
 func (m *mailbox) exists() bool {
 	fi, err := os.Stat(m.cur())
 	return err == nil && fi.IsDir()
+}
+
+// flights lets the goroutines of a process that want the same work done
+// on a mailbox at the same moment leave it to one of them.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// start begins the work named key, or finds it under way. With no work
+// under way it returns a nil channel and done, which the caller calls once
+// the work is over. With work under way it returns a channel closed when
+// that work is over, and done does nothing: the caller may wait and look
+// again, or do the work alongside (what was done before flights).
+func (f *flights) start(key string) (wait <-chan struct{}, done func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch := f.m[key]; ch != nil {
+		return ch, func() {}
+	}
+	if f.m == nil {
+		f.m = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	f.m[key] = ch
+	return nil, func() {
+		f.mu.Lock()
+		delete(f.m, key)
+		f.mu.Unlock()
+		close(ch)
+	}
 }
 
 // lock is an flock held on a lock file.
