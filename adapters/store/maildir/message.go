@@ -59,14 +59,11 @@ func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*m
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, nil, wrapErr(op, err)
 		}
-		wait, done := s.flights.start("view " + m.path)
-		if wait != nil && !waited {
-			select {
-			case <-wait:
-			case <-ctx.Done():
-				return nil, nil, wrapErr(op, ctx.Err())
-			}
-			waited = true
+		done, err := s.flights.lead(ctx, "view "+m.path, &waited)
+		if err != nil {
+			return nil, nil, wrapErr(op, err)
+		}
+		if done == nil {
 			continue
 		}
 		xs, err := func() ([]*index, error) {
@@ -1218,14 +1215,11 @@ func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to im
 		if x.recentUID >= x.uidNext {
 			return x.uidNext, x.uidNext, nil
 		}
-		wait, done := s.flights.start("claim " + m.path)
-		if wait != nil && !waited {
-			select {
-			case <-wait:
-			case <-ctx.Done():
-				return 0, 0, wrapErr(op, ctx.Err())
-			}
-			waited = true
+		done, err := s.flights.lead(ctx, "claim "+m.path, &waited)
+		if err != nil {
+			return 0, 0, wrapErr(op, err)
+		}
+		if done == nil {
 			continue
 		}
 		defer done() // even if the update panics: the waiters go on

@@ -248,28 +248,41 @@ type flights struct {
 	m  map[string]chan struct{}
 }
 
-// start begins the work named key, or finds it under way. With no work
-// under way it returns a nil channel and done, which the caller calls once
-// the work is over. With work under way it returns a channel closed when
-// that work is over, and done does nothing: the caller may wait and look
-// again, or do the work alongside (what was done before flights).
-func (f *flights) start(key string) (wait <-chan struct{}, done func()) {
+// lead makes the caller the one to do the work named key and returns
+// done, which the caller calls once the work is over. When that work is
+// under way already and *waited is false, it waits for it instead, sets
+// *waited and returns nil: the caller looks again, since the work it
+// waited for may have begun before what it needs. Having waited once, the
+// caller does the work alongside (as every caller did before flights), so
+// a stream of others' work never holds it up for long.
+func (f *flights) lead(ctx context.Context, key string, waited *bool) (done func(), err error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if ch := f.m[key]; ch != nil {
-		return ch, func() {}
+	ch := f.m[key]
+	if ch != nil {
+		f.mu.Unlock()
+		if *waited {
+			return func() {}, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		*waited = true
+		return nil, nil
 	}
 	if f.m == nil {
 		f.m = map[string]chan struct{}{}
 	}
-	ch := make(chan struct{})
+	ch = make(chan struct{})
 	f.m[key] = ch
-	return nil, func() {
+	f.mu.Unlock()
+	return func() {
 		f.mu.Lock()
 		delete(f.m, key)
 		f.mu.Unlock()
 		close(ch)
-	}
+	}, nil
 }
 
 // lock is an flock held on a lock file.
