@@ -1,7 +1,7 @@
 // Package master implements ports.Transport for an imapd run as a service
 // of Cyrus's master(8) (or of our cmd/master, which speaks the same
 // protocol): connections are accepted on the listening socket master hands
-// over as fd 4, under the service's accept lock, and the process reports
+// over as fd 4 (see wait for who gets which), and the process reports
 // its state on the status pipe, fd 3. It also applies the service rules of
 // Cyrus's framework: uses per process (-U), the reuse timeout (-T), exit
 // on SIGHUP when idle and when the executable changes on disk.
@@ -94,6 +94,7 @@ type Transport struct {
 	wakeW  int
 
 	lock    *os.File // the accept lock file, nil when it cannot be opened
+	ep      int      // single mode: the epoll that waits for connections (waitFirst); -1 = the lock
 	exe     string
 	exeID   fileID
 	uses    int
@@ -152,14 +153,18 @@ func New(status, listener *os.File, o Options) (*Transport, error) {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	t := &Transport{opts: o, status: status, lfd: lfd, wakeR: p[0], wakeW: p[1], hup: make(chan struct{}), closed: make(chan struct{}),
-		idle: make(chan struct{}, 1)}
+		idle: make(chan struct{}, 1), ep: -1}
 	if sa, err := unix.Getsockname(lfd); err == nil {
 		_, t.unix = sa.(*unix.SockaddrUnix)
 	}
+	if !o.Multi {
+		t.ep = firstInLine(lfd, t.wakeR, o.Log)
+	}
 
 	// The accept lock keeps preforked siblings from all waking for one
-	// connection; without it they still work, only less politely.
-	if o.ConfigDir != "" && o.Service != "" {
+	// connection; without it they still work, only less politely. Single
+	// mode needs it only where its epoll could not be set up.
+	if o.ConfigDir != "" && o.Service != "" && t.ep < 0 {
 		name := filepath.Join(o.ConfigDir, "socket", o.Service+"-"+o.ID+".lock")
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
@@ -283,6 +288,9 @@ func (t *Transport) wait(ctx context.Context) (net.Conn, error) {
 	}
 	stop, why, done := t.watch(ctx)
 	defer done()
+	if t.ep >= 0 {
+		return t.waitFirst(stop, why)
+	}
 
 	if t.lock != nil {
 		got := make(chan error, 1)

@@ -256,14 +256,21 @@ func TestAcceptLockFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "socket"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Single mode waits in line instead (first.go), where the kernel has
+	// EPOLLEXCLUSIVE.
 	g := newRig(t, "tcp", Options{ConfigDir: dir, Service: "imap", ID: "0", Uses: 2})
+	g.session()
+	if _, err := os.Stat(filepath.Join(dir, "socket", "imap-0.lock")); g.tr.ep >= 0 && err == nil {
+		t.Error("single mode made an accept lock file")
+	}
+	g = newRig(t, "tcp", Options{ConfigDir: dir, Service: "imap", ID: "0", Uses: 2, Multi: true})
 	g.session()
 	g.session()
 	if _, err := os.Stat(filepath.Join(dir, "socket", "imap-0.lock")); err != nil {
 		t.Errorf("lock file: %v", err)
 	}
 	// Without a socket/ folder the service carries on without a lock.
-	g = newRig(t, "tcp", Options{ConfigDir: filepath.Join(dir, "none"), Service: "imap", ID: "0"})
+	g = newRig(t, "tcp", Options{ConfigDir: filepath.Join(dir, "none"), Service: "imap", ID: "0", Multi: true})
 	g.session()
 }
 
