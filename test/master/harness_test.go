@@ -122,9 +122,10 @@ func start(t *testing.T, kind string, services []*svc) *env {
 
 // layout holds the choices a test makes about the configdirectory.
 type layout struct {
-	// socketDir: {configdirectory}/socket exists, so services serialise
-	// accept() under its lock files; without it every ready process
-	// wakes for each connection.
+	// socketDir: {configdirectory}/socket exists, so multisession
+	// services serialise accept() under its lock files; without it every
+	// ready process of theirs wakes for each connection. (A session per
+	// process needs no lock: the oldest waiting process is woken.)
 	socketDir bool
 	// conf is added to imapd.conf.
 	conf string
