@@ -64,21 +64,7 @@ func firstInLine(lfd, wake int, log *slog.Logger) int {
 // waitFirst is wait in single mode: it waits in line (firstInLine) for a
 // connection until stop is closed.
 func (t *Transport) waitFirst(stop <-chan struct{}, why func() error) (net.Conn, error) {
-	var buf [16]byte
-	for {
-		if n, _ := unix.Read(t.wakeR, buf[:]); n <= 0 {
-			break
-		}
-	}
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-stop:
-			unix.Write(t.wakeW, []byte{1})
-		case <-stopped:
-		}
-	}()
-	defer close(stopped)
+	defer t.wakeOn(stop)()
 	var events [2]unix.EpollEvent
 	for {
 		n, err := unix.EpollWait(t.ep, events[:], int(recheck/time.Millisecond))
@@ -104,15 +90,8 @@ func (t *Transport) waitFirst(stop <-chan struct{}, why func() error) (net.Conn,
 			}
 		}
 		if ready {
-			c, err := t.acceptNow()
-			if err == nil {
-				return c, nil
-			}
-			if !transient(err) {
-				return nil, err
-			}
-			if err != unix.EAGAIN {
-				time.Sleep(10 * time.Millisecond)
+			if c, err := t.take(); c != nil || err != nil {
+				return c, err
 			}
 		}
 		select {

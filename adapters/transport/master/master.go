@@ -316,7 +316,31 @@ func (t *Transport) wait(ctx context.Context) (net.Conn, error) {
 		}
 	}
 
-	// Drain wake-ups left from an earlier wait.
+	defer t.wakeOn(stop)()
+	for {
+		fds := []unix.PollFd{{Fd: int32(t.lfd), Events: unix.POLLIN}, {Fd: int32(t.wakeR), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+			return nil, fmt.Errorf("master: poll: %w", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			if c, err := t.take(); c != nil || err != nil {
+				return c, err
+			}
+		} else if fds[0].Revents&(unix.POLLERR|unix.POLLNVAL) != 0 {
+			return nil, fmt.Errorf("master: listening socket: poll events %#x", fds[0].Revents)
+		}
+		select {
+		case <-stop:
+			return nil, why()
+		default:
+		}
+	}
+}
+
+// wakeOn drains the wake-ups left from an earlier wait, then wakes the
+// wait (the pipe wakeR) once stop is closed, until the returned function
+// is called.
+func (t *Transport) wakeOn(stop <-chan struct{}) (done func()) {
 	var buf [16]byte
 	for {
 		if n, _ := unix.Read(t.wakeR, buf[:]); n <= 0 {
@@ -331,32 +355,24 @@ func (t *Transport) wait(ctx context.Context) (net.Conn, error) {
 		case <-stopped:
 		}
 	}()
-	defer close(stopped)
-	for {
-		fds := []unix.PollFd{{Fd: int32(t.lfd), Events: unix.POLLIN}, {Fd: int32(t.wakeR), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
-			return nil, fmt.Errorf("master: poll: %w", err)
-		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			c, err := t.acceptNow()
-			if err == nil {
-				return c, nil
-			}
-			if !transient(err) {
-				return nil, err
-			}
-			if err != unix.EAGAIN {
-				time.Sleep(10 * time.Millisecond)
-			}
-		} else if fds[0].Revents&(unix.POLLERR|unix.POLLNVAL) != 0 {
-			return nil, fmt.Errorf("master: listening socket: poll events %#x", fds[0].Revents)
-		}
-		select {
-		case <-stop:
-			return nil, why()
-		default:
-		}
+	return func() { close(stopped) }
+}
+
+// take accepts a connection the listener reported: the connection, or an
+// error that leaves the listener unusable, or neither when the wait goes
+// on (a sibling took it, or an error worth another try).
+func (t *Transport) take() (net.Conn, error) {
+	c, err := t.acceptNow()
+	if err == nil {
+		return c, nil
 	}
+	if !transient(err) {
+		return nil, err
+	}
+	if err != unix.EAGAIN {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil, nil
 }
 
 // acceptNow accepts a connection that poll reported. The socket is made
