@@ -1,7 +1,6 @@
 package maildir
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -247,18 +246,37 @@ func parseEntry(f [][]byte, shared map[string]string) (entry, error) {
 	return e, nil
 }
 
+// lineReader splits text held in memory into lines as bufio.ScanLines
+// does (without the "\n", nor a "\r" before it), without copying them: the
+// index and the frames of the log are read whole, and a Scanner would copy
+// every line once more into a buffer of its own, allocated at each read
+// (64 KB for the index).
+type lineReader struct{ rest []byte }
+
+// next returns the next line, or false at the end of the text.
+func (r *lineReader) next() (line []byte, ok bool) {
+	if len(r.rest) == 0 {
+		return nil, false
+	}
+	line, r.rest, _ = bytes.Cut(r.rest, []byte{'\n'})
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, true
+}
+
 // errCorrupt reports an index that cannot be read.
 var errCorrupt = errors.New("index is corrupt")
 
 // decode parses an index file of either version.
 func decode(data []byte) (*index, error) {
 	x := &index{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	if !sc.Scan() {
+	sc := lineReader{rest: data}
+	line, ok := sc.next()
+	if !ok {
 		return nil, errCorrupt
 	}
-	switch sc.Text() {
+	switch string(line) {
 	case indexMagic + "1":
 		x.version = 1
 	case indexMagic + strconv.Itoa(indexVersion):
@@ -266,15 +284,15 @@ func decode(data []byte) (*index, error) {
 	default:
 		return nil, errCorrupt
 	}
-	if !sc.Scan() {
+	if line, ok = sc.next(); !ok {
 		return nil, errCorrupt
 	}
 	var err error
 	if x.version == 1 {
-		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d",
+		_, err = fmt.Sscanf(string(line), "V %d N %d H %d R %d G %d C %d",
 			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime)
 	} else {
-		_, err = fmt.Sscanf(sc.Text(), "V %d N %d H %d R %d G %d C %d L %d K %d S %d",
+		_, err = fmt.Sscanf(string(line), "V %d N %d H %d R %d G %d C %d L %d K %d S %d",
 			&x.uidValidity, &x.uidNext, &x.highest, &x.recentUID, &x.cacheGen, &x.curMtime, &x.logOff, &x.reserved, &x.seed)
 		x.logEnd, x.chain = x.logOff, x.seed
 	}
@@ -284,8 +302,7 @@ func decode(data []byte) (*index, error) {
 	shared := map[string]string{} // one string per distinct keyword
 	ended := false
 	var msgs []entry
-	for sc.Scan() {
-		line := sc.Bytes()
+	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		switch {
 		case bytes.HasPrefix(line, []byte("m ")):
 			e, err := parseEntry(bytes.Fields(line[2:]), shared)

@@ -166,10 +166,8 @@ func (c *changeSet) parse(x *index, text []byte) error {
 		c.ents, c.tombs = map[imap.UID]*entry{}, map[imap.UID]*tomb{}
 	}
 	shared := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
+	sc := lineReader{rest: text}
+	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		if len(line) < 2 || line[1] != ' ' {
 			return errCorrupt
 		}
@@ -222,7 +220,7 @@ func (c *changeSet) parse(x *index, text []byte) error {
 			return errCorrupt
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // apply brings x's messages and tombstones up to the changes: in place

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"bufio"
 	"slices"
 	"strings"
 	"testing"
@@ -211,6 +212,40 @@ func TestPicked(t *testing.T) {
 		}
 		if got := picked(x, tt.want); !slices.Equal(got, brute) {
 			t.Errorf("%s: %v, want %v", tt.name, got, brute)
+		}
+	}
+}
+
+// TestLineReaderSplitsAsScanLines: the index and the log are split into
+// the lines bufio.ScanLines gives.
+func TestLineReaderSplitsAsScanLines(t *testing.T) {
+	for _, text := range []string{
+		"", "\n", "\n\n", "a", "a\n", "a\nb", "a\r\nb\r\n", "a\r\r\nb", "\r", "a\n\nb\n", "m 1 2\nd 3\r\nx 4 5",
+	} {
+		var want []string
+		sc := bufio.NewScanner(strings.NewReader(text))
+		for sc.Scan() {
+			want = append(want, sc.Text())
+		}
+		var got []string
+		r := lineReader{rest: []byte(text)}
+		for line, ok := r.next(); ok; line, ok = r.next() {
+			got = append(got, string(line))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: lines %q, want %q", text, got, want)
+		}
+	}
+}
+
+// BenchmarkDecodeIndex: reading the index of a mailbox of 10 messages, as
+// every session that opens one does.
+func BenchmarkDecodeIndex(b *testing.B) {
+	data := indexOf(10).encode()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decode(data); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
