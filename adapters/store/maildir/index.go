@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
@@ -265,6 +266,36 @@ func (r *lineReader) next() (line []byte, ok bool) {
 	return line, true
 }
 
+// fields is bytes.Fields appending to dst, so that a caller splitting
+// many lines reuses one slice of fields instead of allocating one per line.
+func fields(dst [][]byte, s []byte) [][]byte {
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return append(dst, bytes.Fields(s)...) // Unicode spaces too
+		}
+	}
+	start := -1
+	for i, c := range s {
+		if asciiSpace(c) {
+			if start >= 0 {
+				dst = append(dst, s[start:i:i])
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		dst = append(dst, s[start:len(s):len(s)])
+	}
+	return dst
+}
+
+// asciiSpace is unicode.IsSpace for the bytes below utf8.RuneSelf.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
 // errCorrupt reports an index that cannot be read.
 var errCorrupt = errors.New("index is corrupt")
 
@@ -302,10 +333,11 @@ func decode(data []byte) (*index, error) {
 	shared := map[string]string{} // one string per distinct keyword
 	ended := false
 	var msgs []entry
+	var fb [16][]byte
 	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		switch {
 		case bytes.HasPrefix(line, []byte("m ")):
-			e, err := parseEntry(bytes.Fields(line[2:]), shared)
+			e, err := parseEntry(fields(fb[:0], line[2:]), shared)
 			if err != nil {
 				return nil, err
 			}

@@ -167,11 +167,12 @@ func (c *changeSet) parse(x *index, text []byte) error {
 	}
 	shared := map[string]string{}
 	sc := lineReader{rest: text}
+	var fb [16][]byte
 	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		if len(line) < 2 || line[1] != ' ' {
 			return errCorrupt
 		}
-		f := bytes.Fields(line[2:])
+		f := fields(fb[:0], line[2:])
 		switch line[0] {
 		case 'h':
 			var v [6]int64

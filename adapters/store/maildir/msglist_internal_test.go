@@ -2,6 +2,7 @@ package maildir
 
 import (
 	"bufio"
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -246,6 +247,24 @@ func BenchmarkDecodeIndex(b *testing.B) {
 	for b.Loop() {
 		if _, err := decode(data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestFieldsAsBytesFields: fields splits as bytes.Fields does, Unicode
+// spaces included.
+func TestFieldsAsBytesFields(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a  b\tc\r\n", "1 2 3 f k1 k2", "a\u00a0b c", "\u3000x y\u0085z", "é b", "a\vb\fc"} {
+		want := bytes.Fields([]byte(s))
+		got := fields(make([][]byte, 0, 1), []byte(s))
+		if len(got) != len(want) {
+			t.Errorf("%q: fields %q, want %q", s, got, want)
+			continue
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) || cap(got[i]) != len(got[i]) {
+				t.Errorf("%q: field %d %q (cap %d), want %q", s, i, got[i], cap(got[i]), want[i])
+			}
 		}
 	}
 }
