@@ -1,8 +1,8 @@
 // Package master implements ports.Transport for an imapd run as a service
 // of Cyrus's master(8) (or of our cmd/master, which speaks the same
 // protocol): connections are accepted on the listening socket master hands
-// over as fd 4 (see wait for who gets which), and the process reports
-// its state on the status pipe, fd 3. It also applies the service rules of
+// over as fd 4 (first.go says which process gets which), and the process
+// reports its state on the status pipe, fd 3. It also applies the rules of
 // Cyrus's framework: uses per process (-U), the reuse timeout (-T), exit
 // on SIGHUP when idle and when the executable changes on disk.
 //
@@ -276,9 +276,10 @@ func (t *Transport) Accept(ctx context.Context) (ports.Conn, error) {
 	}
 }
 
-// wait takes the accept lock and accepts one connection. After an error
-// (io.EOF included) the process is expected to exit, which also releases a
-// lock still being waited for.
+// wait takes the accept lock and accepts one connection, or in single
+// mode waits in line for it (waitFirst, first.go). After an error (io.EOF
+// included) the process is expected to exit, which also releases a lock
+// still being waited for.
 func (t *Transport) wait(ctx context.Context) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
