@@ -444,12 +444,12 @@ func main() {
 		if o.rounds > 1 {
 			tag = fmt.Sprintf(" (round %d of %d)", round, o.rounds)
 		}
-		// Every run starts on a server started again, as the first
-		// round's first did (after the loading, whose sessions leave
-		// processes of their own): a process per session that an
-		// earlier run's 50 clients started would otherwise still be
-		// there for the next 10 (spreading them over cold processes).
-		// The restart follows each run at once, so that the server's
+		// Every run starts on a server started again: once after the
+		// loading (whose sessions leave processes of their own), then
+		// after each run. A process per session that an earlier run's
+		// 50 clients started would otherwise still be there for the
+		// next 10 (spreading them over cold processes). The restart
+		// follows each run at once, so that the server's
 		// processes left idle do not work during another server's run:
 		// ours give their memory back after a few seconds without a
 		// session, SQLite's connections closing with a checkpoint, and
