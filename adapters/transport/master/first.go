@@ -23,9 +23,10 @@ import (
 // kept every one of them in use, each session landing on a process that
 // had not run for a while: its memory given back to the system, its
 // caches cold. Measured with test/compare (-clients 10,50,10 on one
-// server): 10 clients after 50 ran at about half their rate before.
-// Served oldest first, the processes needed stay busy and warm, and the
-// others wait until the reuse timeout ends them.
+// server): 10 clients after 50 ran at 57% (SQLite) and 65% (maildir) of
+// their rate before. Served oldest first, the processes needed stay busy
+// and warm, and the others wait until the reuse timeout ends them: 81%
+// and 96%.
 //
 // A connection is never left waiting for a process that has gone. A
 // process woken for a connection accepts it before it looks at anything
