@@ -215,10 +215,17 @@ func TestSortRecordsAtAppend(t *testing.T) {
 	}
 	// The first SORT of each mailbox saved its list, with every record
 	// read per message, so that the next process reads the list alone.
+	// The save follows the answer (saveStoredSortRecords): wait for it.
 	for _, box := range []string{"INBOX", "other"} {
-		_, data, err := e.store.(ports.SortRecords).LoadSortRecords(e.ctx, "alice", box)
-		if err != nil {
-			t.Fatal(err)
+		var data []byte
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var err error
+			if _, data, err = e.store.(ports.SortRecords).LoadSortRecords(e.ctx, "alice", box); err != nil {
+				t.Fatal(err)
+			}
+			if data != nil || time.Now().After(deadline) {
+				break
+			}
 		}
 		listed, _, err := sortkey.DecodeRecords(data)
 		_, kept, _, err2 := perMsg.MessageSortRecords(e.ctx, "alice", box, 0)
