@@ -9,26 +9,23 @@ import (
 )
 
 // line is a listening socket shared by several single-mode Transports, as
-// master shares one among the processes of a service.
+// master shares one among the processes of a service; got reports which
+// of them accepted each connection, waiting which one is back in Accept.
 type line struct {
-	t    *testing.T
-	addr string
-	trs  []*Transport
+	t       *testing.T
+	addr    string
+	trs     []*Transport
+	got     chan int
+	waiting chan int
+	release chan struct{} // closed at the end: busy processes let go
 }
 
 func newLine(t *testing.T, n int) *line {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	lf, err := ln.(interface{ File() (*os.File, error) }).File()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, lf := listenFile(t, "tcp")
 	defer lf.Close()
-	l := &line{t: t, addr: ln.Addr().String()}
+	l := &line{t: t, addr: ln.Addr().String(), got: make(chan int, 16), waiting: make(chan int, 16), release: make(chan struct{})}
+	t.Cleanup(func() { close(l.release) })
 	for range n {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -55,21 +52,48 @@ func newLine(t *testing.T, n int) *line {
 	return l
 }
 
-// serve runs Accept on transport i in a loop, reporting each connection
-// on got; while hold is true a connection is kept open (the process stays
-// busy) until release is closed.
-func (l *line) serve(i int, got chan<- int, waiting chan<- int, hold bool, release <-chan struct{}) {
-	for {
-		waiting <- i
-		c, err := l.trs[i].Accept(context.Background())
-		if err != nil {
-			return
-		}
-		got <- i
-		if hold {
-			<-release
-		}
-		c.Close()
+// start runs Accept on every transport in a loop, in the reverse order of
+// their registration (so that the order of the calls to Accept is not
+// what decides), and returns once all of them wait. With hold, a process
+// keeps each connection open (stays busy) until the test ends.
+func (l *line) start(hold bool) {
+	for i := len(l.trs) - 1; i >= 0; i-- {
+		go func() {
+			for {
+				l.waiting <- i
+				c, err := l.trs[i].Accept(context.Background())
+				if err != nil {
+					return
+				}
+				l.got <- i
+				if hold {
+					<-l.release
+				}
+				c.Close()
+			}
+		}()
+	}
+	for range l.trs {
+		<-l.waiting
+	}
+}
+
+// connect dials the socket and returns which transport accepted, with
+// the client's end of the connection (closed when the test ends).
+func (l *line) connect() (int, net.Conn) {
+	l.t.Helper()
+	time.Sleep(20 * time.Millisecond) // the last one back in its epoll_wait
+	c, err := net.Dial("tcp", l.addr)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(func() { c.Close() })
+	select {
+	case i := <-l.got:
+		return i, c
+	case <-time.After(10 * time.Second):
+		l.t.Fatal("no process accepted the connection")
+		return -1, nil
 	}
 }
 
@@ -78,32 +102,12 @@ func (l *line) serve(i int, got chan<- int, waiting chan<- int, hold bool, relea
 // keep the same few processes busy rather than every process of a burst.
 func TestOldestWaitingGetsConnection(t *testing.T) {
 	l := newLine(t, 3)
-	got, waiting := make(chan int, 16), make(chan int, 16)
-	release := make(chan struct{})
-	defer close(release)
-	// Started in the reverse order of their registration, so that the
-	// order of the calls to Accept is not what decides.
-	for i := 2; i >= 0; i-- {
-		go l.serve(i, got, waiting, false, nil)
-	}
-	ready := map[int]bool{}
-	for len(ready) < 3 {
-		ready[<-waiting] = true
-	}
+	l.start(false)
 	counts := [3]int{}
 	for range 10 {
-		time.Sleep(20 * time.Millisecond) // the last one back in its epoll_wait
-		c, err := net.Dial("tcp", l.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case i := <-got:
-			counts[i]++
-		case <-time.After(10 * time.Second):
-			t.Fatal("no process accepted the connection")
-		}
-		<-waiting // back for the next one
+		i, c := l.connect()
+		counts[i]++
+		<-l.waiting // back for the next one
 		c.Close()
 	}
 	if counts[0] < 9 {
@@ -115,29 +119,10 @@ func TestOldestWaitingGetsConnection(t *testing.T) {
 // next one in order of start gets the next connection.
 func TestNextInLineWhenBusy(t *testing.T) {
 	l := newLine(t, 3)
-	got, waiting := make(chan int, 16), make(chan int, 16)
-	release := make(chan struct{})
-	defer close(release)
-	for i := 2; i >= 0; i-- {
-		go l.serve(i, got, waiting, true, release)
-	}
-	for range 3 {
-		<-waiting
-	}
-	time.Sleep(20 * time.Millisecond)
+	l.start(true)
 	for want := range 3 {
-		c, err := net.Dial("tcp", l.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		select {
-		case i := <-got:
-			if i != want {
-				t.Fatalf("connection %d went to process %d, want %d (the oldest not busy)", want, i, want)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no process accepted the connection")
+		if i, _ := l.connect(); i != want {
+			t.Fatalf("connection %d went to process %d, want %d (the oldest not busy)", want, i, want)
 		}
 	}
 }

@@ -29,7 +29,10 @@ type rig struct {
 	status *os.File
 }
 
-func newRig(t *testing.T, network string, o Options) *rig {
+// listenFile listens on loopback TCP or a Unix socket in a temporary
+// folder, and returns the listener with a file of its descriptor, as
+// master hands it to its children (the caller closes the file).
+func listenFile(t *testing.T, network string) (net.Listener, *os.File) {
 	t.Helper()
 	var ln net.Listener
 	var err error
@@ -47,6 +50,12 @@ func newRig(t *testing.T, network string, o Options) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln, lf
+}
+
+func newRig(t *testing.T, network string, o Options) *rig {
+	t.Helper()
+	ln, lf := listenFile(t, network)
 	defer lf.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
