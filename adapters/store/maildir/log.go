@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -71,11 +72,16 @@ var logLimit int64 = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// frameCRC is the CRC of a frame following the one whose CRC is prev.
+// frameCRC is the CRC of a frame following the one whose CRC is prev: of
+// prev's four bytes (little endian), the lengths and the body.
 func frameCRC(prev uint32, lengths, body []byte) uint32 {
-	var p [4]byte
-	binary.LittleEndian.PutUint32(p[:], prev)
-	crc := crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, lengths)
+	// The four bytes one at a time, from the table: a slice of them
+	// would be moved to the heap by crc32.Update, once per frame read.
+	c := ^uint32(0)
+	for i := range 4 {
+		c = castagnoli[byte(c)^byte(prev>>(8*i))] ^ c>>8
+	}
+	crc := crc32.Update(^c, castagnoli, lengths)
 	return crc32.Update(crc, castagnoli, body)
 }
 
@@ -93,38 +99,110 @@ func frame(prev uint32, blobs, text []byte) ([]byte, uint32) {
 	return b, crc
 }
 
-// readFrames reads the whole frames from off on, the first following the
-// CRC prev, and returns their texts, the offset after the last one and its
-// CRC.
-func readFrames(f *os.File, off int64, prev uint32) ([][]byte, int64, uint32, error) {
-	var texts [][]byte
-	var hdr [frameHeader]byte
+// readFrames calls each with the text of every whole frame from off on,
+// the first following the CRC prev, and returns the offset after the last
+// one and its CRC. The text is valid during the call only.
+//
+// It reads the log in stretches that start at a page and double up to
+// frameReadMax, so that catching up on one change costs one read, and on
+// many, a few, not two per frame.
+func readFrames(f *os.File, off int64, prev uint32, each func(text []byte) error) (int64, uint32, error) {
+	r := frameReader{f: f, base: off}
+	defer r.release()
 	for {
-		n, err := f.ReadAt(hdr[:], off)
-		if n < frameHeader {
-			if err == nil || errors.Is(err, io.EOF) {
-				return texts, off, prev, nil
-			}
-			return nil, 0, 0, err
-		}
-		if string(hdr[:4]) != frameMagic {
-			return texts, off, prev, nil
+		hdr, err := r.peek(off, frameHeader)
+		if err != nil || hdr == nil || string(hdr[:4]) != frameMagic {
+			return off, prev, err
 		}
 		bl, tl := int64(binary.LittleEndian.Uint32(hdr[4:])), int64(binary.LittleEndian.Uint32(hdr[8:]))
-		body := make([]byte, bl+tl)
-		if n, err := f.ReadAt(body, off+frameHeader); int64(n) < bl+tl {
-			if err == nil || errors.Is(err, io.EOF) {
-				return texts, off, prev, nil
-			}
-			return nil, 0, 0, err
+		fr, err := r.peek(off, frameHeader+bl+tl)
+		if err != nil || fr == nil {
+			return off, prev, err
 		}
-		crc := frameCRC(prev, hdr[4:12], body)
-		if crc != binary.LittleEndian.Uint32(hdr[12:]) {
-			return texts, off, prev, nil
+		crc := frameCRC(prev, fr[4:12], fr[frameHeader:])
+		if crc != binary.LittleEndian.Uint32(fr[12:]) {
+			return off, prev, nil
 		}
-		texts = append(texts, body[bl:])
+		if err := each(fr[frameHeader+bl:]); err != nil {
+			return 0, 0, err
+		}
 		off += frameHeader + bl + tl
 		prev = crc
+	}
+}
+
+const (
+	// frameReadMin and frameReadMax bound one read of readFrames.
+	frameReadMin = 4 << 10
+	frameReadMax = 256 << 10
+)
+
+// frameBufs holds readFrames' buffers between calls.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// frameReader reads a log forward: buf holds the file's bytes from base.
+type frameReader struct {
+	f    *os.File
+	bp   *[]byte
+	buf  []byte
+	base int64
+	next int // the size of the next read
+	eof  bool
+}
+
+// peek returns the n bytes at off (off >= r.base, n > 0), or nil when the
+// file ends before them. The bytes are valid until the next peek.
+func (r *frameReader) peek(off, n int64) ([]byte, error) {
+	if off+n <= r.base+int64(len(r.buf)) {
+		return r.buf[off-r.base : off-r.base+n], nil
+	}
+	if r.eof {
+		return nil, nil
+	}
+	if r.bp == nil {
+		r.bp = frameBufs.Get().(*[]byte)
+		r.next = frameReadMin
+	}
+	// Keep the bytes from off on, and read at least the rest of the n.
+	keep := r.buf[off-r.base:]
+	size := max(int64(r.next), n)
+	if size > frameReadMax {
+		// A frame longer than the longest read: make sure the file holds
+		// it before allocating it (a torn header's lengths are garbage).
+		if st, err := r.f.Stat(); err != nil {
+			return nil, err
+		} else if off+n > st.Size() {
+			r.eof = true
+			return nil, nil
+		}
+	}
+	b := *r.bp
+	if int64(cap(b)) < size {
+		b = make([]byte, size)
+	}
+	b = b[:size]
+	copy(b, keep)
+	got, err := r.f.ReadAt(b[len(keep):], off+int64(len(keep)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err != nil {
+		r.eof = true
+	}
+	*r.bp = b
+	r.buf, r.base = b[:len(keep)+got], off
+	r.next = min(2*r.next, frameReadMax)
+	if int64(len(r.buf)) < n {
+		return nil, nil
+	}
+	return r.buf[:n], nil
+}
+
+// release gives the buffer back, unless a long frame made it larger than
+// a read.
+func (r *frameReader) release() {
+	if r.bp != nil && cap(*r.bp) <= frameReadMax {
+		frameBufs.Put(r.bp)
 	}
 }
 
@@ -138,16 +216,24 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 		return nil, err
 	}
 	defer f.Close()
-	texts, end, chain, err := readFrames(f, x.logEnd, x.chain)
-	if err != nil || len(texts) == 0 {
-		return x, err
-	}
-	nx := x.clone()
+	var nx *index
 	var ch changeSet
-	for _, t := range texts {
-		if err := ch.parse(nx, t); err != nil {
-			return nil, fmt.Errorf("%s at %d: %w", m.file(x.cacheName()), x.logEnd, err)
+	var bad error
+	end, chain, err := readFrames(f, x.logEnd, x.chain, func(text []byte) error {
+		if nx == nil {
+			nx = x.clone()
 		}
+		bad = ch.parse(nx, text)
+		return bad
+	})
+	if bad != nil {
+		return nil, fmt.Errorf("%s at %d: %w", m.file(x.cacheName()), x.logEnd, bad)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if nx == nil {
+		return x, nil
 	}
 	ch.apply(nx)
 	nx.logEnd, nx.chain = end, chain

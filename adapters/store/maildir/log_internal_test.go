@@ -2,8 +2,14 @@ package maildir
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,11 +48,77 @@ func TestFrameChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		texts, _, chain, err := readFrames(f, 0, seed)
+		texts := 0
+		_, chain, err := readFrames(f, 0, seed, func([]byte) error { texts++; return nil })
 		f.Close()
-		if err != nil || len(texts) != tt.texts || (tt.chain != 0 && chain != tt.chain) {
-			t.Errorf("%s: %d frames read (chain %d, %v), want %d", tt.name, len(texts), chain, err, tt.texts)
+		if err != nil || texts != tt.texts || (tt.chain != 0 && chain != tt.chain) {
+			t.Errorf("%s: %d frames read (chain %d, %v), want %d", tt.name, texts, chain, err, tt.texts)
 		}
+	}
+}
+
+// TestReadFramesStretches: frames that straddle readFrames' reads, one
+// longer than its longest read, and a torn header whose lengths run past
+// the file, read from the start and from the middle of the log.
+func TestReadFramesStretches(t *testing.T) {
+	const seed = 7
+	var data []byte
+	var texts []string
+	var ends []int64
+	var chains []uint32
+	prev := uint32(seed)
+	add := func(blob int, text string) {
+		b := make([]byte, blob)
+		for i := range b {
+			b[i] = byte(i)
+		}
+		fr, crc := frame(prev, b, []byte(text))
+		data, prev = append(data, fr...), crc
+		texts, ends, chains = append(texts, text), append(ends, int64(len(data))), append(chains, crc)
+	}
+	for i := range 300 {
+		add(i*37%3000, fmt.Sprintf("d %d\n", i))
+	}
+	add(frameReadMax+5000, "d 300\n")
+	add(10, "d 301\n")
+	torn := make([]byte, frameHeader)
+	copy(torn, frameMagic)
+	binary.LittleEndian.PutUint32(torn[4:], 1<<31)
+	path := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(path, append(append(data, torn...), make([]byte, 2*frameReadMax)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, from := range []int{0, 1, 150, 299, 300, 301} {
+		off, chain := int64(0), uint32(seed)
+		if from > 0 {
+			off, chain = ends[from-1], chains[from-1]
+		}
+		var got []string
+		end, last, err := readFrames(f, off, chain, func(text []byte) error {
+			got = append(got, string(text))
+			return nil
+		})
+		if err != nil || end != int64(len(data)) || last != prev || !slices.Equal(got, texts[from:]) {
+			t.Errorf("from frame %d: %d texts, end %d, chain %d, %v; want %d, %d, %d", from, len(got), end, last, err, len(texts)-from, len(data), prev)
+		}
+	}
+	// The torn header claims 2 GB: the file is looked at, not believed.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	readFrames(f, ends[300], chains[300], func([]byte) error { return nil })
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("reading up to a torn header allocated %d bytes", grew)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if _, _, err := readFrames(f, 0, seed, func([]byte) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("an error of the callback: %v after %d frames", err, n)
 	}
 }
 
@@ -93,5 +165,50 @@ func TestCompactBeforeChange(t *testing.T) {
 	st, err := other.Status(ctx, "u", "INBOX")
 	if err != nil || st.Messages != 2 || st.RecentUID != st.UIDNext {
 		t.Errorf("another store sees %+v, %v; want 2 messages, none recent", st, err)
+	}
+}
+
+// BenchmarkReadFrames: catching up on 200 changes of a log padded ahead,
+// as a process does that last looked at the mailbox a while ago (an
+// APPEND's frame carries its structure blob; a flag change's is text).
+func BenchmarkReadFrames(b *testing.B) {
+	var data []byte
+	prev := uint32(1)
+	blob := make([]byte, 1500)
+	for i := range 200 {
+		bl := blob
+		if i%2 == 1 {
+			bl = nil
+		}
+		fr, crc := frame(prev, bl, []byte(fmt.Sprintf("h 1 %d 3 4 5 6\nm %d 1 2 3 4 5 6 x\n", i, i)))
+		data, prev = append(data, fr...), crc
+	}
+	path := filepath.Join(b.TempDir(), "log")
+	if err := os.WriteFile(path, append(data, make([]byte, padChunk)...), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if _, _, err := readFrames(f, 0, 1, func([]byte) error { n++; return nil }); err != nil || n != 200 {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// TestFrameCRC: the CRC of logs on disk is CRC-32C over the previous CRC
+// (little endian), the lengths and the body, however it is computed.
+func TestFrameCRC(t *testing.T) {
+	for _, prev := range []uint32{0, 1, 0xdeadbeef, 0xffffffff} {
+		lengths, body := []byte{3, 0, 0, 0, 5, 0, 0, 0}, []byte("abcdefgh")
+		want := crc32.Checksum(append(append(binary.LittleEndian.AppendUint32(nil, prev), lengths...), body...), crc32.MakeTable(crc32.Castagnoli))
+		if got := frameCRC(prev, lengths, body); got != want {
+			t.Errorf("frameCRC(%#x) = %#x, want %#x", prev, got, want)
+		}
 	}
 }
