@@ -100,7 +100,7 @@ func parseFlags() options {
 	flag.StringVar(&clients, "clients", "10,50", "client counts of the mixed load")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each mixed-load run")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds of the mixed load: each runs every client count on every server, each run on the server started again (the same mailboxes), so that a drift of the machine's speed falls on all alike; the table gives the median of the rounds, and the 50-client goal the median of each round's 50/10 ratio")
-	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "the mixed load runs this long untimed before each timed run (the processes started, the users' passwords checked once)")
+	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "the mixed load runs this long untimed before each timed run (the processes started and grown to the memory they keep, the users' passwords checked once)")
 	flag.IntVar(&o.prefork, "prefork", 5, "prefork of the Cyrus-style masters")
 	flag.StringVar(&o.cache, "cache", "/tmp/imapd-compare", "where Dovecot's packages are unpacked and kept between runs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the servers' folders (printed) instead of removing them")
