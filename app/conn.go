@@ -131,6 +131,12 @@ func (t *tapWriter) Write(p []byte) (int, error) {
 // ServeConn runs one IMAP session on c until LOGOUT, end of input, the
 // autologout timeout, or a fatal error. It closes c.
 func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
+	// The session's own context: what its commands derive from it (the
+	// cancellation of every query, above all) registers with it, not with
+	// the server's, whose lock all the sessions of a multisession process
+	// would otherwise take in turn.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	cn := &conn{srv: s, ctx: ctx, c: c}
 	s.sessions.Add(1)
 	cn.sessionID = s.ids.next(time.Now())
