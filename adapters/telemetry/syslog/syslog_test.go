@@ -224,3 +224,30 @@ func TestTelemetryEvents(t *testing.T) {
 		t.Errorf("debug line %q", got)
 	}
 }
+
+// Without a daemon a line costs no connect while the socket stays away,
+// and the first line after the socket is back gets through.
+func TestWriterNoDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	w := NewWriter(path, "imap", 22, 1)
+	w.Log(Info, "lost")
+	first := w.failed.Load()
+	if first == 0 {
+		t.Fatal("a failed connect is not remembered")
+	}
+	w.Log(Info, "lost too")
+	if w.failed.Load() != first {
+		t.Error("a line while the socket is away tried to connect")
+	}
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w.Log(Info, "back")
+	buf := make([]byte, 1024)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(buf); err != nil || !strings.HasSuffix(string(buf[:n]), ": back") {
+		t.Fatalf("after the daemon came: %q %v", buf[:n], err)
+	}
+}

@@ -3,9 +3,11 @@ package syslog
 import (
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -59,7 +61,9 @@ func Ident(prefix, service string) string {
 // first line; a socket that refuses datagrams (EPROTOTYPE) is used as a
 // stream, each line then ending with a NUL byte; a failed send reconnects
 // once and resends, and a line that still cannot go is dropped (no
-// LOG_CONS), as glibc does.
+// LOG_CONS), as glibc does. Unlike glibc, a line that finds no daemon does
+// not try twice, and for retryAfter the next ones try only once the
+// socket is there again.
 type Writer struct {
 	socket   string
 	ident    string
@@ -70,7 +74,17 @@ type Writer struct {
 	mu     sync.Mutex
 	conn   net.Conn
 	stream bool
+	// failed is when connecting last failed, in Unix nanoseconds (zero
+	// once connected); read without mu.
+	failed atomic.Int64
 }
+
+// retryAfter is how long after a failed connect a line first looks for
+// the socket (one stat, without the writer's lock) and is dropped if it is
+// still not there: a process in a container without a syslog daemon pays
+// a stat per line, not a socket, a connect and a close, twice, under the
+// lock that the sessions of a multisession process share.
+const retryAfter = time.Second
 
 // NewWriter returns a writer to socket ("" is DefaultSocket) tagging its
 // lines with ident and the process id.
@@ -101,10 +115,16 @@ func (w *Writer) format(sev Severity, msg string) []byte {
 // Log writes one line at sev. It never fails the caller: a syslog that is
 // away loses the line, as with syslog(3).
 func (w *Writer) Log(sev Severity, msg string) {
+	if f := w.failed.Load(); f != 0 && time.Since(time.Unix(0, f)) < retryAfter {
+		if _, err := os.Stat(w.socket); err != nil {
+			return // still no daemon, as a moment ago
+		}
+	}
 	line := w.format(sev, msg)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.send(line) == nil {
+	connected := w.conn != nil
+	if w.send(line) == nil || !connected {
 		return
 	}
 	// The daemon may have restarted: reopen and try once more.
@@ -128,9 +148,22 @@ func (w *Writer) send(line []byte) error {
 	return err
 }
 
-// connect opens the socket as a datagram socket, or as a stream when it
-// is one (connect(2) says EPROTOTYPE), as glibc's openlog_internal does.
+// connect connects to the socket, as glibc's openlog_internal does (see
+// dial), and notes when that fails.
 func (w *Writer) connect() error {
+	c, err := w.dial()
+	if err != nil {
+		w.failed.Store(time.Now().UnixNano())
+		return err
+	}
+	w.conn = c
+	w.failed.Store(0)
+	return nil
+}
+
+// dial opens the socket as a datagram socket, or as a stream when it is
+// one (connect(2) says EPROTOTYPE).
+func (w *Writer) dial() (net.Conn, error) {
 	c, err := net.Dial("unixgram", w.socket)
 	if errors.Is(err, syscall.EPROTOTYPE) {
 		c, err = net.Dial("unix", w.socket)
@@ -138,11 +171,7 @@ func (w *Writer) connect() error {
 	} else {
 		w.stream = false
 	}
-	if err != nil {
-		return err
-	}
-	w.conn = c
-	return nil
+	return c, err
 }
 
 func (w *Writer) close() {
