@@ -23,9 +23,10 @@ const ProfileEnv = "IMAPD_CPUPROFILE"
 // slows every wait a little, so it is never for production either.
 const WaitProfileEnv = "IMAPD_WAITPROFILE"
 
-// startProfile starts the CPU profile ProfileEnv asks for; the function it
-// returns stops it and writes the file, and may be called more than once
-// (the process ends either from run or from a signal).
+// startProfile starts the profiles ProfileEnv and WaitProfileEnv ask for;
+// the function it returns stops them and writes the files, and may be
+// called more than once (the process ends either from run or from a
+// signal).
 func startProfile() func() {
 	stopWait := startWaitProfile()
 	stopCPU := startCPUProfile()
