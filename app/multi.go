@@ -316,16 +316,30 @@ func (c *conn) safeGo(f func(), onPanic func(error)) {
 // shutdownMessage returns the first line of msg/shutdown.<service> or
 // msg/shutdown when either exists ("Server shutting down" when it is
 // empty), "" when neither does.
+//
+// A file that is empty and younger than a poll period is taken as one
+// being written (`echo text > msg/shutdown` creates it before it writes
+// the line) and is looked at again at the next poll, so the sessions get
+// the administrator's line rather than the default one.
 func (s *Server) shutdownMessage() string {
-	dir := filepath.Join(s.opts.ConfigDir, "msg")
-	for _, name := range []string{"shutdown." + s.opts.Service, "shutdown"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			msg := firstLine(filepath.Join(dir, name))
-			if msg == "" {
-				msg = "Server shutting down"
-			}
-			return msg
+	return shutdownMessageAt(s.opts.ConfigDir, s.opts.Service, time.Now())
+}
+
+func shutdownMessageAt(configDir, service string, now time.Time) string {
+	dir := filepath.Join(configDir, "msg")
+	for _, name := range []string{"shutdown." + service, "shutdown"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			continue
 		}
+		msg := firstLine(filepath.Join(dir, name))
+		if msg == "" {
+			if fi.Size() == 0 && now.Sub(fi.ModTime()) < shutdownPoll {
+				return ""
+			}
+			msg = "Server shutting down"
+		}
+		return msg
 	}
 	return ""
 }

@@ -371,3 +371,35 @@ func TestQuietReleasesOncePerBurst(t *testing.T) {
 		}
 	}
 }
+
+// An empty msg/shutdown younger than a poll period is one being written
+// (the shell creates it, then writes the line): it is looked at again
+// later rather than taken for a file without a message.
+func TestShutdownMessageWaitsForTheLine(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "msg"), 0o755)
+	now := time.Now()
+	if got := shutdownMessageAt(dir, "imap", now); got != "" {
+		t.Fatalf("no file: %q", got)
+	}
+	p := filepath.Join(dir, "msg", "shutdown")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(p, now, now)
+	if got := shutdownMessageAt(dir, "imap", now.Add(shutdownPoll/2)); got != "" {
+		t.Errorf("a fresh empty file: %q, want it looked at again", got)
+	}
+	if got := shutdownMessageAt(dir, "imap", now.Add(shutdownPoll)); got != "Server shutting down" {
+		t.Errorf("an empty file a period old: %q", got)
+	}
+	os.WriteFile(p, []byte("back at noon\n"), 0o644)
+	if got := shutdownMessageAt(dir, "imap", time.Now()); got != "back at noon" {
+		t.Errorf("the written file: %q", got)
+	}
+	// The service's own file is read first.
+	os.WriteFile(filepath.Join(dir, "msg", "shutdown.imap"), []byte("imap only\r\n"), 0o644)
+	if got := shutdownMessageAt(dir, "imap", time.Now()); got != "imap only" {
+		t.Errorf("with shutdown.imap: %q", got)
+	}
+}
