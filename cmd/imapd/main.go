@@ -134,6 +134,17 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 	if err != nil {
 		return fatal(exitConfig, "%v", err)
 	}
+	underMaster := master.Detect(service)
+	o.UnderMaster = underMaster
+	if !underMaster {
+		// One session on standard input and output: nothing to share.
+		settings.MultiSession = false
+	}
+	if settings.MultiSession {
+		if err := execWithoutSlack(argv); err != nil {
+			fmt.Fprintf(stderr, "imapd: timer slack: %v\n", err)
+		}
+	}
 	if o.Debug && settings.DebugCommand != "" {
 		runDebugCommand(formatDebugCommand(settings.DebugCommand, argv[0], os.Getpid(), o.Service), stderr)
 	}
@@ -143,12 +154,6 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 	}
 	logger := wiring.ProvideLogger(settings)
 
-	underMaster := master.Detect(service)
-	o.UnderMaster = underMaster
-	if !underMaster {
-		// One session on standard input and output: nothing to share.
-		settings.MultiSession = false
-	}
 	tuneMulti(settings.MultiSession)
 	tr, hangup, done, err := wiring.OpenTransport(wiring.TransportOptions{
 		UnderMaster: underMaster, Service: o.Service, ConfigDir: settings.ConfigDir,

@@ -7,10 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imapd-go/imapd/test/proctest"
 )
 
 // fake is the test acting as master for one imapd process: the listener
@@ -229,4 +234,44 @@ func TestServiceProtocol(t *testing.T) {
 			t.Errorf("exit %d", code)
 		}
 	})
+}
+
+// A process per session runs with imapd's own timer slack; a process in
+// multi mode runs itself again at start with the slack master gave it,
+// and then serves as usual.
+func TestTimerSlackByMode(t *testing.T) {
+	if os.Getenv("IMAPD_TIMERSLACK_NS") != "" {
+		t.Skip("IMAPD_TIMERSLACK_NS is set")
+	}
+	// The thread that starts imapd (this goroutine's, locked) gives it a
+	// slack of its own: master's.
+	const given = 77777
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, given, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+	for _, c := range []struct {
+		conf string
+		want uint64
+	}{
+		{"", 10000000},
+		{"multisession: yes\n", given},
+	} {
+		f := startFakeConf(t, c.conf)
+		f.session()
+		f.session()
+		got, err := proctest.ThreadSlacks(f.cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[c.want] < 2 {
+			t.Errorf("%q: the threads' slacks %v, want all (two or more) %d", c.conf, got, c.want)
+		}
+	}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/imapd-go/imapd/test/proctest"
+)
+
+// threadSlacks is proctest.ThreadSlacks, failing t on an error.
+func threadSlacks(t *testing.T, pid int) map[uint64]int {
+	t.Helper()
+	s, err := proctest.ThreadSlacks(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Every thread of the process, the runtime's own included, runs with the
+// timer slack set before the runtime started them (this test binary holds
+// the same constructor as imapd).
+func TestTimerSlackEveryThread(t *testing.T) {
+	if os.Getenv(TimerSlackEnv) != "" {
+		t.Skipf("%s is set", TimerSlackEnv)
+	}
+	if got := timerSlack(); got != defaultTimerSlack {
+		t.Fatalf("timerSlack() = %d, want %d", got, defaultTimerSlack)
+	}
+	if got := threadSlacks(t, os.Getpid()); len(got) != 1 || got[defaultTimerSlack] == 0 {
+		t.Errorf("the threads' slacks: %v, want all %d", got, defaultTimerSlack)
+	}
+}
+
+// The binary's threads take their slack from TimerSlackEnv: a number of
+// nanoseconds, 0 for whatever the process inherited, anything else
+// ignored.
+func TestBinaryTimerSlack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildImapd(t)
+	conf := writeConfig(t)
+	// The thread that starts the child gives it a slack of its own, which
+	// is what the child keeps when it is told to leave the slack alone.
+	const inherited = 77777
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, inherited, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+	for _, c := range []struct {
+		env  string
+		want uint64
+	}{
+		{"", defaultTimerSlack},
+		{"5000000", 5000000},
+		{"0", inherited},
+		{"5ms", inherited},
+	} {
+		cmd := exec.Command(bin, "-C", conf)
+		cmd.Env = append(os.Environ(), "CYRUS_SERVICE=", TimerSlackEnv+"="+c.env)
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(out)
+		// The greeting: the runtime has started its threads by now.
+		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* OK") {
+			t.Fatalf("greeting %q, %v", l, err)
+		}
+		got := threadSlacks(t, cmd.Process.Pid)
+		in.Write([]byte("a LOGOUT\r\n"))
+		in.Close()
+		cmd.Wait()
+		if len(got) != 1 || got[c.want] < 2 {
+			t.Errorf("%s=%q: the threads' slacks %v, want all (two or more) %d", TimerSlackEnv, c.env, got, c.want)
+		}
+	}
+}
