@@ -20,6 +20,7 @@ import (
 
 	"github.com/imapd-go/imapd/adapters/transport/master"
 	"github.com/imapd-go/imapd/app/config"
+	"github.com/imapd-go/imapd/cmd/imapd/timerslack"
 	"github.com/imapd-go/imapd/cmd/internal/wiring"
 )
 
@@ -141,7 +142,7 @@ func run(argv []string, service string, stdin io.Reader, stdout io.Writer, stder
 		settings.MultiSession = false
 	}
 	if settings.MultiSession {
-		if err := execWithoutSlack(argv); err != nil {
+		if err := timerslack.ExecInherited(argv); err != nil {
 			fmt.Fprintf(stderr, "imapd: timer slack: %v\n", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/imapd-go/imapd/cmd/imapd/timerslack"
 	"github.com/imapd-go/imapd/test/proctest"
 )
 
@@ -27,18 +28,18 @@ func threadSlacks(t *testing.T, pid int) map[uint64]int {
 // timer slack set before the runtime started them (this test binary holds
 // the same constructor as imapd).
 func TestTimerSlackEveryThread(t *testing.T) {
-	if os.Getenv(TimerSlackEnv) != "" {
-		t.Skipf("%s is set", TimerSlackEnv)
+	if os.Getenv(timerslack.Env) != "" {
+		t.Skipf("%s is set", timerslack.Env)
 	}
-	if got := timerSlack(); got != defaultTimerSlack {
-		t.Fatalf("timerSlack() = %d, want %d", got, defaultTimerSlack)
+	if got := timerslack.Current(); got != timerslack.Default {
+		t.Fatalf("timerslack.Current() = %d, want %d", got, timerslack.Default)
 	}
-	if got := threadSlacks(t, os.Getpid()); len(got) != 1 || got[defaultTimerSlack] == 0 {
-		t.Errorf("the threads' slacks: %v, want all %d", got, defaultTimerSlack)
+	if got := threadSlacks(t, os.Getpid()); len(got) != 1 || got[timerslack.Default] == 0 {
+		t.Errorf("the threads' slacks: %v, want all %d", got, timerslack.Default)
 	}
 }
 
-// The binary's threads take their slack from TimerSlackEnv: a number of
+// The binary's threads take their slack from timerslack.Env: a number of
 // nanoseconds, 0 for whatever the process inherited, anything else
 // ignored.
 func TestBinaryTimerSlack(t *testing.T) {
@@ -64,13 +65,13 @@ func TestBinaryTimerSlack(t *testing.T) {
 		env  string
 		want uint64
 	}{
-		{"", defaultTimerSlack},
+		{"", timerslack.Default},
 		{"5000000", 5000000},
 		{"0", inherited},
 		{"5ms", inherited},
 	} {
 		cmd := exec.Command(bin, "-C", conf)
-		cmd.Env = append(os.Environ(), "CYRUS_SERVICE=", TimerSlackEnv+"="+c.env)
+		cmd.Env = append(os.Environ(), "CYRUS_SERVICE=", timerslack.Env+"="+c.env)
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +93,7 @@ func TestBinaryTimerSlack(t *testing.T) {
 		in.Close()
 		cmd.Wait()
 		if len(got) != 1 || got[c.want] < 2 {
-			t.Errorf("%s=%q: the threads' slacks %v, want all (two or more) %d", TimerSlackEnv, c.env, got, c.want)
+			t.Errorf("%s=%q: the threads' slacks %v, want all (two or more) %d", timerslack.Env, c.env, got, c.want)
 		}
 	}
 }

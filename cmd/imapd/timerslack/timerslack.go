@@ -1,4 +1,7 @@
-package main
+// Package timerslack gives every thread of imapd a timer slack set before
+// the Go runtime starts any, and lets a process that wants the slack it
+// was started with run itself again with it.
+package timerslack
 
 /*
 #include <stdlib.h>
@@ -15,7 +18,7 @@ static unsigned long imapd_slack_ns, imapd_inherited_ns;
 // starts (sysmon included) inherits the slack from there.
 __attribute__((constructor)) static void set_timer_slack(void) {
 	unsigned long ns = IMAPD_DEFAULT_SLACK;
-	const char *env = getenv("IMAPD_TIMERSLACK_NS"); // TimerSlackEnv
+	const char *env = getenv("IMAPD_TIMERSLACK_NS"); // Env
 	if (env != NULL && *env != '\0') {
 		char *end;
 		ns = strtoul(env, &end, 10);
@@ -45,12 +48,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TimerSlackEnv, when set, is the timer slack in nanoseconds that every
+// Env, when set, is the timer slack in nanoseconds that every
 // thread of the process runs with (0: the one the process inherited)
-// instead of defaultTimerSlack.
-const TimerSlackEnv = "IMAPD_TIMERSLACK_NS"
+// instead of Default.
+const Env = "IMAPD_TIMERSLACK_NS"
 
-// defaultTimerSlack is the timer slack, in nanoseconds, of imapd's
+// Default is the timer slack, in nanoseconds, of imapd's
 // threads: how late the kernel may end a sleep with a timeout, so as to
 // end it together with another wake-up.
 //
@@ -66,14 +69,14 @@ const TimerSlackEnv = "IMAPD_TIMERSLACK_NS"
 // sleep), those sleeps end with the process's own work; the mixed load
 // then costs 15-25% less CPU per command. The waits of the sessions
 // themselves (timeouts of seconds to minutes) do not notice 10 ms.
-const defaultTimerSlack = C.IMAPD_DEFAULT_SLACK
+const Default = C.IMAPD_DEFAULT_SLACK
 
-// timerSlack returns the timer slack, in nanoseconds, that the process's
+// Current returns the timer slack, in nanoseconds, that the process's
 // threads were started with (0 when left to the system).
-func timerSlack() uint64 { return uint64(C.imapd_timer_slack()) }
+func Current() uint64 { return uint64(C.imapd_timer_slack()) }
 
-// execWithoutSlack runs the process again, in its place, with the timer
-// slack it inherited, unless TimerSlackEnv chose one: it returns only
+// ExecInherited runs the process again, in its place, with the timer
+// slack it inherited, unless Env chose one: it returns only
 // when it did not (nothing to undo, or the exec failed, which leaves the
 // process as it was but for the calling thread's slack).
 //
@@ -83,8 +86,8 @@ func timerSlack() uint64 { return uint64(C.imapd_timer_slack()) }
 // cost multi-maildir a fifth of its 50-client rate. The process is still
 // alone at this point (nothing sent to master, no session), and runs for
 // many connections, so one more exec costs nothing that counts.
-func execWithoutSlack(argv []string) error {
-	if timerSlack() == 0 || os.Getenv(TimerSlackEnv) != "" {
+func ExecInherited(argv []string) error {
+	if Current() == 0 || os.Getenv(Env) != "" {
 		return nil
 	}
 	runtime.LockOSThread()
@@ -95,5 +98,5 @@ func execWithoutSlack(argv []string) error {
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(C.imapd_inherited_slack()), 0, 0, 0); err != nil {
 		return err
 	}
-	return syscall.Exec("/proc/self/exe", argv, append(os.Environ(), TimerSlackEnv+"=0"))
+	return syscall.Exec("/proc/self/exe", argv, append(os.Environ(), Env+"=0"))
 }
