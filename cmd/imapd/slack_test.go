@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/imapd-go/imapd/cmd/imapd/timerslack"
 	"github.com/imapd-go/imapd/test/proctest"
@@ -51,16 +48,7 @@ func TestBinaryTimerSlack(t *testing.T) {
 	// The thread that starts the child gives it a slack of its own, which
 	// is what the child keeps when it is told to leave the slack alone.
 	const inherited = 77777
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, inherited, 0, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+	proctest.LockThreadSlack(t, inherited)
 	for _, c := range []struct {
 		env  string
 		want uint64

@@ -7,13 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/imapd-go/imapd/test/proctest"
 )
@@ -246,16 +243,7 @@ func TestTimerSlackByMode(t *testing.T) {
 	// The thread that starts imapd (this goroutine's, locked) gives it a
 	// slack of its own: master's.
 	const given = 77777
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, given, 0, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+	proctest.LockThreadSlack(t, given)
 	for _, c := range []struct {
 		conf string
 		want uint64

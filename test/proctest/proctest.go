@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // ThreadSlacks returns how many threads of process pid run with each
@@ -32,4 +36,24 @@ func ThreadSlacks(pid int) (map[uint64]int, error) {
 		return nil, fmt.Errorf("no thread of %d could be read", pid)
 	}
 	return out, nil
+}
+
+// LockThreadSlack locks the calling goroutine to its thread and gives the
+// thread timer slack ns until the test ends: the processes the test starts
+// from this goroutine inherit it.
+func LockThreadSlack(t testing.TB, ns uint64) {
+	t.Helper()
+	runtime.LockOSThread()
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err == nil {
+		err = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(ns), 0, 0, 0)
+	}
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+		runtime.UnlockOSThread()
+	})
 }
