@@ -48,14 +48,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Env, when set, is the timer slack in nanoseconds that every
-// thread of the process runs with (0: the one the process inherited)
-// instead of Default.
+// Env, when set, is the timer slack in nanoseconds that every thread of
+// the process runs with instead of Default (0: the one it inherited).
 const Env = "IMAPD_TIMERSLACK_NS"
 
-// Default is the timer slack, in nanoseconds, of imapd's
-// threads: how late the kernel may end a sleep with a timeout, so as to
-// end it together with another wake-up.
+// Default is the timer slack, in nanoseconds, of imapd's threads: how
+// late the kernel may end a sleep with a timeout, so as to end it
+// together with another wake-up.
 //
 // The sleeps it is for are those of the runtime's monitor thread
 // (sysmon). From the moment a process's only goroutine makes a system
@@ -67,7 +66,7 @@ const Env = "IMAPD_TIMERSLACK_NS"
 // command of the mixed load cost, and the largest part of what a command
 // costs more at 50 clients than at 10. With 10 ms (sysmon's longest
 // sleep), those sleeps end with the process's own work; the mixed load
-// then costs 15-25% less CPU per command. The waits of the sessions
+// then cost 10-25% less CPU per command. The waits of the sessions
 // themselves (timeouts of seconds to minutes) do not notice 10 ms.
 const Default = C.IMAPD_DEFAULT_SLACK
 
@@ -76,9 +75,9 @@ const Default = C.IMAPD_DEFAULT_SLACK
 func Current() uint64 { return uint64(C.imapd_timer_slack()) }
 
 // ExecInherited runs the process again, in its place, with the timer
-// slack it inherited, unless Env chose one: it returns only
-// when it did not (nothing to undo, or the exec failed, which leaves the
-// process as it was but for the calling thread's slack).
+// slack it inherited, unless Env chose one: it returns only when it did
+// not (nothing to undo, or the exec failed, which leaves the process as
+// it was but for the calling thread's slack).
 //
 // Multi mode wants the system's slack. There the process is busy with
 // many sessions, and sysmon's short sleeps are what hands a processor
