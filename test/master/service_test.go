@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -260,6 +261,10 @@ func TestTimerSlackByMode(t *testing.T) {
 		}
 		if len(got) != 1 || got[c.want] < 2 {
 			t.Errorf("%q: the threads' slacks %v, want all (two or more) %d", c.conf, got, c.want)
+		}
+		// Run again or not, it is still imapd to ps and pgrep.
+		if b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(f.cmd.Process.Pid), "comm")); err != nil || strings.TrimSpace(string(b)) != "imapd" {
+			t.Errorf("%q: the process's name %q, %v", c.conf, b, err)
 		}
 	}
 }

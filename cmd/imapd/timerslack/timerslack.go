@@ -97,5 +97,11 @@ func ExecInherited(argv []string) error {
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(C.imapd_inherited_slack()), 0, 0, 0); err != nil {
 		return err
 	}
-	return syscall.Exec("/proc/self/exe", argv, append(os.Environ(), Env+"=0"))
+	// The executable's path, not /proc/self/exe: the process's name (ps,
+	// pgrep, top) is the file name it was run by.
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(exe, argv, append(os.Environ(), Env+"=0"))
 }
