@@ -301,7 +301,12 @@ func firstLine(path string) string {
 		return ""
 	}
 	defer f.Close()
-	line, _ := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+	return firstLineOf(f)
+}
+
+// firstLineOf is firstLine of what r reads.
+func firstLineOf(r io.Reader) string {
+	line, _ := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
 	// Cut at the first CR or LF, as Cyrus does: a bare CR sent inside a
 	// response line would break the protocol.
 	if i := strings.IndexAny(line, "\r\n"); i >= 0 {

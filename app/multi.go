@@ -328,17 +328,18 @@ func (s *Server) shutdownMessage() string {
 func shutdownMessageAt(configDir, service string, now time.Time) string {
 	dir := filepath.Join(configDir, "msg")
 	for _, name := range []string{"shutdown." + service, "shutdown"} {
-		fi, err := os.Stat(filepath.Join(dir, name))
+		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			continue
 		}
-		msg := firstLine(filepath.Join(dir, name))
+		msg := firstLineOf(f)
 		if msg == "" {
-			if fi.Size() == 0 && now.Sub(fi.ModTime()) < shutdownPoll {
-				return ""
-			}
 			msg = "Server shutting down"
+			if fi, err := f.Stat(); err == nil && fi.Size() == 0 && now.Sub(fi.ModTime()) < shutdownPoll {
+				msg = "" // being written: the next poll reads the line
+			}
 		}
+		f.Close()
 		return msg
 	}
 	return ""

@@ -11,16 +11,6 @@ import (
 	"github.com/imapd-go/imapd/test/proctest"
 )
 
-// threadSlacks is proctest.ThreadSlacks, failing t on an error.
-func threadSlacks(t *testing.T, pid int) map[uint64]int {
-	t.Helper()
-	s, err := proctest.ThreadSlacks(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // Every thread of the process, the runtime's own included, runs with the
 // timer slack set before the runtime started them (this test binary holds
 // the same constructor as imapd).
@@ -31,7 +21,7 @@ func TestTimerSlackEveryThread(t *testing.T) {
 	if got := timerslack.Current(); got != timerslack.Default {
 		t.Fatalf("timerslack.Current() = %d, want %d", got, timerslack.Default)
 	}
-	if got := threadSlacks(t, os.Getpid()); len(got) != 1 || got[timerslack.Default] == 0 {
+	if got := proctest.ThreadSlacks(t, os.Getpid()); len(got) != 1 || got[timerslack.Default] == 0 {
 		t.Errorf("the threads' slacks: %v, want all %d", got, timerslack.Default)
 	}
 }
@@ -76,7 +66,7 @@ func TestBinaryTimerSlack(t *testing.T) {
 		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* OK") {
 			t.Fatalf("greeting %q, %v", l, err)
 		}
-		got := threadSlacks(t, cmd.Process.Pid)
+		got := proctest.ThreadSlacks(t, cmd.Process.Pid)
 		in.Write([]byte("a LOGOUT\r\n"))
 		in.Close()
 		cmd.Wait()

@@ -255,10 +255,7 @@ func TestTimerSlackByMode(t *testing.T) {
 		f := startFakeConf(t, c.conf)
 		f.session()
 		f.session()
-		got, err := proctest.ThreadSlacks(f.cmd.Process.Pid)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := proctest.ThreadSlacks(t, f.cmd.Process.Pid)
 		if len(got) != 1 || got[c.want] < 2 {
 			t.Errorf("%q: the threads' slacks %v, want all (two or more) %d", c.conf, got, c.want)
 		}

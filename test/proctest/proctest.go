@@ -2,7 +2,6 @@
 package proctest
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,11 +13,12 @@ import (
 )
 
 // ThreadSlacks returns how many threads of process pid run with each
-// timer slack (nanoseconds).
-func ThreadSlacks(pid int) (map[uint64]int, error) {
+// timer slack (nanoseconds); it fails t when none can be read.
+func ThreadSlacks(t testing.TB, pid int) map[uint64]int {
+	t.Helper()
 	tasks, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "task"))
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	out := map[uint64]int{}
 	for _, task := range tasks {
@@ -28,14 +28,14 @@ func ThreadSlacks(pid int) (map[uint64]int, error) {
 		}
 		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 		if err != nil {
-			return nil, err
+			t.Fatal(err)
 		}
 		out[n]++
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no thread of %d could be read", pid)
+		t.Fatalf("no thread of %d could be read", pid)
 	}
-	return out, nil
+	return out
 }
 
 // LockThreadSlack locks the calling goroutine to its thread and gives the
