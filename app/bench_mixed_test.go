@@ -16,11 +16,11 @@ func BenchmarkMixedSession(b *testing.B) {
 			dir := b.TempDir()
 			s := newBenchServerOn(b, dir, openBenchStore(b, kind, dir))
 			msg := benchMessage(0, 2000, "")
-			append := fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(msg), msg)
+			appendCmd := fmt.Sprintf("APPEND INBOX {%d+}\r\n%s", len(msg), msg)
 			c := s.connect(b)
 			c.cmd("l", "LOGIN alice secret")
 			for i := 0; i < 10; i++ {
-				c.cmd("a", append)
+				c.cmd("a", appendCmd)
 			}
 			c.close()
 			b.ReportAllocs()
@@ -29,7 +29,7 @@ func BenchmarkMixedSession(b *testing.B) {
 				c := s.connect(b)
 				c.cmd("1", "LOGIN alice secret")
 				c.cmd("2", "SELECT INBOX")
-				c.cmd("3", append)
+				c.cmd("3", appendCmd)
 				c.cmd("4", "FETCH 1:* (UID FLAGS)")
 				c.cmd("5", "UID FETCH * BODY.PEEK[]")
 				c.cmd("6", `UID STORE * +FLAGS.SILENT (\Deleted)`)
