@@ -31,7 +31,7 @@ var (
 
 // readACL returns the ACL in the mailbox's folder and whether it has one.
 func readACL(m *mailbox) (imap.ACL, bool, error) {
-	b, err := os.ReadFile(m.file(aclFile))
+	b, err := readFile(m.file(aclFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -54,7 +54,7 @@ func (s *Store) inheritACL(m *mailbox) error {
 		if err != nil || !pm.exists() {
 			continue
 		}
-		b, err := os.ReadFile(pm.file(aclFile))
+		b, err := readFile(pm.file(aclFile))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
@@ -124,7 +124,7 @@ type seenEntry struct {
 }
 
 func readSeen(root string) (map[string]seenEntry, error) {
-	b, err := os.ReadFile(filepath.Join(root, seenFile))
+	b, err := readFile(filepath.Join(root, seenFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return map[string]seenEntry{}, nil
 	}

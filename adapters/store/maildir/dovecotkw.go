@@ -139,7 +139,7 @@ func (l *letterMap) keywordOf(c byte) (string, bool) {
 
 // readLetters reads the folder's dovecot-keywords; none is an empty map.
 func readLetters(dir string) (*letterMap, error) {
-	data, err := os.ReadFile(dir + "/" + dovecotKeywords)
+	data, err := readFile(dir + "/" + dovecotKeywords)
 	if errors.Is(err, os.ErrNotExist) {
 		return &letterMap{}, nil
 	}
@@ -314,7 +314,7 @@ func dotLock(path string) (*os.File, error) {
 	deadline := time.Now().Add(dotLockWait)
 	pause := time.Millisecond
 	for {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err == nil {
 			return f, nil
 		}

@@ -740,7 +740,7 @@ func (s *Store) adopt(ctx context.Context, m *mailbox, x *index, files map[strin
 // both of its CRLF form (a file with bare LFs is read with them made CRLF:
 // see crlf.go).
 func structureOf(path string) ([]byte, int64, error) {
-	f, err := os.Open(path)
+	f, err := openRead(path)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -551,14 +551,14 @@ var (
 // new index.
 func (s *Store) compact(m *mailbox, x *index) (*index, error) {
 	oldName := x.cacheName()
-	src, err := os.Open(m.file(oldName))
+	src, err := openRead(m.file(oldName))
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
 	nx := x.clone()
 	nx.cacheGen++
-	dst, err := os.OpenFile(m.file(nx.cacheName()), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	dst, err := openFile(m.file(nx.cacheName()), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -624,7 +624,7 @@ func crashPoint(point string) {
 // (those left by a crash between a compaction's rename and its removal
 // included).
 func removeOldCaches(m *mailbox, keep int) {
-	d, err := os.Open(m.path)
+	d, err := openRead(m.path)
 	if err != nil {
 		return
 	}

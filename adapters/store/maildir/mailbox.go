@@ -187,7 +187,7 @@ func (s *Store) names(op, user string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := os.Open(root)
+	d, err := openRead(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -230,7 +230,7 @@ func (s *Store) ListMailboxes(ctx context.Context, user string) ([]ports.Mailbox
 	for i, n := range names {
 		out[i] = ports.MailboxInfo{Name: n}
 		if m, err := s.box(op, user, n); err == nil {
-			if b, err := os.ReadFile(filepath.Join(m.path, specialUseFile)); err == nil {
+			if b, err := readFile(filepath.Join(m.path, specialUseFile)); err == nil {
 				out[i].SpecialUse = strings.Fields(string(b))
 			}
 		}
@@ -471,7 +471,7 @@ func (s *Store) renameInbox(ctx context.Context, src, dst *mailbox) error {
 
 // readSubs reads the user's subscriptions file.
 func readSubs(root string) ([]string, error) {
-	f, err := os.Open(filepath.Join(root, subsFile))
+	f, err := openRead(filepath.Join(root, subsFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

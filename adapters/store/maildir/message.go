@@ -1165,7 +1165,7 @@ func linkOrCopy(from, to, tmpDir string) error {
 	if err := os.Link(from, to); err == nil {
 		return nil
 	}
-	in, err := os.Open(from)
+	in, err := openRead(from)
 	if err != nil {
 		return err
 	}
@@ -1175,7 +1175,7 @@ func linkOrCopy(from, to, tmpDir string) error {
 		return err
 	}
 	tmp := filepath.Join(tmpDir, uniqueName(fi.Size()))
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

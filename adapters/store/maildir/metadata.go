@@ -40,7 +40,7 @@ type metadataSet struct {
 
 func readMetadata(path string) (*metadataSet, error) {
 	set := &metadataSet{}
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return set, nil
 	}

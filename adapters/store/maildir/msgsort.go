@@ -59,7 +59,7 @@ func writeSortFrames(m *mailbox, frames []byte) {
 	if len(frames) == 0 {
 		return
 	}
-	f, err := os.OpenFile(m.file(msgSortFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openFile(m.file(msgSortFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return
 	}
@@ -113,7 +113,7 @@ func skipTo(b []byte) int {
 // uidValidity and name a UID of at least from, by UID (the last frame of
 // a UID wins), and how many frames the file holds in all.
 func loadSortFrames(m *mailbox, uidValidity uint32, from imap.UID) (map[imap.UID][]byte, int, error) {
-	data, err := os.ReadFile(m.file(msgSortFile))
+	data, err := readFile(m.file(msgSortFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
 	}

@@ -50,7 +50,7 @@ func (s *Store) MailboxID(ctx context.Context, user, name string) (string, error
 // readMailboxID reads the folder's id, giving it one when it has none.
 func readMailboxID(m *mailbox) (string, error) {
 	for range 3 {
-		b, err := os.ReadFile(m.file(mailboxIDFile))
+		b, err := readFile(m.file(mailboxIDFile))
 		if err == nil {
 			if id := string(bytes.TrimSpace(b)); imap.IsObjectID(id) {
 				return id, nil
@@ -153,7 +153,7 @@ func (s *Store) AssignThread(ctx context.Context, user string, msgIDs []string, 
 		return "", wrapErr(op, err)
 	}
 	defer l.unlock()
-	f, err := os.OpenFile(filepath.Join(root, threadsFile), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := openFile(filepath.Join(root, threadsFile), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return "", wrapErr(op, err)
 	}
@@ -273,7 +273,7 @@ func threadLine(line string) (msgID, threadID string, ok bool) {
 
 // readThreads calls f with each whole line of the user's thread index.
 func readThreads(root string, f func(msgID, threadID string) error) error {
-	file, err := os.Open(filepath.Join(root, threadsFile))
+	file, err := openRead(filepath.Join(root, threadsFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

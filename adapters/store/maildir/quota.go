@@ -161,7 +161,7 @@ func (h *quotaHold) write(clean bool) error {
 // none when it cannot be read at all).
 func readQuotaFile(root string) (q ports.Quota, clean bool) {
 	q.Limits = ports.Unlimited
-	data, err := os.ReadFile(filepath.Join(root, quotaFile))
+	data, err := readFile(filepath.Join(root, quotaFile))
 	if err != nil {
 		return q, false
 	}
@@ -197,7 +197,7 @@ func parseQuota(data []byte) (q ports.Quota, clean bool) {
 // markStale says the usage may be behind the indexes (a change made
 // without the quota lock): the next holder counts again.
 func markStale(root string) {
-	if f, err := os.OpenFile(filepath.Join(root, quotaStaleFile), os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+	if f, err := openFile(filepath.Join(root, quotaStaleFile), os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
 }

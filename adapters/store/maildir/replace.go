@@ -189,7 +189,7 @@ func (s *Store) finishReplaces(ctx context.Context, root string) error {
 		return nil // no folder: nothing ever replaced
 	}
 	for _, n := range names {
-		data, err := os.ReadFile(filepath.Join(dir, n))
+		data, err := readFile(filepath.Join(dir, n))
 		if errors.Is(err, os.ErrNotExist) {
 			continue // finished meanwhile
 		}

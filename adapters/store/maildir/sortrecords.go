@@ -27,7 +27,7 @@ func (s *Store) LoadSortRecords(ctx context.Context, user, name string) (uint32,
 	if err != nil {
 		return 0, nil, err
 	}
-	b, err := os.ReadFile(m.file(sortFile))
+	b, err := readFile(m.file(sortFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil, nil
 	}
@@ -51,7 +51,7 @@ func (s *Store) SaveSortRecords(ctx context.Context, user, name string, uidValid
 		return err
 	}
 	tmp := m.file(fmt.Sprintf(".%s.%d.%d", sortFile, os.Getpid(), rand.Uint64()))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return wrapErr(op, err)
 	}

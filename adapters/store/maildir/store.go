@@ -188,7 +188,7 @@ func mailboxName(root, folder string) (string, bool) {
 		return "", false
 	}
 	if strings.HasPrefix(folder, ".~") {
-		b, err := os.ReadFile(filepath.Join(root, folder, nameFile))
+		b, err := readFile(filepath.Join(root, folder, nameFile))
 		if err != nil {
 			return "", false
 		}
@@ -365,7 +365,7 @@ func (s *Store) newUIDValidity(ctx context.Context) (uint32, error) {
 	}
 	defer l.unlock()
 	var last int64
-	if b, err := os.ReadFile(filepath.Join(g, "uidvalidity")); err == nil {
+	if b, err := readFile(filepath.Join(g, "uidvalidity")); err == nil {
 		last, _ = strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return 0, err

@@ -1,6 +1,7 @@
 package maildir
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -26,3 +27,32 @@ func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 
 // openRead is os.Open through openFile.
 func openRead(path string) (*os.File, error) { return openFile(path, os.O_RDONLY, 0) }
+
+// readFile is os.ReadFile through openFile.
+func readFile(path string) ([]byte, error) {
+	f, err := openRead(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var size int
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && int64(int(fi.Size())) == fi.Size() {
+		size = int(fi.Size())
+	}
+	// One byte more than the size, so that a file read whole ends with
+	// io.EOF at once rather than after a buffer grown for nothing.
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
