@@ -390,3 +390,53 @@ func TestAppendSyncs(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimRecentNotSynced: a claim of \Recent costs no fsync; when a
+// crash loses its frame, the mailbox is as before the claim and the next
+// session claims the same messages again.
+func TestClaimRecentNotSynced(t *testing.T) {
+	ctx := context.Background()
+	dir, s := setup(t)
+	put(t, s, "INBOX", "Subject: 1\r\n\r\none\r\n")
+	if _, _, err := s.ClaimRecent(ctx, "u", "INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	r := put(t, s, "INBOX", "Subject: 2\r\n\r\ntwo\r\n")
+	// Whatever the APPEND left unsynced is made durable, as a later
+	// durable frame would.
+	if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, ports.FlagsAdd, []string{`\Flagged`}); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "u", "imapd-cache.0")
+	durable, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, metas, err := s.Snapshot(ctx, "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, stop := maildir.CountSyncs()
+	from, to, err := s.ClaimRecent(ctx, "u", "INBOX")
+	stop()
+	if err != nil || from != r.UID || to != r.UID+1 {
+		t.Fatalf("claim: [%d, %d), %v; want [%d, %d)", from, to, err, r.UID, r.UID+1)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("a claim of \\Recent cost %d fsyncs, want 0", n)
+	}
+	// The crash: the log as it was at the last fdatasync.
+	if err := os.WriteFile(cache, durable, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dir)
+	st2, metas2, err := other.Snapshot(ctx, "u", "INBOX")
+	if err != nil || st2 != st || !slices.EqualFunc(metas, metas2, func(a, b ports.MessageMeta) bool {
+		return a.UID == b.UID && a.ModSeq == b.ModSeq && slices.Equal(a.Flags, b.Flags)
+	}) {
+		t.Errorf("after the lost claim: %+v %+v, %v; want %+v %+v", st2, metas2, err, st, metas)
+	}
+	if from, to, err := other.ClaimRecent(ctx, "u", "INBOX"); err != nil || from != r.UID || to != r.UID+1 {
+		t.Errorf("claim after the lost one: [%d, %d), %v; want [%d, %d)", from, to, err, r.UID, r.UID+1)
+	}
+}

@@ -1231,6 +1231,10 @@ func (s *Store) ClaimRecent(ctx context.Context, user, name string) (from, to im
 				return false, nil
 			}
 			x.recentUID = to
+			// A claim lost in a crash shows the messages as \Recent
+			// once more, which harms nothing: its frame is not
+			// fsynced (see lazyFrame).
+			x.lazy = true
 			return true, nil
 		})
 		return from, to, err

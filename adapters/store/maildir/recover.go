@@ -22,13 +22,21 @@ import (
 // internal date, its size the size, its contents the structure, and its
 // change time the save date (to the second). If a crash loses such
 // frames, they are the last of the log (any later fdatasync of the log
-// makes every earlier frame durable too, and only APPEND frames are ever
-// left unsynced), and the next scan finds their files in cur/ with UIDs
-// at or above UIDNEXT: it records them again under those UIDs, in UID
-// order, each with the next mod-sequence, which is what the lost frames
-// held. A message with keywords, an internal date in a zone other than
+// makes every earlier frame durable too, and only APPEND frames and
+// claims of \Recent are ever left unsynced), and the next scan finds
+// their files in cur/ with UIDs at or above UIDNEXT: it records them again
+// under those UIDs, in UID order, each with the next mod-sequence, which
+// is what the lost frames held. A message with keywords, an internal date in a zone other than
 // the server's, or a save date given by the caller is not reproducible:
 // its frame is fsynced.
+//
+// A claim of \Recent (ClaimRecent) records only which session was told
+// of a message first. Its frame is not fsynced either: lost, it leaves
+// RECENTUID where it was, and the next session sees those messages as
+// \Recent again; the SQLite store's claim commits without an fsync of
+// its own for the same reason. Lost claims come after the lost APPEND
+// frames or between them; the scan that records those again reads no
+// claim.
 //
 // Why the folder's fsync, and not the frame's: both orders cost two
 // fsyncs, but only this one is durable by POSIX's rules alone. The other
