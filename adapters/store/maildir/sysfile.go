@@ -36,7 +36,7 @@ func readFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	var size int
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && int64(int(fi.Size())) == fi.Size() {
+	if fi, err := f.Stat(); err == nil {
 		size = int(fi.Size())
 	}
 	// One byte more than the size, so that a file read whole ends with
