@@ -15,6 +15,7 @@ FUZZ_TARGETS := \
 	./domain/grammar:FuzzParser:300000 \
 	./domain/imap:FuzzMailboxRoundTrip:100000 \
 	./domain/message:FuzzParse:100000 \
+	./domain/search:FuzzMatchReader:10000 \
 	./domain/lmtp:FuzzParse:100000 \
 	./app:FuzzSession:10000 \
 	./app:FuzzTwoSessions:1500

@@ -1,7 +1,6 @@
 package search
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"errors"
@@ -9,7 +8,9 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
@@ -705,6 +706,19 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
+// matchChunk is how much of a text matchReader lowers at a time.
+const matchChunk = 32 << 10
+
+// matchBuf holds matchReader's buffers. A SEARCH BODY or TEXT reads the
+// text of every message it looks at, so they are kept between calls
+// (matchBufs) rather than made for each message.
+type matchBuf struct {
+	raw [utf8.UTFMax + matchChunk]byte // an incomplete rune held back, then a chunk
+	low []byte                         // lowered tail of the last chunk, then this one
+}
+
+var matchBufs = sync.Pool{New: func() any { return new(matchBuf) }}
+
 // matchReader streams r in bounded chunks. It lowers each chunk and keeps
 // the last len(needle)-1 lowered bytes so that a match across chunks is
 // found; an incomplete UTF-8 sequence at a chunk's end waits for the next.
@@ -712,37 +726,28 @@ func (m matcher) matchReader(r io.Reader) (bool, error) {
 	if m.needle == "" {
 		return true, nil
 	}
-	br := bufio.NewReaderSize(r, 32<<10)
-	buf := make([]byte, 32<<10)
-	var carry []byte // undecoded tail (partial rune) of the previous chunk
-	var keep string  // lowered tail of the previous chunk
+	b := matchBufs.Get().(*matchBuf)
+	low := b.low[:0]
+	defer func() {
+		b.low = low[:0]
+		matchBufs.Put(b)
+	}()
+	needle := []byte(m.needle)
+	keep := len(needle) - 1
+	carry := 0 // bytes held back at the start of b.raw
 	for {
-		n, err := io.ReadFull(br, buf)
-		chunk := append(carry, buf[:n]...)
-		carry = nil
+		n, err := io.ReadFull(r, b.raw[carry:carry+matchChunk])
+		chunk := b.raw[:carry+n]
+		cut := len(chunk)
 		if err == nil {
-			// Hold back an incomplete rune at the end for the next chunk.
-			cut := len(chunk)
-			for i := 1; i < utf8.UTFMax && i <= len(chunk); i++ {
-				c := chunk[len(chunk)-i]
-				if utf8.RuneStart(c) {
-					if !utf8.FullRune(chunk[len(chunk)-i:]) {
-						cut = len(chunk) - i
-					}
-					break
-				}
-			}
-			carry = append([]byte(nil), chunk[cut:]...)
-			chunk = chunk[:cut]
+			cut = completeRunes(chunk)
 		}
-		text := keep + strings.ToLower(string(chunk))
-		if strings.Contains(text, m.needle) {
+		low = appendLower(low, chunk[:cut])
+		if bytes.Contains(low, needle) {
 			return true, nil
 		}
-		if k := len(m.needle) - 1; len(text) > k {
-			keep = text[len(text)-k:]
-		} else {
-			keep = text
+		if len(low) > keep {
+			low = low[:copy(low, low[len(low)-keep:])]
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return false, nil
@@ -750,5 +755,36 @@ func (m matcher) matchReader(r io.Reader) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		carry = copy(b.raw[:], chunk[cut:])
 	}
+}
+
+// completeRunes returns the length of b without an incomplete UTF-8
+// sequence at its end.
+func completeRunes(b []byte) int {
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return len(b) - i
+			}
+			break
+		}
+	}
+	return len(b)
+}
+
+// appendLower appends strings.ToLower(string(s)) to dst: each rune in
+// Unicode lower case, each byte that is not UTF-8 as U+FFFD.
+func appendLower(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			dst = append(dst, lowerASCII(c))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		i += size
+	}
+	return dst
 }

@@ -226,6 +226,36 @@ func TestMatchReaderChunks(t *testing.T) {
 	}
 }
 
+// appendLower lowers as strings.ToLower does, bytes that are not UTF-8
+// and runes whose lower case is longer or shorter included.
+func TestAppendLower(t *testing.T) {
+	for _, s := range []string{"", "ABC xyz", "ÄÖÜ", "\u023a\u0130K", "a\xffb\xe2\x82", "\xed\xa0\x80", "\ufffd", "ΣΑΣ"} {
+		if got, want := string(appendLower([]byte("pre"), []byte(s))), "pre"+strings.ToLower(s); got != want {
+			t.Errorf("appendLower(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// matchReader finds what lowering the whole text and looking in it finds,
+// wherever the chunk edges fall; pad moves the text across the first edge.
+func FuzzMatchReader(f *testing.F) {
+	f.Add(uint16(matchChunk-3), "ÄÖÜ needle", "äöü NEEDLE")
+	f.Add(uint16(matchChunk-2), "a\xe2\x82\xacb", "\u20acB") // the euro sign split by the edge
+	f.Add(uint16(0), "zz y", "zzz")
+	f.Add(uint16(matchChunk-2), "\u023a\u023a", "\u2c65")
+	f.Fuzz(func(t *testing.T, pad uint16, text, needle string) {
+		body := strings.Repeat("x", int(pad)%(matchChunk+8)) + text
+		m := newMatcher(needle)
+		want := strings.Contains(strings.ToLower(body), m.needle)
+		for i := 0; i < 2; i++ { // the second call runs on a pooled buffer
+			got, err := m.matchReader(strings.NewReader(body))
+			if err != nil || got != want {
+				t.Fatalf("pad %d, text %q, needle %q: = %v, %v; want %v", pad, text, needle, got, err, want)
+			}
+		}
+	})
+}
+
 // The fixture messages of the project answer searches too.
 func TestMatchFixtures(t *testing.T) {
 	tests := []struct {
