@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -49,7 +48,6 @@ func main() {
 	if n := procs(os.Getenv("GOMAXPROCS")); n > 0 {
 		runtime.GOMAXPROCS(n)
 	}
-	tuneGC()
 	stopProfile = startProfile()
 	code := run(os.Args, os.Getenv("CYRUS_SERVICE"), os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
@@ -69,48 +67,28 @@ func procs(env string) int {
 // process exits.
 var stopProfile = func() {}
 
-// gcPercent is the collector's target: a collection when the heap has
-// grown by this percentage of what the last one kept alive.
-//
-// A process serves one session and keeps little alive (a few MB), so Go's
-// default of 100 collects after every few MB allocated. Sending message
-// bodies allocates their size (the SQLite driver copies each blob into Go
-// memory): FETCH 1:* BODY[] spent about a third of its CPU time in
-// collections, and GOGC=400 took that off at the cost of a heap of tens of
-// MB rather than a few.
-const gcPercent = 400
-
 // shutdownGrace is how long SIGTERM waits, in multi mode, for the sessions
 // told BYE to end before the process exits.
 const shutdownGrace = 2 * time.Second
 
-// multiGCPercent is the collector's target in multi mode: Go's default.
-// There the live heap is the sum of every open session's state, so it is
-// large and a collection already comes only after that much allocation;
-// gcPercent's 400 would let the heap of many sessions peak at five times
-// what they keep alive, where the point of the mode is to hold idle
-// sessions in little memory.
-const multiGCPercent = 100
+// Both modes keep Go's default collection target (GOGC=100): a
+// collection each time the heap has grown by what the last one kept alive,
+// and none before it reaches 4 MB. The default mode once collected at 400,
+// when FETCH copied every message body into the heap. Now FETCH 1:*
+// BODY[] of 9 MB allocates under 1 MB and UID SEARCH TEXT on 10,000
+// messages 0.4 MB (BenchmarkFetchBody, BenchmarkSearchText10k in app), a
+// session of the mixed load of test/compare about 250 KB
+// (BenchmarkMixedSession). The larger target then only made each process
+// cycle through a 16 MB heap where 4 MB does: with 50 clients (57
+// processes) the mixed load ran 11-22% faster at 100, in five rounds each
+// (README, "Sessions per process").
 
 // tuneMulti undoes, for multi mode, what main set for one session per
 // process: all cores (the sessions of one process are now the
-// parallelism) and multiGCPercent, unless the environment decides.
+// parallelism), unless the environment decides.
 func tuneMulti(multi bool) {
-	if !multi {
-		return
-	}
-	if os.Getenv("GOMAXPROCS") == "" {
+	if multi && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU())
-	}
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(multiGCPercent)
-	}
-}
-
-// tuneGC sets gcPercent unless GOGC in the environment says otherwise.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
 	}
 }
 
