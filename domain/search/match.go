@@ -649,11 +649,13 @@ func (l *lenient) Read(p []byte) (int, error) {
 // matcher finds a string case-insensitively (Unicode lower case) in text.
 type matcher struct {
 	needle string
-	atext  bool // needle is ASCII without white space or specials
+	raw    []byte // needle, for matchReader's lowered bytes
+	atext  bool   // needle is ASCII without white space or specials
 }
 
 func newMatcher(s string) matcher {
 	m := matcher{needle: strings.ToLower(s), atext: s != ""}
+	m.raw = []byte(m.needle)
 	for i := 0; i < len(m.needle) && m.atext; i++ {
 		switch c := m.needle[i]; c {
 		case '(', ')', '<', '>', '[', ']', ':', ';', '@', '\\', ',', '.', '"':
@@ -732,8 +734,7 @@ func (m matcher) matchReader(r io.Reader) (bool, error) {
 		b.low = low[:0]
 		matchBufs.Put(b)
 	}()
-	needle := []byte(m.needle)
-	keep := len(needle) - 1
+	keep := len(m.raw) - 1
 	carry := 0 // bytes held back at the start of b.raw
 	for {
 		n, err := io.ReadFull(r, b.raw[carry:carry+matchChunk])
@@ -743,7 +744,7 @@ func (m matcher) matchReader(r io.Reader) (bool, error) {
 			cut = completeRunes(chunk)
 		}
 		low = appendLower(low, chunk[:cut])
-		if bytes.Contains(low, needle) {
+		if bytes.Contains(low, m.raw) {
 			return true, nil
 		}
 		if len(low) > keep {
