@@ -112,6 +112,9 @@ type env struct {
 	pidFile  string
 	pid      int
 	services map[string]*svc
+	// logs, when the test holds /dev/log, is what the masters and the
+	// services sent to syslog; a failed wait shows it.
+	logs *syslog
 }
 
 // start lays out the folder and starts the master of kind.
@@ -371,10 +374,49 @@ func (e *env) eventually(what string, cond func() bool) {
 	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("%s master: waited in vain for %s\n%s", e.kind, what, e.masterLog())
+			e.t.Fatalf("%s master: waited in vain for %s\n%s%s", e.kind, what, e.processes(), e.masterLog()+e.syslogTail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// processes lists our imapd and lmtpd processes, with the service each
+// serves and its state, for a failure's message.
+func (e *env) processes() string {
+	var b strings.Builder
+	b.WriteString("processes:\n")
+	for _, pid := range e.procs("") {
+		dir := filepath.Join("/proc", strconv.Itoa(pid))
+		service := "?"
+		env, _ := os.ReadFile(filepath.Join(dir, "environ"))
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "CYRUS_SERVICE="); ok {
+				service = v
+			}
+		}
+		state := "?"
+		if st, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+			if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 {
+				state = f[0]
+			}
+		}
+		fmt.Fprintf(&b, "  %d %s %s\n", pid, service, state)
+	}
+	return b.String()
+}
+
+// syslogTail returns the last lines the test's syslog received, if it
+// holds /dev/log.
+func (e *env) syslogTail() string {
+	if e.logs == nil {
+		return ""
+	}
+	lines := e.logs.lines()
+	if len(lines) == 0 {
+		return "syslog: no lines\n"
+	}
+	lines = lines[max(0, len(lines)-60):]
+	return "syslog (last lines):\n" + strings.Join(lines, "\n") + "\n"
 }
 
 // procs returns the pids of our imapd and lmtpd processes serving

@@ -48,9 +48,12 @@ func masters(t *testing.T) []string {
 }
 
 func TestUnderMaster(t *testing.T) {
-	for _, kind := range masters(t) {
+	kinds := masters(t)
+	logs := takeSyslog(t)
+	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			e := start(t, kind, suiteServices())
+			e.logs = logs
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) {
 					e.t = t
