@@ -109,7 +109,7 @@ func processTree(root int) []int {
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
-		if _, ppid, ok := procTimes(d); ok {
+		if _, _, ppid, ok := procTimes(d); ok {
 			children[ppid] = append(children[ppid], pid)
 		}
 	}
