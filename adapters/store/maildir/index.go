@@ -99,7 +99,10 @@ func stampOf(fi os.FileInfo) fileStamp {
 func (x *index) clone() *index {
 	c := *x
 	c.msgs = x.msgs.clone()
-	c.tombs = slices.Clone(x.tombs)
+	// The clone shares x's tombstones: every change to a list of them
+	// appends past its length, which copies it, or builds a new one
+	// (sortTombs sorts a copy).
+	c.tombs = slices.Clip(x.tombs)
 	c.pending = nil
 	c.lazy = false
 	return &c
@@ -612,8 +615,14 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 	return true, nil
 }
 
+// sortTombs puts x's tombstones in UID order. The list may be shared with
+// the index x was cloned from, so an unsorted one is sorted as a copy.
 func sortTombs(x *index) {
-	slices.SortFunc(x.tombs, func(a, b tomb) int { return int(int64(a.uid) - int64(b.uid)) })
+	byUID := func(a, b tomb) int { return cmpUID(a.uid, b.uid) }
+	if !slices.IsSortedFunc(x.tombs, byUID) {
+		x.tombs = slices.Clone(x.tombs)
+		slices.SortFunc(x.tombs, byUID)
+	}
 }
 
 // moveNew moves every message in new/ to cur/ with an empty info, as a

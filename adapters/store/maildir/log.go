@@ -446,8 +446,8 @@ func diff(old, x *index) []byte {
 			j++
 		}
 	}
-	was := make(map[imap.UID]uint64, len(old.tombs))
 	if !slices.Equal(old.tombs, x.tombs[:min(len(old.tombs), len(x.tombs))]) {
+		was := make(map[imap.UID]uint64, len(old.tombs))
 		for _, t := range old.tombs {
 			was[t.uid] = t.modseq
 		}

@@ -212,3 +212,48 @@ func TestFrameCRC(t *testing.T) {
 		}
 	}
 }
+
+// TestTombsNotCopiedPerWrite: a write to a mailbox with many expunges
+// behind it costs memory for what it changes, not for every tombstone the
+// mailbox keeps: the clone shares the list, and the frame's text is made
+// without a map of them when tombstones were only added.
+func TestTombsNotCopiedPerWrite(t *testing.T) {
+	const n = 50000 // 16 bytes each: 800 KB
+	x := &index{uidValidity: 1, uidNext: n + 2, highest: n + 1}
+	for u := 1; u <= n; u++ {
+		x.tombs = append(x.tombs, tomb{imap.UID(u), uint64(u)})
+	}
+	x.msgs = listOf([]entry{{uid: n + 1, modseq: n + 1, file: "1.a,U=50001:2,", flags: []string{}}})
+	perWrite := func(write func(c *index), want string) uint64 {
+		var before, after runtime.MemStats
+		const rounds = 10
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range rounds {
+			c := x.clone()
+			c.highest++
+			write(c)
+			if text := diff(x, c); !strings.Contains(string(text), fmt.Sprintf(want, c.highest)) {
+				t.Fatalf("diff: %q", text)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / rounds
+	}
+	flags := perWrite(func(c *index) {
+		e := c.msgs.mut(0)
+		e.flags, e.file, e.modseq = []string{imap.FlagSeen}, "1.a,U=50001:2,S", c.highest
+	}, "m 50001 %d ")
+	if flags > 64<<10 {
+		t.Errorf("a change of flags allocated %d bytes with %d tombstones", flags, n)
+	}
+	expunge := perWrite(func(c *index) {
+		c.tombs = append(c.tombs, tomb{n + 1, c.highest})
+		c.msgs.remove(func(int) bool { return true })
+		sortTombs(c)
+	}, "x 50001 %d\n")
+	// Adding to the list copies it once (append's growth included).
+	if expunge > 16*n*8/5 {
+		t.Errorf("an expunge allocated %d bytes with %d tombstones", expunge, n)
+	}
+}
