@@ -618,12 +618,13 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 // sortTombs puts x's tombstones in UID order. The list may be shared with
 // the index x was cloned from, so an unsorted one is sorted as a copy.
 func sortTombs(x *index) {
-	byUID := func(a, b tomb) int { return cmpUID(a.uid, b.uid) }
-	if !slices.IsSortedFunc(x.tombs, byUID) {
+	if !slices.IsSortedFunc(x.tombs, tombOrder) {
 		x.tombs = slices.Clone(x.tombs)
-		slices.SortFunc(x.tombs, byUID)
+		slices.SortFunc(x.tombs, tombOrder)
 	}
 }
+
+func tombOrder(a, b tomb) int { return cmpUID(a.uid, b.uid) }
 
 // moveNew moves every message in new/ to cur/ with an empty info, as a
 // mail reader does when it has seen new mail; it reports whether any moved.

@@ -335,8 +335,9 @@ func (c *changeSet) apply(x *index) {
 		x.msgs = listOf(msgs)
 	}
 	if len(c.tombs) > 0 {
+		// A new list, x's own: sorted in place.
 		x.tombs = mergeChanges(x.tombs, c.tombs, func(t *tomb) imap.UID { return t.uid })
-		sortTombs(x)
+		slices.SortFunc(x.tombs, tombOrder)
 	}
 }
 
