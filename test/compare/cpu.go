@@ -137,6 +137,16 @@ func machineTimes() (busy, idle, steal float64) {
 	return busy / clockTicks, idle / clockTicks, steal / clockTicks
 }
 
+// stolenShare returns the share of the machine's CPU time (busy and idle)
+// that the hypervisor took between before and c.
+func (c cpuSample) stolenShare(before cpuSample) float64 {
+	all := (c.machBusy - before.machBusy) + (c.machIdle - before.machIdle)
+	if all <= 0 {
+		return 0
+	}
+	return (c.machSteal - before.machSteal) / all
+}
+
 // since describes the CPU used between before and c, for n commands.
 func (c cpuSample) since(before cpuSample, n int64) string {
 	wall := c.at.Sub(before.at).Seconds()
