@@ -211,28 +211,6 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		}
 	}
 
-	var conf strings.Builder
-	conf.WriteString("# the test's services\nSERVICES {\n")
-	for _, s := range services {
-		if s.unix {
-			s.addr = filepath.Join(dir, s.name+".sock")
-		} else {
-			s.addr = freePort(t)
-		}
-		prog := e.imapd
-		if s.bin == "lmtpd" {
-			prog = e.lmtpd
-		}
-		fmt.Fprintf(&conf, "  %s cmd=\"%s -C %s %s\" listen=\"%s\" prefork=%d", s.name, prog, e.conf, s.flags, s.addr, s.prefork)
-		if s.maxchld > 0 {
-			fmt.Fprintf(&conf, " maxchild=%d", s.maxchld)
-		}
-		conf.WriteString("\n")
-		e.services[s.name] = s
-	}
-	conf.WriteString("}\nEVENTS {\n  # nothing\n}\n")
-	e.write("cyrus.conf", conf.String())
-
 	// The users exist before the services start.
 	for _, u := range []string{"alice", "bob"} {
 		add := exec.Command(filepath.Join(bins, "imapctl"), "-C", e.conf, "user", "add", u)
@@ -257,6 +235,52 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		})
 	}
 
+	t.Cleanup(e.cleanup)
+	// A port freePort found free may be taken by another program (a test
+	// of another package) before master binds it: master then serves
+	// nothing there. Such a start is undone and made again on new ports.
+	for attempt := 1; ; attempt++ {
+		stolen := e.startMaster(kind, services)
+		if stolen == "" {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("%s master: the port of %s was taken by another program, three times", kind, stolen)
+		}
+		t.Logf("%s master: the port of %s was taken by another program: starting again on new ports", kind, stolen)
+		e.stopAll()
+	}
+	return e
+}
+
+// startMaster writes cyrus.conf with a new port for each TCP service,
+// starts master and waits until it listens on every service's address. It
+// returns the name of a service whose port another program listens on
+// instead of master ("" when master has them all).
+func (e *env) startMaster(kind string, services []*svc) (stolen string) {
+	t, dir := e.t, e.dir
+	var conf strings.Builder
+	conf.WriteString("# the test's services\nSERVICES {\n")
+	for _, s := range services {
+		if s.unix {
+			s.addr = filepath.Join(dir, s.name+".sock")
+		} else {
+			s.addr = freePort(t)
+		}
+		prog := e.imapd
+		if s.bin == "lmtpd" {
+			prog = e.lmtpd
+		}
+		fmt.Fprintf(&conf, "  %s cmd=\"%s -C %s %s\" listen=\"%s\" prefork=%d", s.name, prog, e.conf, s.flags, s.addr, s.prefork)
+		if s.maxchld > 0 {
+			fmt.Fprintf(&conf, " maxchild=%d", s.maxchld)
+		}
+		conf.WriteString("\n")
+		e.services[s.name] = s
+	}
+	conf.WriteString("}\nEVENTS {\n  # nothing\n}\n")
+	e.write("cyrus.conf", conf.String())
+
 	var cmd *exec.Cmd
 	switch kind {
 	case "cyrus":
@@ -265,7 +289,6 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 		cmd = exec.Command(filepath.Join(dir, "bin", "master"), "-C", e.conf, "-M", filepath.Join(dir, "cyrus.conf"),
 			"-p", e.pidFile, "-d", "-L", filepath.Join(dir, "master.log"), "-D")
 	}
-	t.Cleanup(e.cleanup)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s%s", cmd, err, out, e.masterLog())
 	}
@@ -279,23 +302,74 @@ func startLayout(t *testing.T, kind string, services []*svc, l layout) *env {
 	})
 	// A probe connection would cost a use of a service process, and a
 	// probe bind could take the port at the moment master binds it: read
-	// the kernel's table of listening sockets instead.
+	// the kernel's table of listening sockets instead, and master's
+	// descriptors for whose they are.
 	for _, s := range services {
+		since := time.Now()
 		e.eventually("listener of "+s.name, func() bool {
 			if s.unix {
 				fi, err := os.Stat(s.addr)
 				return err == nil && fi.Mode()&os.ModeSocket != 0
 			}
-			return tcpListening(t, s.addr)
+			ours, others := tcpListeners(t, s.addr, e.pid)
+			if !ours && others && time.Since(since) > 2*time.Second {
+				stolen = s.name
+				return true
+			}
+			return ours
 		})
+		if stolen != "" {
+			return stolen
+		}
 	}
-	return e
+	return ""
+}
+
+// stopAll ends master and every process of ours, as cleanup does, so that
+// master can be started again in the same folder.
+func (e *env) stopAll() {
+	e.kill()
+	deadline := time.Now().Add(patience)
+	for len(e.procs("")) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.Remove(e.pidFile)
+	e.pid = 0
+}
+
+// tcpListeners tells whether a socket that pid holds listens on addr
+// (host:port), and whether one that pid does not hold does (see
+// tcpListening).
+func tcpListeners(t *testing.T, addr string, pid int) (ours, others bool) {
+	held := map[string]bool{}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil {
+			if ino, ok := strings.CutPrefix(l, "socket:["); ok {
+				held[strings.TrimSuffix(ino, "]")] = true
+			}
+		}
+	}
+	for _, ino := range listenerInodes(t, addr) {
+		if held[ino] {
+			ours = true
+		} else {
+			others = true
+		}
+	}
+	return ours, others
 }
 
 // tcpListening tells whether a socket listens on addr (host:port), from
 // /proc/net/tcp and tcp6: any local address with that port in state
 // LISTEN (0A).
 func tcpListening(t *testing.T, addr string) bool {
+	return len(listenerInodes(t, addr)) > 0
+}
+
+// listenerInodes returns the inodes of the sockets that listen on addr's
+// port (any local address, state LISTEN: 0A), from /proc/net/tcp and tcp6.
+func listenerInodes(t *testing.T, addr string) []string {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("listener address %q: %v", addr, err)
@@ -305,6 +379,7 @@ func tcpListening(t *testing.T, addr string) bool {
 		t.Fatalf("listener address %q: %v", addr, err)
 	}
 	want := fmt.Sprintf(":%04X", n)
+	var inodes []string
 	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		b, err := os.ReadFile(table)
 		if err != nil {
@@ -312,12 +387,12 @@ func tcpListening(t *testing.T, addr string) bool {
 		}
 		for _, line := range strings.Split(string(b), "\n")[1:] {
 			f := strings.Fields(line)
-			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
-				return true
+			if len(f) > 9 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+				inodes = append(inodes, f[9])
 			}
 		}
 	}
-	return false
+	return inodes
 }
 
 func (s *svc) network() string {
@@ -480,9 +555,18 @@ func (e *env) stop() {
 	e.pid = 0
 }
 
-// cleanup never leaves a process behind: master's process group (it made
-// its own session) and any of our imapd processes are killed.
+// cleanup never leaves a process behind (kill), and removes the folder.
 func (e *env) cleanup() {
+	e.kill()
+	if e.t.Failed() {
+		e.t.Log(e.masterLog())
+	}
+	os.RemoveAll(e.dir)
+}
+
+// kill ends master's process group (it made its own session) and any of
+// our imapd processes.
+func (e *env) kill() {
 	if e.pid > 0 {
 		syscall.Kill(e.pid, syscall.SIGTERM)
 		deadline := time.Now().Add(5 * time.Second)
@@ -495,10 +579,6 @@ func (e *env) cleanup() {
 	for _, p := range e.procs("") {
 		syscall.Kill(p, syscall.SIGKILL)
 	}
-	if e.t.Failed() {
-		e.t.Log(e.masterLog())
-	}
-	os.RemoveAll(e.dir)
 }
 
 // raw is a client that speaks IMAP by hand.
