@@ -474,14 +474,15 @@ func main() {
 					continue
 				}
 				var st *loadStats
-				var before cpuSample
+				var before, after cpuSample
 				for try := 1; ; try++ {
 					if o.warmup > 0 {
 						mixedLoad(s, loadUsers, small, n, o.warmup)
 					}
 					before = sampleCPU(s)
 					st = mixedLoad(s, loadUsers, small, n, o.duration)
-					stolen := sampleCPU(s).stolenShare(before)
+					after = sampleCPU(s)
+					stolen := after.stolenShare(before)
 					if o.stealMax <= 0 || stolen <= o.stealMax || try == 3 {
 						break
 					}
@@ -494,7 +495,7 @@ func main() {
 				log("mixed load, %d clients, %s%s: %.0f commands/s, %d failed sessions%s", n, s.name, tag, v, st.errors.Load(),
 					map[bool]string{true: " (first: " + st.first + ")"}[st.first != ""])
 				if o.cpu {
-					log("mixed load, %d clients, %s%s: %s", n, s.name, tag, sampleCPU(s).since(before, st.commands.Load()))
+					log("mixed load, %d clients, %s%s: %s", n, s.name, tag, after.since(before, st.commands.Load()))
 				}
 				restart(s)
 			}

@@ -329,10 +329,7 @@ func (e *env) startMaster(kind string, services []*svc) (stolen string) {
 // master can be started again in the same folder.
 func (e *env) stopAll() {
 	e.kill()
-	deadline := time.Now().Add(patience)
-	for len(e.procs("")) > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.eventually("our processes to exit", func() bool { return len(e.procs("")) == 0 })
 	os.Remove(e.pidFile)
 	e.pid = 0
 }
@@ -449,7 +446,7 @@ func (e *env) eventually(what string, cond func() bool) {
 	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("%s master: waited in vain for %s\n%s%s", e.kind, what, e.processes(), e.masterLog()+e.syslogTail())
+			e.t.Fatalf("%s master: waited in vain for %s\n%s%s%s", e.kind, what, e.processes(), e.masterLog(), e.syslogTail())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -461,21 +458,7 @@ func (e *env) processes() string {
 	var b strings.Builder
 	b.WriteString("processes:\n")
 	for _, pid := range e.procs("") {
-		dir := filepath.Join("/proc", strconv.Itoa(pid))
-		service := "?"
-		env, _ := os.ReadFile(filepath.Join(dir, "environ"))
-		for _, kv := range strings.Split(string(env), "\x00") {
-			if v, ok := strings.CutPrefix(kv, "CYRUS_SERVICE="); ok {
-				service = v
-			}
-		}
-		state := "?"
-		if st, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
-			if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 {
-				state = f[0]
-			}
-		}
-		fmt.Fprintf(&b, "  %d %s %s\n", pid, service, state)
+		fmt.Fprintf(&b, "  %d %s %s\n", pid, procService(pid), procState(pid))
 	}
 	return b.String()
 }
@@ -508,21 +491,9 @@ func (e *env) procs(service string) []int {
 		if err != nil || (exe != e.imapd && exe != e.lmtpd) {
 			continue
 		}
-		if st, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat")); err == nil {
-			// A zombie has exited already.
-			if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 && f[0] == "Z" {
-				continue
-			}
-		}
-		if service != "" {
-			env, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
-			found := false
-			for _, kv := range strings.Split(string(env), "\x00") {
-				found = found || kv == "CYRUS_SERVICE="+service
-			}
-			if !found {
-				continue
-			}
+		// A zombie has exited already.
+		if procState(pid) == "Z" || (service != "" && procService(pid) != service) {
+			continue
 		}
 		pids = append(pids, pid)
 	}
@@ -533,12 +504,33 @@ func alive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {
 		return false
 	}
+	st := procState(pid)
+	return st != "" && st != "Z"
+}
+
+// procState returns the state letter of pid (proc(5): R, S, D, Z...), or
+// "" when it cannot be read.
+func procState(pid int) string {
 	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return ""
 	}
-	f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:]))
-	return len(f) > 0 && f[0] != "Z"
+	// The command name, in parentheses, may hold spaces.
+	if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// procService returns the CYRUS_SERVICE of pid's environment ("" if none).
+func procService(pid int) string {
+	env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	for _, kv := range strings.Split(string(env), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "CYRUS_SERVICE="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // stop sends SIGTERM to master and waits until it and every service
