@@ -337,6 +337,7 @@ func decode(data []byte) (*index, error) {
 	ended := false
 	var msgs []entry
 	var fb [16][]byte
+	var nb [2]int64
 	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		switch {
 		case bytes.HasPrefix(line, []byte("m ")):
@@ -346,14 +347,19 @@ func decode(data []byte) (*index, error) {
 			}
 			msgs = append(msgs, e)
 		case bytes.HasPrefix(line, []byte("x ")):
-			var t tomb
-			if _, err := fmt.Sscanf(string(line), "x %d %d", &t.uid, &t.modseq); err != nil {
+			// One per expunge the mailbox ever had: read without fmt.
+			v, ok := numbers(nb[:0], line[2:])
+			if !ok || len(v) != 2 || v[1] < 0 {
 				return nil, errCorrupt
 			}
-			x.tombs = append(x.tombs, t)
+			u, ok := uidFrom(v[0])
+			if !ok {
+				return nil, errCorrupt
+			}
+			x.tombs = append(x.tombs, tomb{u, uint64(v[1])})
 		case bytes.HasPrefix(line, []byte("end ")):
-			var nm, nt int
-			if _, err := fmt.Sscanf(string(line), "end %d %d", &nm, &nt); err != nil || nm != len(msgs) || nt != len(x.tombs) {
+			v, ok := numbers(nb[:0], line[4:])
+			if !ok || len(v) != 2 || v[0] != int64(len(msgs)) || v[1] != int64(len(x.tombs)) {
 				return nil, errCorrupt
 			}
 			ended = true

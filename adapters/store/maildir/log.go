@@ -217,13 +217,14 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 	}
 	defer f.Close()
 	var nx *index
-	var ch changeSet
+	ch := changeSets.Get().(*changeSet)
+	defer ch.release()
 	var bad error
 	end, chain, err := readFrames(f, x.logEnd, x.chain, func(text []byte) error {
 		if nx == nil {
 			nx = x.clone()
 		}
-		bad = ch.parse(nx, text)
+		bad = ch.parse(text)
 		return bad
 	})
 	if bad != nil {
@@ -235,79 +236,226 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 	if nx == nil {
 		return x, nil
 	}
+	if err := ch.finish(nx); err != nil {
+		return nil, fmt.Errorf("%s at %d: %w", m.file(x.cacheName()), x.logEnd, err)
+	}
 	ch.apply(nx)
 	nx.logEnd, nx.chain = end, chain
 	return nx, nil
 }
 
 // changeSet gathers the changes of frames read in a row, so that the
-// index is rebuilt once for all of them.
+// index is rebuilt once for all of them. A process that last looked at a
+// mailbox a while ago reads every session served on it since, most of
+// whose messages were added and removed again in between, each frame
+// with a header line that the next replaces: an "m" line is kept as text
+// (in buf) and parsed in finish only when no later line of the batch
+// replaced or removed its message, and only the last "h" line is parsed.
+// The frames' CRCs make them what a writer wrote; a line that a later
+// one replaces is checked no further than the UID it names.
 type changeSet struct {
-	ents  map[imap.UID]*entry // nil: removed
-	tombs map[imap.UID]*tomb  // nil: removed
+	ents  map[imap.UID]*entry   // after finish; nil: removed
+	tombs map[imap.UID]tombEdit // x and y lines
+	lines map[imap.UID]span     // an "m" line's fields in buf, or removed
+	buf   []byte                // the fields of pending "m" lines
+	head  []byte                // the fields of the last "h" line
+	hasH  bool
 }
 
-func (c *changeSet) parse(x *index, text []byte) error {
-	if c.ents == nil {
-		c.ents, c.tombs = map[imap.UID]*entry{}, map[imap.UID]*tomb{}
+// tombEdit is a tombstone added (with its modseq) or removed.
+type tombEdit struct {
+	modseq uint64
+	gone   bool
+}
+
+// changeSets holds changeSets between catch-ups, their maps and buffers
+// grown to the size of one.
+var changeSets = sync.Pool{New: func() any { return newChangeSet() }}
+
+func newChangeSet() *changeSet {
+	return &changeSet{ents: map[imap.UID]*entry{}, tombs: map[imap.UID]tombEdit{}, lines: map[imap.UID]span{}}
+}
+
+// release empties c and gives it back, unless a long catch-up (a process
+// reading a whole log) grew its buffer past what one keeps.
+func (c *changeSet) release() {
+	if cap(c.buf) > 1<<20 {
+		return
 	}
-	shared := map[string]string{}
+	clear(c.ents)
+	clear(c.tombs)
+	clear(c.lines)
+	c.buf, c.head, c.hasH = c.buf[:0], c.head[:0], false
+	changeSets.Put(c)
+}
+
+// span is where a pending "m" line's fields are in changeSet.buf; gone
+// marks a message removed.
+type span struct {
+	start, end int
+	gone       bool
+}
+
+func (c *changeSet) parse(text []byte) error {
+	var nb [2]int64
 	sc := lineReader{rest: text}
-	var fb [16][]byte
 	for line, ok := sc.next(); ok; line, ok = sc.next() {
 		if len(line) < 2 || line[1] != ' ' {
 			return errCorrupt
 		}
-		f := fields(fb[:0], line[2:])
+		rest := line[2:]
 		switch line[0] {
 		case 'h':
-			var v [6]int64
-			if len(f) != len(v) {
-				return errCorrupt
-			}
-			for i := range v {
-				n, err := strconv.ParseInt(string(f[i]), 10, 64)
-				if err != nil {
-					return errCorrupt
-				}
-				v[i] = n
-			}
-			x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved =
-				uint32(v[0]), imap.UID(v[1]), uint64(v[2]), imap.UID(v[3]), v[4], imap.UID(v[5])
+			c.head, c.hasH = append(c.head[:0], rest...), true
 		case 'm':
-			e, err := parseEntry(f, shared)
-			if err != nil {
-				return err
+			// The UID now; the rest in finish, if it is still wanted.
+			i := 0
+			for i < len(rest) && !asciiSpace(rest[i]) {
+				i++
 			}
-			c.ents[e.uid] = &e
-		case 'd', 'y':
-			if len(f) != 1 {
+			u, ok := uidOf(rest[:i])
+			if !ok {
 				return errCorrupt
 			}
-			u, err := strconv.ParseUint(string(f[0]), 10, 32)
-			if err != nil {
+			start := len(c.buf)
+			c.buf = append(c.buf, rest...)
+			c.lines[u] = span{start: start, end: len(c.buf)}
+		case 'd', 'y':
+			v, ok := numbers(nb[:0], rest)
+			if !ok || len(v) != 1 {
+				return errCorrupt
+			}
+			u, ok := uidFrom(v[0])
+			if !ok {
 				return errCorrupt
 			}
 			if line[0] == 'd' {
-				c.ents[imap.UID(u)] = nil
+				c.lines[u] = span{gone: true}
 			} else {
-				c.tombs[imap.UID(u)] = nil
+				c.tombs[u] = tombEdit{gone: true}
 			}
 		case 'x':
-			if len(f) != 2 {
+			v, ok := numbers(nb[:0], rest)
+			if !ok || len(v) != 2 || v[1] < 0 {
 				return errCorrupt
 			}
-			u, err1 := strconv.ParseUint(string(f[0]), 10, 32)
-			ms, err2 := strconv.ParseUint(string(f[1]), 10, 64)
-			if err1 != nil || err2 != nil {
+			u, ok := uidFrom(v[0])
+			if !ok {
 				return errCorrupt
 			}
-			c.tombs[imap.UID(u)] = &tomb{imap.UID(u), ms}
+			c.tombs[u] = tombEdit{modseq: uint64(v[1])}
 		default:
 			return errCorrupt
 		}
 	}
 	return nil
+}
+
+// finish parses the last "h" line into x, and the "m" lines that are
+// still wanted into ents.
+func (c *changeSet) finish(x *index) error {
+	if c.hasH {
+		var nb [6]int64
+		v, ok := numbers(nb[:0], c.head)
+		if !ok || len(v) != 6 {
+			return errCorrupt
+		}
+		x.uidValidity, x.uidNext, x.highest, x.recentUID, x.curMtime, x.reserved =
+			uint32(v[0]), imap.UID(v[1]), uint64(v[2]), imap.UID(v[3]), v[4], imap.UID(v[5])
+	}
+	var shared map[string]string
+	var fb [16][]byte
+	for u, sp := range c.lines {
+		if sp.gone {
+			c.ents[u] = nil
+			continue
+		}
+		if shared == nil {
+			shared = map[string]string{}
+		}
+		e, err := parseEntry(fields(fb[:0], c.buf[sp.start:sp.end]), shared)
+		if err != nil {
+			return err
+		}
+		if e.uid != u {
+			return errCorrupt
+		}
+		c.ents[u] = &e
+	}
+	return nil
+}
+
+// numbers appends to dst the decimal integers of s, separated by ASCII
+// spaces (as strconv.ParseInt reads each, without its allocations); false
+// when s holds anything else or a number out of range.
+func numbers(dst []int64, s []byte) ([]int64, bool) {
+	for i := 0; i < len(s); {
+		if asciiSpace(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !asciiSpace(s[j]) {
+			j++
+		}
+		n, ok := parseDecimal(s[i:j])
+		if !ok {
+			return dst, false
+		}
+		dst = append(dst, n)
+		i = j
+	}
+	return dst, true
+}
+
+// parseDecimal is strconv.ParseInt(string(b), 10, 64) on bytes.
+func parseDecimal(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg, b = b[0] == '-', b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	// 19 digits cannot overflow a uint64; the int64's range is checked.
+	if neg {
+		if n > 1<<63 {
+			return 0, false
+		}
+		return -int64(n), true
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+// uidOf reads a UID as strconv.ParseUint(string(b), 10, 32) does.
+func uidOf(b []byte) (imap.UID, bool) {
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		return 0, false
+	}
+	n, ok := parseDecimal(b)
+	if !ok {
+		return 0, false
+	}
+	return uidFrom(n)
+}
+
+// uidFrom is n as a UID, when it is one's range (0 included, as
+// strconv.ParseUint reads it).
+func uidFrom(n int64) (imap.UID, bool) {
+	if n < 0 || n > 1<<32-1 {
+		return 0, false
+	}
+	return imap.UID(n), true
 }
 
 // apply brings x's messages and tombstones up to the changes: in place
@@ -335,10 +483,50 @@ func (c *changeSet) apply(x *index) {
 		x.msgs = listOf(msgs)
 	}
 	if len(c.tombs) > 0 {
-		// A new list, x's own: sorted in place.
-		x.tombs = mergeChanges(x.tombs, c.tombs, func(t *tomb) imap.UID { return t.uid })
-		slices.SortFunc(x.tombs, tombOrder)
+		x.tombs = mergeTombs(x.tombs, c.tombs)
 	}
+}
+
+// mergeTombs returns a new list: old (sorted by UID) with the changes
+// made, sorted. It costs a copy of old and a binary search for each
+// change, not a lookup or a sort of every tombstone the mailbox keeps
+// (they are never pruned). It empties changes.
+func mergeTombs(old []tomb, changes map[imap.UID]tombEdit) []tomb {
+	type edit struct {
+		i int
+		t tombEdit
+	}
+	var added []tomb
+	var edits []edit
+	for u, t := range changes {
+		i, found := slices.BinarySearchFunc(old, u, func(a tomb, u imap.UID) int { return cmpUID(a.uid, u) })
+		if found {
+			edits = append(edits, edit{i, t})
+		} else if !t.gone {
+			added = append(added, tomb{u, t.modseq})
+		}
+	}
+	clear(changes)
+	slices.SortFunc(added, tombOrder)
+	out := make([]tomb, 0, len(old)+len(added))
+	if len(edits) == 0 && (len(old) == 0 || len(added) == 0 || added[0].uid > old[len(old)-1].uid) {
+		return append(append(out, old...), added...)
+	}
+	slices.SortFunc(edits, func(a, b edit) int { return a.i - b.i })
+	for i := range old {
+		for len(added) > 0 && added[0].uid < old[i].uid {
+			out, added = append(out, added[0]), added[1:]
+		}
+		if len(edits) > 0 && edits[0].i == i {
+			if t := edits[0].t; !t.gone {
+				out = append(out, tomb{old[i].uid, t.modseq})
+			}
+			edits = edits[1:]
+			continue
+		}
+		out = append(out, old[i])
+	}
+	return append(out, added...)
 }
 
 // mergeChanges returns a new list: old with each element that changes

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -255,5 +257,184 @@ func TestTombsNotCopiedPerWrite(t *testing.T) {
 	// Adding to the list copies it once (append's growth included).
 	if expunge > 16*n*8/5 {
 		t.Errorf("an expunge allocated %d bytes with %d tombstones", expunge, n)
+	}
+}
+
+// TestCatchUpBatches: catching up on many frames at once (whose lines
+// later ones replace are not parsed) gives the index that catching up on
+// them one at a time gives, whatever the changes: messages added, changed
+// and removed, old and new ones, tombstones added in and out of order.
+func TestCatchUpBatches(t *testing.T) {
+	defer func(old int64) { logLimit = old }(logLimit)
+	logLimit = 1 << 40
+	ctx := context.Background()
+	dir := t.TempDir()
+	writer, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := reader.box("t", "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var live []imap.UID
+	var steps []*index
+	for step := range 80 {
+		switch k := rng.IntN(4); {
+		case k == 0 || len(live) < 3:
+			body := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", step)
+			r, err := writer.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body), Flags: []string{"$k" + strconv.Itoa(step%3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			live = append(live, r.UID)
+		case k == 1:
+			u := live[rng.IntN(len(live))]
+			if _, err := writer.UpdateFlags(ctx, "u", "INBOX", []imap.UID{u}, ports.FlagsAdd, []string{imap.FlagSeen, "$k" + strconv.Itoa(step%5)}); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			// The newest message half the time, an older one otherwise:
+			// tombstones out of UID order.
+			i := len(live) - 1
+			if k == 3 {
+				i = rng.IntN(len(live))
+			}
+			u := live[i]
+			if _, err := writer.UpdateFlags(ctx, "u", "INBOX", []imap.UID{u}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := writer.Expunge(ctx, "u", "INBOX", []imap.UID{u}); err != nil {
+				t.Fatal(err)
+			}
+			live = slices.Delete(live, i, i+1)
+		}
+		x, err := reader.readIndex(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, x)
+	}
+	last := steps[len(steps)-1]
+	if last.msgs.len() != len(live) {
+		t.Fatalf("%d messages, want %d", last.msgs.len(), len(live))
+	}
+	want := string(last.encode())
+	for i := 0; i < len(steps)-1; i += 7 {
+		x, err := catchUp(m, steps[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(x.encode()); got != want {
+			t.Errorf("caught up from step %d:\n%s\nwant (one frame at a time):\n%s", i, got, want)
+		}
+		if x.uidNext != last.uidNext || x.highest != last.highest || x.recentUID != last.recentUID || x.curMtime != last.curMtime {
+			t.Errorf("caught up from step %d: header %d %d %d %d, want %d %d %d %d", i,
+				x.uidNext, x.highest, x.recentUID, x.curMtime, last.uidNext, last.highest, last.recentUID, last.curMtime)
+		}
+	}
+}
+
+// TestChangeSetCorrupt: lines a writer never writes are refused, those
+// of the last frame and those a later frame replaces alike (the latter as
+// far as the UID they name).
+func TestChangeSetCorrupt(t *testing.T) {
+	for _, frames := range [][]string{
+		{"h 1 2 3 4 5\n"},
+		{"h 1 2 3 4 5 x\n"},
+		{"m x 1 0 0 0 0 0 0 f\n", "d 1\n"},
+		{"m 4294967296 1 0 0 0 0 0 0 f\n", "d 1\n"},
+		{"m 1 1 0 0 0 0 0\n"},
+		{"m 1 x 0 0 0 0 0 0 f\n"},
+		{"d -1\n"},
+		{"d 1 2\n"},
+		{"x 1\n"},
+		{"x 1 -2\n"},
+		{"y +\n"},
+		{"q 1\n"},
+		{"m1 1 0\n"},
+	} {
+		x := &index{}
+		ch := newChangeSet()
+		var err error
+		for _, f := range frames {
+			if err = ch.parse([]byte(f)); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = ch.finish(x)
+		}
+		if !errors.Is(err, errCorrupt) {
+			t.Errorf("%q: %v, want errCorrupt", frames, err)
+		}
+	}
+}
+
+// TestParseDecimal: parseDecimal reads what strconv.ParseInt reads in
+// base 10, and refuses what it refuses.
+func TestParseDecimal(t *testing.T) {
+	for _, s := range []string{"0", "7", "-7", "+7", "007", "", "-", "+", "1a", " 1", "1 ",
+		"9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+		"99999999999999999999", "1_000", "0x10", "１"} {
+		want, err := strconv.ParseInt(s, 10, 64)
+		got, ok := parseDecimal([]byte(s))
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("parseDecimal(%q) = %d, %v; strconv: %d, %v", s, got, ok, want, err)
+		}
+	}
+}
+
+// TestMergeTombs: the merge gives the sorted list that applying each
+// change to the old list and sorting gives.
+func TestMergeTombs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 500 {
+		var old []tomb
+		for u := 1; u <= rng.IntN(40); u++ {
+			if rng.IntN(2) == 0 {
+				old = append(old, tomb{imap.UID(3 * u), uint64(u)})
+			}
+		}
+		changes := map[imap.UID]tombEdit{}
+		want := map[imap.UID]uint64{}
+		for _, o := range old {
+			want[o.uid] = o.modseq
+		}
+		for range rng.IntN(8) {
+			u := imap.UID(rng.IntN(130))
+			if rng.IntN(3) == 0 {
+				changes[u] = tombEdit{gone: true}
+				delete(want, u)
+			} else {
+				ms := uint64(1000 + rng.IntN(100))
+				changes[u] = tombEdit{modseq: ms}
+				want[u] = ms
+			}
+		}
+		before := slices.Clone(old)
+		got := mergeTombs(old, changes)
+		if !slices.Equal(old, before) {
+			t.Fatalf("round %d: the old list changed", round)
+		}
+		if len(changes) != 0 {
+			t.Fatalf("round %d: changes not emptied", round)
+		}
+		var exp []tomb
+		for u, ms := range want {
+			exp = append(exp, tomb{u, ms})
+		}
+		slices.SortFunc(exp, tombOrder)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("round %d: %v, want %v", round, got, exp)
+		}
 	}
 }

@@ -142,11 +142,14 @@ func TestApplyInPlace(t *testing.T) {
 	} {
 		x := indexOf(n)
 		y := x.clone()
-		var ch changeSet
+		ch := newChangeSet()
 		for _, f := range tt.frames {
-			if err := ch.parse(y, []byte(f)); err != nil {
+			if err := ch.parse([]byte(f)); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := ch.finish(y); err != nil {
+			t.Fatal(err)
 		}
 		ch.apply(y)
 		for u := imap.UID(1); u <= 601; u++ {
