@@ -468,11 +468,22 @@ func main() {
 				}
 			}
 		}
-		for i, n := range o.clients {
-			for c, s := range servers {
+		// A server's client counts run one after the other, so that the
+		// ratio of its own rates (50 over 10 clients) compares runs a
+		// minute apart, not runs the other servers' runs separate (a
+		// neighbour of the virtual machine busy during one of them);
+		// the order is reversed in even rounds, so that no count always
+		// runs on the mailboxes the other has grown.
+		for c, s := range servers {
+			for k := range o.clients {
 				if !s.up() {
 					continue
 				}
+				i := k
+				if round%2 == 0 {
+					i = len(o.clients) - 1 - k
+				}
+				n := o.clients[i]
 				var st *loadStats
 				var before, after cpuSample
 				for try := 1; ; try++ {
