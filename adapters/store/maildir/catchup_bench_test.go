@@ -104,3 +104,57 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFirstLook: a process reading a mailbox for the first time (a
+// new process under master, 250 sessions after the one it replaced) after
+// 600 sessions of the mixed load were served on it: the snapshot, then
+// every frame since. frameLimit bounds the frames; without it, a log of
+// small messages holds all 1,800 of them (under logLimit's bytes).
+func BenchmarkFirstLook(b *testing.B) {
+	for _, limit := range []int{frameLimit, 1 << 30} {
+		b.Run(fmt.Sprintf("frameLimit=%d", limit), func(b *testing.B) {
+			defer func(old int) { frameLimit = old }(frameLimit)
+			frameLimit = limit
+			ctx := context.Background()
+			dir := b.TempDir()
+			s, err := Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.EnsureUser(ctx, "u"); err != nil {
+				b.Fatal(err)
+			}
+			body := "From: a@example.com\r\nSubject: a message\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n"
+			for i := range 620 {
+				r, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i < 20 {
+					continue
+				}
+				if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{r.UID}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				fresh, err := Open(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := fresh.box("t", "u", "INBOX")
+				if err != nil {
+					b.Fatal(err)
+				}
+				x, err := fresh.readIndex(m)
+				if err != nil || x.msgs.len() != 20 || len(x.tombs) != 600 {
+					b.Fatalf("%v", err)
+				}
+			}
+		})
+	}
+}

@@ -67,6 +67,7 @@ type index struct {
 	version int    // format of the snapshot read (1 has no log)
 	logOff  int64  // where the log starts in the cache file ("L")
 	logEnd  int64  // the end of the last frame applied
+	frames  int    // the frames from logOff to logEnd
 	seed    uint32 // the snapshot's start of the log's CRC chain ("S")
 	chain   uint32 // the CRC of the last frame applied (seed if none)
 	// pending holds the blobs a writer adds for its next frame, which
@@ -469,7 +470,7 @@ func (s *Store) forget(paths ...string) {
 // and remembers it.
 func (s *Store) writeIndex(m *mailbox, x *index) error {
 	x.seed = rand.Uint32()
-	x.logEnd, x.chain = x.logOff, x.seed
+	x.logEnd, x.chain, x.frames = x.logOff, x.seed, 0
 	if err := writeAtomic(m.path, indexFile, x.encode()); err != nil {
 		return err
 	}

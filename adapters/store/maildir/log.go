@@ -70,6 +70,15 @@ const (
 // unless the log is still short beside the live blobs (half of them).
 var logLimit int64 = 1 << 20
 
+// frameLimit is the number of frames past which a writer compacts, on the
+// same condition. A process that opens the mailbox for the first time
+// (under master, a process serves 250 sessions, then another takes its
+// place) reads the snapshot and parses every frame since; most of a log's
+// bytes are structure blobs, read but not parsed, so the bytes alone let
+// a log of small messages grow to thousands of frames (an APPEND, a flag
+// change and an expunge take three).
+var frameLimit = 512
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // frameCRC is the CRC of a frame following the one whose CRC is prev: of
@@ -220,10 +229,12 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 	ch := changeSets.Get().(*changeSet)
 	defer ch.release()
 	var bad error
+	n := 0
 	end, chain, err := readFrames(f, x.logEnd, x.chain, func(text []byte) error {
 		if nx == nil {
 			nx = x.clone()
 		}
+		n++
 		bad = ch.parse(text)
 		return bad
 	})
@@ -241,6 +252,7 @@ func catchUp(m *mailbox, x *index) (*index, error) {
 	}
 	ch.apply(nx)
 	nx.logEnd, nx.chain = end, chain
+	nx.frames += n
 	return nx, nil
 }
 
@@ -713,8 +725,9 @@ func (s *Store) commit(m *mailbox, old, x *index) (*index, error) {
 	}
 	x.pending, x.lazy = nil, false
 	x.logEnd, x.chain = end, crc
+	x.frames++
 	s.remember(m, x)
-	if n := x.logEnd - x.logOff; n > logLimit && n > x.logOff/2 {
+	if n := x.logEnd - x.logOff; (n > logLimit || x.frames > frameLimit) && n > x.logOff/2 {
 		return s.compact(m, x)
 	}
 	return x, nil

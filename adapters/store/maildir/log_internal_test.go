@@ -438,3 +438,71 @@ func TestMergeTombs(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactsByFrames: a log of many small frames is compacted when it
+// has more than frameLimit of them, though it is far below logLimit; the
+// next snapshot starts a new count, and another process reads the same
+// messages from it.
+func TestCompactsByFrames(t *testing.T) {
+	defer func(old int) { frameLimit = old }(frameLimit)
+	frameLimit = 10
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: x\r\n\r\nx\r\n"
+	r, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.box("t", "u", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := s.readIndex(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, frames := x.cacheGen, x.frames
+	for i := 0; frames < frameLimit; i++ {
+		op := []ports.FlagOp{ports.FlagsAdd, ports.FlagsRemove}[i%2]
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, op, []string{imap.FlagFlagged}); err != nil {
+			t.Fatal(err)
+		}
+		if x, err = s.readIndex(m); err != nil {
+			t.Fatal(err)
+		}
+		if x.cacheGen != gen {
+			t.Fatalf("compacted after %d frames, before the limit of %d", frames, frameLimit)
+		}
+		if x.frames != frames+1 {
+			t.Fatalf("%d frames counted after %d and one change", x.frames, frames)
+		}
+		frames = x.frames
+	}
+	if x.logEnd-x.logOff > logLimit/100 {
+		t.Fatalf("a log of %d bytes: the test means a short one", x.logEnd-x.logOff)
+	}
+	if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagSeen}); err != nil {
+		t.Fatal(err)
+	}
+	if x, err = s.readIndex(m); err != nil {
+		t.Fatal(err)
+	}
+	if x.cacheGen != gen+1 || x.frames != 0 {
+		t.Fatalf("after %d frames: generation %d (was %d), %d frames", frames+1, x.cacheGen, gen, x.frames)
+	}
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metas, err := other.Fetch(ctx, "u", "INBOX", []imap.UID{r.UID})
+	if err != nil || len(metas) != 1 || !slices.Contains(metas[0].Flags, imap.FlagSeen) {
+		t.Fatalf("another store reads %+v, %v", metas, err)
+	}
+}
