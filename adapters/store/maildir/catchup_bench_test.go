@@ -18,37 +18,15 @@ import (
 func BenchmarkCatchUp(b *testing.B) {
 	for _, behind := range []int{16, 64} {
 		b.Run(fmt.Sprintf("sessions=%d", behind), func(b *testing.B) {
-			defer func(old int64) { logLimit = old }(logLimit)
-			logLimit = 1 << 40 // no compaction: every session stays in the log
-			ctx := context.Background()
-			dir := b.TempDir()
-			s, err := Open(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := s.EnsureUser(ctx, "u"); err != nil {
-				b.Fatal(err)
-			}
-			body := "From: a@example.com\r\nSubject: a message\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n"
-			appendOne := func(s *Store) imap.UID {
-				r, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				return r.UID
-			}
+			noCompaction(b)
+			s, dir := userStore(b)
 			var gone []imap.UID
 			for range 1000 {
-				gone = append(gone, appendOne(s))
+				gone = append(gone, appendTo(b, s, smallBody))
 			}
-			if _, err := s.UpdateFlags(ctx, "u", "INBOX", gone, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := s.Expunge(ctx, "u", "INBOX", gone); err != nil {
-				b.Fatal(err)
-			}
+			expunge(b, s, gone...)
 			for range 20 {
-				appendOne(s)
+				appendTo(b, s, smallBody)
 			}
 			m, err := s.box("t", "u", "INBOX")
 			if err != nil {
@@ -63,13 +41,7 @@ func BenchmarkCatchUp(b *testing.B) {
 				b.Fatal(err)
 			}
 			for range behind {
-				u := appendOne(other)
-				if _, err := other.UpdateFlags(ctx, "u", "INBOX", []imap.UID{u}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := other.Expunge(ctx, "u", "INBOX", []imap.UID{u}); err != nil {
-					b.Fatal(err)
-				}
+				expunge(b, other, appendTo(b, other, smallBody))
 			}
 			b.ReportAllocs()
 			for b.Loop() {
@@ -115,29 +87,10 @@ func BenchmarkFirstLook(b *testing.B) {
 		b.Run(fmt.Sprintf("frameLimit=%d", limit), func(b *testing.B) {
 			defer func(old int) { frameLimit = old }(frameLimit)
 			frameLimit = limit
-			ctx := context.Background()
-			dir := b.TempDir()
-			s, err := Open(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := s.EnsureUser(ctx, "u"); err != nil {
-				b.Fatal(err)
-			}
-			body := "From: a@example.com\r\nSubject: a message\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n"
+			s, dir := userStore(b)
 			for i := range 620 {
-				r, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if i < 20 {
-					continue
-				}
-				if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := s.Expunge(ctx, "u", "INBOX", []imap.UID{r.UID}); err != nil {
-					b.Fatal(err)
+				if u := appendTo(b, s, smallBody); i >= 20 {
+					expunge(b, s, u)
 				}
 			}
 			b.ReportAllocs()
@@ -156,5 +109,48 @@ func BenchmarkFirstLook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// noCompaction keeps every change in the log until the test ends.
+func noCompaction(tb testing.TB) {
+	oldBytes, oldFrames := logLimit, frameLimit
+	logLimit, frameLimit = 1<<40, 1<<30
+	tb.Cleanup(func() { logLimit, frameLimit = oldBytes, oldFrames })
+}
+
+// userStore opens a store on a new folder with the user "u".
+func userStore(tb testing.TB) (*Store, string) {
+	dir := tb.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.EnsureUser(context.Background(), "u"); err != nil {
+		tb.Fatal(err)
+	}
+	return s, dir
+}
+
+const smallBody = "From: a@example.com\r\nSubject: a message\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n"
+
+// appendTo appends body to u's INBOX with flags and returns its UID.
+func appendTo(tb testing.TB, s *Store, body string, flags ...string) imap.UID {
+	r, err := s.Append(context.Background(), "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body), Flags: flags})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r.UID
+}
+
+// expunge flags the messages \Deleted and expunges them, as a client
+// does with UID STORE and UID EXPUNGE.
+func expunge(tb testing.TB, s *Store, uids ...imap.UID) {
+	ctx := context.Background()
+	if _, err := s.UpdateFlags(ctx, "u", "INBOX", uids, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.Expunge(ctx, "u", "INBOX", uids); err != nil {
+		tb.Fatal(err)
 	}
 }

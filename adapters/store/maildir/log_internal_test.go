@@ -265,17 +265,9 @@ func TestTombsNotCopiedPerWrite(t *testing.T) {
 // them one at a time gives, whatever the changes: messages added, changed
 // and removed, old and new ones, tombstones added in and out of order.
 func TestCatchUpBatches(t *testing.T) {
-	defer func(old int64) { logLimit = old }(logLimit)
-	logLimit = 1 << 40
+	noCompaction(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	writer, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writer.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
+	writer, dir := userStore(t)
 	reader, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -290,12 +282,7 @@ func TestCatchUpBatches(t *testing.T) {
 	for step := range 80 {
 		switch k := rng.IntN(4); {
 		case k == 0 || len(live) < 3:
-			body := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", step)
-			r, err := writer.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body), Flags: []string{"$k" + strconv.Itoa(step%3)}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			live = append(live, r.UID)
+			live = append(live, appendTo(t, writer, fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", step), "$k"+strconv.Itoa(step%3)))
 		case k == 1:
 			u := live[rng.IntN(len(live))]
 			if _, err := writer.UpdateFlags(ctx, "u", "INBOX", []imap.UID{u}, ports.FlagsAdd, []string{imap.FlagSeen, "$k" + strconv.Itoa(step%5)}); err != nil {
@@ -308,13 +295,7 @@ func TestCatchUpBatches(t *testing.T) {
 			if k == 3 {
 				i = rng.IntN(len(live))
 			}
-			u := live[i]
-			if _, err := writer.UpdateFlags(ctx, "u", "INBOX", []imap.UID{u}, ports.FlagsAdd, []string{imap.FlagDeleted}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := writer.Expunge(ctx, "u", "INBOX", []imap.UID{u}); err != nil {
-				t.Fatal(err)
-			}
+			expunge(t, writer, live[i])
 			live = slices.Delete(live, i, i+1)
 		}
 		x, err := reader.readIndex(m)
@@ -447,19 +428,8 @@ func TestCompactsByFrames(t *testing.T) {
 	defer func(old int) { frameLimit = old }(frameLimit)
 	frameLimit = 10
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
-	body := "Subject: x\r\n\r\nx\r\n"
-	r, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := userStore(t)
+	uid := appendTo(t, s, smallBody)
 	m, err := s.box("t", "u", "INBOX")
 	if err != nil {
 		t.Fatal(err)
@@ -471,7 +441,7 @@ func TestCompactsByFrames(t *testing.T) {
 	gen, frames := x.cacheGen, x.frames
 	for i := 0; frames < frameLimit; i++ {
 		op := []ports.FlagOp{ports.FlagsAdd, ports.FlagsRemove}[i%2]
-		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, op, []string{imap.FlagFlagged}); err != nil {
+		if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{uid}, op, []string{imap.FlagFlagged}); err != nil {
 			t.Fatal(err)
 		}
 		if x, err = s.readIndex(m); err != nil {
@@ -488,7 +458,7 @@ func TestCompactsByFrames(t *testing.T) {
 	if x.logEnd-x.logOff > logLimit/100 {
 		t.Fatalf("a log of %d bytes: the test means a short one", x.logEnd-x.logOff)
 	}
-	if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{r.UID}, ports.FlagsAdd, []string{imap.FlagSeen}); err != nil {
+	if _, err := s.UpdateFlags(ctx, "u", "INBOX", []imap.UID{uid}, ports.FlagsAdd, []string{imap.FlagSeen}); err != nil {
 		t.Fatal(err)
 	}
 	if x, err = s.readIndex(m); err != nil {
@@ -501,7 +471,7 @@ func TestCompactsByFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metas, err := other.Fetch(ctx, "u", "INBOX", []imap.UID{r.UID})
+	metas, err := other.Fetch(ctx, "u", "INBOX", []imap.UID{uid})
 	if err != nil || len(metas) != 1 || !slices.Contains(metas[0].Flags, imap.FlagSeen) {
 		t.Fatalf("another store reads %+v, %v", metas, err)
 	}
