@@ -369,6 +369,11 @@ func decode(data []byte) (*index, error) {
 	if !ended {
 		return nil, errCorrupt
 	}
+	// Catching up merges into the list by binary search: a snapshot
+	// is written sorted, but one of an older version need not be.
+	if !slices.IsSortedFunc(x.tombs, tombOrder) {
+		slices.SortFunc(x.tombs, tombOrder)
+	}
 	x.msgs = listOf(msgs)
 	return x, nil
 }

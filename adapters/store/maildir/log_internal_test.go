@@ -476,3 +476,20 @@ func TestCompactsByFrames(t *testing.T) {
 		t.Fatalf("another store reads %+v, %v", metas, err)
 	}
 }
+
+// TestDecodeSortsTombs: a snapshot whose tombstones are out of UID order
+// is read sorted, so that catching up merges into it by binary search.
+func TestDecodeSortsTombs(t *testing.T) {
+	x := &index{version: indexVersion, uidValidity: 1, uidNext: 10, highest: 9,
+		tombs: []tomb{{7, 7}, {2, 2}, {5, 5}}}
+	y, err := decode(x.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []tomb{{2, 2}, {5, 5}, {7, 7}}; !slices.Equal(y.tombs, want) {
+		t.Fatalf("tombstones %v, want %v", y.tombs, want)
+	}
+	if got := mergeTombs(y.tombs, map[imap.UID]tombEdit{5: {gone: true}, 3: {modseq: 11}}); !slices.Equal(got, []tomb{{2, 2}, {3, 11}, {7, 7}}) {
+		t.Fatalf("merged: %v", got)
+	}
+}
