@@ -28,14 +28,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			for range 20 {
 				appendTo(b, s, smallBody)
 			}
-			m, err := s.box("t", "u", "INBOX")
-			if err != nil {
-				b.Fatal(err)
-			}
-			old, err := s.readIndex(m)
-			if err != nil {
-				b.Fatal(err)
-			}
+			m, old := inboxIndex(b, s)
 			other, err := Open(dir)
 			if err != nil {
 				b.Fatal(err)
@@ -99,13 +92,8 @@ func BenchmarkFirstLook(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				m, err := fresh.box("t", "u", "INBOX")
-				if err != nil {
-					b.Fatal(err)
-				}
-				x, err := fresh.readIndex(m)
-				if err != nil || x.msgs.len() != 20 || len(x.tombs) != 600 {
-					b.Fatalf("%v", err)
+				if _, x := inboxIndex(b, fresh); x.msgs.len() != 20 || len(x.tombs) != 600 {
+					b.Fatalf("%d messages, %d tombstones", x.msgs.len(), len(x.tombs))
 				}
 			}
 		})
@@ -133,6 +121,19 @@ func userStore(tb testing.TB) (*Store, string) {
 }
 
 const smallBody = "From: a@example.com\r\nSubject: a message\r\nMessage-ID: <1@example.com>\r\n\r\nbody\r\n"
+
+// inboxIndex returns u's INBOX in s and its index as s reads it.
+func inboxIndex(tb testing.TB, s *Store) (*mailbox, *index) {
+	m, err := s.box("t", "u", "INBOX")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, err := s.readIndex(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m, x
+}
 
 // appendTo appends body to u's INBOX with flags and returns its UID.
 func appendTo(tb testing.TB, s *Store, body string, flags ...string) imap.UID {

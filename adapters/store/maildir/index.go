@@ -371,9 +371,7 @@ func decode(data []byte) (*index, error) {
 	}
 	// Catching up merges into the list by binary search: a snapshot
 	// is written sorted, but one of an older version need not be.
-	if !slices.IsSortedFunc(x.tombs, tombOrder) {
-		slices.SortFunc(x.tombs, tombOrder)
-	}
+	sortTombs(x)
 	x.msgs = listOf(msgs)
 	return x, nil
 }

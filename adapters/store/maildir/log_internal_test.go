@@ -430,14 +430,8 @@ func TestCompactsByFrames(t *testing.T) {
 	ctx := context.Background()
 	s, dir := userStore(t)
 	uid := appendTo(t, s, smallBody)
-	m, err := s.box("t", "u", "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := s.readIndex(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, x := inboxIndex(t, s)
+	var err error
 	gen, frames := x.cacheGen, x.frames
 	for i := 0; frames < frameLimit; i++ {
 		op := []ports.FlagOp{ports.FlagsAdd, ports.FlagsRemove}[i%2]
