@@ -73,13 +73,14 @@ func (l *msgList) clone() msgList {
 // owns reports whether chunk c is l's own.
 func (l *msgList) owns(c int) bool { return l.all || (c < len(l.mine) && l.mine[c]) }
 
-// own makes chunk c l's own, copying it when it is shared, with room to
-// grow to chunkLen.
+// own makes chunk c l's own, copying it when it is shared, with room for
+// a few more (grow).
 func (l *msgList) own(c int) {
 	if l.owns(c) {
 		return
 	}
-	cp := make([]entry, len(l.chunks[c]), chunkLen)
+	n := len(l.chunks[c])
+	cp := make([]entry, n, grow(n))
 	copy(cp, l.chunks[c])
 	l.chunks[c] = cp
 	if c >= len(l.mine) {
@@ -87,6 +88,13 @@ func (l *msgList) own(c int) {
 	}
 	l.mine[c] = true
 }
+
+// grow is the capacity a chunk of n entries is copied or made with: a
+// quarter more, at least 8, at most chunkLen. A full chunk never grows,
+// and the last one grows by append (an entry is about 100 bytes, so a
+// chunk of chunkLen is 26 KB: a flag change in a mailbox of ten messages
+// copied that much when every chunk was made full size).
+func grow(n int) int { return min(chunkLen, max(n+n/4, 8)) }
 
 // mut returns entry i for the caller to change.
 func (l *msgList) mut(i int) *entry {
@@ -98,7 +106,7 @@ func (l *msgList) mut(i int) *entry {
 func (l *msgList) push(es ...entry) {
 	for _, e := range es {
 		if l.n&(chunkLen-1) == 0 {
-			l.chunks = append(l.chunks, make([]entry, 0, chunkLen))
+			l.chunks = append(l.chunks, make([]entry, 0, grow(0)))
 			if !l.all {
 				c := len(l.chunks) - 1
 				l.mine = append(l.mine, make([]bool, c+1-len(l.mine))...)

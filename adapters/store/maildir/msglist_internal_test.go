@@ -271,3 +271,35 @@ func TestFieldsAsBytesFields(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnCopiesSmall: a change in a small mailbox copies its few entries
+// with a little room, not a whole chunk's worth, and appends past that
+// room still keep every clone apart.
+func TestOwnCopiesSmall(t *testing.T) {
+	x := indexOf(10)
+	a, b := x.clone(), x.clone()
+	a.msgs.mut(3).modseq = 9
+	if got, want := cap(a.msgs.chunks[0]), grow(10); got != want {
+		t.Errorf("the copied chunk's room: %d entries, want %d", got, want)
+	}
+	for i := range 40 {
+		a.msgs.push(entry{uid: imap.UID(100 + i)})
+		b.msgs.push(entry{uid: imap.UID(200 + i)})
+	}
+	if x.msgs.len() != 10 || x.msgs.at(3).modseq != 1 || b.msgs.at(3).modseq != 1 {
+		t.Fatalf("a clone's change reached its index or another clone")
+	}
+	if a.msgs.at(3).modseq != 9 || a.msgs.len() != 50 || b.msgs.len() != 50 {
+		t.Fatalf("after appends: %d and %d messages", a.msgs.len(), b.msgs.len())
+	}
+	for i := range 40 {
+		if a.msgs.at(10+i).uid != imap.UID(100+i) || b.msgs.at(10+i).uid != imap.UID(200+i) {
+			t.Fatalf("entry %d: %d and %d", 10+i, a.msgs.at(10+i).uid, b.msgs.at(10+i).uid)
+		}
+	}
+	var l msgList
+	l.push(entry{uid: 1})
+	if got, want := cap(l.chunks[0]), grow(0); got != want {
+		t.Errorf("a new chunk's room: %d entries, want %d", got, want)
+	}
+}
