@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -63,6 +64,9 @@ type index struct {
 	curMtime  int64 // cur/'s mtime (ns) when it was last scanned
 	msgs      msgList
 	tombs     []tomb
+	// tombSpare is set once a clone was given the room past tombs (see
+	// clone); nil: no clone is.
+	tombSpare *atomic.Bool
 
 	version int    // format of the snapshot read (1 has no log)
 	logOff  int64  // where the log starts in the cache file ("L")
@@ -101,9 +105,17 @@ func (x *index) clone() *index {
 	c := *x
 	c.msgs = x.msgs.clone()
 	// The clone shares x's tombstones: every change to a list of them
-	// appends past its length, which copies it, or builds a new one
-	// (sortTombs sorts a copy).
+	// appends past its length or builds a new one (sortTombs sorts a
+	// copy). The first clone may append into the room past x's length,
+	// which x never looks at, as an expunge of the newest message and
+	// a catch-up on one do; the others copy the list when they append.
+	// The list is never pruned, so a copy for each expunge would cost
+	// 16 bytes for every message the mailbox ever expunged.
 	c.tombs = slices.Clip(x.tombs)
+	if cap(x.tombs) > len(x.tombs) && x.tombSpare != nil && x.tombSpare.CompareAndSwap(false, true) {
+		c.tombs = x.tombs
+	}
+	c.tombSpare = new(atomic.Bool)
 	c.pending = nil
 	c.lazy = false
 	return &c
@@ -305,7 +317,7 @@ var errCorrupt = errors.New("index is corrupt")
 
 // decode parses an index file of either version.
 func decode(data []byte) (*index, error) {
-	x := &index{}
+	x := &index{tombSpare: new(atomic.Bool)}
 	sc := lineReader{rest: data}
 	line, ok := sc.next()
 	if !ok {

@@ -499,10 +499,12 @@ func (c *changeSet) apply(x *index) {
 	}
 }
 
-// mergeTombs returns a new list: old (sorted by UID) with the changes
-// made, sorted. It costs a copy of old and a binary search for each
-// change, not a lookup or a sort of every tombstone the mailbox keeps
-// (they are never pruned). It empties changes.
+// mergeTombs returns old (sorted by UID) with the changes made, sorted:
+// old with the new tombstones appended when they all follow it (old is
+// a clone's list, see index.clone), a new list otherwise. It costs a
+// binary search for each change and at most a copy of old, not a lookup
+// or a sort of every tombstone the mailbox keeps (they are never
+// pruned). It empties changes.
 func mergeTombs(old []tomb, changes map[imap.UID]tombEdit) []tomb {
 	type edit struct {
 		i int
@@ -520,10 +522,10 @@ func mergeTombs(old []tomb, changes map[imap.UID]tombEdit) []tomb {
 	}
 	clear(changes)
 	slices.SortFunc(added, tombOrder)
-	out := make([]tomb, 0, len(old)+len(added))
 	if len(edits) == 0 && (len(old) == 0 || len(added) == 0 || added[0].uid > old[len(old)-1].uid) {
-		return append(append(out, old...), added...)
+		return appendTombs(old, added...)
 	}
+	out := make([]tomb, 0, len(old)+len(added))
 	slices.SortFunc(edits, func(a, b edit) int { return a.i - b.i })
 	for i := range old {
 		for len(added) > 0 && added[0].uid < old[i].uid {
@@ -539,6 +541,16 @@ func mergeTombs(old []tomb, changes map[imap.UID]tombEdit) []tomb {
 		out = append(out, old[i])
 	}
 	return append(out, added...)
+}
+
+// appendTombs appends to a clone's list of tombstones: in place when it
+// has room that is its own (index.clone), else into a copy with room for
+// an eighth more, which the next clone appends into.
+func appendTombs(tombs []tomb, add ...tomb) []tomb {
+	if n := len(tombs) + len(add); n > cap(tombs) {
+		tombs = append(make([]tomb, 0, n+n/8+16), tombs...)
+	}
+	return append(tombs, add...)
 }
 
 // mergeChanges returns a new list: old with each element that changes

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -215,7 +216,7 @@ func cmpStr(a, b string) int {
 
 // freshIndex is the index of a new, empty mailbox.
 func freshIndex(uidValidity uint32, uidNext imap.UID) *index {
-	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext, version: indexVersion}
+	return &index{uidValidity: uidValidity, uidNext: uidNext, highest: 1, recentUID: uidNext, version: indexVersion, tombSpare: new(atomic.Bool)}
 }
 
 // status computes a mailbox's counters from its index.
@@ -960,7 +961,7 @@ func removeEntries(m *mailbox, x *index, pos []int, unlink bool) error {
 	drop := make(map[int]bool, len(pos))
 	for _, i := range pos {
 		drop[i] = true
-		x.tombs = append(x.tombs, tomb{x.msgs.at(i).uid, x.highest})
+		x.tombs = appendTombs(x.tombs, tomb{x.msgs.at(i).uid, x.highest})
 	}
 	x.msgs.remove(func(i int) bool { return drop[i] })
 	sortTombs(x)

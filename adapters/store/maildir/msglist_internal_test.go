@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/imapd-go/imapd/domain/imap"
@@ -301,5 +302,45 @@ func TestOwnCopiesSmall(t *testing.T) {
 	l.push(entry{uid: 1})
 	if got, want := cap(l.chunks[0]), grow(0); got != want {
 		t.Errorf("a new chunk's room: %d entries, want %d", got, want)
+	}
+}
+
+// TestTombsAppendInPlace: the first clone of an index appends tombstones
+// into the room past the index's list, the others into copies, and a
+// catch-up's merge of new tombstones does the same: none of them sees
+// another's.
+func TestTombsAppendInPlace(t *testing.T) {
+	x := indexOf(3)
+	x.tombSpare = new(atomic.Bool)
+	x.tombs = make([]tomb, 0, 64)
+	for u := range 20 {
+		x.tombs = append(x.tombs, tomb{imap.UID(100 + u), 5})
+	}
+	a, b := x.clone(), x.clone()
+	a.tombs = append(a.tombs, tomb{500, 6})
+	b.tombs = mergeTombs(b.tombs, map[imap.UID]tombEdit{600: {modseq: 7}, 601: {modseq: 7}})
+	if &a.tombs[0] != &x.tombs[0] || &b.tombs[0] == &x.tombs[0] {
+		t.Errorf("the first clone appended into a copy, or the second in place")
+	}
+	if len(x.tombs) != 20 || len(a.tombs) != 21 || len(b.tombs) != 22 ||
+		a.tombs[20] != (tomb{500, 6}) || b.tombs[20] != (tomb{600, 7}) || b.tombs[21] != (tomb{601, 7}) {
+		t.Fatalf("tombstones: %v, %v, %v", x.tombs, a.tombs, b.tombs)
+	}
+	// A clone of the first clone merges in place past its list, into the
+	// room a and x share.
+	c, d := a.clone(), a.clone()
+	c.tombs = mergeTombs(c.tombs, map[imap.UID]tombEdit{700: {modseq: 8}})
+	d.tombs = append(d.tombs, tomb{800, 9})
+	if &c.tombs[0] != &x.tombs[0] || &d.tombs[0] == &x.tombs[0] {
+		t.Errorf("the clone of a clone: in place %v and %v, want true and false", &c.tombs[0] == &x.tombs[0], &d.tombs[0] == &x.tombs[0])
+	}
+	if len(a.tombs) != 21 || a.tombs[20] != (tomb{500, 6}) || c.tombs[21] != (tomb{700, 8}) || d.tombs[21] != (tomb{800, 9}) {
+		t.Fatalf("tombstones: %v, %v, %v", a.tombs, c.tombs, d.tombs)
+	}
+	// A merge that edits or inserts builds a new list.
+	e := c.clone()
+	e.tombs = mergeTombs(e.tombs, map[imap.UID]tombEdit{150: {modseq: 10}})
+	if &e.tombs[0] == &x.tombs[0] || e.tombs[1] != (tomb{101, 5}) || len(c.tombs) != 22 {
+		t.Errorf("an insert: %v", e.tombs)
 	}
 }
