@@ -94,6 +94,20 @@ func (c *conn) releaseInput() {
 	c.p.SetReader(nil)
 }
 
+// dropInput gives back the read buffer at the end of the session,
+// whatever it holds (the client is gone), unless IDLE's reader may still
+// use it. Kept, it would be garbage once the session is: 16 KB made anew
+// for each session of a process.
+func (c *conn) dropInput() {
+	if c.inputAway || c.br == nil {
+		return
+	}
+	c.releaseCompressed()
+	c.br.Reset(nil)
+	readers.Put(c.br)
+	c.br = nil
+}
+
 // awaitInput waits for the client's next bytes without a read buffer, then
 // takes one from the pool. An error of the wait (end of input, a closed
 // connection) is kept for the parser to meet after the bytes read before

@@ -57,6 +57,9 @@ type conn struct {
 	fetchBuf []byte
 	// wake holds the first bytes of input after a wait (buffers.go).
 	wake wakeReader
+	// inputAway is set while another goroutine reads the input (IDLE's
+	// wait for DONE), which then owns br.
+	inputAway bool
 
 	// shutdown is set when msg/shutdown ended the session in IDLE.
 	shutdown bool
@@ -157,6 +160,7 @@ func (s *Server) ServeConn(ctx context.Context, c ports.Conn) error {
 		cn.stopNotify()
 		c.Close()
 		cn.releaseOutput()
+		cn.dropInput()
 		// The client is gone; the index catches up with what the
 		// session stored before the process takes the next one or
 		// exits.

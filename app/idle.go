@@ -49,6 +49,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	c.releaseOutput()
 	c.releaseInput()
 	lines := make(chan line, 1)
+	c.inputAway = true
 	c.safeGo(func() {
 		c.awaitInput()
 		b, err := c.p.ReadLine()
@@ -61,6 +62,7 @@ func cmdIdle(c *conn, cmd *grammar.Command) (result, error) {
 	for {
 		select {
 		case l := <-lines:
+			c.inputAway = false
 			if l.err != nil {
 				if _, ok := l.err.(*grammar.Error); ok {
 					return result{}, bad("Expected DONE")

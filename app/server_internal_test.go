@@ -81,3 +81,34 @@ func TestServeReleasesMemoryOnlyWhenIdle(t *testing.T) {
 		t.Error("memory never released while the process waited for a connection")
 	}
 }
+
+// TestSessionGivesBackReadBuffer: a session that ends gives its read
+// buffer back, so that sessions served one after another take the same
+// one instead of 16 KB each.
+func TestSessionGivesBackReadBuffer(t *testing.T) {
+	dir, log := t.TempDir(), slog.New(slog.DiscardHandler)
+	auth := sasl.New(sasl.Options{MechList: []string{"PLAIN"}, AllowPlaintext: true}, sasl.Open(dir))
+	s := New(Options{ServerName: "test", ConfigDir: dir}, nil, auth, filelog.New(dir, "imap", log), log)
+	q := &queueTransport{conns: make(chan ports.Conn)}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), q) }()
+	logoutSession(t, q)
+	free := readers.Kept
+	// The server's side of the session ends after the client read its
+	// last byte.
+	deadline := time.Now().Add(10 * time.Second)
+	for free() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	before := free()
+	for range 5 {
+		logoutSession(t, q)
+	}
+	close(q.conns)
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if before == 0 || free() != before {
+		t.Errorf("free read buffers: %d after the first session, %d after five more; want the same, not 0", before, free())
+	}
+}

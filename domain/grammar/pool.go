@@ -36,6 +36,13 @@ func (p *BufferPool[T]) Get() T {
 	return p.pool.Get().(T)
 }
 
+// Kept is how many free buffers the pool holds that a collection keeps.
+func (p *BufferPool[T]) Kept() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
+}
+
 // Put gives b back; the caller no longer uses it.
 func (p *BufferPool[T]) Put(b T) {
 	p.mu.Lock()
