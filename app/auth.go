@@ -26,43 +26,54 @@ const authCapabilities = "BINARY CATENATE CHILDREN CONDSTORE CONTEXT=SEARCH CREA
 
 // capabilities is the list for the current state and security layer.
 func (c *conn) capabilities() string {
-	caps := baseCapabilities
+	// One buffer for the whole line, rather than a string per addition:
+	// it is sent with every LOGIN's OK.
+	var b strings.Builder
+	b.Grow(1024)
+	add := func(s ...string) {
+		for _, x := range s {
+			b.WriteString(x)
+		}
+	}
+	add(baseCapabilities)
 	if c.srv.opts.LiteralMinus {
-		caps += " LITERAL-"
+		add(" LITERAL-")
 	} else {
-		caps += " LITERAL+"
+		add(" LITERAL+")
 	}
 	if c.state != session.NotAuthenticated {
-		caps += " " + authCapabilities + c.objectIDCapability()
-		caps += " COMPRESS=DEFLATE REPLACE UNAUTHENTICATE" // compress.go, replace.go, unauthenticate.go
+		add(" ", authCapabilities, c.objectIDCapability())
+		add(" COMPRESS=DEFLATE REPLACE UNAUTHENTICATE") // compress.go, replace.go, unauthenticate.go
 		if c.srv.quotas() != nil {
-			caps += quotaCapabilities // quota.go
+			add(quotaCapabilities) // quota.go
 		}
-		caps += " " + sortCapabilities + " " + esortCapabilities
+		add(" ", sortCapabilities, " ", esortCapabilities)
 		// RFC 5465, notify.go.
-		caps += " NOTIFY"
+		add(" NOTIFY")
 		// RFC 5464, metadata.go.
-		caps += " METADATA METADATA-SERVER LIST-METADATA"
-		caps += c.aclCapability() // acl.go
+		add(" METADATA METADATA-SERVER LIST-METADATA")
+		add(c.aclCapability()) // acl.go
 		// RFC 7889: the largest message APPEND takes.
-		caps += " APPENDLIMIT=" + itoa(c.srv.maxMessage())
-		return caps
+		var n [20]byte
+		add(" APPENDLIMIT=")
+		b.Write(strconv.AppendInt(n[:0], c.srv.maxMessage(), 10))
+		return b.String()
 	}
 	// cyradm (Cyrus::IMAP::Admin) reads the capabilities once, before
 	// it logs in, and refuses its metadata commands without METADATA
 	// there; Cyrus lists it before login too (metadata.go).
-	caps += " METADATA METADATA-SERVER LIST-METADATA"
+	add(" METADATA METADATA-SERVER LIST-METADATA")
 	ssf := c.ssf()
 	if c.canStartTLS() {
-		caps += " STARTTLS"
+		add(" STARTTLS")
 	}
 	if !c.srv.auth.PlaintextAllowed(ssf) {
-		caps += " LOGINDISABLED"
+		add(" LOGINDISABLED")
 	}
 	for _, m := range c.srv.auth.Mechanisms(c.connInfo()) {
-		caps += " AUTH=" + m
+		add(" AUTH=", m)
 	}
-	return caps
+	return b.String()
 }
 
 func cmdCapability(c *conn, cmd *grammar.Command) (result, error) {
