@@ -36,7 +36,13 @@ type spool struct {
 // More than limit bytes is imap.ErrTooBig.
 func newSpool(r io.Reader, limit, memLimit int64) (*spool, error) {
 	s := &spool{}
-	buf := make([]byte, 0, 8<<10)
+	// A literal's size is the limit: a small message fits a buffer of
+	// its size (and the byte that finds the end) instead of 8 KB.
+	size := 8 << 10
+	if limit >= 0 && limit < int64(size) {
+		size = int(limit) + 1
+	}
+	buf := make([]byte, 0, size)
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	for {
 		if len(buf) == cap(buf) {
