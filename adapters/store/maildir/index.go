@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/imapd-go/imapd/domain/imap"
 	"github.com/imapd-go/imapd/domain/message"
 )
@@ -500,11 +502,11 @@ func (s *Store) writeIndex(m *mailbox, x *index) error {
 
 // dirMtime returns a folder's modification time in nanoseconds.
 func dirMtime(dir string) (int64, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return 0, err
+	var st unix.Stat_t
+	if err := statPath(dir, &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: dir, Err: err}
 	}
-	return fi.ModTime().UnixNano(), nil
+	return st.Mtim.Nano(), nil
 }
 
 // pendingNew reports whether new/ holds a delivered message.

@@ -237,8 +237,8 @@ func (m *mailbox) file(name string) string { return filepath.Join(m.path, name) 
 // exists reports whether the mailbox is complete on disk: cur/ is made
 // last when a mailbox is created, so its presence marks a usable mailbox.
 func (m *mailbox) exists() bool {
-	fi, err := os.Stat(m.cur())
-	return err == nil && fi.IsDir()
+	var st unix.Stat_t
+	return statPath(m.cur(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }
 
 // flights lets the goroutines of a process that want the same work done

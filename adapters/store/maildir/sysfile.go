@@ -56,3 +56,14 @@ func readFile(path string) ([]byte, error) {
 		}
 	}
 }
+
+// statPath is os.Stat without the FileInfo it allocates: the stores ask
+// whether a folder is there, and its mtime, several times a command.
+func statPath(path string, st *unix.Stat_t) error {
+	for {
+		err := unix.Stat(path, st)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
