@@ -148,6 +148,11 @@ func (t *Telemetry) Event(e ports.Event) {
 	case "error":
 		level = slog.LevelWarn
 	}
+	// A command's event is at debug level, which is usually off: its
+	// attributes are not even made then.
+	if !t.log.Enabled(context.Background(), level) {
+		return
+	}
 	attrs := []slog.Attr{slog.String("service", t.service)}
 	add := func(k, v string) {
 		if v != "" {
