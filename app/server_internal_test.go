@@ -108,7 +108,9 @@ func TestSessionGivesBackReadBuffer(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	if before == 0 || free() != before {
-		t.Errorf("free read buffers: %d after the first session, %d after five more; want the same, not 0", before, free())
+	// Other tests' sessions may still give theirs back meanwhile, never
+	// take one.
+	if before == 0 || free() < before {
+		t.Errorf("free read buffers: %d after the first session, %d after five more; want as many, not 0", before, free())
 	}
 }
