@@ -77,7 +77,7 @@ const shutdownGrace = 2 * time.Second
 // when FETCH copied every message body into the heap. Now FETCH 1:*
 // BODY[] of 9 MB allocates under 1 MB and UID SEARCH TEXT on 10,000
 // messages 0.4 MB (BenchmarkFetchBody, BenchmarkSearchText10k in app), a
-// session of the mixed load of test/compare about 250 KB
+// session of the mixed load of test/compare about 190 KB
 // (BenchmarkMixedSession). The larger target then only made each process
 // cycle through a 16 MB heap where 4 MB does: with 50 clients (57
 // processes) the mixed load ran 11-22% faster at 100, in five rounds each
