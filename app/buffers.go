@@ -85,9 +85,13 @@ func (c *conn) takeFetchBuf() {
 // (pipelined commands): those are read first.
 func (c *conn) releaseInput() {
 	c.releaseCompressed()
-	if c.br == nil || c.br.Buffered() > 0 {
-		return
+	if c.br != nil && c.br.Buffered() == 0 {
+		c.putReader()
 	}
+}
+
+// putReader gives the read buffer back to the pool.
+func (c *conn) putReader() {
 	c.br.Reset(nil)
 	readers.Put(c.br)
 	c.br = nil
@@ -99,13 +103,10 @@ func (c *conn) releaseInput() {
 // use it. Kept, it would be garbage once the session is: 16 KB made anew
 // for each session of a process.
 func (c *conn) dropInput() {
-	if c.inputAway || c.br == nil {
-		return
+	if !c.inputAway && c.br != nil {
+		c.releaseCompressed()
+		c.putReader()
 	}
-	c.releaseCompressed()
-	c.br.Reset(nil)
-	readers.Put(c.br)
-	c.br = nil
 }
 
 // awaitInput waits for the client's next bytes without a read buffer, then

@@ -114,7 +114,7 @@ func (x *index) clone() *index {
 	// The list is never pruned, so a copy for each expunge would cost
 	// 16 bytes for every message the mailbox ever expunged.
 	c.tombs = slices.Clip(x.tombs)
-	if cap(x.tombs) > len(x.tombs) && x.tombSpare != nil && x.tombSpare.CompareAndSwap(false, true) {
+	if claimRoom(cap(x.tombs) > len(x.tombs), x.tombSpare) {
 		c.tombs = x.tombs
 	}
 	c.tombSpare = new(atomic.Bool)
@@ -601,7 +601,7 @@ func (s *Store) scan(ctx context.Context, m *mailbox, x *index) (bool, error) {
 		u, _ := splitFile(e.file)
 		f, ok := byUnique[u]
 		if !ok {
-			x.tombs = append(x.tombs, tomb{e.uid, modseq})
+			x.tombs = appendTombs(x.tombs, tomb{e.uid, modseq})
 			bumped = true
 			if gone == nil {
 				gone = map[int]bool{}

@@ -64,10 +64,19 @@ func (l *msgList) at(i int) *entry { return &l.chunks[i>>chunkShift][i&(chunkLen
 // the clone changes).
 func (l *msgList) clone() msgList {
 	c := msgList{chunks: slices.Clone(l.chunks), n: l.n, spare: new(atomic.Bool)}
-	if k := len(l.chunks); k > 0 && cap(l.chunks[k-1]) > len(l.chunks[k-1]) && l.spare != nil && l.spare.CompareAndSwap(false, true) {
+	if k := len(l.chunks); k > 0 && claimRoom(cap(l.chunks[k-1]) > len(l.chunks[k-1]), l.spare) {
 		c.tail = true
 	}
 	return c
+}
+
+// claimRoom reports whether a clone may append in place into the room
+// past the length of a list it shares (room: there is some): only the
+// first clone to ask may (claimed records it), the others copy. The list
+// itself never looks past its length. Message lists (the last chunk) and
+// tombstone lists (index.clone) share their room so.
+func claimRoom(room bool, claimed *atomic.Bool) bool {
+	return room && claimed != nil && claimed.CompareAndSwap(false, true)
 }
 
 // owns reports whether chunk c is l's own.
