@@ -478,6 +478,7 @@ func (s *Store) forget(paths ...string) {
 	s.mu.Lock()
 	for _, p := range paths {
 		delete(s.cache, p)
+		delete(s.emptyNew, p)
 	}
 	s.mu.Unlock()
 }
@@ -509,9 +510,49 @@ func dirMtime(dir string) (int64, error) {
 	return st.Mtim.Nano(), nil
 }
 
-// pendingNew reports whether new/ holds a delivered message.
-func pendingNew(m *mailbox) (bool, error) {
-	d, err := openRead(m.new())
+// pendingNew reports whether new/ holds a delivered message. It reads the
+// folder only when its ctime moved since the last read found it empty:
+// a delivery renames a file into new/, which moves the ctime, and a check
+// of every command otherwise opened and read the folder each time. A
+// ctime is remembered only once it is settledAge old, so that a change
+// made within the same tick of the file system's clock as the read (its
+// timestamps may be as coarse as a jiffy, or two seconds) cannot leave
+// the time as it was.
+func (s *Store) pendingNew(m *mailbox) (bool, error) {
+	dir := m.new()
+	var st unix.Stat_t
+	if err := statPath(dir, &st); err != nil {
+		return false, &os.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	ct := st.Ctim.Nano()
+	s.mu.Lock()
+	seen, ok := s.emptyNew[m.path]
+	s.mu.Unlock()
+	if ok && seen == ct {
+		return false, nil
+	}
+	waiting, err := readsDelivered(dir)
+	if err != nil || waiting {
+		return waiting, err
+	}
+	if time.Now().UnixNano()-ct > int64(settledAge) {
+		s.mu.Lock()
+		if s.emptyNew == nil {
+			s.emptyNew = map[string]int64{}
+		}
+		s.emptyNew[m.path] = ct
+		s.mu.Unlock()
+	}
+	return false, nil
+}
+
+// settledAge is how old a folder's ctime must be for pendingNew to trust
+// that a later change moves it (a variable for tests).
+var settledAge = 2 * time.Second
+
+// readsDelivered reads new/ (dir) and reports whether it holds a message.
+func readsDelivered(dir string) (bool, error) {
+	d, err := openRead(dir)
 	if err != nil {
 		return false, err
 	}
@@ -534,8 +575,8 @@ func pendingNew(m *mailbox) (bool, error) {
 
 // stale reports whether the folders changed in ways the index does not
 // know: mail waiting in new/, or cur/ changed since it was last scanned.
-func stale(m *mailbox, x *index) (bool, error) {
-	if waiting, err := pendingNew(m); err != nil || waiting {
+func (s *Store) stale(m *mailbox, x *index) (bool, error) {
+	if waiting, err := s.pendingNew(m); err != nil || waiting {
 		return waiting, err
 	}
 	mt, err := dirMtime(m.cur())

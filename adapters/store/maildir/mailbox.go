@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -173,11 +174,9 @@ func (s *Store) DeleteUser(ctx context.Context, user string) error {
 
 func (s *Store) forgetUnder(root string) {
 	s.mu.Lock()
-	for p := range s.cache {
-		if p == root || strings.HasPrefix(p, root+string(filepath.Separator)) {
-			delete(s.cache, p)
-		}
-	}
+	under := func(p string) bool { return p == root || strings.HasPrefix(p, root+string(filepath.Separator)) }
+	maps.DeleteFunc(s.cache, func(p string, _ *index) bool { return under(p) })
+	maps.DeleteFunc(s.emptyNew, func(p string, _ int64) bool { return under(p) })
 	s.mu.Unlock()
 }
 

@@ -53,7 +53,7 @@ func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*m
 	for {
 		x, err := s.readIndex(m)
 		if err == nil {
-			st, err := stale(m, x)
+			st, err := s.stale(m, x)
 			if err == nil && !st && !pendingReplaces(m.root) {
 				return m, x, nil
 			}

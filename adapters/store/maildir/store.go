@@ -105,9 +105,12 @@ const (
 type Store struct {
 	dir string
 
-	mu      sync.Mutex
-	cache   map[string]*index // mailbox folder -> last index read or written
-	flights flights           // work under way on a mailbox (view, ClaimRecent)
+	mu    sync.Mutex
+	cache map[string]*index // mailbox folder -> last index read or written
+	// emptyNew: mailbox folder -> ctime of its new/ when last read and
+	// found empty (pendingNew)
+	emptyNew map[string]int64
+	flights  flights // work under way on a mailbox (view, ClaimRecent)
 
 	text textDBs // full-text index databases (textindex.go)
 
