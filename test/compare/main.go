@@ -115,6 +115,7 @@ func parseFlags() options {
 	flag.IntVar(&o.idleCap, "idle-max-procs", 1000, "the most idle sessions asked of a server with a process per session (ours single, Dovecot)")
 	flag.IntVar(&o.idleCyrus, "idle-cyrus", 100, "the most idle sessions asked of Cyrus")
 	flag.DurationVar(&o.idleWait, "idle-wait", 5*time.Second, "how long the wake-up check of the idle sessions waits for EXISTS")
+	env := flag.String("ours-env", "", "NAME=value words, separated by spaces, added to the environment of our servers (every imapd inherits them from master), e.g. \"GOGC=50 IMAPD_TIMERSLACK_NS=0\" to measure a runtime setting against the default in two runs")
 	flag.BoolVar(&o.idleOnly, "idle-only", false, "measure the idle sessions only (with -idle), without the single-connection table and the mixed load")
 	flag.Parse()
 	if o.idleOnly {
@@ -123,6 +124,11 @@ func parseFlags() options {
 			fmt.Fprintln(os.Stderr, "-idle-only wants -idle")
 			os.Exit(2)
 		}
+	}
+	var err error
+	if oursEnv, err = parseEnv(*env); err != nil {
+		fmt.Fprintf(os.Stderr, "-ours-env %v\n", err)
+		os.Exit(2)
 	}
 	switch *auth {
 	case "bcrypt":

@@ -26,6 +26,21 @@ import (
 // run removes at its end ("" = imapd's default, /dev/shm).
 var loginCacheDir string
 
+// oursEnv is added to the environment of our masters, and so of every
+// imapd they start (-ours-env).
+var oursEnv []string
+
+// parseEnv reads -ours-env: NAME=value words separated by spaces.
+func parseEnv(s string) ([]string, error) {
+	env := strings.Fields(s)
+	for _, kv := range env {
+		if i := strings.IndexByte(kv, '='); i <= 0 {
+			return nil, fmt.Errorf("%q: want NAME=value", kv)
+		}
+	}
+	return env, nil
+}
+
 // server is one IMAP server under measurement; addr is empty when it
 // could not be started, and absent says why.
 type server struct {
@@ -303,7 +318,11 @@ func startHost(bin, dir, store, extra string, multi bool, prefork int, pw passwo
 	write(cyrusConf, fmt.Sprintf("SERVICES {\n  imap cmd=\"%s -C %s%s\" listen=\"%s\" prefork=%d\n}\n",
 		filepath.Join(bin, "imapd"), imapdConf, uses, addr, prefork))
 	s.logs = filepath.Join(dir, "master.log")
-	if err := s.start(exec.Command(filepath.Join(bin, "master"), "-C", imapdConf, "-M", cyrusConf, "-p", filepath.Join(dir, "master.pid"), "-L", s.logs)); err != nil {
+	mc := exec.Command(filepath.Join(bin, "master"), "-C", imapdConf, "-M", cyrusConf, "-p", filepath.Join(dir, "master.pid"), "-L", s.logs)
+	if len(oursEnv) > 0 {
+		mc.Env = append(os.Environ(), oursEnv...)
+	}
+	if err := s.start(mc); err != nil {
 		s.absent = err.Error()
 		return s
 	}
