@@ -574,16 +574,13 @@ func readsDelivered(dir string) (bool, error) {
 }
 
 // stale reports whether the folders changed in ways the index does not
-// know: mail waiting in new/, or cur/ changed since it was last scanned.
-func (s *Store) stale(m *mailbox, x *index) (bool, error) {
+// know: mail waiting in new/, or cur/ changed since it was last scanned
+// (curMtime is cur/'s modification time as the caller found it).
+func (s *Store) stale(m *mailbox, x *index, curMtime int64) (bool, error) {
 	if waiting, err := s.pendingNew(m); err != nil || waiting {
 		return waiting, err
 	}
-	mt, err := dirMtime(m.cur())
-	if err != nil {
-		return false, err
-	}
-	return mt != x.curMtime, nil
+	return curMtime != x.curMtime, nil
 }
 
 // scan brings x (a clone the caller may change, under the mailbox lock)

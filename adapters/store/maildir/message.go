@@ -45,15 +45,26 @@ func (s *Store) resolve(ctx context.Context, op, user, name string, kind error) 
 // left to do. Looking again matters: the update they waited for may have
 // begun before the change that woke them.
 func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*mailbox, *index, error) {
-	m, err := s.resolve(ctx, op, user, name, kind)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+	m, err := s.box(op, user, name)
+	if err != nil {
+		return nil, nil, imap.Errorf(op, kind, "%q", name)
 	}
 	waited := false
 	for {
+		// One stat of cur/ tells that the mailbox is there and whether
+		// another program changed cur/ since the index's last scan. Taken
+		// before the index is read, it can only miss a change made after
+		// the look began, which the next look sees.
+		mt, ok := m.curMtime()
+		if !ok {
+			return nil, nil, imap.Errorf(op, kind, "%q", name)
+		}
 		x, err := s.readIndex(m)
 		if err == nil {
-			st, err := s.stale(m, x)
+			st, err := s.stale(m, x, mt)
 			if err == nil && !st && !pendingReplaces(m.root) {
 				return m, x, nil
 			}

@@ -240,8 +240,18 @@ func (m *mailbox) file(name string) string { return filepath.Join(m.path, name) 
 // exists reports whether the mailbox is complete on disk: cur/ is made
 // last when a mailbox is created, so its presence marks a usable mailbox.
 func (m *mailbox) exists() bool {
+	_, ok := m.curMtime()
+	return ok
+}
+
+// curMtime returns cur/'s modification time in nanoseconds, and whether
+// the mailbox exists (see exists).
+func (m *mailbox) curMtime() (int64, bool) {
 	var st unix.Stat_t
-	return statPath(m.cur(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if statPath(m.cur(), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return 0, false
+	}
+	return st.Mtim.Nano(), true
 }
 
 // flights lets the goroutines of a process that want the same work done
