@@ -682,6 +682,9 @@ func printTable(w *os.File, servers []*server, rows []*row, searches, notes []st
 		fmt.Fprintln(w, "Passwords cost nothing: alwaystrue on ours and Cyrus, a {PLAIN} passwd-file on Dovecot (-auth plain).")
 	}
 	fmt.Fprintf(w, "Ours: a session per process under our master (prefork %d); ours-multi: multisession: yes, -U 100000, prefork %d.\n", o.prefork, o.multiPrefork)
+	if len(oursEnv) > 0 {
+		fmt.Fprintf(w, "Ours ran with %s added to its environment (-ours-env).\n", strings.Join(oursEnv, " "))
+	}
 	fmt.Fprintln(w, "Durability: an APPEND is on disk when its OK comes back on every server: ours fsyncs, Dovecot has mail_fsync = always,\n"+
 		"and Cyrus, by default, fsyncs the message file, cyrus.cache and cyrus.index before its OK.")
 	fmt.Fprintln(w, "Rates: higher is better, and a ratio above 1 means ours is faster. The loopback row bounds FETCH BODY[] for every server.")
