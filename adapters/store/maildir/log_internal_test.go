@@ -129,15 +129,8 @@ func TestReadFramesStretches(t *testing.T) {
 // new log, not the old one.
 func TestCompactBeforeChange(t *testing.T) {
 	defer func(old int64) { logLimit = old }(logLimit)
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := userStore(t)
 	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
 	body := "Subject: x\r\n\r\nx\r\n"
 	if _, err := s.Append(ctx, "u", "INBOX", ports.NewMessage{Size: int64(len(body)), Body: strings.NewReader(body)}); err != nil {
 		t.Fatal(err)

@@ -20,15 +20,8 @@ import (
 func TestFetchOldViewCompacted(t *testing.T) {
 	defer func(old int64) { logLimit = old }(logLimit)
 	logLimit = 1 << 40
-	dir := t.TempDir()
-	writer, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	writer, dir := userStore(t)
 	ctx := context.Background()
-	if err := writer.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
 	appendN := func(from, to int) {
 		for i := from; i < to; i++ {
 			body := fmt.Sprintf("Subject: %d\r\n\r\nbody\r\n", i)

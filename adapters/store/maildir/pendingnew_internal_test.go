@@ -19,15 +19,8 @@ import (
 func TestPendingNewRemembersEmpty(t *testing.T) {
 	defer func(old time.Duration) { settledAge = old }(settledAge)
 	settledAge = 50 * time.Millisecond
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir := userStore(t)
 	ctx := context.Background()
-	if err := s.EnsureUser(ctx, "u"); err != nil {
-		t.Fatal(err)
-	}
 	look := func() int {
 		t.Helper()
 		_, x, err := s.view(ctx, "select", "u", "INBOX", imap.ErrNonexistent)
