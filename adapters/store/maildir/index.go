@@ -505,7 +505,7 @@ func (s *Store) writeIndex(m *mailbox, x *index) error {
 func dirMtime(dir string) (int64, error) {
 	var st unix.Stat_t
 	if err := statPath(dir, &st); err != nil {
-		return 0, &os.PathError{Op: "stat", Path: dir, Err: err}
+		return 0, err
 	}
 	return st.Mtim.Nano(), nil
 }
@@ -522,7 +522,7 @@ func (s *Store) pendingNew(m *mailbox) (bool, error) {
 	dir := m.new()
 	var st unix.Stat_t
 	if err := statPath(dir, &st); err != nil {
-		return false, &os.PathError{Op: "stat", Path: dir, Err: err}
+		return false, err
 	}
 	ct := st.Ctim.Nano()
 	s.mu.Lock()

@@ -24,11 +24,23 @@ const maxUID = 1<<32 - 1
 // resolve finds an existing mailbox; a missing one (or a name that cannot
 // exist) is reported with kind.
 func (s *Store) resolve(ctx context.Context, op, user, name string, kind error) (*mailbox, error) {
+	m, err := s.named(ctx, op, user, name, kind)
+	if err != nil {
+		return nil, err
+	}
+	if !m.exists() {
+		return nil, imap.Errorf(op, kind, "%q", name)
+	}
+	return m, nil
+}
+
+// named is resolve without looking whether the mailbox exists.
+func (s *Store) named(ctx context.Context, op, user, name string, kind error) (*mailbox, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m, err := s.box(op, user, name)
-	if err != nil || !m.exists() {
+	if err != nil {
 		return nil, imap.Errorf(op, kind, "%q", name)
 	}
 	return m, nil
@@ -45,12 +57,9 @@ func (s *Store) resolve(ctx context.Context, op, user, name string, kind error) 
 // left to do. Looking again matters: the update they waited for may have
 // begun before the change that woke them.
 func (s *Store) view(ctx context.Context, op, user, name string, kind error) (*mailbox, *index, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	m, err := s.box(op, user, name)
+	m, err := s.named(ctx, op, user, name, kind)
 	if err != nil {
-		return nil, nil, imap.Errorf(op, kind, "%q", name)
+		return nil, nil, err
 	}
 	waited := false
 	for {

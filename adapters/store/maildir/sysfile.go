@@ -58,12 +58,16 @@ func readFile(path string) ([]byte, error) {
 }
 
 // statPath is os.Stat without the FileInfo it allocates: the stores ask
-// whether a folder is there, and its mtime, several times a command.
+// whether a folder is there, and its times, several times a command. Its
+// error is an *os.PathError, as os.Stat's.
 func statPath(path string, st *unix.Stat_t) error {
 	for {
 		err := unix.Stat(path, st)
+		if err == nil {
+			return nil
+		}
 		if err != unix.EINTR {
-			return err
+			return &os.PathError{Op: "stat", Path: path, Err: err}
 		}
 	}
 }
